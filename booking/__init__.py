@@ -1,0 +1,49 @@
+"""ERP-Lib Planner: the Flask application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from . import sqlite  # noqa: F401  (registers the SQLite connection settings)
+from .config import from_environment
+from .extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+def select_locale() -> str:
+    """The language chosen in the session, else the user's, else French."""
+    chosen = session.get("lang")
+    if chosen:
+        return chosen
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return request.accept_languages.best_match(["fr", "en"]) or "fr"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` overrides the environment (tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from . import auth, cli, models  # noqa: F401  (models: register tables)
+    from .api import bp as api_bp
+    from .web import register as register_web
+
+    auth.init_app(app)
+    register_web(app)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    cli.init_app(app)
+    return app

@@ -1,0 +1,79 @@
+"""Command line: users and tokens, demo data, the scheduler."""
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import User
+from .services import tokens
+
+users = AppGroup("users", help="Comptes et jetons d'API.")
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"Aucun utilisateur avec l'e-mail {email}.")
+    return user
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--label", default="cli", help="Nom du jeton, pour le retrouver.")
+def token_command(email: str, label: str) -> None:
+    """Crée un jeton d'API pour EMAIL et l'affiche (une seule fois)."""
+    raw = tokens.create(_user(email), label)
+    db.session.commit()
+    click.echo(raw)
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option()
+def set_password(email: str, password: str) -> None:
+    """Change le mot de passe de EMAIL."""
+    _user(email).set_password(password)
+    db.session.commit()
+    click.echo("Mot de passe changé.")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Crée les données de démonstration (sans effet si elles existent déjà) et affiche les comptes."""
+    from .demo import DEMO_PASSWORD, ensure_demo
+
+    logins = ensure_demo()
+    click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
+    for role, email in logins:
+        click.echo(f"  {role:<11} {email}")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Lance le planificateur de tâches seul (à côté de gunicorn en production)."""
+    from flask import current_app
+
+    from .jobs import run_blocking
+
+    run_blocking(current_app._get_current_object())
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Serveur de développement avec le planificateur dans le même processus (make run)."""
+    from flask import current_app
+
+    from .jobs import start_in_process
+
+    app = current_app._get_current_object()
+    start_in_process(app)
+    click.echo(f"ERP-Lib Planner : http://{host}:{port}/")
+    app.run(host=host, port=port, use_reloader=False)
+
+
+def init_app(app) -> None:
+    app.cli.add_command(users)
+    for command in (demo_command, scheduler_command, serve_command):
+        app.cli.add_command(command)

@@ -1,0 +1,146 @@
+"""The support contract as data: tiers, entitlements, ticket commitments, service catalogue."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from calendars.worktime import BusinessDuration
+
+DEFAULT_FILE = Path(__file__).with_name("contract.toml")
+ACCESS_LEVELS = ("no", "yes", "billable", "quote", "hour_bank")
+TICKET_PRIORITIES = ("bloquante", "majeure", "mineure", "basse")
+COMMITMENTS = ("acknowledge", "take_charge", "resolve")
+SPANS = ("block", "days", "days_or_hours")
+
+
+class ContractError(ValueError):
+    """The contract file is unreadable or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Service:
+    kind: str
+    span: str
+    duration_minutes: int | None = None
+    duration_days: int | None = None
+    grid_minutes: int | None = None
+    environments: tuple[str, ...] = ()
+    needs_ticket: bool = False
+    one_per_version: bool = False
+    prerequisites_gate_hours: int | None = None
+    min_units: int | None = None
+    max_units: int | None = None
+    start_within_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    label: str
+    contacts: int
+    maintained_versions: int
+    privileged_consultant: bool
+    hour_bank_minutes: int
+    services: dict[str, str]
+    tickets: dict[str, dict[str, BusinessDuration]]
+
+    def access(self, kind: str) -> str:
+        """Access level of this tier to a service kind."""
+        return self.services.get(kind, "no")
+
+    def may_book(self, kind: str) -> bool:
+        return self.access(kind) in ("yes", "billable", "hour_bank")
+
+    def commitment(self, priority: str, what: str) -> BusinessDuration | None:
+        """Ticket commitment (e.g. take_charge for 'bloquante'), or None when the tier has none."""
+        return self.tickets.get(priority, {}).get(what)
+
+
+@dataclass(frozen=True)
+class Contract:
+    services: dict[str, Service]
+    tiers: dict[str, Tier]
+
+    def tier(self, name: str) -> Tier:
+        try:
+            return self.tiers[name]
+        except KeyError:
+            raise ContractError(f"Formule inconnue : {name!r}") from None
+
+    def service(self, kind: str) -> Service:
+        try:
+            return self.services[kind]
+        except KeyError:
+            raise ContractError(f"Prestation inconnue : {kind!r}") from None
+
+
+def _service(kind: str, raw: dict) -> Service:
+    data = dict(raw)
+    if data.get("span") not in SPANS:
+        raise ContractError(f"services.{kind}.span must be one of {SPANS}")
+    data["environments"] = tuple(data.get("environments", ()))
+    try:
+        return Service(kind=kind, **data)
+    except TypeError as exc:
+        raise ContractError(f"services.{kind}: {exc}") from None
+
+
+def _tier(name: str, raw: dict, kinds: set[str]) -> Tier:
+    services = dict(raw.get("services", {}))
+    for kind, level in services.items():
+        if kind not in kinds:
+            raise ContractError(f"tiers.{name}.services: unknown service {kind!r}")
+        if level not in ACCESS_LEVELS:
+            raise ContractError(f"tiers.{name}.services.{kind}: {level!r} is not one of {ACCESS_LEVELS}")
+    tickets = {}
+    for priority, commitments in raw.get("tickets", {}).items():
+        if priority not in TICKET_PRIORITIES:
+            raise ContractError(f"tiers.{name}.tickets: unknown priority {priority!r}")
+        unknown = set(commitments) - set(COMMITMENTS)
+        if unknown:
+            raise ContractError(f"tiers.{name}.tickets.{priority}: unknown {sorted(unknown)}")
+        tickets[priority] = {k: BusinessDuration.parse(v) for k, v in commitments.items()}
+    try:
+        return Tier(
+            name=name, label=raw["label"], contacts=int(raw["contacts"]),
+            maintained_versions=int(raw["maintained_versions"]),
+            privileged_consultant=bool(raw["privileged_consultant"]),
+            hour_bank_minutes=int(raw["hour_bank_minutes"]),
+            services=services, tickets=tickets,
+        )
+    except KeyError as exc:
+        raise ContractError(f"tiers.{name}: missing {exc.args[0]!r}") from None
+
+
+def parse(raw: dict) -> Contract:
+    """Build and validate a contract from its TOML data."""
+    services = {kind: _service(kind, data) for kind, data in raw.get("services", {}).items()}
+    tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
+    if not tiers or not services:
+        raise ContractError("The contract needs at least one tier and one service")
+    return Contract(services=services, tiers=tiers)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> Contract:
+    try:
+        with open(path, "rb") as fh:
+            return parse(tomllib.load(fh))
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(f"{path}: {exc}") from None
+
+
+def load(path: str | os.PathLike | None = None) -> Contract:
+    """The contract from `path` (default: the packaged file); re-read when the file changes."""
+    path = os.fspath(path or DEFAULT_FILE)
+    return _load(path, os.stat(path).st_mtime)
+
+
+def current() -> Contract:
+    """The contract the running app uses (CONTRACT_FILE, else the packaged file)."""
+    from flask import current_app
+
+    return load(current_app.config.get("CONTRACT_FILE") or None)

@@ -1,0 +1,12 @@
+"""Typed models, one module per aggregate."""
+from .audit import AuditEntry
+from .bookings import ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PriorityRequest, Ticket
+from .companies import TIERS, Company
+from .ledger import LedgerEntry
+from .people import ROLES, Absence, ApiToken, Consultant, User
+
+__all__ = [
+    "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
+    "Absence", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "LedgerEntry",
+    "PriorityRequest", "Ticket", "User",
+]

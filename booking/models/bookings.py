@@ -1,0 +1,112 @@
+"""Tickets and bookings (sessions, callbacks, interventions, priority consulting)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+KINDS = ("erplib", "callback", "minor_update", "major_install", "major_install_test", "priority_consulting")
+STATUSES = ("held", "confirmed", "completed", "no_show", "cancelled", "late_cancelled",
+            "expired", "prerequisites_missing")
+# Statuses that occupy the consultant's time; the no-overlap constraints cover exactly these.
+ACTIVE_STATUSES = ("held", "confirmed", "completed", "no_show")
+PRIORITIES = ("bloquante", "majeure", "mineure", "basse")
+_ACTIVE_SQL = f"status IN {ACTIVE_STATUSES}"
+
+
+def new_uid() -> str:
+    return f"{uuid.uuid4()}@erplib-planner"
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (CheckConstraint(f"priority IN {PRIORITIES}", name="ck_tickets_priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    priority: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    company: Mapped["Company"] = relationship()  # noqa: F821
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {KINDS}", name="ck_bookings_kind"),
+        CheckConstraint(f"status IN {STATUSES}", name="ck_bookings_status"),
+        CheckConstraint("end_at > start_at", name="ck_bookings_order"),
+        CheckConstraint("sequence >= 0", name="ck_bookings_sequence"),
+        Index("ix_bookings_consultant_start", "consultant_id", "start_at"),
+        # Last line of defence against double booking on PostgreSQL (needs btree_gist);
+        # SQLite gets equivalent triggers in the migration.
+        ExcludeConstraint(
+            ("consultant_id", "="),
+            (func.tstzrange(text("start_at"), text("end_at"), "[)"), "&&"),
+            name="ex_bookings_no_overlap",
+            using="gist",
+            where=text(_ACTIVE_SQL),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30), default="confirmed", index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    environment: Mapped[str | None] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    ical_uid: Mapped[str] = mapped_column(String(100), unique=True, default=new_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pinned: Mapped[bool] = mapped_column(default=False)
+
+    consultant: Mapped["Consultant"] = relationship()  # noqa: F821
+    company: Mapped["Company"] = relationship()  # noqa: F821
+    contact: Mapped["User | None"] = relationship()  # noqa: F821
+    ticket: Mapped[Ticket | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class PriorityRequest(db.Model):
+    """A client's request for urgent priority consulting, accepted by a planner."""
+
+    __tablename__ = "priority_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'accepted', 'planned', 'applied', 'refused')",
+                        name="ck_priority_status"),
+        CheckConstraint("unit IN ('hours', 'days')", name="ck_priority_unit"),
+        CheckConstraint("amount BETWEEN 1 AND 5", name="ck_priority_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    skill: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int]
+    unit: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    company: Mapped["Company"] = relationship()  # noqa: F821
+    requester: Mapped["User"] = relationship(foreign_keys=[requester_id])  # noqa: F821

@@ -1,0 +1,36 @@
+"""The Sérénité hour bank and billable minutes, as an append-only ledger."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+ENTRY_KINDS = ("grant", "reserve", "refund", "consume", "adjust", "expire")
+
+
+class LedgerEntry(db.Model):
+    """Signed movement of included minutes (grant +600, reserve -45, refund +45) and billable minutes."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {ENTRY_KINDS}", name="ck_ledger_kind"),
+        CheckConstraint("billable_minutes >= 0", name="ck_ledger_billable"),
+        Index("ix_ledger_company_year", "company_id", "contract_year"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    contract_year: Mapped[date]  # first day of the contract year the entry counts against
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    minutes: Mapped[int]
+    billable_minutes: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    company: Mapped["Company"] = relationship()  # noqa: F821
+    booking: Mapped["Booking | None"] = relationship()  # noqa: F821

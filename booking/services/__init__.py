@@ -1,0 +1,1 @@
+"""Domain rules, one module per use case; shared by pages, API, jobs and CLI."""

@@ -1,0 +1,28 @@
+"""Web portal blueprints: parse → service → render or redirect."""
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import format_datetime, format_date
+
+from ..api.problems import problem
+
+
+def register(app) -> None:
+    from . import admin, auth, consultant, health, labels, planner, portal
+
+    for module in (auth, health, portal, consultant, planner, admin):
+        app.register_blueprint(module.bp)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["BOOKING_TIMEZONE"])
+    app.jinja_env.globals.update(labels.helpers())
+    app.jinja_env.filters["when"] = lambda dt, fmt="EEE d MMM HH:mm": format_datetime(dt, fmt)
+    app.jinja_env.filters["day"] = lambda d, fmt="EEEE d MMMM": format_date(d, fmt)
+
+    for status in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(status, _error_page)
+
+
+def _error_page(error):
+    status = getattr(error, "code", 500) or 500
+    if request.path.startswith("/api/"):
+        return problem(status, getattr(error, "description", None))
+    return render_template("errors/error.html", status=status, error=error), status

@@ -1,0 +1,43 @@
+"""Display names for codes stored in the database (French msgids, translated by Babel)."""
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+ROLES = {"client": _l("Client"), "consultant": _l("Consultant"), "planner": _l("Planificateur"),
+         "admin": _l("Administrateur")}
+KINDS = {
+    "erplib": _l("Session ERP-Lib (45 min)"),
+    "callback": _l("Créneau de rappel"),
+    "minor_update": _l("Mise à jour mineure"),
+    "major_install": _l("Version majeure (test ou production)"),
+    "major_install_test": _l("Version majeure en test"),
+    "priority_consulting": _l("Conseil prioritaire"),
+}
+STATUSES = {
+    "held": _l("Réservé provisoirement"), "confirmed": _l("Confirmé"), "completed": _l("Réalisé"),
+    "no_show": _l("Absent"), "cancelled": _l("Annulé"), "late_cancelled": _l("Annulé tardivement"),
+    "expired": _l("Expiré"), "prerequisites_missing": _l("Prérequis manquants"),
+    "requested": _l("Demandée"), "accepted": _l("Acceptée"), "planned": _l("Planifiée"),
+    "applied": _l("Appliquée"), "refused": _l("Refusée"),
+}
+ACCESS = {"no": _l("non inclus"), "yes": _l("inclus"), "billable": _l("facturable"),
+          "quote": _l("sur devis"), "hour_bank": _l("inclus dans la banque d'heures, puis facturable")}
+
+
+def minutes_label(minutes: int) -> str:
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return f"{hours} h {rest:02d}"
+    if hours:
+        return f"{hours} h"
+    return ngettext("%(num)d minute", "%(num)d minutes", rest)
+
+
+def helpers() -> dict:
+    """Template globals."""
+    return {
+        "role_label": lambda code: ROLES.get(code, code),
+        "kind_label": lambda code: KINDS.get(code, code),
+        "status_label": lambda code: STATUSES.get(code, code),
+        "access_label": lambda code: ACCESS.get(code, code),
+        "minutes_label": minutes_label,
+    }

@@ -1,0 +1,26 @@
+"""Client portal: the company's contract, bookings and hour bank."""
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from .. import contract
+from ..auth import role_required
+from ..models.types import utcnow
+from ..services import hour_bank, schedule
+
+bp = Blueprint("portal", __name__, url_prefix="/portail")
+
+
+@bp.route("/")
+@role_required("client")
+def home():
+    company = current_user.company
+    now = utcnow()
+    terms = contract.current()
+    tier = terms.tier(company.tier)
+    year = hour_bank.contract_year(company, now.date())
+    return render_template(
+        "portal/home.html", company=company, tier=tier, services=terms.services,
+        bookings=schedule.upcoming(now, company_id=company.id),
+        balance=hour_bank.balance(company.id, year) if tier.hour_bank_minutes else None,
+        contract_year=year,
+    )

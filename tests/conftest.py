@@ -1,0 +1,139 @@
+"""Fixtures: apps on SQLite and on a real throwaway PostgreSQL, clients, logins, factories."""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+from booking import create_app  # noqa: E402
+from booking.extensions import db  # noqa: E402
+
+from .pg import Cluster  # noqa: E402
+
+_counter = itertools.count()
+_pg_tests = {"passed": 0, "failed": 0}
+
+
+def _config(url: str) -> dict:
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "planner.test"}
+
+
+def _migrate(url: str) -> None:
+    app = create_app(_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster):
+    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE erplib_template")
+    _migrate(pg_cluster.url("erplib_template"))
+    return "erplib_template"
+
+
+def _sqlite_url(sqlite_template, tmp_path) -> str:
+    path = tmp_path / "planner.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def _pg_url(pg_cluster, pg_template) -> str:
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    return pg_cluster.url(name)
+
+
+def _app(url: str):
+    app = create_app(_config(url))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(sqlite_template, tmp_path):
+    """The app on a fresh, migrated SQLite file, inside an app context."""
+    yield from _app(_sqlite_url(sqlite_template, tmp_path))
+
+
+@pytest.fixture
+def pg_app(request):
+    """The app on a fresh, migrated database of the real PostgreSQL cluster."""
+    cluster, template = request.getfixturevalue("pg_cluster"), request.getfixturevalue("pg_template")
+    yield from _app(_pg_url(cluster, template))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request, sqlite_template, tmp_path):
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield from _app(_sqlite_url(sqlite_template, tmp_path))
+    else:
+        yield from _app(_pg_url(request.getfixturevalue("pg_cluster"), request.getfixturevalue("pg_template")))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "secret-pass"):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    uses_pg = "pg_app" in item.fixturenames or "[postgresql" in item.nodeid or "pg_cluster" in item.fixturenames
+    if report.when == "call" and uses_pg:
+        _pg_tests["passed" if report.passed else "failed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if any(_pg_tests.values()):
+        terminalreporter.write_line(
+            f"PostgreSQL tests on a real cluster: {_pg_tests['passed']} passed, {_pg_tests['failed']} failed"
+        )

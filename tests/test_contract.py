@@ -1,0 +1,96 @@
+"""Every cell of DESIGN.md sections 3 and 4, checked against the contract data module."""
+import pytest
+
+from booking import contract
+from calendars.worktime import BusinessDuration
+
+TERMS = contract.load()
+TIERS = ("standard", "confort", "serenite")
+
+# DESIGN.md §3, one row per entitlement: (Standard, Confort, Sérénité)
+ACCESS = {
+    "erplib": ("billable", "billable", "hour_bank"),
+    "callback": ("yes", "yes", "yes"),
+    "minor_update": ("no", "yes", "yes"),
+    "major_install_test": ("no", "yes", "yes"),
+    "major_install": ("no", "no", "yes"),
+    "priority_consulting": ("no", "quote", "yes"),
+}
+COMMITMENTS = {  # (priority, commitment): (S, C, Sé); None = no commitment
+    ("bloquante", "acknowledge"): ("2h", "1h", "1h"),
+    ("majeure", "acknowledge"): ("6h", "4h", "2h"),
+    ("mineure", "acknowledge"): ("2j", "2j", "1j"),
+    ("basse", "acknowledge"): ("3j", "2j", "1j"),
+    ("bloquante", "take_charge"): ("1j", "4h", "2h"),
+    ("majeure", "take_charge"): ("3j", "1j", "4h"),
+    ("mineure", "take_charge"): ("10j", "5j", "4j"),
+    ("basse", "take_charge"): (None, None, "20j"),
+    ("bloquante", "resolve"): (None, None, "2j"),
+}
+
+
+@pytest.mark.parametrize("kind", ACCESS)
+@pytest.mark.parametrize("index, tier", list(enumerate(TIERS)))
+def test_service_access(kind, index, tier):
+    assert TERMS.tier(tier).access(kind) == ACCESS[kind][index]
+
+
+@pytest.mark.parametrize("key", COMMITMENTS)
+@pytest.mark.parametrize("index, tier", list(enumerate(TIERS)))
+def test_ticket_commitments(key, index, tier):
+    expected = COMMITMENTS[key][index]
+    got = TERMS.tier(tier).commitment(*key)
+    assert got == (BusinessDuration.parse(expected) if expected else None)
+
+
+@pytest.mark.parametrize("tier, contacts, versions, privileged, bank", [
+    ("standard", 1, 1, False, 0),
+    ("confort", 3, 1, False, 0),
+    ("serenite", 5, 2, True, 600),
+])
+def test_tier_rows(tier, contacts, versions, privileged, bank):
+    t = TERMS.tier(tier)
+    assert (t.contacts, t.maintained_versions, t.privileged_consultant, t.hour_bank_minutes) == \
+        (contacts, versions, privileged, bank)
+
+
+@pytest.mark.parametrize("kind, minutes, days, span, environments", [
+    ("erplib", 45, None, "block", ()),
+    ("callback", 30, None, "block", ()),
+    ("minor_update", 120, None, "block", ("production",)),
+    ("major_install", None, 1, "days", ("test", "production")),
+    ("major_install_test", None, 1, "days", ("test",)),
+    ("priority_consulting", None, None, "days_or_hours", ()),
+])
+def test_service_catalogue(kind, minutes, days, span, environments):
+    s = TERMS.service(kind)
+    assert (s.duration_minutes, s.duration_days, s.span, s.environments) == (minutes, days, span, environments)
+
+
+def test_service_rules():
+    assert TERMS.service("erplib").grid_minutes == 15
+    assert TERMS.service("callback").needs_ticket
+    assert TERMS.service("minor_update").prerequisites_gate_hours == 24
+    assert TERMS.service("major_install").one_per_version
+    p = TERMS.service("priority_consulting")
+    assert (p.min_units, p.max_units, p.start_within_days) == (1, 5, 7)
+
+
+def test_an_admin_can_change_the_matrix_without_code(tmp_path):
+    edited = contract.DEFAULT_FILE.read_text().replace('minor_update = "no"', 'minor_update = "yes"', 1)
+    path = tmp_path / "contract.toml"
+    path.write_text(edited)
+    assert contract.load(path).tier("standard").access("minor_update") == "yes"
+
+
+@pytest.mark.parametrize("mutation, message", [
+    (('erplib = "billable"', 'erplib = "free"'), "is not one of"),
+    (('[services.callback]', '[services.callback]\nunknown_key = 1'), "unknown_key"),
+    (('basse = { acknowledge = "3j" }', 'basse = { acknowledge = "3 weeks" }'), "business duration"),
+    (('label = "Standard"', 'label = "Standard'), "contract.toml"),
+])
+def test_a_broken_contract_file_is_refused_clearly(tmp_path, mutation, message):
+    path = tmp_path / "contract.toml"
+    path.write_text(contract.DEFAULT_FILE.read_text().replace(*mutation, 1))
+    with pytest.raises((contract.ContractError, ValueError), match=message):
+        contract.load(path)
