@@ -25,7 +25,8 @@ def select_locale() -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; `config` overrides the environment (tests)."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
+                static_folder="web/static")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:

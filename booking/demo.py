@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from calendars.worktime import PARIS, WorkCalendar, parse_week
 from . import contract
@@ -44,9 +46,14 @@ def _slug(name: str) -> str:
     return name.lower().replace(" ", ".").replace("é", "e").replace("è", "e").replace("ï", "i")
 
 
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    """Hashed once: every demo account shares the printed demo password."""
+    return generate_password_hash(DEMO_PASSWORD)
+
+
 def _user(email: str, name: str, role: str, company: Company | None = None) -> User:
-    user = User(email=email, name=name, role=role, company=company)
-    user.set_password(DEMO_PASSWORD)
+    user = User(email=email, name=name, role=role, company=company, password_hash=_password_hash())
     db.session.add(user)
     return user
 
@@ -101,7 +108,9 @@ class _Mix:
         self.major_done: set[str] = set()
 
     def company(self) -> Company:
-        return self.rng.choice(self.companies)
+        """Bigger contracts book more: weight by the tier's number of contacts."""
+        weights = [self.terms.tier(c.tier).contacts for c in self.companies]
+        return self.rng.choices(self.companies, weights)[0]
 
     def kind(self, company: Company, consultant: Consultant, day_start: bool) -> str:
         tier = self.terms.tier(company.tier)
@@ -129,7 +138,7 @@ def _bookings(companies, consultants, terms, monday: date, now: datetime, rng: r
         for offset in range(28):
             day = monday + timedelta(days=offset)
             blocks = calendar.day_intervals(day)
-            if len(blocks) < 2 or (consultant, day) in taken or rng.random() < 0.25:
+            if len(blocks) < 2 or (consultant, day) in taken or rng.random() < 0.4:
                 continue
             company = mix.company()
             kind = mix.kind(company, consultant, day_start=True)
@@ -143,7 +152,7 @@ def _bookings(companies, consultants, terms, monday: date, now: datetime, rng: r
 
 
 def _fill_day(blocks, kind, company, mix: _Mix, consultant, now) -> list[Booking]:
-    """About two thirds of a day's grid, at most the consultant's daily cap."""
+    """About half of a day's grid (the rest is ticket work), at most the consultant's daily cap."""
     day, rng = [], mix.rng
     for start, end in blocks:
         cursor = start + timedelta(minutes=15 * rng.randint(0, 4))
@@ -151,7 +160,7 @@ def _fill_day(blocks, kind, company, mix: _Mix, consultant, now) -> list[Booking
             duration = timedelta(minutes=mix.terms.service(kind).duration_minutes)
             if cursor + duration > end:
                 break
-            if rng.random() < 0.65:
+            if rng.random() < 0.5:
                 day.append(_booking(kind, company, consultant, cursor, cursor + duration, now, rng))
             cursor += duration + timedelta(minutes=15 * rng.randint(0, 2))
             company = mix.company()

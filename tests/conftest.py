@@ -7,6 +7,7 @@ import shutil
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
@@ -67,8 +68,18 @@ def _pg_url(pg_cluster, pg_template) -> str:
     return pg_cluster.url(name)
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in a fresh app context (own `g`, own session), as in production,
+    even though the test itself holds an app context open."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def _app(url: str):
     app = create_app(_config(url))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()

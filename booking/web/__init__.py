@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from flask_babel import format_datetime, format_date
+from flask_babel import format_date, format_datetime, get_locale
 
 from ..api.problems import problem
 
@@ -12,7 +12,7 @@ def register(app) -> None:
 
     for module in (auth, health, portal, consultant, planner, admin):
         app.register_blueprint(module.bp)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["BOOKING_TIMEZONE"])
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
     app.jinja_env.filters["when"] = lambda dt, fmt="EEE d MMM HH:mm": format_datetime(dt, fmt)
     app.jinja_env.filters["day"] = lambda d, fmt="EEEE d MMMM": format_date(d, fmt)

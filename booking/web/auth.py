@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms.validators import DataRequired
 
 from ..auth import home_endpoint
 from ..extensions import db
@@ -17,7 +17,7 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(), Email()])
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
 
 

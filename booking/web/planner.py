@@ -17,5 +17,5 @@ def home():
     return render_template(
         "planner/home.html", load=schedule.load_by_consultant(now, now + timedelta(days=7)),
         requests=schedule.pending_priority_requests(),
-        bookings=schedule.upcoming(now, days=2),
+        bookings=schedule.upcoming(now, days=3),
     )

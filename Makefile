@@ -1,0 +1,35 @@
+# Two commands on a fresh Debian machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall when the dependencies change.
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+.PHONY: run test translations system-packages
+
+$(STAMP): pyproject.toml
+	@python3 -m venv $(VENV) 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv && python3 -m venv $(VENV); }
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+translations: $(STAMP)
+	@$(BIN)/pybabel compile --use-fuzzy -d booking/translations >/dev/null
+
+# PostgreSQL (the tests start their own throwaway cluster) and Chromium (browser tests).
+system-packages:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing PostgreSQL and Chromium from Debian's packages..."; \
+		$(APT) update -qq && $(APT) install -y -qq postgresql postgresql-contrib chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+run: $(STAMP) translations
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo
+	$(BIN)/flask --app wsgi serve
+
+test: $(STAMP) translations system-packages
+	$(BIN)/pytest
+
