@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 translations: $(STAMP)
-	@$(BIN)/pybabel compile --use-fuzzy -d booking/translations >/dev/null
+	@$(BIN)/pybabel compile -d booking/translations 2>&1 | grep -v "^compiling" || true
 
 # PostgreSQL (the tests start their own throwaway cluster) and Chromium (browser tests).
 system-packages:

@@ -64,13 +64,15 @@ def scheduler_command() -> None:
 def serve_command(host: str, port: int) -> None:
     """Serveur de développement avec le planificateur dans le même processus (make run)."""
     from flask import current_app
+    from werkzeug.serving import run_simple
 
     from .jobs import start_in_process
 
     app = current_app._get_current_object()
     start_in_process(app)
     click.echo(f"ERP-Lib Planner : http://{host}:{port}/")
-    app.run(host=host, port=port, use_reloader=False)
+    # Flask's app.run() refuses to run under the flask command; werkzeug's server is what it uses.
+    run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
 def init_app(app) -> None:
