@@ -38,13 +38,11 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import auth, cli, models  # noqa: F401  (models: register tables)
-    from .api import bp as api_bp
+    from . import api, auth, cli, models  # noqa: F401  (models: register tables)
     from .web import register as register_web
 
     auth.init_app(app)
     register_web(app)
-    app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    api.init_app(app)
     cli.init_app(app)
     return app

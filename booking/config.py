@@ -41,5 +41,4 @@ def from_environment(instance: Path) -> dict:
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ("fr", "en"),
-        "HOLD_MINUTES": int(env("HOLD_MINUTES", "10")),
     }

@@ -34,6 +34,18 @@ class Service:
     min_units: int | None = None
     max_units: int | None = None
     start_within_days: int | None = None
+    skill: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    notice_hours: int = 4
+    horizon_days: int = 60
+    buffer_minutes: int = 0
+    grid_minutes: int = 15
+    cancel_cutoff_hours: int = 24
+    hold_minutes: int = 10
+    follow_up_hold_hours: int = 48
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class Tier:
 class Contract:
     services: dict[str, Service]
     tiers: dict[str, Tier]
+    policy: BookingPolicy = BookingPolicy()
 
     def tier(self, name: str) -> Tier:
         try:
@@ -121,7 +134,11 @@ def parse(raw: dict) -> Contract:
     tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
     if not tiers or not services:
         raise ContractError("The contract needs at least one tier and one service")
-    return Contract(services=services, tiers=tiers)
+    try:
+        policy = BookingPolicy(**raw.get("booking", {}))
+    except TypeError as exc:
+        raise ContractError(f"booking: {exc}") from None
+    return Contract(services=services, tiers=tiers, policy=policy)
 
 
 @lru_cache(maxsize=4)

@@ -192,6 +192,8 @@ def _booking(kind, company, consultant, start, end, now, rng) -> Booking:
                                 title="Question sur la clôture mensuelle", opened_at=booked_at)
     if kind in ("minor_update", "major_install"):
         booking.environment = "production"
+    if kind == "major_install":
+        booking.target_version = company.erp_version
     elif kind == "major_install_test":
         booking.environment = "test"
     return booking

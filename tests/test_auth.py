@@ -12,7 +12,8 @@ from booking.services import tokens
 from . import factories as f
 
 # Routes anyone may reach; every other route must check a role.
-PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "health.healthz"}
+PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "health.healthz",
+          "api-docs.openapi_json"}
 HOMES = {"client": "/portail/", "consultant": "/consultant/", "planner": "/planification/", "admin": "/admin/"}
 
 

@@ -1,42 +1,44 @@
-"""The JSON API under /api/v1, authenticated by personal bearer tokens only."""
-from functools import wraps
+"""The JSON API under /api/v1 (flask-smorest): OpenAPI 3 at /api/v1/openapi.json, problem+json errors."""
+from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+import flask_smorest
+from flask import request
 
-from ..services import tokens
 from .problems import problem
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+def _summary(messages) -> str:
+    """webargs' nested messages as one line: 'start: Not a valid datetime.; end: …'."""
+    parts = []
+    for location in messages.values() if isinstance(messages, dict) else []:
+        for field, errors in (location.items() if isinstance(location, dict) else []):
+            text = errors if isinstance(errors, str) else "; ".join(map(str, errors)) if isinstance(errors, list) else str(errors)
+            parts.append(f"{field} : {text}")
+    return " ; ".join(parts)
 
 
-def token_required(*roles: str):
-    """Authenticate the bearer token (never the session cookie) and check the role."""
+class Api(flask_smorest.Api):
+    """flask-smorest, with every API error as application/problem+json."""
 
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            scheme, _, raw = header.partition(" ")
-            user = tokens.user_for(raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
-            if user is None:
-                response = problem(401, "Jeton d'API manquant, invalide ou révoqué. "
-                                        "Envoyez l'en-tête « Authorization: Bearer <jeton> ».")
-                response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-                return response
-            if roles and user.role not in roles:
-                return problem(403, f"Le rôle « {user.role} » n'a pas accès à cette ressource.")
-            g.api_user = user
-            return view(*args, **kwargs)
-
-        wrapped.allowed_roles = roles or ("client", "consultant", "planner", "admin")
-        return wrapped
-
-    return decorator
+    def handle_http_exception(self, error):
+        if not request.path.startswith("/api/"):
+            return error
+        messages = (getattr(error, "data", None) or {}).get("messages")
+        if messages:
+            return problem(error.code, f"Requête invalide — {_summary(messages)}", errors=messages)
+        return problem(error.code, error.description)
 
 
-@bp.route("/me")
-@token_required()
-def me():
-    user = g.api_user
-    return jsonify(id=user.id, email=user.email, name=user.name, role=user.role,
-                   company=user.company.name if user.company else None)
+api = Api()
+
+
+def init_app(app) -> None:
+    from ..extensions import csrf
+    from .routes import blp
+
+    app.config.update(API_TITLE="ERP-Lib Planner API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+                      OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json")
+    api.init_app(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(blp)
+    csrf.exempt(blp)  # bearer tokens only: no cookie, no CSRF

@@ -3,10 +3,12 @@ from .audit import AuditEntry
 from .bookings import ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PriorityRequest, Ticket
 from .companies import TIERS, Company
 from .ledger import LedgerEntry
+from .outbox import IdempotentRequest, OutboxMessage
 from .people import ROLES, Absence, ApiToken, Consultant, User
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "LedgerEntry",
+    "Absence", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "IdempotentRequest", "LedgerEntry",
+    "OutboxMessage",
     "PriorityRequest", "Ticket", "User",
 ]

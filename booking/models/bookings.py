@@ -18,6 +18,7 @@ STATUSES = ("held", "confirmed", "completed", "no_show", "cancelled", "late_canc
 ACTIVE_STATUSES = ("held", "confirmed", "completed", "no_show")
 PRIORITIES = ("bloquante", "majeure", "mineure", "basse")
 _ACTIVE_SQL = f"status IN {ACTIVE_STATUSES}"
+_ONE_INSTALL = "kind = 'major_install' AND status IN ('held', 'confirmed', 'completed')"
 
 
 def new_uid() -> str:
@@ -46,6 +47,9 @@ class Booking(db.Model):
         CheckConstraint("end_at > start_at", name="ck_bookings_order"),
         CheckConstraint("sequence >= 0", name="ck_bookings_sequence"),
         Index("ix_bookings_consultant_start", "consultant_id", "start_at"),
+        # One installation per major version per contract (held, confirmed or done).
+        Index("ux_bookings_one_install_per_version", "company_id", "target_version", unique=True,
+              sqlite_where=text(_ONE_INSTALL), postgresql_where=text(_ONE_INSTALL)),
         # Last line of defence against double booking on PostgreSQL (needs btree_gist);
         # SQLite gets equivalent triggers in the migration.
         ExcludeConstraint(
@@ -74,11 +78,16 @@ class Booking(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pinned: Mapped[bool] = mapped_column(default=False)
+    # A callback window the client chose after the tier's take-charge deadline.
+    beyond_commitment: Mapped[bool] = mapped_column(default=False)
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    target_version: Mapped[str | None] = mapped_column(String(20))  # major installs
 
     consultant: Mapped["Consultant"] = relationship()  # noqa: F821
     company: Mapped["Company"] = relationship()  # noqa: F821
     contact: Mapped["User | None"] = relationship()  # noqa: F821
     ticket: Mapped[Ticket | None] = relationship()
+    follow_up_of: Mapped["Booking | None"] = relationship(remote_side=[id])
 
     @property
     def is_active(self) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -13,13 +13,16 @@ ENTRY_KINDS = ("grant", "reserve", "refund", "consume", "adjust", "expire")
 
 
 class LedgerEntry(db.Model):
-    """Signed movement of included minutes (grant +600, reserve -45, refund +45) and billable minutes."""
+    """Signed movements: included minutes (grant +600, reserve -45, refund +45) and billable minutes
+    (reserve +30, refund -30); the sums per company and contract year are the balances."""
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint(f"kind IN {ENTRY_KINDS}", name="ck_ledger_kind"),
-        CheckConstraint("billable_minutes >= 0", name="ck_ledger_billable"),
         Index("ix_ledger_company_year", "company_id", "contract_year"),
+        # One grant per company and contract year, even if two processes roll over at once.
+        Index("ux_ledger_one_grant", "company_id", "contract_year", unique=True,
+              sqlite_where=text("kind = 'grant'"), postgresql_where=text("kind = 'grant'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -23,3 +23,13 @@ def expire(now: datetime) -> int:
     )
     db.session.commit()
     return len(expired_ids)
+
+
+def expire_for(consultant_ids: list[int], now: datetime) -> None:
+    """Inside a booking's lock: free these consultants' expired holds before the insert,
+    so that the database constraint does not count them."""
+    db.session.execute(
+        update(Booking)
+        .where(Booking.consultant_id.in_(consultant_ids), Booking.status == "held", Booking.hold_expires_at <= now)
+        .values(status="expired", updated_at=now)
+    )

@@ -1,12 +1,18 @@
-"""The Sérénité hour bank: contract years and balances from the ledger."""
+"""The Sérénité hour bank and billable minutes: contract years, balances, reserve, refund.
+
+Every movement is a ledger line; balances are sums. Callers hold the company's lock
+(see `locking`), so the balance read before a reservation is still true when it is written.
+"""
 from __future__ import annotations
 
 from datetime import date
 
 from sqlalchemy import func, select
 
+from calendars.worktime import PARIS
+from .. import contract
 from ..extensions import db
-from ..models import Company, LedgerEntry
+from ..models import Booking, Company, LedgerEntry
 
 
 def _anniversary(start: date, year: int) -> date:
@@ -29,3 +35,73 @@ def balance(company_id: int, year: date) -> int:
         select(func.coalesce(func.sum(LedgerEntry.minutes), 0))
         .where(LedgerEntry.company_id == company_id, LedgerEntry.contract_year == year)
     )
+
+
+def ensure_grant(company: Company, year: date) -> None:
+    """The year's included minutes (no carry-over: each contract year has its own grant)."""
+    minutes = contract.current().tier(company.tier).hour_bank_minutes
+    if not minutes:
+        return
+    exists = db.session.scalar(select(LedgerEntry.id).where(
+        LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"))
+    if exists is None:
+        db.session.add(LedgerEntry(company_id=company.id, contract_year=year, kind="grant", minutes=minutes,
+                                   note="Dotation de l'année contractuelle"))
+        db.session.flush()
+
+
+def _year_of(booking: Booking) -> date:
+    return contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
+
+
+def reserve(booking: Booking) -> LedgerEntry | None:
+    """Record a confirmed session: included minutes while the bank lasts, the rest billable."""
+    access = contract.current().tier(booking.company.tier).access(booking.kind)
+    if access not in ("hour_bank", "billable"):
+        return None
+    minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
+    year = _year_of(booking)
+    included = 0
+    if access == "hour_bank":
+        ensure_grant(booking.company, year)
+        included = max(0, min(minutes, balance(booking.company_id, year)))
+    entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking=booking, kind="reserve",
+                        minutes=-included, billable_minutes=minutes - included)
+    db.session.add(entry)
+    return entry
+
+
+def refund(booking: Booking, note: str = "") -> LedgerEntry | None:
+    """Give back everything the booking still holds (included and billable minutes)."""
+    held, billable, year = db.session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0),
+               func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
+               func.max(LedgerEntry.contract_year))
+        .where(LedgerEntry.booking_id == booking.id)
+    ).one()
+    if not held and not billable:
+        return None
+    entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking=booking, kind="refund",
+                        minutes=-held, billable_minutes=-billable, note=note)
+    db.session.add(entry)
+    return entry
+
+
+def entries(company_id: int, year: date) -> list[LedgerEntry]:
+    return list(db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.company_id == company_id, LedgerEntry.contract_year == year)
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    ))
+
+
+def summary(company: Company, today: date) -> dict:
+    """The current contract year: included minutes, balance, billable minutes and the ledger."""
+    year = contract_year(company, today)
+    lines = entries(company.id, year)
+    return {
+        "contract_year_start": year,
+        "included_minutes": contract.current().tier(company.tier).hour_bank_minutes,
+        "balance_minutes": sum(e.minutes for e in lines),
+        "billable_minutes": sum(e.billable_minutes for e in lines),
+        "entries": lines,
+    }

@@ -5,10 +5,12 @@ from flask import render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 
 from ..api.problems import problem
+from ..services.errors import ServiceError
 
 
 def register(app) -> None:
-    from . import admin, auth, consultant, health, labels, planner, portal
+    from .. import labels
+    from . import admin, auth, consultant, health, planner, portal
 
     for module in (auth, health, portal, consultant, planner, admin):
         app.register_blueprint(module.bp)
@@ -19,6 +21,14 @@ def register(app) -> None:
 
     for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page)
+    app.register_error_handler(ServiceError, _refusal)
+
+
+def _refusal(error: ServiceError):
+    """A rule said no: problem+json for the API, the reason on a page otherwise."""
+    if request.path.startswith("/api/"):
+        return problem(error.status, error.message)
+    return render_template("errors/error.html", status=error.status, message=error.message), error.status
 
 
 def _error_page(error):

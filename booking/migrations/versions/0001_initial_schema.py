@@ -181,6 +181,9 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('hold_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('pinned', sa.Boolean(), nullable=False),
+    sa.Column('beyond_commitment', sa.Boolean(), nullable=False),
+    sa.Column('follow_up_of_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['follow_up_of_id'], ['bookings.id'], name='fk_bookings_follow_up_of'),
     sa.CheckConstraint("kind IN ('erplib', 'callback', 'minor_update', 'major_install', 'major_install_test', 'priority_consulting')", name='ck_bookings_kind'),
     sa.CheckConstraint("status IN ('held', 'confirmed', 'completed', 'no_show', 'cancelled', 'late_cancelled', 'expired', 'prerequisites_missing')", name='ck_bookings_status'),
     sa.CheckConstraint('end_at > start_at', name='ck_bookings_order'),
@@ -208,7 +211,6 @@ def upgrade():
     sa.Column('note', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('grant', 'reserve', 'refund', 'consume', 'adjust', 'expire')", name='ck_ledger_kind'),
-    sa.CheckConstraint('billable_minutes >= 0', name='ck_ledger_billable'),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], ),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
     sa.PrimaryKeyConstraint('id')

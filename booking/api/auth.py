@@ -1,0 +1,33 @@
+"""Bearer-token authentication for the API (never the session cookie, so no CSRF exposure)."""
+from functools import wraps
+
+from flask import g, request
+
+from ..services import tokens
+from .problems import problem
+
+ALL_ROLES = ("client", "consultant", "planner", "admin")
+
+
+def token_required(*roles: str):
+    """Authenticate the bearer token and check the role (401 / 403 as problem+json)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+            user = tokens.user_for(raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
+            if user is None:
+                response = problem(401, "Jeton d'API manquant, invalide ou révoqué. "
+                                        "Envoyez l'en-tête « Authorization: Bearer <jeton> ».")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+                return response
+            if roles and user.role not in roles:
+                return problem(403, f"Le rôle « {user.role} » n'a pas accès à cette ressource.")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles or ALL_ROLES
+        return wrapped
+
+    return decorator

@@ -1,0 +1,175 @@
+"""API resources: services, availability, bookings, hour bank, callbacks. Parse → service → serialise."""
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+
+from calendars.worktime import PARIS
+from .. import contract, labels
+from ..extensions import db
+from ..models import Booking
+from ..models.types import utcnow
+from ..services import access, availability, bookings, hour_bank
+from ..services.errors import ServiceError
+from . import schemas as s
+from .auth import token_required
+from .idempotency import idempotent
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="ERP-Lib Planner, JSON API v1")
+ERRORS = {401: "Jeton manquant ou invalide", 403: "Rôle ou contrat insuffisant", 404: "Introuvable",
+          409: "Conflit (créneau pris, délai dépassé)", 422: "Requête invalide"}
+SECURITY = [{"bearer": []}]
+
+
+def errors(*codes):
+    """Document problem+json answers."""
+    def decorator(view):
+        for code in codes:
+            view = blp.alt_response(code, schema=s.ProblemSchema, description=ERRORS[code],
+                                    content_type="application/problem+json")(view)
+        return view
+    return decorator
+
+
+@blp.route("/me")
+@token_required()
+@blp.response(200, s.MeSchema)
+@errors(401)
+@blp.doc(security=SECURITY)
+def me():
+    """Who the token belongs to."""
+    user = g.api_user
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+            "company": user.company.name if user.company else None}
+
+
+@blp.route("/services")
+@token_required("client")
+@blp.response(200, s.ServiceSchema(many=True))
+@errors(401, 403)
+@blp.doc(security=SECURITY)
+def services():
+    """The service catalogue, with what the client's contract allows and why not."""
+    result = []
+    for kind, service in contract.current().services.items():
+        try:
+            bookings.check_entitlement(g.api_user.company, kind)
+            reason = None
+        except ServiceError as refusal:
+            reason = refusal.message
+        result.append({"kind": kind, "label": str(labels.KINDS[kind]), "bookable": reason is None, "reason": reason,
+                       "access": contract.current().tier(g.api_user.company.tier).access(kind),
+                       "duration_minutes": service.duration_minutes, "duration_days": service.duration_days})
+    return result
+
+
+@blp.route("/availability")
+@token_required("client", "planner", "admin")
+@blp.arguments(s.AvailabilityQuery, location="query")
+@blp.response(200, s.AvailabilitySchema)
+@errors(401, 403, 404, 422)
+@blp.doc(security=SECURITY)
+def availability_view(query):
+    """Free slots of a service between two local days (included), grouped by day."""
+    company = access.company_for(g.api_user, query.get("company_id"))
+    bookings.check_entitlement(company, query["service"])
+    deadline = None
+    if query["service"] == "callback" and "ticket_priority" in query and "ticket_opened_at" in query:
+        deadline = bookings.take_charge_deadline(company, query["ticket_priority"], query["ticket_opened_at"])
+    start, end = availability.local_range(query["start"], query["end"])
+    found = availability.slots(query["service"], company, start, end, utcnow(), deadline=deadline)
+    return {"service": query["service"], "timezone": str(PARIS),
+            "days": [{"date": day, "slots": day_slots} for day, day_slots in availability.by_day(found)]}
+
+
+@blp.route("/bookings", methods=["POST"])
+@token_required("client", "planner", "admin")
+@idempotent
+@blp.arguments(s.BookingInSchema)
+@blp.response(201, s.BookingSchema)
+@errors(401, 403, 404, 409, 422)
+@blp.doc(security=SECURITY, parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
+                                          "description": "repeat a POST safely: the first answer is returned"}])
+def create_booking(data):
+    """Book a slot (or hold it with "hold": true)."""
+    user = g.api_user
+    company = access.company_for(user, data.get("company_id"))
+    ticket = access.ticket_for(company, **data["ticket"]) if data.get("ticket") else None
+    return bookings.book(user, data["service"], data["start"], utcnow(), company=company,
+                         consultant_id=data.get("consultant_id"), ticket=ticket, hold=data["hold"],
+                         environment=data.get("environment"), notes=data["notes"])
+
+
+@blp.route("/bookings")
+@token_required()
+@blp.response(200, s.BookingSchema(many=True))
+@errors(401)
+@blp.doc(security=SECURITY)
+def list_bookings():
+    """Bookings you may see (clients: your company's), oldest first."""
+    return db.session.scalars(access.bookings_query(g.api_user).limit(1000)).all()
+
+
+@blp.route("/bookings/<int:booking_id>")
+@token_required()
+@blp.response(200, s.BookingSchema)
+@errors(401, 404)
+@blp.doc(security=SECURITY)
+def get_booking(booking_id: int):
+    """One booking."""
+    return access.booking_for(g.api_user, booking_id)
+
+
+@blp.route("/bookings/<int:booking_id>", methods=["PATCH"])
+@token_required("client", "planner", "admin")
+@blp.arguments(s.RescheduleSchema)
+@blp.response(200, s.BookingSchema)
+@errors(401, 403, 404, 409, 422)
+@blp.doc(security=SECURITY)
+def reschedule_booking(data, booking_id: int):
+    """Move a booking to another free start (before the cut-off)."""
+    booking = access.booking_for(g.api_user, booking_id)
+    return bookings.reschedule(g.api_user, booking, data["start"], utcnow())
+
+
+@blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@token_required("client", "planner", "admin")
+@idempotent
+@blp.response(200, s.BookingSchema)
+@errors(401, 403, 404, 409)
+@blp.doc(security=SECURITY)
+def cancel_booking(booking_id: int):
+    """Cancel: refunded before the cut-off, consumed after it."""
+    return bookings.cancel(g.api_user, access.booking_for(g.api_user, booking_id), utcnow())
+
+
+@blp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])
+@token_required("client")
+@idempotent
+@blp.response(200, s.BookingSchema)
+@errors(401, 403, 404, 409)
+@blp.doc(security=SECURITY)
+def confirm_booking(booking_id: int):
+    """Confirm a held slot or a consultant's follow-up proposal."""
+    return bookings.confirm(g.api_user, access.booking_for(g.api_user, booking_id), utcnow())
+
+
+@blp.route("/hour-bank")
+@token_required("client")
+@blp.response(200, s.HourBankSchema)
+@errors(401, 403)
+@blp.doc(security=SECURITY)
+def hour_bank_view():
+    """This contract year's hour bank: balance, billable minutes and ledger."""
+    return hour_bank.summary(g.api_user.company, utcnow().astimezone(PARIS).date())
+
+
+@blp.route("/callbacks")
+@token_required("client", "planner", "admin")
+@blp.response(200, s.BookingSchema(many=True))
+@errors(401, 403)
+@blp.doc(security=SECURITY)
+def callbacks():
+    """Callback windows with their tickets; beyond_commitment marks a window chosen after the deadline."""
+    query = access.bookings_query(g.api_user).where(Booking.kind == "callback")
+    return db.session.scalars(query.limit(1000)).all()

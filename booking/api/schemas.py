@@ -1,0 +1,150 @@
+"""Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from calendars.worktime import PARIS
+from ..models import KINDS, PRIORITIES
+
+
+class LocalDateTime(fields.DateTime):
+    """ISO 8601 with an offset, written in Paris time; a naive input is refused."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.astimezone(PARIS).isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            raise ValidationError("Indiquez le décalage horaire, par exemple 2026-12-07T10:00:00+01:00.")
+        return parsed
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict()
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    company = fields.String(allow_none=True)
+
+
+class ServiceSchema(Schema):
+    kind = fields.String()
+    label = fields.String()
+    access = fields.String(metadata={"description": "no, yes, billable, quote, hour_bank"})
+    bookable = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    duration_minutes = fields.Integer(allow_none=True)
+    duration_days = fields.Integer(allow_none=True)
+
+
+class AvailabilityQuery(Schema):
+    service = fields.String(required=True, validate=validate.OneOf(KINDS))
+    start = fields.Date(required=True, metadata={"description": "first local day, YYYY-MM-DD"})
+    end = fields.Date(required=True, metadata={"description": "last local day (included), YYYY-MM-DD"})
+    ticket_priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    ticket_opened_at = LocalDateTime()
+    company_id = fields.Integer(metadata={"description": "staff only: the client company"})
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if "start" in data and "end" in data:
+            if data["end"] < data["start"]:
+                raise ValidationError("end doit être le même jour que start ou après.", "end")
+            if (data["end"] - data["start"]).days > 62:
+                raise ValidationError("Demandez au plus 62 jours à la fois.", "end")
+
+
+class SlotSchema(Schema):
+    start = LocalDateTime()
+    end = LocalDateTime()
+    consultant_id = fields.Integer()
+    within_commitment = fields.Boolean(allow_none=True)
+
+
+class DaySchema(Schema):
+    date = fields.Date()
+    slots = fields.List(fields.Nested(SlotSchema))
+
+
+class AvailabilitySchema(Schema):
+    service = fields.String()
+    timezone = fields.String()
+    days = fields.List(fields.Nested(DaySchema))
+
+
+class TicketInSchema(Schema):
+    reference = fields.String(required=True, validate=validate.Length(1, 40))
+    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+    opened_at = LocalDateTime(required=True)
+
+
+class TicketSchema(TicketInSchema):
+    id = fields.Integer()
+
+
+class BookingInSchema(Schema):
+    service = fields.String(required=True, validate=validate.OneOf(KINDS))
+    start = LocalDateTime(required=True)
+    consultant_id = fields.Integer()
+    company_id = fields.Integer(metadata={"description": "staff only: the client company"})
+    ticket = fields.Nested(TicketInSchema)
+    environment = fields.String(validate=validate.OneOf(("test", "production")))
+    hold = fields.Boolean(load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"})
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RescheduleSchema(Schema):
+    start = LocalDateTime(required=True)
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class BookingSchema(Schema):
+    id = fields.Integer()
+    service = fields.String(attribute="kind")
+    status = fields.String()
+    start = LocalDateTime(attribute="start_at")
+    end = LocalDateTime(attribute="end_at")
+    consultant = fields.Function(lambda b: {"id": b.consultant_id, "name": b.consultant.name})
+    company = fields.Function(lambda b: {"id": b.company_id, "name": b.company.name})
+    ticket = fields.Nested(TicketSchema, allow_none=True)
+    environment = fields.String(allow_none=True)
+    beyond_commitment = fields.Boolean()
+    hold_expires_at = LocalDateTime(allow_none=True)
+    sequence = fields.Integer()
+    uid = fields.String(attribute="ical_uid")
+    booked_at = LocalDateTime()
+
+
+class LedgerEntrySchema(Schema):
+    at = LocalDateTime(attribute="created_at")
+    kind = fields.String()
+    minutes = fields.Integer()
+    billable_minutes = fields.Integer()
+    booking_id = fields.Integer(allow_none=True)
+    note = fields.String()
+
+
+class HourBankSchema(Schema):
+    contract_year_start = fields.Date()
+    included_minutes = fields.Integer()
+    balance_minutes = fields.Integer()
+    billable_minutes = fields.Integer()
+    entries = fields.List(fields.Nested(LedgerEntrySchema))
+
+
+def parse_instant(text: str) -> datetime:
+    """For forms: ISO 8601 with an offset (the same rule as the API)."""
+    return LocalDateTime().deserialize(text)

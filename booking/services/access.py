@@ -1,0 +1,54 @@
+"""Load-and-authorise helpers: another company's object is a 404, never a 403 that confirms it exists."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import PRIORITIES, Booking, Company, Ticket, User
+from .errors import Invalid, NotFound
+
+
+def booking_for(user: User, booking_id: int) -> Booking:
+    """The booking if `user` may see it: clients their company's, consultants their own, staff all."""
+    booking = db.session.get(Booking, booking_id)
+    visible = booking is not None and (
+        user.role in ("planner", "admin")
+        or (user.role == "client" and booking.company_id == user.company_id)
+        or (user.role == "consultant" and user.consultant and booking.consultant_id == user.consultant.id)
+    )
+    if not visible:
+        raise NotFound(f"Aucun rendez-vous n°{booking_id} parmi les vôtres.")
+    return booking
+
+
+def bookings_query(user: User):
+    """The bookings `user` may list."""
+    query = select(Booking).order_by(Booking.start_at)
+    if user.role == "client":
+        return query.where(Booking.company_id == user.company_id)
+    if user.role == "consultant":
+        return query.where(Booking.consultant_id == (user.consultant.id if user.consultant else -1))
+    return query
+
+
+def company_for(user: User, company_id: int | None) -> Company:
+    """Clients act for their own company; staff name one."""
+    if user.role == "client":
+        return user.company
+    company = db.session.get(Company, company_id) if company_id else None
+    if company is None:
+        raise NotFound("Indiquez une société cliente existante (company_id).")
+    return company
+
+
+def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ticket:
+    """The company's ticket with this reference; a new one stays unsaved until its booking is written."""
+    if priority not in PRIORITIES:
+        raise Invalid(f"Priorité de ticket inconnue « {priority} » : choisissez parmi {', '.join(PRIORITIES)}.")
+    reference = reference.strip()
+    if not reference or len(reference) > 40:
+        raise Invalid("Indiquez la référence du ticket (40 caractères au plus).")
+    ticket = db.session.scalar(select(Ticket).where(Ticket.reference == reference))
+    if ticket is not None and ticket.company_id != company.id:
+        raise NotFound(f"Aucun ticket « {reference} » pour votre société.")
+    return ticket or Ticket(company=company, reference=reference, priority=priority, opened_at=opened_at)

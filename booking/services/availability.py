@@ -1,0 +1,203 @@
+"""Free slots, as a pipeline of subtractions: working time − absences − busy time − bookings
+(and buffers), then starts on the grid, minimum notice, horizon and daily cap.
+
+`candidates` is the one function that decides whether a slot is free: the slot list and the
+booking call (under its lock) both use it; the database constraint backs it up.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
+from .. import contract
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, User
+
+
+BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+    consultant_id: int
+    within_commitment: bool | None = None  # callbacks: starts before the take-charge deadline
+
+
+@dataclass
+class _Context:
+    """What the pipeline needs, loaded once per request."""
+
+    service: contract.Service
+    policy: contract.BookingPolicy
+    now: datetime
+    busy: dict[int, list[Interval]]
+    daily: dict[tuple[int, date], int]
+    weekly_minutes: dict[tuple[int, date], float]
+
+
+def calendar_for(consultant: Consultant) -> WorkCalendar:
+    return WorkCalendar(week=parse_week(consultant.working_pattern), holiday_region=consultant.holiday_region,
+                        absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
+
+
+def eligible(service: contract.Service, skill: str | None = None) -> list[Consultant]:
+    """Active consultants with the service's skill (any consultant when it needs none)."""
+    needed = skill or service.skill
+    consultants = db.session.scalars(
+        select(Consultant).join(User).where(User.active.is_(True))
+        .options(joinedload(Consultant.absences), joinedload(Consultant.user)).order_by(Consultant.id)
+    ).unique()
+    return [c for c in consultants if needed is None or needed in c.skills]
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
+          exclude_id: int | None) -> tuple[dict, dict, dict]:
+    """Busy intervals, bookings per day and booked minutes per week, from one query."""
+    busy, daily, weekly = defaultdict(list), defaultdict(int), defaultdict(float)
+    rows = db.session.execute(
+        select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
+            Booking.consultant_id.in_(consultant_ids), Booking.status.in_(ACTIVE_STATUSES),
+            Booking.start_at < end, Booking.end_at > start, Booking.id != (exclude_id or -1),
+            # a hold past its expiry frees the slot even before the job sweeps it
+            or_(Booking.status != "held", Booking.hold_expires_at > now),
+        )
+    )
+    for consultant_id, b_start, b_end in rows:
+        busy[consultant_id].append((b_start, b_end))
+        local_day = b_start.astimezone(PARIS).date()
+        daily[(consultant_id, local_day)] += 1
+        weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
+    for intervals in busy.values():
+        intervals.sort()
+    return busy, daily, weekly
+
+
+def _grid_starts(free: Interval, duration: timedelta, grid: int):
+    """Starts on the local-time grid such that [start, start + duration) fits in `free`."""
+    a, b = free
+    local = a.astimezone(PARIS)
+    since_midnight = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
+                               microseconds=local.microsecond)
+    step = timedelta(minutes=grid)
+    late = since_midnight % step
+    start = a if not late else a + (step - late)
+    while start + duration <= b:
+        yield start
+        start += step
+
+
+def _block_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime):
+    duration = timedelta(minutes=ctx.service.duration_minutes)
+    buffer = timedelta(minutes=ctx.policy.buffer_minutes)
+    busy = [(a - buffer, b + buffer) for a, b in ctx.busy.get(consultant.id, [])]
+    for free in subtract(calendar.intervals(start, end), busy):
+        for slot_start in _grid_starts(free, duration, ctx.policy.grid_minutes):
+            yield slot_start, slot_start + duration
+
+
+def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime):
+    """Whole consecutive working days, each entirely free, starting at the first day's opening."""
+    busy = ctx.busy.get(consultant.id, [])
+    day, last = calendar.local_day(start), calendar.local_day(end)
+    while day <= last:
+        if not calendar.is_working_day(day):
+            day += timedelta(days=1)
+            continue
+        days, cursor = [], day
+        while len(days) < ctx.service.duration_days and cursor <= last + timedelta(days=14):
+            blocks = calendar.day_intervals(cursor)
+            if blocks:
+                if subtract(blocks, busy) != blocks:
+                    break
+                days.append(blocks)
+            cursor += timedelta(days=1)
+        if len(days) == ctx.service.duration_days and start <= days[0][0][0] and days[0][0][0] < end:
+            yield days[0][0][0], days[-1][-1][1]
+        day += timedelta(days=1)
+
+
+def candidates(consultant: Consultant, ctx: _Context, start: datetime, end: datetime) -> list[Slot]:
+    """Every free slot of one consultant in [start, end), after notice, horizon and daily cap."""
+    calendar = calendar_for(consultant)
+    start = max(start, BUSINESS.add_minutes(ctx.now, ctx.policy.notice_hours * 60))
+    end = min(end, ctx.now + timedelta(days=ctx.policy.horizon_days))
+    if start >= end:
+        return []
+    produce = _day_slots if ctx.service.span == "days" else _block_slots
+    return [
+        Slot(a, b, consultant.id) for a, b in produce(consultant, calendar, ctx, start, end)
+        if ctx.daily[(consultant.id, a.astimezone(PARIS).date())] < consultant.daily_cap
+    ]
+
+
+def _context(kind: str, consultants: list[Consultant], start: datetime, end: datetime, now: datetime,
+             exclude_id: int | None) -> _Context:
+    terms = contract.current()
+    # whole weeks, so that "least load that week" sees the full week
+    week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
+    week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
+    busy, daily, weekly = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
+    return _Context(terms.service(kind), terms.policy, now, busy, daily, weekly)
+
+
+def _preferred(options: list[Slot], company: Company, ctx: _Context) -> Slot:
+    """The company's privileged consultant first, then the least-loaded consultant that week."""
+    week = _monday(options[0].start.astimezone(PARIS).date())
+    return min(options, key=lambda s: (s.consultant_id != company.privileged_consultant_id,
+                                       ctx.weekly_minutes[(s.consultant_id, week)], s.consultant_id))
+
+
+def slots(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,
+          consultant_id: int | None = None, exclude_id: int | None = None,
+          deadline: datetime | None = None) -> list[Slot]:
+    """Free slots of a service in [start, end): one per start time, with its preferred consultant.
+    With a callback's take-charge `deadline`, each slot says whether it is within the commitment."""
+    consultants = [c for c in eligible(contract.current().service(kind))
+                   if consultant_id is None or c.id == consultant_id]
+    if not consultants:
+        return []
+    ctx = _context(kind, consultants, start, end, now, exclude_id)
+    by_start: dict[datetime, list[Slot]] = defaultdict(list)
+    for consultant in consultants:
+        for slot in candidates(consultant, ctx, start, end):
+            by_start[slot.start].append(slot)
+    chosen = [_preferred(options, company, ctx) for _, options in sorted(by_start.items())]
+    if deadline is not None:
+        chosen = [replace(slot, within_commitment=slot.start < deadline) for slot in chosen]
+    return chosen
+
+
+def by_day(found: list[Slot]) -> list[tuple[date, list[Slot]]]:
+    """Slots grouped by local day, in order."""
+    days: dict[date, list[Slot]] = defaultdict(list)
+    for slot in found:
+        days[slot.start.astimezone(PARIS).date()].append(slot)
+    return sorted(days.items())
+
+
+def local_range(first: date, last: date) -> tuple[datetime, datetime]:
+    """[first 00:00, day after last 00:00) in local time."""
+    return (datetime.combine(first, datetime.min.time(), PARIS),
+            datetime.combine(last + timedelta(days=1), datetime.min.time(), PARIS))
+
+
+def find(kind: str, company: Company, start_at: datetime, now: datetime, *,
+         consultant_id: int | None = None, exclude_id: int | None = None) -> Slot | None:
+    """The slot starting exactly at `start_at` if it is free (the booking call's re-check)."""
+    local_day = start_at.astimezone(PARIS).date()
+    day_start, day_end = local_range(local_day, local_day)
+    for slot in slots(kind, company, day_start, day_end, now, consultant_id=consultant_id, exclude_id=exclude_id):
+        if slot.start == start_at:
+            return slot
+    return None

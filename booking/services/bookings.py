@@ -1,0 +1,219 @@
+"""The booking lifecycle, shared by pages, API, jobs and CLI: hold, confirm, reschedule, cancel,
+complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit; mail after commit.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from calendars.worktime import PARIS
+from .. import contract, labels
+from ..extensions import db
+from ..models import Booking, Company, Ticket, User
+from . import audit, availability, holds, hour_bank, locking, notify
+from .errors import Conflict, Invalid, NotEntitled
+
+STAFF = ("planner", "admin")
+TAKEN = "Ce créneau n'est plus disponible : choisissez-en un autre."
+
+
+def _label(kind: str) -> str:
+    return str(labels.KINDS.get(kind, kind))
+
+
+def check_entitlement(company: Company, kind: str) -> None:
+    """Refuse, with the reason, a service the company's contract does not include."""
+    terms = contract.current()
+    if kind not in terms.services:
+        raise Invalid(f"Prestation inconnue : « {kind} ». Prestations : {', '.join(terms.services)}.")
+    tier = terms.tier(company.tier)
+    level = tier.access(kind)
+    if kind == "priority_consulting" and level in ("yes", "quote"):
+        raise NotEntitled("Le conseil prioritaire se demande (durée, compétence, description) : "
+                          "un planificateur l'accepte puis le place.")
+    if level == "quote":
+        raise NotEntitled(f"La formule {tier.label} propose « {_label(kind)} » sur devis : contactez votre planificateur.")
+    if not tier.may_book(kind):
+        raise NotEntitled(f"La formule {tier.label} n'inclut pas « {_label(kind)} ».")
+
+
+def _environment(company: Company, service: contract.Service, wanted: str | None) -> str | None:
+    if not service.environments:
+        return None
+    allowed = [env for env in service.environments if env in company.environments]
+    if wanted is None and allowed:
+        return allowed[-1] if "production" in allowed and service.kind != "major_install_test" else allowed[0]
+    if wanted not in allowed:
+        raise Invalid(f"Environnement « {wanted} » impossible pour « {_label(service.kind)} » : "
+                      f"choisissez parmi {', '.join(allowed) or 'aucun (votre société n’en a pas)'}.")
+    return wanted
+
+
+def _lock_keys(company: Company, consultant_ids: list[int], start_at: datetime, service: contract.Service):
+    first = start_at.astimezone(PARIS).date()
+    span = 1 if service.span == "block" else (service.duration_days or 1) * 2 + 4  # days bookings cross weekends
+    days = [first + timedelta(days=n) for n in range(span)]
+    return [locking.company(company.id)] + [locking.consultant_day(c, d) for c in consultant_ids for d in days]
+
+
+def take_charge_deadline(company: Company, priority: str, opened_at: datetime) -> datetime | None:
+    """When the tier's take-charge commitment for a ticket runs out (business time), if it has one."""
+    commitment = contract.current().tier(company.tier).commitment(priority, "take_charge")
+    return availability.BUSINESS.add(opened_at, commitment) if commitment else None
+
+
+def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: Company | None = None,
+         consultant_id: int | None = None, ticket: Ticket | None = None, hold: bool = False,
+         environment: str | None = None, notes: str = "", follow_up_of: Booking | None = None,
+         contact: User | None = None) -> Booking:
+    """Create a booking (confirmed, or held while the client confirms) if the slot is still free."""
+    company = company or actor.company
+    if company is None:
+        raise Invalid("Indiquez la société cliente pour laquelle réserver.")
+    check_entitlement(company, kind)
+    service = contract.current().service(kind)
+    if service.needs_ticket and ticket is None:
+        raise Invalid("Un créneau de rappel est lié à un ticket : indiquez sa référence, sa priorité et sa date d'ouverture.")
+    environment = _environment(company, service, environment)
+    if kind == "major_install":
+        _check_one_install_per_version(company)
+    consultant_ids = [c.id for c in availability.eligible(service) if consultant_id in (None, c.id)]
+    try:
+        with locking.locked(_lock_keys(company, consultant_ids, start_at, service)):
+            holds.expire_for(consultant_ids, now)
+            slot = availability.find(kind, company, start_at, now, consultant_id=consultant_id)
+            if slot is None:
+                raise Conflict(TAKEN)
+            booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
+                              company=company, contact=contact or (actor if actor.role == "client" else None),
+                              ticket=ticket, environment=environment, notes=notes, booked_at=now,
+                              follow_up_of=follow_up_of, status="held" if hold else "confirmed",
+                              target_version=company.erp_version if kind == "major_install" else None)
+            if ticket is not None:
+                deadline = take_charge_deadline(company, ticket.priority, ticket.opened_at)
+                booking.beyond_commitment = deadline is not None and slot.start >= deadline
+            if hold:
+                policy = contract.current().policy
+                minutes = policy.follow_up_hold_hours * 60 if follow_up_of else policy.hold_minutes
+                booking.hold_expires_at = now + timedelta(minutes=minutes)
+            db.session.add(booking)
+            db.session.flush()
+            if not hold:
+                hour_bank.reserve(booking)
+            audit.record(actor, "booking.hold" if hold else "booking.confirm", booking,
+                         kind=kind, start=slot.start.isoformat(), consultant=slot.consultant_id)
+    except IntegrityError:  # the database constraint caught a race the locks should have prevented
+        raise Conflict(TAKEN) from None
+    if not hold:
+        notify.booking_changed(booking.id, "confirmed")
+    elif follow_up_of:
+        notify.booking_changed(booking.id, "proposed")
+    return booking
+
+
+def _check_one_install_per_version(company: Company) -> None:
+    done = db.session.scalar(select(Booking.id).where(
+        Booking.company_id == company.id, Booking.kind == "major_install",
+        Booking.target_version == company.erp_version, Booking.status.in_(("held", "confirmed", "completed"))))
+    if done:
+        raise Conflict(f"Une installation de la version majeure {company.erp_version} est déjà prévue ou faite "
+                       "pour votre société : le contrat en prévoit une par version.")
+
+
+def confirm(actor: User, booking: Booking, now: datetime) -> Booking:
+    """The client confirms a held slot (or a consultant's follow-up proposal) in one click."""
+    with locking.locked([locking.company(booking.company_id)]):
+        db.session.refresh(booking)
+        if booking.status != "held":
+            raise Conflict("Ce rendez-vous n'est plus en attente de confirmation.")
+        if booking.hold_expires_at <= now:
+            booking.status = "expired"
+            db.session.commit()
+            raise Conflict("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre.")
+        booking.status, booking.hold_expires_at = "confirmed", None
+        booking.contact = booking.contact or actor
+        hour_bank.reserve(booking)
+        audit.record(actor, "booking.confirm", booking)
+    notify.booking_changed(booking.id, "confirmed")
+    return booking
+
+
+def cutoff_passed(booking: Booking, now: datetime) -> bool:
+    """Less than the cut-off (24 business hours) before the start: changes are no longer free."""
+    cutoff = timedelta(hours=contract.current().policy.cancel_cutoff_hours)
+    return availability.BUSINESS.between(now, booking.start_at) < cutoff
+
+
+def cancel(actor: User, booking: Booking, now: datetime) -> Booking:
+    """Cancel: before the cut-off the session is refunded; later (clients) it is consumed."""
+    if booking.status not in ("held", "confirmed"):
+        raise Conflict(f"Ce rendez-vous ne peut plus être annulé (statut : {labels.STATUSES.get(booking.status)}).")
+    late = actor.role not in STAFF and booking.status == "confirmed" and cutoff_passed(booking, now)
+    with locking.locked([locking.company(booking.company_id)]):
+        was_held = booking.status == "held"
+        booking.status = "late_cancelled" if late else "cancelled"
+        booking.sequence += 1
+        if not late:
+            hour_bank.refund(booking, "Annulation dans les délais")
+        audit.record(actor, "booking.cancel", booking, late=late)
+    if not was_held:
+        notify.booking_changed(booking.id, "cancelled")
+    return booking
+
+
+def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Booking:
+    """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
+    if booking.status != "confirmed":
+        raise Conflict("Seul un rendez-vous confirmé peut être déplacé.")
+    if actor.role not in STAFF and cutoff_passed(booking, now):
+        hours = contract.current().policy.cancel_cutoff_hours
+        raise Conflict(f"Il reste moins de {hours} heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.")
+    service = contract.current().service(booking.kind)
+    consultant_ids = [c.id for c in availability.eligible(service)]
+    keys = _lock_keys(booking.company, consultant_ids, start_at, service) + \
+        _lock_keys(booking.company, [booking.consultant_id], booking.start_at, service)
+    try:
+        with locking.locked(keys):
+            slot = availability.find(booking.kind, booking.company, start_at, now, exclude_id=booking.id)
+            if slot is None:
+                raise Conflict(TAKEN)
+            before = (booking.start_at.isoformat(), booking.consultant_id)
+            old_year = hour_bank.contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
+            booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
+            booking.sequence += 1
+            if hour_bank.contract_year(booking.company, slot.start.astimezone(PARIS).date()) != old_year:
+                hour_bank.refund(booking, "Déplacé sur une autre année contractuelle")
+                db.session.flush()
+                hour_bank.reserve(booking)
+            audit.record(actor, "booking.reschedule", booking, before=before,
+                         after=(slot.start.isoformat(), slot.consultant_id))
+    except IntegrityError:
+        raise Conflict(TAKEN) from None
+    notify.booking_changed(booking.id, "rescheduled")
+    return booking
+
+
+def record_outcome(actor: User, booking: Booking, outcome: str, now: datetime) -> Booking:
+    """The consultant records that a session took place (completed) or that nobody came (no_show)."""
+    if outcome not in ("completed", "no_show"):
+        raise Invalid("Issue inconnue : choisissez « réalisé » ou « absent ».")
+    if booking.status != "confirmed":
+        raise Conflict("Seul un rendez-vous confirmé peut recevoir une issue.")
+    if booking.start_at > now:
+        raise Conflict("Le rendez-vous n'a pas encore commencé.")
+    with locking.locked([locking.company(booking.company_id)]):
+        booking.status = outcome  # a no-show consumes the session: its ledger line stays
+        audit.record(actor, f"booking.{outcome}", booking)
+    return booking
+
+
+def propose_follow_up(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Booking:
+    """When a session overran, its consultant holds a next slot that the client confirms in one click."""
+    if booking.kind != "erplib" or booking.status not in ("confirmed", "completed"):
+        raise Conflict("Un suivi se propose après une session ERP-Lib confirmée ou réalisée.")
+    return book(actor, "erplib", start_at, now, company=booking.company, consultant_id=booking.consultant_id,
+                hold=True, follow_up_of=booking, contact=booking.contact,
+                notes=f"Suite de la session du {booking.start_at.astimezone(PARIS):%d/%m/%Y %H:%M}")
+

@@ -1,0 +1,80 @@
+"""iTIP invitations (RFC 5546): METHOD:REQUEST for a new or moved event, METHOD:CANCEL to remove it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from .worktime import PARIS
+
+PRODID = "-//ERP-Lib Planner//FR"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class EventData:
+    """What a calendar needs to know about one booking."""
+
+    uid: str
+    sequence: int
+    start: datetime
+    end: datetime
+    summary: str
+    description: str = ""
+    location: str = ""
+    cancelled: bool = False
+    organizer: Person | None = None
+    attendees: tuple[Person, ...] = field(default_factory=tuple)
+    stamp: datetime | None = None
+
+
+def _address(person: Person, **params) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    if person.name:
+        address.params["CN"] = vText(person.name)
+    address.params.update(params)
+    return address
+
+
+def vevent(data: EventData) -> Event:
+    """One VEVENT with local times (TZID Europe/Paris), stable UID and SEQUENCE."""
+    event = Event()
+    event.add("uid", data.uid)
+    event.add("dtstamp", (data.stamp or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    event.add("sequence", data.sequence)
+    event.add("dtstart", data.start.astimezone(PARIS))
+    event.add("dtend", data.end.astimezone(PARIS))
+    event.add("summary", data.summary)
+    if data.description:
+        event.add("description", data.description)
+    if data.location:
+        event.add("location", data.location)
+    event.add("status", "CANCELLED" if data.cancelled else "CONFIRMED")
+    if data.organizer:
+        event.add("organizer", _address(data.organizer))
+    for attendee in data.attendees:
+        event.add("attendee", _address(attendee, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="FALSE"))
+    return event
+
+
+def invitation(data: EventData) -> bytes:
+    """A VCALENDAR with METHOD:REQUEST (or CANCEL when the event is cancelled), with its VTIMEZONE."""
+    if data.organizer is None:
+        raise ValueError("an iTIP message needs exactly one ORGANIZER")
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if data.cancelled else "REQUEST")
+    calendar.add_component(vevent(data))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def method_of(data: EventData) -> str:
+    return "CANCEL" if data.cancelled else "REQUEST"
