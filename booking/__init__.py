@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from . import sqlite  # noqa: F401  (registers the SQLite connection settings)
@@ -14,7 +14,9 @@ MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 
 def select_locale() -> str:
-    """The language chosen in the session, else the user's, else French."""
+    """The language chosen in the session, else the user's, else French (also outside requests)."""
+    if not has_request_context():
+        return "fr"
     chosen = session.get("lang")
     if chosen:
         return chosen

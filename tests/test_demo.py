@@ -56,5 +56,5 @@ def test_demo_hour_banks_balance(app):
         year = hour_bank.contract_year(company, NOW.date())
         sessions = db.session.scalar(select(func.count()).select_from(Booking)
                                      .where(Booking.company_id == company.id, Booking.kind == "erplib"))
-        left = hour_bank.balance(company.id, year)
+        left = hour_bank.balance(company, year)
         assert 0 < left == 600 - 45 * sessions

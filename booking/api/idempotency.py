@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import IdempotentRequest
+from ..services import locking
 from ..services.errors import ServiceError
 from .problems import MEDIA_TYPE, problem
 
@@ -49,11 +50,10 @@ def idempotent(view):
         if saved is not None:
             return _replay(saved)
         claim = IdempotentRequest(user_id=user_id, key=key, fingerprint=_fingerprint(), status=PENDING, body={})
-        db.session.add(claim)
         try:
-            db.session.commit()
+            with locking.locked([]):
+                db.session.add(claim)
         except IntegrityError:
-            db.session.rollback()
             return _replay(db.session.scalar(select(IdempotentRequest).where(
                 IdempotentRequest.user_id == user_id, IdempotentRequest.key == key)))
         try:
@@ -62,12 +62,12 @@ def idempotent(view):
             response = problem(error.status, error.message)
         except BaseException:
             db.session.rollback()
-            db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.id == claim.id))
-            db.session.commit()
+            with locking.locked([]):
+                db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.id == claim.id))
             raise
-        claim = db.session.get(IdempotentRequest, claim.id)
-        claim.status, claim.body = response.status_code, response.get_json()
-        db.session.commit()
+        with locking.locked([]):
+            claim = db.session.get(IdempotentRequest, claim.id)
+            claim.status, claim.body = response.status_code, response.get_json()
         return response
 
     return wrapped

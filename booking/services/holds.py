@@ -7,21 +7,22 @@ from sqlalchemy import update
 
 from ..extensions import db
 from ..models import AuditEntry, Booking
+from . import locking
 
 
 def expire(now: datetime) -> int:
     """Mark holds past their expiry as expired, in one statement (safe to run twice)."""
-    expired_ids = db.session.scalars(
-        update(Booking)
-        .where(Booking.status == "held", Booking.hold_expires_at <= now)
-        .values(status="expired", updated_at=now)
-        .returning(Booking.id)
-    ).all()
-    db.session.add_all(
-        AuditEntry(actor_id=None, action="booking.hold_expired", object_type="booking", object_id=booking_id)
-        for booking_id in expired_ids
-    )
-    db.session.commit()
+    with locking.locked([]):
+        expired_ids = db.session.scalars(
+            update(Booking)
+            .where(Booking.status == "held", Booking.hold_expires_at <= now)
+            .values(status="expired", updated_at=now)
+            .returning(Booking.id)
+        ).all()
+        db.session.add_all(
+            AuditEntry(actor_id=None, action="booking.hold_expired", object_type="booking", object_id=booking_id)
+            for booking_id in expired_ids
+        )
     return len(expired_ids)
 
 

@@ -29,12 +29,13 @@ def contract_year(company: Company, today: date) -> date:
     return max(start, _anniversary(start, year))
 
 
-def balance(company_id: int, year: date) -> int:
-    """Included minutes left in a contract year."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.minutes), 0))
-        .where(LedgerEntry.company_id == company_id, LedgerEntry.contract_year == year)
-    )
+def balance(company: Company, year: date) -> int:
+    """Included minutes left in a contract year (the year's grant counts before it is written)."""
+    total, granted = db.session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.count().filter(LedgerEntry.kind == "grant"))
+        .where(LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year)
+    ).one()
+    return total if granted else total + contract.current().tier(company.tier).hour_bank_minutes
 
 
 def ensure_grant(company: Company, year: date) -> None:
@@ -64,7 +65,7 @@ def reserve(booking: Booking) -> LedgerEntry | None:
     included = 0
     if access == "hour_bank":
         ensure_grant(booking.company, year)
-        included = max(0, min(minutes, balance(booking.company_id, year)))
+        included = max(0, min(minutes, balance(booking.company, year)))
     entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking=booking, kind="reserve",
                         minutes=-included, billable_minutes=minutes - included)
     db.session.add(entry)
@@ -101,7 +102,7 @@ def summary(company: Company, today: date) -> dict:
     return {
         "contract_year_start": year,
         "included_minutes": contract.current().tier(company.tier).hour_bank_minutes,
-        "balance_minutes": sum(e.minutes for e in lines),
+        "balance_minutes": balance(company, year),
         "billable_minutes": sum(e.billable_minutes for e in lines),
         "entries": lines,
     }

@@ -10,6 +10,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.types import utcnow
+from . import locking
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def message(recipient: str, subject: str, body: str, ics: bytes | None = None, m
 
 
 def send(msg: EmailMessage, booking_id: int | None = None) -> OutboxMessage:
-    """Send now if an SMTP server is configured; keep a copy in the outbox either way. Commits."""
+    """Send now if an SMTP server is configured; keep a copy in the outbox either way. Commits.
+    Call it after the booking's transaction: a slow mail server must not hold its locks."""
     entry = OutboxMessage(recipient=msg["To"], subject=msg["Subject"], raw=msg.as_string(), booking_id=booking_id)
     server = current_app.config.get("MAIL_SERVER")
     if server:
@@ -40,6 +42,6 @@ def send(msg: EmailMessage, booking_id: int | None = None) -> OutboxMessage:
         except (OSError, smtplib.SMTPException) as exc:  # kept in the outbox with its error, for a retry
             log.warning("mail to %s failed: %s", msg["To"], exc)
             entry.error = str(exc)[:300]
-    db.session.add(entry)
-    db.session.commit()
+    with locking.locked([]):  # SQLite: take the write lock first, never upgrade a read transaction
+        db.session.add(entry)
     return entry

@@ -21,6 +21,6 @@ def home():
     return render_template(
         "portal/home.html", company=company, tier=tier, services=terms.services,
         bookings=schedule.upcoming(now, company_id=company.id),
-        balance=hour_bank.balance(company.id, year) if tier.hour_bank_minutes else None,
+        balance=hour_bank.balance(company, year) if tier.hour_bank_minutes else None,
         contract_year=year,
     )
