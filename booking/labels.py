@@ -32,6 +32,18 @@ def minutes_label(minutes: int) -> str:
     return ngettext("%(num)d minute", "%(num)d minutes", rest)
 
 
+ENTRIES = {"grant": _l("Dotation annuelle"), "reserve": _l("Séance réservée"), "refund": _l("Remboursement"),
+           "consume": _l("Séance consommée"), "adjust": _l("Ajustement"), "expire": _l("Fin d'année contractuelle")}
+SECTIONS = {
+    "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
+               ("portal.hour_bank_page", _l("Banque d'heures et facturation"))],
+    "consultant": [("consultant.home", _l("Mon planning"))],
+    "planner": [("planner.home", _l("Planification")), ("planner.billing_index", _l("Facturation"))],
+    "admin": [("admin.home", _l("Administration")), ("planner.home", _l("Planification")),
+              ("planner.billing_index", _l("Facturation"))],
+}
+
+
 def helpers() -> dict:
     """Template globals."""
     return {
@@ -40,4 +52,6 @@ def helpers() -> dict:
         "status_label": lambda code: STATUSES.get(code, code),
         "access_label": lambda code: ACCESS.get(code, code),
         "minutes_label": minutes_label,
+        "entry_label": lambda code: ENTRIES.get(code, code),
+        "sections": lambda user: SECTIONS.get(user.role, []),
     }

@@ -78,3 +78,13 @@ def invitation(data: EventData) -> bytes:
 
 def method_of(data: EventData) -> str:
     return "CANCEL" if data.cancelled else "REQUEST"
+
+
+def ics_file(data: EventData) -> bytes:
+    """A downloadable .ics with one event (no METHOD: a plain calendar object to import)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add_component(vevent(data))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

@@ -1,20 +1,61 @@
-"""Consultant home: their own schedule."""
-from flask import Blueprint, abort, render_template
-from flask_login import current_user
+"""Consultant pages: own schedule, session outcomes, follow-up proposals."""
+from datetime import timedelta
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..api.schemas import parse_instant
 from ..auth import role_required
+from ..extensions import db
+from ..models import Booking
 from ..models.types import utcnow
-from ..services import schedule
+from ..services import access, availability, bookings, schedule
+from ..services.errors import ServiceError
 
 bp = Blueprint("consultant", __name__, url_prefix="/consultant")
+
+
+def _me():
+    return current_user.consultant or abort(403)
 
 
 @bp.route("/")
 @role_required("consultant")
 def home():
-    consultant = current_user.consultant
-    if consultant is None:
-        abort(403)
-    now = utcnow()
-    return render_template("consultant/home.html", consultant=consultant,
+    consultant, now = _me(), utcnow()
+    to_record = db.session.scalars(select(Booking).where(
+        Booking.consultant_id == consultant.id, Booking.status == "confirmed",
+        Booking.start_at <= now, Booking.start_at > now - timedelta(days=14)).order_by(Booking.start_at)).all()
+    return render_template("consultant/home.html", consultant=consultant, to_record=to_record,
                            bookings=schedule.upcoming(now, consultant_id=consultant.id, days=14))
+
+
+@bp.post("/rendez-vous/<int:booking_id>/issue")
+@role_required("consultant")
+def outcome(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    try:
+        bookings.record_outcome(current_user, booking, request.form.get("outcome", ""), utcnow())
+        flash(_("Issue enregistrée."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("consultant.home"))
+
+
+@bp.route("/rendez-vous/<int:booking_id>/suivi", methods=["GET", "POST"])
+@role_required("consultant")
+def follow_up(booking_id: int):
+    booking, now = access.booking_for(current_user, booking_id), utcnow()
+    if request.method == "POST":
+        try:
+            bookings.propose_follow_up(current_user, booking, parse_instant(request.form["start"]), now)
+        except (ServiceError, ValueError, KeyError) as error:
+            flash(getattr(error, "message", _("Créneau invalide.")), "error")
+            return redirect(request.path)
+        flash(_("Suivi proposé : le client le confirme en un clic."), "success")
+        return redirect(url_for("consultant.home"))
+    found = availability.slots("erplib", booking.company, now, now + timedelta(days=14), now,
+                               consultant_id=_me().id)
+    return render_template("consultant/follow_up.html", booking=booking, days=availability.by_day(found))

@@ -1,11 +1,14 @@
-"""Planner home: this week's load per consultant and pending priority requests."""
-from datetime import timedelta
+"""Planner pages: this week's load, pending priority requests, monthly billing reports."""
+from datetime import date, timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
+from calendars.worktime import PARIS
 from ..auth import role_required
+from ..extensions import db
+from ..models import Company
 from ..models.types import utcnow
-from ..services import schedule
+from ..services import billing, schedule
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -19,3 +22,27 @@ def home():
         requests=schedule.pending_priority_requests(),
         bookings=schedule.upcoming(now, days=3),
     )
+
+
+def _month(text: str | None) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except (TypeError, ValueError):
+        return utcnow().astimezone(PARIS).date().replace(day=1)
+
+
+@bp.route("/facturation")
+@role_required("planner", "admin")
+def billing_index():
+    month = _month(request.args.get("mois"))
+    rows = [(c, billing.monthly_rows(c, month)) for c in schedule.companies()]
+    return render_template("planner/billing.html", month=month, rows=rows)
+
+
+@bp.route("/facturation/<int:company_id>/<month>.csv")
+@role_required("planner", "admin")
+def billing_csv(company_id: int, month: str):
+    company = db.session.get(Company, company_id) or abort(404)
+    when = _month(month)
+    return Response(billing.monthly_csv(company, when), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=facturable-{company_id}-{when:%Y-%m}.csv"})

@@ -2,6 +2,8 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from calendars.worktime import PARIS
+
 from .. import contract
 from ..auth import role_required
 from ..models.types import utcnow
@@ -17,10 +19,19 @@ def home():
     now = utcnow()
     terms = contract.current()
     tier = terms.tier(company.tier)
-    year = hour_bank.contract_year(company, now.date())
+    year = hour_bank.contract_year(company, now.astimezone(PARIS).date())
     return render_template(
         "portal/home.html", company=company, tier=tier, services=terms.services,
         bookings=schedule.upcoming(now, company_id=company.id),
         balance=hour_bank.balance(company, year) if tier.hour_bank_minutes else None,
         contract_year=year,
     )
+
+
+@bp.route("/banque-heures")
+@role_required("client")
+def hour_bank_page():
+    company = current_user.company
+    tier = contract.current().tier(company.tier)
+    return render_template("portal/hour_bank.html", company=company, tier=tier,
+                           bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()))

@@ -1,0 +1,176 @@
+"""Client booking pages: choose a service → a week of free slots → hold → confirm; my bookings."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from calendars.invite import ics_file
+from calendars.worktime import PARIS
+from .. import contract
+from ..api.schemas import parse_instant
+from ..auth import role_required
+from ..extensions import db
+from ..models import PRIORITIES, Booking
+from ..models.types import utcnow
+from ..services import access, availability, bookings, notify
+from ..services.errors import ServiceError
+
+bp = Blueprint("book", __name__, url_prefix="/portail")
+
+
+def _week(default_from: datetime) -> date:
+    """The Monday of the requested week (?semaine=YYYY-MM-DD), else of the first bookable day."""
+    try:
+        day = date.fromisoformat(request.args["semaine"])
+    except (KeyError, ValueError):
+        day = availability.BUSINESS.add_minutes(default_from, contract.current().policy.notice_hours * 60) \
+            .astimezone(PARIS).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _ticket_args() -> dict | None:
+    """The callback's ticket, carried in the query string from the ticket form to the week view."""
+    reference = request.args.get("ticket", "").strip()
+    if not reference:
+        return None
+    priority = request.args.get("priorite", "")
+    try:
+        opened = datetime.fromisoformat(request.args.get("ouvert", ""))
+    except ValueError:
+        return {"error": _("Date d'ouverture du ticket invalide : utilisez le sélecteur de date.")}
+    if priority not in PRIORITIES:
+        return {"error": _("Choisissez la priorité du ticket.")}
+    opened = opened if opened.tzinfo else opened.replace(tzinfo=PARIS)  # the form gives Paris wall time
+    if opened > utcnow():
+        return {"error": _("La date d'ouverture du ticket est dans le futur.")}
+    return {"reference": reference, "priority": priority, "opened_at": opened}
+
+
+def _week_view(kind: str, monday: date, **extra):
+    company, now = current_user.company, utcnow()
+    deadline = None
+    ticket = extra.get("ticket")
+    if ticket:
+        deadline = bookings.take_charge_deadline(company, ticket["priority"], ticket["opened_at"])
+    start, end = availability.local_range(monday, monday + timedelta(days=6))
+    found = availability.slots(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
+    days = dict(availability.by_day(found))
+    return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline,
+                           days=[(monday + timedelta(days=n), days.get(monday + timedelta(days=n), []))
+                                 for n in range(5)],
+                           previous=monday - timedelta(days=7), next=monday + timedelta(days=7), **extra)
+
+
+@bp.route("/reserver")
+@role_required("client")
+def services():
+    choices = []
+    for kind in contract.current().services:
+        try:
+            bookings.check_entitlement(current_user.company, kind)
+            choices.append((kind, None))
+        except ServiceError as refusal:
+            choices.append((kind, refusal.message))
+    return render_template("book/services.html", choices=choices)
+
+
+@bp.route("/reserver/<kind>")
+@role_required("client")
+def week(kind: str):
+    bookings.check_entitlement(current_user.company, kind)
+    ticket = _ticket_args() if kind == "callback" else None
+    if kind == "callback" and (ticket is None or "error" in ticket):
+        return render_template("book/ticket.html", error=ticket and ticket["error"], now=utcnow())
+    envs = [e for e in contract.current().service(kind).environments if e in current_user.company.environments]
+    return _week_view(kind, _week(utcnow()), ticket=ticket, environments=envs)
+
+
+@bp.post("/reserver/<kind>")
+@role_required("client")
+def hold(kind: str):
+    try:
+        ticket = None
+        if kind == "callback":
+            t = _ticket_args() or {}
+            ticket = access.ticket_for(current_user.company, t.get("reference", ""), t.get("priority", ""),
+                                       t.get("opened_at"))
+        booking = bookings.book(current_user, kind, parse_instant(request.form["start"]), utcnow(), hold=True,
+                                ticket=ticket, environment=request.form.get("environment") or None,
+                                notes=request.form.get("notes", "")[:2000])
+    except (ServiceError, ValueError, KeyError) as error:
+        flash(getattr(error, "message", _("Créneau invalide.")), "error")
+        return redirect(request.full_path)
+    return redirect(url_for("book.confirm", booking_id=booking.id))
+
+
+@bp.route("/rendez-vous/<int:booking_id>/confirmer", methods=["GET", "POST"])
+@role_required("client")
+def confirm(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    if request.method == "POST":
+        try:
+            bookings.confirm(current_user, booking, utcnow())
+        except ServiceError as error:
+            flash(error.message, "error")
+            return redirect(url_for("book.services"))
+        flash(_("Rendez-vous confirmé. Une invitation vous a été envoyée par e-mail."), "success")
+        return redirect(url_for("book.detail", booking_id=booking.id))
+    if booking.status != "held":
+        return redirect(url_for("book.detail", booking_id=booking.id))
+    return render_template("book/confirm.html", booking=booking)
+
+
+@bp.route("/rendez-vous")
+@role_required("client")
+def mine():
+    rows = db.session.scalars(access.bookings_query(current_user).where(
+        Booking.end_at > utcnow() - timedelta(days=30)).limit(500)).all()
+    return render_template("book/mine.html", bookings=rows, now=utcnow(),
+                           cutoff_passed=lambda b: bookings.cutoff_passed(b, utcnow()))
+
+
+@bp.route("/rendez-vous/<int:booking_id>")
+@role_required("client")
+def detail(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    return render_template("book/detail.html", booking=booking, late=bookings.cutoff_passed(booking, utcnow()))
+
+
+@bp.route("/rendez-vous/<int:booking_id>.ics")
+@role_required("client")
+def ics(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    return Response(ics_file(notify.event_data(booking)), mimetype="text/calendar",
+                    headers={"Content-Disposition": f"attachment; filename=rendez-vous-{booking.id}.ics"})
+
+
+@bp.post("/rendez-vous/<int:booking_id>/annuler")
+@role_required("client")
+def cancel(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    try:
+        bookings.cancel(current_user, booking, utcnow())
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Rendez-vous annulé : la séance est décomptée (annulation tardive).")
+              if booking.status == "late_cancelled" else _("Rendez-vous annulé."), "success")
+    return redirect(url_for("book.mine"))
+
+
+@bp.route("/rendez-vous/<int:booking_id>/deplacer", methods=["GET", "POST"])
+@role_required("client")
+def move(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    if request.method == "POST":
+        try:
+            bookings.reschedule(current_user, booking, parse_instant(request.form["start"]), utcnow())
+        except (ServiceError, ValueError, KeyError) as error:
+            flash(getattr(error, "message", _("Créneau invalide.")), "error")
+            return redirect(request.full_path)
+        flash(_("Rendez-vous déplacé. L'invitation mise à jour vous a été envoyée."), "success")
+        return redirect(url_for("book.detail", booking_id=booking.id))
+    return _week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id, environments=[])

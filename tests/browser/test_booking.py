@@ -1,0 +1,59 @@
+"""A Sérénité contact books, sees the hour bank drop by 45 minutes, cancels, sees it restored;
+a Standard contact sees what its contract lacks, with the reason, and cannot book it."""
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .test_login import SHOTS, login
+
+
+def balance_text(page, base) -> str:
+    page.goto(f"{base}/portail/banque-heures")
+    return page.get_by_test_id("balance").inner_text()
+
+
+def minutes(text: str) -> int:
+    hours = re.search(r"(\d+) h", text)
+    rest = re.search(r"h (\d+)", text) or re.search(r"^(\d+) minutes?$", text)
+    return (int(hours.group(1)) * 60 if hours else 0) + (int(rest.group(1)) if rest else 0)
+
+
+@pytest.mark.browser
+def test_serenite_contact_books_and_cancels(page, live_server):
+    login(page, live_server, "marc@labo-bernard.example")
+    before = minutes(balance_text(page, live_server))
+    page.get_by_role("link", name="Réserver").first.click()
+    page.locator("[data-kind=erplib]").get_by_role("link", name="Voir les créneaux").click()
+    page.get_by_role("link", name="Semaine suivante").click()  # beyond the 24-hour cut-off
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "book-week.png", full_page=True)
+    page.locator("button.slot").first.click()
+    expect(page.get_by_role("heading", name="Confirmer le rendez-vous")).to_be_visible()
+    page.screenshot(path=SHOTS / "book-confirm.png", full_page=True)
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_role("status").first).to_contain_text("Rendez-vous confirmé")
+    expect(page.get_by_test_id("status")).to_have_text("Confirmé")
+    expect(page.get_by_role("link", name="Ajouter à mon agenda (.ics)")).to_be_visible()
+    page.screenshot(path=SHOTS / "book-detail.png", full_page=True)
+    detail_url = page.url
+    assert minutes(balance_text(page, live_server)) == before - 45
+    page.goto(detail_url)
+    page.get_by_role("button", name="Annuler ce rendez-vous").click()
+    expect(page.get_by_role("status").first).to_have_text("Rendez-vous annulé.")
+    assert minutes(balance_text(page, live_server)) == before
+    page.screenshot(path=SHOTS / "hour-bank.png", full_page=True)
+
+
+@pytest.mark.browser
+def test_standard_contact_sees_what_the_contract_lacks(page, live_server):
+    login(page, live_server, "claire@menuiserie-dupont.example")
+    page.get_by_role("link", name="Réserver").first.click()
+    minor = page.locator("[data-kind=minor_update]")
+    expect(minor.get_by_role("note")).to_contain_text("La formule Standard n'inclut pas")
+    expect(minor.get_by_role("link")).to_have_count(0)
+    page.screenshot(path=SHOTS / "book-services-standard.png", full_page=True)
+    response = page.goto(f"{live_server}/portail/reserver/minor_update")
+    assert response.status == 403
+    expect(page.get_by_text("La formule Standard n'inclut pas")).to_be_visible()
