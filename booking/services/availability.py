@@ -1,7 +1,7 @@
 """Free slots, as a pipeline of subtractions: working time − absences − busy time − bookings
 (and buffers), then starts on the grid, minimum notice, horizon and daily cap.
 
-`candidates` is the one function that decides whether a slot is free: the slot list and the
+`free_slots` is the one function that decides whether a slot is free: the slot list and the
 booking call (under its lock) both use it; the database constraint backs it up.
 """
 from __future__ import annotations
@@ -37,8 +37,9 @@ class _Context:
     service: contract.Service
     policy: contract.BookingPolicy
     now: datetime
+    earliest: datetime  # now + minimum notice, in business time
     busy: dict[int, list[Interval]]
-    daily: dict[tuple[int, date], int]
+    daily: dict[int, dict[date, int]]
     weekly_minutes: dict[tuple[int, date], float]
 
 
@@ -64,7 +65,7 @@ def _monday(day: date) -> date:
 def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
           exclude_id: int | None) -> tuple[dict, dict, dict]:
     """Busy intervals, bookings per day and booked minutes per week, from one query."""
-    busy, daily, weekly = defaultdict(list), defaultdict(int), defaultdict(float)
+    busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
     rows = db.session.execute(
         select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
             Booking.consultant_id.in_(consultant_ids), Booking.status.in_(ACTIVE_STATUSES),
@@ -76,7 +77,7 @@ def _load(consultant_ids: list[int], start: datetime, end: datetime, now: dateti
     for consultant_id, b_start, b_end in rows:
         busy[consultant_id].append((b_start, b_end))
         local_day = b_start.astimezone(PARIS).date()
-        daily[(consultant_id, local_day)] += 1
+        daily[consultant_id][local_day] += 1
         weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
     for intervals in busy.values():
         intervals.sort()
@@ -97,21 +98,24 @@ def _grid_starts(free: Interval, duration: timedelta, grid: int):
         start += step
 
 
-def _block_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime):
+def _block_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime,
+                 full_days: set[date]):
     duration = timedelta(minutes=ctx.service.duration_minutes)
     buffer = timedelta(minutes=ctx.policy.buffer_minutes)
     busy = [(a - buffer, b + buffer) for a, b in ctx.busy.get(consultant.id, [])]
     for free in subtract(calendar.intervals(start, end), busy):
-        for slot_start in _grid_starts(free, duration, ctx.policy.grid_minutes):
-            yield slot_start, slot_start + duration
+        day = free[0].astimezone(PARIS).date()  # a free interval lies inside one local day
+        if day not in full_days:
+            yield from ((s, s + duration, day) for s in _grid_starts(free, duration, ctx.policy.grid_minutes))
 
 
-def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime):
+def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime,
+               full_days: set[date]):
     """Whole consecutive working days, each entirely free, starting at the first day's opening."""
     busy = ctx.busy.get(consultant.id, [])
     day, last = calendar.local_day(start), calendar.local_day(end)
     while day <= last:
-        if not calendar.is_working_day(day):
+        if not calendar.is_working_day(day) or day in full_days:
             day += timedelta(days=1)
             continue
         days, cursor = [], day
@@ -123,22 +127,22 @@ def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, st
                 days.append(blocks)
             cursor += timedelta(days=1)
         if len(days) == ctx.service.duration_days and start <= days[0][0][0] and days[0][0][0] < end:
-            yield days[0][0][0], days[-1][-1][1]
+            yield days[0][0][0], days[-1][-1][1], day
         day += timedelta(days=1)
 
 
-def candidates(consultant: Consultant, ctx: _Context, start: datetime, end: datetime) -> list[Slot]:
-    """Every free slot of one consultant in [start, end), after notice, horizon and daily cap."""
+def free_slots(consultant: Consultant, ctx: _Context, start: datetime, end: datetime):
+    """(start, end, local day) of every free slot of one consultant in [start, end), after notice,
+    horizon and daily cap: the one rule that the slot list and the booking re-check share."""
     calendar = calendar_for(consultant)
-    start = max(start, BUSINESS.add_minutes(ctx.now, ctx.policy.notice_hours * 60))
+    start = max(start, ctx.earliest)
     end = min(end, ctx.now + timedelta(days=ctx.policy.horizon_days))
     if start >= end:
-        return []
+        return iter(())
+    cap = consultant.daily_cap
+    full_days = {day for day, count in ctx.daily.get(consultant.id, {}).items() if count >= cap}
     produce = _day_slots if ctx.service.span == "days" else _block_slots
-    return [
-        Slot(a, b, consultant.id) for a, b in produce(consultant, calendar, ctx, start, end)
-        if ctx.daily[(consultant.id, a.astimezone(PARIS).date())] < consultant.daily_cap
-    ]
+    return produce(consultant, calendar, ctx, start, end, full_days)
 
 
 def _context(kind: str, consultants: list[Consultant], start: datetime, end: datetime, now: datetime,
@@ -148,14 +152,18 @@ def _context(kind: str, consultants: list[Consultant], start: datetime, end: dat
     week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
     week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
     busy, daily, weekly = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
-    return _Context(terms.service(kind), terms.policy, now, busy, daily, weekly)
+    earliest = BUSINESS.add_minutes(now, terms.policy.notice_hours * 60)
+    return _Context(terms.service(kind), terms.policy, now, earliest, busy, daily, weekly)
 
 
-def _preferred(options: list[Slot], company: Company, ctx: _Context) -> Slot:
-    """The company's privileged consultant first, then the least-loaded consultant that week."""
-    week = _monday(options[0].start.astimezone(PARIS).date())
-    return min(options, key=lambda s: (s.consultant_id != company.privileged_consultant_id,
-                                       ctx.weekly_minutes[(s.consultant_id, week)], s.consultant_id))
+def _rank(company: Company, ctx: _Context):
+    """Sort key: the company's privileged consultant first, then the least-loaded consultant that week."""
+    privileged = company.privileged_consultant_id
+
+    def key(day: date, consultant_id: int):
+        return (consultant_id != privileged, ctx.weekly_minutes[(consultant_id, _monday(day))], consultant_id)
+
+    return key
 
 
 def slots(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,
@@ -168,11 +176,15 @@ def slots(kind: str, company: Company, start: datetime, end: datetime, now: date
     if not consultants:
         return []
     ctx = _context(kind, consultants, start, end, now, exclude_id)
-    by_start: dict[datetime, list[Slot]] = defaultdict(list)
+    key = _rank(company, ctx)
+    best: dict[datetime, tuple] = {}
     for consultant in consultants:
-        for slot in candidates(consultant, ctx, start, end):
-            by_start[slot.start].append(slot)
-    chosen = [_preferred(options, company, ctx) for _, options in sorted(by_start.items())]
+        cid, ranks = consultant.id, {}
+        for a, b, day in free_slots(consultant, ctx, start, end):
+            rank = ranks.get(day) or ranks.setdefault(day, key(day, cid))
+            if a not in best or rank < best[a][0]:
+                best[a] = (rank, b, cid)
+    chosen = [Slot(a, b, cid) for a, (_, b, cid) in sorted(best.items())]
     if deadline is not None:
         chosen = [replace(slot, within_commitment=slot.start < deadline) for slot in chosen]
     return chosen
