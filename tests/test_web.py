@@ -36,3 +36,41 @@ def test_unknown_page_is_a_friendly_404(client):
 def test_unknown_api_path_is_problem_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_admin_adds_contacts_up_to_the_tier_cap(app, client, auth):
+    admin = f.user("admin")
+    company = f.company("standard")
+    db.session.commit()
+    auth.login(admin.email)
+    form = {"name": "Nouveau", "email": "new@std.example", "password": "long-password"}
+    page = client.post(f"/admin/societes/{company.id}/contacts", data=form, follow_redirects=True)
+    assert "Contact new@std.example ajouté" in page.get_data(as_text=True)
+    refused = client.post(f"/admin/societes/{company.id}/contacts", data={**form, "email": "two@std.example"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "La formule Standard donne accès au portail à 1 contact(s)" in refused
+
+
+def test_planner_downloads_the_monthly_billable_csv(app, client, auth):
+    from datetime import date, datetime, timezone
+
+    from booking.services import bookings
+    from calendars.worktime import PARIS
+
+    company = f.company("serenite", contract_start=date(2026, 1, 1))
+    contact = f.user("client", company)
+    f.consultant()
+    planner = f.user("planner")
+    db.session.commit()
+    now = datetime(2026, 12, 2, 8, tzinfo=timezone.utc)
+    days = (7, 8, 9, 10, 11, 14, 15)
+    for n in range(14):
+        bookings.book(contact, "erplib", datetime(2026, 12, days[n // 2], 9 + n % 2, tzinfo=PARIS), now)
+    auth.login(planner.email)
+    csv = client.get(f"/planification/facturation/{company.id}/2026-12.csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    lines = csv.get_data(as_text=True).strip().splitlines()
+    assert lines[0].startswith("date;heure;prestation") and len(lines) == 1 + 14 + 1
+    assert lines[-1] == "total;;;;;;600;30"  # the 14th session: 15 included + 30 billable
+    assert client.get("/planification/facturation?mois=2026-12").status_code == 200
+    assert client.get(f"/planification/banque-heures/{company.id}").status_code == 200

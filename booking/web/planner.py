@@ -8,7 +8,7 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import Company
 from ..models.types import utcnow
-from ..services import billing, schedule
+from ..services import billing, hour_bank, schedule
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -46,3 +46,11 @@ def billing_csv(company_id: int, month: str):
     when = _month(month)
     return Response(billing.monthly_csv(company, when), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=facturable-{company_id}-{when:%Y-%m}.csv"})
+
+
+@bp.route("/banque-heures/<int:company_id>")
+@role_required("planner", "admin")
+def hour_bank_page(company_id: int):
+    company = db.session.get(Company, company_id) or abort(404)
+    return render_template("portal/hour_bank.html", company=company,
+                           bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()))
