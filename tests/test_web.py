@@ -74,3 +74,22 @@ def test_planner_downloads_the_monthly_billable_csv(app, client, auth):
     assert lines[-1] == "total;;;;;;600;30"  # the 14th session: 15 included + 30 billable
     assert client.get("/planification/facturation?mois=2026-12").status_code == 200
     assert client.get(f"/planification/banque-heures/{company.id}").status_code == 200
+
+
+def test_every_french_text_has_an_english_translation(tmp_path):
+    """Extract the strings from the code now, so that a new untranslated text fails here."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[1]
+    pot = tmp_path / "messages.pot"
+    subprocess.run([Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "-o", pot, "."], cwd=root, check=True, capture_output=True)
+    template = {m.id for m in read_po(pot.open("rb")) if m.id}
+    po = root / "booking" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    english = {m.id: m for m in read_po(po.open("rb")) if m.id}
+    missing = [i for i in template if i not in english or not english[i].string or english[i].fuzzy]
+    assert not missing, f"run pybabel extract, pybabel update, then translate: {missing[:5]}"
