@@ -49,13 +49,19 @@ def demo_command() -> None:
 
 
 @click.command("scheduler")
-def scheduler_command() -> None:
+@click.option("--once", is_flag=True, help="Exécute chaque tâche une fois puis s'arrête.")
+def scheduler_command(once: bool) -> None:
     """Lance le planificateur de tâches seul (à côté de gunicorn en production)."""
     from flask import current_app
 
-    from .jobs import run_blocking
+    from .jobs import run_all_once, run_blocking
 
-    run_blocking(current_app._get_current_object())
+    app = current_app._get_current_object()
+    if once:
+        for name, result in run_all_once(app).items():
+            click.echo(f"{name}: {'non exécutée (un autre planificateur a la main)' if result is None else result}")
+        return
+    run_blocking(app)
 
 
 @click.command("serve")

@@ -31,6 +31,8 @@ class Service:
     needs_ticket: bool = False
     one_per_version: bool = False
     prerequisites_gate_hours: int | None = None
+    prerequisites_reminder_hours: int | None = None
+    prerequisites: tuple[tuple[str, str], ...] = ()
     min_units: int | None = None
     max_units: int | None = None
     start_within_days: int | None = None
@@ -46,6 +48,9 @@ class BookingPolicy:
     cancel_cutoff_hours: int = 24
     hold_minutes: int = 10
     follow_up_hold_hours: int = 48
+    reminder_hours: int = 24
+    low_balance_minutes: int = 120
+    callback_risk_hours: int = 2
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ def _service(kind: str, raw: dict) -> Service:
     if data.get("span") not in SPANS:
         raise ContractError(f"services.{kind}.span must be one of {SPANS}")
     data["environments"] = tuple(data.get("environments", ()))
+    data["prerequisites"] = tuple(tuple(item) for item in data.get("prerequisites", ()))
     try:
         return Service(kind=kind, **data)
     except TypeError as exc:

@@ -1,41 +1,59 @@
-"""Background jobs (APScheduler 3), defined in code; each takes no objects, only the clock."""
+"""Background jobs (APScheduler 3), defined in code. Each job takes only the clock, claims its rows
+before acting (running twice does no harm), and runs only in the process holding the lease."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .models.types import utcnow
-from .services import holds
+from .services import callbacks, holds, hour_bank, interventions, lease, reminders
 
 log = logging.getLogger(__name__)
 
-
-def expire_holds() -> None:
-    count = holds.expire(utcnow())
-    if count:
-        log.info("expired %d holds", count)
-
-
-# (function, trigger arguments); every job is idempotent, so a late or repeated run does no harm.
+# (function of `now`, trigger): the whole schedule, in one place.
 JOBS = [
-    (expire_holds, {"trigger": "interval", "minutes": 1}),
+    (holds.expire, {"trigger": "interval", "minutes": 1}),
+    (reminders.send_reminders, {"trigger": "interval", "minutes": 5}),
+    (interventions.send_prerequisite_reminders, {"trigger": "interval", "minutes": 15}),
+    (interventions.check_gates, {"trigger": "interval", "minutes": 5}),
+    (hour_bank.alert_low_balances, {"trigger": "interval", "hours": 1}),
+    (hour_bank.roll_over, {"trigger": "cron", "hour": 0, "minute": 5}),
+    (callbacks.alert_at_risk, {"trigger": "interval", "minutes": 10}),
 ]
 
 
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run(app, holder: str, function) -> int | None:
+    """One job run, in an app context, if this process holds (or can take) the lease."""
+    with app.app_context():
+        now = utcnow()
+        if not lease.acquire(holder, now):
+            return None
+        result = function(now)
+        if result:
+            log.info("%s: %s", function.__name__, result)
+        return result
+
+
+def run_all_once(app, holder: str | None = None) -> dict[str, int | None]:
+    """Every job once (tests, `flask scheduler --once`); None for a job this process did not run."""
+    holder = holder or holder_name()
+    return {f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}": run(app, holder, fn) for fn, _ in JOBS}
+
+
 def _configure(scheduler, app) -> None:
-    def in_app_context(function):
-        def run():
-            with app.app_context():
-                function()
-
-        run.__name__ = function.__name__
-        return run
-
+    holder = holder_name()
     for function, trigger in JOBS:
-        scheduler.add_job(in_app_context(function), id=function.__name__, replace_existing=True,
-                          coalesce=True, max_instances=1, **trigger)
+        scheduler.add_job(run, args=(app, holder, function), id=f"{function.__module__}.{function.__name__}",
+                          replace_existing=True, coalesce=True, max_instances=1, **trigger)
 
 
 def start_in_process(app) -> BackgroundScheduler:

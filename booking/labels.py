@@ -38,8 +38,10 @@ SECTIONS = {
     "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
                ("portal.hour_bank_page", _l("Banque d'heures et facturation"))],
     "consultant": [("consultant.home", _l("Mon planning"))],
-    "planner": [("planner.home", _l("Planification")), ("planner.billing_index", _l("Facturation"))],
+    "planner": [("planner.home", _l("Planification")), ("planner.interventions_page", _l("Interventions")),
+                ("planner.billing_index", _l("Facturation"))],
     "admin": [("admin.home", _l("Administration")), ("planner.home", _l("Planification")),
+              ("planner.interventions_page", _l("Interventions")),
               ("planner.billing_index", _l("Facturation"))],
 }
 

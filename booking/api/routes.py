@@ -9,7 +9,7 @@ from .. import contract, labels
 from ..extensions import db
 from ..models import Booking
 from ..models.types import utcnow
-from ..services import access, availability, bookings, hour_bank
+from ..services import access, availability, bookings, hour_bank, interventions
 from ..services.errors import ServiceError
 from . import schemas as s
 from .auth import token_required
@@ -173,3 +173,16 @@ def callbacks():
     """Callback windows with their tickets; beyond_commitment marks a window chosen after the deadline."""
     query = access.bookings_query(g.api_user).where(Booking.kind == "callback")
     return db.session.scalars(query.limit(1000)).all()
+
+
+@blp.route("/bookings/<int:booking_id>/prerequisites", methods=["POST"])
+@token_required("client")
+@blp.arguments(s.PrerequisiteInSchema)
+@blp.response(200, s.PrerequisiteSchema(many=True))
+@errors(401, 403, 404, 409, 422)
+@blp.doc(security=SECURITY)
+def tick_prerequisite(data, booking_id: int):
+    """Confirm (or withdraw) one prerequisite of a minor update; returns the checklist."""
+    booking = access.booking_for(g.api_user, booking_id)
+    interventions.tick(g.api_user, booking, data["code"], data["done"], utcnow())
+    return [{"code": c, "label": label, "confirmed_at": at} for c, label, at in interventions.checklist(booking)]

@@ -111,6 +111,17 @@ class PersonSchema(Schema):
     name = fields.String()
 
 
+class PrerequisiteInSchema(Schema):
+    code = fields.String(required=True)
+    done = fields.Boolean(load_default=True)
+
+
+class PrerequisiteSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    confirmed_at = LocalDateTime(allow_none=True)
+
+
 class BookingSchema(Schema):
     id = fields.Integer()
     service = fields.String(attribute="kind")
@@ -126,6 +137,12 @@ class BookingSchema(Schema):
     sequence = fields.Integer()
     uid = fields.String(attribute="ical_uid")
     booked_at = LocalDateTime()
+    prerequisites = fields.Method("_prerequisites")
+
+    def _prerequisites(self, booking):
+        from ..services.interventions import checklist
+
+        return [{"code": c, "label": label, "done": at is not None} for c, label, at in checklist(booking)]
 
 
 class LedgerEntrySchema(Schema):

@@ -1,6 +1,8 @@
 """Typed models, one module per aggregate."""
 from .audit import AuditEntry
-from .bookings import ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PriorityRequest, Ticket
+from .bookings import (ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PrerequisiteCheck, PriorityRequest,
+                       Ticket)
+from .jobs import Alert, SchedulerLease
 from .companies import TIERS, Company
 from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
@@ -8,7 +10,7 @@ from .people import ROLES, Absence, ApiToken, Consultant, User
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "IdempotentRequest", "LedgerEntry",
-    "OutboxMessage",
+    "Absence", "Alert", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "IdempotentRequest", "LedgerEntry",
+    "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
     "PriorityRequest", "Ticket", "User",
 ]

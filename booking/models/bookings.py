@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,16 +82,39 @@ class Booking(db.Model):
     beyond_commitment: Mapped[bool] = mapped_column(default=False)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     target_version: Mapped[str | None] = mapped_column(String(20))  # major installs
+    analysis_notes: Mapped[str] = mapped_column(Text, default="")  # client: environment analysis
+    version_changes: Mapped[str] = mapped_column(Text, default="")  # planner: changes of the version
+    # Background jobs claim a booking by setting these from NULL (act only if one row changed).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    prerequisites_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gate_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    risk_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     consultant: Mapped["Consultant"] = relationship()  # noqa: F821
     company: Mapped["Company"] = relationship()  # noqa: F821
     contact: Mapped["User | None"] = relationship()  # noqa: F821
     ticket: Mapped[Ticket | None] = relationship()
     follow_up_of: Mapped["Booking | None"] = relationship(remote_side=[id])
+    checks: Mapped[list["PrerequisiteCheck"]] = relationship(back_populates="booking", cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class PrerequisiteCheck(db.Model):
+    """One prerequisite of an intervention, confirmed by the client."""
+
+    __tablename__ = "prerequisite_checks"
+    __table_args__ = (UniqueConstraint("booking_id", "code", name="uq_prerequisite_booking_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    booking: Mapped[Booking] = relationship(back_populates="checks")
 
 
 class PriorityRequest(db.Model):

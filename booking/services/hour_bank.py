@@ -5,9 +5,10 @@ Every movement is a ledger line; balances are sums. Callers hold the company's l
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
 from .. import contract
@@ -106,3 +107,47 @@ def summary(company: Company, today: date) -> dict:
         "billable_minutes": sum(e.billable_minutes for e in lines),
         "entries": lines,
     }
+
+
+def roll_over(now: datetime) -> int:
+    """Write each hour-bank company's grant for its current contract year (idempotent); returns how many."""
+    from . import locking
+
+    written = 0
+    today = now.astimezone(PARIS).date()
+    for company in db.session.scalars(select(Company)).all():
+        if not contract.current().tier(company.tier).hour_bank_minutes:
+            continue
+        year = contract_year(company, today)
+        with locking.locked([locking.company(company.id)]):
+            before = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
+                LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"))
+            ensure_grant(company, year)
+        written += before == 0
+    return written
+
+
+def alert_low_balances(now: datetime) -> int:
+    """Alert a company and the planners once per contract year when fewer than 2 hours are left."""
+    from ..models import Alert
+    from . import locking, notify
+
+    threshold = contract.current().policy.low_balance_minutes
+    today, alerted = now.astimezone(PARIS).date(), 0
+    for company in db.session.scalars(select(Company)).all():
+        if not contract.current().tier(company.tier).hour_bank_minutes:
+            continue
+        year = contract_year(company, today)
+        left = balance(company, year)
+        if left >= threshold:
+            continue
+        try:
+            with locking.locked([locking.company(company.id)]):
+                db.session.add(Alert(kind="low_balance", company_id=company.id, period=year))
+        except IntegrityError:  # already alerted this contract year
+            continue
+        notify.company_alert(company, "Banque d'heures ERP-Lib bientôt épuisée",
+                             f"Il reste {left} minutes incluses à {company.name} pour l'année contractuelle "
+                             f"commencée le {year:%d/%m/%Y} ; au-delà, les séances sont facturées.")
+        alerted += 1
+    return alerted

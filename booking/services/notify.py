@@ -1,13 +1,15 @@
-"""Tell the client contact and the consultant about a booking: mail with an iTIP invitation."""
+"""Tell people what happened: mails with an iTIP invitation for booking changes, plain mails for alerts.
+Always called after the transaction that made the change has committed."""
 from __future__ import annotations
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime
+from sqlalchemy import select
 
 from calendars.invite import EventData, Person, invitation, method_of
 from .. import labels
 from ..extensions import db
-from ..models import Booking
+from ..models import Booking, Company, User
 from . import mail
 
 SUBJECTS = {
@@ -15,11 +17,16 @@ SUBJECTS = {
     "rescheduled": "Rendez-vous déplacé : {kind} le {when}",
     "cancelled": "Rendez-vous annulé : {kind} du {when}",
     "proposed": "Proposition de rendez-vous de suivi : {kind} le {when}",
+    "reminder": "Rappel : {kind} le {when}",
+    "prerequisites_reminder": "Prérequis à confirmer avant votre intervention du {when}",
+    "prerequisites_missing": "Intervention du {when} reportée : prérequis non confirmés",
+    "callback_at_risk": "Rappel à risque : {kind} du {when} après le délai d'engagement",
 }
+CANCELLED = ("cancelled", "late_cancelled", "prerequisites_missing")
 
 
 def event_data(booking: Booking) -> EventData:
-    """The booking as a calendar event (shared by invitations and, later, feeds)."""
+    """The booking as a calendar event (shared by invitations and downloads)."""
     kind = str(labels.KINDS.get(booking.kind, booking.kind))
     lines = [f"Client : {booking.company.name}", f"Consultant : {booking.consultant.name}"]
     if booking.ticket:
@@ -27,22 +34,64 @@ def event_data(booking: Booking) -> EventData:
     return EventData(
         uid=booking.ical_uid, sequence=booking.sequence, start=booking.start_at, end=booking.end_at,
         summary=f"{kind} — {booking.company.name}", description="\n".join(lines),
-        cancelled=booking.status in ("cancelled", "late_cancelled"),
+        cancelled=booking.status in CANCELLED,
         organizer=Person(current_app.config["MAIL_SENDER"], "ERP-Lib Planner"),
         attendees=tuple(Person(u.email, u.name) for u in (booking.contact, booking.consultant.user) if u),
         stamp=booking.updated_at,
     )
 
 
-def booking_changed(booking_id: int, what: str) -> None:
-    """Mail every attendee (after commit): confirmed, rescheduled, cancelled or proposed."""
-    booking = db.session.get(Booking, booking_id)
-    data = event_data(booking)
-    ics = invitation(data)
+def _subject(what: str, booking: Booking) -> str:
     with force_locale("fr"):
         when = format_datetime(booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm")
         kind = str(labels.KINDS.get(booking.kind, booking.kind))
-    subject = SUBJECTS[what].format(kind=kind, when=when)
+    return SUBJECTS[what].format(kind=kind, when=when)
+
+
+def planners() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role == "planner", User.active.is_(True))))
+
+
+def booking_changed(booking_id: int, what: str) -> None:
+    """Mail every attendee with the updated invitation: confirmed, rescheduled, cancelled, proposed."""
+    booking = db.session.get(Booking, booking_id)
+    data = event_data(booking)
+    ics = invitation(data)
+    subject = _subject(what, booking)
     body = f"Bonjour,\n\n{subject}.\n\n{data.description}\n\nL'invitation jointe met à jour votre agenda.\n"
     for person in data.attendees:
         mail.send(mail.message(person.email, subject, body, ics, method_of(data)), booking.id)
+
+
+def about_booking(booking_id: int, what: str, text: str, *, to_planners: bool = False, with_invite: bool = False) -> None:
+    """A mail about one booking to its contact (and consultant), optionally to every planner."""
+    booking = db.session.get(Booking, booking_id)
+    subject = _subject(what, booking)
+    data = event_data(booking)
+    ics = invitation(data) if with_invite else None
+    people = [u for u in (booking.contact, booking.consultant.user) if u] + (planners() if to_planners else [])
+    for user in people:
+        mail.send(mail.message(user.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
+                               ics, method_of(data) if ics else None), booking.id)
+
+
+def prerequisites_reminder(booking_id: int) -> None:
+    from .interventions import checklist
+
+    booking = db.session.get(Booking, booking_id)
+    missing = "\n".join(f"- {label}" for _, label, done in checklist(booking) if not done)
+    about_booking(booking_id, "prerequisites_reminder",
+                  f"Confirmez dans votre portail, avant l'échéance de 24 heures ouvrées :\n{missing}")
+
+
+def prerequisites_missing(booking_id: int) -> None:
+    about_booking(booking_id, "prerequisites_missing",
+                  "Les prérequis n'ont pas tous été confirmés à temps : l'intervention n'aura pas lieu. "
+                  "Un nouveau créneau vous est proposé dans votre portail, à réserver en un clic.",
+                  to_planners=True, with_invite=True)
+
+
+def company_alert(company: Company, subject: str, text: str) -> None:
+    """A plain mail to the company's contacts and to the planners."""
+    for user in [*company.contacts, *planners()]:
+        mail.send(mail.message(user.email, subject, f"Bonjour,\n\n{text}\n"))

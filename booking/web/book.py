@@ -15,7 +15,7 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import PRIORITIES, Booking
 from ..models.types import utcnow
-from ..services import access, availability, bookings, notify
+from ..services import access, availability, bookings, interventions, notify
 from ..services.errors import ServiceError
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -135,8 +135,47 @@ def mine():
 @bp.route("/rendez-vous/<int:booking_id>")
 @role_required("client")
 def detail(booking_id: int):
+    booking, now = access.booking_for(current_user, booking_id), utcnow()
+    offer = interventions.next_slot(booking, now) if booking.status == "prerequisites_missing" else None
+    return render_template("book/detail.html", booking=booking, late=bookings.cutoff_passed(booking, now),
+                           checklist=interventions.checklist(booking), offer=offer)
+
+
+@bp.post("/rendez-vous/<int:booking_id>/prerequis")
+@role_required("client")
+def prerequisite(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
-    return render_template("book/detail.html", booking=booking, late=bookings.cutoff_passed(booking, utcnow()))
+    try:
+        interventions.tick(current_user, booking, request.form.get("code", ""), request.form.get("done") == "1", utcnow())
+        flash(_("Prérequis enregistré."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("book.detail", booking_id=booking_id))
+
+
+@bp.post("/rendez-vous/<int:booking_id>/analyse")
+@role_required("client")
+def analysis(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    try:
+        interventions.set_notes(current_user, booking, "analysis_notes", request.form.get("notes", ""))
+        flash(_("Analyse de l'environnement enregistrée."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("book.detail", booking_id=booking_id))
+
+
+@bp.post("/rendez-vous/<int:booking_id>/reprogrammer")
+@role_required("client")
+def rebook(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    try:
+        new = interventions.rebook(current_user, booking, parse_instant(request.form.get("start", "")), utcnow())
+    except (ServiceError, ValueError) as error:
+        flash(getattr(error, "message", _("Créneau invalide.")), "error")
+        return redirect(url_for("book.detail", booking_id=booking_id))
+    flash(_("Intervention reprogrammée."), "success")
+    return redirect(url_for("book.detail", booking_id=new.id))
 
 
 @bp.route("/rendez-vous/<int:booking_id>.ics")

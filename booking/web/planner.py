@@ -1,14 +1,17 @@
 """Planner pages: this week's load, pending priority requests, monthly billing reports."""
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from calendars.worktime import PARIS
 from ..auth import role_required
 from ..extensions import db
 from ..models import Company
 from ..models.types import utcnow
-from ..services import billing, hour_bank, schedule
+from ..services import access, billing, hour_bank, interventions, schedule
+from ..services.errors import ServiceError
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -54,3 +57,23 @@ def hour_bank_page(company_id: int):
     company = db.session.get(Company, company_id) or abort(404)
     return render_template("portal/hour_bank.html", company=company,
                            bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()))
+
+
+@bp.route("/interventions")
+@role_required("planner", "admin")
+def interventions_page():
+    now = utcnow()
+    return render_template("planner/interventions.html", rows=[
+        (b, interventions.checklist(b)) for b in interventions.upcoming(now)])
+
+
+@bp.post("/interventions/<int:booking_id>/changements")
+@role_required("planner", "admin")
+def version_changes(booking_id: int):
+    booking = access.booking_for(current_user, booking_id)
+    try:
+        interventions.set_notes(current_user, booking, "version_changes", request.form.get("changes", ""))
+        flash(_("Liste des changements enregistrée."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("planner.interventions_page"))

@@ -1,0 +1,121 @@
+"""Interventions: the minor update's prerequisites checklist, its reminder and its gate."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from .. import contract
+from ..extensions import db
+from ..models import Booking, PrerequisiteCheck, User
+from . import audit, availability, claims, locking, notify
+from .errors import Conflict, Invalid
+
+
+def checklist(booking: Booking) -> list[tuple[str, str, datetime | None]]:
+    """(code, label, confirmed at) for each prerequisite of the booking's service."""
+    done = {c.code: c.confirmed_at for c in booking.checks}
+    return [(code, label, done.get(code)) for code, label in contract.current().service(booking.kind).prerequisites]
+
+
+def all_confirmed(booking: Booking) -> bool:
+    return all(confirmed for _, _, confirmed in checklist(booking))
+
+
+def tick(actor: User, booking: Booking, code: str, done: bool, now: datetime) -> Booking:
+    """The client confirms (or withdraws) one prerequisite, until the gate has been checked."""
+    codes = [c for c, _ in contract.current().service(booking.kind).prerequisites]
+    if code not in codes:
+        raise Invalid(f"Prérequis inconnu « {code} » : choisissez parmi {', '.join(codes) or 'aucun'}.")
+    if booking.status != "confirmed" or booking.gate_checked_at is not None:
+        raise Conflict("La liste des prérequis est close pour cette intervention.")
+    with locking.locked([locking.company(booking.company_id)]):
+        existing = next((c for c in booking.checks if c.code == code), None)
+        if done and existing is None:
+            booking.checks.append(PrerequisiteCheck(code=code, confirmed_at=now, confirmed_by_id=actor.id))
+        elif not done and existing is not None:
+            booking.checks.remove(existing)
+        audit.record(actor, "booking.prerequisite", booking, code=code, done=done)
+    return booking
+
+
+def _hours(name: str) -> timedelta:
+    return timedelta(hours=getattr(contract.current().service("minor_update"), name) or 0)
+
+
+def _due(now: datetime, column: str, before: timedelta) -> list[int]:
+    """Confirmed minor updates not yet claimed for `column` whose start is `before` business time away."""
+    candidates = db.session.scalars(select(Booking).where(
+        Booking.kind == "minor_update", Booking.status == "confirmed", getattr(Booking, column).is_(None),
+        Booking.start_at > now, Booking.start_at < now + timedelta(days=14)))
+    return [b.id for b in candidates if availability.BUSINESS.between(now, b.start_at) <= before]
+
+
+def send_prerequisite_reminders(now: datetime) -> int:
+    """48 business hours before: remind the client of what is still unconfirmed (once)."""
+    sent = 0
+    for booking_id in _due(now, "prerequisites_reminded_at", _hours("prerequisites_reminder_hours")):
+        booking = db.session.get(Booking, booking_id)
+        if all_confirmed(booking):
+            continue
+        with locking.locked([]):
+            claimed = claims.claim(booking_id, "prerequisites_reminded_at", now)
+        if claimed:
+            notify.prerequisites_reminder(booking_id)
+            sent += 1
+    return sent
+
+
+def check_gates(now: datetime) -> int:
+    """24 business hours before: unconfirmed prerequisites stop the intervention (once); returns how many."""
+    stopped = 0
+    for booking_id in _due(now, "gate_checked_at", _hours("prerequisites_gate_hours")):
+        with locking.locked([locking.company(db.session.get(Booking, booking_id).company_id)]):
+            booking = db.session.get(Booking, booking_id)
+            ready = all_confirmed(booking)
+            if not claims.claim(booking_id, "gate_checked_at", now,
+                                **({} if ready else {"status": "prerequisites_missing", "sequence": booking.sequence + 1})):
+                continue
+            if not ready:
+                audit.record(None, "booking.prerequisites_missing", booking)
+        if not ready:
+            notify.prerequisites_missing(booking_id)
+            stopped += 1
+    return stopped
+
+
+def next_slot(booking: Booking, now: datetime):
+    """The first slot for the same intervention that leaves the client time to prepare it."""
+    lead = _hours("prerequisites_reminder_hours")
+    start = availability.BUSINESS.add_minutes(now, int(lead.total_seconds() // 60))
+    found = availability.slots(booking.kind, booking.company, start, start + timedelta(days=45), now)
+    return found[0] if found else None
+
+
+def rebook(actor: User, booking: Booking, start: datetime, now: datetime) -> Booking:
+    """One click from the client: book the offered slot in place of an intervention that could not go ahead."""
+    from .bookings import book
+
+    if booking.status != "prerequisites_missing":
+        raise Conflict("Seule une intervention reportée faute de prérequis se reprogramme ainsi.")
+    return book(actor, booking.kind, start, now, company=booking.company, environment=booking.environment,
+                notes=f"Remplace l'intervention n°{booking.id}")
+
+
+def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:
+    """Major installs: the client's environment analysis, or the planner's list of the version's changes."""
+    allowed = {"client": "analysis_notes", "planner": "version_changes", "admin": "version_changes"}
+    if booking.kind not in ("major_install", "major_install_test") or allowed.get(actor.role) != field:
+        raise Conflict("Ces notes ne concernent que les installations de version majeure.")
+    with locking.locked([locking.company(booking.company_id)]):
+        setattr(booking, field, text.strip()[:20000])
+        audit.record(actor, f"booking.{field}", booking)
+    return booking
+
+
+def upcoming(now: datetime, days: int = 30) -> list[Booking]:
+    """Interventions of the coming weeks, for the planner."""
+    return list(db.session.scalars(select(Booking).where(
+        Booking.kind.in_(("minor_update", "major_install", "major_install_test")),
+        Booking.status.in_(("confirmed", "prerequisites_missing")),
+        Booking.start_at > now, Booking.start_at < now + timedelta(days=days)).order_by(Booking.start_at)))
