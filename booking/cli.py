@@ -81,7 +81,66 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
+calendars = AppGroup("calendars", help="Flux iCal et calendriers extérieurs.")
+
+
+def _consultant(email: str):
+    user = _user(email)
+    if user.consultant is None:
+        raise click.ClickException(f"{email} n'est pas un consultant.")
+    return user.consultant
+
+
+@calendars.command("import")
+@click.argument("email")
+@click.argument("source")
+def import_command(email: str, source: str) -> None:
+    """Importe le calendrier SOURCE (fichier ou URL) pour le consultant EMAIL."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from .models import ExternalBusy, ExternalCalendar
+    from .models.types import utcnow
+    from .services import calendar_sync
+    from .services.errors import ServiceError
+
+    consultant, now = _consultant(email), utcnow()
+    is_url = source.startswith(("http://", "https://"))
+    existing = db.session.scalar(select(ExternalCalendar).where(
+        ExternalCalendar.consultant_id == consultant.id,
+        ExternalCalendar.url == source if is_url else ExternalCalendar.label == Path(source).name))
+    try:
+        data = None if is_url else Path(source).read_bytes()
+    except OSError as error:
+        raise click.ClickException(f"Fichier illisible : {error.strerror} ({source}).") from None
+    try:
+        if existing is not None:
+            calendar_sync.reimport(existing, now, data)
+        else:
+            calendar_sync.add(None, consultant, source if is_url else Path(source).name, now,
+                              url=source if is_url else None, data=data)
+    except (ServiceError, calendar_sync.CalendarImportError) as error:
+        raise click.ClickException(f"Import refusé, plages précédentes conservées : {getattr(error, 'message', error)}") from None
+    count = db.session.scalar(select(func.count()).select_from(ExternalBusy).where(
+        ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > now,
+        ExternalBusy.start_at < now + timedelta(days=90)))
+    click.echo(f"{count} plages occupées dans les 90 prochains jours pour {email}.")
+
+
+@calendars.command("feed-url")
+@click.argument("email")
+def feed_url_command(email: str) -> None:
+    """Crée une nouvelle adresse de flux pour le consultant EMAIL (l'ancienne cesse de fonctionner)."""
+    from flask import current_app
+
+    from .services import feeds
+
+    raw = feeds.issue(None, _consultant(email))
+    click.echo(f"{current_app.config['PUBLIC_URL'].rstrip('/')}/calendars/{raw}.ics")
+
+
 def init_app(app) -> None:
     app.cli.add_command(users)
+    app.cli.add_command(calendars)
     for command in (demo_command, scheduler_command, serve_command):
         app.cli.add_command(command)

@@ -36,6 +36,8 @@ def from_environment(instance: Path) -> dict:
         "BOOKING_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "BABEL_DEFAULT_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "CONTRACT_FILE": env("CONTRACT_FILE", ""),
+        "PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # uploads: a 10 MiB calendar and its form
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",

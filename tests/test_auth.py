@@ -13,7 +13,7 @@ from . import factories as f
 
 # Routes anyone may reach; every other route must check a role.
 PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "health.healthz",
-          "api-docs.openapi_json"}
+          "api-docs.openapi_json", "feeds.feed"}
 HOMES = {"client": "/portail/", "consultant": "/consultant/", "planner": "/planification/", "admin": "/admin/"}
 
 

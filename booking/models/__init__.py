@@ -3,6 +3,7 @@ from .audit import AuditEntry
 from .bookings import (ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PrerequisiteCheck, PriorityRequest,
                        Ticket)
 from .jobs import Alert, SchedulerLease
+from .calendars import ExternalBusy, ExternalCalendar, FeedToken
 from .companies import TIERS, Company
 from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
@@ -10,7 +11,7 @@ from .people import ROLES, Absence, ApiToken, Consultant, User
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "Alert", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "IdempotentRequest", "LedgerEntry",
+    "Absence", "Alert", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
     "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
     "PriorityRequest", "Ticket", "User",
 ]

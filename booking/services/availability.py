@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
 from .. import contract
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, User
+from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, User
 
 
 BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
@@ -64,7 +64,7 @@ def _monday(day: date) -> date:
 
 def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
           exclude_id: int | None) -> tuple[dict, dict, dict]:
-    """Busy intervals, bookings per day and booked minutes per week, from one query."""
+    """Busy intervals, bookings per day and booked minutes per week."""
     busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
     rows = db.session.execute(
         select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
@@ -79,6 +79,12 @@ def _load(consultant_ids: list[int], start: datetime, end: datetime, now: dateti
         local_day = b_start.astimezone(PARIS).date()
         daily[consultant_id][local_day] += 1
         weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
+    # imported external busy time blocks too, but counts neither towards caps nor load
+    for consultant_id, b_start, b_end in db.session.execute(
+        select(ExternalBusy.consultant_id, ExternalBusy.start_at, ExternalBusy.end_at).where(
+            ExternalBusy.consultant_id.in_(consultant_ids), ExternalBusy.start_at < end, ExternalBusy.end_at > start)
+    ):
+        busy[consultant_id].append((b_start, b_end))
     for intervals in busy.values():
         intervals.sort()
     return busy, daily, weekly

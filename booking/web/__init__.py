@@ -10,9 +10,9 @@ from ..services.errors import ServiceError
 
 def register(app) -> None:
     from .. import labels
-    from . import admin, auth, book, consultant, health, planner, portal
+    from . import admin, auth, book, calendars, consultant, feeds, health, planner, portal
 
-    for module in (auth, health, portal, book, consultant, planner, admin):
+    for module in (auth, health, feeds, portal, book, consultant, planner, admin, calendars):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())

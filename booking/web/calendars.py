@@ -1,0 +1,113 @@
+"""Calendar pages: a consultant's feed and external calendars, a company's feed, the planners' conflicts."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth import role_required
+from ..extensions import db
+from ..models import ExternalCalendar
+from ..models.types import utcnow
+from ..services import calendar_sync, feeds, locking
+from ..services.errors import ServiceError
+from calendars.importer import CalendarImportError
+
+bp = Blueprint("calendars", __name__)
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+def _owner():
+    """A consultant manages their own feed; a client contact, the company's."""
+    if current_user.role == "consultant":
+        return current_user.consultant or abort(403)
+    return current_user.company
+
+
+def _page(new_url: str | None = None):
+    owner = _owner()
+    calendars = []
+    if current_user.role == "consultant":
+        calendars = db.session.scalars(select(ExternalCalendar).where(ExternalCalendar.consultant_id == owner.id)
+                                       .order_by(ExternalCalendar.label)).all()
+    return render_template("calendars/agenda.html", token=feeds.active(owner), new_url=new_url, calendars=calendars)
+
+
+@bp.route("/agenda")
+@role_required("consultant", "client")
+def agenda():
+    return _page()
+
+
+@bp.post("/agenda/flux")
+@role_required("consultant", "client")
+def rotate_feed():
+    raw = feeds.issue(current_user, _owner())
+    flash(_("Nouvelle adresse secrète créée : l'ancienne ne fonctionne plus."), "success")
+    return _page(url_for("feeds.feed", token=raw, _external=True))
+
+
+@bp.post("/agenda/flux/revoquer")
+@role_required("consultant", "client")
+def revoke_feed():
+    feeds.revoke(current_user, _owner())
+    flash(_("Adresse secrète révoquée."), "success")
+    return redirect(url_for("calendars.agenda"))
+
+
+@bp.post("/agenda/calendriers")
+@role_required("consultant")
+def add_calendar():
+    upload = request.files.get("file")
+    data = upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None
+    url = request.form.get("url", "").strip() or None
+    try:
+        if not data and not url:
+            raise ServiceError(_("Indiquez une adresse ou choisissez un fichier .ics."))
+        if data is not None and len(data) > MAX_UPLOAD:
+            raise ServiceError(_("Fichier trop volumineux : 10 Mio au plus."))
+        _, count = calendar_sync.add(current_user, _owner(), request.form.get("label", ""), utcnow(), url=url, data=data)
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Calendrier importé : %(count)d plages occupées.", count=count), "success")
+    return redirect(url_for("calendars.agenda"))
+
+
+def _mine(calendar_id: int) -> ExternalCalendar:
+    calendar = db.session.get(ExternalCalendar, calendar_id)
+    if calendar is None or calendar.consultant_id != _owner().id:
+        abort(404)
+    return calendar
+
+
+@bp.post("/agenda/calendriers/<int:calendar_id>/relire")
+@role_required("consultant")
+def refresh_calendar(calendar_id: int):
+    calendar = _mine(calendar_id)
+    upload = request.files.get("file")
+    try:
+        count = calendar_sync.reimport(calendar, utcnow(), upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None)
+    except CalendarImportError as error:
+        flash(_("Import refusé, les plages précédentes sont conservées : %(error)s", error=error), "error")
+    else:
+        flash(_("Calendrier inchangé depuis la dernière lecture.") if count is None
+              else _("Calendrier relu : %(count)d plages occupées.", count=count), "success")
+    return redirect(url_for("calendars.agenda"))
+
+
+@bp.post("/agenda/calendriers/<int:calendar_id>/supprimer")
+@role_required("consultant")
+def delete_calendar(calendar_id: int):
+    calendar = _mine(calendar_id)
+    with locking.locked([]):
+        db.session.delete(db.session.merge(calendar))
+    flash(_("Calendrier retiré."), "success")
+    return redirect(url_for("calendars.agenda"))
+
+
+@bp.route("/planification/conflits")
+@role_required("planner", "admin")
+def conflicts():
+    return render_template("calendars/conflicts.html", rows=calendar_sync.conflicts(utcnow()))

@@ -1,0 +1,30 @@
+"""The secret feed URL: GET /calendars/<token>.ics, with ETag / Last-Modified and 304s."""
+from flask import Blueprint, Response, abort, request
+from werkzeug.http import http_date, parse_date
+
+from ..models.types import utcnow
+from ..services import feeds
+
+bp = Blueprint("feeds", __name__)
+
+
+@bp.route("/calendars/<token>.ics")
+def feed(token: str):
+    found = feeds.token_for(token)
+    if found is None:
+        abort(404)
+    now = utcnow()
+    etag, latest = feeds.version(found, now)
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
+    if latest is not None:
+        headers["Last-Modified"] = http_date(latest)
+    matches = request.headers.get("If-None-Match")
+    if matches is not None:
+        fresh = etag in [tag.strip() for tag in matches.split(",")] or matches.strip() == "*"
+    else:
+        since = parse_date(request.headers.get("If-Modified-Since"))
+        fresh = since is not None and latest is not None and latest.replace(microsecond=0) <= since
+    if fresh:
+        return Response(status=304, headers=headers)
+    # text/calendar whatever the Accept header: calendar clients send all sorts
+    return Response(feeds.render(found, now), headers=headers, content_type="text/calendar; charset=utf-8")

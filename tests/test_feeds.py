@@ -1,0 +1,157 @@
+"""Secret iCal feeds: tokens, RFC 5545/7986 properties, 304s, and validity for three independent readers."""
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from icalendar import Calendar
+
+from booking.extensions import db
+from booking.models import FeedToken
+from booking.services import bookings, feeds
+
+from . import factories as f
+from .pg import free_port
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+
+
+def paris(text):
+    from calendars.worktime import PARIS
+
+    return datetime.fromisoformat(text).replace(tzinfo=PARIS)
+
+
+@pytest.fixture
+def world(app):
+    company, other = f.company("serenite", contract_start=date(2026, 1, 1)), f.company("standard", name="Autre SA")
+    contact, stranger = f.user("client", company), f.user("client", other)
+    consultant = f.consultant(skills=("installation",))
+    db.session.commit()
+    made = [bookings.book(contact, "erplib", paris(f"2026-12-0{d} 10:00"), NOW) for d in (3, 4)]
+    made.append(bookings.book(contact, "minor_update", paris("2026-12-08 14:00"), NOW))
+    made.append(bookings.book(stranger, "erplib", paris("2026-12-07 15:00"), NOW))
+    return {"company": company, "contact": contact, "consultant": consultant, "bookings": made}
+
+
+def get(client, raw, **headers):
+    return client.get(f"/calendars/{raw}.ics", headers=headers)
+
+
+def test_tokens_are_random_hashed_rotated_and_revoked(world, client):
+    consultant = world["consultant"]
+    first = feeds.issue(None, consultant)
+    assert len(first) > 30 and get(client, first).status_code == 200
+    stored = db.session.query(FeedToken).one()
+    assert first not in stored.token_hash and len(stored.token_hash) == 64
+    second = feeds.issue(None, consultant)
+    assert get(client, first).status_code == 404 and get(client, second).status_code == 200
+    feeds.revoke(None, consultant)
+    assert get(client, second).status_code == 404
+
+
+def test_feed_properties(world, client):
+    with time_machine.travel(NOW, tick=False):
+        raw = feeds.issue(None, world["consultant"])
+        response = get(client, raw, Accept="application/json")
+    body = response.data
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert b"\r\n" in body and not re.search(rb"[^\r]\n", body)
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))
+    calendar = Calendar.from_ical(body)
+    assert "METHOD" not in calendar and str(calendar["NAME"]).startswith("ERP-Lib")
+    assert calendar["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
+    zones = {str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")}
+    events = calendar.walk("VEVENT")
+    assert len(events) == 4
+    for event in events:
+        for prop in ("UID", "DTSTAMP", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "STATUS"):
+            assert prop in event, prop
+        assert event["DTSTART"].params["TZID"] == "Europe/Paris" and "Europe/Paris" in zones
+    minor = next(e for e in events if "Mise à jour" in str(e["SUMMARY"]))
+    assert "Prérequis : 0/4 confirmés" in str(minor["DESCRIPTION"])
+
+
+def test_company_feed_shows_only_its_own_bookings(world, client):
+    raw = feeds.issue(None, world["company"])
+    text = get(client, raw).data.decode()
+    assert text.count("BEGIN:VEVENT") == 3 and "Autre SA" not in text and "Prérequis" not in text
+
+
+def test_cancelled_events_stay_30_days_with_a_higher_sequence(world, client):
+    raw = feeds.issue(None, world["consultant"])
+    cancelled = world["bookings"][0]
+    with time_machine.travel(NOW, tick=False):
+        bookings.cancel(world["contact"], cancelled, NOW)
+        event = next(e for e in Calendar.from_ical(get(client, raw).data).walk("VEVENT")
+                     if str(e["UID"]) == cancelled.ical_uid)
+    assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 1
+    with time_machine.travel(NOW + timedelta(days=31), tick=False):
+        assert cancelled.ical_uid not in get(client, raw).data.decode()
+
+
+def test_pollers_get_304s_until_something_changes(world, client):
+    raw = feeds.issue(None, world["consultant"])
+    with time_machine.travel(NOW, tick=False):
+        first = get(client, raw)
+        etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+        assert get(client, raw, **{"If-None-Match": etag}).status_code == 304
+        assert get(client, raw, **{"If-Modified-Since": modified}).status_code == 304
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        bookings.reschedule(world["contact"], world["bookings"][2], paris("2026-12-09 14:00"), NOW)
+        changed = get(client, raw, **{"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_strict_parser_accepts_the_feed(world, client):
+    from ical.calendar_stream import IcsCalendarStream
+
+    raw = feeds.issue(None, world["consultant"])
+    parsed = IcsCalendarStream.calendar_from_ics(get(client, raw).data.decode())
+    assert len(parsed.events) == 4 and all(e.dtstamp for e in parsed.events)
+
+
+@pytest.fixture
+def radicale(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}", "--auth-type", "none",
+         "--storage-filesystem-folder", str(tmp_path / "collections")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/"
+    process.terminate()
+    process.wait(10)
+
+
+def test_a_caldav_server_stores_and_finds_every_event(world, client, radicale):
+    import caldav
+
+    raw = feeds.issue(None, world["consultant"])
+    calendar = Calendar.from_ical(get(client, raw).data)
+    zones = calendar.walk("VTIMEZONE")
+    dav = caldav.DAVClient(url=radicale, username="planner", password="x")
+    target = dav.principal().make_calendar(name="ERP-Lib")
+    for event in calendar.walk("VEVENT"):  # CalDAV wants one resource per UID
+        single = Calendar()
+        single.add("prodid", "-//test//EN")
+        single.add("version", "2.0")
+        for zone in zones:
+            single.add_component(zone)
+        single.add_component(event)
+        target.save_event(single.to_ical().decode())
+    found = target.search(start=datetime(2026, 12, 1, tzinfo=timezone.utc), end=datetime(2026, 12, 31, tzinfo=timezone.utc),
+                          event=True, expand=False)
+    uids = {str(e.icalendar_component["UID"]) for e in found}
+    assert uids == {b.ical_uid for b in world["bookings"]}  # the consultant sees every client
