@@ -1,18 +1,31 @@
-"""Subscription feeds (RFC 5545 + RFC 7986): one VCALENDAR of events, no METHOD, every TZID with its VTIMEZONE."""
+"""Subscription feeds (RFC 5545 + RFC 7986): one VCALENDAR of events, no METHOD, every TZID with its VTIMEZONE.
+
+icalendar builds every piece; each event's text is cached by its content (uid, sequence, times,
+texts), so a feed re-read after one change serialises one event, not two thousand.
+"""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Iterable
 
 from icalendar import Calendar
 
 from .invite import PRODID, EventData, vevent
+from .worktime import PARIS
 
 REFRESH = timedelta(minutes=15)
+END = b"END:VCALENDAR\r\n"
 
 
-def feed(name: str, events: Iterable[EventData], description: str = "") -> bytes:
-    """The calendar text: CRLF line ends and 75-octet folding come from icalendar."""
+@lru_cache(maxsize=100_000)
+def _event_text(data: EventData) -> bytes:
+    return vevent(data).to_ical()
+
+
+@lru_cache(maxsize=256)
+def _frame(name: str, description: str) -> bytes:
+    """The calendar's own properties and the VTIMEZONE of Europe/Paris, where every event's TZID points."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -23,7 +36,16 @@ def feed(name: str, events: Iterable[EventData], description: str = "") -> bytes
         calendar.add("description", description)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", REFRESH)
-    for data in events:
-        calendar.add_component(vevent(data))
+    probe = vevent(EventData(uid="probe", sequence=0, start=datetime(2026, 1, 1, tzinfo=PARIS),
+                             end=datetime(2026, 1, 1, 1, tzinfo=PARIS), summary="", stamp=datetime(2026, 1, 1, tzinfo=PARIS)))
+    calendar.add_component(probe)
     calendar.add_missing_timezones()
+    calendar.subcomponents.remove(probe)
     return calendar.to_ical()
+
+
+def feed(name: str, events: Iterable[EventData], description: str = "") -> bytes:
+    """The calendar text: CRLF line ends and 75-octet folding come from icalendar."""
+    frame = _frame(name, description)
+    assert frame.endswith(END)
+    return b"".join([frame[: -len(END)], *(_event_text(data) for data in events), END])

@@ -69,12 +69,16 @@ def _pg_url(pg_cluster, pg_template) -> str:
 
 
 class IsolatedClient(FlaskClient):
-    """Each request in a fresh app context (own `g`, own session), as in production,
-    even though the test itself holds an app context open."""
+    """Each request in a fresh app context (own `g`, own session), as in production, even though
+    the test itself holds an app context open. The test's own transaction is ended around each
+    request, so that the test then reads what the request wrote (a WAL snapshot would hide it)."""
 
     def open(self, *args, **kwargs):
+        db.session.rollback()
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        db.session.rollback()
+        return response
 
 
 def _app(url: str):

@@ -10,15 +10,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import joinedload
 
 from calendars.feed import feed
 from calendars.invite import EventData
-from .. import labels
+from .. import contract, labels
 from ..extensions import db
-from ..models import Booking, Company, Consultant, FeedToken
+from ..models import Booking, Company, Consultant, FeedToken, PrerequisiteCheck, Ticket, User
 from ..models.types import utcnow
-from . import audit, interventions, locking
+from . import audit, locking
 
 PREFIX = "cal_"
 SHOWN = ("confirmed", "completed", "no_show")
@@ -76,45 +75,57 @@ def version(token: FeedToken, now: datetime) -> tuple[str, datetime | None]:
     """(ETag, Last-Modified) of the feed as it would be built now."""
     count, latest = db.session.execute(
         select(func.count(), func.max(Booking.updated_at)).where(_scope(token, now))).one()
-    if latest is not None and latest.tzinfo is None:  # SQLite's max() bypasses the column type
-        latest = datetime.fromisoformat(str(latest)).replace(tzinfo=now.tzinfo)
-    elif isinstance(latest, str):
-        latest = datetime.fromisoformat(latest)
     # the date is part of it: an old cancellation leaving the 30-day window changes the feed
     tag = hashlib.sha1(f"{token.id}:{count}:{latest}:{now.date()}".encode()).hexdigest()
     return f'"{tag}"', latest
 
 
-def _event(booking: Booking, for_consultant: bool) -> EventData:
-    kind = str(labels.KINDS.get(booking.kind, booking.kind))
-    lines = [f"Prestation : {kind}"]
-    if for_consultant:
-        lines.insert(0, f"Client : {booking.company.name}")
-    else:
-        lines.append(f"Consultant : {booking.consultant.name}")
-    if booking.ticket:
-        lines.append(f"Ticket : {booking.ticket.reference} ({booking.ticket.priority})")
-    if booking.environment:
-        lines.append(f"Environnement : {booking.environment}")
-    checklist = interventions.checklist(booking) if for_consultant else []
-    if checklist:
-        lines.append(f"Prérequis : {sum(1 for *_, done in checklist if done)}/{len(checklist)} confirmés")
-    title = f"{kind} — {booking.company.name}" if for_consultant else f"{kind} — ERP-Lib"
-    return EventData(uid=booking.ical_uid, sequence=booking.sequence, start=booking.start_at, end=booking.end_at,
-                     summary=title, description="\n".join(lines), cancelled=booking.status in CANCELLED,
-                     stamp=booking.updated_at)
+def _rows(token: FeedToken, now: datetime):
+    """Only the columns a feed shows (whole ORM objects cost more than the feed itself)."""
+    return db.session.execute(
+        select(Booking.id, Booking.ical_uid, Booking.sequence, Booking.start_at, Booking.end_at, Booking.status,
+               Booking.kind, Booking.environment, Booking.updated_at, Company.name, User.name,
+               Ticket.reference, Ticket.priority)
+        .join(Company, Company.id == Booking.company_id)
+        .join(Consultant, Consultant.id == Booking.consultant_id).join(User, User.id == Consultant.user_id)
+        .outerjoin(Ticket, Ticket.id == Booking.ticket_id)
+        .where(_scope(token, now)).order_by(Booking.start_at)
+    ).all()
+
+
+def _confirmed_prerequisites(booking_ids: list[int]) -> dict[int, int]:
+    return dict(db.session.execute(
+        select(PrerequisiteCheck.booking_id, func.count()).where(PrerequisiteCheck.booking_id.in_(booking_ids))
+        .group_by(PrerequisiteCheck.booking_id)).all())
+
+
+def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int]) -> EventData:
+    kind = kinds.get(row.kind, row.kind)
+    company, consultant = row[9], row[10]
+    lines = [f"Client : {company}"] if for_consultant else []
+    lines.append(f"Prestation : {kind}")
+    if not for_consultant:
+        lines.append(f"Consultant : {consultant}")
+    if row.reference:
+        lines.append(f"Ticket : {row.reference} ({row.priority})")
+    if row.environment:
+        lines.append(f"Environnement : {row.environment}")
+    prerequisites = contract.current().service(row.kind).prerequisites
+    if for_consultant and prerequisites:
+        lines.append(f"Prérequis : {confirmed.get(row.id, 0)}/{len(prerequisites)} confirmés")
+    return EventData(uid=row.ical_uid, sequence=row.sequence, start=row.start_at, end=row.end_at,
+                     summary=f"{kind} — {company if for_consultant else 'ERP-Lib'}", description="\n".join(lines),
+                     cancelled=row.status in CANCELLED, stamp=row.updated_at)
 
 
 def render(token: FeedToken, now: datetime | None = None) -> bytes:
     """The whole feed."""
     now = now or utcnow()
-    rows = db.session.scalars(
-        select(Booking).where(_scope(token, now)).order_by(Booking.start_at)
-        .options(joinedload(Booking.company), joinedload(Booking.ticket),
-                 joinedload(Booking.consultant).joinedload(Consultant.user), joinedload(Booking.checks))
-    ).unique()
+    rows = _rows(token, now)
+    confirmed = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"]) if token.consultant_id else {}
+    kinds = {code: str(label) for code, label in labels.KINDS.items()}
     if token.consultant_id:
         name = f"ERP-Lib — {db.session.get(Consultant, token.consultant_id).name}"
     else:
         name = f"ERP-Lib — {db.session.get(Company, token.company_id).name}"
-    return feed(name, (_event(b, bool(token.consultant_id)) for b in rows), "Planning ERP-Lib Planner")
+    return feed(name, (_event(r, bool(token.consultant_id), kinds, confirmed) for r in rows), "Planning ERP-Lib Planner")

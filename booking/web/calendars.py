@@ -67,7 +67,7 @@ def add_calendar():
             raise ServiceError(_("Indiquez une adresse ou choisissez un fichier .ics."))
         if data is not None and len(data) > MAX_UPLOAD:
             raise ServiceError(_("Fichier trop volumineux : 10 Mio au plus."))
-        _, count = calendar_sync.add(current_user, _owner(), request.form.get("label", ""), utcnow(), url=url, data=data)
+        _calendar, count = calendar_sync.add(current_user, _owner(), request.form.get("label", ""), utcnow(), url=url, data=data)
     except ServiceError as error:
         flash(error.message, "error")
     else:

@@ -1,0 +1,108 @@
+"""Benchmark: a 2,000-event feed (built, and its 304 path) and the import of a 5,000-event calendar
+with recurrences. Medians and p95, with ratios to /healthz in the same run.
+Run: .venv/bin/python bench/calendars.py
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("SECRET_KEY", "bench")
+
+from flask_migrate import upgrade  # noqa: E402
+
+from booking import create_app  # noqa: E402
+from booking.extensions import db  # noqa: E402
+from booking.models import Booking, Company, Consultant, User  # noqa: E402
+from booking.models.types import utcnow  # noqa: E402
+from booking.services import availability, feeds  # noqa: E402
+from calendars import importer  # noqa: E402
+
+EVENTS, IMPORTED, RUNS = 2000, 5000, 20
+
+
+def seed() -> str:
+    company = Company(name="Bench", tier="standard", contract_start=date(2026, 1, 1), erp_version="12")
+    consultant = Consultant(user=User(email="c@bench.example", name="C", role="consultant", password_hash="x"),
+                            skills=["comptabilite"])
+    db.session.add_all([company, consultant])
+    db.session.flush()
+    calendar, day, made = availability.calendar_for(consultant), utcnow().date() + timedelta(days=1), 0
+    while made < EVENTS:
+        for a, b in calendar.day_intervals(day):
+            start = a
+            while start + timedelta(minutes=45) <= b and made < EVENTS:
+                db.session.add(Booking(kind="erplib", status="confirmed", start_at=start,
+                                       end_at=start + timedelta(minutes=45), consultant_id=consultant.id,
+                                       company=company))
+                start, made = start + timedelta(minutes=45), made + 1
+        day += timedelta(days=1)
+    db.session.commit()
+    return feeds.issue(None, consultant)
+
+
+def recurring_calendar() -> bytes:
+    """500 weekly series of 10 occurrences = 5,000 events, with exceptions and an override each."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//EN"]
+    start = datetime(2027, 1, 4, 8, tzinfo=timezone.utc)
+    for n in range(IMPORTED // 10):
+        first = start + timedelta(minutes=30 * (n % 16), days=n % 5)
+        lines += ["BEGIN:VEVENT", f"UID:s{n}", "DTSTAMP:20261201T000000Z", f"DTSTART:{first:%Y%m%dT%H%M%SZ}",
+                  f"DTEND:{first + timedelta(minutes=25):%Y%m%dT%H%M%SZ}", "RRULE:FREQ=WEEKLY;COUNT=11",
+                  f"EXDATE:{first + timedelta(weeks=3):%Y%m%dT%H%M%SZ}", "SUMMARY:Série", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def timed(function, runs: int = RUNS) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def line(name: str, samples: list[float], base: float, target: float | None = None) -> str:
+    median, p95 = statistics.median(samples), statistics.quantiles(samples, n=20)[-1]
+    verdict = "" if target is None else f"   target < {target:g} ms: {'met' if median < target else 'NOT met'}"
+    return f"  {name:<34} median {median:8.1f} ms   p95 {p95:8.1f} ms   ratio to /healthz {median / base:7.1f}×{verdict}"
+
+
+def main() -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"})
+    with app.app_context():
+        upgrade()
+        raw = seed()
+    client = app.test_client()
+    url = f"/calendars/{raw}.ics"
+    started = time.perf_counter()
+    first = client.get(url)
+    cold = (time.perf_counter() - started) * 1000
+    assert first.status_code == 200 and first.data.count(b"BEGIN:VEVENT") == EVENTS
+    etag = first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    full = timed(lambda: client.get(url))
+    not_modified = timed(lambda: client.get(url, headers={"If-None-Match": etag}), runs=100)
+    base = statistics.median(timed(lambda: client.get("/healthz"), runs=100))
+    data = recurring_calendar()
+    window = (datetime(2027, 1, 1, tzinfo=timezone.utc), datetime(2027, 7, 1, tzinfo=timezone.utc))
+    count = len(importer.occurrences(importer.parse(data), *window))
+    parse = timed(lambda: importer.busy_from_bytes(data, *window), runs=5)
+    print(f"calendars benchmark — feed of {EVENTS} events ({len(first.data) // 1024} KiB), import of {count} "
+          f"occurrences from {IMPORTED // 10} weekly series, {os.cpu_count()} cores, SQLite")
+    print(f"  {'GET feed, first build (cold cache)':<34} {cold:8.1f} ms (each event serialised once, then cached)")
+    print(line("GET feed (200, built)", full, base, 150))
+    print(line("GET feed (304, If-None-Match)", not_modified, base, 5))
+    print(line(f"import {count} occurrences", parse, base, 2000))
+    print(f"  /healthz median {base:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
