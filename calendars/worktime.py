@@ -96,13 +96,16 @@ class WorkCalendar:
     absences: tuple[Interval, ...] = ()
     tz: ZoneInfo = PARIS
     extra_holidays: frozenset[date] = field(default_factory=frozenset)
+    public_holidays: bool = True  # False: only `extra_holidays` (a solver instance lists its own)
 
     def __post_init__(self) -> None:
         cleaned = tuple(sorted((_aware(a), _aware(b)) for a, b in self.absences))
         object.__setattr__(self, "absences", cleaned)
 
     def is_holiday(self, day: date) -> bool:
-        return day in self.extra_holidays or day in public_holidays(day.year, self.holiday_region)
+        if day in self.extra_holidays:
+            return True
+        return self.public_holidays and day in public_holidays(day.year, self.holiday_region)
 
     def day_intervals(self, day: date) -> list[Interval]:
         """Working time of one local day, in UTC, absences removed."""

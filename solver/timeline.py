@@ -1,0 +1,178 @@
+"""Where each item may go: working time per consultant, legal starts, and the objective's costs.
+
+Every rule about time lives here, so that the checker, the greedy and the CP-SAT model agree.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from calendars.worktime import WorkCalendar
+from .instance import Booking, Instance, PriorityJob
+
+Item = Booking | PriorityJob
+
+
+@dataclass(frozen=True)
+class Option:
+    consultant: str
+    start: datetime
+    end: datetime
+
+
+class Timeline:
+    """The instance's business calendar, per consultant."""
+
+    def __init__(self, instance: Instance):
+        self.instance = instance
+        spec = instance.calendar
+        self.tz = ZoneInfo(spec.timezone)
+        week = tuple(spec.hours if day in spec.weekdays else () for day in range(7))
+        self.grid = spec.grid_minutes
+        self.day_minutes = sum((datetime.combine(date.min, b) - datetime.combine(date.min, a)).seconds // 60
+                               for a, b in spec.hours)
+        self.business = WorkCalendar(week=week, tz=self.tz, extra_holidays=spec.holidays, public_holidays=False)
+        self.calendars = {c.id: WorkCalendar(week=week, tz=self.tz, extra_holidays=spec.holidays, public_holidays=False,
+                                             absences=tuple((u.start, u.end) for u in c.unavailable))
+                          for c in instance.consultants}
+        self.skills = {c.id: c.skills for c in instance.consultants}
+        self.freeze = instance.now + timedelta(hours=instance.policy.freeze_hours)
+
+    # --- working time -------------------------------------------------------------------------
+    def free(self, consultant: str, start: datetime, end: datetime):
+        """Working intervals of a consultant (absences and external busy time removed)."""
+        return self.calendars[consultant].intervals(start, end)
+
+    def on_grid(self, instant: datetime) -> bool:
+        local = instant.astimezone(self.tz)
+        return local.second == 0 and local.microsecond == 0 and (local.hour * 60 + local.minute) % self.grid == 0
+
+    def days_needed(self, item: Item) -> int:
+        return max(1, math.ceil(item.duration_minutes / self.day_minutes))
+
+    def _whole_days(self, consultant: str, first: date, count: int):
+        """[opening of `first`, closing of the count-th working day) if all are whole working days."""
+        calendar, plain = self.calendars[consultant], self.business
+        days, day = [], first
+        while len(days) < count:
+            if day > first + timedelta(days=count * 3 + 7):
+                return None
+            blocks = plain.day_intervals(day)
+            if blocks:
+                if calendar.day_intervals(day) != blocks:  # partly absent: not a whole working day
+                    return None
+                days.append(blocks)
+            day += timedelta(days=1)
+        return days[0][0][0], days[-1][-1][1]
+
+    def options(self, item: Item, consultant: str, lo: datetime, hi: datetime, whole_window: bool) -> list[Option]:
+        """Legal positions on one consultant: start on the grid, in working time, honouring the span;
+        lo <= start, and end <= hi (bookings: inside the window) or start < hi (jobs: start inside)."""
+        horizon = self.instance.horizon
+        lo, hi = max(lo, horizon.start), min(hi, horizon.end) if whole_window else hi
+        found = []
+        if item.span == "days":
+            count = self.days_needed(item)
+            day = lo.astimezone(self.tz).date()
+            while datetime.combine(day, datetime.min.time(), self.tz) < hi:
+                span = self._whole_days(consultant, day, count) if self.business.day_intervals(day) else None
+                if span and span[0] >= lo and (span[1] <= hi if whole_window else span[0] < hi) \
+                        and span[1] <= horizon.end:
+                    found.append(Option(consultant, *span))
+                day += timedelta(days=1)
+            return found
+        duration = timedelta(minutes=item.duration_minutes)
+        step = timedelta(minutes=self.grid)
+        for a, b in self.free(consultant, lo, min(horizon.end, hi + duration)):
+            local = a.astimezone(self.tz)
+            late = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
+                             microseconds=local.microsecond) % step
+            start = a if not late else a + (step - late)
+            while start + duration <= b:
+                if (start + duration <= hi) if whole_window else (start < hi):
+                    found.append(Option(consultant, start, start + duration))
+                start += step
+        return found
+
+    def fits(self, item: Item, option: Option) -> bool:
+        """The position obeys working time and span (for the checker and the current schedule)."""
+        if item.span == "days":
+            first = option.start.astimezone(self.tz).date()
+            return self._whole_days(option.consultant, first, self.days_needed(item)) == (option.start, option.end)
+        if option.end - option.start != timedelta(minutes=item.duration_minutes) or not self.on_grid(option.start):
+            return False
+        return any(a <= option.start and option.end <= b for a, b in self.free(option.consultant, option.start, option.end))
+
+    def end_of(self, item: Item, consultant: str, start: datetime) -> datetime:
+        if item.span == "days":
+            span = self._whole_days(consultant, start.astimezone(self.tz).date(), self.days_needed(item))
+            return span[1] if span else start
+        return start + timedelta(minutes=item.duration_minutes)
+
+    # --- which bookings may move, and what a move costs ----------------------------------------
+    def movable(self, booking: Booking) -> bool:
+        return not booking.pinned and booking.start >= self.freeze
+
+    def notice_days(self, booking: Booking) -> int:
+        today = self.instance.now.astimezone(self.tz).date()
+        last = booking.start.astimezone(self.tz).date()
+        return sum(1 for n in range(1, (last - today).days + 1)
+                   if self.business.is_working_day(today + timedelta(days=n)))
+
+    def compensation(self, booking: Booking) -> float:
+        """EUR owed if this booking moves (0 when booked recently)."""
+        policy = self.instance.policy
+        if self.instance.now - booking.booked_at < timedelta(days=policy.compensated_if_booked_days_before):
+            return 0.0
+        notice = self.notice_days(booking)
+        factor = next((f for days, f in policy.short_notice_factor if days > notice), 1.0)
+        return policy.compensation_eur.get(booking.kind, 0.0) * factor
+
+    @cached_property
+    def weights(self) -> dict[str, float]:
+        w = self.instance.policy.weights
+        return {"moved": w.get("moved", 100), "consultant_change": w.get("consultant_change", 20),
+                "displacement_hour": w.get("displacement_hour", 1)}
+
+    def move_cost(self, booking: Booking, option: Option) -> float:
+        """The objective's share of putting `booking` at `option` (0 where it is now)."""
+        if option.consultant == booking.consultant and option.start == booking.start:
+            return 0.0
+        hours = abs((option.start - booking.start).total_seconds()) / 3600
+        return (1000 * self.compensation(booking) + self.weights["moved"]
+                + self.weights["consultant_change"] * (option.consultant != booking.consultant)
+                + self.weights["displacement_hour"] * hours)
+
+    def min_move_cost(self, booking: Booking) -> float:
+        """No move of this booking can cost less (used for pruning and for the global bound)."""
+        grid_hours = self.grid / 60
+        return (1000 * self.compensation(booking) + self.weights["moved"]
+                + min(self.weights["consultant_change"], self.weights["displacement_hour"] * grid_hours))
+
+
+class Occupancy:
+    """Busy intervals per consultant, for quick overlap tests."""
+
+    def __init__(self):
+        self.spans: dict[str, list[tuple[datetime, datetime, str]]] = {}
+
+    def add(self, consultant: str, start: datetime, end: datetime, item_id: str) -> None:
+        spans = self.spans.setdefault(consultant, [])
+        spans.insert(bisect_left(spans, (start, end, item_id)), (start, end, item_id))
+
+    def remove(self, consultant: str, start: datetime, end: datetime, item_id: str) -> None:
+        self.spans[consultant].remove((start, end, item_id))
+
+    def overlapping(self, consultant: str, start: datetime, end: datetime) -> list[str]:
+        spans = self.spans.get(consultant, [])
+        index = bisect_left(spans, (start,))
+        found = [i for a, b, i in spans[max(0, index - 50):index] if b > start and a < end]
+        for a, b, i in spans[index:]:
+            if a >= end:
+                break
+            found.append(i)
+        return found
