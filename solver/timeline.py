@@ -41,11 +41,28 @@ class Timeline:
                           for c in instance.consultants}
         self.skills = {c.id: c.skills for c in instance.consultants}
         self.freeze = instance.now + timedelta(hours=instance.policy.freeze_hours)
+        self._compensation: dict[str, float] = {}
 
     # --- working time -------------------------------------------------------------------------
+    @cached_property
+    def _free_horizon(self) -> dict[str, list]:
+        h = self.instance.horizon
+        return {c: calendar.intervals(h.start, h.end) for c, calendar in self.calendars.items()}
+
     def free(self, consultant: str, start: datetime, end: datetime):
-        """Working intervals of a consultant (absences and external busy time removed)."""
-        return self.calendars[consultant].intervals(start, end)
+        """Working intervals of a consultant inside [start, end) (absences and external busy time removed)."""
+        h = self.instance.horizon
+        if start < h.start or end > h.end:
+            return self.calendars[consultant].intervals(start, end)
+        intervals = self._free_horizon[consultant]
+        index = max(0, bisect_left(intervals, (start,)) - 1)
+        found = []
+        for a, b in intervals[index:]:
+            if a >= end:
+                break
+            if b > start:
+                found.append((max(a, start), min(b, end)))
+        return found
 
     def on_grid(self, instant: datetime) -> bool:
         local = instant.astimezone(self.tz)
@@ -125,6 +142,12 @@ class Timeline:
 
     def compensation(self, booking: Booking) -> float:
         """EUR owed if this booking moves (0 when booked recently)."""
+        cached = self._compensation.get(booking.id)
+        if cached is None:
+            cached = self._compensation[booking.id] = self._compute_compensation(booking)
+        return cached
+
+    def _compute_compensation(self, booking: Booking) -> float:
         policy = self.instance.policy
         if self.instance.now - booking.booked_at < timedelta(days=policy.compensated_if_booked_days_before):
             return 0.0

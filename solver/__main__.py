@@ -1,0 +1,70 @@
+"""python -m solver solve|check|generate|bench (see ../shared/solver/FORMAT.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .instance import InstanceError, load_instance, read_plan
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m solver")
+    sub = parser.add_subparsers(dest="command", required=True)
+    solve = sub.add_parser("solve", help="write a plan for an instance")
+    solve.add_argument("instance")
+    solve.add_argument("--time-limit", type=float, default=10.0)
+    solve.add_argument("--greedy", action="store_true", help="the greedy baseline only")
+    solve.add_argument("--workers", type=int, default=2)
+    check = sub.add_parser("check", help="exit 0 iff every hard rule holds")
+    check.add_argument("instance")
+    check.add_argument("plan")
+    generate = sub.add_parser("generate", help="a realistic instance")
+    generate.add_argument("--consultants", type=int, default=10)
+    generate.add_argument("--weeks", type=int, default=4)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--jobs", type=int)
+    bench = sub.add_parser("bench", help="CP-SAT against the greedy on generated instances")
+    bench.add_argument("--seeds", type=int, default=5)
+    bench.add_argument("--sizes", default="10,30,80")
+    bench.add_argument("--time-limit", type=float, default=10.0)
+    bench.add_argument("--best-known", type=float, default=120.0)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "solve":
+            from .greedy import solve_greedy
+            from .model import solve as solve_cp
+
+            instance = load_instance(args.instance)
+            plan = solve_greedy(instance) if args.greedy else solve_cp(instance, args.time_limit, args.workers)
+            json.dump(plan.to_json(), sys.stdout, indent=1)
+            print()
+            return 0
+        if args.command == "check":
+            from .check import violations
+
+            instance = load_instance(args.instance)
+            with open(args.plan, encoding="utf-8") as handle:
+                plan = read_plan(json.load(handle))
+            problems = violations(instance, plan)
+            for problem in problems:
+                print(problem)
+            print("ok" if not problems else f"{len(problems)} broken rules", file=sys.stderr)
+            return 0 if not problems else 1
+        if args.command == "generate":
+            from .generate import generate as make
+
+            json.dump(make(args.consultants, args.weeks, args.seed, jobs=args.jobs), sys.stdout, indent=1)
+            print()
+            return 0
+        from .bench import run
+
+        run([int(s) for s in args.sizes.split(",")], args.seeds, args.time_limit, args.best_known)
+        return 0
+    except (InstanceError, OSError, json.JSONDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

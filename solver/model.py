@@ -1,0 +1,189 @@
+"""The CP-SAT reshuffle model: exact over every booking that could move in a better plan.
+
+1. The greedy plan is the incumbent and the model's complete hint.
+2. A relaxation gives a true lower bound for the whole problem: each job picks a placement, and
+   every movable booking it overlaps costs at least its cheapest possible move.
+3. Cost argument: a job placement whose bound already exceeds the incumbent cannot be in a better
+   plan, and a booking whose cheapest move exceeds the slack (incumbent − bound) cannot move in one.
+   What remains is modelled exactly (one Boolean per item and position, NoOverlap per consultant).
+   When it does not fit the size limits, the model keeps a neighbourhood and says so: then only
+   the relaxation's bound is claimed, and OPTIMAL only when a plan meets that bound.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from .greedy import booking_options, job_options, placement_bound, initial_state, solve_greedy, to_plan
+from .instance import Instance, Plan
+from .timeline import Occupancy, Option, Timeline
+
+SCALE = 60  # objective units per value unit: displacement is counted in minutes
+MAX_MOVABLE = 150
+MAX_OPTIONS = 200
+BUILD_SHARE = 0.4  # of the time limit, at most, spent listing positions
+
+
+def _minutes(t: Timeline, instant) -> int:
+    return int((instant - t.instance.horizon.start).total_seconds() // 60)
+
+
+def _relaxation_bound(jobs_options: dict, overlapped: dict, costs: dict, t: Timeline, seconds: float) -> float:
+    """Lower bound: jobs choose non-overlapping placements; each booking they overlap pays its cheapest move."""
+    if len(jobs_options) == 1:
+        ((job_id, options),) = jobs_options.items()
+        return min(sum(costs[b] for b in overlapped[(job_id, o)]) for o in options)
+    model = cp_model.CpModel()
+    must_move, by_consultant = {}, defaultdict(list)
+    for job_id, options in jobs_options.items():
+        chosen = []
+        for o in options:
+            x = model.NewBoolVar("")
+            chosen.append(x)
+            start, end = _minutes(t, o.start), _minutes(t, o.end)
+            by_consultant[o.consultant].append(model.NewOptionalFixedSizeIntervalVar(start, end - start, x, ""))
+            for b in overlapped[(job_id, o)]:
+                must_move.setdefault(b, model.NewBoolVar(""))
+                model.AddImplication(x, must_move[b])
+        model.AddExactlyOne(chosen)
+    for intervals in by_consultant.values():
+        model.AddNoOverlap(intervals)
+    model.Minimize(sum(round(costs[b] * SCALE) * v for b, v in must_move.items()))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = 2
+    status = solver.Solve(model)
+    if status == cp_model.INFEASIBLE:
+        return float("inf")
+    return solver.BestObjectiveBound() / SCALE
+
+
+def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None) -> Plan:
+    started = time.perf_counter()
+    t = timeline or Timeline(instance)
+    greedy = solve_greedy(instance, t)
+    if greedy.status == "INFEASIBLE":
+        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=greedy.reason)
+    bookings = {b.id: b for b in instance.bookings}
+    state = initial_state(instance, t)
+    costs = {b.id: t.min_move_cost(b) for b in instance.bookings if t.movable(b)}
+
+    # job placements that nothing fixed blocks, and the bookings each would displace
+    jobs_options, overlapped = {}, {}
+    for job in instance.priority_jobs:
+        usable = []
+        for option in job_options(job, instance, t):
+            if placement_bound(option, state, bookings, t) is not None:
+                usable.append(option)
+                overlapped[(job.id, option)] = state.occupancy.overlapping(option.consultant, option.start, option.end)
+        if not usable:
+            return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
+                        reason=f"{job.id}: every placement in its window overlaps pinned or frozen bookings")
+        jobs_options[job.id] = usable
+    bound = _relaxation_bound(jobs_options, overlapped, costs, t, max(1.0, time_limit / 5))
+    incumbent = greedy.objective["value"] if greedy.status == "FEASIBLE" else float("inf")
+    slack = incumbent - bound
+
+    # cost argument: prune placements and fix bookings that cannot be part of a better plan
+    single = {j: min(sum(costs[b] for b in overlapped[(j, o)]) for o in opts) for j, opts in jobs_options.items()}
+    for job_id, options in jobs_options.items():
+        others = sum(v for j, v in single.items() if j != job_id)
+        jobs_options[job_id] = [o for o in options
+                                if sum(costs[b] for b in overlapped[(job_id, o)]) + others <= incumbent + 1e-6]
+    forced = {b for (j, o), ids in overlapped.items() if o in jobs_options[j] for b in ids}
+    greedy_moved = {m.id for m in greedy.moves}
+    cascading = sorted((c, b) for b, c in costs.items() if c <= slack + 1e-6 and b not in forced | greedy_moved)
+    room = max(0, MAX_MOVABLE - len(forced | greedy_moved))
+    restricted = len(cascading) > room
+    movable = forced | greedy_moved | {b for _, b in cascading[:room]}
+
+    # positions: every legal one, minus what a fixed booking occupies; cheapest first
+    blocked, fixed_spans = defaultdict(list), Occupancy()
+    for b in instance.bookings:
+        if b.id not in movable:
+            where = state.where[b.id]
+            blocked[where.consultant].append((where.start, where.end))
+            fixed_spans.add(where.consultant, where.start, where.end, b.id)
+
+    def free_of_fixed(o: Option) -> bool:
+        return not fixed_spans.overlapping(o.consultant, o.start, o.end)
+
+    positions, deadline = {}, started + BUILD_SHARE * time_limit
+    by_cost = sorted(movable, key=lambda b: (b not in forced | greedy_moved, costs[b]))
+    for booking_id in by_cost:
+        if time.perf_counter() > deadline and booking_id not in forced | greedy_moved:
+            restricted = True  # out of building time: the rest stays where it is
+            positions[booking_id] = [state.where[booking_id]]
+            continue
+        booking = bookings[booking_id]
+        here = state.where[booking_id]
+        others = sorted((o for o in booking_options(booking, t) if o != here and free_of_fixed(o)),
+                        key=lambda o: t.move_cost(booking, o))
+        useful = [o for o in others if t.move_cost(booking, o) <= slack + costs[booking_id] + 1e-6] \
+            if slack != float("inf") else others
+        restricted |= len(useful) > MAX_OPTIONS
+        positions[booking_id] = [here] + useful[:MAX_OPTIONS]
+    for job_id, options in jobs_options.items():
+        positions[job_id] = [o for o in options if free_of_fixed(o)]
+
+    model = cp_model.CpModel()
+    choice, by_consultant, objective = {}, defaultdict(list), []
+    for item_id, options in positions.items():
+        literals = []
+        for o in options:
+            x = model.NewBoolVar("")
+            choice[(item_id, o)] = x
+            literals.append(x)
+            start, end = _minutes(t, o.start), _minutes(t, o.end)
+            by_consultant[o.consultant].append(model.NewOptionalFixedSizeIntervalVar(start, end - start, x, ""))
+            if item_id in bookings:
+                cost = round(t.move_cost(bookings[item_id], o) * SCALE)
+                if cost:
+                    objective.append(cost * x)
+        model.AddExactlyOne(literals)
+    for consultant, intervals in by_consultant.items():
+        for start, end in blocked[consultant]:
+            intervals.append(model.NewFixedSizeIntervalVar(_minutes(t, start), _minutes(t, end) - _minutes(t, start), ""))
+        model.AddNoOverlap(intervals)
+    model.Minimize(sum(objective))
+    if greedy.status == "FEASIBLE":  # a complete hint: CP-SAT starts from a valid plan
+        greedy_where = {m.id: Option(m.consultant, m.start, m.end) for m in greedy.moves}
+        greedy_where |= {p.id: Option(p.consultant, p.start, p.end) for p in greedy.placements}
+        for (item_id, o), x in choice.items():
+            model.AddHint(x, greedy_where.get(item_id, state.where.get(item_id)) == o)
+    build = time.perf_counter() - started
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit - build)
+    solver.parameters.num_workers = workers
+    solver.parameters.cp_model_probing_level = 0  # presolve probing ate whole time limits here (NOTES.md)
+    status = solver.Solve(model)
+    seconds = time.perf_counter() - started
+    note = f"model: {len(movable)} movable bookings, {sum(len(p) for p in positions.values())} positions, " \
+           f"built in {build:.2f} s"
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if greedy.status == "FEASIBLE":
+            return _finish(greedy, bound, "FEASIBLE", seconds, f"{note}; CP-SAT found nothing better than the greedy plan")
+        return Plan("INFEASIBLE" if status == cp_model.INFEASIBLE and not restricted else "UNKNOWN", "cp-sat",
+                    seconds=seconds, reason=f"{note}; no plan places every priority job")
+    placements = {j: next(o for o in positions[j] if solver.Value(choice[(j, o)])) for j in jobs_options}
+    where = dict(state.where)
+    for booking_id in movable:
+        where[booking_id] = next(o for o in positions[booking_id] if solver.Value(choice[(booking_id, o)]))
+    plan = to_plan(instance, t, placements, where, "FEASIBLE", "cp-sat", seconds)
+    if greedy.status == "FEASIBLE" and greedy.objective["value"] < plan.objective["value"]:
+        plan = greedy  # never worse than the baseline
+    exact = not restricted
+    best_bound = max(bound, solver.BestObjectiveBound() / SCALE if exact else bound)
+    proven = (exact and status == cp_model.OPTIMAL) or plan.objective["value"] <= bound + 1e-6
+    scope = "whole problem" if exact else "neighbourhood of the priority jobs; bound from the placement relaxation"
+    return _finish(plan, best_bound, "OPTIMAL" if proven else "FEASIBLE", seconds, f"{note}; {scope}")
+
+
+def _finish(plan: Plan, bound: float, status: str, seconds: float, reason: str) -> Plan:
+    plan.status, plan.seconds, plan.reason = status, seconds, reason
+    plan.solver = "cp-sat"
+    plan.objective["best_bound"] = round(min(bound, plan.objective["value"]), 4)
+    return plan
