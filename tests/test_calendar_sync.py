@@ -157,3 +157,19 @@ def test_consultant_uploads_from_the_page_and_sees_a_clear_refusal(app, client, 
     assert "illisible" in page and busy_count() == 1
     shown = client.post("/agenda/flux", follow_redirects=True).get_data(as_text=True)
     assert "/calendars/cal_" in shown
+
+
+def test_no_corpus_file_causes_a_500_when_uploaded(app, client, auth):
+    """Every real-world file either imports or is refused with a message; the page never fails."""
+    from pathlib import Path
+
+    consultant = f.consultant()
+    db.session.commit()
+    auth.login(consultant.user.email)
+    corpus = Path(__file__).resolve().parent / "data" / "ical-corpus"
+    for path in sorted(corpus.rglob("*.ics")):
+        response = client.post("/agenda/calendriers", data={"label": path.name, "file": (io.BytesIO(path.read_bytes()), path.name)},
+                               content_type="multipart/form-data")
+        assert response.status_code == 302, path.name
+        page = client.get("/agenda").get_data(as_text=True)
+        assert ("Calendrier importé" in page) or ('class="flash flash-error"' in page), path.name

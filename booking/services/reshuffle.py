@@ -1,0 +1,83 @@
+"""The reshuffle instance (../shared/solver/FORMAT.md) built from the database: consultants with their
+absences, imported busy time and regional holidays as unavailable time; bookings; accepted priority jobs."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from calendars.worktime import PARIS, public_holidays
+from solver.instance import INSTANCE_FORMAT
+from .. import contract
+from ..extensions import db
+from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
+from .availability import eligible
+
+WEEKS = 4
+WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
+POLICY = {"freeze_hours": 48, "compensated_if_booked_days_before": 14,
+          "compensation_eur": {"erplib": 60, "callback": 0, "minor_update": 250, "major_install": 900,
+                               "major_install_test": 600, "priority_consulting": 900},
+          "short_notice_factor": [[2, 3.0], [5, 2.0], [10, 1.5]],
+          "weights": {"moved": 100, "consultant_change": 20, "displacement_hour": 1}}
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(PARIS).isoformat()
+
+
+def _unavailable(consultant: Consultant, start: datetime, end: datetime) -> list[dict]:
+    spans = [(a.start_at, a.end_at) for a in consultant.absences if a.end_at > start and a.start_at < end]
+    spans += db.session.execute(select(ExternalBusy.start_at, ExternalBusy.end_at).where(
+        ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > start, ExternalBusy.start_at < end)).all()
+    if consultant.holiday_region:  # regional holidays (Alsace-Moselle) on top of the national ones
+        national = {d for year in {start.year, end.year} for d in public_holidays(year)}
+        for year in {start.year, end.year}:
+            for day in public_holidays(year, consultant.holiday_region) - national:
+                day_start = datetime.combine(day, datetime.min.time(), PARIS)
+                if start <= day_start < end:
+                    spans.append((day_start, day_start + timedelta(days=1)))
+    return [{"start": _iso(a), "end": _iso(b)} for a, b in sorted(spans)]
+
+
+def build(now: datetime, requests: list[PriorityRequest]) -> dict:
+    """A FORMAT.md instance: the next weeks of confirmed bookings and the accepted priority jobs."""
+    terms = contract.current()
+    end = datetime.combine((now + timedelta(weeks=WEEKS)).astimezone(PARIS).date(), datetime.min.time(), PARIS)
+    consultants = eligible(terms.service("erplib"))
+    holidays = sorted({d for year in {now.year, end.year} for d in public_holidays(year)
+                       if now.astimezone(PARIS).date() <= d < end.date()})
+    by_skill = {}
+    bookings = []
+    for booking in db.session.scalars(select(Booking).where(
+            Booking.status == "confirmed", Booking.start_at >= now, Booking.end_at <= end).order_by(Booking.start_at)):
+        service = terms.service(booking.kind)
+        skill = service.skill
+        if skill not in by_skill:
+            by_skill[skill] = [c.id for c in consultants if skill is None or skill in c.skills]
+        minutes = int((booking.end_at - booking.start_at).total_seconds() // 60) if service.span == "block" \
+            else 450 * (service.duration_days or 1)
+        bookings.append({
+            "id": f"b{booking.id}", "client": f"company{booking.company_id}", "kind": booking.kind,
+            "duration_minutes": minutes, "span": "block" if service.span == "block" else "days",
+            "consultant": f"c{booking.consultant_id}", "start": _iso(booking.start_at),
+            "eligible": sorted({f"c{booking.consultant_id}", *(f"c{c}" for c in by_skill[skill])}),
+            "window": {"start": _iso(now), "end": _iso(min(end, booking.start_at + WINDOW_AFTER))},
+            "pinned": booking.pinned, "booked_at": _iso(booking.booked_at)})
+    jobs = []
+    for request in requests:
+        accepted = request.accepted_at or now
+        jobs.append({"id": f"p{request.id}", "client": f"company{request.company_id}", "kind": "priority_consulting",
+                     "duration_minutes": request.amount * (450 if request.unit == "days" else 60),
+                     "span": "days" if request.unit == "days" else "block", "skill": request.skill,
+                     "window": {"start": _iso(max(now, accepted)), "end": _iso(accepted + timedelta(days=7))}})
+    return {
+        "format": INSTANCE_FORMAT, "now": _iso(now),
+        "calendar": {"timezone": "Europe/Paris", "weekdays": [0, 1, 2, 3, 4],
+                     "hours": [["09:00", "12:30"], ["14:00", "18:00"]],
+                     "holidays": [d.isoformat() for d in holidays], "grid_minutes": terms.policy.grid_minutes},
+        "horizon": {"start": _iso(now), "end": _iso(end)},
+        "consultants": [{"id": f"c{c.id}", "skills": list(c.skills), "unavailable": _unavailable(c, now, end)}
+                        for c in consultants],
+        "bookings": bookings, "priority_jobs": jobs, "policy": POLICY,
+    }
