@@ -2,6 +2,7 @@
 the bookings it overlaps to their cheapest free position; keep the cheapest complete plan."""
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -120,12 +121,61 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
     return (cost, moved) if ok else None
 
 
+def misplaced(instance: Instance, t: Timeline, state: State) -> list[Booking]:
+    """Bookings whose current position no longer fits (their consultant became unavailable)."""
+    return [b for b in instance.bookings if not t.fits(b, state.where[b.id])]
+
+
+def _repair(instance: Instance, state: State, bookings, t: Timeline, cache: dict) -> bool:
+    """Move every misplaced booking to its cheapest free position (cascading if needed)."""
+    for booking in misplaced(instance, t, state):
+        if not t.movable(booking):
+            return False
+        where = state.where[booking.id]
+        state.occupancy.remove(where.consultant, where.start, where.end, booking.id)
+        found = _relocate(booking, state, bookings, t, cache, {booking.id})
+        if found is None or found[1]:  # keep repairs simple: only free positions
+            state.occupancy.add(where.consultant, where.start, where.end, booking.id)
+            return False
+        state.occupancy.add(found[0].consultant, found[0].start, found[0].end, booking.id)
+        state.where[booking.id] = found[0]
+    return True
+
+
+def _orders(jobs: tuple[PriorityJob, ...]):
+    """Longest job first (it has the fewest places), then every other order when there are few jobs."""
+    first = tuple(sorted(jobs, key=lambda j: (-j.duration_minutes, j.window.end, j.id)))
+    yield first
+    if len(jobs) <= 3:
+        yield from (order for order in itertools.permutations(first) if order != first)
+
+
 def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: int = TRIES) -> Plan:
+    """The cheapest of the greedy plans over the orders of the priority jobs."""
     started = time.perf_counter()
     t = timeline or Timeline(instance)
+    cache: dict = {}
+    best = None
+    for order in _orders(instance.priority_jobs):
+        plan = _greedy_once(instance, t, order, tries, cache)
+        if plan.status == "INFEASIBLE":
+            best = plan
+            break
+        if best is None or (plan.status == "FEASIBLE" and (best.status != "FEASIBLE"
+                                                           or plan.objective["value"] < best.objective["value"])):
+            best = plan
+    best.seconds = time.perf_counter() - started
+    return best
+
+
+def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict) -> Plan:
+    started = time.perf_counter()
     bookings = {b.id: b for b in instance.bookings}
-    state, cache = initial_state(instance, t), {}
-    for job in sorted(instance.priority_jobs, key=lambda j: (j.window.end, j.id)):
+    state = initial_state(instance, t)
+    if not _repair(instance, state, bookings, t, cache):
+        return Plan("INFEASIBLE", "greedy", seconds=time.perf_counter() - started,
+                    reason="a booking that no longer fits its consultant's working time has nowhere to go")
+    for job in order:
         options = job_options(job, instance, t)
         if not options:
             return Plan("INFEASIBLE", "greedy", seconds=time.perf_counter() - started,

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 from ortools.sat.python import cp_model
 
-from .greedy import booking_options, job_options, placement_bound, initial_state, solve_greedy, to_plan
+from .greedy import booking_options, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
 from .timeline import Occupancy, Option, Timeline
 
@@ -32,7 +32,7 @@ def _minutes(t: Timeline, instant) -> int:
 
 def _relaxation_bound(jobs_options: dict, overlapped: dict, costs: dict, t: Timeline, seconds: float) -> float:
     """Lower bound: jobs choose non-overlapping placements; each booking they overlap pays its cheapest move."""
-    if len(jobs_options) == 1:
+    if len(jobs_options) == 1:  # one job: its cheapest placement
         ((job_id, options),) = jobs_options.items()
         return min(sum(costs[b] for b in overlapped[(job_id, o)]) for o in options)
     model = cp_model.CpModel()
@@ -60,7 +60,20 @@ def _relaxation_bound(jobs_options: dict, overlapped: dict, costs: dict, t: Time
     return solver.BestObjectiveBound() / SCALE
 
 
-def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None) -> Plan:
+class _Progress(cp_model.CpSolverSolutionCallback):
+    """Reports each improving plan: elapsed seconds, its value and CP-SAT's bound (of the model)."""
+
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
+
+    def on_solution_callback(self):
+        self.report(self.WallTime(), self.ObjectiveValue() / SCALE, self.BestObjectiveBound() / SCALE)
+
+
+def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None,
+          progress=None) -> Plan:
+    """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement."""
     started = time.perf_counter()
     t = timeline or Timeline(instance)
     greedy = solve_greedy(instance, t)
@@ -82,7 +95,12 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
             return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
                         reason=f"{job.id}: every placement in its window overlaps pinned or frozen bookings")
         jobs_options[job.id] = usable
-    bound = _relaxation_bound(jobs_options, overlapped, costs, t, max(1.0, time_limit / 5))
+    must_move = misplaced(instance, t, state)  # repair: bookings an absence now covers
+    if any(not t.movable(b) for b in must_move):
+        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
+                    reason="a pinned or frozen booking lies in time its consultant no longer works")
+    bound = (_relaxation_bound(jobs_options, overlapped, costs, t, max(1.0, time_limit / 5)) if jobs_options else 0.0) \
+        + sum(costs[b.id] for b in must_move)
     incumbent = greedy.objective["value"] if greedy.status == "FEASIBLE" else float("inf")
     slack = incumbent - bound
 
@@ -93,7 +111,7 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
         jobs_options[job_id] = [o for o in options
                                 if sum(costs[b] for b in overlapped[(job_id, o)]) + others <= incumbent + 1e-6]
     forced = {b for (j, o), ids in overlapped.items() if o in jobs_options[j] for b in ids}
-    greedy_moved = {m.id for m in greedy.moves}
+    greedy_moved = {m.id for m in greedy.moves} | {b.id for b in misplaced(instance, t, state)}
     cascading = sorted((c, b) for b, c in costs.items() if c <= slack + 1e-6 and b not in forced | greedy_moved)
     room = max(0, MAX_MOVABLE - len(forced | greedy_moved))
     restricted = len(cascading) > room
@@ -119,12 +137,13 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
             continue
         booking = bookings[booking_id]
         here = state.where[booking_id]
+        stays = [here] if t.fits(booking, here) else []  # an absence may have made it impossible
         others = sorted((o for o in booking_options(booking, t) if o != here and free_of_fixed(o)),
                         key=lambda o: t.move_cost(booking, o))
         useful = [o for o in others if t.move_cost(booking, o) <= slack + costs[booking_id] + 1e-6] \
             if slack != float("inf") else others
         restricted |= len(useful) > MAX_OPTIONS
-        positions[booking_id] = [here] + useful[:MAX_OPTIONS]
+        positions[booking_id] = stays + useful[:MAX_OPTIONS]
     for job_id, options in jobs_options.items():
         positions[job_id] = [o for o in options if free_of_fixed(o)]
 
@@ -159,7 +178,10 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     solver.parameters.max_time_in_seconds = max(0.1, time_limit - build)
     solver.parameters.num_workers = workers
     solver.parameters.cp_model_probing_level = 0  # presolve probing ate whole time limits here (NOTES.md)
-    status = solver.Solve(model)
+    if progress and greedy.status == "FEASIBLE":
+        progress(time.perf_counter() - started, greedy.objective["value"], bound)
+    callback = _Progress(lambda wall, value, _: progress(build + wall, value, bound)) if progress else None
+    status = solver.Solve(model, callback)
     seconds = time.perf_counter() - started
     note = f"model: {len(movable)} movable bookings, {sum(len(p) for p in positions.values())} positions, " \
            f"built in {build:.2f} s"

@@ -178,3 +178,14 @@ def test_command_line_generate_solve_check(tmp_path):
     assert broken.returncode == 1 and "not placed" in broken.stdout
     missing = run("solve", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and "error" in missing.stderr
+
+
+def test_repair_moves_what_an_absence_now_covers():
+    raw = json.loads(json.dumps(TINY))
+    raw["priority_jobs"] = []
+    raw["consultants"][0]["unavailable"] = [{"start": "2027-03-09T09:00:00+01:00", "end": "2027-03-09T12:30:00+01:00"}]
+    instance = read_instance(raw)
+    assert {v.split(":")[0] for v in violations(instance, Plan("UNKNOWN", "none"))} == {"b1", "b2"}
+    for plan in (solve_greedy(instance), solve(instance, time_limit=3)):
+        assert violations(instance, plan) == [] and {m.id for m in plan.moves} >= {"b1", "b2"}
+    assert solve(instance, time_limit=3).objective["value"] <= solve_greedy(instance).objective["value"]
