@@ -34,6 +34,7 @@ def from_environment(instance: Path) -> dict:
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_SENDER": env("MAIL_SENDER", "planning@erplib.example"),
         "BOOKING_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
+        "RESHUFFLE_SECONDS": float(env("RESHUFFLE_SECONDS", "10")),
         "BABEL_DEFAULT_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "CONTRACT_FILE": env("CONTRACT_FILE", ""),
         "PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000"),

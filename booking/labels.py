@@ -36,9 +36,11 @@ ENTRIES = {"grant": _l("Dotation annuelle"), "reserve": _l("Séance réservée")
            "consume": _l("Séance consommée"), "adjust": _l("Ajustement"), "expire": _l("Fin d'année contractuelle")}
 SECTIONS = {
     "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
+               ("priority.client_requests", _l("Conseil prioritaire")),
                ("portal.hour_bank_page", _l("Banque d'heures et facturation")), ("calendars.agenda", _l("Agenda"))],
     "consultant": [("consultant.home", _l("Mon planning")), ("calendars.agenda", _l("Agenda et calendriers"))],
-    "planner": [("planner.home", _l("Planification")), ("planner.interventions_page", _l("Interventions")),
+    "planner": [("planner.home", _l("Planification")), ("priority.week", _l("Semaine")),
+                ("priority.absences", _l("Absences")), ("planner.interventions_page", _l("Interventions")),
                 ("calendars.conflicts", _l("Conflits d'agenda")),
                 ("planner.billing_index", _l("Facturation"))],
     "admin": [("admin.home", _l("Administration")), ("planner.home", _l("Planification")),

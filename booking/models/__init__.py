@@ -8,10 +8,11 @@ from .companies import TIERS, Company
 from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
 from .people import ROLES, Absence, ApiToken, Consultant, User
+from .reshuffles import Compensation, ReshufflePlan
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "Alert", "ApiToken", "AuditEntry", "Booking", "Company", "Consultant", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
+    "Absence", "Alert", "ApiToken", "Compensation", "ReshufflePlan", "AuditEntry", "Booking", "Company", "Consultant", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
     "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
     "PriorityRequest", "Ticket", "User",
 ]

@@ -139,6 +139,8 @@ class PriorityRequest(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    quote_eur: Mapped[float | None]  # the compensation the requester pays, from the plan
+    client_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped["Company"] = relationship()  # noqa: F821
     requester: Mapped["User"] = relationship(foreign_keys=[requester_id])  # noqa: F821

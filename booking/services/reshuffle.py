@@ -11,7 +11,7 @@ from solver.instance import INSTANCE_FORMAT
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
-from .availability import eligible
+from .availability import BUSINESS, eligible
 
 WEEKS = 4
 WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
@@ -67,10 +67,12 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
     jobs = []
     for request in requests:
         accepted = request.accepted_at or now
+        # the same minimum notice as any booking, so that the consultant can prepare
+        earliest = BUSINESS.add_minutes(max(now, accepted), terms.policy.notice_hours * 60)
         jobs.append({"id": f"p{request.id}", "client": f"company{request.company_id}", "kind": "priority_consulting",
                      "duration_minutes": request.amount * (450 if request.unit == "days" else 60),
                      "span": "days" if request.unit == "days" else "block", "skill": request.skill,
-                     "window": {"start": _iso(max(now, accepted)), "end": _iso(accepted + timedelta(days=7))}})
+                     "window": {"start": _iso(earliest), "end": _iso(accepted + timedelta(days=7))}})
     return {
         "format": INSTANCE_FORMAT, "now": _iso(now),
         "calendar": {"timezone": "Europe/Paris", "weekdays": [0, 1, 2, 3, 4],

@@ -51,7 +51,7 @@ def load_by_consultant(start: datetime, end: datetime) -> list[tuple[Consultant,
 
 def pending_priority_requests() -> list[PriorityRequest]:
     return list(db.session.scalars(
-        select(PriorityRequest).where(PriorityRequest.status.in_(("requested", "accepted")))
+        select(PriorityRequest).where(PriorityRequest.status.in_(("requested", "accepted", "planned")))
         .order_by(PriorityRequest.requested_at)
     ))
 

@@ -1,0 +1,204 @@
+"""Priority consulting and absence repair: request → accept → plan (CP-SAT, in the background, with
+progress) → the requester accepts the quote → the plan is applied in one transaction → everyone is told."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from solver.instance import read_instance
+from solver.model import solve
+from .. import contract
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
+from ..models.types import utcnow
+from . import audit, background, locking, notify, reshuffle
+from .errors import Conflict, Invalid, NotEntitled
+
+
+
+def request_consulting(actor: User, skill: str, amount: int, unit: str, description: str, now: datetime) -> PriorityRequest:
+    """A client asks for priority consulting: Sérénité includes it, Confort gets a quote, Standard cannot."""
+    tier = contract.current().tier(actor.company.tier)
+    level = tier.access("priority_consulting")
+    if level not in ("yes", "quote"):
+        raise NotEntitled(f"La formule {tier.label} n'inclut pas le conseil prioritaire.")
+    if unit not in ("days", "hours") or not 1 <= amount <= 5:
+        raise Invalid("Durée : de 1 à 5 jours ou de 1 à 5 heures.")
+    skills = {s for c in db.session.scalars(select(Consultant)) for s in c.skills}
+    if skill not in skills:
+        raise Invalid(f"Compétence inconnue « {skill} » : choisissez parmi {', '.join(sorted(skills))}.")
+    with locking.locked([locking.company(actor.company_id)]):
+        request = PriorityRequest(company_id=actor.company_id, requester_id=actor.id, skill=skill, amount=amount,
+                                  unit=unit, description=description.strip()[:2000], requested_at=now)
+        db.session.add(request)
+        db.session.flush()
+        audit.record(actor, "priority.request", request, on_quote=level == "quote")
+    return request
+
+
+def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -> ReshufflePlan | None:
+    """The planner accepts (and a plan starts computing) or refuses a request."""
+    if request.status != "requested":
+        raise Conflict("Cette demande a déjà été traitée.")
+    with locking.locked([locking.company(request.company_id)]):
+        request.status = "accepted" if accept else "refused"
+        if accept:
+            request.accepted_at, request.accepted_by_id = now, actor.id
+        audit.record(actor, "priority.accept" if accept else "priority.refuse", request)
+    return start(actor, "priority", now, request=request) if accept else None
+
+
+def start(actor: User | None, kind: str, now: datetime, *, request: PriorityRequest | None = None,
+          consultant: Consultant | None = None) -> ReshufflePlan:
+    """A new plan, computed in the background; the page follows its progress."""
+    with locking.locked([]):
+        plan = ReshufflePlan(kind=kind, status="running", request_id=request.id if request else None,
+                             consultant_id=consultant.id if consultant else None,
+                             created_by_id=actor.id if actor else None, created_at=now)
+        db.session.add(plan)
+    background.submit(compute, plan.id, now.isoformat())
+    return plan
+
+
+def _snapshot(now: datetime) -> dict:
+    """Every active booking of the horizon as the plan sees it; applying checks that nothing changed."""
+    end = now + timedelta(weeks=reshuffle.WEEKS)
+    rows = db.session.execute(select(Booking.id, Booking.start_at, Booking.consultant_id, Booking.status, Booking.sequence)
+                              .where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now, Booking.start_at < end))
+    return {str(i): [s.isoformat(), c, st, q] for i, s, c, st, q in rows}
+
+
+def compute(plan_id: int, now_text: str) -> None:
+    """Build the instance, run CP-SAT with progress, store the plan (or why there is none)."""
+    now = datetime.fromisoformat(now_text)
+    plan = db.session.get(ReshufflePlan, plan_id)
+    requests = [plan.request] if plan.request else []
+    raw = reshuffle.build(now, requests)
+    snapshot = _snapshot(now)
+    with locking.locked([]):
+        plan = db.session.get(ReshufflePlan, plan_id)
+        plan.instance, plan.snapshot = raw, snapshot
+    last = [0.0]
+
+    def progress(elapsed: float, value: float, bound: float) -> None:
+        if time.monotonic() - last[0] < 0.5:
+            return
+        last[0] = time.monotonic()
+        with locking.locked([]):
+            db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan_id).values(
+                progress={"elapsed": round(elapsed, 1), "value": value, "bound": bound}))
+
+    result = solve(read_instance(raw), current_app.config["RESHUFFLE_SECONDS"], progress=progress)
+    with locking.locked([]):
+        plan = db.session.get(ReshufflePlan, plan_id)
+        plan.plan = result.to_json()
+        plan.finished_at = utcnow()
+        plan.progress = {"elapsed": round(result.seconds, 1), "value": result.objective.get("value"),
+                         "bound": result.objective.get("best_bound")}
+        if result.status in ("OPTIMAL", "FEASIBLE"):
+            plan.status = "ready"
+            if plan.request:
+                plan.request.status = "planned"
+                plan.request.quote_eur = result.objective["compensation_eur"]
+        else:
+            plan.status, plan.error = "failed", result.reason or result.status
+
+
+def _db_id(instance_id: str) -> int:
+    return int(instance_id[1:])  # "b42" → 42, "c7" → 7, "p3" → 3
+
+
+def accept_quote(actor: User, request: PriorityRequest, now: datetime) -> ReshufflePlan:
+    """The requester accepts the compensation quote: the plan is applied at once."""
+    plan = latest(request)
+    if plan is None or plan.status != "ready":
+        raise Conflict("Aucun plan prêt pour cette demande : le planificateur le recalcule.")
+    with locking.locked([locking.company(request.company_id)]):
+        request.client_accepted_at = now
+        audit.record(actor, "priority.quote_accepted", request, quote_eur=request.quote_eur)
+    return apply(actor, plan, now)
+
+
+def latest(request: PriorityRequest) -> ReshufflePlan | None:
+    return db.session.scalar(select(ReshufflePlan).where(ReshufflePlan.request_id == request.id)
+                             .order_by(ReshufflePlan.id.desc()))
+
+
+def apply(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
+    """All of the plan in one transaction, or nothing: a schedule changed since the plan is refused and re-planned."""
+    if plan.status != "ready":
+        raise Conflict("Ce plan n'est pas applicable (déjà appliqué, périmé ou en échec).")
+    moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
+    touched = {m["to"]["consultant"] for m in moves} | {m["from"]["consultant"] for m in moves} | \
+        {p["consultant"] for p in placements}
+    keys = [locking.consultant_day(_db_id(c), (now + timedelta(days=d)).date())
+            for c in touched for d in range(reshuffle.WEEKS * 7 + 1)]
+    keys += [locking.company(plan.request.company_id)] if plan.request else []
+    created, moved = [], []
+    with locking.locked(keys):
+        if _snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
+            plan.status = "stale"
+            db.session.commit()
+            fresh = start(actor, plan.kind, now, request=plan.request,
+                          consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None)
+            raise Conflict(f"Le planning a changé depuis le calcul : un nouveau plan (n°{fresh.id}) est en cours.")
+        bookings = {m["id"]: db.session.get(Booking, _db_id(m["id"])) for m in moves}
+        for booking in bookings.values():  # park first: moves may swap places within the transaction
+            booking.status = "expired"
+        db.session.flush()
+        for move in moves:
+            booking = bookings[move["id"]]
+            booking.status = "confirmed"
+            booking.consultant_id = _db_id(move["to"]["consultant"])
+            booking.start_at = datetime.fromisoformat(move["to"]["start"])
+            booking.end_at = datetime.fromisoformat(move["to"]["end"])
+            booking.sequence += 1
+            moved.append(booking.id)
+            audit.record(actor, "booking.reshuffle", booking, plan=plan.id, to=move["to"])
+            if plan.request and move["compensation_eur"]:
+                db.session.add(Compensation(plan_id=plan.id, payer_company_id=plan.request.company_id,
+                                            beneficiary_company_id=booking.company_id, booking_id=booking.id,
+                                            amount_eur=Decimal(str(move["compensation_eur"]))))
+        db.session.flush()
+        for placement in placements:
+            request = plan.request
+            booking = Booking(kind="priority_consulting", status="confirmed", company_id=request.company_id,
+                              contact_id=request.requester_id, consultant_id=_db_id(placement["consultant"]),
+                              start_at=datetime.fromisoformat(placement["start"]),
+                              end_at=datetime.fromisoformat(placement["end"]), booked_at=now,
+                              notes=request.description)
+            db.session.add(booking)
+            db.session.flush()
+            created.append(booking.id)
+            audit.record(actor, "booking.priority", booking, plan=plan.id)
+        plan.status = "applied"
+        if plan.request:
+            plan.request.status = "applied"
+        audit.record(actor, "reshuffle.apply", plan, moved=len(moves))
+    for booking_id in moved:
+        notify.booking_changed(booking_id, "rescheduled")
+    for booking_id in created:
+        notify.booking_changed(booking_id, "confirmed")
+    return plan
+
+
+def mark_absent(actor: User, consultant: Consultant, start: datetime, end: datetime, reason: str,
+                now: datetime) -> ReshufflePlan | None:
+    """Record an absence; if it covers booked time, start a repair plan for the bookings it hits."""
+    if end <= start:
+        raise Invalid("La fin de l'absence doit suivre son début.")
+    with locking.locked([]):
+        db.session.add(Absence(consultant_id=consultant.id, start_at=start, end_at=end, reason=reason[:120]))
+        audit.record(actor, "consultant.absence", consultant, start=start.isoformat(), end=end.isoformat())
+    hit = db.session.scalar(select(Booking.id).where(
+        Booking.consultant_id == consultant.id, Booking.status == "confirmed",
+        Booking.start_at < end, Booking.end_at > start, Booking.start_at >= now))
+    return start_repair(actor, consultant, now) if hit else None
+
+
+def start_repair(actor: User, consultant: Consultant, now: datetime) -> ReshufflePlan:
+    return start(actor, "repair", now, consultant=consultant)

@@ -1,0 +1,230 @@
+"""Priority consulting pages (client request and quote; planner decision, progress, plan diff, apply),
+absence repair, and the planner's week of all consultants."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from calendars.worktime import PARIS
+from ..auth import role_required
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
+from ..models.types import utcnow
+from ..services import priority
+from ..services.errors import ServiceError
+
+bp = Blueprint("priority", __name__)
+
+
+def _request_for(request_id: int) -> PriorityRequest:
+    found = db.session.get(PriorityRequest, request_id)
+    if found is None or (current_user.role == "client" and found.company_id != current_user.company_id):
+        abort(404)
+    return found
+
+
+# --- client ---------------------------------------------------------------------------------------
+@bp.route("/portail/priorite", methods=["GET", "POST"])
+@role_required("client")
+def client_requests():
+    if request.method == "POST":
+        form = request.form
+        try:
+            priority.request_consulting(current_user, form.get("skill", ""), int(form.get("amount") or 0),
+                                        form.get("unit", ""), form.get("description", ""), utcnow())
+        except (ServiceError, ValueError) as error:
+            flash(getattr(error, "message", _("Durée invalide.")), "error")
+        else:
+            flash(_("Demande envoyée : un planificateur vous répond rapidement."), "success")
+        return redirect(url_for("priority.client_requests"))
+    mine = db.session.scalars(select(PriorityRequest).where(PriorityRequest.company_id == current_user.company_id)
+                              .order_by(PriorityRequest.requested_at.desc())).all()
+    skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
+    return render_template("priority/client.html", requests=mine, skills=skills)
+
+
+@bp.post("/portail/priorite/<int:request_id>/accepter")
+@role_required("client")
+def client_accept(request_id: int):
+    found = _request_for(request_id)
+    try:
+        priority.accept_quote(current_user, found, utcnow())
+        flash(_("Devis accepté : votre conseil prioritaire est planifié."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("priority.client_requests"))
+
+
+# --- planner --------------------------------------------------------------------------------------
+@bp.route("/planification/priorite/<int:request_id>")
+@role_required("planner", "admin")
+def request_page(request_id: int):
+    found = _request_for(request_id)
+    plan = priority.latest(found)
+    return render_template("priority/request.html", req=found, plan=plan, diff=_diff(plan) if plan else None)
+
+
+@bp.post("/planification/priorite/<int:request_id>/decision")
+@role_required("planner", "admin")
+def decide(request_id: int):
+    found = _request_for(request_id)
+    try:
+        priority.decide(current_user, found, request.form.get("decision") == "accept", utcnow())
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("priority.request_page", request_id=request_id))
+
+
+@bp.post("/planification/plans/<int:plan_id>/appliquer")
+@role_required("planner", "admin")
+def apply(plan_id: int):
+    plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
+    try:
+        priority.apply(current_user, plan, utcnow())
+        flash(_("Plan appliqué : les clients et consultants concernés ont reçu leur invitation mise à jour."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(_plan_home(plan))
+
+
+@bp.post("/planification/plans/<int:plan_id>/recalculer")
+@role_required("planner", "admin")
+def recompute(plan_id: int):
+    plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
+    fresh = priority.start(current_user, plan.kind, utcnow(), request=plan.request,
+                           consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None)
+    return redirect(_plan_home(fresh))
+
+
+@bp.route("/planification/plans/<int:plan_id>")
+@role_required("planner", "admin")
+def plan_page(plan_id: int):
+    plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
+    return render_template("priority/repair.html", plan=plan, diff=_diff(plan))
+
+
+def _plan_home(plan: ReshufflePlan) -> str:
+    if plan.request_id:
+        return url_for("priority.request_page", request_id=plan.request_id)
+    return url_for("priority.plan_page", plan_id=plan.id)
+
+
+@bp.route("/planification/absences", methods=["GET", "POST"])
+@role_required("planner", "admin")
+def absences():
+    consultants = db.session.scalars(select(Consultant)).all()
+    if request.method == "POST":
+        form = request.form
+        try:
+            consultant = db.session.get(Consultant, int(form.get("consultant", 0))) or abort(404)
+            start = datetime.fromisoformat(form["start"]).replace(tzinfo=PARIS)
+            end = datetime.fromisoformat(form["end"]).replace(tzinfo=PARIS)
+            plan = priority.mark_absent(current_user, consultant, start, end, form.get("reason", ""), utcnow())
+        except (ServiceError, ValueError, KeyError) as error:
+            flash(getattr(error, "message", _("Dates invalides : utilisez le sélecteur.")), "error")
+            return redirect(url_for("priority.absences"))
+        if plan is None:
+            flash(_("Absence enregistrée : aucun rendez-vous n'est concerné."), "success")
+            return redirect(url_for("priority.absences"))
+        flash(_("Absence enregistrée : un plan de réaffectation est en cours de calcul."), "success")
+        return redirect(url_for("priority.plan_page", plan_id=plan.id))
+    return render_template("priority/absences.html", consultants=consultants)
+
+
+def _diff(plan: ReshufflePlan) -> dict | None:
+    """What the plan changes: moved bookings with their compensation, per client, and per-consultant timelines."""
+    if not plan.plan:
+        return None
+    moves = plan.plan.get("moves", [])
+    rows, per_client = [], defaultdict(float)
+    bookings = {m["id"]: db.session.get(Booking, int(m["id"][1:])) for m in moves}
+    names = {c.id: c.name for c in db.session.scalars(select(Consultant))}
+    for move in moves:
+        booking = bookings[move["id"]]
+        rows.append({"booking": booking, "from_consultant": names.get(int(move["from"]["consultant"][1:])),
+                     "from": datetime.fromisoformat(move["from"]["start"]),
+                     "to_consultant": names.get(int(move["to"]["consultant"][1:])),
+                     "to": datetime.fromisoformat(move["to"]["start"]), "eur": move["compensation_eur"]})
+        per_client[booking.company.name] += move["compensation_eur"]
+    return {"rows": rows, "per_client": sorted(per_client.items()), "objective": plan.plan.get("objective", {}),
+            "status": plan.plan.get("status"), "reason": plan.plan.get("reason", ""),
+            "placements": [{"consultant": names.get(int(p["consultant"][1:])), "start": datetime.fromisoformat(p["start"]),
+                            "end": datetime.fromisoformat(p["end"])} for p in plan.plan.get("placements", [])],
+            "timelines": _timelines(plan, moves, names)}
+
+
+def _timelines(plan: ReshufflePlan, moves: list[dict], names: dict) -> list[dict]:
+    """Before/after bars for each consultant and day the plan touches (percent of 09:00–18:00)."""
+    def bar(start: datetime, end: datetime) -> tuple[float, float]:
+        local_start, local_end = start.astimezone(PARIS), end.astimezone(PARIS)
+        a = max(0.0, (local_start.hour * 60 + local_start.minute - 540) / 540 * 100)
+        b = min(100.0, (local_end.hour * 60 + local_end.minute - 540) / 540 * 100) if local_end.date() == local_start.date() else 100.0
+        return round(a, 1), round(max(b - a, 0.8), 1)
+
+    before, after, touched = defaultdict(list), defaultdict(list), set()
+    moved = {m["id"]: m for m in moves}
+    for b in plan.instance.get("bookings", []):
+        start = datetime.fromisoformat(b["start"])
+        end = start + timedelta(minutes=b["duration_minutes"]) if b["span"] == "block" else start.replace(hour=17)
+        before[(b["consultant"], start.astimezone(PARIS).date())].append((b["kind"], *bar(start, end)))
+        if b["id"] in moved:
+            to = moved[b["id"]]["to"]
+            new_start, new_end = datetime.fromisoformat(to["start"]), datetime.fromisoformat(to["end"])
+            after[(to["consultant"], new_start.astimezone(PARIS).date())].append((b["kind"], *bar(new_start, new_end)))
+            touched |= {(b["consultant"], start.astimezone(PARIS).date()), (to["consultant"], new_start.astimezone(PARIS).date())}
+        else:
+            after[(b["consultant"], start.astimezone(PARIS).date())].append((b["kind"], *bar(start, end)))
+    for p in plan.plan.get("placements", []):
+        start, end = datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"])
+        day = start.astimezone(PARIS).date()
+        while day <= end.astimezone(PARIS).date():
+            after[(p["consultant"], day)].append(("priority_consulting", 0.0, 100.0))
+            touched.add((p["consultant"], day))
+            day += timedelta(days=1)
+    return [{"consultant": names.get(int(c[1:]), c), "day": d, "before": before[(c, d)], "after": after[(c, d)]}
+            for c, d in sorted(touched, key=lambda k: (k[1], k[0]))][:40]
+
+
+@bp.route("/planification/semaine")
+@role_required("planner", "admin")
+def week():
+    """All consultants over one week: bookings by kind, absences, imported busy time."""
+    try:
+        monday = date.fromisoformat(request.args["semaine"])
+    except (KeyError, ValueError):
+        monday = utcnow().astimezone(PARIS).date()
+    monday -= timedelta(days=monday.weekday())
+    start = datetime.combine(monday, datetime.min.time(), PARIS)
+    end = start + timedelta(days=5)
+    consultants = db.session.scalars(select(Consultant)).all()
+    cells = defaultdict(list)
+
+    def add(consultant_id, kind, a, b, label):
+        la, lb = a.astimezone(PARIS), b.astimezone(PARIS)
+        day = max(la.date(), monday)
+        while day <= min(lb.date(), monday + timedelta(days=4)):
+            s = la if la.date() == day else datetime.combine(day, datetime.min.time().replace(hour=9), PARIS)
+            e = lb if lb.date() == day else datetime.combine(day, datetime.min.time().replace(hour=18), PARIS)
+            left = max(0.0, (s.hour * 60 + s.minute - 540) / 540 * 100)
+            width = max(0.8, min(100.0, (e.hour * 60 + e.minute - 540) / 540 * 100) - left)
+            if width > 0 and left < 100:
+                cells[(consultant_id, day)].append((kind, round(left, 1), round(width, 1), label))
+            day += timedelta(days=1)
+
+    for b in db.session.scalars(select(Booking).where(Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end,
+                                                      Booking.end_at > start)):
+        add(b.consultant_id, b.kind, b.start_at, b.end_at, f"{b.company.name} {b.start_at.astimezone(PARIS):%H:%M}")
+    for c in consultants:
+        for a in c.absences:
+            if a.start_at < end and a.end_at > start:
+                add(c.id, "absence", a.start_at, a.end_at, a.reason or _("Absence"))
+    for busy in db.session.scalars(select(ExternalBusy).where(ExternalBusy.start_at < end, ExternalBusy.end_at > start)):
+        add(busy.consultant_id, "busy", busy.start_at, busy.end_at, _("Occupé (calendrier extérieur)"))
+    days = [monday + timedelta(days=n) for n in range(5)]
+    return render_template("priority/week.html", consultants=consultants, days=days, cells=cells, monday=monday,
+                           previous=monday - timedelta(days=7), following=monday + timedelta(days=7))

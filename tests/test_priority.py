@@ -1,0 +1,127 @@
+"""Priority consulting and absence repair, end to end: request, accept, plan in the background, quote,
+apply in one transaction (or refuse a stale plan), compensations and mails."""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from booking.extensions import db
+from booking.models import Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
+from booking.services import priority
+from booking.services.errors import Conflict, NotEntitled
+from calendars.worktime import PARIS
+
+from . import factories as f
+
+NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+
+
+def wait(plan_id: int, seconds: float = 60) -> ReshufflePlan:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        plan = db.session.get(ReshufflePlan, plan_id)
+        if plan.status != "running":
+            return plan
+        time.sleep(0.2)
+    raise AssertionError("the plan did not finish")
+
+
+@pytest.fixture
+def world(app):
+    app.config["RESHUFFLE_SECONDS"] = 2
+    requester_company = f.company("serenite", contract_start=date(2026, 1, 1), name="Pressé SA")
+    other = f.company("confort", name="Patient SARL")
+    requester, patient = f.user("client", requester_company), f.user("client", other)
+    expert = f.consultant(skills=("migration",))
+    spare = f.consultant(skills=("comptabilite",))
+    planner = f.user("planner")
+    # the expert is booked every morning of the next three weeks, long in advance
+    for day in range(1, 19):
+        start = datetime(2026, 12, day, 9, tzinfo=PARIS)
+        if start.weekday() < 5:
+            f.booking(expert, start, company=other, contact=patient, booked_at=NOW - timedelta(days=30))
+    db.session.commit()
+    return {"requester": requester, "patient": patient, "expert": expert, "spare": spare, "planner": planner}
+
+
+@pytest.mark.parametrize("tier, allowed", [("serenite", True), ("confort", True), ("standard", False)])
+def test_who_may_request(app, tier, allowed):
+    f.consultant(skills=("migration",))
+    contact = f.user("client", f.company(tier))
+    db.session.commit()
+    if allowed:
+        assert priority.request_consulting(contact, "migration", 1, "days", "urgent", NOW).status == "requested"
+    else:
+        with pytest.raises(NotEntitled, match="Standard n'inclut pas"):
+            priority.request_consulting(contact, "migration", 1, "days", "urgent", NOW)
+
+
+def test_request_plan_quote_apply(world):
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(world["requester"], "migration", 1, "days", "Migration paie", NOW)
+        plan = priority.decide(world["planner"], request, True, NOW)
+        plan = wait(plan.id)
+    assert plan.status == "ready", plan.error
+    request = db.session.get(PriorityRequest, request.id)
+    assert request.status == "planned" and request.quote_eur == plan.plan["objective"]["compensation_eur"] > 0
+    assert plan.progress["value"] == plan.plan["objective"]["value"]
+    moved_ids = [int(m["id"][1:]) for m in plan.plan["moves"]]
+    before_mail = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+    priority.accept_quote(world["requester"], request, NOW)
+    db.session.expire_all()
+    assert db.session.get(PriorityRequest, request.id).status == "applied"
+    new = db.session.scalars(select(Booking).where(Booking.kind == "priority_consulting")).all()
+    assert len(new) == 1 and new[0].company_id == request.company_id and new[0].consultant_id == world["expert"].id
+    moved = [db.session.get(Booking, i) for i in moved_ids]
+    assert moved and all(b.sequence == 1 and b.status == "confirmed" for b in moved)
+    assert all(not (b.consultant_id == new[0].consultant_id and b.start_at < new[0].end_at and new[0].start_at < b.end_at)
+               for b in moved)
+    paid = db.session.scalar(select(func.sum(Compensation.amount_eur)))
+    assert float(paid) == pytest.approx(request.quote_eur)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) > before_mail
+    with pytest.raises(Conflict):
+        priority.apply(world["planner"], db.session.get(ReshufflePlan, plan.id), NOW)
+
+
+def test_a_plan_made_stale_by_a_change_is_refused_and_replanned(world):
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(world["requester"], "migration", 1, "days", "x", NOW)
+        plan = wait(priority.decide(world["planner"], request, True, NOW).id)
+        assert plan.status == "ready"
+        moved = db.session.get(Booking, int(plan.plan["moves"][0]["id"][1:]))
+        moved.notes, moved.sequence = "changed by the client", moved.sequence + 1
+        db.session.commit()
+        with pytest.raises(Conflict, match="a changé"):
+            priority.apply(world["planner"], plan, NOW)
+        assert db.session.get(ReshufflePlan, plan.id).status == "stale"
+        assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.kind == "priority_consulting")) == 0
+        fresh = db.session.scalars(select(ReshufflePlan).order_by(ReshufflePlan.id.desc())).first()
+        assert fresh.id != plan.id and wait(fresh.id).status == "ready"
+
+
+def test_an_absence_over_booked_time_is_repaired(world):
+    with time_machine.travel(NOW, tick=True):
+        start, end = datetime(2026, 12, 9, 0, tzinfo=PARIS), datetime(2026, 12, 10, 0, tzinfo=PARIS)
+        plan = priority.mark_absent(world["planner"], world["expert"], start, end, "Malade", NOW)
+        plan = wait(plan.id)
+        assert plan.status == "ready" and plan.kind == "repair" and plan.plan["moves"]
+        priority.apply(world["planner"], plan, NOW)
+    hit = db.session.scalars(select(Booking).where(Booking.consultant_id == world["expert"].id,
+                                                   Booking.start_at >= start, Booking.start_at < end)).all()
+    assert hit == []
+
+
+def test_planner_pages_show_progress_and_diff(world, client, auth):
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(world["requester"], "migration", 1, "days", "x", NOW)
+        plan = wait(priority.decide(world["planner"], request, True, NOW).id)
+        auth.login(world["planner"].email)
+        page = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
+        assert "Rendez-vous déplacés" in page and "Patient SARL" in page and "Appliquer le plan" in page
+        week = client.get("/planification/semaine?semaine=2026-12-07").get_data(as_text=True)
+        assert 'class="block kind-erplib"' in week
