@@ -23,7 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 def live_server(sqlite_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "planner.db"
     shutil.copy(sqlite_template, path)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RESHUFFLE_SECONDS": 3})
     with app.app_context():
         ensure_demo()
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
