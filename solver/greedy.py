@@ -150,13 +150,17 @@ def _orders(jobs: tuple[PriorityJob, ...]):
         yield from (order for order in itertools.permutations(first) if order != first)
 
 
-def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: int = TRIES) -> Plan:
-    """The cheapest of the greedy plans over the orders of the priority jobs."""
+def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: int = TRIES,
+                 all_orders: bool = True, budget: float | None = None) -> Plan:
+    """The cheapest of the greedy plans over the orders of the priority jobs (or the first order only);
+    past `budget` seconds no further order is tried."""
     started = time.perf_counter()
     t = timeline or Timeline(instance)
     cache: dict = {}
     best = None
-    for order in _orders(instance.priority_jobs):
+    for order in itertools.islice(_orders(instance.priority_jobs), None if all_orders else 1):
+        if best is not None and budget is not None and time.perf_counter() - started > budget:
+            break
         plan = _greedy_once(instance, t, order, tries, cache)
         if plan.status == "INFEASIBLE":
             best = plan

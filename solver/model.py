@@ -76,7 +76,7 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement."""
     started = time.perf_counter()
     t = timeline or Timeline(instance)
-    greedy = solve_greedy(instance, t)
+    greedy = solve_greedy(instance, t, budget=0.3 * time_limit)
     if greedy.status == "INFEASIBLE":
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=greedy.reason)
     bookings = {b.id: b for b in instance.bookings}
@@ -99,7 +99,7 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     if any(not t.movable(b) for b in must_move):
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
                     reason="a pinned or frozen booking lies in time its consultant no longer works")
-    bound = (_relaxation_bound(jobs_options, overlapped, costs, t, max(1.0, time_limit / 5)) if jobs_options else 0.0) \
+    bound = (_relaxation_bound(jobs_options, overlapped, costs, t, max(0.5, time_limit / 10)) if jobs_options else 0.0) \
         + sum(costs[b.id] for b in must_move)
     incumbent = greedy.objective["value"] if greedy.status == "FEASIBLE" else float("inf")
     slack = incumbent - bound

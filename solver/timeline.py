@@ -42,6 +42,8 @@ class Timeline:
         self.skills = {c.id: c.skills for c in instance.consultants}
         self.freeze = instance.now + timedelta(hours=instance.policy.freeze_hours)
         self._compensation: dict[str, float] = {}
+        self._options: dict[tuple, list[Option]] = {}
+        self._starts: dict[tuple, list[datetime]] = {}
 
     # --- working time -------------------------------------------------------------------------
     @cached_property
@@ -89,31 +91,44 @@ class Timeline:
     def options(self, item: Item, consultant: str, lo: datetime, hi: datetime, whole_window: bool) -> list[Option]:
         """Legal positions on one consultant: start on the grid, in working time, honouring the span;
         lo <= start, and end <= hi (bookings: inside the window) or start < hi (jobs: start inside)."""
-        horizon = self.instance.horizon
-        lo, hi = max(lo, horizon.start), min(hi, horizon.end) if whole_window else hi
+        every = self._all_options(consultant, item.span, item.duration_minutes)
+        starts = self._starts[(consultant, item.span, item.duration_minutes)]
         found = []
-        if item.span == "days":
-            count = self.days_needed(item)
-            day = lo.astimezone(self.tz).date()
-            while datetime.combine(day, datetime.min.time(), self.tz) < hi:
-                span = self._whole_days(consultant, day, count) if self.business.day_intervals(day) else None
-                if span and span[0] >= lo and (span[1] <= hi if whole_window else span[0] < hi) \
-                        and span[1] <= horizon.end:
-                    found.append(Option(consultant, *span))
-                day += timedelta(days=1)
-            return found
-        duration = timedelta(minutes=item.duration_minutes)
-        step = timedelta(minutes=self.grid)
-        for a, b in self.free(consultant, lo, min(horizon.end, hi + duration)):
-            local = a.astimezone(self.tz)
-            late = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
-                             microseconds=local.microsecond) % step
-            start = a if not late else a + (step - late)
-            while start + duration <= b:
-                if (start + duration <= hi) if whole_window else (start < hi):
-                    found.append(Option(consultant, start, start + duration))
-                start += step
+        for option in every[bisect_left(starts, lo):]:
+            if option.start >= hi:
+                break
+            if not whole_window or option.end <= hi:
+                found.append(option)
         return found
+
+    def _all_options(self, consultant: str, span: str, minutes: int) -> list[Option]:
+        """Every legal position over the horizon, computed once per consultant, span and duration."""
+        key = (consultant, span, minutes)
+        if key not in self._options:
+            horizon = self.instance.horizon
+            found = []
+            if span == "days":
+                count = max(1, math.ceil(minutes / self.day_minutes))
+                day = horizon.start.astimezone(self.tz).date()
+                while datetime.combine(day, datetime.min.time(), self.tz) < horizon.end:
+                    if self.business.day_intervals(day):
+                        whole = self._whole_days(consultant, day, count)
+                        if whole and whole[0] >= horizon.start and whole[1] <= horizon.end:
+                            found.append(Option(consultant, *whole))
+                    day += timedelta(days=1)
+            else:
+                duration, step = timedelta(minutes=minutes), timedelta(minutes=self.grid)
+                for a, b in self._free_horizon[consultant]:
+                    local = a.astimezone(self.tz)
+                    late = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
+                                     microseconds=local.microsecond) % step
+                    start = a if not late else a + (step - late)
+                    while start + duration <= b:
+                        found.append(Option(consultant, start, start + duration))
+                        start += step
+            self._options[key] = found
+            self._starts[key] = [o.start for o in found]
+        return self._options[key]
 
     def fits(self, item: Item, option: Option) -> bool:
         """The position obeys working time and span (for the checker and the current schedule)."""
@@ -178,7 +193,7 @@ class Timeline:
 
 
 class Occupancy:
-    """Busy intervals per consultant, for quick overlap tests."""
+    """Busy intervals per consultant, for quick overlap tests; callers keep them disjoint."""
 
     def __init__(self):
         self.spans: dict[str, list[tuple[datetime, datetime, str]]] = {}
@@ -193,7 +208,8 @@ class Occupancy:
     def overlapping(self, consultant: str, start: datetime, end: datetime) -> list[str]:
         spans = self.spans.get(consultant, [])
         index = bisect_left(spans, (start,))
-        found = [i for a, b, i in spans[max(0, index - 50):index] if b > start and a < end]
+        # spans never overlap each other: only the one just before `start` can reach into [start, end)
+        found = [i for a, b, i in spans[max(0, index - 1):index] if b > start and a < end]
         for a, b, i in spans[index:]:
             if a >= end:
                 break

@@ -106,11 +106,6 @@ class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
 
 
-class PersonSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-
-
 class PrerequisiteInSchema(Schema):
     code = fields.String(required=True)
     done = fields.Boolean(load_default=True)

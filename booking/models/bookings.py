@@ -97,10 +97,6 @@ class Booking(db.Model):
     follow_up_of: Mapped["Booking | None"] = relationship(remote_side=[id])
     checks: Mapped[list["PrerequisiteCheck"]] = relationship(back_populates="booking", cascade="all, delete-orphan")
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
 
 class PrerequisiteCheck(db.Model):
     """One prerequisite of an intervention, confirmed by the client."""
