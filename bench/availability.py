@@ -10,7 +10,6 @@ import random
 import statistics
 import sys
 import tempfile
-import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("SECRET_KEY", "bench")
 
 from flask_migrate import upgrade  # noqa: E402
+from timing import line, timed  # noqa: E402  (bench/timing.py)
 
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
@@ -61,19 +61,6 @@ def seed() -> tuple[Company, str]:
     return company, raw
 
 
-def timed(function, runs: int = RUNS) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1]
-
-
 def main() -> None:
     path = Path(tempfile.mkdtemp()) / "bench.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
@@ -82,22 +69,19 @@ def main() -> None:
         company, raw = seed()
         start, end = availability.local_range(date(2026, 12, 1), date(2026, 12, 28))
         found = availability.slots("erplib", company, start, end, NOW)
-        in_process = timed(lambda: availability.slots("erplib", company, start, end, NOW))
+        in_process = timed(lambda: availability.slots("erplib", company, start, end, NOW), RUNS)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {raw}"}
     url = "/api/v1/availability?service=erplib&start=2026-12-01&end=2026-12-28"
     assert client.get(url, headers=headers).status_code == 200
-    http = timed(lambda: client.get(url, headers=headers))
-    trivial = timed(lambda: client.get("/healthz"))
+    http = timed(lambda: client.get(url, headers=headers), RUNS)
+    trivial = timed(lambda: client.get("/healthz"), RUNS)
     base = statistics.median(trivial)
     print(f"availability benchmark — {CONSULTANTS} consultants, {BOOKINGS} bookings, 4 weeks, "
           f"{len(found)} slot starts, {RUNS} runs, {os.cpu_count()} cores, SQLite")
-    for name, samples in (("in-process slots()", in_process), ("HTTP /api/v1/availability", http),
-                          ("HTTP /healthz (baseline)", trivial)):
-        print(f"  {name:<28} median {statistics.median(samples):8.1f} ms   p95 {p95(samples):8.1f} ms   "
-              f"ratio to /healthz {statistics.median(samples) / base:6.1f}×")
-    target = statistics.median(in_process) < 100
-    print(f"  target in-process median < 100 ms: {'met' if target else 'NOT met'}")
+    print(line("in-process slots()", in_process, base, 100))
+    print(line("HTTP /api/v1/availability", http, base))
+    print(line("HTTP /healthz (baseline)", trivial, base))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("SECRET_KEY", "bench")
 
 from flask_migrate import upgrade  # noqa: E402
+from timing import line, timed  # noqa: E402  (bench/timing.py)
 
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
@@ -60,21 +61,6 @@ def recurring_calendar() -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def timed(function, runs: int = RUNS) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def line(name: str, samples: list[float], base: float, target: float | None = None) -> str:
-    median, p95 = statistics.median(samples), statistics.quantiles(samples, n=20)[-1]
-    verdict = "" if target is None else f"   target < {target:g} ms: {'met' if median < target else 'NOT met'}"
-    return f"  {name:<34} median {median:8.1f} ms   p95 {p95:8.1f} ms   ratio to /healthz {median / base:7.1f}×{verdict}"
-
-
 def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"})
     with app.app_context():
@@ -88,7 +74,7 @@ def main() -> None:
     assert first.status_code == 200 and first.data.count(b"BEGIN:VEVENT") == EVENTS
     etag = first.headers["ETag"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
-    full = timed(lambda: client.get(url))
+    full = timed(lambda: client.get(url), RUNS)
     not_modified = timed(lambda: client.get(url, headers={"If-None-Match": etag}), runs=100)
     base = statistics.median(timed(lambda: client.get("/healthz"), runs=100))
     data = recurring_calendar()
