@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from .greedy import booking_options, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
-from .timeline import Occupancy, Option, Timeline
+from .timeline import Occupancy, Option, Timeline, evicted_cost
 
 SCALE = 60  # objective units per value unit: displacement is counted in minutes
 MAX_MOVABLE = 150
@@ -30,13 +30,14 @@ def _minutes(t: Timeline, instant) -> int:
     return int((instant - t.instance.horizon.start).total_seconds() // 60)
 
 
-def _relaxation_bound(jobs_options: dict, overlapped: dict, costs: dict, t: Timeline, seconds: float) -> float:
-    """Lower bound: jobs choose non-overlapping placements; each booking they overlap pays its cheapest move."""
+def _relaxation_bound(jobs_options: dict, evicted: dict, t: Timeline, seconds: float) -> float:
+    """Lower bound: jobs choose non-overlapping placements; each booking they overlap pays at least
+    its cheapest way out of the largest of them (`evicted[(job, option)]` = {booking: that cost})."""
     if len(jobs_options) == 1:  # one job: its cheapest placement
         ((job_id, options),) = jobs_options.items()
-        return min(sum(costs[b] for b in overlapped[(job_id, o)]) for o in options)
+        return min(sum(evicted[(job_id, o)].values()) for o in options)
     model = cp_model.CpModel()
-    must_move, by_consultant = {}, defaultdict(list)
+    pays, by_consultant = defaultdict(list), defaultdict(list)
     for job_id, options in jobs_options.items():
         chosen = []
         for o in options:
@@ -44,13 +45,18 @@ def _relaxation_bound(jobs_options: dict, overlapped: dict, costs: dict, t: Time
             chosen.append(x)
             start, end = _minutes(t, o.start), _minutes(t, o.end)
             by_consultant[o.consultant].append(model.NewOptionalFixedSizeIntervalVar(start, end - start, x, ""))
-            for b in overlapped[(job_id, o)]:
-                must_move.setdefault(b, model.NewBoolVar(""))
-                model.AddImplication(x, must_move[b])
+            for booking_id, cost in evicted[(job_id, o)].items():
+                pays[booking_id].append((round(cost * SCALE), x))
         model.AddExactlyOne(chosen)
     for intervals in by_consultant.values():
         model.AddNoOverlap(intervals)
-    model.Minimize(sum(round(costs[b] * SCALE) * v for b, v in must_move.items()))
+    total = []
+    for terms in pays.values():  # a booking overlapped by two chosen placements is paid once
+        z = model.NewIntVar(0, max(c for c, _ in terms), "")
+        for cost, x in terms:
+            model.Add(z >= cost).OnlyEnforceIf(x)
+        total.append(z)
+    model.Minimize(sum(total))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = 2
@@ -90,7 +96,9 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
         for option in job_options(job, instance, t):
             if placement_bound(option, state, bookings, t) is not None:
                 usable.append(option)
-                overlapped[(job.id, option)] = state.occupancy.overlapping(option.consultant, option.start, option.end)
+                overlapped[(job.id, option)] = {
+                    b: evicted_cost(t, bookings[b], state.where[b], option)
+                    for b in state.occupancy.overlapping(option.consultant, option.start, option.end)}
         if not usable:
             return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
                         reason=f"{job.id}: every placement in its window overlaps pinned or frozen bookings")
@@ -99,18 +107,21 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     if any(not t.movable(b) for b in must_move):
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
                     reason="a pinned or frozen booking lies in time its consultant no longer works")
-    bound = (_relaxation_bound(jobs_options, overlapped, costs, t, max(0.5, time_limit / 10)) if jobs_options else 0.0) \
+    bound = (_relaxation_bound(jobs_options, overlapped, t, max(0.5, time_limit / 10)) if jobs_options else 0.0) \
         + sum(costs[b.id] for b in must_move)
     incumbent = greedy.objective["value"] if greedy.status == "FEASIBLE" else float("inf")
     slack = incumbent - bound
 
     # cost argument: prune placements and fix bookings that cannot be part of a better plan
-    single = {j: min(sum(costs[b] for b in overlapped[(j, o)]) for o in opts) for j, opts in jobs_options.items()}
     for job_id, options in jobs_options.items():
-        others = sum(v for j, v in single.items() if j != job_id)
-        jobs_options[job_id] = [o for o in options
-                                if sum(costs[b] for b in overlapped[(job_id, o)]) + others <= incumbent + 1e-6]
+        jobs_options[job_id] = [o for o in options if sum(overlapped[(job_id, o)].values()) <= incumbent + 1e-6]
     forced = {b for (j, o), ids in overlapped.items() if o in jobs_options[j] for b in ids}
+    # what the bound may have counted for each booking: a position costing more than that plus the
+    # slack cannot be in a better plan
+    counted = defaultdict(float)
+    for (j, o), ids in overlapped.items():
+        for b, cost in ids.items():
+            counted[b] = max(counted[b], cost)
     greedy_moved = {m.id for m in greedy.moves} | {b.id for b in misplaced(instance, t, state)}
     cascading = sorted((c, b) for b, c in costs.items() if c <= slack + 1e-6 and b not in forced | greedy_moved)
     room = max(0, MAX_MOVABLE - len(forced | greedy_moved))
@@ -128,6 +139,7 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     def free_of_fixed(o: Option) -> bool:
         return not fixed_spans.overlapping(o.consultant, o.start, o.end)
 
+    greedy_at = {m.id: Option(m.consultant, m.start, m.end) for m in greedy.moves}
     positions, deadline = {}, started + BUILD_SHARE * time_limit
     by_cost = sorted(movable, key=lambda b: (b not in forced | greedy_moved, costs[b]))
     for booking_id in by_cost:
@@ -140,10 +152,13 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
         stays = [here] if t.fits(booking, here) else []  # an absence may have made it impossible
         others = sorted((o for o in booking_options(booking, t) if o != here and free_of_fixed(o)),
                         key=lambda o: t.move_cost(booking, o))
-        useful = [o for o in others if t.move_cost(booking, o) <= slack + costs[booking_id] + 1e-6] \
-            if slack != float("inf") else others
+        allowance = slack + max(counted[booking_id], costs[booking_id])
+        useful = [o for o in others if t.move_cost(booking, o) <= allowance + 1e-6 or o == greedy_at.get(booking_id)]
         restricted |= len(useful) > MAX_OPTIONS
-        positions[booking_id] = stays + useful[:MAX_OPTIONS]
+        kept = useful[:MAX_OPTIONS]
+        if booking_id in greedy_at and greedy_at[booking_id] not in kept:
+            kept.append(greedy_at[booking_id])  # the hint must stay possible
+        positions[booking_id] = stays + kept
     for job_id, options in jobs_options.items():
         positions[job_id] = [o for o in options if free_of_fixed(o)]
 

@@ -192,6 +192,15 @@ class Timeline:
                 + min(self.weights["consultant_change"], self.weights["displacement_hour"] * grid_hours))
 
 
+def evicted_cost(t: "Timeline", booking: Booking, where: Option, job: Option) -> float:
+    """No way of moving `booking` (now at `where`) out of a job placed at `job` costs less: it either
+    leaves the job's span on its consultant, or changes consultant."""
+    w = t.weights
+    shift = min(job.end - where.start, where.end - job.start).total_seconds() / 3600
+    other = w["consultant_change"] if any(c != booking.consultant for c in booking.eligible) else float("inf")
+    return 1000 * t.compensation(booking) + w["moved"] + min(w["displacement_hour"] * shift, other)
+
+
 class Occupancy:
     """Busy intervals per consultant, for quick overlap tests; callers keep them disjoint."""
 
