@@ -23,7 +23,6 @@ from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
 from booking.models import Booking, Company, Consultant, User  # noqa: E402
 from booking.services import availability, tokens  # noqa: E402
-from calendars.worktime import PARIS  # noqa: E402
 
 CONSULTANTS, BOOKINGS, RUNS = 50, 2000, 30
 NOW = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)  # Monday 08:00 in Paris

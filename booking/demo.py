@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 from calendars.worktime import PARIS, WorkCalendar, parse_week
 from . import contract
 from .extensions import db
-from .models import Absence, Booking, Company, Consultant, LedgerEntry, PriorityRequest, Ticket, User
+from .models import Absence, Booking, Company, Consultant, PriorityRequest, Ticket, User
 from .models.types import utcnow
 from .services import hour_bank
 
@@ -199,22 +199,12 @@ def _booking(kind, company, consultant, start, end, now, rng) -> Booking:
     return booking
 
 
-def _ledger(companies, bookings, terms, today: date) -> None:
-    """Grant each Sérénité year its minutes, then reserve 45 per session, splitting off billable minutes."""
-    for company in companies:
-        grant = terms.tier(company.tier).hour_bank_minutes
-        if not grant:
-            continue
-        year = hour_bank.contract_year(company, today)
-        db.session.add(LedgerEntry(company=company, contract_year=year, kind="grant", minutes=grant,
-                                   note="Dotation annuelle"))
-        left = grant
-        for booking in sorted(bookings, key=lambda b: b.booked_at):
-            if booking.company is company and booking.kind == "erplib":
-                included = min(left, 45)
-                left -= included
-                db.session.add(LedgerEntry(company=company, contract_year=year, booking=booking,
-                                           kind="reserve", minutes=-included, billable_minutes=45 - included))
+def _ledger(bookings) -> None:
+    """Each active session's ledger line, in booking order, by the same rule as a live booking."""
+    for booking in sorted(bookings, key=lambda b: b.booked_at):
+        if booking.kind == "erplib":
+            hour_bank.reserve(booking)
+            db.session.flush()
 
 
 def ensure_demo(now: datetime | None = None, seed: int = 2026) -> list[tuple[str, str]]:
@@ -235,7 +225,8 @@ def _create(now: datetime, seed: int) -> None:
     db.session.flush()
     bookings = _bookings(companies, consultants, terms, monday, now, rng)
     db.session.add_all(bookings)
-    _ledger(companies, bookings, terms, today)
+    db.session.flush()
+    _ledger(bookings)
     serenite = next(c for c in companies if c.tier == "serenite")
     db.session.add(PriorityRequest(
         company=serenite, requester=serenite.contacts[0], skill="migration", amount=2, unit="days",

@@ -140,6 +140,7 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
         return not fixed_spans.overlapping(o.consultant, o.start, o.end)
 
     greedy_at = {m.id: Option(m.consultant, m.start, m.end) for m in greedy.moves}
+    greedy_at |= {p.id: Option(p.consultant, p.start, p.end) for p in greedy.placements}
     positions, deadline = {}, started + BUILD_SHARE * time_limit
     by_cost = sorted(movable, key=lambda b: (b not in forced | greedy_moved, costs[b]))
     for booking_id in by_cost:
@@ -183,10 +184,8 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
         model.AddNoOverlap(intervals)
     model.Minimize(sum(objective))
     if greedy.status == "FEASIBLE":  # a complete hint: CP-SAT starts from a valid plan
-        greedy_where = {m.id: Option(m.consultant, m.start, m.end) for m in greedy.moves}
-        greedy_where |= {p.id: Option(p.consultant, p.start, p.end) for p in greedy.placements}
         for (item_id, o), x in choice.items():
-            model.AddHint(x, greedy_where.get(item_id, state.where.get(item_id)) == o)
+            model.AddHint(x, greedy_at.get(item_id, state.where.get(item_id)) == o)
     build = time.perf_counter() - started
 
     solver = cp_model.CpSolver()

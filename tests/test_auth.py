@@ -2,7 +2,6 @@
 import re
 
 import pytest
-from flask import url_for
 from sqlalchemy import select
 
 from booking.extensions import db

@@ -93,7 +93,7 @@ def test_unknown_prerequisite_is_refused(update):
 def test_reminder_24_hours_before_is_not_sent_twice(any_app):
     company = f.company("standard")
     contact = f.user("client", company)
-    consultant = f.consultant()
+    f.consultant()
     db.session.commit()
     bookings.book(contact, "erplib", paris("2026-12-08 10:00"), paris("2026-12-01 09:00"))
     before = mails()

@@ -119,7 +119,7 @@ def test_an_absence_over_booked_time_is_repaired(world):
 def test_planner_pages_show_progress_and_diff(world, client, auth):
     with time_machine.travel(NOW, tick=True):
         request = priority.request_consulting(world["requester"], "migration", 1, "days", "x", NOW)
-        plan = wait(priority.decide(world["planner"], request, True, NOW).id)
+        assert wait(priority.decide(world["planner"], request, True, NOW).id).status == "ready"
         auth.login(world["planner"].email)
         page = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
         assert "Rendez-vous déplacés" in page and "Patient SARL" in page and "Appliquer le plan" in page

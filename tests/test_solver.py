@@ -2,7 +2,6 @@
 optimum on tiny instances, clear INFEASIBLE answers, and the command line of FORMAT.md."""
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import sys

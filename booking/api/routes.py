@@ -10,7 +10,6 @@ from ..extensions import db
 from ..models import Booking
 from ..models.types import utcnow
 from ..services import access, availability, bookings, hour_bank, interventions
-from ..services.errors import ServiceError
 from . import schemas as s
 from .auth import token_required
 from .idempotency import idempotent
@@ -50,15 +49,12 @@ def me():
 @blp.doc(security=SECURITY)
 def services():
     """The service catalogue, with what the client's contract allows and why not."""
+    terms, company = contract.current(), g.api_user.company
     result = []
-    for kind, service in contract.current().services.items():
-        try:
-            bookings.check_entitlement(g.api_user.company, kind)
-            reason = None
-        except ServiceError as refusal:
-            reason = refusal.message
+    for kind, service in terms.services.items():
+        reason = bookings.refusal(company, kind)
         result.append({"kind": kind, "label": str(labels.KINDS[kind]), "bookable": reason is None, "reason": reason,
-                       "access": contract.current().tier(g.api_user.company.tier).access(kind),
+                       "access": terms.tier(company.tier).access(kind),
                        "duration_minutes": service.duration_minutes, "duration_days": service.duration_days})
     return result
 

@@ -3,7 +3,7 @@ complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,15 @@ def check_entitlement(company: Company, kind: str) -> None:
         raise NotEntitled(f"La formule {tier.label} propose « {_label(kind)} » sur devis : contactez votre planificateur.")
     if not tier.may_book(kind):
         raise NotEntitled(f"La formule {tier.label} n'inclut pas « {_label(kind)} ».")
+
+
+def refusal(company: Company, kind: str) -> str | None:
+    """Why `company` may not book `kind`, or None when it may."""
+    try:
+        check_entitlement(company, kind)
+    except (NotEntitled, Invalid) as refused:
+        return refused.message
+    return None
 
 
 def _environment(company: Company, service: contract.Service, wanted: str | None) -> str | None:

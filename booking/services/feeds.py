@@ -17,17 +17,13 @@ from .. import contract, labels
 from ..extensions import db
 from ..models import Booking, Company, Consultant, FeedToken, PrerequisiteCheck, Ticket, User
 from ..models.types import utcnow
-from . import audit, locking
+from . import audit, locking, tokens
 
 PREFIX = "cal_"
 SHOWN = ("confirmed", "completed", "no_show")
 CANCELLED = ("cancelled", "late_cancelled", "prerequisites_missing")
 KEEP_CANCELLED = timedelta(days=30)
 PAST = timedelta(days=90)
-
-
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _owner_filter(owner):
@@ -40,7 +36,7 @@ def issue(actor, owner: Consultant | Company) -> str:
     with locking.locked([]):
         db.session.execute(update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None))
                            .values(revoked_at=utcnow()))
-        token = FeedToken(token_hash=_digest(raw), **({"consultant_id": owner.id} if isinstance(owner, Consultant)
+        token = FeedToken(token_hash=tokens.digest(raw), **({"consultant_id": owner.id} if isinstance(owner, Consultant)
                                                        else {"company_id": owner.id}))
         db.session.add(token)
         db.session.flush()
@@ -60,7 +56,7 @@ def active(owner: Consultant | Company) -> FeedToken | None:
 
 
 def token_for(raw: str) -> FeedToken | None:
-    return db.session.scalar(select(FeedToken).where(FeedToken.token_hash == _digest(raw),
+    return db.session.scalar(select(FeedToken).where(FeedToken.token_hash == tokens.digest(raw),
                                                      FeedToken.revoked_at.is_(None)))
 
 
@@ -99,7 +95,7 @@ def _confirmed_prerequisites(booking_ids: list[int]) -> dict[int, int]:
         .group_by(PrerequisiteCheck.booking_id)).all())
 
 
-def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int]) -> EventData:
+def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], checklists: dict[str, int]) -> EventData:
     kind = kinds.get(row.kind, row.kind)
     company, consultant = row[9], row[10]
     lines = [f"Client : {company}"] if for_consultant else []
@@ -110,9 +106,8 @@ def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int]) ->
         lines.append(f"Ticket : {row.reference} ({row.priority})")
     if row.environment:
         lines.append(f"Environnement : {row.environment}")
-    prerequisites = contract.current().service(row.kind).prerequisites
-    if for_consultant and prerequisites:
-        lines.append(f"Prérequis : {confirmed.get(row.id, 0)}/{len(prerequisites)} confirmés")
+    if for_consultant and checklists.get(row.kind):
+        lines.append(f"Prérequis : {confirmed.get(row.id, 0)}/{checklists[row.kind]} confirmés")
     return EventData(uid=row.ical_uid, sequence=row.sequence, start=row.start_at, end=row.end_at,
                      summary=f"{kind} — {company if for_consultant else 'ERP-Lib'}", description="\n".join(lines),
                      cancelled=row.status in CANCELLED, stamp=row.updated_at)
@@ -124,8 +119,9 @@ def render(token: FeedToken, now: datetime | None = None) -> bytes:
     rows = _rows(token, now)
     confirmed = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"]) if token.consultant_id else {}
     kinds = {code: str(label) for code, label in labels.KINDS.items()}
+    checklists = {kind: len(service.prerequisites) for kind, service in contract.current().services.items()}
     if token.consultant_id:
         name = f"ERP-Lib — {db.session.get(Consultant, token.consultant_id).name}"
     else:
         name = f"ERP-Lib — {db.session.get(Company, token.company_id).name}"
-    return feed(name, (_event(r, bool(token.consultant_id), kinds, confirmed) for r in rows), "Planning ERP-Lib Planner")
+    return feed(name, (_event(r, bool(token.consultant_id), kinds, confirmed, checklists) for r in rows), "Planning ERP-Lib Planner")

@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
-from ..models import Booking, Company, LedgerEntry
+from . import locking, notify
+from ..models import Alert, Booking, Company, LedgerEntry
 
 
 def _anniversary(start: date, year: int) -> date:
@@ -111,8 +112,6 @@ def summary(company: Company, today: date) -> dict:
 
 def roll_over(now: datetime) -> int:
     """Write each hour-bank company's grant for its current contract year (idempotent); returns how many."""
-    from . import locking
-
     written = 0
     today = now.astimezone(PARIS).date()
     for company in db.session.scalars(select(Company)).all():
@@ -129,9 +128,6 @@ def roll_over(now: datetime) -> int:
 
 def alert_low_balances(now: datetime) -> int:
     """Alert a company and the planners once per contract year when fewer than 2 hours are left."""
-    from ..models import Alert
-    from . import locking, notify
-
     threshold = contract.current().policy.low_balance_minutes
     today, alerted = now.astimezone(PARIS).date(), 0
     for company in db.session.scalars(select(Company)).all():

@@ -54,24 +54,20 @@ def planners() -> list[User]:
 
 def booking_changed(booking_id: int, what: str) -> None:
     """Mail every attendee with the updated invitation: confirmed, rescheduled, cancelled, proposed."""
-    booking = db.session.get(Booking, booking_id)
-    data = event_data(booking)
-    ics = invitation(data)
-    subject = _subject(what, booking)
-    body = f"Bonjour,\n\n{subject}.\n\n{data.description}\n\nL'invitation jointe met à jour votre agenda.\n"
-    for person in data.attendees:
-        mail.send(mail.message(person.email, subject, body, ics, method_of(data)), booking.id)
+    data = event_data(db.session.get(Booking, booking_id))
+    about_booking(booking_id, what, f"{data.description}\n\nL'invitation jointe met à jour votre agenda.",
+                  with_invite=True)
 
 
 def about_booking(booking_id: int, what: str, text: str, *, to_planners: bool = False, with_invite: bool = False) -> None:
-    """A mail about one booking to its contact (and consultant), optionally to every planner."""
+    """A mail about one booking to its contact and consultant (the event's attendees), optionally to every planner."""
     booking = db.session.get(Booking, booking_id)
     subject = _subject(what, booking)
     data = event_data(booking)
     ics = invitation(data) if with_invite else None
-    people = [u for u in (booking.contact, booking.consultant.user) if u] + (planners() if to_planners else [])
-    for user in people:
-        mail.send(mail.message(user.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
+    people = [*data.attendees, *(Person(u.email, u.name) for u in planners() if to_planners)]
+    for person in people:
+        mail.send(mail.message(person.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
                                ics, method_of(data) if ics else None), booking.id)
 
 

@@ -67,13 +67,7 @@ def _week_view(kind: str, monday: date, **extra):
 @bp.route("/reserver")
 @role_required("client")
 def services():
-    choices = []
-    for kind in contract.current().services:
-        try:
-            bookings.check_entitlement(current_user.company, kind)
-            choices.append((kind, None))
-        except ServiceError as refusal:
-            choices.append((kind, refusal.message))
+    choices = [(kind, bookings.refusal(current_user.company, kind)) for kind in contract.current().services]
     return render_template("book/services.html", choices=choices)
 
 

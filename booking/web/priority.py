@@ -13,7 +13,7 @@ from sqlalchemy import select
 from calendars.worktime import PARIS
 from ..auth import role_required
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
+from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
 from ..models.types import utcnow
 from ..services import priority
 from ..services.errors import ServiceError

@@ -1,7 +1,6 @@
 """A Sérénité contact books, sees the hour bank drop by 45 minutes, cancels, sees it restored;
 a Standard contact sees what its contract lacks, with the reason, and cannot book it."""
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
