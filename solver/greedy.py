@@ -53,11 +53,10 @@ def booking_options(booking: Booking, timeline: Timeline) -> list[Option]:
 CASCADE = 80  # most bookings one placement may set in motion
 
 
-def _targets(booking: Booking, timeline: Timeline, cache: dict) -> list[Option]:
+def _targets(booking: Booking, timeline: Timeline, cache: dict):
     options = cache.get(booking.id)
     if options is None:
-        options = cache[booking.id] = sorted(booking_options(booking, timeline),
-                                             key=lambda o: timeline.move_cost(booking, o))
+        options = cache[booking.id] = timeline.nearest(booking, max(booking.window.start, timeline.freeze))
     return options
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from typing import Any
 
 INSTANCE_FORMAT = "erplib-reshuffle/1"
@@ -21,7 +21,9 @@ def _instant(text: str, where: str) -> datetime:
         raise InstanceError(f"{where}: {text!r} is not an ISO 8601 instant") from None
     if value.tzinfo is None:
         raise InstanceError(f"{where}: {text!r} has no offset")
-    return value
+    # One tzinfo object everywhere: comparing instants that share it skips utcoffset() calls,
+    # which otherwise dominate the solver's bisections.
+    return value.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ Every rule about time lives here, so that the checker, the greedy and the CP-SAT
 """
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from calendars.worktime import WorkCalendar
@@ -17,8 +18,8 @@ from .instance import Booking, Instance, PriorityJob
 Item = Booking | PriorityJob
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """A position: tens of thousands are made per instance, so a tuple rather than a dataclass."""
     consultant: str
     start: datetime
     end: datetime
@@ -44,6 +45,7 @@ class Timeline:
         self._compensation: dict[str, float] = {}
         self._options: dict[tuple, list[Option]] = {}
         self._starts: dict[tuple, list[datetime]] = {}
+        self._days: dict[tuple, list] = {}
 
     # --- working time -------------------------------------------------------------------------
     @cached_property
@@ -66,6 +68,15 @@ class Timeline:
                 found.append((max(a, start), min(b, end)))
         return found
 
+    def _day(self, consultant: str | None, day: date) -> list:
+        """A day's working blocks (the company's when consultant is None), computed once."""
+        key = (consultant, day)
+        blocks = self._days.get(key)
+        if blocks is None:
+            calendar = self.business if consultant is None else self.calendars[consultant]
+            blocks = self._days[key] = calendar.day_intervals(day)
+        return blocks
+
     def on_grid(self, instant: datetime) -> bool:
         local = instant.astimezone(self.tz)
         return local.second == 0 and local.microsecond == 0 and (local.hour * 60 + local.minute) % self.grid == 0
@@ -75,14 +86,13 @@ class Timeline:
 
     def _whole_days(self, consultant: str, first: date, count: int):
         """[opening of `first`, closing of the count-th working day) if all are whole working days."""
-        calendar, plain = self.calendars[consultant], self.business
         days, day = [], first
         while len(days) < count:
             if day > first + timedelta(days=count * 3 + 7):
                 return None
-            blocks = plain.day_intervals(day)
+            blocks = self._day(None, day)
             if blocks:
-                if calendar.day_intervals(day) != blocks:  # partly absent: not a whole working day
+                if self._day(consultant, day) != blocks:  # partly absent: not a whole working day
                     return None
                 days.append(blocks)
             day += timedelta(days=1)
@@ -101,6 +111,14 @@ class Timeline:
                 found.append(option)
         return found
 
+    def nearest(self, booking: Booking, lo: datetime) -> "Nearest":
+        """The booking's legal positions (start >= lo, inside its window), cheapest move first."""
+        return Nearest(self, booking, lo)
+
+    def positions(self, consultant: str, item: Item) -> tuple[list[Option], list[datetime]]:
+        options = self._all_options(consultant, item.span, item.duration_minutes)
+        return options, self._starts[(consultant, item.span, item.duration_minutes)]
+
     def _all_options(self, consultant: str, span: str, minutes: int) -> list[Option]:
         """Every legal position over the horizon, computed once per consultant, span and duration."""
         key = (consultant, span, minutes)
@@ -111,7 +129,7 @@ class Timeline:
                 count = max(1, math.ceil(minutes / self.day_minutes))
                 day = horizon.start.astimezone(self.tz).date()
                 while datetime.combine(day, datetime.min.time(), self.tz) < horizon.end:
-                    if self.business.day_intervals(day):
+                    if self._day(None, day):
                         whole = self._whole_days(consultant, day, count)
                         if whole and whole[0] >= horizon.start and whole[1] <= horizon.end:
                             found.append(Option(consultant, *whole))
@@ -190,6 +208,43 @@ class Timeline:
         grid_hours = self.grid / 60
         return (1000 * self.compensation(booking) + self.weights["moved"]
                 + min(self.weights["consultant_change"], self.weights["displacement_hour"] * grid_hours))
+
+
+class Nearest:
+    """Positions in increasing move cost, produced lazily: on each consultant the cost grows with the
+    distance from the booking's start, so walking outwards from it in both directions and merging the
+    walks on a heap yields them in order, and a relocation that stops at the first free position
+    never looks at the thousands of positions further away. What was produced is kept for reuse."""
+
+    def __init__(self, timeline: Timeline, booking: Booking, lo: datetime):
+        self.timeline, self.booking, self.lo, self.hi = timeline, booking, lo, booking.window.end
+        self.produced: list[Option] = []
+        self.heap: list = []
+        for order, consultant in enumerate(booking.eligible):
+            options, starts = timeline.positions(consultant, booking)
+            middle = bisect_left(starts, booking.start)
+            self._push(options, middle, 1, order)
+            self._push(options, middle - 1, -1, order)
+
+    def _push(self, options: list[Option], index: int, step: int, order: int) -> None:
+        if 0 <= index < len(options):
+            option = options[index]
+            if option.start >= self.lo and option.end <= self.hi:
+                cost = self.timeline.move_cost(self.booking, option)
+                heapq.heappush(self.heap, (cost, order, index, step, option, options))
+
+    def __iter__(self):
+        index = 0
+        while True:
+            if index < len(self.produced):
+                yield self.produced[index]
+                index += 1
+            elif self.heap:
+                _, order, at, step, option, options = heapq.heappop(self.heap)
+                self._push(options, at + step, step, order)
+                self.produced.append(option)
+            else:
+                return
 
 
 def evicted_cost(t: "Timeline", booking: Booking, where: Option, job: Option) -> float:

@@ -189,3 +189,22 @@ def test_repair_moves_what_an_absence_now_covers():
     for plan in (solve_greedy(instance), solve(instance, time_limit=3)):
         assert violations(instance, plan) == [] and {m.id for m in plan.moves} >= {"b1", "b2"}
     assert solve(instance, time_limit=3).objective["value"] <= solve_greedy(instance).objective["value"]
+
+
+def test_the_tight_case_defeats_the_simple_greedy_but_not_the_solver():
+    from solver.bench import _tight
+    instance = _tight()
+    assert solve_greedy(instance, tries=1, all_orders=False).status == "UNKNOWN"
+    plan = solve(instance, 5)
+    assert plan.status in ("FEASIBLE", "OPTIMAL") and len(plan.placements) == 3
+    assert violations(instance, plan) == []
+
+
+def test_positions_come_cheapest_first_and_are_exactly_the_legal_ones():
+    instance = read_instance(generate(5, 2, 3, jobs=1))
+    t = Timeline(instance)
+    for booking in [b for b in instance.bookings if t.movable(b)][:25]:
+        lazy = list(t.nearest(booking, max(booking.window.start, t.freeze)))
+        costs = [t.move_cost(booking, o) for o in lazy]
+        assert costs == sorted(costs)
+        assert set(lazy) == set(booking_options(booking, t))
