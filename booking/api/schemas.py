@@ -158,5 +158,8 @@ class HourBankSchema(Schema):
 
 
 def parse_instant(text: str) -> datetime:
-    """For forms: ISO 8601 with an offset (the same rule as the API)."""
-    return LocalDateTime().deserialize(text)
+    """For forms: ISO 8601 with an offset (the same rule as the API); ValueError when it is not one."""
+    try:
+        return LocalDateTime().deserialize(text)
+    except ValidationError as error:
+        raise ValueError(" ".join(error.messages) if isinstance(error.messages, list) else str(error)) from None

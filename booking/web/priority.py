@@ -121,12 +121,14 @@ def absences():
     if request.method == "POST":
         form = request.form
         try:
-            consultant = db.session.get(Consultant, int(form.get("consultant", 0))) or abort(404)
+            consultant = db.session.get(Consultant, int(form.get("consultant") or 0))
+            if consultant is None:
+                raise KeyError("consultant")
             start = datetime.fromisoformat(form["start"]).replace(tzinfo=PARIS)
             end = datetime.fromisoformat(form["end"]).replace(tzinfo=PARIS)
             plan = priority.mark_absent(current_user, consultant, start, end, form.get("reason", ""), utcnow())
         except (ServiceError, ValueError, KeyError) as error:
-            flash(getattr(error, "message", _("Dates invalides : utilisez le sélecteur.")), "error")
+            flash(getattr(error, "message", _("Choisissez un consultant et des dates valides.")), "error")
             return redirect(url_for("priority.absences"))
         if plan is None:
             flash(_("Absence enregistrée : aucun rendez-vous n'est concerné."), "success")
