@@ -40,9 +40,14 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import api, auth, cli, models  # noqa: F401  (models: register tables)
+    from . import api, auth, cli, models, security  # noqa: F401  (models: register tables)
     from .web import register as register_web
 
+    if app.config.get("TRUSTED_PROXIES"):  # behind N reverse proxies: their X-Forwarded-* are believed
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    security.init_app(app)
     auth.init_app(app)
     register_web(app)
     api.init_app(app)

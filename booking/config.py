@@ -27,6 +27,7 @@ def database_url(url: str) -> str:
 
 def from_environment(instance: Path) -> dict:
     env = os.environ.get
+    public_url = env("PUBLIC_URL", "http://127.0.0.1:5000")
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL", f"sqlite:///{instance / 'planner.db'}")),
@@ -37,11 +38,18 @@ def from_environment(instance: Path) -> dict:
         "RESHUFFLE_SECONDS": float(env("RESHUFFLE_SECONDS", "10")),
         "BABEL_DEFAULT_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "CONTRACT_FILE": env("CONTRACT_FILE", ""),
-        "PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_URL": public_url,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # uploads: a 10 MiB calendar and its form
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
+        # Secure cookies whenever the service is published over HTTPS (override with 0/1).
+        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "1" if public_url.startswith("https:") else "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_BOOKING": env("RATELIMIT_BOOKING", "30 per minute"),
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ("fr", "en"),
     }

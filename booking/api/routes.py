@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 
 from calendars.worktime import PARIS
 from .. import contract, labels
-from ..extensions import db
+from ..extensions import db, limiter
+from ..security import booking_limit, user_key
 from ..models import Booking
 from ..models.types import utcnow
 from ..services import access, availability, bookings, hour_bank, interventions
@@ -80,6 +81,7 @@ def availability_view(query):
 
 @blp.route("/bookings", methods=["POST"])
 @token_required("client", "planner", "admin")
+@limiter.limit(booking_limit, key_func=user_key)
 @idempotent
 @blp.arguments(s.BookingInSchema)
 @blp.response(201, s.BookingSchema)

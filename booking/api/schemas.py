@@ -1,5 +1,5 @@
 """Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
-from datetime import datetime
+from datetime import date, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -17,7 +17,18 @@ class LocalDateTime(fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise ValidationError("Indiquez le décalage horaire, par exemple 2026-12-07T10:00:00+01:00.")
+        if not FIRST_DAY <= parsed.date() <= LAST_DAY:
+            raise ValidationError(OUT_OF_RANGE)
         return parsed
+
+
+# Instants outside these years are typing mistakes, and would overflow once moved to UTC.
+FIRST_DAY, LAST_DAY = date(2000, 1, 2), date(2099, 12, 30)
+OUT_OF_RANGE = "Date hors de la période gérée (années 2000 à 2099)."
+
+
+def Day(**kwargs) -> fields.Date:
+    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=OUT_OF_RANGE), **kwargs)
 
 
 class ProblemSchema(Schema):
@@ -48,8 +59,8 @@ class ServiceSchema(Schema):
 
 class AvailabilityQuery(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
-    start = fields.Date(required=True, metadata={"description": "first local day, YYYY-MM-DD"})
-    end = fields.Date(required=True, metadata={"description": "last local day (included), YYYY-MM-DD"})
+    start = Day(required=True, metadata={"description": "first local day, YYYY-MM-DD"})
+    end = Day(required=True, metadata={"description": "last local day (included), YYYY-MM-DD"})
     ticket_priority = fields.String(validate=validate.OneOf(PRIORITIES))
     ticket_opened_at = LocalDateTime()
     company_id = fields.Integer(metadata={"description": "staff only: the client company"})

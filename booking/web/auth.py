@@ -9,7 +9,8 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from ..auth import home_endpoint
-from ..extensions import db
+from ..extensions import db, limiter
+from ..security import login_key, login_limit
 from ..models import User
 from .util import safe_next
 
@@ -26,6 +27,8 @@ class EmptyForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], key_func=login_key)
+@limiter.limit(lambda: "100 per minute", methods=["POST"])  # and per address, whatever the account
 def login():
     if current_user.is_authenticated:
         return redirect(url_for(home_endpoint(current_user)))

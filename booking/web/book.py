@@ -12,7 +12,8 @@ from calendars.worktime import PARIS
 from .. import contract
 from ..api.schemas import parse_instant
 from ..auth import role_required
-from ..extensions import db
+from ..extensions import db, limiter
+from ..security import booking_limit, user_key
 from ..models import PRIORITIES, Booking
 from ..models.types import utcnow
 from ..services import access, availability, bookings, interventions, notify
@@ -84,6 +85,7 @@ def week(kind: str):
 
 @bp.post("/reserver/<kind>")
 @role_required("client")
+@limiter.limit(booking_limit, key_func=user_key)
 def hold(kind: str):
     try:
         ticket = None

@@ -1,0 +1,75 @@
+"""Web security in one place: response headers, cookie flags, and the rate limits' clear 429."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from .api.problems import problem
+from .extensions import limiter
+
+# No inline script anywhere; the timelines position their bars with style attributes, hence
+# style-src-attr (attributes only: no <style> element or injected stylesheet is allowed).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+       "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def init_app(app) -> None:
+    limiter.init_app(app)
+    app.after_request(_headers)
+    app.register_error_handler(RateLimitExceeded, _too_many)
+
+
+def _headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")  # feed URLs carry their secret: never leak them
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _too_many(error: RateLimitExceeded):
+    seconds = _retry_after()
+    message = _("Trop de demandes en peu de temps (limite : %(limit)s). Réessayez dans %(seconds)s s.",
+                limit=error.description, seconds=seconds)
+    if request.path.startswith("/api/"):
+        response = problem(429, message)
+    else:
+        response = current_app.make_response((render_template("errors/error.html", status=429, message=message), 429))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _retry_after() -> int:
+    limit = limiter.current_limit
+    return max(1, int(limit.reset_at - time.time())) if limit else 60
+
+
+def login_key() -> str:
+    """Per address and account: one office behind a NAT does not lock out its colleagues."""
+    return f"{get_remote_address()}|{(request.form.get('email') or '').strip().lower()}"
+
+
+def user_key() -> str:
+    """Per API token or signed-in user, else per address. Limits are checked before the view's own
+    authentication, so the token is keyed by its digest rather than by the user it names."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return "token:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
+def login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def booking_limit() -> str:
+    return current_app.config["RATELIMIT_BOOKING"]
