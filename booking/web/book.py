@@ -98,7 +98,7 @@ def hold(kind: str):
                                 notes=request.form.get("notes", "")[:2000])
     except (ServiceError, ValueError, KeyError) as error:
         flash(getattr(error, "message", _("Créneau invalide.")), "error")
-        return redirect(request.full_path)
+        return week(kind), 422  # the week again, with the reason; nothing was held
     return redirect(url_for("book.confirm", booking_id=booking.id))
 
 

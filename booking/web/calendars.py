@@ -70,8 +70,8 @@ def add_calendar():
         _calendar, count = calendar_sync.add(current_user, _owner(), request.form.get("label", ""), utcnow(), url=url, data=data)
     except ServiceError as error:
         flash(error.message, "error")
-    else:
-        flash(_("Calendrier importé : %(count)d plages occupées.", count=count), "success")
+        return agenda(), 422  # the page again, with the reason; nothing was imported
+    flash(_("Calendrier importé : %(count)d plages occupées.", count=count), "success")
     return redirect(url_for("calendars.agenda"))
 
 
