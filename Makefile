@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: run test translations system-packages
+.PHONY: run serve test translations system-packages postgresql
 
 $(STAMP): pyproject.toml
 	@python3 -m venv $(VENV) 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv && python3 -m venv $(VENV); }
@@ -29,6 +29,15 @@ run: $(STAMP) translations
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
 	$(BIN)/flask --app wsgi serve
+
+# Production layout: gunicorn (4 workers) on PostgreSQL and the scheduler as its own process.
+# DATABASE_URL=postgresql://… to use your server; without it a local cluster is kept (see README).
+serve: $(STAMP) translations postgresql
+	$(BIN)/python -m booking.serve
+
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "$$DATABASE_URL" ] || \
+		{ $(APT) update -qq && $(APT) install -y -qq postgresql postgresql-contrib >/dev/null; }
 
 test: $(STAMP) translations system-packages
 	$(BIN)/pytest

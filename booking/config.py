@@ -31,6 +31,8 @@ def from_environment(instance: Path) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url(env("DATABASE_URL", f"sqlite:///{instance / 'planner.db'}")),
+        # After a database restart, pooled connections are dead: test each one before use.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MAIL_SERVER": env("MAIL_SERVER", ""),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_SENDER": env("MAIL_SENDER", "planning@erplib.example"),

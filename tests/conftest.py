@@ -15,7 +15,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
 
-from .pg import Cluster  # noqa: E402
+from booking.pgcluster import Cluster  # noqa: E402
 
 _counter = itertools.count()
 _pg_tests = {"passed": 0, "failed": 0}

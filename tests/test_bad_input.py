@@ -28,7 +28,8 @@ def _counts() -> dict[str, int]:
 def world(app):
     own, other = f.company(), f.company()
     consultant = f.consultant()
-    client, other_client = f.user("client", own), f.user("client", other)
+    client = f.user("client", own)
+    f.user("client", other)
     mine = f.booking(consultant, LATER, company=own)
     theirs = f.booking(consultant, LATER + timedelta(hours=2), company=other)
     raw = tokens.create(client, "bad-input")

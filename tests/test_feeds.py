@@ -17,7 +17,7 @@ from booking.models import FeedToken
 from booking.services import bookings, feeds
 
 from . import factories as f
-from .pg import free_port
+from booking.pgcluster import free_port
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
 

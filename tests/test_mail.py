@@ -11,7 +11,7 @@ from booking.models import OutboxMessage
 from booking.services import bookings
 from calendars.worktime import PARIS
 
-from .pg import free_port
+from booking.pgcluster import free_port
 from . import factories as f
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)

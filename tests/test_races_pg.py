@@ -3,11 +3,7 @@ gunicorn with 4 workers on the real PostgreSQL, requests released together."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import date, datetime, time as clock, timedelta
@@ -23,7 +19,7 @@ from calendars.worktime import PARIS, WorkCalendar
 
 from . import factories as f
 from .conftest import _pg_url
-from .pg import free_port
+from .servers import gunicorn
 
 
 def next_working_day(after_days: int = 4) -> date:
@@ -37,22 +33,7 @@ def next_working_day(after_days: int = 4) -> date:
 def server(pg_cluster, pg_template, tmp_path_factory):
     """gunicorn, 4 workers, on a fresh database of the real cluster."""
     url = _pg_url(pg_cluster, pg_template)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "race-test"}
-    log = tmp_path_factory.mktemp("gunicorn") / "log"
-    process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}",
-         "--timeout", "60", "booking:create_app()"], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
+    process, base = gunicorn(url, tmp_path_factory.mktemp("gunicorn") / "log")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://")})
     yield base, app
     process.terminate()

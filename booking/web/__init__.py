@@ -1,10 +1,13 @@
 """Web portal blueprints: parse → service → render or redirect."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 
 from ..api.problems import problem
+from ..extensions import db
 from ..services.errors import ServiceError
 
 
@@ -22,6 +25,7 @@ def register(app) -> None:
     for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page)
     app.register_error_handler(ServiceError, _refusal)
+    app.register_error_handler(OperationalError, _database_down)
 
 
 def _refusal(error: ServiceError):
@@ -29,6 +33,19 @@ def _refusal(error: ServiceError):
     if request.path.startswith("/api/"):
         return problem(error.status, error.message)
     return render_template("errors/error.html", status=error.status, message=error.message), error.status
+
+
+def _database_down(error):
+    """The database is unreachable (restarting, failing over): say so and ask for a retry; the
+    transaction was not committed, so nothing was half-written."""
+    db.session.rollback()
+    message = _("La base de données est momentanément indisponible : réessayez dans quelques secondes.")
+    if request.path.startswith("/api/"):
+        response = problem(503, message)
+    else:
+        response = current_app.make_response((render_template("errors/error.html", status=503, message=message), 503))
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _error_page(error):

@@ -1,0 +1,45 @@
+"""Real servers for the tests: gunicorn on a given database, on a free loopback port."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from booking.pgcluster import free_port
+
+
+def gunicorn(url: str, log: Path, workers: int = 4, **env) -> tuple[subprocess.Popen, str]:
+    """gunicorn with `workers` workers on the database `url`; returns the process and its base URL."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-server", **env}
+    process = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--timeout", "60", "booking:create_app()"], env=environment, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", process, log)
+    return process, base
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{url} did not answer:\n{log.read_text()}")
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes, from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
