@@ -1,0 +1,168 @@
+"""Load benchmark: gunicorn (4 workers) on a real PostgreSQL on loopback, concurrent clients.
+
+For /healthz, availability (one week, API), booking (API, each request a distinct free slot) and a
+consultant's iCal feed: throughput, p50 and p99, errors, and the throughput as a ratio to /healthz
+measured on the same server in the same run. At the end: zero errors and zero double bookings.
+Targets: availability >= 0.25 of /healthz throughput, booking >= 0.2.
+
+Run: .venv/bin/python bench/load.py [--clients 8] [--seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, datetime, time as clock, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from booking import create_app  # noqa: E402
+from booking.extensions import db  # noqa: E402
+from booking.models import Company, Consultant, User  # noqa: E402
+from booking.pgcluster import Cluster  # noqa: E402
+from booking.services import feeds, tokens  # noqa: E402
+from calendars.worktime import PARIS, WorkCalendar  # noqa: E402
+from tests.servers import gunicorn  # noqa: E402
+
+CONSULTANTS, CLIENTS = 20, 40
+
+
+def seed(app) -> dict:
+    with app.app_context():
+        upgrade()
+        consultants = [Consultant(user=User(email=f"c{n}@load.example", name=f"C{n}", role="consultant",
+                                            password_hash="x"), skills=["comptabilite"], daily_cap=8)
+                       for n in range(CONSULTANTS)]
+        contacts = [User(email=f"u{n}@load.example", name=f"U{n}", role="client", password_hash="x",
+                         company=Company(name=f"Client {n}", tier="confort", contract_start=date(2026, 1, 1),
+                                         erp_version="12")) for n in range(CLIENTS)]
+        db.session.add_all([*consultants, *contacts])
+        db.session.flush()
+        raw = [tokens.create(u) for u in contacts]
+        feed = feeds.issue(consultants[0].user, consultants[0])
+        db.session.commit()
+        return {"tokens": raw, "consultants": [c.id for c in consultants], "feed": feed}
+
+
+def slots(consultants: list[int]):
+    """Distinct (consultant, start) on working days from next week: each booking request can succeed."""
+    calendar, day = WorkCalendar(), date.today() + timedelta(days=7)
+    while True:
+        if calendar.is_working_day(day):
+            for hour in (9, 10, 11, 14, 15, 16):
+                for consultant in consultants:
+                    yield consultant, datetime.combine(day, clock(hour), PARIS)
+        day += timedelta(days=1)
+
+
+def drive(port: int, clients: int, seconds: float, make_request) -> dict:
+    """`clients` threads issuing requests for `seconds`; latencies in ms and error descriptions."""
+    latencies, errors, lock = [], [], threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        while time.perf_counter() < stop:
+            method, path, headers, body, expected = make_request(index)
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                status = response.status
+            except OSError as error:
+                status, payload = 0, str(error).encode()
+            finally:
+                conn.close()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if status != expected:
+                    errors.append(f"{status} {path}: {payload[:200]!r}")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {"count": len(latencies), "rps": len(latencies) / wall, "p50": statistics.median(latencies),
+            "p99": statistics.quantiles(latencies, n=100)[-1], "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    cluster = Cluster().start()
+    server = None
+    try:
+        cluster.create_database("load")
+        url = cluster.url("load")
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load"})
+        world = seed(app)
+        server, base = gunicorn(url, Path(tempfile.mkdtemp()) / "gunicorn.log", RATELIMIT_BOOKING="100000 per minute")
+        port = int(base.rsplit(":", 1)[1])
+        auth = lambda i: {"Authorization": f"Bearer {world['tokens'][i % CLIENTS]}"}  # noqa: E731
+        first = date.today() + timedelta(days=7)
+        free = slots(world["consultants"])
+        free_lock = threading.Lock()
+
+        def booking(i):
+            with free_lock:
+                consultant, start = next(free)
+            body = json.dumps({"service": "erplib", "start": start.isoformat(), "consultant_id": consultant})
+            return "POST", "/api/v1/bookings", {**auth(i), "Content-Type": "application/json"}, body, 201
+
+        cases = {
+            "/healthz": lambda i: ("GET", "/healthz", {}, None, 200),
+            "availability (1 week)": lambda i: ("GET", f"/api/v1/availability?service=erplib&start={first}"
+                                                f"&end={first + timedelta(days=6)}", auth(i), None, 200),
+            "booking": booking,
+            "consultant feed": lambda i: ("GET", f"/calendars/{world['feed']}.ics", {}, None, 200),
+        }
+        print(f"load benchmark — {os.cpu_count()} cores, gunicorn 4 workers + PostgreSQL {cluster.version} on "
+              f"loopback, {args.clients} clients, {args.seconds:g} s per endpoint")
+        results = {name: drive(port, args.clients, args.seconds, make) for name, make in cases.items()}
+        base_rps = results["/healthz"]["rps"]
+        print(f"{'endpoint':<24}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}  target")
+        targets = {"availability (1 week)": 0.25, "booking": 0.2}
+        for name, r in results.items():
+            ratio = r["rps"] / base_rps
+            target = targets.get(name)
+            verdict = f"≥ {target:g}: {'met' if ratio >= target else 'NOT met'}" if target else ""
+            print(f"{name:<24}{r['count']:>9}{r['rps']:>9.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}{len(r['errors']):>8}"
+                  f"{ratio:>8.3f}  {verdict}")
+            for error in r["errors"][:3]:
+                print(f"    {error}")
+        with app.app_context():
+            doubles = db.session.execute(text(
+                "SELECT count(*) FROM bookings a JOIN bookings b ON a.consultant_id = b.consultant_id AND a.id < b.id "
+                "AND a.start_at < b.end_at AND b.start_at < a.end_at "
+                "WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')")).scalar()
+            booked = db.session.execute(text("SELECT count(*) FROM bookings")).scalar()
+            db.engine.dispose()
+        total_errors = sum(len(r["errors"]) for r in results.values())
+        print(f"end: {booked} bookings, {doubles} double bookings, {total_errors} errors")
+    finally:
+        if server:
+            server.terminate()
+            server.wait(10)
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
