@@ -11,7 +11,7 @@ from typing import Iterable
 
 from icalendar import Calendar
 
-from .invite import PRODID, EventData, vevent
+from .invite import PRODID, EventData, add_timezones, vevent
 from .worktime import PARIS
 
 REFRESH = timedelta(minutes=15)
@@ -39,7 +39,7 @@ def _frame(name: str, description: str) -> bytes:
     probe = vevent(EventData(uid="probe", sequence=0, start=datetime(2026, 1, 1, tzinfo=PARIS),
                              end=datetime(2026, 1, 1, 1, tzinfo=PARIS), summary="", stamp=datetime(2026, 1, 1, tzinfo=PARIS)))
     calendar.add_component(probe)
-    calendar.add_missing_timezones()
+    add_timezones(calendar)
     calendar.subcomponents.remove(probe)
     return calendar.to_ical()
 

@@ -142,7 +142,8 @@ def auth(client):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    uses_pg = "pg_app" in item.fixturenames or "[postgresql" in item.nodeid or "pg_cluster" in item.fixturenames
+    uses_pg = ("pg_app" in item.fixturenames or "[postgresql" in item.nodeid or "pg_cluster" in item.fixturenames
+               or item.module.__name__.endswith("_pg"))
     if report.when == "call" and uses_pg:
         _pg_tests["passed" if report.passed else "failed"] += 1
 

@@ -29,19 +29,24 @@ def message(recipient: str, subject: str, body: str, ics: bytes | None = None, m
     return msg
 
 
-def send(msg: EmailMessage, booking_id: int | None = None) -> OutboxMessage:
-    """Send now if an SMTP server is configured; keep a copy in the outbox either way. Commits.
-    Call it after the booking's transaction: a slow mail server must not hold its locks."""
-    entry = OutboxMessage(recipient=msg["To"], subject=msg["Subject"], raw=msg.as_string(), booking_id=booking_id)
+def send(messages: list[EmailMessage], booking_id: int | None = None) -> list[OutboxMessage]:
+    """Send now if an SMTP server is configured (one connection for all); keep a copy of each in the
+    outbox either way, in one transaction. Call it after the booking's transaction: a slow mail
+    server must not hold its locks."""
+    entries = [OutboxMessage(recipient=m["To"], subject=m["Subject"], raw=m.as_string(), booking_id=booking_id)
+               for m in messages]
     server = current_app.config.get("MAIL_SERVER")
-    if server:
+    if server and messages:
         try:
             with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=10) as smtp:
-                smtp.send_message(msg)
-            entry.sent_at = utcnow()
-        except (OSError, smtplib.SMTPException) as exc:  # kept in the outbox with its error, for a retry
-            log.warning("mail to %s failed: %s", msg["To"], exc)
-            entry.error = str(exc)[:300]
+                for msg, entry in zip(messages, entries):
+                    smtp.send_message(msg)
+                    entry.sent_at = utcnow()
+        except (OSError, smtplib.SMTPException) as exc:  # unsent ones stay in the outbox with the error, for a retry
+            log.warning("mail to %s failed: %s", ", ".join(m["To"] for m in messages), exc)
+            for entry in entries:
+                if entry.sent_at is None:
+                    entry.error = str(exc)[:300]
     with locking.locked([]):  # SQLite: take the write lock first, never upgrade a read transaction
-        db.session.add(entry)
-    return entry
+        db.session.add_all(entries)
+    return entries

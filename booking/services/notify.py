@@ -66,9 +66,8 @@ def about_booking(booking_id: int, what: str, text: str, *, to_planners: bool = 
     data = event_data(booking)
     ics = invitation(data) if with_invite else None
     people = [*data.attendees, *(Person(u.email, u.name) for u in planners() if to_planners)]
-    for person in people:
-        mail.send(mail.message(person.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
-                               ics, method_of(data) if ics else None), booking.id)
+    mail.send([mail.message(person.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
+                            ics, method_of(data) if ics else None) for person in people], booking.id)
 
 
 def prerequisites_reminder(booking_id: int) -> None:
@@ -89,5 +88,4 @@ def prerequisites_missing(booking_id: int) -> None:
 
 def company_alert(company: Company, subject: str, text: str) -> None:
     """A plain mail to the company's contacts and to the planners."""
-    for user in [*company.contacts, *planners()]:
-        mail.send(mail.message(user.email, subject, f"Bonjour,\n\n{text}\n"))
+    mail.send([mail.message(user.email, subject, f"Bonjour,\n\n{text}\n") for user in [*company.contacts, *planners()]])

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 from booking import create_app
 from booking.demo import ensure_demo
 
-from ..pg import free_port
+from booking.pgcluster import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium keeps trying to reach Google's services through a closed network.
