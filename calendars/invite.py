@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from functools import lru_cache
 
@@ -65,21 +65,27 @@ def vevent(data: EventData) -> Event:
     return event
 
 
-@lru_cache(maxsize=16)
-def _vtimezone(tzid: str) -> Timezone | None:
-    """A zone's VTIMEZONE, built once per process: deriving its transitions costs ~20 ms."""
+@lru_cache(maxsize=64)
+def _vtimezone(tzid: str, first_year: int | None, last_year: int | None) -> Timezone | None:
+    """A zone's VTIMEZONE, built once per process and span: deriving its transitions costs ~20 ms."""
+    span = {} if first_year is None else {"first_date": date(first_year, 1, 1), "last_date": date(last_year, 1, 1)}
     try:
-        return Timezone.from_tzid(tzid)
+        return Timezone.from_tzid(tzid, **span)
     except ValueError:
         return None
 
 
-def add_timezones(calendar: Calendar) -> None:
-    """Like Calendar.add_missing_timezones(), from the per-process cache (components are only read)."""
+def add_timezones(calendar: Calendar, years: tuple[int, int] | None = None) -> None:
+    """Like Calendar.add_missing_timezones(), from the per-process cache (components are only read).
+    `years` bounds the transitions listed: one event needs a few, not those of 1970–2038."""
     for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):
-        component = _vtimezone(tzid)
+        component = _vtimezone(tzid, *(years or (None, None)))
         if component is not None:
             calendar.subcomponents.insert(position, component)
+
+
+def _years(data: EventData) -> tuple[int, int]:
+    return data.start.year - 1, data.end.year + 2
 
 
 def invitation(data: EventData) -> bytes:
@@ -91,7 +97,7 @@ def invitation(data: EventData) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if data.cancelled else "REQUEST")
     calendar.add_component(vevent(data))
-    add_timezones(calendar)
+    add_timezones(calendar, _years(data))
     return calendar.to_ical()
 
 
@@ -105,5 +111,5 @@ def ics_file(data: EventData) -> bytes:
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add_component(vevent(data))
-    add_timezones(calendar)
+    add_timezones(calendar, _years(data))
     return calendar.to_ical()
