@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from .greedy import booking_options, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
-from .timeline import Occupancy, Option, Timeline, evicted_cost
+from .timeline import Eviction, Occupancy, Option, Timeline
 
 SCALE = 60  # objective units per value unit: displacement is counted in minutes
 MAX_MOVABLE = 150
@@ -90,20 +90,29 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     costs = {b.id: t.min_move_cost(b) for b in instance.bookings if t.movable(b)}
 
     # job placements that nothing fixed blocks, and the bookings each would displace
+    must_move = misplaced(instance, t, state)  # repair: bookings an absence now covers
+    candidates = {}
+    for job in instance.priority_jobs:
+        candidates[job.id] = [(o, set(state.occupancy.overlapping(o.consultant, o.start, o.end)))
+                              for o in job_options(job, instance, t)
+                              if placement_bound(o, state, bookings, t) is not None]
+    evictable = {b for options in candidates.values() for _, ids in options for b in ids} | {b.id for b in must_move}
+    eviction = Eviction(t, state.occupancy, bookings, fixed={b.id for b in instance.bookings if not t.movable(b)},
+                        counted=evictable,
+                        shortest_minutes=min((bookings[b].duration_minutes for b in evictable), default=15))
     jobs_options, overlapped = {}, {}
     for job in instance.priority_jobs:
         usable = []
-        for option in job_options(job, instance, t):
-            if placement_bound(option, state, bookings, t) is not None:
+        for option, ids in candidates[job.id]:
+            costs_here = {b: eviction.cost(bookings[b], option, ids) for b in ids}
+            if all(c < float("inf") for c in costs_here.values()):
                 usable.append(option)
-                overlapped[(job.id, option)] = {
-                    b: evicted_cost(t, bookings[b], state.where[b], option)
-                    for b in state.occupancy.overlapping(option.consultant, option.start, option.end)}
+                overlapped[(job.id, option)] = costs_here
         if not usable:
             return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
-                        reason=f"{job.id}: every placement in its window overlaps pinned or frozen bookings")
+                        reason=f"{job.id}: every placement in its window overlaps pinned or frozen bookings, "
+                               "or displaces one that has nowhere else to go")
         jobs_options[job.id] = usable
-    must_move = misplaced(instance, t, state)  # repair: bookings an absence now covers
     if any(not t.movable(b) for b in must_move):
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
                     reason="a pinned or frozen booking lies in time its consultant no longer works")

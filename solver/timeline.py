@@ -247,13 +247,45 @@ class Nearest:
                 return
 
 
-def evicted_cost(t: "Timeline", booking: Booking, where: Option, job: Option) -> float:
-    """No way of moving `booking` (now at `where`) out of a job placed at `job` costs less: it either
-    leaves the job's span on its consultant, or changes consultant."""
-    w = t.weights
-    shift = min(job.end - where.start, where.end - job.start).total_seconds() / 3600
-    other = w["consultant_change"] if any(c != booking.consultant for c in booking.eligible) else float("inf")
-    return 1000 * t.compensation(booking) + w["moved"] + min(w["displacement_hour"] * shift, other)
+class Eviction:
+    """The least a booking's move can cost when a job takes `job`: over its legal positions that
+    neither overlap the job nor anything that cannot move (working time, window, freeze, pinned),
+    the cheapest of its move cost plus a share of what moving the bookings already there costs.
+
+    It is a true lower bound in every plan placing the job there. A position's occupant must move
+    too, so it is charged; but several displaced bookings may land on the same occupant, so each is
+    charged only its share: at most ceil(occupant's length / shortest displaced length) + 1 disjoint
+    bookings can overlap it. Occupants that a job or a repair may displace themselves are already
+    counted elsewhere and are charged nothing here."""
+
+    def __init__(self, t: Timeline, occupancy: "Occupancy", bookings: dict, fixed: set[str],
+                 counted: set[str], shortest_minutes: int):
+        self.t, self.occupancy, self.bookings = t, occupancy, bookings
+        self.fixed, self.counted, self.shortest = fixed, counted, max(1, shortest_minutes)
+        self.nearest: dict = {}
+
+    def _share(self, occupant: str) -> float:
+        booking = self.bookings[occupant]
+        return self.t.min_move_cost(booking) / (math.ceil(booking.duration_minutes / self.shortest) + 1)
+
+    def cost(self, booking: Booking, job: Option, leaving: set[str]) -> float:
+        positions = self.nearest.get(booking.id)
+        if positions is None:
+            positions = self.nearest[booking.id] = self.t.nearest(booking, max(booking.window.start, self.t.freeze))
+        best = math.inf
+        for option in positions:
+            base = self.t.move_cost(booking, option)
+            if base >= best:
+                break
+            if option.consultant == job.consultant and option.start < job.end and job.start < option.end:
+                continue
+            there = [i for i in self.occupancy.overlapping(option.consultant, option.start, option.end)
+                     if i not in leaving and i != booking.id]
+            if any(i in self.fixed or i not in self.bookings for i in there):
+                continue
+            charge = sum(self._share(i) for i in there if i not in self.counted)
+            best = min(best, base + charge)
+        return best  # inf: nowhere to go, no plan places the job here
 
 
 class Occupancy:

@@ -208,3 +208,25 @@ def test_positions_come_cheapest_first_and_are_exactly_the_legal_ones():
         costs = [t.move_cost(booking, o) for o in lazy]
         assert costs == sorted(costs)
         assert set(lazy) == set(booking_options(booking, t))
+
+
+# Non-overlapping templates that fill a consultant's day: displaced bookings must push others.
+TEMPLATES = [("09:00", 90), ("10:30", 120), ("14:00", 90), ("15:30", 45), ("16:15", 105)]
+slot = st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(range(len(TEMPLATES))), st.sampled_from([OLD, NEW]))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])), st.sampled_from([120, 210, 300]))
+def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes):
+    """The relaxation's bound (displaced bookings' cheapest way out, occupants' shares) is a true bound."""
+    raw = tiny([(f"b{n}", c, *TEMPLATES[k], booked) for n, (c, k, booked) in enumerate(slots, start=10)], job_minutes)
+    instance = read_instance(raw)
+    optimum = brute_force(instance)
+    plan = solve(instance, time_limit=3)
+    if optimum == float("inf"):
+        assert plan.status in ("INFEASIBLE", "UNKNOWN")
+        return
+    assert plan.objective["best_bound"] <= optimum + 1e-6
+    assert plan.objective["value"] >= optimum - 1e-6
+    if plan.status == "OPTIMAL":
+        assert plan.objective["value"] == pytest.approx(optimum)
