@@ -11,7 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .models.types import utcnow
-from .services import calendar_sync, callbacks, holds, hour_bank, interventions, lease, reminders
+from .services import calendar_sync, callbacks, holds, hour_bank, interventions, lease, priority, reminders
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ JOBS = [
     (hour_bank.roll_over, {"trigger": "cron", "hour": 0, "minute": 5}),
     (callbacks.alert_at_risk, {"trigger": "interval", "minutes": 10}),
     (calendar_sync.refresh_all, {"trigger": "interval", "minutes": 30}),
+    (priority.resume_abandoned, {"trigger": "interval", "minutes": 1}),
 ]
 
 

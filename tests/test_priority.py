@@ -125,3 +125,18 @@ def test_planner_pages_show_progress_and_diff(world, client, auth):
         assert "Rendez-vous déplacés" in page and "Patient SARL" in page and "Appliquer le plan" in page
         week = client.get("/planification/semaine?semaine=2026-12-07").get_data(as_text=True)
         assert 'class="block kind-erplib"' in week
+
+
+def test_a_plan_abandoned_by_a_dead_web_process_is_computed_by_the_scheduler(world):
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(world["requester"], "migration", 1, "days", "Migration paie", NOW)
+        request.status = "accepted"
+        abandoned = ReshufflePlan(kind="priority", status="running", request=request, created_at=NOW - timedelta(hours=1))
+        fresh = ReshufflePlan(kind="priority", status="running", request=request, created_at=NOW)
+        db.session.add_all([abandoned, fresh])
+        db.session.commit()
+        assert priority.resume_abandoned(NOW) == 1
+        assert priority.resume_abandoned(NOW) == 0  # claimed: never computed twice
+    db.session.expire_all()
+    assert db.session.get(ReshufflePlan, abandoned.id).status == "ready"
+    assert db.session.get(ReshufflePlan, fresh.id).status == "running"  # still within its time: left alone

@@ -72,6 +72,9 @@ def _snapshot(now: datetime) -> dict:
     return {str(i): [s.isoformat(), c, st, q] for i, s, c, st, q in rows}
 
 
+ABANDONED_AFTER_SECONDS = 120  # beyond its time limit, a plan whose computation has not finished was abandoned
+
+
 def compute(plan_id: int, now_text: str) -> None:
     """Build the instance, run CP-SAT with progress, store the plan (or why there is none)."""
     now = datetime.fromisoformat(now_text)
@@ -106,6 +109,24 @@ def compute(plan_id: int, now_text: str) -> None:
                 plan.request.quote_eur = result.objective["compensation_eur"]
         else:
             plan.status, plan.error = "failed", result.reason or result.status
+
+
+def resume_abandoned(now: datetime) -> int:
+    """Plans left `running` by a web process that died (a recycled worker, a restart) are computed
+    again here, in the scheduler. Each is claimed first, so that two schedulers never both run it."""
+    cutoff = now - timedelta(seconds=current_app.config["RESHUFFLE_SECONDS"] + ABANDONED_AFTER_SECONDS)
+    stale = db.session.scalars(select(ReshufflePlan.id).where(ReshufflePlan.status == "running",
+                                                              ReshufflePlan.created_at < cutoff)).all()
+    resumed = 0
+    for plan_id in stale:
+        with locking.locked([]):
+            claimed = db.session.execute(update(ReshufflePlan).where(
+                ReshufflePlan.id == plan_id, ReshufflePlan.status == "running", ReshufflePlan.created_at < cutoff)
+                .values(created_at=now)).rowcount
+        if claimed:
+            compute(plan_id, now.isoformat())
+            resumed += 1
+    return resumed
 
 
 def _db_id(instance_id: str) -> int:
