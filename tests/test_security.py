@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from booking.extensions import db
-from booking.models import Booking, User
+from booking.models import Booking
 from booking.services import tokens
 
 from . import factories as f
@@ -80,9 +80,3 @@ def test_api_bookings_are_limited_per_token_with_problem_json(app, client):
     assert client.post("/api/v1/bookings", json=bad, headers={"Authorization": f"Bearer {other}"}).status_code == 422
     assert db.session.scalar(select(func.count(Booking.id))) == 0
 
-
-def test_passwords_are_hashed_with_a_modern_scheme(app):
-    user = f.user("client")
-    db.session.commit()
-    stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
-    assert stored.startswith(("scrypt:", "pbkdf2:sha256:")) and f.PASSWORD not in stored

@@ -74,7 +74,7 @@ def availability_view(query):
     if query["service"] == "callback" and "ticket_priority" in query and "ticket_opened_at" in query:
         deadline = bookings.take_charge_deadline(company, query["ticket_priority"], query["ticket_opened_at"])
     start, end = availability.local_range(query["start"], query["end"])
-    found = availability.slots(query["service"], company, start, end, utcnow(), deadline=deadline)
+    found = availability.listing(query["service"], company, start, end, utcnow(), deadline=deadline)
     return {"service": query["service"], "timezone": str(PARIS),
             "days": [{"date": day, "slots": day_slots} for day, day_slots in availability.by_day(found)]}
 

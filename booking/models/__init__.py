@@ -9,10 +9,11 @@ from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
 from .people import ROLES, Absence, ApiToken, Consultant, User
 from .reshuffles import Compensation, ReshufflePlan
+from .schedule import ScheduleVersion
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
     "Absence", "Alert", "ApiToken", "Compensation", "ReshufflePlan", "AuditEntry", "Booking", "Company", "Consultant", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
     "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
-    "PriorityRequest", "Ticket", "User",
+    "PriorityRequest", "ScheduleVersion", "Ticket", "User",
 ]

@@ -6,7 +6,8 @@ booking call (under its lock) both use it; the database constraint backs it up.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
 from .. import contract
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, User
+from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, ScheduleVersion, User
 
 
 BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
@@ -170,6 +171,35 @@ def _rank(company: Company, ctx: _Context):
         return (consultant_id != privileged, ctx.weekly_minutes[(consultant_id, _monday(day))], consultant_id)
 
     return key
+
+
+def listing(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,
+            exclude_id: int | None = None, deadline: datetime | None = None) -> list[Slot]:
+    """`slots` for pages and the API, cached per process under the schedule's version: any change to
+    bookings, absences, busy time, consultants or users (by any process) bumps it, so an entry is
+    never stale. Computed at the minute, then cut at this instant's minimum notice (holds expiring
+    within that minute stay busy until the next). Booking re-checks use `slots`/`find`, uncached."""
+    version = db.session.scalar(select(ScheduleVersion.value).where(ScheduleVersion.id == 1))
+    minute = now.replace(second=0, microsecond=0)
+    key = (version, minute, kind, company.id, company.privileged_consultant_id, start, end, exclude_id, deadline,
+           id(contract.current()))
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+    if found is None:
+        found = slots(kind, company, start, end, minute, exclude_id=exclude_id, deadline=deadline)
+        with _cache_lock:
+            _cache[key] = found
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    earliest = BUSINESS.add_minutes(now, contract.current().policy.notice_hours * 60)
+    return [slot for slot in found if slot.start >= earliest]
+
+
+CACHE_SIZE = 512
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def slots(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,

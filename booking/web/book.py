@@ -57,7 +57,7 @@ def _week_view(kind: str, monday: date, **extra):
     if ticket:
         deadline = bookings.take_charge_deadline(company, ticket["priority"], ticket["opened_at"])
     start, end = availability.local_range(monday, monday + timedelta(days=6))
-    found = availability.slots(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
+    found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
     return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline,
                            days=[(monday + timedelta(days=n), days.get(monday + timedelta(days=n), []))
