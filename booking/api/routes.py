@@ -1,7 +1,7 @@
 """API resources: services, availability, bookings, hour bank, callbacks. Parse → service → serialise."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, jsonify
 from flask_smorest import Blueprint
 
 from calendars.worktime import PARIS
@@ -75,8 +75,11 @@ def availability_view(query):
         deadline = bookings.take_charge_deadline(company, query["ticket_priority"], query["ticket_opened_at"])
     start, end = availability.local_range(query["start"], query["end"])
     found = availability.listing(query["service"], company, start, end, utcnow(), deadline=deadline)
-    return {"service": query["service"], "timezone": str(PARIS),
-            "days": [{"date": day, "slots": day_slots} for day, day_slots in availability.by_day(found)]}
+    # Returned as a ready Response, so that flask-smorest does not dump it again: each slot's JSON is
+    # computed once (through SlotSchema, so the document still describes it) and reused.
+    return jsonify({"service": query["service"], "timezone": str(PARIS),
+                    "days": [{"date": day.isoformat(), "slots": [s.slot_json(slot) for slot in day_slots]}
+                             for day, day_slots in availability.by_day(found)]})
 
 
 @blp.route("/bookings", methods=["POST"])

@@ -1,5 +1,6 @@
 """Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
 from datetime import date, datetime
+from functools import lru_cache
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -79,6 +80,15 @@ class SlotSchema(Schema):
     end = LocalDateTime()
     consultant_id = fields.Integer()
     within_commitment = fields.Boolean(allow_none=True)
+
+
+_SLOT = SlotSchema()
+
+
+@lru_cache(maxsize=8192)
+def slot_json(slot) -> dict:
+    """One slot as the API shows it; slots are immutable, so each is serialised once per process."""
+    return _SLOT.dump(slot)
 
 
 class DaySchema(Schema):

@@ -49,13 +49,14 @@ def calendar_for(consultant: Consultant) -> WorkCalendar:
                         absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
 
 
-def eligible(service: contract.Service, skill: str | None = None) -> list[Consultant]:
-    """Active consultants with the service's skill (any consultant when it needs none)."""
+def eligible(service: contract.Service, skill: str | None = None, only: int | None = None) -> list[Consultant]:
+    """Active consultants with the service's skill (any consultant when it needs none); `only` one of them."""
     needed = skill or service.skill
-    consultants = db.session.scalars(
-        select(Consultant).join(User).where(User.active.is_(True))
-        .options(joinedload(Consultant.absences), joinedload(Consultant.user)).order_by(Consultant.id)
-    ).unique()
+    query = (select(Consultant).join(User).where(User.active.is_(True))
+             .options(joinedload(Consultant.absences), joinedload(Consultant.user)).order_by(Consultant.id))
+    if only is not None:
+        query = query.where(Consultant.id == only)
+    consultants = db.session.scalars(query).unique()
     return [c for c in consultants if needed is None or needed in c.skills]
 
 
@@ -207,8 +208,7 @@ def slots(kind: str, company: Company, start: datetime, end: datetime, now: date
           deadline: datetime | None = None) -> list[Slot]:
     """Free slots of a service in [start, end): one per start time, with its preferred consultant.
     With a callback's take-charge `deadline`, each slot says whether it is within the commitment."""
-    consultants = [c for c in eligible(contract.current().service(kind))
-                   if consultant_id is None or c.id == consultant_id]
+    consultants = eligible(contract.current().service(kind), only=consultant_id)
     if not consultants:
         return []
     ctx = _context(kind, consultants, start, end, now, exclude_id)

@@ -88,7 +88,7 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     environment = _environment(company, service, environment)
     if kind == "major_install":
         _check_one_install_per_version(company)
-    consultant_ids = [c.id for c in availability.eligible(service) if consultant_id in (None, c.id)]
+    consultant_ids = [c.id for c in availability.eligible(service, only=consultant_id)]
     try:
         with locking.locked(_lock_keys(company, consultant_ids, start_at, service)):
             holds.expire_for(consultant_ids, now)
