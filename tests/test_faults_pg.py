@@ -1,19 +1,22 @@
 """Faults on the production layout, on a PostgreSQL cluster of their own (it gets restarted):
 - `make serve`'s runner starts gunicorn's 4 workers and the scheduler, and stops them all;
-- kill -9 of the process applying a reshuffle plan, caught in the middle of its transaction;
+- kill -9 of the gunicorn worker applying a reshuffle plan, caught in the middle of its transaction;
 - a PostgreSQL restart during a burst of bookings through gunicorn.
 Afterwards: no partial plan, no lost confirmed booking, no booking without its ledger line, and the
 app serves again without being restarted."""
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import date, datetime, time as clock, timedelta, timezone
 
@@ -24,7 +27,7 @@ from sqlalchemy import func, select
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Booking, Compensation, LedgerEntry, PriorityRequest, ReshufflePlan
+from booking.models import Booking, Compensation, LedgerEntry, PriorityRequest, ReshufflePlan, User
 from booking.pgcluster import Cluster, free_port
 from booking.services import priority, tokens
 from calendars.worktime import PARIS, WorkCalendar
@@ -113,58 +116,82 @@ def _ready_plan(app) -> tuple[int, dict]:
     return plan.id, before
 
 
-APPLY = """
-import sys
-from datetime import datetime, timezone
-from booking import create_app
-from booking.extensions import db
-from booking.models import ReshufflePlan, User
-from booking.services import priority
-app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1]})
-with app.app_context():
-    plan = db.session.get(ReshufflePlan, int(sys.argv[2]))
-    planner = db.session.scalar(db.select(User).where(User.role == "planner"))
-    priority.apply(planner, plan, datetime.now(timezone.utc))
-    print("applied")
-"""
+class Browser:
+    """A person's session with the real server: cookies, and the CSRF token of each form."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, path: str, form_page: str, data: dict, timeout: float = 60) -> int:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(form_page)).group(1)
+        body = urllib.parse.urlencode({**data, "csrf_token": token}).encode()
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=timeout) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
 
 
-def test_kill_9_while_applying_a_plan_leaves_no_partial_plan(database):
+def _ignore_cut(function, *args) -> None:
+    try:
+        function(*args)
+    except OSError:  # the worker died under the request: the connection is cut
+        pass
+
+
+def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, tmp_path):
     url, app = database
     plan_id, before = _ready_plan(app)
     request_id = db.session.get(ReshufflePlan, plan_id).request_id
-    raw = url.replace("+psycopg", "")
-    with psycopg.connect(raw) as blocker:
-        # hold the request's row: the apply writes its bookings, then waits here, inside its transaction
-        blocker.execute("SELECT id FROM priority_requests WHERE id = %s FOR UPDATE", (request_id,))
-        worker = subprocess.Popen([sys.executable, "-c", APPLY, url, str(plan_id)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        with psycopg.connect(raw, autocommit=True) as watcher:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                waiting = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                          "AND query ILIKE 'UPDATE priority_requests%%'").fetchone()[0]
-                if waiting:
-                    break
-                assert worker.poll() is None, worker.stdout.read().decode()
-                time.sleep(0.05)
-            assert waiting, "the apply never reached the locked row"
-            moved_in_flight = watcher.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                                              "WHERE a.wait_event_type = 'Lock' AND l.relation = "
-                                              "'bookings'::regclass AND l.mode = 'RowExclusiveLock'").fetchone()[0]
-            assert moved_in_flight >= 1  # it had written bookings when it died
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-        blocker.rollback()
-    db.session.rollback()
-    after = {b.id: (b.consultant_id, b.start_at, b.status, b.sequence) for b in db.session.scalars(select(Booking))}
-    assert after == before  # nothing moved, nothing created
-    assert db.session.get(ReshufflePlan, plan_id).status == "ready"
-    assert db.session.get(PriorityRequest, request_id).status != "applied"
-    assert db.session.scalar(select(func.count()).select_from(Compensation)) == 0
-    # the same plan applies cleanly afterwards: no restart, no cleanup needed
-    done = subprocess.run([sys.executable, "-c", APPLY, url, str(plan_id)], capture_output=True, text=True, timeout=120)
-    assert "applied" in done.stdout, done.stderr[-2000:]
+    planner = db.session.scalar(select(User.email).where(User.role == "planner"))
+    server, base = gunicorn(url, tmp_path / "gunicorn.log", workers=1)
+    try:
+        (worker,) = children(server.pid)
+        person = Browser(base)
+        assert person.post("/login", "/login", {"email": planner, "password": f.PASSWORD}) == 200
+        page = f"/planification/priorite/{request_id}"
+        raw = url.replace("+psycopg", "")
+        with psycopg.connect(raw) as blocker:
+            # hold the request's row: the apply writes its bookings, then waits here, inside its transaction
+            blocker.execute("SELECT id FROM priority_requests WHERE id = %s FOR UPDATE", (request_id,))
+            applying = threading.Thread(target=_ignore_cut, args=(
+                person.post, f"/planification/plans/{plan_id}/appliquer", page, {}, 120))
+            applying.start()
+            with psycopg.connect(raw, autocommit=True) as watcher:
+                deadline, rows = time.monotonic() + 60, []
+                while not rows and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    rows = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                           "AND query ILIKE 'UPDATE priority_requests%%'").fetchall()
+                assert rows, "the apply never reached the locked row"
+                written = watcher.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = "
+                                          "'bookings'::regclass AND mode = 'RowExclusiveLock'", (rows[0][0],)).fetchone()[0]
+                assert written >= 1  # it had written bookings when it died
+            os.kill(worker, signal.SIGKILL)
+            applying.join(60)
+            blocker.rollback()
+        db.session.rollback()
+        after = {b.id: (b.consultant_id, b.start_at, b.status, b.sequence) for b in db.session.scalars(select(Booking))}
+        assert after == before  # nothing moved, nothing created
+        assert db.session.get(ReshufflePlan, plan_id).status == "ready"
+        assert db.session.get(PriorityRequest, request_id).status != "applied"
+        assert db.session.scalar(select(func.count()).select_from(Compensation)) == 0
+        # gunicorn replaced its worker; the same plan applies cleanly, nothing restarted by hand
+        deadline = time.monotonic() + 30
+        while children(server.pid) in ([], [worker]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        wait_for(f"{base}/healthz", server, tmp_path / "gunicorn.log")
+        again = Browser(base)
+        assert again.post("/login", "/login", {"email": planner, "password": f.PASSWORD}) == 200
+        assert again.post(f"/planification/plans/{plan_id}/appliquer", page, {}) == 200
+    finally:
+        server.terminate()
+        server.wait(10)
     db.session.rollback()
     assert db.session.get(ReshufflePlan, plan_id).status == "applied"
     assert db.session.scalar(select(func.count()).select_from(Compensation)) >= 1
