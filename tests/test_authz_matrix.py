@@ -20,10 +20,9 @@ from booking.models import ExternalCalendar, PriorityRequest, ReshufflePlan
 from booking.services import tokens
 
 from . import factories as f
+from .test_auth import PUBLIC
 
 ROLES = [None, "client", "consultant", "planner", "admin"]
-PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "health.healthz",
-          "api-docs.openapi_json", "feeds.feed"}
 # Arguments naming an object that belongs to a company (or to one consultant).
 OWNED = {"booking_id", "request_id", "calendar_id"}
 # POSTs that end what the following cells need run last.
