@@ -101,8 +101,7 @@ class Timeline:
     def options(self, item: Item, consultant: str, lo: datetime, hi: datetime, whole_window: bool) -> list[Option]:
         """Legal positions on one consultant: start on the grid, in working time, honouring the span;
         lo <= start, and end <= hi (bookings: inside the window) or start < hi (jobs: start inside)."""
-        every = self._all_options(consultant, item.span, item.duration_minutes)
-        starts = self._starts[(consultant, item.span, item.duration_minutes)]
+        every, starts = self.positions(consultant, item)
         found = []
         for option in every[bisect_left(starts, lo):]:
             if option.start >= hi:

@@ -60,6 +60,11 @@ def eligible(service: contract.Service, skill: str | None = None, only: int | No
     return [c for c in consultants if needed is None or needed in c.skills]
 
 
+def earliest(now: datetime) -> datetime:
+    """The first instant a booking may start: `now` plus the minimum notice, in business time."""
+    return BUSINESS.add_minutes(now, contract.current().policy.notice_hours * 60)
+
+
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -160,8 +165,7 @@ def _context(kind: str, consultants: list[Consultant], start: datetime, end: dat
     week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
     week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
     busy, daily, weekly = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
-    earliest = BUSINESS.add_minutes(now, terms.policy.notice_hours * 60)
-    return _Context(terms.service(kind), terms.policy, now, earliest, busy, daily, weekly)
+    return _Context(terms.service(kind), terms.policy, now, earliest(now), busy, daily, weekly)
 
 
 def _rank(company: Company, ctx: _Context):
@@ -194,8 +198,8 @@ def listing(kind: str, company: Company, start: datetime, end: datetime, now: da
             _cache[key] = found
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
-    earliest = BUSINESS.add_minutes(now, contract.current().policy.notice_hours * 60)
-    return [slot for slot in found if slot.start >= earliest]
+    first = earliest(now)
+    return [slot for slot in found if slot.start >= first]
 
 
 CACHE_SIZE = 512

@@ -54,18 +54,21 @@ def planners() -> list[User]:
 
 def booking_changed(booking_id: int, what: str) -> None:
     """Mail every attendee with the updated invitation: confirmed, rescheduled, cancelled, proposed."""
-    data = event_data(db.session.get(Booking, booking_id))
-    about_booking(booking_id, what, f"{data.description}\n\nL'invitation jointe met à jour votre agenda.",
-                  with_invite=True)
+    about_booking(booking_id, what, None, with_invite=True)
 
 
-def about_booking(booking_id: int, what: str, text: str, *, to_planners: bool = False, with_invite: bool = False) -> None:
-    """A mail about one booking to its contact and consultant (the event's attendees), optionally to every planner."""
+def about_booking(booking_id: int, what: str, text: str | None, *, to_planners: bool = False,
+                  with_invite: bool = False) -> None:
+    """A mail about one booking to its contact and consultant (the event's attendees), optionally to every
+    planner; without `text`, the event's description and a word about the attached invitation."""
     booking = db.session.get(Booking, booking_id)
     subject = _subject(what, booking)
     data = event_data(booking)
+    if text is None:
+        text = f"{data.description}\n\nL'invitation jointe met à jour votre agenda."
     ics = invitation(data) if with_invite else None
-    people = [*data.attendees, *(Person(u.email, u.name) for u in planners() if to_planners)]
+    # planners() only when asked: a generator's first iterable is evaluated at once, query included
+    people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
     mail.send([mail.message(person.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
                             ics, method_of(data) if ics else None) for person in people], booking.id)
 

@@ -11,7 +11,7 @@ from solver.instance import INSTANCE_FORMAT
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
-from .availability import BUSINESS, eligible
+from .availability import earliest as first_start, eligible
 
 WEEKS = 4
 WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
@@ -68,7 +68,7 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
     for request in requests:
         accepted = request.accepted_at or now
         # the same minimum notice as any booking, so that the consultant can prepare
-        earliest = BUSINESS.add_minutes(max(now, accepted), terms.policy.notice_hours * 60)
+        earliest = first_start(max(now, accepted))
         jobs.append({"id": f"p{request.id}", "client": f"company{request.company_id}", "kind": "priority_consulting",
                      "duration_minutes": request.amount * (450 if request.unit == "days" else 60),
                      "span": "days" if request.unit == "days" else "block", "skill": request.skill,

@@ -27,8 +27,7 @@ def _week(default_from: datetime) -> date:
     try:
         day = date.fromisoformat(request.args["semaine"])
     except (KeyError, ValueError):
-        day = availability.BUSINESS.add_minutes(default_from, contract.current().policy.notice_hours * 60) \
-            .astimezone(PARIS).date()
+        day = availability.earliest(default_from).astimezone(PARIS).date()
     return day - timedelta(days=day.weekday())
 
 
