@@ -35,6 +35,23 @@ class EventData:
     attendees: tuple[Person, ...] = field(default_factory=tuple)
     stamp: datetime | None = None
 
+    def to_json(self) -> dict:
+        """Plain JSON (instants in ISO 8601): the outbox keeps the event as it was when it changed."""
+        return {**{name: getattr(self, name) for name in ("uid", "sequence", "summary", "description", "location",
+                                                          "cancelled")},
+                **{name: getattr(self, name).isoformat() if getattr(self, name) else None
+                   for name in ("start", "end", "stamp")},
+                "organizer": [self.organizer.email, self.organizer.name] if self.organizer else None,
+                "attendees": [[p.email, p.name] for p in self.attendees]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "EventData":
+        instant = lambda text: datetime.fromisoformat(text) if text else None  # noqa: E731
+        return cls(**{**data, "start": instant(data["start"]), "end": instant(data["end"]),
+                      "stamp": instant(data["stamp"]),
+                      "organizer": Person(*data["organizer"]) if data["organizer"] else None,
+                      "attendees": tuple(Person(*p) for p in data["attendees"])})
+
 
 def _address(person: Person, **params) -> vCalAddress:
     address = vCalAddress(f"mailto:{person.email}")

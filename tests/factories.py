@@ -46,3 +46,10 @@ def booking(consultant_obj: Consultant, start: datetime, minutes: int = 45, **kw
     db.session.add(obj)
     db.session.flush()
     return obj
+
+
+def reread() -> None:
+    """Forget what the test's session holds, to read what other sessions (threads, servers) committed:
+    a service's commit keeps its objects' state, so a plain rollback with no transaction open would not."""
+    db.session.rollback()
+    db.session.expire_all()

@@ -108,7 +108,7 @@ def _ready_plan(app) -> tuple[int, dict]:
     deadline = time.monotonic() + 60
     while plan.status == "running" and time.monotonic() < deadline:
         time.sleep(0.2)
-        db.session.rollback()
+        f.reread()
         plan = db.session.get(ReshufflePlan, plan.id)
     assert plan.status == "ready", plan.error
     assert len(plan.plan["moves"]) >= 1
@@ -175,7 +175,7 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
             os.kill(worker, signal.SIGKILL)
             applying.join(60)
             blocker.rollback()
-        db.session.rollback()
+        f.reread()
         after = {b.id: (b.consultant_id, b.start_at, b.status, b.sequence) for b in db.session.scalars(select(Booking))}
         assert after == before  # nothing moved, nothing created
         assert db.session.get(ReshufflePlan, plan_id).status == "ready"
@@ -192,7 +192,7 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
     finally:
         server.terminate()
         server.wait(10)
-    db.session.rollback()
+    f.reread()
     assert db.session.get(ReshufflePlan, plan_id).status == "applied"
     assert db.session.scalar(select(func.count()).select_from(Compensation)) >= 1
 
@@ -248,7 +248,7 @@ def test_postgresql_restart_during_a_burst_of_bookings(database, cluster, tmp_pa
     finally:
         server.terminate()
         server.wait(10)
-    db.session.rollback()
+    f.reread()
     created = [body["id"] for status, body in results if status == 201] + [body["id"]]
     for booking_id in created:  # every 201 is a confirmed booking
         assert db.session.get(Booking, booking_id).status == "confirmed"

@@ -1,5 +1,6 @@
-"""Booking mails through a real local SMTP server (aiosmtpd), with iTIP parts mail clients act on."""
-from datetime import date, datetime, timezone
+"""Booking mails through a real local SMTP server (aiosmtpd), with iTIP parts mail clients act on, queued in
+the transaction of the change (the outbox) and delivered by the scheduler's job."""
+from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
 import pytest
@@ -8,7 +9,8 @@ from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import OutboxMessage
-from booking.services import bookings
+from booking.services import bookings, mail
+from booking.services.errors import Conflict
 from calendars.worktime import PARIS
 
 from booking.pgcluster import free_port
@@ -50,6 +52,8 @@ def test_confirm_reschedule_cancel_mails_update_the_same_event(app, smtp):
     booking = bookings.book(contact, "erplib", start, NOW)
     bookings.reschedule(contact, booking, datetime(2026, 12, 9, 15, tzinfo=PARIS), NOW)
     bookings.cancel(contact, booking, NOW)
+    assert smtp.messages == []  # queued with each change, not sent from the request
+    assert mail.deliver(NOW) == 6 and mail.deliver(NOW) == 0
     to_client = [m for rcpt, m in smtp.messages if rcpt == [contact.email]]
     assert len(smtp.messages) == 6 and len(to_client) == 3
     methods = [calendar_part(m) for m in to_client]
@@ -71,8 +75,9 @@ def test_without_a_mail_server_mail_stays_in_the_outbox(app):
     f.consultant()
     db.session.commit()
     bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW)
+    assert mail.deliver(NOW) == 0
     kept = db.session.scalars(select(OutboxMessage)).all()
-    assert len(kept) == 2 and all(m.sent_at is None for m in kept)
+    assert len(kept) == 2 and all(m.sent_at is None and m.raw.isascii() and "BEGIN:VCALENDAR" in m.raw for m in kept)
 
 
 def test_a_failing_mail_server_keeps_the_booking_and_records_the_error(app):
@@ -83,4 +88,39 @@ def test_a_failing_mail_server_keeps_the_booking_and_records_the_error(app):
     db.session.commit()
     booking = bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW)
     assert booking.status == "confirmed"
-    assert all(m.error and m.sent_at is None for m in db.session.scalars(select(OutboxMessage)))
+    assert mail.deliver(NOW) == 0
+    failed = db.session.scalars(select(OutboxMessage)).all()
+    assert len(failed) == 2
+    assert all(m.error and m.sent_at is None and m.attempts == 1 for m in failed)
+    assert all(m.next_attempt_at == NOW + timedelta(minutes=1) for m in failed)
+
+
+def test_a_failed_mail_is_retried_with_backoff_once_the_server_answers(app, smtp):
+    port = app.config["MAIL_PORT"]
+    app.config.update(MAIL_PORT=free_port())  # the server is down at first
+    company = f.company("standard")
+    contact = f.user("client", company)
+    f.consultant()
+    db.session.commit()
+    bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW)
+    assert mail.deliver(NOW) == 0
+    app.config.update(MAIL_PORT=port)
+    assert mail.deliver(NOW + timedelta(seconds=30)) == 0  # not before its next attempt
+    assert smtp.messages == []
+    assert mail.deliver(NOW + timedelta(minutes=1)) == 2
+    outbox = db.session.scalars(select(OutboxMessage)).all()
+    assert sorted(rcpt for rcpt, _ in smtp.messages) == sorted([m.recipient] for m in outbox)
+    assert contact.email in {m.recipient for m in outbox}
+    assert all(m.sent_at is not None and m.attempts == 2 and not m.error for m in outbox)
+
+
+def test_a_refused_change_queues_no_mail(app):
+    company = f.company("standard")
+    contact = f.user("client", company)
+    f.consultant()
+    db.session.commit()
+    start = datetime(2026, 12, 8, 10, tzinfo=PARIS)
+    bookings.book(contact, "erplib", start, NOW)
+    with pytest.raises(Conflict):
+        bookings.book(f.user("client", company), "erplib", start, NOW)
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 2

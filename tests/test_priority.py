@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
 def wait(plan_id: int, seconds: float = 60) -> ReshufflePlan:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        db.session.rollback()
+        f.reread()
         plan = db.session.get(ReshufflePlan, plan_id)
         if plan.status != "running":
             return plan

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -11,16 +11,23 @@ from .types import UTCDateTime, utcnow
 
 
 class OutboxMessage(db.Model):
+    """Queued in the transaction of the change it reports; composed and sent by `mail.deliver`."""
+
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
-    raw: Mapped[str] = mapped_column(Text)  # the whole MIME message, as sent
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    event: Mapped[dict | None] = mapped_column(JSON)  # the invitation's event as it was (EventData.to_json)
+    raw: Mapped[str | None] = mapped_column(Text)  # the whole MIME message, once composed
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str] = mapped_column(String(300), default="")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IdempotentRequest(db.Model):

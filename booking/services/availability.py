@@ -60,6 +60,13 @@ def eligible(service: contract.Service, skill: str | None = None, only: int | No
     return [c for c in consultants if needed is None or needed in c.skills]
 
 
+def eligible_ids(service: contract.Service) -> list[int]:
+    """The ids of `eligible(service)`, without loading the consultants (a booking's lock keys)."""
+    rows = db.session.execute(select(Consultant.id, Consultant.skills).join(User).where(User.active.is_(True))
+                              .order_by(Consultant.id))
+    return [id_ for id_, skills in rows if service.skill is None or service.skill in skills]
+
+
 def earliest(now: datetime) -> datetime:
     """The first instant a booking may start: `now` plus the minimum notice, in business time."""
     return BUSINESS.add_minutes(now, contract.current().policy.notice_hours * 60)
@@ -209,10 +216,12 @@ _cache_lock = threading.Lock()
 
 def slots(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,
           consultant_id: int | None = None, exclude_id: int | None = None,
-          deadline: datetime | None = None) -> list[Slot]:
+          deadline: datetime | None = None, consultants: list[Consultant] | None = None) -> list[Slot]:
     """Free slots of a service in [start, end): one per start time, with its preferred consultant.
-    With a callback's take-charge `deadline`, each slot says whether it is within the commitment."""
-    consultants = eligible(contract.current().service(kind), only=consultant_id)
+    With a callback's take-charge `deadline`, each slot says whether it is within the commitment.
+    `consultants`: the eligible ones when the caller has already loaded them."""
+    if consultants is None:
+        consultants = eligible(contract.current().service(kind), only=consultant_id)
     if not consultants:
         return []
     ctx = _context(kind, consultants, start, end, now, exclude_id)
@@ -245,11 +254,13 @@ def local_range(first: date, last: date) -> tuple[datetime, datetime]:
 
 
 def find(kind: str, company: Company, start_at: datetime, now: datetime, *,
-         consultant_id: int | None = None, exclude_id: int | None = None) -> Slot | None:
+         consultant_id: int | None = None, exclude_id: int | None = None,
+         consultants: list[Consultant] | None = None) -> Slot | None:
     """The slot starting exactly at `start_at` if it is free (the booking call's re-check)."""
     local_day = start_at.astimezone(PARIS).date()
     day_start, day_end = local_range(local_day, local_day)
-    for slot in slots(kind, company, day_start, day_end, now, consultant_id=consultant_id, exclude_id=exclude_id):
+    for slot in slots(kind, company, day_start, day_end, now, consultant_id=consultant_id, exclude_id=exclude_id,
+                      consultants=consultants):
         if slot.start == start_at:
             return slot
     return None

@@ -1,5 +1,5 @@
 """The booking lifecycle, shared by pages, API, jobs and CLI: hold, confirm, reschedule, cancel,
-complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit; mail after commit.
+complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit, queue its mail; commit.
 """
 from __future__ import annotations
 
@@ -88,14 +88,17 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     environment = _environment(company, service, environment)
     if kind == "major_install":
         _check_one_install_per_version(company)
-    consultant_ids = [c.id for c in availability.eligible(service, only=consultant_id)]
+    consultant_ids = [consultant_id] if consultant_id is not None else availability.eligible_ids(service)
     try:
         with locking.locked(_lock_keys(company, consultant_ids, start_at, service)):
             holds.expire_for(consultant_ids, now)
-            slot = availability.find(kind, company, start_at, now, consultant_id=consultant_id)
+            # read under the locks (absences as they are now), only those the locks cover
+            consultants = [c for c in availability.eligible(service, only=consultant_id) if c.id in consultant_ids]
+            slot = availability.find(kind, company, start_at, now, consultants=consultants)
             if slot is None:
                 raise Conflict(TAKEN)
-            booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
+            consultant = next(c for c in consultants if c.id == slot.consultant_id)
+            booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant=consultant, checks=[],
                               company=company, contact=contact or (actor if actor.role == "client" else None),
                               ticket=ticket, environment=environment, notes=notes, booked_at=now,
                               follow_up_of=follow_up_of, status="held" if hold else "confirmed",
@@ -113,12 +116,10 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
                 hour_bank.reserve(booking)
             audit.record(actor, "booking.hold" if hold else "booking.confirm", booking,
                          kind=kind, start=slot.start.isoformat(), consultant=slot.consultant_id)
+            if not hold or follow_up_of:
+                notify.booking_changed(booking, "proposed" if hold else "confirmed")
     except IntegrityError:  # the database constraint caught a race the locks should have prevented
         raise Conflict(TAKEN) from None
-    if not hold:
-        notify.booking_changed(booking.id, "confirmed")
-    elif follow_up_of:
-        notify.booking_changed(booking.id, "proposed")
     return booking
 
 
@@ -145,7 +146,7 @@ def confirm(actor: User, booking: Booking, now: datetime) -> Booking:
         booking.contact = booking.contact or actor
         hour_bank.reserve(booking)
         audit.record(actor, "booking.confirm", booking)
-    notify.booking_changed(booking.id, "confirmed")
+        notify.booking_changed(booking, "confirmed")
     return booking
 
 
@@ -167,8 +168,8 @@ def cancel(actor: User, booking: Booking, now: datetime) -> Booking:
         if not late:
             hour_bank.refund(booking, "Annulation dans les délais")
         audit.record(actor, "booking.cancel", booking, late=late)
-    if not was_held:
-        notify.booking_changed(booking.id, "cancelled")
+        if not was_held:
+            notify.booking_changed(booking, "cancelled")
     return booking
 
 
@@ -198,9 +199,9 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime)
                 hour_bank.reserve(booking)
             audit.record(actor, "booking.reschedule", booking, before=before,
                          after=(slot.start.isoformat(), slot.consultant_id))
+            notify.booking_changed(booking, "rescheduled")
     except IntegrityError:
         raise Conflict(TAKEN) from None
-    notify.booking_changed(booking.id, "rescheduled")
     return booking
 
 

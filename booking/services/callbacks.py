@@ -25,12 +25,12 @@ def alert_at_risk(now: datetime) -> int:
             continue
         if deadline < now or availability.BUSINESS.between(now, deadline) > margin:
             continue
+        reference = booking.ticket.reference
         with locking.locked([]):
-            claimed = claims.claim(booking.id, "risk_alerted_at", now)
-        if claimed:
-            notify.about_booking(booking.id, "callback_at_risk",
-                                 f"Le ticket {booking.ticket.reference} doit être pris en charge avant le "
-                                 f"{deadline.astimezone(availability.PARIS):%d/%m %H:%M} ; le rappel est prévu après.",
-                                 to_planners=True)
-            alerted += 1
+            if claims.claim(booking.id, "risk_alerted_at", now):
+                notify.about_booking(booking.id, "callback_at_risk",
+                                     f"Le ticket {reference} doit être pris en charge avant le "
+                                     f"{deadline.astimezone(availability.PARIS):%d/%m %H:%M} ; le rappel est prévu après.",
+                                     to_planners=True)
+                alerted += 1
     return alerted

@@ -137,13 +137,15 @@ def alert_low_balances(now: datetime) -> int:
         left = balance(company, year)
         if left >= threshold:
             continue
+        name = company.name
         try:
             with locking.locked([locking.company(company.id)]):
                 db.session.add(Alert(kind="low_balance", company_id=company.id, period=year))
+                db.session.flush()  # a second alert for the year fails here, before any mail is queued
+                notify.company_alert(company, "Banque d'heures ERP-Lib bientôt épuisée",
+                                     f"Il reste {left} minutes incluses à {name} pour l'année contractuelle "
+                                     f"commencée le {year:%d/%m/%Y} ; au-delà, les séances sont facturées.")
         except IntegrityError:  # already alerted this contract year
             continue
-        notify.company_alert(company, "Banque d'heures ERP-Lib bientôt épuisée",
-                             f"Il reste {left} minutes incluses à {company.name} pour l'année contractuelle "
-                             f"commencée le {year:%d/%m/%Y} ; au-delà, les séances sont facturées.")
         alerted += 1
     return alerted

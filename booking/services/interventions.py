@@ -59,10 +59,9 @@ def send_prerequisite_reminders(now: datetime) -> int:
         if all_confirmed(booking):
             continue
         with locking.locked([]):
-            claimed = claims.claim(booking_id, "prerequisites_reminded_at", now)
-        if claimed:
-            notify.prerequisites_reminder(booking_id)
-            sent += 1
+            if claims.claim(booking_id, "prerequisites_reminded_at", now):
+                notify.prerequisites_reminder(booking_id)
+                sent += 1
     return sent
 
 
@@ -78,9 +77,8 @@ def check_gates(now: datetime) -> int:
                 continue
             if not ready:
                 audit.record(None, "booking.prerequisites_missing", booking)
-        if not ready:
-            notify.prerequisites_missing(booking_id)
-            stopped += 1
+                notify.prerequisites_missing(booking_id)
+                stopped += 1
     return stopped
 
 

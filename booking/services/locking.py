@@ -36,12 +36,20 @@ def locked(keys: Iterable[LockKey]) -> Iterator[None]:
         session.commit()  # the locks must come before any read of the state they protect
     if db.engine.dialect.name == "sqlite":
         session.connection(execution_options={IMMEDIATE: True})
-    else:
-        for a, b in sorted(set(keys)):
-            session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": a, "b": b})
+    elif keys := sorted(set(keys)):
+        # one statement: unnest yields the sorted keys in order, and each lock is taken in turn
+        first, second = zip(*keys)
+        session.execute(text("SELECT count(pg_advisory_xact_lock(a, b)) FROM unnest(CAST(:a AS integer[]), "
+                             "CAST(:b AS integer[])) AS k(a, b)"), {"a": list(first), "b": list(second)})
     try:
         yield
-        session.commit()
+        # What the block read under the locks and wrote is what the database now holds: objects keep
+        # their state (a view answers from them without reading them again).
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     except BaseException:
         session.rollback()
         raise

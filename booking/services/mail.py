@@ -1,18 +1,38 @@
-"""Outgoing mail: through SMTP when MAIL_SERVER is set, always recorded in the outbox."""
+"""Outgoing mail as a transactional outbox: `queue` stores what a mail says in the transaction of the
+change it reports (so a rolled-back change sends nothing and a committed one is never forgotten);
+`deliver`, a scheduler job, composes the MIME message and sends it through SMTP when MAIL_SERVER is
+set, retrying with backoff. Without a server the composed mail is kept in the outbox.
+"""
 from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
+from sqlalchemy import or_, select, update
 
+from calendars.invite import EventData, invitation, method_of
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.types import utcnow
 from . import locking
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # retried after 1, 2, 4 … 128 minutes: about four hours of a mail server's outage
+RESEND_WITHIN = timedelta(days=1)  # mail kept while no server was set is sent once one is, if still fresh
+BATCH = 500
+
+
+def queue(recipient: str, subject: str, body: str, event: EventData | None = None,
+          booking_id: int | None = None) -> OutboxMessage:
+    """Store one mail in the caller's transaction; the invitation (if any) is attached when composed."""
+    entry = OutboxMessage(recipient=recipient, subject=subject, body=body, booking_id=booking_id,
+                          event=event.to_json() if event else None)
+    db.session.add(entry)
+    return entry
 
 
 def message(recipient: str, subject: str, body: str, ics: bytes | None = None, method: str | None = None) -> EmailMessage:
@@ -21,32 +41,64 @@ def message(recipient: str, subject: str, body: str, ics: bytes | None = None, m
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = recipient
     msg["Subject"] = subject
-    msg.set_content(body)
+    # quoted-printable: the composed message is plain ASCII, stored and sent as it is
+    msg.set_content(body, cte="quoted-printable")
     if ics is not None:
         # method= on the part is what makes Gmail and Outlook update or remove the event.
-        msg.add_alternative(ics.decode(), subtype="calendar", params={"method": method})
+        msg.add_alternative(ics.decode(), subtype="calendar", params={"method": method}, cte="quoted-printable")
         msg.add_attachment(ics, maintype="application", subtype="ics", filename="invitation.ics")
     return msg
 
 
-def send(messages: list[EmailMessage], booking_id: int | None = None) -> list[OutboxMessage]:
-    """Send now if an SMTP server is configured (one connection for all); keep a copy of each in the
-    outbox either way, in one transaction. Call it after the booking's transaction: a slow mail
-    server must not hold its locks."""
-    entries = [OutboxMessage(recipient=m["To"], subject=m["Subject"], raw=m.as_string(), booking_id=booking_id)
-               for m in messages]
-    server = current_app.config.get("MAIL_SERVER")
-    if server and messages:
-        try:
-            with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=10) as smtp:
-                for msg, entry in zip(messages, entries):
-                    smtp.send_message(msg)
-                    entry.sent_at = utcnow()
-        except (OSError, smtplib.SMTPException) as exc:  # unsent ones stay in the outbox with the error, for a retry
-            log.warning("mail to %s failed: %s", ", ".join(m["To"] for m in messages), exc)
+def _compose(entries: list[OutboxMessage]) -> None:
+    invitations: dict[tuple, bytes] = {}  # the attendees of one change share its invitation
+    for entry in entries:
+        ics = method = None
+        if entry.event:
+            data = EventData.from_json(entry.event)
+            key = (data.uid, data.sequence, data.cancelled, data.stamp)
+            ics = invitations.get(key) or invitations.setdefault(key, invitation(data))
+            method = method_of(data)
+        entry.raw = message(entry.recipient, entry.subject, entry.body, ics, method).as_string()
+
+
+def _send(entries: list[OutboxMessage], now: datetime) -> dict[int, str | None]:
+    """SMTP over one connection; the error of each mail that did not leave (None when sent)."""
+    config = current_app.config
+    outcome: dict[int, str | None] = {}
+    try:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
             for entry in entries:
-                if entry.sent_at is None:
-                    entry.error = str(exc)[:300]
-    with locking.locked([]):  # SQLite: take the write lock first, never upgrade a read transaction
-        db.session.add_all(entries)
-    return entries
+                smtp.sendmail(config["MAIL_SENDER"], [entry.recipient], entry.raw)
+                outcome[entry.id] = None
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("mail delivery failed after %d of %d: %s", len(outcome), len(entries), exc)
+        outcome.update({entry.id: str(exc)[:300] or type(exc).__name__ for entry in entries if entry.id not in outcome})
+    return outcome
+
+
+def deliver(now: datetime) -> int:
+    """Compose the queued mail, then send what is due (scheduler job); returns how many left."""
+    server = current_app.config.get("MAIL_SERVER")
+    with locking.locked([]):  # SQLite: take the write lock first
+        fresh = db.session.scalars(select(OutboxMessage).where(OutboxMessage.raw.is_(None))
+                                   .order_by(OutboxMessage.id).limit(BATCH)).all()
+        _compose(fresh)
+    if not server:
+        return 0
+    due = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.raw.is_not(None), OutboxMessage.attempts < MAX_ATTEMPTS,
+        OutboxMessage.created_at > utcnow() - RESEND_WITHIN,  # created_at is the wall clock's, like this
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+    ).order_by(OutboxMessage.id).limit(BATCH)).all()
+    if not due:
+        return 0
+    attempts = {entry.id: entry.attempts + 1 for entry in due}
+    outcome = _send(due, now)  # outside any transaction: a slow mail server holds no lock
+    changes = [{"id": id_, "attempts": attempts[id_], "sent_at": now, "error": ""} if error is None else
+               {"id": id_, "attempts": attempts[id_], "error": error,
+                "next_attempt_at": now + timedelta(minutes=2 ** (attempts[id_] - 1))}
+               for id_, error in outcome.items()]
+    with locking.locked([]):
+        db.session.execute(update(OutboxMessage), changes)
+    return sum(error is None for error in outcome.values())

@@ -1,12 +1,12 @@
 """Tell people what happened: mails with an iTIP invitation for booking changes, plain mails for alerts.
-Always called after the transaction that made the change has committed."""
+Always called inside the transaction that makes the change: the mail is queued with it (see `mail`)."""
 from __future__ import annotations
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime
 from sqlalchemy import select
 
-from calendars.invite import EventData, Person, invitation, method_of
+from calendars.invite import EventData, Person
 from .. import labels
 from ..extensions import db
 from ..models import Booking, Company, User
@@ -52,25 +52,32 @@ def planners() -> list[User]:
     return list(db.session.scalars(select(User).where(User.role == "planner", User.active.is_(True))))
 
 
-def booking_changed(booking_id: int, what: str) -> None:
-    """Mail every attendee with the updated invitation: confirmed, rescheduled, cancelled, proposed."""
-    about_booking(booking_id, what, None, with_invite=True)
+def booking_changed(booking: Booking, what: str) -> None:
+    """Queue the updated invitation for every attendee: confirmed, rescheduled, cancelled, proposed."""
+    _queue(booking, what, None, with_invite=True)
 
 
 def about_booking(booking_id: int, what: str, text: str | None, *, to_planners: bool = False,
                   with_invite: bool = False) -> None:
-    """A mail about one booking to its contact and consultant (the event's attendees), optionally to every
-    planner; without `text`, the event's description and a word about the attached invitation."""
-    booking = db.session.get(Booking, booking_id)
+    """A mail about one booking, read afresh (a job may have changed it with a plain UPDATE)."""
+    booking = db.session.get(Booking, booking_id, populate_existing=True)
+    _queue(booking, what, text, to_planners=to_planners, with_invite=with_invite)
+
+
+def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool = False,
+           with_invite: bool = False) -> None:
+    """To the booking's contact and consultant (the event's attendees), optionally to every planner;
+    without `text`, the event's description and a word about the attached invitation."""
+    db.session.flush()  # the stamp is the change's own updated_at
     subject = _subject(what, booking)
     data = event_data(booking)
     if text is None:
         text = f"{data.description}\n\nL'invitation jointe met à jour votre agenda."
-    ics = invitation(data) if with_invite else None
+    body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
     # planners() only when asked: a generator's first iterable is evaluated at once, query included
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
-    mail.send([mail.message(person.email, subject, f"Bonjour,\n\n{subject}.\n\n{text}\n",
-                            ics, method_of(data) if ics else None) for person in people], booking.id)
+    for person in people:
+        mail.queue(person.email, subject, body, data if with_invite else None, booking.id)
 
 
 def prerequisites_reminder(booking_id: int) -> None:
@@ -91,4 +98,5 @@ def prerequisites_missing(booking_id: int) -> None:
 
 def company_alert(company: Company, subject: str, text: str) -> None:
     """A plain mail to the company's contacts and to the planners."""
-    mail.send([mail.message(user.email, subject, f"Bonjour,\n\n{text}\n") for user in [*company.contacts, *planners()]])
+    for user in [*company.contacts, *planners()]:
+        mail.queue(user.email, subject, f"Bonjour,\n\n{text}\n")

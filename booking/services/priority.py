@@ -178,7 +178,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
             booking.start_at = datetime.fromisoformat(move["to"]["start"])
             booking.end_at = datetime.fromisoformat(move["to"]["end"])
             booking.sequence += 1
-            moved.append(booking.id)
+            moved.append(booking)
             audit.record(actor, "booking.reshuffle", booking, plan=plan.id, to=move["to"])
             if plan.request and move["compensation_eur"]:
                 db.session.add(Compensation(plan_id=plan.id, payer_company_id=plan.request.company_id,
@@ -194,16 +194,16 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
                               notes=request.description)
             db.session.add(booking)
             db.session.flush()
-            created.append(booking.id)
+            created.append(booking)
             audit.record(actor, "booking.priority", booking, plan=plan.id)
         plan.status = "applied"
         if plan.request:
             plan.request.status = "applied"
         audit.record(actor, "reshuffle.apply", plan, moved=len(moves))
-    for booking_id in moved:
-        notify.booking_changed(booking_id, "rescheduled")
-    for booking_id in created:
-        notify.booking_changed(booking_id, "confirmed")
+        for booking in moved:
+            notify.booking_changed(booking, "rescheduled")
+        for booking in created:
+            notify.booking_changed(booking, "confirmed")
     return plan
 
 

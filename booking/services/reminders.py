@@ -20,8 +20,7 @@ def send_reminders(now: datetime) -> int:
     sent = 0
     for booking_id in due:
         with locking.locked([]):
-            claimed = claims.claim(booking_id, "reminded_at", now)
-        if claimed:
-            notify.about_booking(booking_id, "reminder", "Votre rendez-vous approche.")
-            sent += 1
+            if claims.claim(booking_id, "reminded_at", now):
+                notify.about_booking(booking_id, "reminder", "Votre rendez-vous approche.")
+                sent += 1
     return sent

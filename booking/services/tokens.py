@@ -5,6 +5,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import ApiToken, User
@@ -30,8 +31,9 @@ def create(user: User, label: str = "") -> str:
 
 def user_for(raw: str) -> User | None:
     """The active user owning an unrevoked token, or None."""
-    token = db.session.scalar(
+    token = db.session.scalar(  # user and company in the same query: every API call needs them
         select(ApiToken).where(ApiToken.token_hash == digest(raw), ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user).joinedload(User.company))
     )
     if token is None or not token.user.active:
         return None
