@@ -65,7 +65,24 @@ def slots(consultants: list[int]):
         day += timedelta(days=1)
 
 
-def drive(port: int, clients: int, seconds: float, make_request) -> dict:
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU used so far by the app (gunicorn and its workers), PostgreSQL's processes and this client."""
+    tick, used = os.sysconf("SC_CLK_TCK"), {"app": 0.0, "postgres": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except OSError:
+            continue
+        pid, parent = int(stat.parent.name), int(fields[1])
+        group = "app" if server_pid in (pid, parent) else "postgres" if command == "postgres" else None
+        if group:
+            used[group] += (int(fields[11]) + int(fields[12])) / tick
+    used["client"] = sum(os.times()[:2])
+    return used
+
+
+def drive(port: int, clients: int, seconds: float, make_request, server_pid: int) -> dict:
     """`clients` threads issuing requests for `seconds`; latencies in ms and error descriptions."""
     latencies, errors, lock = [], [], threading.Lock()
     stop = time.perf_counter() + seconds
@@ -91,13 +108,15 @@ def drive(port: int, clients: int, seconds: float, make_request) -> dict:
                     errors.append(f"{status} {path}: {payload[:200]!r}")
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    cpu_before = cpu_seconds(server_pid)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    return {"count": len(latencies), "rps": len(latencies) / wall, "p50": statistics.median(latencies),
+    cpu = {group: (used - cpu_before[group]) * 1000 / len(latencies) for group, used in cpu_seconds(server_pid).items()}
+    return {"count": len(latencies), "rps": len(latencies) / wall, "p50": statistics.median(latencies), "cpu": cpu,
             "p99": statistics.quantiles(latencies, n=100)[-1], "errors": errors}
 
 
@@ -135,7 +154,7 @@ def main() -> None:
         }
         print(f"load benchmark — {os.cpu_count()} cores, gunicorn 4 workers + PostgreSQL {cluster.version} on "
               f"loopback, {args.clients} clients, {args.seconds:g} s per endpoint")
-        results = {name: drive(port, args.clients, args.seconds, make) for name, make in cases.items()}
+        results = {name: drive(port, args.clients, args.seconds, make, server.pid) for name, make in cases.items()}
         base_rps = results["/healthz"]["rps"]
         print(f"{'endpoint':<24}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}  target")
         targets = {"availability (1 week)": 0.25, "booking": 0.2}
@@ -147,6 +166,11 @@ def main() -> None:
                   f"{ratio:>8.3f}  {verdict}")
             for error in r["errors"][:3]:
                 print(f"    {error}")
+        print(f"CPU per request, ms (2 cores = {2000 / base_rps:.1f} ms per /healthz request at its rate):")
+        print(f"{'endpoint':<24}{'app':>9}{'postgres':>9}{'client':>9}{'total':>9}")
+        for name, r in results.items():
+            cpu = r["cpu"]
+            print(f"{name:<24}{cpu['app']:>9.2f}{cpu['postgres']:>9.2f}{cpu['client']:>9.2f}{sum(cpu.values()):>9.2f}")
         with app.app_context():
             doubles = db.session.execute(text(
                 "SELECT count(*) FROM bookings a JOIN bookings b ON a.consultant_id = b.consultant_id AND a.id < b.id "

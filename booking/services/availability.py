@@ -11,7 +11,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
@@ -49,21 +49,26 @@ def calendar_for(consultant: Consultant) -> WorkCalendar:
                         absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
 
 
-def eligible(service: contract.Service, skill: str | None = None, only: int | None = None) -> list[Consultant]:
-    """Active consultants with the service's skill (any consultant when it needs none); `only` one of them."""
-    needed = skill or service.skill
-    query = (select(Consultant).join(User).where(User.active.is_(True))
+# Built once (bound parameters): constructing a statement costs more than running it.
+_ELIGIBLE = (select(Consultant).join(User).where(User.active.is_(True))
              .options(joinedload(Consultant.absences), joinedload(Consultant.user)).order_by(Consultant.id))
-    if only is not None:
-        query = query.where(Consultant.id == only)
-    consultants = db.session.scalars(query).unique()
+_ELIGIBLE_ONE = _ELIGIBLE.where(Consultant.id == bindparam("only"))
+_ELIGIBLE_IDS = select(Consultant.id, Consultant.skills).join(User).where(User.active.is_(True)).order_by(Consultant.id)
+
+
+def eligible(service: contract.Service, skill: str | None = None, only: int | None = None, *,
+             reread: bool = False) -> list[Consultant]:
+    """Active consultants with the service's skill (any consultant when it needs none); `only` one of them.
+    `reread`: refresh consultants already loaded (a booking's re-check under its locks)."""
+    needed = skill or service.skill
+    consultants = db.session.scalars(_ELIGIBLE if only is None else _ELIGIBLE_ONE, {"only": only},
+                                     execution_options={"populate_existing": reread}).unique()
     return [c for c in consultants if needed is None or needed in c.skills]
 
 
 def eligible_ids(service: contract.Service) -> list[int]:
     """The ids of `eligible(service)`, without loading the consultants (a booking's lock keys)."""
-    rows = db.session.execute(select(Consultant.id, Consultant.skills).join(User).where(User.active.is_(True))
-                              .order_by(Consultant.id))
+    rows = db.session.execute(_ELIGIBLE_IDS)
     return [id_ for id_, skills in rows if service.skill is None or service.skill in skills]
 
 
@@ -76,29 +81,32 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+# Built once (bound parameters): constructing a statement costs more than running it.
+_BUSY = union_all(
+    select(Booking.consultant_id, Booking.start_at, Booking.end_at, literal(1).label("booked")).where(
+        Booking.consultant_id.in_(bindparam("ids", expanding=True)), Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at < bindparam("end"), Booking.end_at > bindparam("start"), Booking.id != bindparam("exclude"),
+        # a hold past its expiry frees the slot even before the job sweeps it
+        or_(Booking.status != "held", Booking.hold_expires_at > bindparam("now"))),
+    # imported external busy time blocks too, but counts neither towards caps nor load
+    select(ExternalBusy.consultant_id, ExternalBusy.start_at, ExternalBusy.end_at, literal(0)).where(
+        ExternalBusy.consultant_id.in_(bindparam("ids", expanding=True)),
+        ExternalBusy.start_at < bindparam("end"), ExternalBusy.end_at > bindparam("start")),
+)
+
+
 def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
           exclude_id: int | None) -> tuple[dict, dict, dict]:
     """Busy intervals, bookings per day and booked minutes per week."""
     busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
-    rows = db.session.execute(
-        select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
-            Booking.consultant_id.in_(consultant_ids), Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start_at < end, Booking.end_at > start, Booking.id != (exclude_id or -1),
-            # a hold past its expiry frees the slot even before the job sweeps it
-            or_(Booking.status != "held", Booking.hold_expires_at > now),
-        )
-    )
-    for consultant_id, b_start, b_end in rows:
+    rows = db.session.execute(_BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now,
+                                      "exclude": exclude_id or -1})
+    for consultant_id, b_start, b_end, counts in rows:
         busy[consultant_id].append((b_start, b_end))
-        local_day = b_start.astimezone(PARIS).date()
-        daily[consultant_id][local_day] += 1
-        weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
-    # imported external busy time blocks too, but counts neither towards caps nor load
-    for consultant_id, b_start, b_end in db.session.execute(
-        select(ExternalBusy.consultant_id, ExternalBusy.start_at, ExternalBusy.end_at).where(
-            ExternalBusy.consultant_id.in_(consultant_ids), ExternalBusy.start_at < end, ExternalBusy.end_at > start)
-    ):
-        busy[consultant_id].append((b_start, b_end))
+        if counts:
+            local_day = b_start.astimezone(PARIS).date()
+            daily[consultant_id][local_day] += 1
+            weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
     for intervals in busy.values():
         intervals.sort()
     return busy, daily, weekly

@@ -90,20 +90,26 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
         _check_one_install_per_version(company)
     consultant_ids = [consultant_id] if consultant_id is not None else availability.eligible_ids(service)
     try:
-        with locking.locked(_lock_keys(company, consultant_ids, start_at, service)):
+        # the slot is re-read under the locks by its own queries; actor and company need not be
+        with locking.locked(_lock_keys(company, consultant_ids, start_at, service), reread=False):
             holds.expire_for(consultant_ids, now)
             # read under the locks (absences as they are now), only those the locks cover
-            consultants = [c for c in availability.eligible(service, only=consultant_id) if c.id in consultant_ids]
+            consultants = [c for c in availability.eligible(service, only=consultant_id, reread=True)
+                           if c.id in consultant_ids]
             slot = availability.find(kind, company, start_at, now, consultants=consultants)
             if slot is None:
                 raise Conflict(TAKEN)
-            consultant = next(c for c in consultants if c.id == slot.consultant_id)
-            booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant=consultant, checks=[],
-                              company=company, contact=contact or (actor if actor.role == "client" else None),
-                              ticket=ticket, environment=environment, notes=notes, booked_at=now,
-                              follow_up_of=follow_up_of, status="held" if hold else "confirmed",
+            contact = contact or (actor if actor.role == "client" else None)
+            # ids rather than relationships: the flush then has only the new rows to look at (the loaded
+            # consultant, company and contact are found again in the session when the booking is read)
+            booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
+                              company_id=company.id, contact_id=contact.id if contact else None, checks=[],
+                              environment=environment, notes=notes, booked_at=now,
+                              follow_up_of_id=follow_up_of.id if follow_up_of else None,
+                              status="held" if hold else "confirmed",
                               target_version=company.erp_version if kind == "major_install" else None)
             if ticket is not None:
+                booking.ticket = ticket  # maybe new: written with the booking
                 deadline = take_charge_deadline(company, ticket.priority, ticket.opened_at)
                 booking.beyond_commitment = deadline is not None and slot.start >= deadline
             if hold:

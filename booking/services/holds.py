@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from ..extensions import db
 from ..models import AuditEntry, Booking
@@ -26,11 +26,14 @@ def expire(now: datetime) -> int:
     return len(expired_ids)
 
 
+# Built once: every booking runs it.
+_EXPIRE_FOR = (update(Booking)
+               .where(Booking.consultant_id.in_(bindparam("ids", expanding=True)), Booking.status == "held",
+                      Booking.hold_expires_at <= bindparam("now"))
+               .values(status="expired", updated_at=bindparam("now")))
+
+
 def expire_for(consultant_ids: list[int], now: datetime) -> None:
     """Inside a booking's lock: free these consultants' expired holds before the insert,
     so that the database constraint does not count them."""
-    db.session.execute(
-        update(Booking)
-        .where(Booking.consultant_id.in_(consultant_ids), Booking.status == "held", Booking.hold_expires_at <= now)
-        .values(status="expired", updated_at=now)
-    )
+    db.session.execute(_EXPIRE_FOR, {"ids": consultant_ids, "now": now})

@@ -68,7 +68,7 @@ def reserve(booking: Booking) -> LedgerEntry | None:
     if access == "hour_bank":
         ensure_grant(booking.company, year)
         included = max(0, min(minutes, balance(booking.company, year)))
-    entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking=booking, kind="reserve",
+    entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking_id=booking.id, kind="reserve",
                         minutes=-included, billable_minutes=minutes - included)
     db.session.add(entry)
     return entry

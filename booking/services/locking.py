@@ -28,13 +28,29 @@ def company(company_id: int) -> LockKey:
     return (-company_id, 0)
 
 
+def _commit(session, expire: bool) -> None:
+    previous, session.expire_on_commit = session.expire_on_commit, expire
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+
+
 @contextmanager
-def locked(keys: Iterable[LockKey]) -> Iterator[None]:
-    """Run the block in a fresh transaction holding these locks; commit on success, roll back on error."""
+def locked(keys: Iterable[LockKey], *, reread: bool = True) -> Iterator[None]:
+    """Run the block in a transaction holding these locks; commit on success, roll back on error.
+
+    Objects loaded before are read again under the locks when next used; with `reread=False` they are
+    used as they were (the actor, the company: nothing the block decides on), and on PostgreSQL the
+    transaction already open simply continues: at read committed, each statement after the locks sees
+    every commit made before them. After the commit, objects keep their state: what the block read
+    under the locks and wrote is what the database now holds, so a view answers without reading again.
+    """
     session = db.session()  # the request's Session itself (the scoped proxy lacks in_transaction)
-    if session.in_transaction():
-        session.commit()  # the locks must come before any read of the state they protect
-    if db.engine.dialect.name == "sqlite":
+    sqlite = db.engine.dialect.name == "sqlite"
+    if session.in_transaction() and (reread or sqlite):
+        _commit(session, expire=reread)  # the locks must come before any read of the state they protect
+    if sqlite:
         session.connection(execution_options={IMMEDIATE: True})
     elif keys := sorted(set(keys)):
         # one statement: unnest yields the sorted keys in order, and each lock is taken in turn
@@ -43,13 +59,7 @@ def locked(keys: Iterable[LockKey]) -> Iterator[None]:
                              "CAST(:b AS integer[])) AS k(a, b)"), {"a": list(first), "b": list(second)})
     try:
         yield
-        # What the block read under the locks and wrote is what the database now holds: objects keep
-        # their state (a view answers from them without reading them again).
-        expire, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
+        _commit(session, expire=False)
     except BaseException:
         session.rollback()
         raise

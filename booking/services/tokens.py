@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -29,12 +29,14 @@ def create(user: User, label: str = "") -> str:
     return raw
 
 
+# Built once: every API call runs it. User and company come in the same query: every call needs them.
+_BY_DIGEST = (select(ApiToken).where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+              .options(joinedload(ApiToken.user).joinedload(User.company)))
+
+
 def user_for(raw: str) -> User | None:
     """The active user owning an unrevoked token, or None."""
-    token = db.session.scalar(  # user and company in the same query: every API call needs them
-        select(ApiToken).where(ApiToken.token_hash == digest(raw), ApiToken.revoked_at.is_(None))
-        .options(joinedload(ApiToken.user).joinedload(User.company))
-    )
+    token = db.session.scalar(_BY_DIGEST, {"digest": digest(raw)})
     if token is None or not token.user.active:
         return None
     return token.user
