@@ -1,4 +1,5 @@
-"""API resources: services, availability, bookings, hour bank, callbacks. Parse → service → serialise."""
+"""API resources: services, availability, bookings, hour bank, callbacks. Parse → service → serialise.
+Schemas are given as instances: built once, not on every request."""
 from __future__ import annotations
 
 from flask import g, jsonify
@@ -33,7 +34,7 @@ def errors(*codes):
 
 @blp.route("/me")
 @token_required()
-@blp.response(200, s.MeSchema)
+@blp.response(200, s.MeSchema())
 @errors(401)
 @blp.doc(security=SECURITY)
 def me():
@@ -62,8 +63,8 @@ def services():
 
 @blp.route("/availability")
 @token_required("client", "planner", "admin")
-@blp.arguments(s.AvailabilityQuery, location="query")
-@blp.response(200, s.AvailabilitySchema)
+@blp.arguments(s.AvailabilityQuery(), location="query")
+@blp.response(200, s.AvailabilitySchema())
 @errors(401, 403, 404, 422)
 @blp.doc(security=SECURITY)
 def availability_view(query):
@@ -86,8 +87,8 @@ def availability_view(query):
 @token_required("client", "planner", "admin")
 @limiter.limit(booking_limit, key_func=user_key)
 @idempotent
-@blp.arguments(s.BookingInSchema)
-@blp.response(201, s.BookingSchema)
+@blp.arguments(s.BookingInSchema())
+@blp.response(201, s.BookingSchema())
 @errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY, parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
                                           "description": "repeat a POST safely: the first answer is returned"}])
@@ -113,7 +114,7 @@ def list_bookings():
 
 @blp.route("/bookings/<int:booking_id>")
 @token_required()
-@blp.response(200, s.BookingSchema)
+@blp.response(200, s.BookingSchema())
 @errors(401, 404)
 @blp.doc(security=SECURITY)
 def get_booking(booking_id: int):
@@ -123,8 +124,8 @@ def get_booking(booking_id: int):
 
 @blp.route("/bookings/<int:booking_id>", methods=["PATCH"])
 @token_required("client", "planner", "admin")
-@blp.arguments(s.RescheduleSchema)
-@blp.response(200, s.BookingSchema)
+@blp.arguments(s.RescheduleSchema())
+@blp.response(200, s.BookingSchema())
 @errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY)
 def reschedule_booking(data, booking_id: int):
@@ -136,7 +137,7 @@ def reschedule_booking(data, booking_id: int):
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @token_required("client", "planner", "admin")
 @idempotent
-@blp.response(200, s.BookingSchema)
+@blp.response(200, s.BookingSchema())
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
 def cancel_booking(booking_id: int):
@@ -147,7 +148,7 @@ def cancel_booking(booking_id: int):
 @blp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])
 @token_required("client")
 @idempotent
-@blp.response(200, s.BookingSchema)
+@blp.response(200, s.BookingSchema())
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
 def confirm_booking(booking_id: int):
@@ -157,7 +158,7 @@ def confirm_booking(booking_id: int):
 
 @blp.route("/hour-bank")
 @token_required("client")
-@blp.response(200, s.HourBankSchema)
+@blp.response(200, s.HourBankSchema())
 @errors(401, 403)
 @blp.doc(security=SECURITY)
 def hour_bank_view():
@@ -178,7 +179,7 @@ def callbacks():
 
 @blp.route("/bookings/<int:booking_id>/prerequisites", methods=["POST"])
 @token_required("client")
-@blp.arguments(s.PrerequisiteInSchema)
+@blp.arguments(s.PrerequisiteInSchema())
 @blp.response(200, s.PrerequisiteSchema(many=True))
 @errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY)

@@ -2,13 +2,11 @@
 from ..extensions import db
 from ..models import AuditEntry
 
+_INSERT = AuditEntry.__table__.insert()  # a plain row: the log is written, never read back here
 
-def record(actor, action: str, obj, **details) -> AuditEntry:
-    """Log that `actor` (a User or None for the system) did `action` to `obj`."""
-    entry = AuditEntry(
-        actor_id=getattr(actor, "id", None), action=action,
-        object_type=type(obj).__name__.lower(), object_id=getattr(obj, "id", None),
-        details=details,
-    )
-    db.session.add(entry)
-    return entry
+
+def record(actor, action: str, obj, **details) -> None:
+    """Log that `actor` (a User or None for the system) did `action` to `obj` (flushed: it has its id)."""
+    db.session.execute(_INSERT, {"actor_id": getattr(actor, "id", None), "action": action,
+                                 "object_type": type(obj).__name__.lower(), "object_id": getattr(obj, "id", None),
+                                 "details": details})

@@ -2,11 +2,15 @@
 Always called inside the transaction that makes the change: the mail is queued with it (see `mail`)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import dates
 from flask import current_app
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from calendars.invite import EventData, Person
+from calendars.worktime import PARIS
 from .. import labels
 from ..extensions import db
 from ..models import Booking, Company, User
@@ -41,11 +45,16 @@ def event_data(booking: Booking) -> EventData:
     )
 
 
-def _subject(what: str, booking: Booking) -> str:
+@lru_cache(maxsize=None)
+def _french(kind: str) -> str:
+    """A service's name in French, the language of the mails (looked up once per process)."""
     with force_locale("fr"):
-        when = format_datetime(booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm")
-        kind = str(labels.KINDS.get(booking.kind, booking.kind))
-    return SUBJECTS[what].format(kind=kind, when=when)
+        return str(labels.KINDS.get(kind, kind))
+
+
+def _subject(what: str, booking: Booking) -> str:
+    when = dates.format_datetime(booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
+    return SUBJECTS[what].format(kind=_french(booking.kind), when=when)
 
 
 def planners() -> list[User]:
