@@ -128,6 +128,22 @@ def test_a_hold_blocks_the_slot_until_it_expires(serenite):
     assert other.status == "confirmed" and held.status == "expired"
 
 
+def test_a_hold_past_its_expiry_not_yet_swept_gives_way_to_a_booking(any_app):
+    """The database's constraint still counts such a hold: the booking marks it expired and succeeds."""
+    company = f.company("serenite", contract_start=YEAR)
+    contact, other = f.user("client", company), f.user("client", company)
+    f.consultant()
+    db.session.commit()
+    held = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW, hold=True)
+    later = NOW + timedelta(minutes=11)
+    booking = bookings.book(other, "erplib", paris("2026-12-07 10:00"), later)
+    assert booking.status == "confirmed" and held.status == "expired"
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == held.id)).all()
+    assert actions == ["booking.hold", "booking.hold_expired"]
+    with pytest.raises(Conflict):  # a live booking is never swept away
+        bookings.book(contact, "erplib", paris("2026-12-07 10:00"), later)
+
+
 def test_confirming_a_hold_reserves_and_mails_an_invitation(serenite):
     company, contact, _ = serenite
     held = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW, hold=True)

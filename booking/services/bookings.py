@@ -89,17 +89,17 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     if kind == "major_install":
         _check_one_install_per_version(company)
     consultant_ids = [consultant_id] if consultant_id is not None else availability.eligible_ids(service)
-    try:
+    contact = contact or (actor if actor.role == "client" else None)
+
+    def place() -> Booking:
         # the slot is re-read under the locks by its own queries; actor and company need not be
         with locking.locked(_lock_keys(company, consultant_ids, start_at, service), reread=False):
-            holds.expire_for(consultant_ids, now)
             # read under the locks (absences as they are now), only those the locks cover
             consultants = [c for c in availability.eligible(service, only=consultant_id, reread=True)
                            if c.id in consultant_ids]
             slot = availability.find(kind, company, start_at, now, consultants=consultants)
             if slot is None:
                 raise Conflict(TAKEN)
-            contact = contact or (actor if actor.role == "client" else None)
             # ids rather than relationships: the flush then has only the new rows to look at (the loaded
             # consultant, company and contact are found again in the session when the booking is read)
             booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
@@ -124,9 +124,19 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
                          kind=kind, start=slot.start.isoformat(), consultant=slot.consultant_id)
             if not hold or follow_up_of:
                 notify.booking_changed(booking, "proposed" if hold else "confirmed")
+        return booking
+
+    try:
+        return place()
+    except IntegrityError:
+        # The database's constraint still counts a hold past its expiry that the sweeper has not marked
+        # yet (availability already sees it as free): mark this consultant's, then try once more.
+        if not holds.expire(now, consultant_ids):
+            raise Conflict(TAKEN) from None
+    try:
+        return place()
     except IntegrityError:  # the database constraint caught a race the locks should have prevented
         raise Conflict(TAKEN) from None
-    return booking
 
 
 def _check_one_install_per_version(company: Company) -> None:

@@ -26,13 +26,17 @@ RESEND_WITHIN = timedelta(days=1)  # mail kept while no server was set is sent o
 BATCH = 500
 
 
-def queue(recipient: str, subject: str, body: str, event: EventData | None = None,
-          booking_id: int | None = None) -> OutboxMessage:
-    """Store one mail in the caller's transaction; the invitation (if any) is attached when composed."""
-    entry = OutboxMessage(recipient=recipient, subject=subject, body=body, booking_id=booking_id,
-                          event=event.to_json() if event else None)
-    db.session.add(entry)
-    return entry
+_INSERT = OutboxMessage.__table__.insert()
+
+
+def queue(recipients: list[str], subject: str, body: str, event: EventData | None = None,
+          booking_id: int | None = None) -> None:
+    """Store one mail per recipient in the caller's transaction, in one statement; the invitation (if
+    any) is attached when the mail is composed."""
+    if recipients:
+        event_json = event.to_json() if event else None
+        db.session.execute(_INSERT, [{"recipient": recipient, "subject": subject, "body": body, "event": event_json,
+                                      "booking_id": booking_id} for recipient in recipients])
 
 
 def message(recipient: str, subject: str, body: str, ics: bytes | None = None, method: str | None = None) -> EmailMessage:

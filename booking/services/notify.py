@@ -85,8 +85,7 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
     body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
     # planners() only when asked: a generator's first iterable is evaluated at once, query included
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
-    for person in people:
-        mail.queue(person.email, subject, body, data if with_invite else None, booking.id)
+    mail.queue([person.email for person in people], subject, body, data if with_invite else None, booking.id)
 
 
 def prerequisites_reminder(booking_id: int) -> None:
@@ -107,5 +106,4 @@ def prerequisites_missing(booking_id: int) -> None:
 
 def company_alert(company: Company, subject: str, text: str) -> None:
     """A plain mail to the company's contacts and to the planners."""
-    for user in [*company.contacts, *planners()]:
-        mail.queue(user.email, subject, f"Bonjour,\n\n{text}\n")
+    mail.queue([user.email for user in [*company.contacts, *planners()]], subject, f"Bonjour,\n\n{text}\n")
