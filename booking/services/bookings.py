@@ -103,7 +103,7 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
             # ids rather than relationships: the flush then has only the new rows to look at (the loaded
             # consultant, company and contact are found again in the session when the booking is read)
             booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
-                              company_id=company.id, contact_id=contact.id if contact else None, checks=[],
+                              company_id=company.id, contact_id=contact.id if contact else None,
                               environment=environment, notes=notes, booked_at=now,
                               follow_up_of_id=follow_up_of.id if follow_up_of else None,
                               status="held" if hold else "confirmed",

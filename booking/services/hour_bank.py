@@ -57,24 +57,29 @@ def _year_of(booking: Booking) -> date:
     return contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
 
 
-def reserve(booking: Booking) -> LedgerEntry | None:
+_INSERT = LedgerEntry.__table__.insert()  # movements are plain rows, summed when read
+
+
+def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int, note: str = "") -> None:
+    db.session.execute(_INSERT, {"company_id": booking.company_id, "contract_year": year, "booking_id": booking.id,
+                                 "kind": kind, "minutes": minutes, "billable_minutes": billable, "note": note})
+
+
+def reserve(booking: Booking) -> None:
     """Record a confirmed session: included minutes while the bank lasts, the rest billable."""
     access = contract.current().tier(booking.company.tier).access(booking.kind)
     if access not in ("hour_bank", "billable"):
-        return None
+        return
     minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
     year = _year_of(booking)
     included = 0
     if access == "hour_bank":
         ensure_grant(booking.company, year)
         included = max(0, min(minutes, balance(booking.company, year)))
-    entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking_id=booking.id, kind="reserve",
-                        minutes=-included, billable_minutes=minutes - included)
-    db.session.add(entry)
-    return entry
+    _write(booking, year, "reserve", -included, minutes - included)
 
 
-def refund(booking: Booking, note: str = "") -> LedgerEntry | None:
+def refund(booking: Booking, note: str = "") -> None:
     """Give back everything the booking still holds (included and billable minutes)."""
     held, billable, year = db.session.execute(
         select(func.coalesce(func.sum(LedgerEntry.minutes), 0),
@@ -82,12 +87,8 @@ def refund(booking: Booking, note: str = "") -> LedgerEntry | None:
                func.max(LedgerEntry.contract_year))
         .where(LedgerEntry.booking_id == booking.id)
     ).one()
-    if not held and not billable:
-        return None
-    entry = LedgerEntry(company_id=booking.company_id, contract_year=year, booking=booking, kind="refund",
-                        minutes=-held, billable_minutes=-billable, note=note)
-    db.session.add(entry)
-    return entry
+    if held or billable:
+        _write(booking, year, "refund", -held, -billable, note)
 
 
 def entries(company_id: int, year: date) -> list[LedgerEntry]:

@@ -14,8 +14,11 @@ from .errors import Conflict, Invalid
 
 def checklist(booking: Booking) -> list[tuple[str, str, datetime | None]]:
     """(code, label, confirmed at) for each prerequisite of the booking's service."""
+    prerequisites = contract.current().service(booking.kind).prerequisites
+    if not prerequisites:  # most services: no need to read the checks
+        return []
     done = {c.code: c.confirmed_at for c in booking.checks}
-    return [(code, label, done.get(code)) for code, label in contract.current().service(booking.kind).prerequisites]
+    return [(code, label, done.get(code)) for code, label in prerequisites]
 
 
 def all_confirmed(booking: Booking) -> bool:

@@ -29,9 +29,10 @@ SUBJECTS = {
 CANCELLED = ("cancelled", "late_cancelled", "prerequisites_missing")
 
 
-def event_data(booking: Booking) -> EventData:
-    """The booking as a calendar event (shared by invitations and downloads)."""
-    kind = str(labels.KINDS.get(booking.kind, booking.kind))
+def event_data(booking: Booking, kind: str | None = None) -> EventData:
+    """The booking as a calendar event (shared by invitations and downloads); `kind`: the service's name
+    (by default in the reader's language)."""
+    kind = kind or str(labels.KINDS.get(booking.kind, booking.kind))
     lines = [f"Client : {booking.company.name}", f"Consultant : {booking.consultant.name}"]
     if booking.ticket:
         lines.append(f"Ticket : {booking.ticket.reference} ({booking.ticket.priority})")
@@ -79,7 +80,7 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
     without `text`, the event's description and a word about the attached invitation."""
     db.session.flush()  # the stamp is the change's own updated_at
     subject = _subject(what, booking)
-    data = event_data(booking)
+    data = event_data(booking, _french(booking.kind))
     if text is None:
         text = f"{data.description}\n\nL'invitation jointe met à jour votre agenda."
     body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
