@@ -28,6 +28,11 @@ def company(company_id: int) -> LockKey:
     return (-company_id, 0)
 
 
+# One statement: unnest yields the sorted keys in order, and each lock is taken in turn.
+_LOCK_ALL = text("SELECT count(pg_advisory_xact_lock(a, b)) "
+                 "FROM unnest(CAST(:a AS integer[]), CAST(:b AS integer[])) AS k(a, b)")
+
+
 def _commit(session, expire: bool) -> None:
     previous, session.expire_on_commit = session.expire_on_commit, expire
     try:
@@ -53,10 +58,8 @@ def locked(keys: Iterable[LockKey], *, reread: bool = True) -> Iterator[None]:
     if sqlite:
         session.connection(execution_options={IMMEDIATE: True})
     elif keys := sorted(set(keys)):
-        # one statement: unnest yields the sorted keys in order, and each lock is taken in turn
         first, second = zip(*keys)
-        session.execute(text("SELECT count(pg_advisory_xact_lock(a, b)) FROM unnest(CAST(:a AS integer[]), "
-                             "CAST(:b AS integer[])) AS k(a, b)"), {"a": list(first), "b": list(second)})
+        session.execute(_LOCK_ALL, {"a": list(first), "b": list(second)})
     try:
         yield
         _commit(session, expire=False)
