@@ -2,7 +2,10 @@
 
 For /healthz, availability (one week, API), booking (API, each request a distinct free slot) and a
 consultant's iCal feed: throughput, p50 and p99, errors, and the throughput as a ratio to /healthz
-measured on the same server in the same run. At the end: zero errors and zero double bookings.
+measured on the same server in the same run; the CPU each request cost the app (gunicorn and its
+workers), PostgreSQL and this client (all on the same 2 cores: the ratio of throughputs is about
+the inverse ratio of these totals). At the end: zero errors and zero double bookings, and the cost
+of composing the mails the bookings queued (the scheduler's delivery job, outside the requests).
 Targets: availability >= 0.25 of /healthz throughput, booking >= 0.2.
 
 Run: .venv/bin/python bench/load.py [--clients 8] [--seconds 10]
@@ -24,13 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
-from booking.models import Company, Consultant, User  # noqa: E402
+from booking.models import Company, Consultant, OutboxMessage, User  # noqa: E402
+from booking.models.types import utcnow  # noqa: E402
 from booking.pgcluster import Cluster  # noqa: E402
-from booking.services import feeds, tokens  # noqa: E402
+from booking.services import feeds, mail, tokens  # noqa: E402
 from calendars.worktime import PARIS, WorkCalendar  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
@@ -177,7 +181,16 @@ def main() -> None:
                 "AND a.start_at < b.end_at AND b.start_at < a.end_at "
                 "WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')")).scalar()
             booked = db.session.execute(text("SELECT count(*) FROM bookings")).scalar()
+            # The mails the bookings queued leave with the scheduler's job, outside the requests: its cost
+            # too, composed here (no SMTP server) in the job's batches.
+            queued = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.raw.is_(None)))
+            started_cpu, started = time.process_time(), time.perf_counter()
+            while db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.raw.is_(None))):
+                mail.deliver(utcnow())
+            cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
             db.engine.dispose()
+        print(f"mail delivery job (outside the requests): {queued} mails composed in {wall:.1f} s, "
+              f"{cpu * 1000 / max(queued, 1):.2f} ms CPU per mail (+ PostgreSQL)")
         total_errors = sum(len(r["errors"]) for r in results.values())
         print(f"end: {booked} bookings, {doubles} double bookings, {total_errors} errors")
     finally:

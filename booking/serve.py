@@ -42,7 +42,7 @@ def main() -> None:
     processes = [
         subprocess.Popen([*flask, "scheduler"], env=env),
         subprocess.Popen([str(BIN / "gunicorn"), "-w", env.get("WEB_CONCURRENCY", "4"), "-b", bind,
-                          "--access-logfile", "-", "--timeout", "60", "wsgi:app"], env=env),
+                          "--access-logfile", "-", "--timeout", "60", "-c", "python:booking.gunicorn_conf", "wsgi:app"], env=env),
     ]
     print(f"ERP-Lib Planner (gunicorn {env.get('WEB_CONCURRENCY', '4')} workers + planificateur) : "
           f"http://{bind}/  — base : {env['DATABASE_URL'].split('@')[-1]}", flush=True)

@@ -17,7 +17,7 @@ def gunicorn(url: str, log: Path, workers: int = 4, **env) -> tuple[subprocess.P
     environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-server", **env}
     process = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--timeout", "60", "booking:create_app()"], env=environment, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+         "--timeout", "60", "-c", "python:booking.gunicorn_conf", "booking:create_app()"], env=environment, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process, log)
     return process, base
