@@ -56,6 +56,7 @@ def test_confirm_reschedule_cancel_mails_update_the_same_event(app, smtp):
     assert mail.deliver(NOW) == 6 and mail.deliver(NOW) == 0
     to_client = [m for rcpt, m in smtp.messages if rcpt == [contact.email]]
     assert len(smtp.messages) == 6 and len(to_client) == 3
+    assert all(m["To"] == rcpt[0] and m["From"] and m["Subject"] for rcpt, m in smtp.messages)
     methods = [calendar_part(m) for m in to_client]
     assert [m for m, _ in methods] == ["REQUEST", "REQUEST", "CANCEL"]
     for sequence, (method, ics) in enumerate(methods):

@@ -5,6 +5,7 @@ set, retrying with backoff. Without a server the composed mail is kept in the ou
 """
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 from datetime import datetime, timedelta
@@ -39,11 +40,11 @@ def queue(recipients: list[str], subject: str, body: str, event: EventData | Non
                                       "booking_id": booking_id} for recipient in recipients])
 
 
-def message(recipient: str, subject: str, body: str, ics: bytes | None = None, method: str | None = None) -> EmailMessage:
-    """A plain-text mail, with the invitation as a text/calendar part that mail clients act on."""
+def message(subject: str, body: str, ics: bytes | None = None, method: str | None = None) -> EmailMessage:
+    """A plain-text mail, with the invitation as a text/calendar part that mail clients act on; its
+    recipient's To header is added by `_compose`."""
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_SENDER"]
-    msg["To"] = recipient
     msg["Subject"] = subject
     # quoted-printable: the composed message is plain ASCII, stored and sent as it is
     msg.set_content(body, cte="quoted-printable")
@@ -55,15 +56,18 @@ def message(recipient: str, subject: str, body: str, ics: bytes | None = None, m
 
 
 def _compose(entries: list[OutboxMessage]) -> None:
-    invitations: dict[tuple, bytes] = {}  # the attendees of one change share its invitation
+    """The recipients of one change get the same message: it is rendered once (MIME rendering is the
+    costly part), and each copy differs only by its To header (header order carries no meaning)."""
+    rendered: dict[tuple, str] = {}
     for entry in entries:
-        ics = method = None
-        if entry.event:
-            data = EventData.from_json(entry.event)
-            key = (data.uid, data.sequence, data.cancelled, data.stamp)
-            ics = invitations.get(key) or invitations.setdefault(key, invitation(data))
-            method = method_of(data)
-        entry.raw = message(entry.recipient, entry.subject, entry.body, ics, method).as_string()
+        key = (entry.subject, entry.body, json.dumps(entry.event, sort_keys=True) if entry.event else None)
+        if key not in rendered:
+            ics = method = None
+            if entry.event:
+                data = EventData.from_json(entry.event)
+                ics, method = invitation(data), method_of(data)
+            rendered[key] = message(entry.subject, entry.body, ics, method).as_string()
+        entry.raw = f"To: {entry.recipient}\n{rendered[key]}"
 
 
 def _send(entries: list[OutboxMessage], now: datetime) -> dict[int, str | None]:
