@@ -50,7 +50,8 @@ def test_hour_bank_never_negative_and_each_booking_accounts_for_its_minutes(app,
         left = hour_bank.balance(company, YEAR)
         assert 0 <= left <= 600
         included, billable = defaultdict(int), defaultdict(int)
-        for line in db.session.scalars(select(LedgerEntry).where(LedgerEntry.booking_id.is_not(None))):
+        for line in db.session.scalars(select(LedgerEntry).where(  # this example's company: examples share the database
+                LedgerEntry.company_id == company.id, LedgerEntry.booking_id.is_not(None))):
             included[line.booking_id] -= line.minutes
             billable[line.booking_id] += line.billable_minutes
         for booking in made:
