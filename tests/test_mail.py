@@ -70,11 +70,16 @@ def test_confirm_reschedule_cancel_mails_update_the_same_event(app, smtp):
     assert len(sent) == 6 and all(m.sent_at is not None and not m.error for m in sent)
 
 
-def test_without_a_mail_server_mail_stays_in_the_outbox(app):
-    company = f.company("standard")
-    contact = f.user("client", company)
+def _standard_contact():
+    """A Standard client's contact, and one consultant to book."""
+    contact = f.user("client", f.company("standard"))
     f.consultant()
     db.session.commit()
+    return contact
+
+
+def test_without_a_mail_server_mail_stays_in_the_outbox(app):
+    contact = _standard_contact()
     bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW)
     assert mail.deliver(NOW) == 0
     kept = db.session.scalars(select(OutboxMessage)).all()
@@ -83,10 +88,7 @@ def test_without_a_mail_server_mail_stays_in_the_outbox(app):
 
 def test_a_failing_mail_server_keeps_the_booking_and_records_the_error(app):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nobody listens
-    company = f.company("standard")
-    contact = f.user("client", company)
-    f.consultant()
-    db.session.commit()
+    contact = _standard_contact()
     booking = bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW)
     assert booking.status == "confirmed"
     assert mail.deliver(NOW) == 0
@@ -99,10 +101,7 @@ def test_a_failing_mail_server_keeps_the_booking_and_records_the_error(app):
 def test_a_failed_mail_is_retried_with_backoff_once_the_server_answers(app, smtp):
     port = app.config["MAIL_PORT"]
     app.config.update(MAIL_PORT=free_port())  # the server is down at first
-    company = f.company("standard")
-    contact = f.user("client", company)
-    f.consultant()
-    db.session.commit()
+    contact = _standard_contact()
     bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW)
     assert mail.deliver(NOW) == 0
     app.config.update(MAIL_PORT=port)
@@ -116,12 +115,9 @@ def test_a_failed_mail_is_retried_with_backoff_once_the_server_answers(app, smtp
 
 
 def test_a_refused_change_queues_no_mail(app):
-    company = f.company("standard")
-    contact = f.user("client", company)
-    f.consultant()
-    db.session.commit()
+    contact = _standard_contact()
     start = datetime(2026, 12, 8, 10, tzinfo=PARIS)
     bookings.book(contact, "erplib", start, NOW)
     with pytest.raises(Conflict):
-        bookings.book(f.user("client", company), "erplib", start, NOW)
+        bookings.book(f.user("client", contact.company), "erplib", start, NOW)
     assert len(db.session.scalars(select(OutboxMessage)).all()) == 2

@@ -70,7 +70,7 @@ def _compose(entries: list[OutboxMessage]) -> None:
         entry.raw = f"To: {entry.recipient}\n{rendered[key]}"
 
 
-def _send(entries: list[OutboxMessage], now: datetime) -> dict[int, str | None]:
+def _send(entries: list[OutboxMessage]) -> dict[int, str | None]:
     """SMTP over one connection; the error of each mail that did not leave (None when sent)."""
     config = current_app.config
     outcome: dict[int, str | None] = {}
@@ -86,7 +86,7 @@ def _send(entries: list[OutboxMessage], now: datetime) -> dict[int, str | None]:
 
 
 def deliver(now: datetime) -> int:
-    """Compose the queued mail, then send what is due (scheduler job); returns how many left."""
+    """Compose the queued mail, then send what is due (scheduler job); returns how many were sent."""
     server = current_app.config.get("MAIL_SERVER")
     with locking.locked([]):  # SQLite: take the write lock first
         fresh = db.session.scalars(select(OutboxMessage).where(OutboxMessage.raw.is_(None))
@@ -102,7 +102,7 @@ def deliver(now: datetime) -> int:
     if not due:
         return 0
     attempts = {entry.id: entry.attempts + 1 for entry in due}
-    outcome = _send(due, now)  # outside any transaction: a slow mail server holds no lock
+    outcome = _send(due)  # outside any transaction: a slow mail server holds no lock
     changes = [{"id": id_, "attempts": attempts[id_], "sent_at": now, "error": ""} if error is None else
                {"id": id_, "attempts": attempts[id_], "error": error,
                 "next_attempt_at": now + timedelta(minutes=2 ** (attempts[id_] - 1))}
