@@ -111,7 +111,7 @@ def confirm(booking_id: int):
         except ServiceError as error:
             flash(error.message, "error")
             return redirect(url_for("book.services"))
-        flash(_("Rendez-vous confirmé. Une invitation vous a été envoyée par e-mail."), "success")
+        flash(_("Rendez-vous confirmé. Une invitation vous est envoyée par e-mail dans un instant."), "success")
         return redirect(url_for("book.detail", booking_id=booking.id))
     if booking.status != "held":
         return redirect(url_for("book.detail", booking_id=booking.id))
@@ -205,6 +205,6 @@ def move(booking_id: int):
         except (ServiceError, ValueError, KeyError) as error:
             flash(getattr(error, "message", _("Créneau invalide.")), "error")
             return redirect(request.full_path)
-        flash(_("Rendez-vous déplacé. L'invitation mise à jour vous a été envoyée."), "success")
+        flash(_("Rendez-vous déplacé. L'invitation mise à jour vous est envoyée dans un instant."), "success")
         return redirect(url_for("book.detail", booking_id=booking.id))
     return _week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id, environments=[])
