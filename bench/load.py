@@ -74,10 +74,11 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
     tick, used = os.sysconf("SC_CLK_TCK"), {"app": 0.0, "postgres": 0.0}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            command = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
-        except OSError:
+            line = stat.read_text()
+        except OSError:  # the process ended meanwhile
             continue
+        command, rest = line.split("(", 1)[1].rsplit(")", 1)
+        fields = rest.split()
         pid, parent = int(stat.parent.name), int(fields[1])
         group = "app" if server_pid in (pid, parent) else "postgres" if command == "postgres" else None
         if group:
@@ -183,9 +184,10 @@ def main() -> None:
             booked = db.session.execute(text("SELECT count(*) FROM bookings")).scalar()
             # The mails the bookings queued leave with the scheduler's job, outside the requests: its cost
             # too, composed here (no SMTP server) in the job's batches.
-            queued = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.raw.is_(None)))
+            unsent = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.raw.is_(None))
+            queued = db.session.scalar(unsent)
             started_cpu, started = time.process_time(), time.perf_counter()
-            while db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.raw.is_(None))):
+            for _ in range(-(-queued // mail.BATCH)):  # the job's batches
                 mail.deliver(utcnow())
             cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
             db.engine.dispose()

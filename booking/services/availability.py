@@ -50,10 +50,14 @@ def calendar_for(consultant: Consultant) -> WorkCalendar:
 
 
 # Built once (bound parameters): constructing a statement costs more than running it.
-_ELIGIBLE = (select(Consultant).join(User).where(User.active.is_(True))
-             .options(joinedload(Consultant.absences), joinedload(Consultant.user)).order_by(Consultant.id))
+_ACTIVE = select(Consultant).join(User).where(User.active.is_(True)).order_by(Consultant.id)
+_ELIGIBLE = _ACTIVE.options(joinedload(Consultant.absences), joinedload(Consultant.user))
 _ELIGIBLE_ONE = _ELIGIBLE.where(Consultant.id == bindparam("only"))
-_ELIGIBLE_IDS = select(Consultant.id, Consultant.skills).join(User).where(User.active.is_(True)).order_by(Consultant.id)
+_ELIGIBLE_IDS = _ACTIVE.with_only_columns(Consultant.id, Consultant.skills)
+
+
+def _skilled(skills: list[str], needed: str | None) -> bool:
+    return needed is None or needed in skills
 
 
 def eligible(service: contract.Service, skill: str | None = None, only: int | None = None, *,
@@ -63,13 +67,13 @@ def eligible(service: contract.Service, skill: str | None = None, only: int | No
     needed = skill or service.skill
     consultants = db.session.scalars(_ELIGIBLE if only is None else _ELIGIBLE_ONE, {"only": only},
                                      execution_options={"populate_existing": reread}).unique()
-    return [c for c in consultants if needed is None or needed in c.skills]
+    return [c for c in consultants if _skilled(c.skills, needed)]
 
 
 def eligible_ids(service: contract.Service) -> list[int]:
     """The ids of `eligible(service)`, without loading the consultants (a booking's lock keys)."""
     rows = db.session.execute(_ELIGIBLE_IDS)
-    return [id_ for id_, skills in rows if service.skill is None or service.skill in skills]
+    return [id_ for id_, skills in rows if _skilled(skills, service.skill)]
 
 
 def earliest(now: datetime) -> datetime:

@@ -32,8 +32,8 @@ _INSERT = OutboxMessage.__table__.insert()
 
 def queue(recipients: list[str], subject: str, body: str, event: EventData | None = None,
           booking_id: int | None = None) -> None:
-    """Store one mail per recipient in the caller's transaction, in one statement; the invitation (if
-    any) is attached when the mail is composed."""
+    """Store one mail per recipient in the caller's transaction, in one call; the invitation (if any)
+    is attached when the mail is composed."""
     if recipients:
         event_json = event.to_json() if event else None
         db.session.execute(_INSERT, [{"recipient": recipient, "subject": subject, "body": body, "event": event_json,
