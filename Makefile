@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 translations: $(STAMP)
 	@$(BIN)/pybabel compile -d booking/translations 2>&1 | grep -v "^compiling" || true
 
-# PostgreSQL (the tests start their own throwaway cluster) and Chromium (browser tests).
+# PostgreSQL (the tests start their own throwaway cluster), Redis (the rate limits' shared store; the tests
+# start their own) and Chromium (browser tests).
 system-packages:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then \
-		echo "Installing PostgreSQL and Chromium from Debian's packages..."; \
-		$(APT) update -qq && $(APT) install -y -qq postgresql postgresql-contrib chromium fonts-dejavu-core >/dev/null; \
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/redis-server ]; then \
+		echo "Installing PostgreSQL, Redis and Chromium from Debian's packages..."; \
+		$(APT) update -qq && $(APT) install -y -qq postgresql postgresql-contrib redis-server chromium fonts-dejavu-core >/dev/null; \
 	fi
 
 run: $(STAMP) translations
