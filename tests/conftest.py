@@ -4,6 +4,10 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -18,6 +22,26 @@ from booking.extensions import db  # noqa: E402
 from booking.pgcluster import Cluster  # noqa: E402
 
 _counter = itertools.count()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock", metavar="YYYY-MM-DDTHH:MM",
+                     help="run with the clock set to this Paris time (and the processes the tests start)")
+
+
+def pytest_configure(config):
+    """--clock: the whole run starts at that instant and ticks on; `make test-calendar` uses it."""
+    if not config.getoption("clock"):
+        return
+    import time_machine
+
+    instant = datetime.fromisoformat(config.getoption("clock"))
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=ZoneInfo("Europe/Paris"))
+    os.environ["PLANNER_CLOCK_OFFSET"] = str(instant.timestamp() - time.time())
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent / "clock"),
+                                                             os.environ.get("PYTHONPATH")]))
+    time_machine.travel(instant, tick=True).start()
 _pg_tests = {"passed": 0, "failed": 0}
 
 

@@ -33,6 +33,7 @@ from booking.services import priority, tokens
 from calendars.worktime import PARIS, WorkCalendar
 
 from . import factories as f
+from .dates import contract_start, working_days
 from .servers import children, gunicorn, wait_for
 
 
@@ -55,13 +56,6 @@ def database(cluster, request):
         yield url, app
         db.session.remove()
         db.engine.dispose()
-
-
-def _working_day(after: int) -> date:
-    calendar, day = WorkCalendar(), date.today() + timedelta(days=after)
-    while not calendar.is_working_day(day):
-        day += timedelta(days=1)
-    return day
 
 
 def test_serve_runs_four_workers_and_the_scheduler_and_stops_them(database, tmp_path):
@@ -91,7 +85,7 @@ def test_serve_runs_four_workers_and_the_scheduler_and_stops_them(database, tmp_
 def _ready_plan(app) -> tuple[int, dict]:
     """A priority request whose plan moves several bookings; their positions before applying."""
     now = datetime.now(timezone.utc)
-    requester = f.user("client", f.company("serenite", contract_start=date(2026, 1, 1)))
+    requester = f.user("client", f.company("serenite", contract_start=contract_start()))
     patient_company = f.company("confort")
     patient = f.user("client", patient_company)
     expert = f.consultant(skills=("migration",))
@@ -217,11 +211,11 @@ def test_postgresql_restart_during_a_burst_of_bookings(database, cluster, tmp_pa
     db.session.commit()
     server, base = gunicorn(url, tmp_path / "gunicorn.log", RATELIMIT_BOOKING="1000 per minute")
     results: list[tuple[int, dict]] = []
-    first = _working_day(5)
+    days = working_days(3, after=5)  # two days of the burst, one for the booking after the recovery
 
     def burst(index: int) -> None:
         for n in range(per_client):  # distinct slots per client and consultant: every refusal is a fault
-            day = first + timedelta(days=7 * (n // 6))
+            day = days[n // 6]
             start = datetime.combine(day, clock((9, 10, 11, 14, 15, 16)[n % 6]), PARIS)
             results.append(_post(f"{base}/api/v1/bookings", raw[index],
                                  {"service": "erplib", "start": start.isoformat(), "consultant_id": consultants[index]}))
@@ -241,7 +235,7 @@ def test_postgresql_restart_during_a_burst_of_bookings(database, cluster, tmp_pa
         assert 503 in statuses and 201 in statuses  # the restart fell inside the burst
         print(f"burst: {statuses.count(201)} booked, {statuses.count(503)} refused during the restart")
         # recovered without restarting gunicorn
-        day = first + timedelta(days=21)
+        day = days[2]
         status, body = _post(f"{base}/api/v1/bookings", raw[0], {"service": "erplib", "consultant_id": consultants[0],
                                                                    "start": datetime.combine(day, clock(15), PARIS).isoformat()})
         assert status == 201, body

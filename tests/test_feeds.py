@@ -28,8 +28,15 @@ def paris(text):
     return datetime.fromisoformat(text).replace(tzinfo=PARIS)
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """The feeds show a window around now: the bookings below are made for NOW, so the clock is NOW."""
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
 @pytest.fixture
-def world(app):
+def world(app, clock):
     company, other = f.company("serenite", contract_start=date(2026, 1, 1)), f.company("standard", name="Autre SA")
     contact, stranger = f.user("client", company), f.user("client", other)
     consultant = f.consultant(skills=("installation",))

@@ -15,18 +15,12 @@ from booking import create_app
 from booking.extensions import db
 from booking.models import Booking, Company, LedgerEntry
 from booking.services import hour_bank, tokens
-from calendars.worktime import PARIS, WorkCalendar
+from calendars.worktime import PARIS
 
 from . import factories as f
+from .dates import contract_start, working_day
 from .conftest import _pg_url
 from .servers import gunicorn
-
-
-def next_working_day(after_days: int = 4) -> date:
-    calendar, day = WorkCalendar(), date.today() + timedelta(days=after_days)
-    while not calendar.is_working_day(day):
-        day += timedelta(days=1)
-    return day
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +61,7 @@ def seed(app, tier: str, clients: int, skills=("installation",), consultants: in
     with app.app_context():
         made = [f.consultant(skills=skills) for _ in range(consultants)]
         if tier == "serenite":
-            company = f.company("serenite", contract_start=date(2020, 1, 1))
+            company = f.company("serenite", contract_start=contract_start())
             users = [f.user("client", company) for _ in range(clients)]
         else:
             users = [f.user("client", f.company(tier)) for _ in range(clients)]
@@ -84,7 +78,7 @@ def count(app, model, *where) -> int:
 def test_fifty_clients_one_slot_exactly_one_wins(server):
     base, app = server
     raw, (consultant_id,), _ = seed(app, "standard", 50)
-    start = datetime.combine(next_working_day(), clock(10), PARIS).isoformat()
+    start = datetime.combine(working_day(4), clock(10), PARIS).isoformat()
     before = count(app, Booking, Booking.consultant_id == consultant_id)
     results = release_together([(f"{base}/api/v1/bookings", t, {"service": "erplib", "start": start}) for t in raw])
     statuses = sorted(status for status, _, _ in results)
@@ -100,7 +94,7 @@ def test_fifty_clients_one_slot_exactly_one_wins(server):
 def test_a_two_hour_intervention_races_an_overlapping_session(server):
     base, app = server
     raw, (consultant_id,), _ = seed(app, "confort", 20)
-    day = next_working_day(6)
+    day = working_day(6)
     minor = datetime.combine(day, clock(14), PARIS).isoformat()
     session = datetime.combine(day, clock(15), PARIS).isoformat()
     requests = [(f"{base}/api/v1/bookings", t, {"service": "minor_update" if i % 2 else "erplib",
@@ -123,7 +117,7 @@ def test_the_hour_bank_never_goes_negative_under_parallel_bookings(server):
         hour_bank.ensure_grant(company, year)
         db.session.add(LedgerEntry(company_id=company_id, contract_year=year, kind="adjust", minutes=-555))
         db.session.commit()
-    start = datetime.combine(next_working_day(8), clock(10), PARIS).isoformat()
+    start = datetime.combine(working_day(8), clock(10), PARIS).isoformat()
     requests = [(f"{base}/api/v1/bookings", token, {"service": "erplib", "start": start, "consultant_id": cid})
                 for token, cid in zip(raw, consultant_ids)]
     results = release_together(requests)

@@ -1,0 +1,34 @@
+"""Dates for tests that run against the real clock (servers, subprocesses): chosen with the business
+calendar, so that a test passes on every day of the year (`make test-calendar` runs them on many)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from calendars.worktime import WorkCalendar
+
+# A day is usable only if it is a working day everywhere: in Alsace-Moselle too (Good Friday, 26 December).
+_CALENDARS = (WorkCalendar(), WorkCalendar(holiday_region="57"))
+
+
+def is_plain_working_day(day: date) -> bool:
+    return all(calendar.is_working_day(day) for calendar in _CALENDARS)
+
+
+def working_days(count: int, after: int = 7, today: date | None = None) -> list[date]:
+    """The first `count` working days at least `after` calendar days from today: past the minimum notice
+    and the cancellation cut-off, well inside the booking horizon."""
+    day, found = (today or date.today()) + timedelta(days=after), []
+    while len(found) < count:
+        if is_plain_working_day(day):
+            found.append(day)
+        day += timedelta(days=1)
+    return found
+
+
+def working_day(after: int = 7, today: date | None = None) -> date:
+    return working_days(1, after, today)[0]
+
+
+def contract_start(today: date | None = None) -> date:
+    """A contract start about six months ago: the contract year does not turn during a test's bookings."""
+    return ((today or date.today()) - timedelta(days=182)).replace(day=1)
