@@ -11,10 +11,10 @@ from .types import UTCDateTime, utcnow
 
 
 class OutboxMessage(db.Model):
-    """Queued in the transaction of the change it reports; composed and sent by `mail.deliver`."""
+    """Queued in the transaction of the change it reports; sent by `mail.deliver`, or failed (given up)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"), Index("ix_outbox_failed", "failed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -28,10 +28,13 @@ class OutboxMessage(db.Model):
     error: Mapped[str] = mapped_column(String(300), default="")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IdempotentRequest(db.Model):
-    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats."""
+    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats; written in the
+    transaction of the work it reports. Pending (status 0) while a request holds the claim: past
+    `claimed_at` + the lease (or with no `claimed_at`), a retry takes it over and `attempt` goes up."""
 
     __tablename__ = "idempotent_requests"
     __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
@@ -43,3 +46,5 @@ class IdempotentRequest(db.Model):
     status: Mapped[int]
     body: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the request now running took it
+    attempt: Mapped[int] = mapped_column(default=0, server_default="0")  # the claim's owner: a late one cannot answer
