@@ -18,9 +18,11 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+def _load_user(session_id: str) -> User | None:
+    user_id, _, _generation = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # The whole id must match: logout and a password change bump its generation, ending every copy.
+    return user if user and user.active and user.get_id() == session_id else None
 
 
 @login_manager.unauthorized_handler

@@ -38,6 +38,10 @@ def from_environment(instance: Path) -> dict:
         "MAIL_SENDER": env("MAIL_SENDER", "planning@erplib.example"),
         "BOOKING_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "RESHUFFLE_SECONDS": float(env("RESHUFFLE_SECONDS", "10")),
+        # A lock not granted within this time answers 503 + Retry-After instead of holding the worker.
+        "LOCK_TIMEOUT_SECONDS": float(env("LOCK_TIMEOUT_SECONDS", "5")),
+        # A pending Idempotency-Key whose request stopped answering is taken over by a retry after this.
+        "IDEMPOTENCY_LEASE_SECONDS": float(env("IDEMPOTENCY_LEASE_SECONDS", "10")),
         "BABEL_DEFAULT_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "CONTRACT_FILE": env("CONTRACT_FILE", ""),
         "PUBLIC_URL": public_url,
@@ -48,9 +52,16 @@ def from_environment(instance: Path) -> dict:
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "1" if public_url.startswith("https:") else "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # memory:// counts per process (make run); make serve points it at its Redis, shared by every worker.
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis down: each worker counts in memory meanwhile (logged), rather than refusing every request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_BOOKING": env("RATELIMIT_BOOKING", "30 per minute"),
+        # Per e-mail address, whatever the client's address: after N failures in a row, 1, 2, 4 … minutes.
+        "LOGIN_FAILURES_BEFORE_DELAY": int(env("LOGIN_FAILURES_BEFORE_DELAY", "5")),
+        "LOGIN_DELAY_MAX_MINUTES": int(env("LOGIN_DELAY_MAX_MINUTES", "30")),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ("fr", "en"),

@@ -5,6 +5,7 @@ import hashlib
 import time
 
 from flask import current_app, render_template, request
+from flask.logging import default_handler
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -19,8 +20,16 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 
        "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+# A Redis that hangs must not hang the request: give up within half a second (then count in memory).
+REDIS_TIMEOUTS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+
+
 def init_app(app) -> None:
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
     limiter.init_app(app)
+    if not any(h is default_handler for h in limiter.logger.handlers):
+        limiter.logger.addHandler(default_handler)  # its only handler is a NullHandler: "storage unreachable" was lost
     app.after_request(_headers)
     app.register_error_handler(RateLimitExceeded, _too_many)
 
@@ -54,8 +63,10 @@ def _retry_after() -> int:
 
 
 def login_key() -> str:
-    """Per address and account: one office behind a NAT does not lock out its colleagues."""
-    return f"{get_remote_address()}|{(request.form.get('email') or '').strip().lower()}"
+    """Per account, whatever the address: spreading guesses over addresses gains nothing, and one office
+    behind a NAT does not lock out its colleagues. Hashed: no e-mail in the shared store."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "login:" + hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def user_key() -> str:

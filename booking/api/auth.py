@@ -3,6 +3,7 @@ from functools import wraps
 
 from flask import g, request
 
+from ..models.types import utcnow
 from ..services import tokens
 from .problems import problem
 
@@ -16,10 +17,10 @@ def token_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-            user = tokens.user_for(raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
-            if user is None:
-                response = problem(401, "Jeton d'API manquant, invalide ou révoqué. "
-                                        "Envoyez l'en-tête « Authorization: Bearer <jeton> ».")
+            try:
+                user = tokens.authenticate(raw.strip() if scheme.lower() == "bearer" else "", utcnow())
+            except tokens.TokenRefused as refusal:
+                response = problem(401, refusal.message)
                 response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             if roles and user.role not in roles:

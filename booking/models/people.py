@@ -1,4 +1,4 @@
-"""Users, their API tokens, consultants and their absences."""
+"""Users, their API tokens and login failures, consultants and their absences."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,6 +32,8 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id kept in sessions and remember-me cookies: bumping it ends them all.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     company: Mapped["Company | None"] = relationship(back_populates="contacts")  # noqa: F821
     consultant: Mapped["Consultant | None"] = relationship(back_populates="user")
@@ -39,6 +41,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's alternative id: a session names the user and the generation it was opened in."""
+        return f"{self.id}:{self.session_generation}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -48,7 +54,7 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A personal API token; only its SHA-256 is kept."""
+    """A personal API token; only its SHA-256 is kept. `label` is the name its owner gave it."""
 
     __tablename__ = "api_tokens"
 
@@ -59,8 +65,27 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+    def state(self, now: datetime) -> str:
+        """active, revoked or expired."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at is not None and self.expires_at <= now else "active"
+
+
+class LoginFailure(db.Model):
+    """Failed logins of one e-mail address, whether an account has it or not (so that a lock-out never
+    tells which addresses exist); the row goes at the next successful login or a day after the last failure."""
+
+    __tablename__ = "login_failures"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the normalised e-mail
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Consultant(db.Model):

@@ -1,4 +1,4 @@
-"""Client contacts, capped by the company's tier."""
+"""Accounts: client contacts capped by the company's tier, passwords."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -6,15 +6,17 @@ from sqlalchemy import func, select
 from .. import contract
 from ..extensions import db
 from ..models import Company, User
-from . import audit, locking
+from . import audit, locking, logins
 from .errors import Conflict, Invalid
+
+MIN_PASSWORD = 8
 
 
 def add_contact(actor: User, company: Company, email: str, name: str, password: str) -> User:
     """A new portal contact for `company`, refused beyond the tier's number of contacts."""
     tier = contract.current().tier(company.tier)
     email = email.strip().lower()
-    if "@" not in email or len(password) < 8 or not name.strip():
+    if "@" not in email or len(password) < MIN_PASSWORD or not name.strip():
         raise Invalid("Indiquez un nom, une adresse e-mail valide et un mot de passe d'au moins 8 caractères.")
     with locking.locked([locking.company(company.id)]):
         return _add(actor, company, tier, email, name, password)
@@ -34,3 +36,19 @@ def _add(actor, company, tier, email, name, password) -> User:
     db.session.flush()
     audit.record(actor, "user.create", user, company=company.id)
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change: the current password first; every other session of theirs ends."""
+    if not user.check_password(current):
+        raise Invalid("Le mot de passe actuel ne correspond pas : rien n'a été changé.")
+    set_password(user, user, new)
+
+
+def set_password(actor: User | None, user: User, new: str) -> None:
+    """A new password for `user`; sessions opened with the old one end (the caller commits)."""
+    if len(new) < MIN_PASSWORD:
+        raise Invalid(f"Choisissez un mot de passe d'au moins {MIN_PASSWORD} caractères.")
+    user.set_password(new)
+    logins.end_sessions(actor, user)
+    audit.record(actor, "user.password", user)

@@ -1,45 +1,135 @@
-"""Personal API tokens: random, shown once, stored as a SHA-256 digest, revocable."""
+"""Personal API tokens: random, shown once, stored as a SHA-256 digest, named, expiring, revocable."""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import utcnow
 from . import audit
+from .errors import Invalid, NotFound, ServiceError
 
 PREFIX = "erp_"
+TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often per token
+HEADER_HINT = "Envoyez l'en-tête « Authorization: Bearer <jeton> »."
+
+
+class TokenRefused(ServiceError):
+    """No usable token: missing, unknown, revoked or expired (said which, to its holder only)."""
+
+    status = 401
 
 
 def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create(user: User, label: str = "") -> str:
+def create(user: User, label: str = "", expires_at: datetime | None = None, actor: User | None = None) -> str:
     """Create a token for `user` and return its only clear copy."""
     raw = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=digest(raw), label=label)
+    token = ApiToken(user_id=user.id, token_hash=digest(raw), label=label.strip(), expires_at=expires_at)
     db.session.add(token)
     db.session.flush()
-    audit.record(user, "api_token.create", token, label=label)
+    audit.record(actor or user, "api_token.create", token, label=token.label)
     return raw
 
 
+def create_named(user: User, name: str, days: int | None, now: datetime) -> str:
+    """A token made from a form: a name to find it again by, an optional lifetime in days."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise Invalid("Donnez au jeton un nom de 1 à 80 caractères, pour le reconnaître plus tard.")
+    if days is not None and not 1 <= days <= 3650:
+        raise Invalid("La durée de validité d'un jeton va de 1 à 3650 jours.")
+    return create(user, name, now + timedelta(days=days) if days else None)
+
+
+def of(user: User) -> list[ApiToken]:
+    """A user's tokens, newest first, revoked and expired ones included."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def owned(user: User, token_id) -> ApiToken:
+    """`user`'s token `token_id`; another user's is not found."""
+    token = db.session.get(ApiToken, token_id) if str(token_id).isdigit() and int(token_id) < 2**31 else None
+    if token is None or token.user_id != user.id:
+        raise NotFound("Ce jeton n'existe pas ou ne vous appartient pas.")
+    return token
+
+
 # Built once: every API call runs it. The company comes in the same query: every call needs it.
-_USER_BY_DIGEST = (select(User).join(ApiToken, ApiToken.user_id == User.id)
-                   .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+_USER_BY_DIGEST = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
+                   .join(ApiToken, ApiToken.user_id == User.id)
+                   .where(ApiToken.token_hash == bindparam("digest"), User.active.is_(True))
                    .options(joinedload(User.company)))
+_TOUCH = (update(ApiToken).where(ApiToken.id == bindparam("token_id"),
+                                 or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < bindparam("since")))
+          .values(last_used_at=bindparam("now")).execution_options(synchronize_session=False))
 
 
-def user_for(raw: str) -> User | None:
-    """The active user owning an unrevoked token, or None."""
-    return db.session.scalar(_USER_BY_DIGEST, {"digest": digest(raw)})
+def authenticate(raw: str, now: datetime) -> User:
+    """The active user owning this unrevoked, unexpired token; else TokenRefused saying why."""
+    row = db.session.execute(_USER_BY_DIGEST, {"digest": digest(raw)}).first() if raw else None
+    if row is None:
+        raise TokenRefused(f"Jeton d'API manquant ou invalide. {HEADER_HINT}")
+    user, token_id, revoked_at, expires_at, last_used_at = row
+    if revoked_at is not None:
+        raise TokenRefused(f"Ce jeton d'API a été révoqué le {revoked_at:%Y-%m-%d %H:%M} UTC : créez-en un autre "
+                           f"dans « Mon compte ». {HEADER_HINT}")
+    if expires_at is not None and expires_at <= now:
+        raise TokenRefused(f"Ce jeton d'API a expiré le {expires_at:%Y-%m-%d %H:%M} UTC : créez-en un autre "
+                           f"dans « Mon compte ». {HEADER_HINT}")
+    if last_used_at is None or last_used_at <= now - TOUCH_EVERY:
+        _touch(token_id, now)
+    return user
+
+
+def _touch(token_id: int, now: datetime) -> None:
+    """Record the use in a transaction of its own, before the request's work: at most once a minute."""
+    session = db.session()
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()  # ends the read: on SQLite a read cannot become a write once another has committed
+        session.execute(_TOUCH, {"token_id": token_id, "since": now - TOUCH_EVERY, "now": now})
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+
+
+def user_for(raw: str, now: datetime | None = None) -> User | None:
+    """The active user owning a usable token, or None."""
+    try:
+        return authenticate(raw, now or utcnow())
+    except TokenRefused:
+        return None
 
 
 def revoke(token: ApiToken, actor: User | None = None) -> None:
-    token.revoked_at = utcnow()
-    audit.record(actor, "api_token.revoke", token)
+    """The token stops working at once; revoking it again changes nothing."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "api_token.revoke", token)
+
+
+def find(ident: str, email: str | None = None) -> ApiToken:
+    """A token by id, or by name (of `email`'s tokens when given): exactly one, else a clear refusal."""
+    query = select(ApiToken).join(User, User.id == ApiToken.user_id)
+    if ident.isdigit() and int(ident) < 2**31:
+        query = query.where(or_(ApiToken.id == int(ident), ApiToken.label == ident))
+    else:
+        query = query.where(ApiToken.label == ident)
+    if email:
+        query = query.where(func.lower(User.email) == email.strip().lower())
+    found = db.session.scalars(query.where(ApiToken.revoked_at.is_(None))).all()
+    if not found:
+        raise NotFound(f"Aucun jeton actif « {ident} »" + (f" pour {email}." if email else "."))
+    if len(found) > 1:
+        listed = ", ".join(f"n° {t.id} ({t.user.email})" for t in found)
+        raise Invalid(f"Plusieurs jetons actifs s'appellent « {ident} » : {listed}. Indiquez le numéro.")
+    return found[0]

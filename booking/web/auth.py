@@ -1,17 +1,21 @@
 """Log in, log out, choose the language."""
+import math
+from datetime import datetime, timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from ..auth import home_endpoint
 from ..extensions import db, limiter
+from ..models.types import utcnow
 from ..security import login_key, login_limit
-from ..models import User
+from ..services import logins
 from .util import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -34,19 +38,36 @@ def login():
         return redirect(url_for(home_endpoint(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user and user.active and user.check_password(form.password.data):
+        now = utcnow()
+        try:
+            user = logins.authenticate(form.email.data, form.password.data, now)
+        except logins.LoginLocked as locked:
+            return _locked(form, locked.until, now)
+        except logins.LoginRefused:
+            form.password.errors.append(_("E-mail ou mot de passe incorrect."))
+        else:
             login_user(user)
             flash(_("Bienvenue, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for(home_endpoint(user))))
-        form.password.errors.append(_("E-mail ou mot de passe incorrect."))
     return render_template("auth/login.html", form=form)
+
+
+def _locked(form: LoginForm, until: datetime, now: datetime):
+    """The same words whether the account exists or not: only when to come back (a whole minute, rounded up)."""
+    shown = until if until == until.replace(second=0, microsecond=0) else \
+        until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    form.password.errors.append(_("Trop d'échecs de connexion pour ce compte. Par sécurité, réessayez à partir "
+                                  "de %(time)s.", time=format_time(shown, "HH:mm")))
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    return render_template("auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
 
 
 @bp.post("/logout")
 def logout():
     if EmptyForm().validate_on_submit():
+        if current_user.is_authenticated:
+            logins.end_sessions(current_user, current_user)  # every copy of this session stops working
+            db.session.commit()
         logout_user()
         flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"))
