@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
-from . import sqlite  # noqa: F401  (registers the SQLite connection settings)
+from . import inputs, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
 from .config import from_environment
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    inputs.init_app(app)  # first: its `<int:…>` converter must be in place before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)

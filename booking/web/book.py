@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from calendars.invite import ics_file
 from calendars.worktime import PARIS
-from .. import contract
+from .. import contract, inputs
 from ..api.schemas import parse_instant
 from ..auth import role_required
 from ..extensions import db, limiter
@@ -24,10 +24,8 @@ bp = Blueprint("book", __name__, url_prefix="/portail")
 
 def _week(default_from: datetime) -> date:
     """The Monday of the requested week (?semaine=YYYY-MM-DD), else of the first bookable day."""
-    try:
-        day = date.fromisoformat(request.args["semaine"])
-    except (KeyError, ValueError):
-        day = availability.earliest(default_from).astimezone(PARIS).date()
+    text = request.args.get("semaine")
+    day = inputs.day(text, _("Semaine")) if text else availability.earliest(default_from).astimezone(PARIS).date()
     return day - timedelta(days=day.weekday())
 
 
@@ -37,14 +35,13 @@ def _ticket_args() -> dict | None:
     if not reference:
         return None
     priority = request.args.get("priorite", "")
-    try:
-        opened = datetime.fromisoformat(request.args.get("ouvert", ""))
-    except ValueError:
-        return {"error": _("Date d'ouverture du ticket invalide : utilisez le sélecteur de date.")}
+    try:  # the form gives Paris wall time
+        opened = inputs.local_instant(request.args.get("ouvert", ""), _("Date d'ouverture du ticket"))
+    except inputs.BadInput as error:
+        return {"error": error.message}
     if priority not in PRIORITIES:
         return {"error": _("Choisissez la priorité du ticket.")}
-    opened = opened if opened.tzinfo else opened.replace(tzinfo=PARIS)  # the form gives Paris wall time
-    if opened > utcnow():
+    if opened > utcnow() + inputs.CLOCK_SKEW:
         return {"error": _("La date d'ouverture du ticket est dans le futur.")}
     return {"reference": reference, "priority": priority, "opened_at": opened}
 
@@ -77,7 +74,7 @@ def week(kind: str):
     bookings.check_entitlement(current_user.company, kind)
     ticket = _ticket_args() if kind == "callback" else None
     if kind == "callback" and (ticket is None or "error" in ticket):
-        return render_template("book/ticket.html", error=ticket and ticket["error"], now=utcnow())
+        return render_template("book/ticket.html", error=ticket and ticket["error"], now=utcnow()), 400 if ticket else 200
     envs = [e for e in contract.current().service(kind).environments if e in current_user.company.environments]
     return _week_view(kind, _week(utcnow()), ticket=ticket, environments=envs)
 
@@ -90,6 +87,8 @@ def hold(kind: str):
         ticket = None
         if kind == "callback":
             t = _ticket_args() or {}
+            if "error" in t:
+                raise inputs.BadInput(t["error"])
             ticket = access.ticket_for(current_user.company, t.get("reference", ""), t.get("priority", ""),
                                        t.get("opened_at"))
         booking = bookings.book(current_user, kind, parse_instant(request.form["start"]), utcnow(), hold=True,
@@ -97,7 +96,9 @@ def hold(kind: str):
                                 notes=request.form.get("notes", "")[:2000])
     except (ServiceError, ValueError, KeyError) as error:
         flash(getattr(error, "message", _("Créneau invalide.")), "error")
-        return week(kind), 422  # the week again, with the reason; nothing was held
+        page = make_response(week(kind))  # the week (or the ticket form) again, with the reason; nothing was held
+        page.status_code = 422
+        return page
     return redirect(url_for("book.confirm", booking_id=booking.id))
 
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from calendars.worktime import PARIS
+from .. import inputs
 from ..auth import role_required
 from ..extensions import db
 from ..models import Company
@@ -28,10 +29,10 @@ def home():
 
 
 def _month(text: str | None) -> date:
-    try:
-        return date.fromisoformat(f"{text}-01")
-    except (TypeError, ValueError):
+    """The month asked for (YYYY-MM), else this one; a month out of range or malformed is a 400."""
+    if not text:
         return utcnow().astimezone(PARIS).date().replace(day=1)
+    return inputs.month(text, _("Mois"))
 
 
 @bp.route("/facturation")

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from calendars.worktime import PARIS
+from .. import inputs
 from ..auth import role_required
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
@@ -121,15 +122,15 @@ def absences():
     if request.method == "POST":
         form = request.form
         try:
-            consultant = db.session.get(Consultant, int(form.get("consultant") or 0))
+            consultant = db.session.get(Consultant, inputs.identifier(form.get("consultant"), _("Consultant")))
             if consultant is None:
                 raise KeyError("consultant")
-            start = datetime.fromisoformat(form["start"]).replace(tzinfo=PARIS)
-            end = datetime.fromisoformat(form["end"]).replace(tzinfo=PARIS)
+            start = inputs.local_instant(form.get("start"), _("Début de l'absence"))  # Paris wall time
+            end = inputs.local_instant(form.get("end"), _("Fin de l'absence"))
             plan = priority.mark_absent(current_user, consultant, start, end, form.get("reason", ""), utcnow())
-        except (ServiceError, ValueError, KeyError) as error:
+        except (ServiceError, KeyError) as error:
             flash(getattr(error, "message", _("Choisissez un consultant et des dates valides.")), "error")
-            return redirect(url_for("priority.absences"))
+            return render_template("priority/absences.html", consultants=consultants), getattr(error, "status", 422)
         if plan is None:
             flash(_("Absence enregistrée : aucun rendez-vous n'est concerné."), "success")
             return redirect(url_for("priority.absences"))
@@ -196,10 +197,8 @@ def _timelines(plan: ReshufflePlan, moves: list[dict], names: dict) -> list[dict
 @role_required("planner", "admin")
 def week():
     """All consultants over one week: bookings by kind, absences, imported busy time."""
-    try:
-        monday = date.fromisoformat(request.args["semaine"])
-    except (KeyError, ValueError):
-        monday = utcnow().astimezone(PARIS).date()
+    text = request.args.get("semaine")
+    monday = inputs.day(text, _("Semaine")) if text else utcnow().astimezone(PARIS).date()
     monday -= timedelta(days=monday.weekday())
     start = datetime.combine(monday, datetime.min.time(), PARIS)
     end = start + timedelta(days=5)

@@ -1,0 +1,120 @@
+"""Input that no view should see: NUL bytes, runaway JSON, ids beyond the database's integers, dates out of range.
+Screened once before every request; the parsers below turn a query or form value into a bounded id, day or instant."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+from flask import request
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
+
+from calendars.worktime import PARIS
+from .services.errors import ServiceError
+
+# PostgreSQL's integer: a larger id cannot exist, and merely comparing with one is an error there.
+INT_MAX = 2**31 - 1
+# Days outside these years are typing mistakes, and would overflow once moved to UTC or a week away.
+FIRST_DAY, LAST_DAY = date(2000, 1, 2), date(2099, 12, 30)
+# A ticket's opening time may come from a client clock slightly ahead of ours; further ahead is a mistake.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class BadInput(ServiceError):
+    """A value no rule can read: 400, with what is accepted."""
+
+    status = 400
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:…>` in a route: 0 to INT_MAX; a larger id matches no route (404), as an unknown one does."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=INT_MAX, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def init_app(app) -> None:
+    """Before any route is added: bounded `<int:…>`; before every request: the screen."""
+    app.url_map.converters["int"] = DatabaseInt
+    app.before_request(screen)
+
+
+def screen() -> None:
+    """Refuse NUL bytes anywhere (PostgreSQL refuses them in text) and JSON that does not parse (too deep, too big)."""
+    data = request.get_data(cache=True) if request.is_json else b""
+    if data:
+        try:
+            body = json.loads(data)
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep; ValueError: not JSON at all
+            raise BadInput(_("Corps de requête illisible : envoyez un document JSON valide (UTF-8, "
+                             "imbrication raisonnable).")) from None
+        if _json_has_nul(body):
+            raise BadInput(_nul_message())
+    texts = [*request.args.items(multi=True), *request.form.items(multi=True), *request.headers,
+             *(request.view_args or {}).items()]
+    if any(isinstance(value, str) and ("\x00" in key or "\x00" in value) for key, value in texts):
+        raise BadInput(_nul_message())
+
+
+def _nul_message() -> str:
+    return _("Caractère nul (\\u0000) refusé : retirez-le du texte envoyé.")
+
+
+def _json_has_nul(body) -> bool:
+    """Any string, key or value, holding a NUL; iterative, since the document may still be deep."""
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def day(text: str, what: str) -> date:
+    """A YYYY-MM-DD day inside the managed years."""
+    try:
+        value = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not FIRST_DAY <= value <= LAST_DAY:
+        raise BadInput(_("%(what)s : indiquez un jour AAAA-MM-JJ entre 2000 et 2099.", what=what))
+    return value
+
+
+def month(text: str, what: str) -> date:
+    """A YYYY-MM month inside the managed years, as its first day."""
+    try:
+        value = date.fromisoformat(f"{text}-01") if len(text or "") == 7 else None
+    except ValueError:
+        value = None
+    if value is None or not FIRST_DAY <= value.replace(day=2) <= LAST_DAY:
+        raise BadInput(_("%(what)s : indiquez un mois AAAA-MM entre 2000 et 2099.", what=what))
+    return value
+
+
+def local_instant(text: str, what: str) -> datetime:
+    """A date and time from a form (Paris wall time unless it says its offset) inside the managed years."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise BadInput(_("%(what)s : indiquez une date et une heure entre 2000 et 2099.", what=what))
+    return value if value.tzinfo else value.replace(tzinfo=PARIS)
+
+
+def identifier(text: str | None, what: str) -> int:
+    """A positive id that the database's integers can hold."""
+    try:
+        value = int(text or "")
+    except ValueError:
+        value = 0
+    if not 1 <= value <= INT_MAX:
+        raise BadInput(_("%(what)s : choisissez une valeur de la liste.", what=what))
+    return value
