@@ -1,11 +1,15 @@
 """Command line: users and tokens, demo data, the scheduler."""
+from datetime import timedelta
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .extensions import db
 from .models import User
-from .services import tokens
+from .models.types import utcnow
+from .services import accounts, logins, tokens
+from .services.errors import ServiceError
 
 users = AppGroup("users", help="Comptes et jetons d'API.")
 
@@ -20,21 +24,61 @@ def _user(email: str) -> User:
 @users.command("token")
 @click.argument("email")
 @click.option("--label", default="cli", help="Nom du jeton, pour le retrouver.")
-def token_command(email: str, label: str) -> None:
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Durée de validité (sans : pas d'expiration).")
+def token_command(email: str, label: str, days: int | None) -> None:
     """Crée un jeton d'API pour EMAIL et l'affiche (une seule fois)."""
-    raw = tokens.create(_user(email), label)
+    raw = tokens.create(_user(email), label, utcnow() + timedelta(days=days) if days else None)
     db.session.commit()
     click.echo(raw)
+
+
+@users.command("tokens")
+@click.argument("email")
+def tokens_command(email: str) -> None:
+    """Liste les jetons d'API de EMAIL (jamais leur secret)."""
+    now, states = utcnow(), {"active": "actif", "revoked": "révoqué", "expired": "expiré"}
+    for t in tokens.of(_user(email)):
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "jamais"
+        expires = f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "aucune"
+        click.echo(f"{t.id:>6}  {t.label or '-':<24} créé {t.created_at:%Y-%m-%d %H:%M}  utilisé {used}  "
+                   f"expiration {expires}  {states[t.state(now)]}")
+
+
+@users.command("revoke-token")
+@click.argument("token")
+@click.option("--user", "email", default=None, help="E-mail du titulaire, quand plusieurs jetons ont ce nom.")
+def revoke_token_command(token: str, email: str | None) -> None:
+    """Révoque le jeton TOKEN (son numéro ou son nom) : il cesse de fonctionner aussitôt."""
+    try:
+        found = tokens.find(token, email)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    tokens.revoke(found)
+    db.session.commit()
+    click.echo(f"Jeton n° {found.id} « {found.label} » de {found.user.email} révoqué.")
+
+
+@users.command("unlock")
+@click.argument("email")
+def unlock_command(email: str) -> None:
+    """Efface les échecs de connexion de EMAIL : il peut réessayer sans attendre."""
+    user = _user(email)
+    had = logins.unlock(None, user)
+    db.session.commit()
+    click.echo(f"{user.email} débloqué." if had else f"{user.email} n'avait pas d'échec de connexion en cours.")
 
 
 @users.command("set-password")
 @click.argument("email")
 @click.password_option()
 def set_password(email: str, password: str) -> None:
-    """Change le mot de passe de EMAIL."""
-    _user(email).set_password(password)
+    """Change le mot de passe de EMAIL (ses sessions ouvertes sont fermées)."""
+    try:
+        accounts.set_password(None, _user(email), password)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo("Mot de passe changé.")
+    click.echo("Mot de passe changé ; les sessions ouvertes sont fermées.")
 
 
 @click.command("demo")

@@ -1,0 +1,97 @@
+"""My account: my API tokens (create, revoke), my password."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..auth import role_required
+from ..extensions import db, limiter
+from ..models.types import utcnow
+from ..security import login_limit, user_key
+from ..services import accounts, tokens
+from ..services.errors import Invalid
+
+bp = Blueprint("account", __name__, url_prefix="/compte")
+EVERYONE = ("client", "consultant", "planner", "admin")
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Nom du jeton"), validators=[DataRequired(), Length(max=80)],
+                       description=_l("Par exemple le programme qui l'utilisera."))
+    lifetime = SelectField(_l("Valable"), default="90", choices=[
+        SelectChoice("30", _l("30 jours")), SelectChoice("90", _l("90 jours")), SelectChoice("365", _l("1 an")),
+        SelectChoice("", _l("sans date d'expiration"))])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
+    new = PasswordField(_l("Nouveau mot de passe"), validators=[
+        DataRequired(), Length(min=accounts.MIN_PASSWORD, message=_l("Au moins 8 caractères."))])
+    confirm = PasswordField(_l("Nouveau mot de passe, encore"), validators=[
+        DataRequired(), EqualTo("new", message=_l("Les deux saisies du nouveau mot de passe diffèrent."))])
+
+
+def _page(status: int = 200, token_form=None, password_form=None, secret: str | None = None):
+    html = render_template("account/home.html", tokens=tokens.of(current_user), now=utcnow(), secret=secret,
+                           token_form=token_form or TokenForm(formdata=None),
+                           password_form=password_form or PasswordForm(formdata=None))
+    # The page may carry a token's only clear copy: no cache may keep it.
+    return html, status, {"Cache-Control": "no-store"}
+
+
+@bp.route("/")
+@role_required(*EVERYONE)
+def home():
+    return _page()
+
+
+@bp.post("/jetons")
+@role_required(*EVERYONE)
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(422, token_form=form)
+    try:
+        raw = tokens.create_named(current_user, form.name.data, int(form.lifetime.data or 0) or None, utcnow())
+    except Invalid as error:
+        form.name.errors.append(error.message)
+        return _page(422, token_form=form)
+    db.session.commit()
+    return _page(201, secret=raw)
+
+
+@bp.post("/jetons/revoquer")
+@role_required(*EVERYONE)
+def revoke_token():
+    token_id = request.form.get("token_id", "")
+    if not token_id:
+        abort(400, _("Indiquez le jeton à révoquer."))
+    token = tokens.owned(current_user, token_id)  # another user's token: 404
+    tokens.revoke(token, current_user)
+    db.session.commit()
+    flash(_("Jeton « %(name)s » révoqué : il ne fonctionne plus.", name=token.label), "success")
+    return redirect(url_for("account.home"))
+
+
+@bp.post("/mot-de-passe")
+@role_required(*EVERYONE)
+@limiter.limit(login_limit, key_func=user_key)  # no guessing of the current password from a stolen session
+def change_password():
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _page(422, password_form=form)
+    try:
+        accounts.change_password(current_user, form.current.data, form.new.data)
+    except Invalid as error:
+        form.current.errors.append(error.message)
+        return _page(422, password_form=form)
+    db.session.commit()
+    login_user(current_user._get_current_object())  # this session goes on, in the new generation
+    flash(_("Mot de passe changé. Vos autres sessions sont fermées."), "success")
+    return redirect(url_for("account.home"))
