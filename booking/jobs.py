@@ -25,7 +25,8 @@ JOBS = [
     (hour_bank.alert_low_balances, {"trigger": "interval", "hours": 1}),
     (hour_bank.roll_over, {"trigger": "cron", "hour": 0, "minute": 5}),
     (callbacks.alert_at_risk, {"trigger": "interval", "minutes": 10}),
-    (calendar_sync.refresh_all, {"trigger": "interval", "minutes": 30}),
+    (calendar_sync.refresh_all, {"trigger": "interval", "minutes": 30}),  # queues every URL calendar
+    (calendar_sync.import_queued, {"trigger": "interval", "seconds": 10}),  # reads them, never in a web request
     (priority.resume_abandoned, {"trigger": "interval", "minutes": 1}),
 ]
 

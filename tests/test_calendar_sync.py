@@ -65,6 +65,12 @@ class Served:
         self.url = f"http://127.0.0.1:{self.server.server_port}/cal.ics"
 
 
+@pytest.fixture(autouse=True)
+def loopback_allowed(app):
+    """The test servers listen on loopback, which production refuses."""
+    app.config["CALENDAR_FETCH_ALLOW_LOOPBACK"] = True
+
+
 @pytest.fixture
 def served():
     server = Served()
@@ -84,7 +90,9 @@ def test_a_url_is_read_with_conditional_get(app, served):
     assert calendar_sync.reimport(calendar, NOW) is None  # 304
     assert served.hits[-1] == calendar.etag
     served.body = ics(("20261203T100000", "20261203T110000"), ("20261204T140000", "20261204T160000"))
-    assert calendar_sync.refresh_all(NOW) == 1 and busy_count() == 2
+    assert calendar_sync.refresh_all(NOW) == 1 and busy_count() == 1  # queued, not read
+    assert calendar_sync.import_queued(NOW) == 1 and busy_count() == 2
+    assert db.session.get(ExternalCalendar, calendar.id).busy_count == 2
 
 
 def test_imported_busy_time_blocks_slots_and_shows_conflicts(app):
@@ -119,8 +127,10 @@ def test_one_failing_calendar_never_stops_the_others(app, served):
     bad, _ = calendar_sync.add(None, consultant, "Mauvais", NOW, url=gone.url)
     gone.status = 500
     served.body = ics(("20261203T100000", "20261203T110000"), ("20261207T090000", "20261207T100000"))
-    assert calendar_sync.refresh_all(NOW) == 1
+    assert calendar_sync.refresh_all(NOW) == 2
+    assert calendar_sync.import_queued(NOW) == 1
     assert "500" in db.session.get(ExternalCalendar, bad.id).error
+    assert db.session.get(ExternalCalendar, bad.id).status == "error"
     assert db.session.scalar(select(func.count()).select_from(ExternalBusy).where(ExternalBusy.calendar_id == bad.id)) == 1
     assert db.session.scalar(select(func.count()).select_from(ExternalBusy).where(ExternalBusy.calendar_id == good.id)) == 2
     gone.server.shutdown()

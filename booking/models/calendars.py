@@ -24,10 +24,17 @@ class FeedToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+IMPORT_STATUSES = ("pending", "importing", "done", "error")
+
+
 class ExternalCalendar(db.Model):
-    """A consultant's outside calendar (a URL re-read periodically, or an uploaded file)."""
+    """A consultant's outside calendar (a URL re-read periodically, or an uploaded file).
+
+    A URL is read by the scheduler, never in a web request: `pending` (queued) → `importing`
+    (claimed at `started_at`) → `done` (with `busy_count`) or `error` (the reason in `error`)."""
 
     __tablename__ = "external_calendars"
+    __table_args__ = (CheckConstraint(f"status IN {IMPORT_STATUSES}", name="ck_external_calendar_status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultant_id: Mapped[int] = mapped_column(ForeignKey("consultants.id"), index=True)
@@ -39,6 +46,10 @@ class ExternalCalendar(db.Model):
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="done", server_default="done", index=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    busy_count: Mapped[int | None]
 
     busy: Mapped[list["ExternalBusy"]] = relationship(back_populates="calendar", cascade="all, delete-orphan")
 

@@ -1,7 +1,7 @@
 """Calendar pages: a consultant's feed and external calendars, a company's feed, the planners' conflicts."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from calendars.importer import CalendarImportError
 
 bp = Blueprint("calendars", __name__)
 MAX_UPLOAD = 10 * 1024 * 1024
+REFRESH_SECONDS = 5  # the page reloads itself while an import waits or runs
 
 
 def _owner():
@@ -31,7 +32,12 @@ def _page(new_url: str | None = None):
     if current_user.role == "consultant":
         calendars = db.session.scalars(select(ExternalCalendar).where(ExternalCalendar.consultant_id == owner.id)
                                        .order_by(ExternalCalendar.label)).all()
-    return render_template("calendars/agenda.html", token=feeds.active(owner), new_url=new_url, calendars=calendars)
+    waiting = any(c.status in ("pending", "importing") for c in calendars)
+    response = make_response(render_template("calendars/agenda.html", token=feeds.active(owner), new_url=new_url,
+                                             calendars=calendars, waiting=waiting, refresh=REFRESH_SECONDS))
+    if waiting and new_url is None:  # never reload away a feed URL shown only once
+        response.headers["Refresh"] = str(REFRESH_SECONDS)
+    return response
 
 
 @bp.route("/agenda")
@@ -62,16 +68,23 @@ def add_calendar():
     upload = request.files.get("file")
     data = upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None
     url = request.form.get("url", "").strip() or None
+    label = request.form.get("label", "")
     try:
         if not data and not url:
             raise ServiceError(_("Indiquez une adresse ou choisissez un fichier .ics."))
         if data is not None and len(data) > MAX_UPLOAD:
             raise ServiceError(_("Fichier trop volumineux : 10 Mio au plus."))
-        _calendar, count = calendar_sync.add(current_user, _owner(), request.form.get("label", ""), utcnow(), url=url, data=data)
+        if url:  # read by the scheduler: a slow or hostile server never holds a web worker
+            calendar_sync.queue(current_user, _owner(), label, url, utcnow())
+        else:
+            _calendar, count = calendar_sync.add(current_user, _owner(), label, utcnow(), data=data)
     except ServiceError as error:
         flash(error.message, "error")
         return agenda(), 422  # the page again, with the reason; nothing was imported
-    flash(_("Calendrier importé : %(count)d plages occupées.", count=count), "success")
+    if url:
+        flash(_("Calendrier enregistré : import en attente. Cette page se met à jour d'elle-même."), "success")
+    else:
+        flash(_("Calendrier importé : %(count)d plages occupées.", count=count), "success")
     return redirect(url_for("calendars.agenda"))
 
 
@@ -86,6 +99,12 @@ def _mine(calendar_id: int) -> ExternalCalendar:
 @role_required("consultant")
 def refresh_calendar(calendar_id: int):
     calendar = _mine(calendar_id)
+    if calendar.url:
+        if calendar_sync.request_refresh(calendar, utcnow()):
+            flash(_("Nouvelle lecture demandée : import en attente. Cette page se met à jour d'elle-même."), "success")
+        else:
+            flash(_("Ce calendrier est déjà en attente d'import ou en cours d'import."), "info")
+        return redirect(url_for("calendars.agenda"))
     upload = request.files.get("file")
     try:
         count = calendar_sync.reimport(calendar, utcnow(), upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None)

@@ -1,0 +1,346 @@
+"""Fetch a calendar URL safely: public addresses only, one total deadline, a size cap.
+
+The host is resolved once, every address is checked (no loopback, private, link-local, CGNAT,
+multicast, reserved or cloud-metadata address), and the connection goes to the address that was
+checked, so a second DNS answer cannot slip an internal address in (DNS rebinding). Each redirect
+is checked the same way. Errors name the cause in French and never repeat what the server sent.
+"""
+from __future__ import annotations
+
+import http.client
+import io
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Callable
+from urllib.parse import urljoin, urlsplit
+
+from .importer import MAX_BYTES, CalendarImportError
+
+USER_AGENT = "ERP-Lib-Planner/1 (calendar import)"
+REDIRECTS = (301, 302, 303, 307, 308)
+CHUNK = 64 * 1024
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+Connector = Callable[[tuple[str, int], float], socket.socket]
+
+# Named first so that the refusal says which kind of address it is.
+METADATA = {ipaddress.ip_address(a) for a in (
+    "169.254.169.254", "169.254.170.2", "169.254.169.253",  # AWS, GCP, Azure, OpenStack; ECS tasks; AWS DNS
+    "fd00:ec2::254", "fd00:ec2::253", "100.100.100.200", "192.0.0.192")}  # AWS IPv6, Alibaba, Oracle
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Python's is_private / is_global miss some special-purpose ranges in 3.11: listed here as well.
+SPECIAL = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "::/96", "100::/64", "2001::/23",
+    "2001:db8::/32", "fec0::/10"))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class FetchError(CalendarImportError):
+    """The URL was not fetched; the message says why, without the server's words."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address the system's resolver gives for host (IPv4 and IPv6)."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def direct_connect(address: tuple[str, int], timeout: float) -> socket.socket:
+    """A TCP connection to a numeric address, with no name lookup on the way."""
+    family = socket.AF_INET6 if ipaddress.ip_address(address[0]).version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a fetch may do; the defaults are production's, tests loosen them explicitly."""
+
+    allow_loopback: bool = False  # only for test servers on this machine
+    deadline: float = 15.0  # seconds for everything: connections, redirects, headers and body
+    max_bytes: int = MAX_BYTES
+    max_redirects: int = 3
+    resolve: Resolver = system_resolver
+    connect: Connector = direct_connect
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A 200 with its body and validators, or a 304 (body None)."""
+
+    body: bytes | None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def _embedded_ipv4(ip: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4): it is the one reached."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.sixtofour:
+            return ip.sixtofour
+    return ip
+
+
+def refusal(address: str, allow_loopback: bool = False) -> str | None:
+    """Why an address may not be fetched from (in French), or None for a public address."""
+    ip = _embedded_ipv4(ipaddress.ip_address(address.split("%", 1)[0]))
+    if ip in METADATA:
+        return "adresse de métadonnées d'hébergeur cloud"
+    if ip.is_loopback:
+        return None if allow_loopback else "adresse de boucle locale (le serveur lui-même)"
+    if ip.is_link_local:
+        return "adresse lien-local"
+    if ip.is_multicast:
+        return "adresse de multidiffusion"
+    if ip in CGNAT:
+        return "adresse partagée d'opérateur (CGNAT)"
+    if ip.version == 6 and ip in ipaddress.ip_network("fc00::/7"):
+        return "adresse locale unique (réseau privé IPv6)"
+    if ip.is_private and not any(ip in n for n in SPECIAL):
+        return "adresse de réseau privé"
+    if ip.is_unspecified or ip.is_reserved or not ip.is_global or any(ip in n for n in SPECIAL):
+        return "adresse réservée, non publique"
+    return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    tls: bool
+    host: str
+    port: int
+    path: str
+
+
+def _target(url: str) -> _Target:
+    """The parts of an http(s) URL, or a FetchError saying what is wrong with it."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise FetchError("Adresse invalide : le port ou le nom du serveur est mal écrit.") from None
+    if parts.scheme not in ("http", "https"):
+        raise FetchError("Adresse invalide : elle doit commencer par http:// ou https://.")
+    if not parts.hostname:
+        raise FetchError("Adresse invalide : le nom du serveur manque.")
+    if parts.username is not None:
+        raise FetchError("Adresse refusée : les identifiants dans l'adresse ne sont pas pris en charge ; "
+                         "utilisez l'adresse secrète de partage du calendrier.")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Target(parts.scheme == "https", parts.hostname, port or (443 if parts.scheme == "https" else 80), path)
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def check_url(url: str, allow_loopback: bool = False) -> None:
+    """The checks that need no network: scheme, host, and a literal address (refused at once)."""
+    target = _target(url)
+    if _literal(target.host) and (reason := refusal(target.host, allow_loopback)):
+        raise FetchError(f"Adresse refusée : « {target.host} » est une {reason} ; seuls les serveurs publics "
+                         "d'Internet sont acceptés.")
+
+
+def _addresses(target: _Target, policy: Policy, redirected: bool) -> list[str]:
+    """The checked addresses of the host: all must be public, or the URL is refused."""
+    if _literal(target.host):
+        found = [target.host]
+    else:
+        try:
+            found = policy.resolve(target.host, target.port)
+        except (OSError, UnicodeError):
+            raise FetchError(f"Serveur introuvable : le nom « {target.host} » n'existe pas (DNS).") from None
+    if not found:
+        raise FetchError(f"Serveur introuvable : le nom « {target.host} » n'a pas d'adresse (DNS).")
+    for address in found:
+        # One private answer is enough: a name that mixes them is either misconfigured or an attack.
+        if reason := refusal(address, policy.allow_loopback):
+            what = "Redirection refusée" if redirected else "Adresse refusée"
+            raise FetchError(f"{what} : « {target.host} » désigne une {reason} ; seuls les serveurs "
+                             "publics d'Internet sont acceptés.")
+    return found
+
+
+class _Clock:
+    """One deadline for the whole fetch; every blocking socket call gets the time that remains."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.end = seconds, time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+
+class _Reader(io.RawIOBase):
+    """The socket as a file for http.client, each read bounded by the deadline (a server that
+    drips one byte a second cannot stretch the fetch past it)."""
+
+    def __init__(self, owner: "_BoundedSocket"):
+        self.owner = owner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self.owner.sock.settimeout(self.owner.clock.remaining())
+        return self.owner.sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.owner.release()
+        super().close()
+
+
+class _BoundedSocket:
+    """What http.client needs of a socket (sendall, makefile, close), under the deadline; like a
+    real socket, it stays open until its response's file is closed too."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock):
+        self.sock, self.clock, self.users = sock, clock, 1
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.settimeout(self.clock.remaining())
+        self.sock.sendall(data)
+
+    def makefile(self, mode: str, *args, **kwargs):
+        self.users += 1
+        return io.BufferedReader(_Reader(self))
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            self.sock.close()
+
+    def close(self) -> None:
+        self.release()
+
+
+class _Connection(http.client.HTTPConnection):
+    """http.client speaking to the checked address (Host and TLS name stay the URL's host)."""
+
+    def __init__(self, target: _Target, addresses: list[str], clock: _Clock, policy: Policy):
+        super().__init__(target.host, target.port)
+        self.target, self.addresses, self.clock, self.policy = target, addresses, clock, policy
+
+    def connect(self) -> None:
+        error: OSError | None = None
+        for address in self.addresses:
+            try:
+                sock = self.policy.connect((address, self.port), self.clock.remaining())
+                break
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                error = exc
+        else:
+            raise error or OSError("no address")
+        if self.target.tls:
+            sock.settimeout(self.clock.remaining())  # the whole handshake is bounded by one timeout
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.target.host)
+        self.sock = _BoundedSocket(sock, self.clock)
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} Mio" if n >= 1024 * 1024 else f"{n // 1024} Kio"
+
+
+def _body(response: http.client.HTTPResponse, policy: Policy) -> bytes:
+    """The body up to the cap: a longer one is cut and refused."""
+    declared = response.getheader("Content-Length")
+    too_big = FetchError(f"Calendrier trop volumineux : plus de {_size(policy.max_bytes)}.")
+    if declared and declared.isdigit() and int(declared) > policy.max_bytes:
+        raise too_big
+    chunks, total = [], 0
+    while chunk := response.read(min(CHUNK, policy.max_bytes + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > policy.max_bytes:
+            raise too_big
+    return b"".join(chunks)
+
+
+def _status_error(status: int) -> FetchError:
+    """The status in standard words (the server's own reason phrase is not repeated)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "code inconnu"
+    hint = {401: "le calendrier n'est pas public", 403: "le calendrier n'est pas public",
+            404: "vérifiez l'adresse", 410: "le calendrier a été supprimé"}.get(status, "réessayez plus tard"
+                                                                               if status >= 500 else "vérifiez l'adresse")
+    return FetchError(f"Le serveur du calendrier a répondu {status} ({phrase}) : {hint}.")
+
+
+def _headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5", "Accept-Encoding": "identity"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _once(url: str, headers: dict[str, str], clock: _Clock, policy: Policy,
+          redirected: bool) -> tuple[str | None, Fetched | None]:
+    """One request: (next URL, None) on a redirect, else (None, the result)."""
+    target = _target(url)
+    connection = _Connection(target, _addresses(target, policy, redirected), clock, policy)
+    try:
+        connection.request("GET", target.path, headers=headers)
+        with connection.getresponse() as response:
+            if response.status in REDIRECTS and response.getheader("Location"):
+                return urljoin(url, response.getheader("Location")), None
+            if response.status == 304:
+                return None, Fetched(None)
+            if response.status != 200:
+                raise _status_error(response.status)
+            body = _body(response, policy)
+            return None, Fetched(body, response.getheader("ETag"), response.getheader("Last-Modified"))
+    finally:
+        connection.close()
+
+
+def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None,
+          policy: Policy = Policy()) -> Fetched:
+    """GET a calendar URL (conditionally when validators are given) under `policy`; raises FetchError."""
+    clock, headers = _Clock(policy.deadline), _headers(etag, last_modified)
+    host = _target(url).host
+    try:
+        for hop in range(policy.max_redirects + 1):
+            next_url, result = _once(url, headers, clock, policy, redirected=hop > 0)
+            if result is not None:
+                return result
+            url, host = next_url, _target(next_url).host
+    except TimeoutError:
+        raise FetchError(f"Délai dépassé : le serveur « {host} » n'a pas envoyé le calendrier complet en "
+                         f"{policy.deadline:g} s.") from None
+    except ssl.SSLError:
+        raise FetchError(f"Connexion sécurisée impossible avec « {host} » : certificat refusé ou "
+                         "chiffrement incompatible.") from None
+    except ConnectionRefusedError:
+        raise FetchError(f"Calendrier injoignable : « {host} » refuse la connexion.") from None
+    except (http.client.HTTPException, OSError):
+        raise FetchError(f"Calendrier injoignable : la connexion avec « {host} » a échoué ou sa réponse "
+                         "n'est pas du HTTP valide.") from None
+    raise FetchError(f"Trop de redirections : plus de {policy.max_redirects} à partir de l'adresse donnée.")
