@@ -57,6 +57,8 @@ def from_environment(instance: Path) -> dict:
         # Redis down: each worker counts in memory meanwhile (logged), rather than refusing every request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # "10 per minute" means at most 10 in any 60 s (a fixed window would let 20 through across its edge).
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_BOOKING": env("RATELIMIT_BOOKING", "30 per minute"),
         # Per e-mail address, whatever the client's address: after N failures in a row, 1, 2, 4 … minutes.
