@@ -5,20 +5,23 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from booking.extensions import db
 from booking.models import ExternalBusy, ExternalCalendar
+from booking.models.types import utcnow
 from booking.services import availability, calendar_sync
 from booking.services.errors import Invalid
 from calendars.importer import CalendarImportError
 from calendars.worktime import PARIS
 
 from . import factories as f
+from .loopback import drip, serving
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
 
@@ -185,3 +188,121 @@ def test_no_corpus_file_causes_a_500_when_uploaded(app, client, auth):
             assert "Calendrier importé" in client.get("/agenda").get_data(as_text=True), path.name
         else:  # refused: the page again, with the reason
             assert 'class="flash flash-error"' in response.get_data(as_text=True), path.name
+
+
+def calendar_row(label: str) -> ExternalCalendar:
+    db.session.rollback()  # see what the requests and the job committed
+    return db.session.scalar(select(ExternalCalendar).where(ExternalCalendar.label == label))
+
+
+def test_the_page_queues_a_url_and_answers_at_once_while_a_slow_server_is_read(app, client, auth):
+    """Four dripping imports once held every gunicorn worker: now the page only records the URL."""
+    app.config["CALENDAR_FETCH_SECONDS"] = 3
+    consultant = f.consultant()
+    db.session.commit()
+    auth.login(consultant.user.email)
+    with serving(lambda h: drip(h, every=1.0)) as slow:
+        started = time.monotonic()
+        response = client.post("/agenda/calendriers", data={"label": "Lent", "url": f"{slow.url}/cal.ics"})
+        assert response.status_code == 302 and time.monotonic() - started < 2  # the server drips for 2 minutes
+        assert slow.requests == []  # the request did not touch the URL
+        assert calendar_row("Lent").status == "pending"
+        page = client.get("/agenda")
+        assert 'data-status="pending"' in page.get_data(as_text=True) and "import en attente" in page.get_data(as_text=True)
+        assert page.headers["Refresh"] == "5"
+
+        def job():
+            with app.app_context():
+                calendar_sync.import_queued(utcnow())
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        assert slow.started.wait(5)  # the job is reading the dripping server now
+        started = time.monotonic()
+        page = client.get("/agenda")
+        assert time.monotonic() - started < 2 and "Import en cours" in page.get_data(as_text=True)
+        worker.join(10)
+        assert not worker.is_alive()
+    calendar = calendar_row("Lent")
+    assert calendar.status == "error" and calendar.error.startswith("Délai dépassé") and "3 s" in calendar.error
+    page = client.get("/agenda")
+    assert "Délai dépassé" in page.get_data(as_text=True) and "Refresh" not in page.headers
+
+
+def test_the_job_imports_what_the_page_queued_and_the_page_shows_the_count(app, client, auth, served):
+    consultant = f.consultant()
+    db.session.commit()
+    auth.login(consultant.user.email)
+    page = client.post("/agenda/calendriers", data={"label": "Perso", "url": served.url}, follow_redirects=True)
+    assert "import en attente" in page.get_data(as_text=True)
+    assert calendar_sync.import_queued(NOW) == 1
+    calendar = calendar_row("Perso")
+    assert (calendar.status, calendar.busy_count, calendar.error, calendar.etag) == ("done", 1, "", calendar.etag)
+    assert calendar.etag and busy_count() == 1
+    row = client.get("/agenda").get_data(as_text=True)
+    assert 'data-status="done"' in row and "Importé" in row
+    # "Relire" queues it again (once); the job then asks with the validator and gets a 304
+    assert "Nouvelle lecture demandée" in client.post(f"/agenda/calendriers/{calendar.id}/relire",
+                                                      follow_redirects=True).get_data(as_text=True)
+    assert "déjà en attente" in client.post(f"/agenda/calendriers/{calendar.id}/relire",
+                                            follow_redirects=True).get_data(as_text=True)
+    assert calendar_sync.import_queued(NOW) == 1 and served.hits[-1] == calendar.etag
+    assert calendar_row("Perso").status == "done" and busy_count() == 1
+
+
+def test_the_import_job_claims_each_calendar_before_reading_it(app, served):
+    consultant = f.consultant()
+    db.session.commit()
+    calendar = calendar_sync.queue(None, consultant, "Perso", served.url, NOW)
+    assert calendar_sync.import_queued(NOW) == 1 and calendar_sync.import_queued(NOW) == 0
+    assert len(served.hits) == 1 and busy_count() == 1
+    # another scheduler is reading it (claimed a minute ago): left alone
+    db.session.execute(update(ExternalCalendar).values(status="importing", started_at=NOW - timedelta(minutes=1)))
+    db.session.commit()
+    assert calendar_sync.import_queued(NOW) == 0 and len(served.hits) == 1
+    # a scheduler died mid-import long ago: its claim is stale, the next run takes it over
+    db.session.execute(update(ExternalCalendar).values(started_at=NOW - timedelta(minutes=10)))
+    db.session.commit()
+    assert calendar_sync.import_queued(NOW) == 1 and len(served.hits) == 2
+    assert db.session.get(ExternalCalendar, calendar.id).status == "done"
+
+
+def test_a_claim_lost_to_another_scheduler_or_a_removed_calendar_writes_nothing(app, served):
+    consultant = f.consultant()
+    db.session.commit()
+    calendar = calendar_sync.queue(None, consultant, "Perso", served.url, NOW)
+    assert calendar_sync._claim(calendar.id, NOW)
+    db.session.execute(update(ExternalCalendar).values(started_at=NOW + timedelta(minutes=6)))  # taken over
+    db.session.commit()
+    assert not calendar_sync._import(calendar.id, NOW, NOW) and busy_count() == 0
+    db.session.execute(delete(ExternalCalendar))
+    db.session.commit()
+    assert not calendar_sync._import(calendar.id, NOW, NOW) and busy_count() == 0
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("http://10.0.0.1/cal.ics", "réseau privé"),
+    ("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "métadonnées"),
+    ("http://[::1]:8080/admin", "boucle locale"),
+    ("file:///etc/passwd", "http:// ou https://"),
+])
+def test_the_page_refuses_an_internal_literal_address_at_once(app, client, auth, url, reason):
+    app.config["CALENDAR_FETCH_ALLOW_LOOPBACK"] = False
+    consultant = f.consultant()
+    db.session.commit()
+    auth.login(consultant.user.email)
+    response = client.post("/agenda/calendriers", data={"label": "Interne", "url": url})
+    assert response.status_code == 422 and reason in response.get_data(as_text=True)
+    assert calendar_row("Interne") is None
+
+
+def test_a_host_name_of_this_machine_is_refused_by_the_job_without_a_request(app, served):
+    """localhost resolves to loopback: refused after resolution, the test server never hears of it."""
+    app.config["CALENDAR_FETCH_ALLOW_LOOPBACK"] = False
+    consultant = f.consultant()
+    db.session.commit()
+    calendar = calendar_sync.queue(None, consultant, "Local", served.url.replace("127.0.0.1", "localhost"), NOW)
+    assert calendar.status == "pending"  # a name is resolved by the job, not in the request
+    assert calendar_sync.import_queued(NOW) == 0
+    stored = db.session.get(ExternalCalendar, calendar.id)
+    assert stored.status == "error" and "boucle locale" in stored.error and served.hits == []
