@@ -2,6 +2,7 @@
 progress) → the requester accepts the quote → the plan is applied in one transaction → everyone is told."""
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from ..models.types import utcnow
 from . import audit, background, locking, notify, reshuffle
 from .errors import Conflict, Invalid, NotEntitled
 
+log = logging.getLogger(__name__)
 
 
 def request_consulting(actor: User, skill: str, amount: int, unit: str, description: str, now: datetime) -> PriorityRequest:
@@ -73,11 +75,28 @@ def _snapshot(now: datetime) -> dict:
 
 
 ABANDONED_AFTER_SECONDS = 120  # beyond its time limit, a plan whose computation has not finished was abandoned
+MAX_ATTEMPTS = 3  # a plan whose computation kills its process each time is given up, not retried for ever
 
 
 def compute(plan_id: int, now_text: str) -> None:
-    """Build the instance, run CP-SAT with progress, store the plan (or why there is none)."""
-    now = datetime.fromisoformat(now_text)
+    """Build the instance, run CP-SAT with progress, store the plan (or why there is none). A computation
+    that raises is recorded as failed with its reason: never a plan left `running` for ever."""
+    try:
+        _compute(plan_id, datetime.fromisoformat(now_text))
+    except Exception as error:
+        log.exception("reshuffle plan %s failed", plan_id)
+        db.session.rollback()
+        _fail(plan_id, f"le calcul a échoué ({type(error).__name__} : {str(error)[:200]}). Relancez-le ; "
+                       "si l'erreur revient, signalez-la à l'administrateur.")
+
+
+def _fail(plan_id: int, reason: str) -> None:
+    with locking.locked([]):
+        db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan_id, ReshufflePlan.status == "running")
+                           .values(status="failed", error=reason, finished_at=utcnow()))
+
+
+def _compute(plan_id: int, now: datetime) -> None:
     plan = db.session.get(ReshufflePlan, plan_id)
     requests = [plan.request] if plan.request else []
     raw = reshuffle.build(now, requests)
@@ -112,8 +131,9 @@ def compute(plan_id: int, now_text: str) -> None:
 
 
 def resume_abandoned(now: datetime) -> int:
-    """Plans left `running` by a web process that died (a recycled worker, a restart) are computed
-    again here, in the scheduler. Each is claimed first, so that two schedulers never both run it."""
+    """Plans left `running` by a process that died (a recycled worker, a restart, a crash in the solver)
+    are computed again here, in the scheduler, at most MAX_ATTEMPTS times in all. Each is claimed first,
+    so that two schedulers never both run it."""
     cutoff = now - timedelta(seconds=current_app.config["RESHUFFLE_SECONDS"] + ABANDONED_AFTER_SECONDS)
     stale = db.session.scalars(select(ReshufflePlan.id).where(ReshufflePlan.status == "running",
                                                               ReshufflePlan.created_at < cutoff)).all()
@@ -122,8 +142,15 @@ def resume_abandoned(now: datetime) -> int:
         with locking.locked([]):
             claimed = db.session.execute(update(ReshufflePlan).where(
                 ReshufflePlan.id == plan_id, ReshufflePlan.status == "running", ReshufflePlan.created_at < cutoff)
-                .values(created_at=now)).rowcount
-        if claimed:
+                .values(created_at=now, attempts=ReshufflePlan.attempts + 1)
+                .returning(ReshufflePlan.attempts)).scalar()
+        if claimed is None:
+            continue
+        if claimed > MAX_ATTEMPTS:
+            log.error("reshuffle plan %s given up after %d interrupted computations", plan_id, MAX_ATTEMPTS)
+            _fail(plan_id, f"le calcul a été interrompu {MAX_ATTEMPTS} fois sans aboutir. Relancez-le ; "
+                           "si cela se reproduit, signalez-le à l'administrateur.")
+        else:
             compute(plan_id, now.isoformat())
             resumed += 1
     return resumed

@@ -1,4 +1,4 @@
-"""reshuffle plans: failed with a reason, capped retries (placeholder)
+"""reshuffle plans: a computation that raises is failed with its reason; interrupted ones are retried a few times
 
 Revision ID: 0013
 Revises: 0012
@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('reshuffle_plans', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='1'))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('reshuffle_plans', schema=None) as batch_op:
+        batch_op.drop_column('attempts')
