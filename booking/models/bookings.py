@@ -27,11 +27,15 @@ def new_uid() -> str:
 
 class Ticket(db.Model):
     __tablename__ = "tickets"
-    __table_args__ = (CheckConstraint(f"priority IN {PRIORITIES}", name="ck_tickets_priority"),)
+    __table_args__ = (
+        CheckConstraint(f"priority IN {PRIORITIES}", name="ck_tickets_priority"),
+        # A reference is the client's own: another company may use the same one (and must not learn of it).
+        UniqueConstraint("company_id", "reference", name="uq_tickets_company_reference"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
-    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    reference: Mapped[str] = mapped_column(String(40))
     priority: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200), default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)

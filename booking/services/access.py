@@ -48,7 +48,6 @@ def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ti
     reference = reference.strip()
     if not reference or len(reference) > 40:
         raise Invalid("Indiquez la référence du ticket (40 caractères au plus).")
-    ticket = db.session.scalar(select(Ticket).where(Ticket.reference == reference))
-    if ticket is not None and ticket.company_id != company.id:
-        raise NotFound(f"Aucun ticket « {reference} » pour votre société.")
+    # References are unique per company: another company's ticket of the same reference is not looked at.
+    ticket = db.session.scalar(select(Ticket).where(Ticket.company_id == company.id, Ticket.reference == reference))
     return ticket or Ticket(company=company, reference=reference, priority=priority, opened_at=opened_at)
