@@ -1,0 +1,137 @@
+"""API tokens that can be cut off: named, listed, revoked (account page, admin page, CLI), expiring; a
+revoked or expired token answers 401 problem+json at once; last use recorded at most once a minute."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import ApiToken
+from booking.services import tokens
+
+from . import factories as f
+
+T0 = datetime(2027, 3, 10, 9, 30, tzinfo=timezone.utc)  # any instant: nothing here depends on the calendar
+
+
+def _me(client, raw):
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+
+
+def _secret(page: str) -> str:
+    return re.search(r'value="(erp_[^"]+)" aria-label="[^"]*" data-testid="new-token"', page).group(1)
+
+
+def test_the_account_page_creates_a_named_token_and_shows_it_once(app, client, auth):
+    user = f.user("client")
+    db.session.commit()
+    with time_machine.travel(T0, tick=False):  # sessions are signed with the time: sign in at the same clock
+        auth.login(user.email)
+        created = client.post("/compte/jetons", data={"name": "Script de facturation", "lifetime": "30"})
+        assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+        raw = _secret(created.get_data(as_text=True))
+        assert _me(client, raw).status_code == 200
+        page = client.get("/compte/").get_data(as_text=True)
+    assert raw not in page and "Script de facturation" in page
+    stored = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    assert stored.label == "Script de facturation" and stored.expires_at == T0 + timedelta(days=30)
+    assert stored.created_at == T0
+
+
+@pytest.mark.parametrize("form", [{"name": "", "lifetime": "90"}, {"name": "x" * 81, "lifetime": "90"},
+                                  {"name": "ok", "lifetime": "9999"}])
+def test_a_token_needs_a_name_and_a_known_lifetime(app, client, auth, form):
+    user = f.user("planner")
+    db.session.commit()
+    auth.login(user.email)
+    assert client.post("/compte/jetons", data=form).status_code == 422
+    assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id)) is None
+
+
+def test_a_token_revoked_from_the_account_page_answers_401_at_once(app, client, auth):
+    user, other = f.user("client"), f.user("client")
+    raw, others = tokens.create(user, "ci"), tokens.create(other, "theirs")
+    db.session.commit()
+    mine = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    theirs = db.session.scalar(select(ApiToken).where(ApiToken.user_id == other.id))
+    auth.login(user.email)
+    assert _me(client, raw).status_code == 200
+    assert client.post("/compte/jetons/revoquer", data={"token_id": theirs.id}).status_code == 404
+    assert client.post("/compte/jetons/revoquer", data={}).status_code == 400
+    assert _me(client, others).status_code == 200  # another user's token is untouched
+    assert client.post("/compte/jetons/revoquer", data={"token_id": mine.id}).status_code == 302
+    refused = _me(client, raw)
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert "révoqué" in refused.json["detail"] and "Bearer" in refused.json["detail"]
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_expired_token_answers_401_and_says_so(app, client):
+    user = f.user("client")
+    with time_machine.travel(T0, tick=False):
+        raw = tokens.create(user, "court", T0 + timedelta(days=30))
+        db.session.commit()
+    with time_machine.travel(T0 + timedelta(days=30) - timedelta(seconds=1), tick=False):
+        assert _me(client, raw).status_code == 200
+    with time_machine.travel(T0 + timedelta(days=30), tick=False):
+        refused = _me(client, raw)
+    assert refused.status_code == 401 and "expiré" in refused.json["detail"]
+
+
+def test_last_use_is_written_at_most_once_a_minute(any_app, client):
+    user = f.user("client")
+    raw = tokens.create(user, "poller")
+    db.session.commit()
+    seen = []
+    for offset in (0, 30, 59, 61, 62):
+        with time_machine.travel(T0 + timedelta(seconds=offset), tick=False):
+            assert _me(client, raw).status_code == 200
+        f.reread()
+        seen.append(db.session.scalar(select(ApiToken.last_used_at)))
+    assert seen == [T0, T0, T0, T0 + timedelta(seconds=61), T0 + timedelta(seconds=61)]
+
+
+def test_an_admin_sees_a_users_tokens_and_revokes_one(app, client, auth):
+    user, admin = f.user("consultant"), f.user("admin")
+    raw = tokens.create(user, "agenda-sync")
+    db.session.commit()
+    token = db.session.scalar(select(ApiToken))
+    auth.login(admin.email)
+    page = client.get("/admin/utilisateurs").get_data(as_text=True)
+    assert "agenda-sync" in page and user.email in page and raw not in page
+    assert client.post("/admin/jetons/revoquer", data={"token_id": token.id}).status_code == 302
+    assert _me(client, raw).status_code == 401
+    assert client.post("/admin/jetons/revoquer", data={"token_id": "abc"}).status_code == 400
+    assert client.get("/admin/utilisateurs").status_code == 200
+
+
+def test_cli_lists_and_revokes_a_token_by_id_or_name(app, runner, client):
+    one, two = f.user("client"), f.user("client")
+    raw_one, raw_two = tokens.create(one, "nightly"), tokens.create(two, "nightly")
+    raw_other = tokens.create(one, "export")
+    db.session.commit()
+    listing = runner.invoke(args=["users", "tokens", one.email])
+    assert listing.exit_code == 0 and "nightly" in listing.output and "export" in listing.output
+    assert raw_one not in listing.output
+    ambiguous = runner.invoke(args=["users", "revoke-token", "nightly"])
+    assert ambiguous.exit_code == 1 and "Plusieurs jetons" in ambiguous.output
+    assert runner.invoke(args=["users", "revoke-token", "nightly", "--user", one.email]).exit_code == 0
+    export_id = db.session.scalar(select(ApiToken.id).where(ApiToken.label == "export"))
+    assert runner.invoke(args=["users", "revoke-token", str(export_id)]).exit_code == 0
+    assert _me(client, raw_one).status_code == 401 and _me(client, raw_other).status_code == 401
+    assert _me(client, raw_two).status_code == 200
+    unknown = runner.invoke(args=["users", "revoke-token", "nope"])
+    assert unknown.exit_code == 1 and "Aucun jeton actif" in unknown.output
+
+
+def test_cli_token_with_a_lifetime_expires(app, runner, client):
+    user = f.user("planner")
+    db.session.commit()
+    with time_machine.travel(T0, tick=False):
+        raw = runner.invoke(args=["users", "token", user.email, "--label", "bench", "--days", "1"]).output.strip()
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        assert _me(client, raw).status_code == 401
