@@ -69,8 +69,9 @@ class Served:
 
 
 @pytest.fixture(autouse=True)
-def loopback_allowed(app):
+def loopback_allowed(request):
     """The test servers listen on loopback, which production refuses."""
+    app = request.getfixturevalue("any_app" if "any_app" in request.fixturenames else "app")
     app.config["CALENDAR_FETCH_ALLOW_LOOPBACK"] = True
 
 
@@ -250,7 +251,7 @@ def test_the_job_imports_what_the_page_queued_and_the_page_shows_the_count(app, 
     assert calendar_row("Perso").status == "done" and busy_count() == 1
 
 
-def test_the_import_job_claims_each_calendar_before_reading_it(app, served):
+def test_the_import_job_claims_each_calendar_before_reading_it(any_app, served):
     consultant = f.consultant()
     db.session.commit()
     calendar = calendar_sync.queue(None, consultant, "Perso", served.url, NOW)
@@ -267,7 +268,7 @@ def test_the_import_job_claims_each_calendar_before_reading_it(app, served):
     assert db.session.get(ExternalCalendar, calendar.id).status == "done"
 
 
-def test_a_claim_lost_to_another_scheduler_or_a_removed_calendar_writes_nothing(app, served):
+def test_a_claim_lost_to_another_scheduler_or_a_removed_calendar_writes_nothing(any_app, served):
     consultant = f.consultant()
     db.session.commit()
     calendar = calendar_sync.queue(None, consultant, "Perso", served.url, NOW)
