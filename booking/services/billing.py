@@ -1,13 +1,12 @@
 """Monthly billable report per company: one line per session, net of refunds."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 
 from calendars.worktime import PARIS
+from .. import csvsafe
 from ..extensions import db
 from ..models import Booking, Company, LedgerEntry
 
@@ -33,15 +32,13 @@ def monthly_rows(company: Company, month: date) -> list[tuple[Booking, int, int]
 
 
 def monthly_csv(company: Company, month: date) -> str:
-    """The report as CSV (semicolons, as French spreadsheets expect), with a total line."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(HEADER)
+    """The report as CSV, with a total line; names and e-mails written so that no spreadsheet runs them."""
     rows = monthly_rows(company, month)
+    lines = [HEADER]
     for booking, included, billable in rows:
         local = booking.start_at.astimezone(PARIS)
-        writer.writerow([local.date().isoformat(), local.strftime("%H:%M"), booking.kind,
-                         booking.contact.email if booking.contact else "", booking.consultant.name,
-                         booking.status, included, billable])
-    writer.writerow(["total", "", "", "", "", "", sum(r[1] for r in rows), sum(r[2] for r in rows)])
-    return out.getvalue()
+        lines.append([local.date().isoformat(), local.strftime("%H:%M"), booking.kind,
+                      booking.contact.email if booking.contact else "", booking.consultant.name,
+                      booking.status, included, billable])
+    lines.append(["total", "", "", "", "", "", sum(r[1] for r in rows), sum(r[2] for r in rows)])
+    return csvsafe.write(lines)
