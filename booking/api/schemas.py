@@ -1,11 +1,13 @@
 """Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from calendars.worktime import PARIS
+from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
 from ..models import KINDS, PRIORITIES
+from ..models.types import utcnow
 
 
 class LocalDateTime(fields.DateTime):
@@ -23,13 +25,27 @@ class LocalDateTime(fields.DateTime):
         return parsed
 
 
-# Instants outside these years are typing mistakes, and would overflow once moved to UTC.
-FIRST_DAY, LAST_DAY = date(2000, 1, 2), date(2099, 12, 30)
+class OpenedAt(LocalDateTime):
+    """When a ticket was opened: not later than now (give or take a client clock's skew)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed > utcnow() + CLOCK_SKEW:
+            raise ValidationError("La date d'ouverture du ticket est dans le futur : indiquez quand il a été ouvert.")
+        return parsed
+
+
+# Instants outside these years (booking.inputs) are typing mistakes, and would overflow once moved to UTC.
 OUT_OF_RANGE = "Date hors de la période gérée (années 2000 à 2099)."
 
 
 def Day(**kwargs) -> fields.Date:
     return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=OUT_OF_RANGE), **kwargs)
+
+
+def Id(**kwargs) -> fields.Integer:
+    """An id the database's integers can hold; a larger one is an error there, not a miss."""
+    return fields.Integer(validate=validate.Range(1, INT_MAX, error="Identifiant inconnu : {input}."), **kwargs)
 
 
 class ProblemSchema(Schema):
@@ -63,8 +79,8 @@ class AvailabilityQuery(Schema):
     start = Day(required=True, metadata={"description": "first local day, YYYY-MM-DD"})
     end = Day(required=True, metadata={"description": "last local day (included), YYYY-MM-DD"})
     ticket_priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    ticket_opened_at = LocalDateTime()
-    company_id = fields.Integer(metadata={"description": "staff only: the client company"})
+    ticket_opened_at = OpenedAt()
+    company_id = Id(metadata={"description": "staff only: the client company"})
 
     @validates_schema
     def _range(self, data, **kwargs):
@@ -105,18 +121,19 @@ class AvailabilitySchema(Schema):
 class TicketInSchema(Schema):
     reference = fields.String(required=True, validate=validate.Length(1, 40))
     priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
-    opened_at = LocalDateTime(required=True)
+    opened_at = OpenedAt(required=True)
 
 
 class TicketSchema(TicketInSchema):
     id = fields.Integer()
+    opened_at = LocalDateTime()
 
 
 class BookingInSchema(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = LocalDateTime(required=True)
-    consultant_id = fields.Integer()
-    company_id = fields.Integer(metadata={"description": "staff only: the client company"})
+    consultant_id = Id()
+    company_id = Id(metadata={"description": "staff only: the client company"})
     ticket = fields.Nested(TicketInSchema)
     environment = fields.String(validate=validate.OneOf(("test", "production")))
     hold = fields.Boolean(load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"})
