@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import api, auth, cli, models, security  # noqa: F401  (models: register tables)
+    from . import api, auth, cli, logmask, models, security  # noqa: F401  (models: register tables)
     from .web import register as register_web
 
     if app.config.get("TRUSTED_PROXIES"):  # behind N reverse proxies: their X-Forwarded-* are believed
@@ -53,4 +53,5 @@ def create_app(config: dict | None = None) -> Flask:
     register_web(app)
     api.init_app(app)
     cli.init_app(app)
+    logmask.install("werkzeug", app.logger)  # the development server's request lines carry feed tokens
     return app

@@ -2,6 +2,22 @@
 (`gunicorn -c python:booking.gunicorn_conf`)."""
 import gc
 
+from gunicorn.glogging import Logger
+
+from booking.logmask import install
+
+
+class MaskingLogger(Logger):
+    """gunicorn's logger, with feed tokens masked in every access and error line, whatever the
+    access_log_format (the request line, the path, the query, the Referer)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        install(self.access_log, self.error_log)
+
+
+logger_class = MaskingLogger
+
 
 def post_worker_init(worker) -> None:
     """The app is loaded now (modules, models, mappers, compiled statements) and lives as long as the
