@@ -214,6 +214,11 @@ def counts() -> dict[str, int]:
     return dict(row._mapping)
 
 
+def failed_count() -> int:
+    """How many mails failed (an index answers it)."""
+    return db.session.scalar(select(func.count()).where(OutboxMessage.failed_at.is_not(None)))
+
+
 def retry_now(entry_id: int, now: datetime) -> OutboxMessage:
     """Send this mail with the next delivery; a failed one gets its attempts anew."""
     if not current_app.config.get("MAIL_SERVER"):

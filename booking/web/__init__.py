@@ -13,9 +13,9 @@ from ..services.errors import ServiceError
 
 def register(app) -> None:
     from .. import labels
-    from . import account, admin, auth, book, calendars, consultant, feeds, health, planner, portal, priority
+    from . import account, admin, auth, book, calendars, consultant, feeds, health, outbox, planner, portal, priority
 
-    for module in (auth, health, feeds, portal, book, consultant, planner, admin, calendars, priority, account):
+    for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
