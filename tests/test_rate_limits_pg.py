@@ -1,0 +1,128 @@
+"""Rate limits that hold as configured across gunicorn's workers: counted in a real Redis shared by the
+four workers (as under `make serve`), per account whatever the client's address; Redis down, the
+service still answers (each worker counts in memory meanwhile) and says so in its log."""
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from booking.extensions import db
+from booking.models.people import LoginFailure
+from booking.pgcluster import free_port
+from booking.services import logins
+
+from . import factories as f
+from .servers import gunicorn
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A throwaway redis-server on a free loopback port: (its URL, its process)."""
+    port = free_port()
+    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=open(tmp_path / "redis.log", "w"), stderr=subprocess.STDOUT)
+    client, deadline = redis.Redis(port=port), time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError((tmp_path / "redis.log").read_text())
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", process
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def server(pg_app, redis_server, tmp_path):
+    """gunicorn with 4 workers on the test's database, its limits in the Redis; X-Forwarded-For believed
+    (one proxy), so that each request can come from an address of its own."""
+    log = tmp_path / "gunicorn.log"
+    process, base = gunicorn(pg_app.config["SQLALCHEMY_DATABASE_URI"], log, workers=4,
+                             RATELIMIT_STORAGE_URI=redis_server[0], TRUSTED_PROXIES="1")
+    yield base, log, redis_server[1]
+    process.terminate()
+    process.wait(10)
+
+
+class Visitor:
+    """One browser from one address: the login form's CSRF token, then its POST (redirects not followed)."""
+
+    def __init__(self, base: str, address: str = "203.0.113.7"):
+        self.base, self.http = base, requests.Session()
+        self.http.headers["X-Forwarded-For"] = address
+        page = self.http.get(f"{base}/login", timeout=30).text
+        self.csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    def login(self, email: str, password: str) -> requests.Response:
+        return self.http.post(f"{self.base}/login", data={"email": email, "password": password, "csrf_token": self.csrf},
+                              allow_redirects=False, timeout=60)
+
+
+def _together(calls) -> list[requests.Response]:
+    """Run the calls at the same instant, from threads: the four workers share the load."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results
+
+
+def test_eleven_logins_to_one_account_across_four_workers_admit_exactly_ten(server):
+    base, _log, _redis = server
+    email, other = f.user("client").email, f.user("client").email  # read here, not in the threads
+    db.session.commit()
+    visitors = [Visitor(base) for _ in range(11)]
+    answers = _together([lambda v=v: v.login(email, f.PASSWORD) for v in visitors])
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [302] * 10 + [429], statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "Réessayez dans" in refused.text and int(refused.headers["Retry-After"]) > 0
+    assert Visitor(base).login(other, f.PASSWORD).status_code == 302  # another account, the same address
+
+
+def test_failures_spread_over_addresses_are_still_limited_per_account(server):
+    base, _log, _redis = server
+    user = f.user("planner")
+    db.session.commit()
+    answers = [Visitor(base, f"198.51.100.{i}").login(user.email, "guess-%d" % i) for i in range(1, 13)]
+    statuses = [a.status_code for a in answers]
+    assert statuses == [200] * 4 + [429] * 8, statuses
+    assert all("E-mail ou mot de passe incorrect" in a.text for a in answers[:4])
+    assert all("Trop d&#39;échecs de connexion" in a.text or "Trop d'échecs de connexion" in a.text
+               for a in answers[4:10])  # the account's delay, kept in the database
+    assert all("Trop de demandes" in a.text for a in answers[10:])  # the account's rate limit, in Redis
+    f.reread()
+    assert db.session.get(LoginFailure, logins.account_key(user.email)).failures == 5
+
+
+def test_with_redis_down_logins_still_answer_and_the_log_says_why(server):
+    base, log, redis_process = server
+    user = f.user("client")
+    db.session.commit()
+    visitor = Visitor(base)
+    redis_process.terminate()
+    redis_process.wait(10)
+    start = time.monotonic()
+    assert visitor.login(user.email, f.PASSWORD).status_code == 302
+    assert time.monotonic() - start < 10
+    assert "Rate limit storage unreachable" in Path(log).read_text()
