@@ -33,6 +33,7 @@ METADATA = {ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "169.254.169.253",  # AWS, GCP, Azure, OpenStack; ECS tasks; AWS DNS
     "fd00:ec2::254", "fd00:ec2::253", "100.100.100.200", "192.0.0.192")}  # AWS IPv6, Alibaba, Oracle
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+ULA = ipaddress.ip_network("fc00::/7")
 # Python's is_private / is_global miss some special-purpose ranges in 3.11: listed here as well.
 SPECIAL = tuple(ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "::/96", "100::/64", "2001::/23",
@@ -108,11 +109,13 @@ def refusal(address: str, allow_loopback: bool = False) -> str | None:
         return "adresse de multidiffusion"
     if ip in CGNAT:
         return "adresse partagée d'opérateur (CGNAT)"
-    if ip.version == 6 and ip in ipaddress.ip_network("fc00::/7"):
+    if ip in ULA:
         return "adresse locale unique (réseau privé IPv6)"
-    if ip.is_private and not any(ip in n for n in SPECIAL):
+    if any(ip in network for network in SPECIAL):
+        return "adresse réservée, non publique"
+    if ip.is_private:
         return "adresse de réseau privé"
-    if ip.is_unspecified or ip.is_reserved or not ip.is_global or any(ip in n for n in SPECIAL):
+    if ip.is_reserved or not ip.is_global:
         return "adresse réservée, non publique"
     return None
 
@@ -280,15 +283,17 @@ def _body(response: http.client.HTTPResponse, policy: Policy) -> bytes:
     return b"".join(chunks)
 
 
+HINTS = {401: "le calendrier n'est pas public", 403: "le calendrier n'est pas public",
+         404: "vérifiez l'adresse", 410: "le calendrier a été supprimé"}
+
+
 def _status_error(status: int) -> FetchError:
     """The status in standard words (the server's own reason phrase is not repeated)."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "code inconnu"
-    hint = {401: "le calendrier n'est pas public", 403: "le calendrier n'est pas public",
-            404: "vérifiez l'adresse", 410: "le calendrier a été supprimé"}.get(status, "réessayez plus tard"
-                                                                               if status >= 500 else "vérifiez l'adresse")
+    hint = HINTS.get(status, "réessayez plus tard" if status >= 500 else "vérifiez l'adresse")
     return FetchError(f"Le serveur du calendrier a répondu {status} ({phrase}) : {hint}.")
 
 
