@@ -1,6 +1,6 @@
 """`make serve` under supervisord (booking/serve.py, booking/supervisord.conf), on a real PostgreSQL:
 a scheduler or a gunicorn master killed with kill -9 is restarted, and the restart logged, while the
-rest keeps serving; the rate limits count in the Redis it runs; SIGTERM stops every process."""
+rest keeps serving; the rate limits count in the Redis it runs; SIGTERM or Ctrl-C stops every process."""
 from __future__ import annotations
 
 import os
@@ -41,7 +41,8 @@ def _program(runner: subprocess.Popen, word: str, seconds: float = 60) -> int:
 
 @pytest.fixture
 def serve(pg_cluster, tmp_path, request):
-    """`python -m booking.serve` on a database of its own; yields (runner, base URL, log, env); stops it."""
+    """`python -m booking.serve` on a database of its own, in a session of its own like a terminal's;
+    yields (runner, base URL, log, stop): SIGTERM to the runner unless the test sets `stop` otherwise."""
     name = f"serve_{request.node.name[-20:]}_{os.getpid()}"
     pg_cluster.create_database(name)
     port = free_port()
@@ -50,14 +51,17 @@ def serve(pg_cluster, tmp_path, request):
            "WEB_CONCURRENCY": "2", "ERPLIB_RUN_DIR": str(tmp_path / "run")}
     env.pop("RATELIMIT_STORAGE_URI", None)
     runner = subprocess.Popen([sys.executable, "-m", "booking.serve"], env=env, stdout=open(log, "ab"),
-                              stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    base, stop = f"http://127.0.0.1:{port}", {"signal": signal.SIGTERM, "whole_group": False}
     try:
         wait_for(f"{base}/healthz", runner, log, seconds=60)
-        yield runner, base, log
+        yield runner, base, log, stop
     finally:
         processes = children(runner.pid)
-        runner.send_signal(signal.SIGTERM)
+        if stop["whole_group"]:
+            os.killpg(runner.pid, stop["signal"])
+        else:
+            runner.send_signal(stop["signal"])
         runner.wait(90)
     assert runner.returncode == 0, log.read_text()
     assert not [pid for pid in processes if _alive(pid)], "a supervised process outlived make serve"
@@ -73,7 +77,7 @@ def _log_shows(log: Path, *texts: str, seconds: float = 30) -> bool:
 
 
 def test_a_killed_scheduler_is_restarted_and_logged_while_gunicorn_keeps_answering(serve):
-    runner, base, log = serve
+    runner, base, log, _stop = serve
     scheduler = _program(runner, "scheduler")
     answers, stop = [], threading.Event()
 
@@ -100,7 +104,7 @@ def test_a_killed_scheduler_is_restarted_and_logged_while_gunicorn_keeps_answeri
 
 
 def test_a_killed_gunicorn_master_is_restarted_and_serves_again(serve):
-    runner, base, log = serve
+    runner, base, log, _stop = serve
     master = _program(runner, "gunicorn")
     os.kill(master, signal.SIGKILL)
     assert _log_shows(log, "exited: web (terminated by SIGKILL")
@@ -111,8 +115,9 @@ def test_a_killed_gunicorn_master_is_restarted_and_serves_again(serve):
     assert _alive(_program(runner, "scheduler"))  # the scheduler did not go down with it
 
 
-def test_the_rate_limits_count_in_the_redis_that_serve_runs(serve):
-    runner, _base, _log = serve
+def test_the_rate_limits_count_in_the_redis_that_serve_runs_and_ctrl_c_stops_all(serve):
+    runner, _base, _log, stop = serve
+    stop.update(signal=signal.SIGINT, whole_group=True)  # Ctrl-C in the terminal: the whole foreground group
     master = _program(runner, "gunicorn")
     environment = dict(item.split("=", 1) for item in
                        Path(f"/proc/{master}/environ").read_text().split("\0") if "=" in item)
