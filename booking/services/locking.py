@@ -4,19 +4,41 @@ PostgreSQL: transaction-scoped advisory locks, one per (consultant, local day) a
 (hour bank), taken in sorted order so that two bookings never wait on each other in a cycle.
 SQLite: BEGIN IMMEDIATE takes the database's single write lock before the first read, so the
 re-check and the write see the same state (a deferred BEGIN would fail with SQLITE_BUSY later).
+No lock is waited for longer than LOCK_TIMEOUT_SECONDS (PostgreSQL's lock_timeout, SQLite's busy
+timeout): past it, `LockTimeout`, which the pages and the API answer with 503 and Retry-After.
 """
 from __future__ import annotations
 
+import math
+import sqlite3
 from contextlib import contextmanager
 from datetime import date
 from typing import Iterable, Iterator
 
-from sqlalchemy import text
+from flask import current_app, has_app_context
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..sqlite import IMMEDIATE
 
 LockKey = tuple[int, int]
+DEFAULT_TIMEOUT = 5.0
+_HOLD = "locking.hold_commit"  # session.info: inside `holding_commit`, locked() leaves its commit to `finishing`
+_OPEN = "locking.open"  # session.info: the transaction locked() left open for `finishing`
+
+
+class LockTimeout(Exception):
+    """A lock was not granted in time: another change holds it; the caller is asked to retry shortly."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"lock not granted within {seconds:g} s")
+        self.retry_after = max(1, math.ceil(seconds))
+
+
+class PendingChanges(RuntimeError):
+    """locked() was entered with unsaved objects: they would have been committed without its locks."""
 
 
 def consultant_day(consultant_id: int, day: date) -> LockKey:
@@ -28,17 +50,58 @@ def company(company_id: int) -> LockKey:
     return (-company_id, 0)
 
 
-# One statement: unnest yields the sorted keys in order, and each lock is taken in turn.
-_LOCK_ALL = text("SELECT count(pg_advisory_xact_lock(a, b)) "
-                 "FROM unnest(CAST(:a AS integer[]), CAST(:b AS integer[])) AS k(a, b)")
+def timeout() -> float:
+    """How long a lock may be waited for, in seconds (LOCK_TIMEOUT_SECONDS)."""
+    return float(current_app.config.get("LOCK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))
+
+
+# One statement: the timeout is set first (the locks are taken on the joined rows, which need its row),
+# then unnest yields the sorted keys in order and each lock is taken in turn; no keys, no lock.
+_LOCK_ALL = text("SELECT count(pg_advisory_xact_lock(k.a, k.b)) "
+                 "FROM (SELECT set_config('lock_timeout', :timeout, true)) AS s "
+                 "LEFT JOIN unnest(CAST(:a AS integer[]), CAST(:b AS integer[])) AS k(a, b) ON true")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_busy_timeout(dbapi_connection, _record):
+    # After booking.sqlite's own settings (registered first, with a long wait for its pragmas): a
+    # write lock is then waited for as long as a PostgreSQL lock.
+    if isinstance(dbapi_connection, sqlite3.Connection) and has_app_context():
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout() * 1000)}")
+
+
+def refused(error: OperationalError) -> bool:
+    """Whether the database gave up waiting for a lock (not: the database is down)."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "55P03":  # lock_not_available
+        return True
+    return (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _commit(session, expire: bool) -> None:
+    session.info.pop(_OPEN, None)
     previous, session.expire_on_commit = session.expire_on_commit, expire
     try:
         session.commit()
     finally:
         session.expire_on_commit = previous
+
+
+@contextmanager
+def _ending(session) -> Iterator[None]:
+    """Roll back on any error; a lock not granted in time becomes LockTimeout."""
+    try:
+        yield
+    except OperationalError as error:
+        session.info.pop(_OPEN, None)
+        session.rollback()
+        if refused(error):
+            raise LockTimeout(timeout()) from error
+        raise
+    except BaseException:
+        session.info.pop(_OPEN, None)
+        session.rollback()
+        raise
 
 
 @contextmanager
@@ -50,19 +113,58 @@ def locked(keys: Iterable[LockKey], *, reread: bool = True) -> Iterator[None]:
     transaction already open simply continues: at read committed, each statement after the locks sees
     every commit made before them. After the commit, objects keep their state: what the block read
     under the locks and wrote is what the database now holds, so a view answers without reading again.
+    Unsaved objects in the session are refused (PendingChanges) rather than committed unseen.
     """
     session = db.session()  # the request's Session itself (the scoped proxy lacks in_transaction)
+    if session.new or session.dirty or session.deleted:
+        pending = [*session.new, *session.dirty, *session.deleted]
+        raise PendingChanges(f"locked() entered with unsaved changes, write them in its block: {pending}")
     sqlite = db.engine.dialect.name == "sqlite"
-    if session.in_transaction() and (reread or sqlite):
-        _commit(session, expire=reread)  # the locks must come before any read of the state they protect
-    if sqlite:
-        session.connection(execution_options={IMMEDIATE: True})
-    elif keys := sorted(set(keys)):
-        first, second = zip(*keys)
-        session.execute(_LOCK_ALL, {"a": list(first), "b": list(second)})
+    with _ending(session):
+        held = session.info.get(_OPEN) is not None
+        if session.in_transaction() and (reread or sqlite or held):
+            _commit(session, expire=reread)  # the locks must come before any read of the state they protect
+        if sqlite:
+            session.connection(execution_options={IMMEDIATE: True})
+        else:
+            ordered = sorted(set(keys))
+            session.execute(_LOCK_ALL, {"timeout": f"{int(timeout() * 1000)}ms",
+                                        "a": [a for a, _ in ordered], "b": [b for _, b in ordered]})
+        yield
+        if session.info.get(_HOLD):
+            session.flush()
+            session.info[_OPEN] = session.get_transaction()
+        else:
+            _commit(session, expire=False)
+
+
+@contextmanager
+def holding_commit() -> Iterator[None]:
+    """In this block, locked() writes but does not commit: its last transaction stays open, locks held,
+    for `finishing` to add a row that must commit with the work (or not at all). An error rolls it back."""
+    session = db.session()
+    session.info[_HOLD] = True
     try:
         yield
-        _commit(session, expire=False)
     except BaseException:
-        session.rollback()
+        if session.info.pop(_OPEN, None) is not None:
+            session.rollback()
         raise
+    finally:
+        session.info.pop(_HOLD, None)
+
+
+@contextmanager
+def finishing() -> Iterator[None]:
+    """Continue the transaction that `holding_commit` left open, else start one as locked([]) does;
+    commit at the end (rolled back on error)."""
+    session = db.session()
+    transaction = session.info.get(_OPEN)
+    if transaction is None or transaction is not session.get_transaction():
+        session.info.pop(_OPEN, None)
+        with locked([]):
+            yield
+        return
+    with _ending(session):
+        yield
+        _commit(session, expire=False)

@@ -9,6 +9,8 @@ from sqlalchemy.exc import OperationalError
 from ..api.problems import problem
 from ..extensions import db
 from ..services.errors import ServiceError
+from ..services import locking
+from ..services.locking import LockTimeout
 
 
 def register(app) -> None:
@@ -26,6 +28,7 @@ def register(app) -> None:
         app.register_error_handler(status, _error_page)
     app.register_error_handler(ServiceError, _refusal)
     app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(LockTimeout, _busy)
 
 
 def _refusal(error: ServiceError):
@@ -39,12 +42,25 @@ def _database_down(error):
     """The database is unreachable (restarting, failing over): say so and ask for a retry; the
     transaction was not committed, so nothing was half-written."""
     db.session.rollback()
-    message = _("La base de données est momentanément indisponible : réessayez dans quelques secondes.")
+    if locking.refused(error):  # a write outside locked() that waited too long: busy, not down
+        return _busy(LockTimeout(locking.timeout()))
+    return _retry_later(_("La base de données est momentanément indisponible : réessayez dans quelques secondes."), 5)
+
+
+def _busy(error: LockTimeout):
+    """Another change holds what this one needs for longer than the lock timeout: nothing was written
+    (the transaction was rolled back); ask for a retry rather than keep the worker waiting."""
+    return _retry_later(_("Une autre opération occupe les mêmes données : réessayez dans quelques secondes "
+                          "(rien n'a été enregistré)."), error.retry_after)
+
+
+def _retry_later(message: str, seconds: int):
+    """503 with Retry-After: problem+json for the API, the error page otherwise."""
     if request.path.startswith("/api/"):
         response = problem(503, message)
     else:
         response = current_app.make_response((render_template("errors/error.html", status=503, message=message), 503))
-    response.headers["Retry-After"] = "5"
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 
