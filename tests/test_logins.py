@@ -10,9 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
-from sqlalchemy import select
 
-from booking.extensions import db
+from booking.extensions import db, limiter
 from booking.models.people import LoginFailure
 from booking.services import logins
 
@@ -22,10 +21,8 @@ T0 = datetime(2027, 3, 10, 9, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture(autouse=True)
-def _no_rate_limit(app):
-    """The address/account rate limit is tested elsewhere: here only the database's delay answers."""
-    app.config["RATELIMIT_ENABLED"] = False
-    from booking.extensions import limiter
+def _no_rate_limit():
+    """The rate limit is tested in test_rate_limits_pg: here only the database's delay answers."""
     limiter.enabled = False
     yield
     limiter.enabled = True

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import AuditEntry, User
+from booking.services import logins
 
 from . import factories as f
 
@@ -91,7 +92,6 @@ def test_a_remember_me_cookie_is_cut_off_with_the_sessions(app):
     assert remembered.get(PAGE).status_code == 200
     stale = app.test_client()
     stale.set_cookie("remember_token", encode_cookie(user.get_id()), domain="planner.test")
-    from booking.services import logins
     logins.end_sessions(None, user)
     db.session.commit()
     assert _is_out(stale.get(PAGE))

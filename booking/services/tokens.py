@@ -102,14 +102,6 @@ def _touch(token_id: int, now: datetime) -> None:
         session.expire_on_commit = previous
 
 
-def user_for(raw: str, now: datetime | None = None) -> User | None:
-    """The active user owning a usable token, or None."""
-    try:
-        return authenticate(raw, now or utcnow())
-    except TokenRefused:
-        return None
-
-
 def revoke(token: ApiToken, actor: User | None = None) -> None:
     """The token stops working at once; revoking it again changes nothing."""
     if token.revoked_at is None:
