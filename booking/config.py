@@ -38,6 +38,9 @@ def from_environment(instance: Path) -> dict:
         "MAIL_SENDER": env("MAIL_SENDER", "planning@erplib.example"),
         "BOOKING_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "RESHUFFLE_SECONDS": float(env("RESHUFFLE_SECONDS", "10")),
+        # Calendar URLs: one deadline for the whole fetch; loopback only for a test server on this machine.
+        "CALENDAR_FETCH_SECONDS": float(env("CALENDAR_FETCH_SECONDS", "15")),
+        "CALENDAR_FETCH_ALLOW_LOOPBACK": env("CALENDAR_FETCH_ALLOW_LOOPBACK", "0") == "1",
         # A lock not granted within this time answers 503 + Retry-After instead of holding the worker.
         "LOCK_TIMEOUT_SECONDS": float(env("LOCK_TIMEOUT_SECONDS", "5")),
         # A pending Idempotency-Key whose request stopped answering is taken over by a retry after this.
