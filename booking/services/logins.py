@@ -58,6 +58,7 @@ def authenticate(email: str, password: str, now: datetime) -> User:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     # Unknown and inactive accounts cost one verification too: the answer's timing tells nothing.
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    _end_read()
     if user is not None and user.active and valid:
         if failure is not None:
             db.session.delete(failure)
@@ -68,6 +69,17 @@ def authenticate(email: str, password: str, now: datetime) -> User:
     if until is not None:
         raise LoginLocked(until)
     raise LoginRefused("E-mail ou mot de passe incorrect.")
+
+
+def _end_read() -> None:
+    """Close the read before writing: on SQLite a read transaction cannot become a write one once
+    another login has committed meanwhile (the password check takes a while). Objects stay loaded."""
+    session = db.session()
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
 
 
 def delay(failures: int) -> timedelta | None:
