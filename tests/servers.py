@@ -43,3 +43,15 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
+
+
+def app_process(url: str, log: Path, **env) -> tuple[subprocess.Popen, str]:
+    """The app alone in one process, as `flask run` serves it (tests.crashing_app, which can be told to
+    die mid-request), on the database `url`; returns the process and its base URL."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-server", "PORT": str(port), **env}
+    process = subprocess.Popen([sys.executable, "-m", "tests.crashing_app"], env=environment,
+                               cwd=Path(__file__).resolve().parent.parent, stdout=open(log, "a"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", process, log)
+    return process, base
