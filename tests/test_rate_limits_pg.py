@@ -3,15 +3,18 @@ four workers (as under `make serve`), per account whatever the client's address;
 service still answers (each worker counts in memory meanwhile) and says so in its log."""
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 import redis
-import requests
 
 from booking.extensions import db
 from booking.models.people import LoginFailure
@@ -57,21 +60,40 @@ def server(pg_app, redis_server, tmp_path):
     process.wait(10)
 
 
+class Answer:
+    def __init__(self, status: int, headers, body: bytes):
+        self.status_code, self.headers, self.text = status, headers, body.decode()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 302 is the answer we look at
+
+
 class Visitor:
     """One browser from one address: the login form's CSRF token, then its POST (redirects not followed)."""
 
     def __init__(self, base: str, address: str = "203.0.113.7"):
-        self.base, self.http = base, requests.Session()
-        self.http.headers["X-Forwarded-For"] = address
-        page = self.http.get(f"{base}/login", timeout=30).text
+        self.base, self.address = base, address
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                                  _NoRedirect())
+        page = self._open(f"{base}/login").text
         self.csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
-    def login(self, email: str, password: str) -> requests.Response:
-        return self.http.post(f"{self.base}/login", data={"email": email, "password": password, "csrf_token": self.csrf},
-                              allow_redirects=False, timeout=60)
+    def _open(self, url: str, data: dict | None = None) -> Answer:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body, headers={"X-Forwarded-For": self.address})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return Answer(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.headers, error.read())
+
+    def login(self, email: str, password: str) -> Answer:
+        return self._open(f"{self.base}/login", {"email": email, "password": password, "csrf_token": self.csrf})
 
 
-def _together(calls) -> list[requests.Response]:
+def _together(calls) -> list[Answer]:
     """Run the calls at the same instant, from threads: the four workers share the load."""
     barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
 
