@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 from calendars.worktime import PARIS
-from .services.errors import ServiceError
+from .services.errors import NotFound, ServiceError
 
 # PostgreSQL's integer: a larger id cannot exist, and merely comparing with one is an error there.
 INT_MAX = 2**31 - 1
@@ -27,10 +27,17 @@ class BadInput(ServiceError):
 
 
 class DatabaseInt(IntegerConverter):
-    """`<int:…>` in a route: 0 to INT_MAX; a larger id matches no route (404), as an unknown one does."""
+    """`<int:…>` in a route, documented as 0 to INT_MAX. A larger id still matches its route and the screen answers
+    404: a failed match would answer 405 to a PATCH whose path a GET route shares."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=INT_MAX, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts: beyond INT_MAX all the same
+            return INT_MAX + 1
 
 
 def init_app(app) -> None:
@@ -40,7 +47,8 @@ def init_app(app) -> None:
 
 
 def screen() -> None:
-    """Refuse NUL bytes anywhere (PostgreSQL refuses them in text) and JSON that does not parse (too deep, too big)."""
+    """Refuse NUL bytes anywhere (PostgreSQL refuses them in text), JSON that does not parse (too deep, too big),
+    and ids in the path that no row can have (PostgreSQL errs on comparing its integers with them)."""
     data = request.get_data(cache=True) if request.is_json else b""
     if data:
         try:
@@ -54,6 +62,8 @@ def screen() -> None:
              *(request.view_args or {}).items()]
     if any(isinstance(value, str) and ("\x00" in key or "\x00" in value) for key, value in texts):
         raise BadInput(_nul_message())
+    if any(isinstance(value, int) and value > INT_MAX for value in (request.view_args or {}).values()):
+        raise NotFound(_("Identifiant inconnu : aucun ne dépasse %(max)s.", max=INT_MAX))
 
 
 def _nul_message() -> str:

@@ -2,10 +2,11 @@
 from datetime import datetime
 from functools import lru_cache
 
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from calendars.worktime import PARIS
-from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
+from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY, BadInput
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
 
@@ -196,8 +197,9 @@ class HourBankSchema(Schema):
 
 
 def parse_instant(text: str) -> datetime:
-    """For forms: ISO 8601 with an offset (the same rule as the API); ValueError when it is not one."""
+    """For forms: ISO 8601 with an offset (the same rule as the API); BadInput, saying what is accepted, otherwise."""
     try:
         return LocalDateTime().deserialize(text)
-    except ValidationError as error:
-        raise ValueError(" ".join(error.messages) if isinstance(error.messages, list) else str(error)) from None
+    except ValidationError:
+        raise BadInput(_("Créneau invalide : choisissez-en un dans la liste (une date entre 2000 et 2099, "
+                         "avec son décalage horaire).")) from None

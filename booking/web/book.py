@@ -169,7 +169,7 @@ def rebook(booking_id: int):
         new = interventions.rebook(current_user, booking, parse_instant(request.form.get("start", "")), utcnow())
     except (ServiceError, ValueError) as error:
         flash(getattr(error, "message", _("Créneau invalide.")), "error")
-        return redirect(url_for("book.detail", booking_id=booking_id))
+        return detail(booking_id), 422  # the intervention again, with the reason; nothing was moved
     flash(_("Intervention reprogrammée."), "success")
     return redirect(url_for("book.detail", booking_id=new.id))
 
@@ -205,7 +205,10 @@ def move(booking_id: int):
             bookings.reschedule(current_user, booking, parse_instant(request.form["start"]), utcnow())
         except (ServiceError, ValueError, KeyError) as error:
             flash(getattr(error, "message", _("Créneau invalide.")), "error")
-            return redirect(request.full_path)
+            page = make_response(_week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id,
+                                            environments=[]))
+            page.status_code = 422  # the week again, with the reason; nothing was moved
+            return page
         flash(_("Rendez-vous déplacé. L'invitation mise à jour vous est envoyée dans un instant."), "success")
         return redirect(url_for("book.detail", booking_id=booking.id))
     return _week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id, environments=[])

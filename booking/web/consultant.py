@@ -53,9 +53,13 @@ def follow_up(booking_id: int):
             bookings.propose_follow_up(current_user, booking, parse_instant(request.form["start"]), now)
         except (ServiceError, ValueError, KeyError) as error:
             flash(getattr(error, "message", _("Créneau invalide.")), "error")
-            return redirect(request.path)
+            return _follow_up_page(booking, now), 422  # the slots again, with the reason; nothing was proposed
         flash(_("Suivi proposé : le client le confirme en un clic."), "success")
         return redirect(url_for("consultant.home"))
+    return _follow_up_page(booking, now)
+
+
+def _follow_up_page(booking: Booking, now):
     found = availability.slots("erplib", booking.company, now, now + timedelta(days=14), now,
                                consultant_id=_me().id)
     return render_template("consultant/follow_up.html", booking=booking, days=availability.by_day(found))
