@@ -123,7 +123,9 @@ def locked(keys: Iterable[LockKey], *, reread: bool = True) -> Iterator[None]:
     with _ending(session):
         held = session.info.get(_OPEN) is not None
         if session.in_transaction() and (reread or sqlite or held):
-            _commit(session, expire=reread)  # the locks must come before any read of the state they protect
+            # the locks must come before any read of the state they protect; and a transaction held open
+            # for `finishing` ends here too: its locks and these are never taken out of sorted order
+            _commit(session, expire=reread)
         if sqlite:
             session.connection(execution_options={IMMEDIATE: True})
         else:
