@@ -42,10 +42,10 @@ SECTIONS = {
     "planner": [("planner.home", _l("Planification")), ("priority.week", _l("Semaine")),
                 ("priority.absences", _l("Absences")), ("planner.interventions_page", _l("Interventions")),
                 ("calendars.conflicts", _l("Conflits d'agenda")),
-                ("planner.billing_index", _l("Facturation"))],
-    "admin": [("admin.home", _l("Administration")), ("planner.home", _l("Planification")),
-              ("planner.interventions_page", _l("Interventions")),
-              ("planner.billing_index", _l("Facturation"))],
+                ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier"))],
+    "admin": [("admin.home", _l("Administration")), ("admin.users", _l("Utilisateurs")),
+              ("planner.home", _l("Planification")), ("planner.interventions_page", _l("Interventions")),
+              ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier"))],
 }
 
 

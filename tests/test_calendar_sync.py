@@ -165,7 +165,7 @@ def test_consultant_uploads_from_the_page_and_sees_a_clear_refusal(app, client, 
     auth.login(consultant.user.email)
     page = client.post("/agenda/calendriers", data={"label": "Perso", "file": (io.BytesIO(DENTIST), "perso.ics")},
                        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
-    assert "Calendrier importé : 1 plages occupées" in page
+    assert "Calendrier importé : 1 plage occupée" in page
     page = client.post("/agenda/calendriers", data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
                        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "illisible" in page and busy_count() == 1

@@ -37,6 +37,12 @@ class LoginLocked(ServiceError):
         self.until = until
 
 
+def shown_until(until: datetime) -> datetime:
+    """When a person may try again, as shown to them and to admins: the whole minute, rounded up."""
+    whole = until.replace(second=0, microsecond=0)
+    return whole if whole == until else whole + timedelta(minutes=1)
+
+
 def account_key(email: str) -> str:
     """The address as counted: normalised, then hashed (no e-mail in the failures table)."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()

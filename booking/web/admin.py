@@ -47,7 +47,7 @@ def users():
         by_user.setdefault(token.user_id, []).append(token)
     locks = logins.locks(now)
     return render_template("admin/users.html", people=people, tokens=by_user, now=now,
-                           locked={u.id: locks[k] for u in people if (k := logins.account_key(u.email)) in locks})
+                           locked={u.id: logins.shown_until(locks[k]) for u in people if (k := logins.account_key(u.email)) in locks})
 
 
 def _posted(model, field: str):

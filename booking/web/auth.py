@@ -1,6 +1,6 @@
 """Log in, log out, choose the language."""
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time
@@ -54,8 +54,7 @@ def login():
 
 def _locked(form: LoginForm, until: datetime, now: datetime):
     """The same words whether the account exists or not: only when to come back (a whole minute, rounded up)."""
-    shown = until if until == until.replace(second=0, microsecond=0) else \
-        until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    shown = logins.shown_until(until)
     form.password.errors.append(_("Trop d'échecs de connexion pour ce compte. Par sécurité, réessayez à partir "
                                   "de %(time)s.", time=format_time(shown, "HH:mm")))
     seconds = max(1, math.ceil((until - now).total_seconds()))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -80,11 +80,13 @@ def add_calendar():
             _calendar, count = calendar_sync.add(current_user, _owner(), label, utcnow(), data=data)
     except ServiceError as error:
         flash(error.message, "error")
-        return agenda(), 422  # the page again, with the reason; nothing was imported
+        page = agenda()
+        page.headers.pop("Refresh", None)  # a reload would take away the reason and what was typed
+        return page, 422  # the page again, with the reason; nothing was imported
     if url:
         flash(_("Calendrier enregistré : import en attente. Cette page se met à jour d'elle-même."), "success")
     else:
-        flash(_("Calendrier importé : %(count)d plages occupées.", count=count), "success")
+        flash(ngettext("Calendrier importé : %(num)d plage occupée.", "Calendrier importé : %(num)d plages occupées.", count), "success")
     return redirect(url_for("calendars.agenda"))
 
 
@@ -112,7 +114,7 @@ def refresh_calendar(calendar_id: int):
         flash(_("Import refusé, les plages précédentes sont conservées : %(error)s", error=error), "error")
     else:
         flash(_("Calendrier inchangé depuis la dernière lecture.") if count is None
-              else _("Calendrier relu : %(count)d plages occupées.", count=count), "success")
+              else ngettext("Calendrier relu : %(num)d plage occupée.", "Calendrier relu : %(num)d plages occupées.", count), "success")
     return redirect(url_for("calendars.agenda"))
 
 
