@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,10 @@ ACCESS_LEVELS = ("no", "yes", "billable", "quote", "hour_bank")
 TICKET_PRIORITIES = ("bloquante", "majeure", "mineure", "basse")
 COMMITMENTS = ("acknowledge", "take_charge", "resolve")
 SPANS = ("block", "days", "days_or_hours")
+# What a tier's price list may name (euros excluding VAT): billable ERP-Lib time per hour, and priority
+# consulting per day or per hour where the tier gets it on quote. An item a tier does not list has no
+# price in the contract: the service is included, or priced by a quote.
+PRICE_ITEMS = ("erplib_hour", "priority_consulting_day", "priority_consulting_hour")
 
 
 class ContractError(ValueError):
@@ -63,6 +68,11 @@ class Tier:
     hour_bank_minutes: int
     services: dict[str, str]
     tickets: dict[str, dict[str, BusinessDuration]]
+    prices: dict[str, Decimal] = field(default_factory=dict)
+
+    def price(self, item: str) -> Decimal | None:
+        """The contract's price of one item (PRICE_ITEMS), or None when this tier lists none."""
+        return self.prices.get(item)
 
     def access(self, kind: str) -> str:
         """Access level of this tier to a service kind."""
@@ -122,16 +132,32 @@ def _tier(name: str, raw: dict, kinds: set[str]) -> Tier:
         if unknown:
             raise ContractError(f"tiers.{name}.tickets.{priority}: unknown {sorted(unknown)}")
         tickets[priority] = {k: BusinessDuration.parse(v) for k, v in commitments.items()}
+    prices = _prices(name, raw.get("prices", {}))
     try:
         return Tier(
             name=name, label=raw["label"], contacts=int(raw["contacts"]),
             maintained_versions=int(raw["maintained_versions"]),
             privileged_consultant=bool(raw["privileged_consultant"]),
             hour_bank_minutes=int(raw["hour_bank_minutes"]),
-            services=services, tickets=tickets,
+            services=services, tickets=tickets, prices=prices,
         )
     except KeyError as exc:
         raise ContractError(f"tiers.{name}: missing {exc.args[0]!r}") from None
+
+
+def _prices(name: str, raw: dict) -> dict[str, Decimal]:
+    prices = {}
+    for item, amount in raw.items():
+        if item not in PRICE_ITEMS:
+            raise ContractError(f"tiers.{name}.prices: unknown item {item!r} (one of {PRICE_ITEMS})")
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            raise ContractError(f"tiers.{name}.prices.{item}: {amount!r} is not an amount") from None
+        if isinstance(amount, bool) or not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+            raise ContractError(f"tiers.{name}.prices.{item}: {amount!r} must be euros, at most two decimals, >= 0")
+        prices[item] = value.quantize(Decimal("0.01"))
+    return prices
 
 
 def parse(raw: dict) -> Contract:

@@ -94,3 +94,22 @@ def test_a_broken_contract_file_is_refused_clearly(tmp_path, mutation, message):
     path.write_text(contract.DEFAULT_FILE.read_text().replace(*mutation, 1))
     with pytest.raises((contract.ContractError, ValueError), match=message):
         contract.load(path)
+
+
+@pytest.mark.parametrize("tier, item, price", [
+    ("standard", "erplib_hour", "120.00"), ("confort", "erplib_hour", "110.00"), ("serenite", "erplib_hour", "100.00"),
+    ("confort", "priority_consulting_day", "950.00"), ("confort", "priority_consulting_hour", "140.00"),
+    ("serenite", "priority_consulting_day", None), ("standard", "priority_consulting_hour", None),
+])
+def test_price_list_per_tier(tier, item, price):
+    found = contract.load().tier(tier).price(item)
+    assert (str(found) if found is not None else None) == price
+
+
+@pytest.mark.parametrize("prices, message", [
+    ({"erplib_hour": -1}, "must be euros"), ({"erplib_hour": 1.234}, "must be euros"),
+    ({"erplib_hour": "abc"}, "not an amount"), ({"coffee": 2}, "unknown item"),
+])
+def test_a_bad_price_is_refused(prices, message):
+    with pytest.raises(contract.ContractError, match=message):
+        contract._prices("standard", prices)
