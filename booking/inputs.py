@@ -3,14 +3,19 @@ Screened once before every request; the parsers below turn a query or form value
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, timedelta
 
-from flask import request
+from flask import current_app, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
 from calendars.worktime import PARIS
+from .extensions import db
 from .services.errors import NotFound, ServiceError
+
+log = logging.getLogger(__name__)
 
 # PostgreSQL's integer: a larger id cannot exist, and merely comparing with one is an error there.
 INT_MAX = 2**31 - 1
@@ -41,9 +46,10 @@ class DatabaseInt(IntegerConverter):
 
 
 def init_app(app) -> None:
-    """Before any route is added: bounded `<int:…>`; before every request: the screen."""
+    """Before any route is added: bounded `<int:…>`; before every request: the screen; after it, the last line."""
     app.url_map.converters["int"] = DatabaseInt
     app.before_request(screen)
+    app.register_error_handler(DataError, _refused_by_database)
 
 
 def screen() -> None:
@@ -64,6 +70,17 @@ def screen() -> None:
         raise BadInput(_nul_message())
     if any(isinstance(value, int) and value > INT_MAX for value in (request.view_args or {}).values()):
         raise NotFound(_("Identifiant inconnu : aucun ne dépasse %(max)s.", max=INT_MAX))
+
+
+def _refused_by_database(error: DataError):
+    """The last line: a value that the screen let through and the database refuses (PostgreSQL: a NUL byte in text
+    read from a file, a string beyond its column, a number beyond its type) is the sender's 400, not our 500; nothing
+    was written, since the transaction is rolled back. Logged, since a parser or a length check is then missing."""
+    db.session.rollback()
+    log.warning("value refused by the database on %s %s: %s", request.method, request.path, error.orig)
+    refusal = BadInput(_("Une valeur envoyée ne peut pas être enregistrée (trop longue, hors limites ou avec un "
+                         "caractère interdit) : corrigez-la et réessayez."))
+    return current_app.handle_user_exception(refusal)  # answered as every refusal is (page or problem+json)
 
 
 def _nul_message() -> str:

@@ -12,6 +12,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from booking.extensions import db
+from booking.models import User
 from booking.services import tokens
 
 from . import factories as f
@@ -234,3 +235,23 @@ def test_page_bad_input_is_refused_clearly_and_changes_nothing(world, any_app, l
     html = response.get_data(as_text=True)
     assert words in html and ("<form" in html or "<h1>" in html) or status in (302, 404, 413)
     assert _counts() == before
+
+
+def test_a_value_the_database_refuses_is_a_400_that_writes_nothing(pg_app):
+    """The last line, behind the screen: PostgreSQL refuses a NUL byte that came from a file, not from a field."""
+    user_id = f.consultant().user.id
+    db.session.commit()
+
+    def name_from_file():
+        db.session.get(User, user_id).name = "Nom\x00lu dans un fichier"
+        db.session.commit()
+        return "written"
+
+    pg_app.add_url_rule("/test-only/name", "name_page", name_from_file, methods=["POST"])
+    pg_app.add_url_rule("/api/test-only/name", "name_api", name_from_file, methods=["POST"])
+    before = _counts()
+    page, api = (pg_app.test_client().post(path) for path in ("/test-only/name", "/api/test-only/name"))
+    assert page.status_code == 400 and "ne peut pas être enregistrée" in page.get_data(as_text=True)
+    assert api.status_code == 400 and api.mimetype == "application/problem+json"
+    assert "ne peut pas être enregistrée" in api.json["detail"]
+    assert _counts() == before and db.session.get(User, user_id).name.startswith("Utilisateur")
