@@ -141,6 +141,8 @@ class PriorityRequest(db.Model):
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     quote_eur: Mapped[float | None]  # the compensation the requester pays, from the plan
     client_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quote_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after it, the plan is recomputed
+    agreement_note: Mapped[str | None] = mapped_column(Text)  # a planner's record of an agreement by phone
 
     company: Mapped["Company"] = relationship()  # noqa: F821
     requester: Mapped["User"] = relationship(foreign_keys=[requester_id])  # noqa: F821
