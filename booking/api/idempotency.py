@@ -150,7 +150,7 @@ def idempotent(view):
                 try:
                     response = view(*args, **kwargs)
                 except ServiceError as error:
-                    response = problem(error.status, error.message)
+                    response = problem(error.status, error.message, code=error.code)
                 if response.status_code >= 500:
                     raise _Unanswered(response)  # rolls back whatever it did
             with locking.finishing():

@@ -6,11 +6,11 @@ MEDIA_TYPE = "application/problem+json"
 
 
 def problem(status: int, detail: str | None = None, **extra):
-    """A problem+json response; `extra` adds members such as `errors`."""
+    """A problem+json response; `extra` adds members such as `errors` or `code` (None: left out)."""
     body = {"type": "about:blank", "title": HTTP_STATUS_CODES.get(status, "Error"), "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extra)
+    body.update((name, value) for name, value in extra.items() if value is not None)
     response = jsonify(body)
     response.status_code = status
     response.mimetype = MEDIA_TYPE

@@ -3,10 +3,13 @@
 
 class ServiceError(Exception):
     status = 400
+    code: str | None = None  # a stable name for API clients (problem+json `code`), where one applies
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
         self.message = message
+        if code:
+            self.code = code
 
 
 class Invalid(ServiceError):
@@ -15,6 +18,7 @@ class Invalid(ServiceError):
 
 class NotEntitled(ServiceError):
     status = 403
+    code = "not_entitled"
 
 
 class NotFound(ServiceError):

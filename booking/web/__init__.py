@@ -34,7 +34,7 @@ def register(app) -> None:
 def _refusal(error: ServiceError):
     """A rule said no: problem+json for the API, the reason on a page otherwise."""
     if request.path.startswith("/api/"):
-        return problem(error.status, error.message)
+        return problem(error.status, error.message, code=error.code)
     return render_template("errors/error.html", status=error.status, message=error.message), error.status
 
 
