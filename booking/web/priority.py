@@ -7,12 +7,8 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from calendars.worktime import PARIS
 from .. import inputs
@@ -20,9 +16,8 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
 from ..models.types import utcnow
-from ..services import priority, quotes
-from ..services.errors import Invalid, ServiceError
-from .money import eur
+from ..services import priority
+from ..services.errors import ServiceError
 
 bp = Blueprint("priority", __name__)
 
@@ -54,43 +49,16 @@ def client_requests():
     return render_template("priority/client.html", requests=mine, skills=skills)
 
 
-class AcceptQuoteForm(FlaskForm):
-    """The second step of accepting a quote: names the plan that was read, so that a changed quote is refused."""
-    plan_id = HiddenField(validators=[DataRequired()])
-
-
-class ApplyPlanForm(FlaskForm):
-    """A planner applies a plan; before the client accepted its quote, with a note of their agreement."""
-    agreement = TextAreaField(_l("Accord du client (par téléphone)"), validators=[Length(max=2000)])
-
-
-@bp.route("/portail/priorite/<int:request_id>/devis")
-@role_required("client")
-def client_quote(request_id: int):
-    found = _request_for(request_id)
-    plan = priority.latest(found)
-    return render_template("priority/quote.html", req=found, quote=quotes.build(found, plan), now=utcnow(), eur=eur)
-
-
-@bp.route("/portail/priorite/<int:request_id>/accepter", methods=["GET", "POST"])
+@bp.post("/portail/priorite/<int:request_id>/accepter")
 @role_required("client")
 def client_accept(request_id: int):
     found = _request_for(request_id)
-    quote = quotes.build(found, priority.latest(found))
-    if quote is None or found.status != "planned":
-        flash(_("Aucun devis à accepter pour cette demande."), "error")
-        return redirect(url_for("priority.client_quote", request_id=request_id))
-    form = AcceptQuoteForm(plan_id=str(quote.plan_id))
-    if form.validate_on_submit():
-        try:
-            priority.accept_quote(current_user, found, utcnow(), int(form.plan_id.data))
-        except (ServiceError, ValueError) as error:
-            flash(getattr(error, "message", _("Devis introuvable : relisez-le.")), "error")
-        else:
-            flash(_("Devis accepté (%(total)s) : votre conseil prioritaire est planifié et les rendez-vous déplacés "
-                    "ont été prévenus.", total=eur(quote.total)), "success")
-        return redirect(url_for("priority.client_quote", request_id=request_id))
-    return render_template("priority/quote_confirm.html", req=found, quote=quote, form=form, eur=eur)
+    try:
+        priority.accept_quote(current_user, found, utcnow())
+        flash(_("Devis accepté : votre conseil prioritaire est planifié."), "success")
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("priority.client_requests"))
 
 
 # --- planner --------------------------------------------------------------------------------------
@@ -99,8 +67,7 @@ def client_accept(request_id: int):
 def request_page(request_id: int):
     found = _request_for(request_id)
     plan = priority.latest(found)
-    return render_template("priority/request.html", req=found, plan=plan, diff=_diff(plan) if plan else None,
-                           quote=quotes.build(found, plan), now=utcnow(), eur=eur, apply_form=ApplyPlanForm())
+    return render_template("priority/request.html", req=found, plan=plan, diff=_diff(plan) if plan else None)
 
 
 @bp.post("/planification/priorite/<int:request_id>/decision")
@@ -118,11 +85,8 @@ def decide(request_id: int):
 @role_required("planner", "admin")
 def apply(plan_id: int):
     plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
-    form = ApplyPlanForm()
     try:
-        if not form.validate_on_submit():
-            raise Invalid(_("Formulaire invalide : rechargez la page et recommencez."))
-        priority.apply_as_planner(current_user, plan, utcnow(), form.agreement.data or "")
+        priority.apply(current_user, plan, utcnow())
         flash(_("Plan appliqué : les clients et consultants concernés ont reçu leur invitation mise à jour."), "success")
     except ServiceError as error:
         flash(error.message, "error")
@@ -142,7 +106,7 @@ def recompute(plan_id: int):
 @role_required("planner", "admin")
 def plan_page(plan_id: int):
     plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
-    return render_template("priority/repair.html", plan=plan, diff=_diff(plan), apply_form=ApplyPlanForm())
+    return render_template("priority/repair.html", plan=plan, diff=_diff(plan))
 
 
 def _plan_home(plan: ReshufflePlan) -> str:
