@@ -1,0 +1,118 @@
+"""What a booking costs, told before consent: included and billable minutes, the price, the
+free-cancellation limit, and what a cancellation will give back or consume.
+
+The preview follows `hour_bank.reserve` rule for rule, so that what the client reads is what the
+ledger then records; a booking that has ledger lines is reported from them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+
+from calendars.worktime import PARIS
+from .. import contract
+from ..extensions import db
+from ..models import Booking, Company, LedgerEntry, User
+from . import availability, bookings, hour_bank
+
+CENT = Decimal("0.01")
+LEDGER_ACCESS = ("hour_bank", "billable")  # the access levels `hour_bank.reserve` writes a line for
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Minutes drawn from the hour bank (included) and billed (billable), with their price."""
+    basis: str                       # hour_bank, billable, included (by the contract, no ledger line), quote
+    included_minutes: int
+    billable_minutes: int
+    price_eur: Decimal | None        # of the billable minutes; None when the contract lists no price
+    balance_after: int | None        # the hour bank's balance once this booking counts (Sérénité only)
+    free_cancel_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What cancelling a booking now would do (or did)."""
+    late: bool                       # after the cut-off: the session is consumed
+    included_minutes: int            # given back to the hour bank (or consumed, when late)
+    billable_minutes: int            # no longer billed (or billed, when late)
+    price_eur: Decimal | None
+
+
+def price(company: Company, billable_minutes: int) -> Decimal | None:
+    """The contract's price of billable ERP-Lib minutes (a 45-minute session: three quarters of the hour)."""
+    hourly = contract.current().tier(company.tier).price("erplib_hour")
+    if hourly is None:
+        return None
+    return (hourly * billable_minutes / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _basis(access: str) -> str:
+    return access if access in LEDGER_ACCESS or access == "quote" else "included"
+
+
+def free_cancel_until(start: datetime) -> datetime:
+    """The last instant at which cancelling is still free (`bookings.cutoff_passed` is false until then)."""
+    left = timedelta(hours=contract.current().policy.cancel_cutoff_hours)
+    day = availability.BUSINESS.local_day(start)
+    while True:  # walk working time backwards from the start; the calendar has working days every week
+        for a, b in reversed(availability.BUSINESS.day_intervals(day)):
+            b = min(b, start)
+            if a >= b:
+                continue
+            if left <= b - a:
+                return b - left
+            left -= b - a
+        day -= timedelta(days=1)
+
+
+def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost:
+    """What confirming `kind` from `start` to `end` would record now, as `hour_bank.reserve` does."""
+    access = contract.current().tier(company.tier).access(kind)
+    if access not in LEDGER_ACCESS:
+        return Cost(_basis(access), 0, 0, None, None, free_cancel_until(start))
+    minutes = int((end - start).total_seconds() // 60)
+    included, after = 0, None
+    if access == "hour_bank":
+        left = hour_bank.balance(company, hour_bank.contract_year(company, start.astimezone(PARIS).date()))
+        included = max(0, min(minutes, left))
+        after = left - included
+    billable = minutes - included
+    return Cost(access, included, billable, price(company, billable), after, free_cancel_until(start))
+
+
+def held(booking: Booking) -> tuple[int, int]:
+    """The included and billable minutes a booking's ledger lines still hold."""
+    minutes, billable = db.session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(func.sum(LedgerEntry.billable_minutes), 0))
+        .where(LedgerEntry.booking_id == booking.id)).one()
+    return -int(minutes), int(billable)
+
+
+def for_booking(booking: Booking) -> Cost:
+    """A held booking's preview; otherwise what its ledger lines record."""
+    company = booking.company
+    if booking.status == "held":
+        return preview(company, booking.kind, booking.start_at, booking.end_at)
+    access = contract.current().tier(company.tier).access(booking.kind)
+    included, billable = held(booking)
+    after = None
+    if access == "hour_bank":
+        after = hour_bank.balance(company, hour_bank.contract_year(company, booking.start_at.astimezone(PARIS).date()))
+    return Cost(_basis(access), included, billable, price(company, billable) if access in LEDGER_ACCESS else None,
+                after, free_cancel_until(booking.start_at))
+
+
+def is_late(actor: User, booking: Booking, now: datetime) -> bool:
+    """The rule of `bookings.cancel`: a client's cancellation of a confirmed booking after the cut-off."""
+    return actor.role not in bookings.STAFF and booking.status == "confirmed" and bookings.cutoff_passed(booking, now)
+
+
+def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:
+    """What cancelling `booking` now would do: give its minutes back, or consume them."""
+    included, billable = held(booking)
+    return Cancellation(is_late(actor, booking, now), included, billable, price(booking.company, billable)
+                        if billable else None)

@@ -1,0 +1,121 @@
+"""The cost preview told before consent is what the ledger then records, for every tier and kind."""
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from booking import contract
+from booking.extensions import db
+from booking.models import LedgerEntry
+from booking.services import bookings, costs, hour_bank
+from booking.services.access import ticket_for
+from calendars.worktime import PARIS
+
+from . import factories as f
+
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+YEAR = date(2026, 1, 1)
+
+
+def paris(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=PARIS)
+
+
+def _client(tier: str, balance: int | None = None):
+    company = f.company(tier, contract_start=YEAR)
+    contact = f.user("client", company)
+    f.consultant(skills=("installation",))
+    if balance is not None:
+        hour_bank.ensure_grant(company, YEAR)
+        if balance != 600:
+            db.session.add(LedgerEntry(company_id=company.id, contract_year=YEAR, kind="adjust",
+                                       minutes=balance - 600, billable_minutes=0, note="test"))
+    db.session.commit()
+    return company, contact
+
+
+def _recorded(booking) -> tuple[int, int]:
+    lines = db.session.scalars(select(LedgerEntry).where(LedgerEntry.booking_id == booking.id)).all()
+    return -sum(e.minutes for e in lines), sum(e.billable_minutes for e in lines)
+
+
+@pytest.mark.parametrize("tier, kind, balance", [
+    ("serenite", "erplib", 600), ("serenite", "erplib", 45), ("serenite", "erplib", 15), ("serenite", "erplib", 0),
+    ("standard", "erplib", None), ("confort", "erplib", None),
+    ("serenite", "minor_update", 0), ("confort", "minor_update", None),
+    ("serenite", "callback", 0), ("standard", "callback", None),
+])
+def test_the_preview_is_what_the_ledger_then_records(app, tier, kind, balance):
+    company, contact = _client(tier, balance)
+    ticket = ticket_for(company, "T-1", "mineure", NOW - timedelta(hours=1)) if kind == "callback" else None
+    held = bookings.book(contact, kind, paris("2026-12-08 14:00"), NOW, hold=True, ticket=ticket)
+    seen = costs.for_booking(held)
+    bookings.confirm(contact, held, NOW)
+    assert (seen.included_minutes, seen.billable_minutes) == _recorded(held)
+    assert costs.for_booking(held) == seen  # after confirming, the ledger tells the same story
+    if seen.balance_after is not None:
+        assert seen.balance_after == hour_bank.balance(company, YEAR)
+
+
+def test_the_fourteenth_serenite_session_shows_15_included_and_30_billable_priced(app):
+    company, _contact = _client("serenite", 600 - 13 * 45)  # 13 sessions taken: 15 minutes left
+    cost = costs.preview(company, "erplib", paris("2026-12-08 14:00"), paris("2026-12-08 14:45"))
+    assert (cost.basis, cost.included_minutes, cost.billable_minutes) == ("hour_bank", 15, 30)
+    assert cost.price_eur == Decimal("50.00")  # half an hour at 100 € beyond the hour bank
+    assert cost.balance_after == 0
+
+
+@pytest.mark.parametrize("tier, kind, basis, billable, price", [
+    ("standard", "erplib", "billable", 45, Decimal("90.00")),
+    ("confort", "erplib", "billable", 45, Decimal("82.50")),
+    ("serenite", "erplib", "hour_bank", 0, Decimal("0.00")),
+    ("confort", "minor_update", "included", 0, None),
+    ("serenite", "major_install", "included", 0, None),
+    ("standard", "callback", "included", 0, None),
+    ("confort", "priority_consulting", "quote", 0, None),
+])
+def test_each_tier_and_kind_has_its_basis_and_price(app, tier, kind, basis, billable, price):
+    company, _contact = _client(tier)
+    cost = costs.preview(company, kind, paris("2026-12-08 14:00"), paris("2026-12-08 14:45"))
+    assert (cost.basis, cost.billable_minutes, cost.price_eur) == (basis, billable, price)
+
+
+def test_no_price_when_the_contract_lists_none(app, tmp_path):
+    text = open(contract.DEFAULT_FILE, encoding="utf-8").read()
+    edited = tmp_path / "contract.toml"
+    edited.write_text(text.replace("[tiers.standard.prices]\nerplib_hour = 120", "[tiers.standard.prices]"),
+                      encoding="utf-8")
+    app.config["CONTRACT_FILE"] = str(edited)  # as an admin edits it
+    company, _contact = _client("standard")
+    cost = costs.preview(company, "erplib", paris("2026-12-08 14:00"), paris("2026-12-08 14:45"))
+    assert (cost.billable_minutes, cost.price_eur) == (45, None)
+
+
+@pytest.mark.parametrize("start, until", [
+    ("2026-12-08 10:00", "2026-12-02 17:30"),  # back over a weekend
+    ("2026-12-07 09:00", "2026-12-01 16:30"),  # a Monday morning
+    ("2026-12-10 10:30", "2026-12-07 09:00"),  # the limit falls at a block's start
+    ("2026-12-10 14:00", "2026-12-07 11:00"),  # across lunch breaks
+])
+def test_free_cancellation_ends_exactly_where_the_cutoff_starts(app, start, until):
+    company, _contact = _client("serenite")
+    consultant = f.consultant()
+    booking = f.booking(consultant, paris(start), company=company)
+    limit = costs.free_cancel_until(booking.start_at)
+    assert limit == paris(until)
+    assert not bookings.cutoff_passed(booking, limit)
+    assert bookings.cutoff_passed(booking, limit + timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("when, late, status, balance", [
+    (NOW, False, "cancelled", 600),
+    (paris("2026-12-08 09:00"), True, "late_cancelled", 555),
+])
+def test_the_cancellation_told_beforehand_is_what_cancel_does(app, when, late, status, balance):
+    company, contact = _client("serenite", 600)
+    booking = bookings.book(contact, "erplib", paris("2026-12-08 14:00"), NOW)
+    told = costs.cancellation(contact, booking, when)
+    assert (told.late, told.included_minutes, told.billable_minutes) == (late, 45, 0)
+    bookings.cancel(contact, booking, when)
+    assert booking.status == status and hour_bank.balance(company, YEAR) == balance
