@@ -1,15 +1,20 @@
-"""Monthly billable report per company: one line per session, net of refunds."""
+"""Monthly billable report per company: one line per session, net of refunds, then the compensations it
+pays for the bookings of other clients moved for its priority consulting."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+
+from babel.numbers import format_decimal
 
 from sqlalchemy import func, select
 
 from calendars.worktime import PARIS
 from .. import csvsafe
 from ..extensions import db
-from ..models import Booking, Company, LedgerEntry
+from ..models import Booking, Company, Compensation, LedgerEntry
 
+COMPENSATION_HEADER = ["ligne", "date", "plan", "rendez_vous_deplace", "client_deplace", "montant_eur"]
 HEADER = ["date", "heure", "prestation", "contact", "consultant", "statut", "minutes_incluses", "minutes_facturables"]
 
 
@@ -41,4 +46,27 @@ def monthly_csv(company: Company, month: date) -> str:
                       booking.contact.email if booking.contact else "", booking.consultant.name,
                       booking.status, included, billable])
     lines.append(["total", "", "", "", "", "", sum(r[1] for r in rows), sum(r[2] for r in rows)])
+    paid = monthly_compensations(company, month)
+    if paid:  # a second block, so that the sessions' columns stay what they were for those who read them
+        lines += [[], COMPENSATION_HEADER]
+        for entry, beneficiary in paid:
+            lines.append(["compensation", entry.created_at.astimezone(PARIS).date().isoformat(), entry.plan_id,
+                          entry.booking_id, beneficiary, _amount(entry.amount_eur)])
+        lines.append(["total_compensations", "", "", "", "", _amount(sum(e.amount_eur for e, _ in paid))])
     return csvsafe.write(lines)
+
+
+def monthly_compensations(company: Company, month: date) -> list[tuple[Compensation, str]]:
+    """(compensation, moved client's name) charged to the company in a local month for the bookings moved
+    for its priority consulting."""
+    start, end = month_range(month)
+    rows = db.session.execute(
+        select(Compensation, Company.name).join(Company, Company.id == Compensation.beneficiary_company_id)
+        .where(Compensation.payer_company_id == company.id, Compensation.created_at >= start,
+               Compensation.created_at < end).order_by(Compensation.created_at, Compensation.id))
+    return [(entry, name) for entry, name in rows]
+
+
+def _amount(value: Decimal) -> str:
+    """Euros with a decimal comma, as the French spreadsheet reading the ';'-separated file expects."""
+    return format_decimal(Decimal(value), format="0.00", locale="fr_FR")

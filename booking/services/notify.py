@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from babel import dates
+from babel import dates, numbers
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -13,8 +13,8 @@ from calendars.invite import EventData, Person
 from calendars.worktime import PARIS
 from .. import labels
 from ..extensions import db
-from ..models import Booking, Company, User
-from . import mail
+from ..models import Booking, Company, PriorityRequest, ReshufflePlan, User
+from . import mail, quotes
 
 SUBJECTS = {
     "confirmed": "Rendez-vous confirmé : {kind} le {when}",
@@ -108,3 +108,16 @@ def prerequisites_missing(booking_id: int) -> None:
 def company_alert(company: Company, subject: str, text: str) -> None:
     """A plain mail to the company's contacts and to the planners."""
     mail.queue([user.email for user in [*company.contacts, *planners()]], subject, f"Bonjour,\n\n{text}\n")
+
+
+def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
+    """Tell the requester that a priority-consulting quote waits for them, with its total, limit and link."""
+    quote = quotes.build(request, plan)
+    until = dates.format_datetime(quote.valid_until, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
+    link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/portail/priorite/{request.id}/devis"
+    total = numbers.format_currency(quote.total, "EUR", locale="fr_FR")
+    subject = "Devis de conseil prioritaire à valider"
+    body = (f"Bonjour,\n\nLe devis de votre demande de conseil prioritaire ({request.skill}) est prêt : "
+            f"{total} au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
+            f"et acceptez-le ici : {link}\n")
+    mail.queue([request.requester.email], subject, body)

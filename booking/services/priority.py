@@ -16,7 +16,7 @@ from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
 from ..models.types import utcnow
-from . import audit, background, locking, notify, reshuffle
+from . import audit, background, locking, notify, quotes, reshuffle
 from .errors import Conflict, Invalid, NotEntitled
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,9 @@ def _compute(plan_id: int, now: datetime) -> None:
             if plan.request:
                 plan.request.status = "planned"
                 plan.request.quote_eur = result.objective["compensation_eur"]
+                plan.request.quote_valid_until = quotes.valid_until(plan)
+                plan.request.client_accepted_at = plan.request.agreement_note = None  # a new quote, a new consent
+                notify.quote_ready(plan.request, plan)
         else:
             plan.status, plan.error = "failed", result.reason or result.status
 
@@ -160,15 +163,49 @@ def _db_id(instance_id: str) -> int:
     return int(instance_id[1:])  # "b42" → 42, "c7" → 7, "p3" → 3
 
 
-def accept_quote(actor: User, request: PriorityRequest, now: datetime) -> ReshufflePlan:
-    """The requester accepts the compensation quote: the plan is applied at once."""
-    plan = latest(request)
-    if plan is None or plan.status != "ready":
-        raise Conflict("Aucun plan prêt pour cette demande : le planificateur le recalcule.")
+def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: int | None = None) -> ReshufflePlan:
+    """The requester accepts the quote they read (`plan_id`): the plan is applied at once. A quote that
+    changed since, or expired, is refused; an expired one is computed afresh and mailed again."""
+    plan = _quoted_plan(request, now, plan_id)
     with locking.locked([locking.company(request.company_id)]):
         request.client_accepted_at = now
-        audit.record(actor, "priority.quote_accepted", request, quote_eur=request.quote_eur)
+        audit.record(actor, "priority.quote_accepted", request, plan=plan.id, quote_eur=request.quote_eur,
+                     total_eur=str(quotes.build(request, plan).total))
     return apply(actor, plan, now)
+
+
+def apply_as_planner(actor: User, plan: ReshufflePlan, now: datetime, agreement_note: str = "") -> ReshufflePlan:
+    """A planner applies a plan; a priority plan whose quote the client has not accepted needs the planner's
+    note of the client's agreement (by phone), kept on the request and in the audit."""
+    request = plan.request
+    if request is not None and request.client_accepted_at is None:
+        note = agreement_note.strip()[:2000]
+        if not note:
+            raise Invalid("Le client n'a pas encore accepté le devis : notez son accord (par exemple par téléphone : "
+                          "qui, quand) pour appliquer le plan à sa place.")
+        plan = _quoted_plan(request, now, plan.id)
+        with locking.locked([locking.company(request.company_id)]):
+            request.client_accepted_at, request.agreement_note = now, note
+            audit.record(actor, "priority.quote_agreed_by_phone", request, plan=plan.id, note=note,
+                         total_eur=str(quotes.build(request, plan).total))
+    return apply(actor, plan, now)
+
+
+def _quoted_plan(request: PriorityRequest, now: datetime, plan_id: int | None) -> ReshufflePlan:
+    """The plan whose quote may be accepted now: the latest, ready, the one that was read, not expired."""
+    plan = latest(request)
+    if plan is None or plan.status != "ready" or request.status != "planned":
+        raise Conflict("Aucun devis à accepter pour cette demande : il a déjà été accepté, ou le planificateur "
+                       "le recalcule.")
+    if plan_id is not None and plan_id != plan.id:
+        raise Conflict("Le devis a changé depuis que vous l'avez lu : relisez le nouveau devis avant de l'accepter.")
+    if request.quote_valid_until is not None and now >= request.quote_valid_until:
+        with locking.locked([]):
+            plan.status = "stale"
+        fresh = start(None, plan.kind, now, request=request)
+        raise Conflict(f"Ce devis a expiré : un nouveau devis (plan n°{fresh.id}) est en cours de calcul ; "
+                       "vous le recevrez par courriel.")
+    return plan
 
 
 def latest(request: PriorityRequest) -> ReshufflePlan | None:

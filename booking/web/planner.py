@@ -1,5 +1,6 @@
 """Planner pages: this week's load, pending priority requests, monthly billing reports."""
 from datetime import date, timedelta
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -40,7 +41,9 @@ def _month(text: str | None) -> date:
 def billing_index():
     month = _month(request.args.get("mois"))
     rows = [(c, billing.monthly_rows(c, month)) for c in schedule.companies()]
-    return render_template("planner/billing.html", month=month, rows=rows)
+    paid = {c.id: sum((e.amount_eur for e, _ in billing.monthly_compensations(c, month)), Decimal("0"))
+            for c, _ in rows}
+    return render_template("planner/billing.html", month=month, rows=rows, paid=paid)
 
 
 @bp.route("/facturation/<int:company_id>/<month>.csv")

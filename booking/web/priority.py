@@ -7,8 +7,12 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from calendars.worktime import PARIS
 from .. import inputs
@@ -16,10 +20,12 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
 from ..models.types import utcnow
-from ..services import priority
-from ..services.errors import ServiceError
+from ..services import priority, quotes
+from ..services.errors import Invalid, ServiceError
+from .money import eur
 
 bp = Blueprint("priority", __name__)
+bp.add_app_template_global(eur, "eur")  # amounts in the reader's format on every page (quotes, billing)
 
 
 def _request_for(request_id: int) -> PriorityRequest:
@@ -46,19 +52,49 @@ def client_requests():
     mine = db.session.scalars(select(PriorityRequest).where(PriorityRequest.company_id == current_user.company_id)
                               .order_by(PriorityRequest.requested_at.desc())).all()
     skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
-    return render_template("priority/client.html", requests=mine, skills=skills)
+    totals = {r.id: quote.total for r in mine if (quote := quotes.build(r, priority.latest(r)))}
+    return render_template("priority/client.html", requests=mine, skills=skills, totals=totals)
 
 
-@bp.post("/portail/priorite/<int:request_id>/accepter")
+class AcceptQuoteForm(FlaskForm):
+    """The second step of accepting a quote: names the plan that was read, so that a changed quote is refused."""
+    plan_id = HiddenField(validators=[DataRequired()])
+
+
+class ApplyPlanForm(FlaskForm):
+    """A planner applies a plan; before the client accepted its quote, with a note of their agreement."""
+    agreement = TextAreaField(_l("Accord du client (par téléphone)"), validators=[Length(max=2000)])
+
+
+@bp.route("/portail/priorite/<int:request_id>/devis")
+@role_required("client")
+def client_quote(request_id: int):
+    found = _request_for(request_id)
+    plan = priority.latest(found)
+    return render_template("priority/quote.html", req=found, quote=quotes.build(found, plan), now=utcnow())
+
+
+@bp.route("/portail/priorite/<int:request_id>/accepter", methods=["GET", "POST"])
 @role_required("client")
 def client_accept(request_id: int):
     found = _request_for(request_id)
-    try:
-        priority.accept_quote(current_user, found, utcnow())
-        flash(_("Devis accepté : votre conseil prioritaire est planifié."), "success")
-    except ServiceError as error:
-        flash(error.message, "error")
-    return redirect(url_for("priority.client_requests"))
+    quote = quotes.build(found, priority.latest(found))
+    if quote is None or found.status != "planned":
+        flash(_("Aucun devis à accepter pour cette demande."), "error")
+        return redirect(url_for("priority.client_quote", request_id=request_id))
+    form = AcceptQuoteForm()
+    if not form.is_submitted() or not form.plan_id.data:  # an empty post (one click) gets the confirmation step
+        form.plan_id.data = str(quote.plan_id)
+    elif form.validate_on_submit():
+        try:
+            priority.accept_quote(current_user, found, utcnow(), int(form.plan_id.data))
+        except (ServiceError, ValueError) as error:
+            flash(getattr(error, "message", _("Devis introuvable : relisez-le.")), "error")
+        else:
+            flash(_("Devis accepté (%(total)s) : votre conseil prioritaire est planifié et les rendez-vous déplacés "
+                    "ont été prévenus.", total=eur(quote.total)), "success")
+        return redirect(url_for("priority.client_quote", request_id=request_id))
+    return render_template("priority/quote_confirm.html", req=found, quote=quote, form=form, now=utcnow())
 
 
 # --- planner --------------------------------------------------------------------------------------
@@ -67,7 +103,8 @@ def client_accept(request_id: int):
 def request_page(request_id: int):
     found = _request_for(request_id)
     plan = priority.latest(found)
-    return render_template("priority/request.html", req=found, plan=plan, diff=_diff(plan) if plan else None)
+    return render_template("priority/request.html", req=found, plan=plan, diff=_diff(plan) if plan else None,
+                           quote=quotes.build(found, plan), now=utcnow(), apply_form=ApplyPlanForm())
 
 
 @bp.post("/planification/priorite/<int:request_id>/decision")
@@ -85,8 +122,11 @@ def decide(request_id: int):
 @role_required("planner", "admin")
 def apply(plan_id: int):
     plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
+    form = ApplyPlanForm()
     try:
-        priority.apply(current_user, plan, utcnow())
+        if not form.validate_on_submit():
+            raise Invalid(_("Formulaire invalide : rechargez la page et recommencez."))
+        priority.apply_as_planner(current_user, plan, utcnow(), form.agreement.data or "")
         flash(_("Plan appliqué : les clients et consultants concernés ont reçu leur invitation mise à jour."), "success")
     except ServiceError as error:
         flash(error.message, "error")
@@ -106,7 +146,7 @@ def recompute(plan_id: int):
 @role_required("planner", "admin")
 def plan_page(plan_id: int):
     plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
-    return render_template("priority/repair.html", plan=plan, diff=_diff(plan))
+    return render_template("priority/repair.html", plan=plan, diff=_diff(plan), apply_form=ApplyPlanForm())
 
 
 def _plan_home(plan: ReshufflePlan) -> str:

@@ -1,0 +1,90 @@
+"""The priority-consulting quote as the requester judges it: proposed dates and consultant, the consulting
+itself (included or priced from the contract), one line per moved booking, the total and its validity."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from .. import contract
+from ..extensions import db
+from ..models import Booking, Consultant, PriorityRequest, ReshufflePlan
+
+VALID_FOR = timedelta(hours=24)  # beyond a day, the schedule the plan was made on has likely moved
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Placement:
+    consultant: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Compensation:
+    booking: Booking
+    company: str
+    moved_from: datetime
+    moved_to: datetime
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Quote:
+    plan_id: int
+    placements: list[Placement]
+    included: bool  # the tier includes priority consulting (Sérénité)
+    rate: Decimal | None  # per day or per hour, from the contract's price list
+    consulting: Decimal  # amount × rate, 0 when included
+    compensations: list[Compensation]
+    valid_until: datetime | None
+
+    @property
+    def compensation_total(self) -> Decimal:
+        return sum((c.amount for c in self.compensations), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.consulting + self.compensation_total
+
+    def expired(self, now: datetime) -> bool:
+        return self.valid_until is not None and now >= self.valid_until
+
+
+def consulting_price(request: PriorityRequest) -> tuple[bool, Decimal | None, Decimal]:
+    """(included, rate, price) of the consulting itself under the requester's tier."""
+    tier = contract.current().tier(request.company.tier)
+    if tier.access("priority_consulting") == "yes":
+        return True, None, Decimal("0.00")
+    rate = tier.price("priority_consulting_day" if request.unit == "days" else "priority_consulting_hour")
+    if rate is None:  # the contract data must price what it sells on quote; say so rather than quote 0 €
+        raise LookupError(f"no priority consulting rate for tier {tier.label}")
+    return False, rate, (rate * request.amount).quantize(CENT)
+
+
+def valid_until(plan: ReshufflePlan) -> datetime:
+    """A quote holds for a day after its plan was started, and never past the plan going stale."""
+    return plan.created_at + VALID_FOR
+
+
+def build(request: PriorityRequest, plan: ReshufflePlan | None) -> Quote | None:
+    """The quote of the request's ready (or applied) plan; None while there is none to judge."""
+    if plan is None or not plan.plan or plan.status not in ("ready", "applied"):
+        return None
+    names = {c.id: c.name for c in db.session.scalars(select(Consultant))}
+    placements = [Placement(names.get(int(p["consultant"][1:]), p["consultant"]), datetime.fromisoformat(p["start"]),
+                            datetime.fromisoformat(p["end"])) for p in plan.plan.get("placements", [])]
+    lines = []
+    for move in plan.plan.get("moves", []):
+        if not move.get("compensation_eur"):
+            continue  # a booking moved at no cost to the requester is in the plan, not in the quote
+        booking = db.session.get(Booking, int(move["id"][1:]))
+        lines.append(Compensation(booking, booking.company.name, datetime.fromisoformat(move["from"]["start"]),
+                                  datetime.fromisoformat(move["to"]["start"]),
+                                  Decimal(str(move["compensation_eur"])).quantize(CENT)))
+    included, rate, consulting = consulting_price(request)
+    return Quote(plan.id, placements, included, rate, consulting, lines,
+                 request.quote_valid_until or valid_until(plan))
