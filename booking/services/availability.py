@@ -76,9 +76,14 @@ def eligible_ids(service: contract.Service) -> list[int]:
     return [id_ for id_, skills in rows if _skilled(skills, service.skill)]
 
 
-def earliest(now: datetime) -> datetime:
-    """The first instant a booking may start: `now` plus the minimum notice, in business time."""
-    return BUSINESS.add_minutes(now, contract.current().policy.notice_hours * 60)
+CALLBACK_PREPARATION_MINUTES = 30  # a callback follows its ticket's commitment, not the booking notice
+
+
+def earliest(now: datetime, kind: str | None = None) -> datetime:
+    """The first instant a booking may start: `now` plus the minimum notice (for a callback, a short
+    preparation only, so that an urgent ticket's take-charge deadline can be met), in business time."""
+    minutes = CALLBACK_PREPARATION_MINUTES if kind == "callback" else contract.current().policy.notice_hours * 60
+    return BUSINESS.add_minutes(now, minutes)
 
 
 def _monday(day: date) -> date:
@@ -184,7 +189,7 @@ def _context(kind: str, consultants: list[Consultant], start: datetime, end: dat
     week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
     week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
     busy, daily, weekly = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
-    return _Context(terms.service(kind), terms.policy, now, earliest(now), busy, daily, weekly)
+    return _Context(terms.service(kind), terms.policy, now, earliest(now, kind), busy, daily, weekly)
 
 
 def _rank(company: Company, ctx: _Context):
@@ -217,7 +222,7 @@ def listing(kind: str, company: Company, start: datetime, end: datetime, now: da
             _cache[key] = found
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
-    first = earliest(now)
+    first = earliest(now, kind)
     return [slot for slot in found if slot.start >= first]
 
 
