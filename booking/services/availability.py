@@ -2,7 +2,9 @@
 (and buffers), then starts on the grid, minimum notice, horizon and daily cap.
 
 `free_slots` is the one function that decides whether a slot is free: the slot list and the
-booking call (under its lock) both use it; the database constraint backs it up.
+booking call (under its locks, through `decide`) both use it; the database constraint backs it up.
+When it says no, `decide` names the step that removed the start (services.reasons).
+A whole-day service needs whole working days: a day with any absence is not one for it.
 """
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
+from flask_babel import format_datetime
+
 from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, ScheduleVersion, User
+from .reasons import Reason, reason
 
 
 BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
@@ -42,6 +47,8 @@ class _Context:
     busy: dict[int, list[Interval]]
     daily: dict[int, dict[date, int]]
     weekly_minutes: dict[tuple[int, date], float]
+    imported: dict[int, list[Interval]]  # the part of `busy` that comes from imported calendars
+    gate: datetime | None  # an intervention must start after it: its prerequisites gate is still ahead
 
 
 def calendar_for(consultant: Consultant) -> WorkCalendar:
@@ -86,6 +93,12 @@ def earliest(now: datetime, kind: str | None = None) -> datetime:
     return BUSINESS.add_minutes(now, minutes)
 
 
+def gate(service: contract.Service, now: datetime) -> datetime | None:
+    """Starts up to this instant are past their prerequisites gate already (None: the service has no gate)."""
+    hours = service.prerequisites_gate_hours
+    return BUSINESS.add_minutes(now, hours * 60) if hours else None
+
+
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -105,9 +118,10 @@ _BUSY = union_all(
 
 
 def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
-          exclude_id: int | None) -> tuple[dict, dict, dict]:
-    """Busy intervals, bookings per day and booked minutes per week."""
+          exclude_id: int | None) -> tuple[dict, dict, dict, dict]:
+    """Busy intervals, bookings per day, booked minutes per week and imported busy intervals."""
     busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
+    imported = defaultdict(list)
     rows = db.session.execute(_BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now,
                                       "exclude": exclude_id or -1})
     for consultant_id, b_start, b_end, counts in rows:
@@ -116,9 +130,11 @@ def _load(consultant_ids: list[int], start: datetime, end: datetime, now: dateti
             local_day = b_start.astimezone(PARIS).date()
             daily[consultant_id][local_day] += 1
             weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
+        else:
+            imported[consultant_id].append((b_start, b_end))
     for intervals in busy.values():
         intervals.sort()
-    return busy, daily, weekly
+    return busy, daily, weekly, imported
 
 
 def _grid_starts(free: Interval, duration: timedelta, grid: int):
@@ -146,18 +162,26 @@ def _block_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, 
             yield from ((s, s + duration, day) for s in _grid_starts(free, duration, ctx.policy.grid_minutes))
 
 
+def _whole_day(calendar: WorkCalendar, day: date) -> list[Interval]:
+    """A day's working blocks if no absence touches them (a half-day absence leaves no whole day), else []."""
+    blocks = calendar.day_intervals(day)
+    if calendar.absences and blocks != replace(calendar, absences=()).day_intervals(day):
+        return []
+    return blocks
+
+
 def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime,
                full_days: set[date]):
     """Whole consecutive working days, each entirely free, starting at the first day's opening."""
     busy = ctx.busy.get(consultant.id, [])
     day, last = calendar.local_day(start), calendar.local_day(end)
     while day <= last:
-        if not calendar.is_working_day(day) or day in full_days:
+        if not _whole_day(calendar, day) or day in full_days:
             day += timedelta(days=1)
             continue
         days, cursor = [], day
         while len(days) < ctx.service.duration_days and cursor <= last + timedelta(days=14):
-            blocks = calendar.day_intervals(cursor)
+            blocks = _whole_day(calendar, cursor)
             if blocks:
                 if subtract(blocks, busy) != blocks:
                     break
@@ -170,9 +194,11 @@ def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, st
 
 def free_slots(consultant: Consultant, ctx: _Context, start: datetime, end: datetime):
     """(start, end, local day) of every free slot of one consultant in [start, end), after notice,
-    horizon and daily cap: the one rule that the slot list and the booking re-check share."""
+    prerequisites gate, horizon and daily cap: the one rule that the slot list and the booking re-check share."""
     calendar = calendar_for(consultant)
     start = max(start, ctx.earliest)
+    if ctx.gate is not None:
+        start = max(start, ctx.gate + timedelta(microseconds=1))  # at the gate itself it is checked already
     end = min(end, ctx.now + timedelta(days=ctx.policy.horizon_days))
     if start >= end:
         return iter(())
@@ -188,8 +214,9 @@ def _context(kind: str, consultants: list[Consultant], start: datetime, end: dat
     # whole weeks, so that "least load that week" sees the full week
     week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
     week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
-    busy, daily, weekly = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
-    return _Context(terms.service(kind), terms.policy, now, earliest(now, kind), busy, daily, weekly)
+    busy, daily, weekly, imported = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
+    service = terms.service(kind)
+    return _Context(service, terms.policy, now, earliest(now, kind), busy, daily, weekly, imported, gate(service, now))
 
 
 def _rank(company: Company, ctx: _Context):
@@ -222,8 +249,8 @@ def listing(kind: str, company: Company, start: datetime, end: datetime, now: da
             _cache[key] = found
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
-    first = earliest(now, kind)
-    return [slot for slot in found if slot.start >= first]
+    first, closing = earliest(now, kind), gate(contract.current().service(kind), now)
+    return [slot for slot in found if slot.start >= first and (closing is None or slot.start > closing)]
 
 
 CACHE_SIZE = 512
@@ -242,6 +269,15 @@ def slots(kind: str, company: Company, start: datetime, end: datetime, now: date
     if not consultants:
         return []
     ctx = _context(kind, consultants, start, end, now, exclude_id)
+    chosen = _choose(company, consultants, ctx, start, end)
+    if deadline is not None:
+        chosen = [replace(slot, within_commitment=slot.start < deadline) for slot in chosen]
+    return chosen
+
+
+def _choose(company: Company, consultants: list[Consultant], ctx: _Context, start: datetime,
+            end: datetime) -> list[Slot]:
+    """One slot per free start time, with its preferred consultant."""
     key = _rank(company, ctx)
     best: dict[datetime, tuple] = {}
     for consultant in consultants:
@@ -250,10 +286,7 @@ def slots(kind: str, company: Company, start: datetime, end: datetime, now: date
             rank = ranks.get(day) or ranks.setdefault(day, key(day, cid))
             if a not in best or rank < best[a][0]:
                 best[a] = (rank, b, cid)
-    chosen = [Slot(a, b, cid) for a, (_, b, cid) in sorted(best.items())]
-    if deadline is not None:
-        chosen = [replace(slot, within_commitment=slot.start < deadline) for slot in chosen]
-    return chosen
+    return [Slot(a, b, cid) for a, (_, b, cid) in sorted(best.items())]
 
 
 def by_day(found: list[Slot]) -> list[tuple[date, list[Slot]]]:
@@ -273,11 +306,103 @@ def local_range(first: date, last: date) -> tuple[datetime, datetime]:
 def find(kind: str, company: Company, start_at: datetime, now: datetime, *,
          consultant_id: int | None = None, exclude_id: int | None = None,
          consultants: list[Consultant] | None = None) -> Slot | None:
-    """The slot starting exactly at `start_at` if it is free (the booking call's re-check)."""
+    """The slot starting exactly at `start_at` if it is free, else None (`decide` says why)."""
+    outcome = decide(kind, company, start_at, now, consultant_id=consultant_id, exclude_id=exclude_id,
+                     consultants=consultants)
+    return outcome if isinstance(outcome, Slot) else None
+
+
+def decide(kind: str, company: Company, start_at: datetime, now: datetime, *,
+           consultant_id: int | None = None, exclude_id: int | None = None,
+           consultants: list[Consultant] | None = None) -> Slot | Reason:
+    """The slot starting exactly at `start_at` if it is free, else the reason (the booking call's re-check)."""
+    if consultants is None:
+        consultants = eligible(contract.current().service(kind), only=consultant_id)
+    if not consultants:
+        return reason("no_consultant")
     local_day = start_at.astimezone(PARIS).date()
     day_start, day_end = local_range(local_day, local_day)
-    for slot in slots(kind, company, day_start, day_end, now, consultant_id=consultant_id, exclude_id=exclude_id,
-                      consultants=consultants):
+    ctx = _context(kind, consultants, day_start, day_end, now, exclude_id)
+    for slot in _choose(company, consultants, ctx, day_start, day_end):
         if slot.start == start_at:
             return slot
+    return _shared_reason(ctx, start_at) or _consultants_reason(consultants, ctx, start_at) or reason("taken")
+
+
+# Why not: the pipeline's steps, asked one by one of a single start, in the order of services.reasons.
+def _length(service: contract.Service) -> timedelta:
+    return timedelta(minutes=service.duration_minutes or 0)
+
+
+def _grid_neighbours(start_at: datetime, grid: int) -> tuple[datetime, datetime] | None:
+    """The grid starts around `start_at` (local time), or None when it lies on the grid."""
+    local = start_at.astimezone(PARIS)
+    late = timedelta(minutes=local.minute % grid, seconds=local.second, microseconds=local.microsecond)
+    return None if not late else (start_at - late, start_at - late + timedelta(minutes=grid))
+
+
+def _on_grid_after(instant: datetime, grid: int) -> datetime:
+    around = _grid_neighbours(instant, grid)
+    return instant if around is None else around[1]
+
+
+def _shared_reason(ctx: _Context, start_at: datetime) -> Reason | None:
+    """The steps every consultant shares: grid, notice, prerequisites gate, horizon."""
+    policy, service = ctx.policy, ctx.service
+    around = _grid_neighbours(start_at, policy.grid_minutes) if service.span == "block" else None
+    if around:
+        return reason("grid", minutes=policy.grid_minutes, before=format_datetime(around[0], "HH:mm"),
+                      after=format_datetime(around[1], "HH:mm"))
+    if start_at < ctx.earliest:
+        return reason("notice", hours=policy.notice_hours, when=_on_grid_after(ctx.earliest, policy.grid_minutes))
+    if ctx.gate is not None and start_at <= ctx.gate:
+        return reason("gate", hours=service.prerequisites_gate_hours, when=ctx.gate)
+    limit = ctx.now + timedelta(days=policy.horizon_days)
+    if start_at + _length(service) > limit:
+        return reason("horizon", days=policy.horizon_days, when=limit)
+    return None
+
+
+def _consultants_reason(consultants: list[Consultant], ctx: _Context, start_at: datetime) -> Reason | None:
+    """The reason of the consultant who got furthest down the pipeline (all of them refused)."""
+    found = [r for r in (_consultant_reason(c, ctx, start_at) for c in consultants) if r is not None]
+    order = {"holiday": 0, "closed": 1, "absence": 2, "busy": 3, "taken": 4, "daily_cap": 5}
+    return max(found, key=lambda r: order.get(r.code, -1), default=None)
+
+
+def _inside(blocks: list[Interval], start: datetime, end: datetime) -> bool:
+    return any(a <= start and end <= b for a, b in blocks)
+
+
+def _overlaps(intervals: list[Interval], start: datetime, end: datetime) -> bool:
+    return any(a < end and start < b for a, b in intervals)
+
+
+def _consultant_reason(consultant: Consultant, ctx: _Context, start_at: datetime) -> Reason | None:
+    """Holiday, closed, absence, busy, taken, daily cap: the first step that removes this start."""
+    calendar = calendar_for(consultant)
+    plain, day = replace(calendar, absences=()), calendar.local_day(start_at)
+    if calendar.is_holiday(day):
+        return reason("holiday", when=start_at)
+    opening = plain.day_intervals(day)
+    if ctx.service.span == "days":
+        if not opening or start_at != opening[0][0]:
+            return reason("closed", "days")
+        if not _whole_day(calendar, day):
+            return reason("absence", "days", when=start_at)
+        last = plain.local_day(plain.add_days(start_at, (ctx.service.duration_days or 1) - 1))
+        end_at = plain.day_intervals(last)[-1][1]
+    else:
+        end_at = start_at + _length(ctx.service)
+        if not _inside(opening, start_at, end_at):
+            return reason("closed")
+        if not _inside(calendar.day_intervals(day), start_at, end_at):
+            return reason("absence")
+    buffer = timedelta(minutes=ctx.policy.buffer_minutes)
+    if _overlaps(ctx.imported.get(consultant.id, []), start_at - buffer, end_at + buffer):
+        return reason("busy")
+    if _overlaps(ctx.busy.get(consultant.id, []), start_at - buffer, end_at + buffer):
+        return reason("taken")
+    if ctx.daily.get(consultant.id, {}).get(day, 0) >= consultant.daily_cap:
+        return reason("daily_cap", when=start_at)
     return None
