@@ -81,7 +81,7 @@ def test_clock_change_week_keeps_local_hours(app):
 def test_skills_decide_who_can_install(app):
     f.consultant(skills=("comptabilite",))
     installer = f.consultant(skills=("installation",))
-    found = day_slots(f.company(), "2026-12-03", kind="minor_update")
+    found = day_slots(f.company(), "2026-12-09", kind="minor_update")  # after its prerequisites gate
     assert found and {s.consultant_id for s in found} == {installer.id}
     assert found[-1].end.astimezone(PARIS).time() <= time(18)
     assert "11:00" not in hhmm(found)  # 2 h do not fit before the lunch break
