@@ -12,7 +12,7 @@ from calendars.worktime import PARIS
 from .. import contract, labels
 from ..extensions import db
 from ..models import Booking, Company, Ticket, User
-from . import audit, availability, holds, hour_bank, locking, notify
+from . import audit, availability, holds, hour_bank, locking, notify, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
 STAFF = ("planner", "admin")
@@ -97,9 +97,9 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
             # read under the locks (absences as they are now), only those the locks cover
             consultants = [c for c in availability.eligible(service, only=consultant_id, reread=True)
                            if c.id in consultant_ids]
-            slot = availability.find(kind, company, start_at, now, consultants=consultants)
-            if slot is None:
-                raise Conflict(TAKEN)
+            slot = availability.decide(kind, company, start_at, now, consultants=consultants)
+            if isinstance(slot, reasons.Reason):
+                raise reasons.refused(slot)
             # ids rather than relationships: the flush then has only the new rows to look at (the loaded
             # consultant, company and contact are found again in the session when the booking is read)
             booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
@@ -202,9 +202,9 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime)
         _lock_keys(booking.company, [booking.consultant_id], booking.start_at, service)
     try:
         with locking.locked(keys):
-            slot = availability.find(booking.kind, booking.company, start_at, now, exclude_id=booking.id)
-            if slot is None:
-                raise Conflict(TAKEN)
+            slot = availability.decide(booking.kind, booking.company, start_at, now, exclude_id=booking.id)
+            if isinstance(slot, reasons.Reason):
+                raise reasons.refused(slot)
             before = (booking.start_at.isoformat(), booking.consultant_id)
             old_year = hour_bank.contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
