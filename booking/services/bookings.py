@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 from .. import contract, labels
 from ..extensions import db
-from ..models import Booking, Company, Ticket, User
-from . import audit, availability, holds, hour_bank, locking, notify, reasons
+from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User
+from . import audit, availability, holds, hour_bank, locking, notify, priority_changes, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
 STAFF = ("planner", "admin")
@@ -62,7 +62,8 @@ def _environment(company: Company, service: contract.Service, wanted: str | None
 
 def _lock_keys(company: Company, consultant_ids: list[int], start_at: datetime, service: contract.Service):
     first = start_at.astimezone(PARIS).date()
-    span = 1 if service.span == "block" else (service.duration_days or 1) * 2 + 4  # days bookings cross weekends
+    # days a booking may cross, weekends included; a priority consulting lasts up to 5 days
+    span = 1 if service.span == "block" else (service.duration_days or 5) * 2 + 4
     days = [first + timedelta(days=n) for n in range(span)]
     return [locking.company(company.id)] + [locking.consultant_day(c, d) for c in consultant_ids for d in days]
 
@@ -148,12 +149,58 @@ def _check_one_install_per_version(company: Company) -> None:
                        "pour votre société : le contrat en prévoit une par version.")
 
 
+# What each state means to whoever wants to change it: a refused transition names the current state.
+STATES = {
+    "held": "Ce rendez-vous attend encore la confirmation du client",
+    "confirmed": "Ce rendez-vous est déjà confirmé",
+    "completed": "Ce rendez-vous est déjà réalisé",
+    "no_show": "Ce rendez-vous est déjà clos : le client était absent",
+    "cancelled": "Ce rendez-vous est déjà annulé",
+    "late_cancelled": "Ce rendez-vous est déjà annulé (annulation tardive)",
+    "expired": "Cette réservation provisoire a expiré",
+    "prerequisites_missing": "Cette intervention est déjà reportée faute de prérequis",
+}
+CANCELLED = ("cancelled", "late_cancelled")
+
+
+def current(booking: Booking) -> Booking:
+    """The booking as committed now, read inside the transition's locks (on PostgreSQL its row is locked
+    too, so that a job's plain UPDATE cannot land between the check and the write)."""
+    return db.session.scalars(select(Booking).where(Booking.id == booking.id).with_for_update(of=Booking)
+                              .execution_options(populate_existing=True)).one()
+
+
+def refusal_of_state(booking: Booking, doing: str | None) -> Conflict:
+    """409 naming the booking's current state, and what can no longer be done (None: nothing to add)."""
+    state = STATES.get(booking.status, f"Ce rendez-vous est au statut « {booking.status} »")
+    return Conflict(f"{state}." if doing is None else f"{state} : {doing}.")
+
+
+def recheck(booking: Booking, seen: int | None, allowed: tuple[str, ...], doing: str, already: tuple[str, ...] = ()) -> None:
+    """Under the lock: the state still allows the transition, and nobody moved the booking since the caller
+    read it (`seen`: its SEQUENCE then, None: no matter) — of two changes sent at the same moment, only the first happens.
+    In a state of `already` the transition was done before: saying so is enough."""
+    current(booking)
+    if booking.status not in allowed:
+        raise refusal_of_state(booking, None if booking.status in already else doing)
+    if seen is not None and booking.sequence != seen:
+        when = booking.start_at.astimezone(PARIS)
+        raise Conflict(f"Ce rendez-vous vient d'être déplacé au {when:%d/%m/%Y à %H:%M} : vérifiez sa nouvelle "
+                       "date, puis recommencez si besoin.")
+
+
+def _staff_only_for_priority(actor: User, booking: Booking) -> None:
+    # other clients' bookings were moved (and compensated) to make room for it: only a planner undoes it
+    if booking.kind == "priority_consulting" and actor.role not in STAFF:
+        raise NotEntitled("Un conseil prioritaire ne se déplace ni ne s'annule en ligne : d'autres rendez-vous ont "
+                          "été déplacés pour lui. Appelez votre planificateur, qui vous dira ce que cela implique.")
+
+
 def confirm(actor: User, booking: Booking, now: datetime) -> Booking:
     """The client confirms a held slot (or a consultant's follow-up proposal) in one click."""
+    seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
-        db.session.refresh(booking)
-        if booking.status != "held":
-            raise Conflict("Ce rendez-vous n'est plus en attente de confirmation.")
+        recheck(booking, seen, ("held",), "il ne peut plus être confirmé")
         if booking.hold_expires_at <= now:
             booking.status = "expired"
             db.session.commit()
@@ -172,13 +219,16 @@ def cutoff_passed(booking: Booking, now: datetime) -> bool:
     return availability.BUSINESS.between(now, booking.start_at) < cutoff
 
 
-def cancel(actor: User, booking: Booking, now: datetime) -> Booking:
-    """Cancel: before the cut-off the session is refunded; later (clients) it is consumed."""
-    if booking.status not in ("held", "confirmed"):
-        raise Conflict(f"Ce rendez-vous ne peut plus être annulé (statut : {labels.STATUSES.get(booking.status)}).")
-    late = actor.role not in STAFF and booking.status == "confirmed" and cutoff_passed(booking, now)
+def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False) -> Booking:
+    """Cancel: before the cut-off the session is refunded; later (clients) it is consumed. A priority
+    consulting: planners only, once they have seen what it implies (`acknowledged`)."""
+    _staff_only_for_priority(actor, booking)
+    seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
+        recheck(booking, seen, ("held", "confirmed"), "il ne peut plus être annulé", already=CANCELLED)
+        _check_acknowledged(booking, acknowledged, "cancel")
         was_held = booking.status == "held"
+        late = actor.role not in STAFF and not was_held and cutoff_passed(booking, now)
         booking.status = "late_cancelled" if late else "cancelled"
         booking.sequence += 1
         if not late:
@@ -189,22 +239,31 @@ def cancel(actor: User, booking: Booking, now: datetime) -> Booking:
     return booking
 
 
-def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Booking:
+def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> None:
+    if booking.kind == "priority_consulting" and not acknowledged:
+        raise Conflict(f"{priority_changes.consequences(booking, change)} Confirmez pour continuer.")
+
+
+def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime, *,
+               acknowledged: bool = False) -> Booking:
     """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
-    if booking.status != "confirmed":
-        raise Conflict("Seul un rendez-vous confirmé peut être déplacé.")
+    _staff_only_for_priority(actor, booking)
+    if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
+        raise refusal_of_state(booking, "il ne peut plus être déplacé")
     if actor.role not in STAFF and cutoff_passed(booking, now):
         hours = contract.current().policy.cancel_cutoff_hours
         raise Conflict(f"Il reste moins de {hours} heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.")
+    seen = booking.sequence
     service = contract.current().service(booking.kind)
-    consultant_ids = [c.id for c in availability.eligible(service)]
+    priority = booking.kind == "priority_consulting"  # placed by a plan: it stays with its consultant
+    consultant_ids = [booking.consultant_id] if priority else [c.id for c in availability.eligible(service)]
     keys = _lock_keys(booking.company, consultant_ids, start_at, service) + \
         _lock_keys(booking.company, [booking.consultant_id], booking.start_at, service)
     try:
         with locking.locked(keys):
-            slot = availability.decide(booking.kind, booking.company, start_at, now, exclude_id=booking.id)
-            if isinstance(slot, reasons.Reason):
-                raise reasons.refused(slot)
+            recheck(booking, seen, ("confirmed",), "il ne peut plus être déplacé")
+            _check_acknowledged(booking, acknowledged, "move")
+            slot = _free_slot(booking, start_at, now)
             before = (booking.start_at.isoformat(), booking.consultant_id)
             old_year = hour_bank.contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
@@ -221,15 +280,37 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime)
     return booking
 
 
+def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availability.Slot:
+    """Where the booking can go; a priority consulting has no fixed duration in the catalogue: it keeps its
+    own length in business time, with its consultant."""
+    if booking.kind != "priority_consulting":
+        slot = availability.decide(booking.kind, booking.company, start_at, now, exclude_id=booking.id)
+        if isinstance(slot, reasons.Reason):
+            raise reasons.refused(slot)
+        return slot
+    if start_at <= now or availability.BUSINESS.next_working_moment(start_at) != start_at:
+        raise Conflict("Choisissez un début futur, pendant les heures ouvrées.")
+    end_at = availability.BUSINESS.add_minutes(
+        start_at, int(availability.BUSINESS.between(booking.start_at, booking.end_at).total_seconds() // 60))
+    busy = db.session.scalar(select(Booking.id).where(
+        Booking.consultant_id == booking.consultant_id, Booking.id != booking.id,
+        Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end_at, Booking.end_at > start_at).limit(1))
+    away = db.session.scalar(select(Absence.id).where(
+        Absence.consultant_id == booking.consultant_id, Absence.start_at < end_at, Absence.end_at > start_at).limit(1))
+    if busy or away:
+        raise Conflict("Ce créneau n'est pas libre pour ce consultant (rendez-vous ou absence) : choisissez-en un autre.")
+    return availability.Slot(start_at, end_at, booking.consultant_id)
+
+
 def record_outcome(actor: User, booking: Booking, outcome: str, now: datetime) -> Booking:
     """The consultant records that a session took place (completed) or that nobody came (no_show)."""
     if outcome not in ("completed", "no_show"):
         raise Invalid("Issue inconnue : choisissez « réalisé » ou « absent ».")
-    if booking.status != "confirmed":
-        raise Conflict("Seul un rendez-vous confirmé peut recevoir une issue.")
     if booking.start_at > now:
         raise Conflict("Le rendez-vous n'a pas encore commencé.")
+    seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
+        recheck(booking, seen, ("confirmed",), "il ne peut plus recevoir d'issue")
         booking.status = outcome  # a no-show consumes the session: its ledger line stays
         audit.record(actor, f"booking.{outcome}", booking)
     return booking

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from .. import contract
 from ..extensions import db
 from ..models import Booking, PrerequisiteCheck, User
-from . import audit, availability, claims, locking, notify
+from . import audit, availability, bookings, claims, locking, notify
 from .errors import Conflict, Invalid
 
 
@@ -30,9 +30,11 @@ def tick(actor: User, booking: Booking, code: str, done: bool, now: datetime) ->
     codes = [c for c, _ in contract.current().service(booking.kind).prerequisites]
     if code not in codes:
         raise Invalid(f"Prérequis inconnu « {code} » : choisissez parmi {', '.join(codes) or 'aucun'}.")
-    if booking.status != "confirmed" or booking.gate_checked_at is not None:
-        raise Conflict("La liste des prérequis est close pour cette intervention.")
     with locking.locked([locking.company(booking.company_id)]):
+        # a move since the page was read does not matter to the checklist: the state alone does
+        bookings.recheck(booking, None, ("confirmed",), "ses prérequis ne se modifient plus")
+        if booking.gate_checked_at is not None:
+            raise Conflict("La liste des prérequis est close pour cette intervention.")
         existing = next((c for c in booking.checks if c.code == code), None)
         if done and existing is None:
             booking.checks.append(PrerequisiteCheck(code=code, confirmed_at=now, confirmed_by_id=actor.id))

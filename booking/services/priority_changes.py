@@ -1,0 +1,32 @@
+"""What moving or cancelling an applied priority consulting implies, said to the planner before they do it."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import AuditEntry, Booking, Compensation, ReshufflePlan
+
+
+def plan_of(booking: Booking) -> ReshufflePlan | None:
+    """The applied plan that placed this priority consulting (its audit row names it)."""
+    details = db.session.scalar(select(AuditEntry.details).where(
+        AuditEntry.action == "booking.priority", AuditEntry.object_type == "booking",
+        AuditEntry.object_id == booking.id).order_by(AuditEntry.id.desc()).limit(1))
+    plan_id = (details or {}).get("plan")
+    return db.session.get(ReshufflePlan, plan_id) if plan_id else None
+
+
+def consequences(booking: Booking, change: str) -> str:
+    """One paragraph: the plan is not undone — moved bookings stay moved, compensations charged stay due."""
+    doing = "Annuler" if change == "cancel" else "Déplacer"
+    plan = plan_of(booking)
+    moved = len((plan.plan or {}).get("moves", [])) if plan else 0
+    if not moved:
+        return f"{doing} ce conseil prioritaire ne touche aucun autre rendez-vous."
+    charged = db.session.scalar(select(func.coalesce(func.sum(Compensation.amount_eur), 0))
+                                .where(Compensation.plan_id == plan.id)) or Decimal(0)
+    return (f"{doing} ce conseil prioritaire ne défait pas le plan n°{plan.id} : les {moved} rendez-vous "
+            f"d'autres clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà "
+            f"facturées ({Decimal(charged):.2f} €) restent dues.")

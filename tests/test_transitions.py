@@ -1,0 +1,201 @@
+"""Every state change of a booking re-reads its state under the booking's lock: a transition that is no
+longer allowed is refused (409, naming the current state), and an effective one writes one audit row,
+one mail batch and one SEQUENCE bump. On SQLite, with threads on the app's file."""
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from booking.extensions import db
+from booking.models import AuditEntry, Booking, LedgerEntry, OutboxMessage
+from booking.services import bookings, interventions
+from booking.services.errors import Conflict
+from calendars.worktime import PARIS
+
+from . import factories as f
+
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+LATER = NOW + timedelta(days=30)  # every booking of these tests has started by then
+YEAR = date(2026, 1, 1)
+
+
+def paris(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=PARIS)
+
+
+@pytest.fixture
+def serenite(app):
+    company = f.company("serenite", contract_start=YEAR)
+    contact = f.user("client", company)
+    consultant = f.consultant(skills=("installation",))
+    db.session.commit()
+    return company, contact, consultant
+
+
+def audits(booking_id: int, action: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.object_id == booking_id, AuditEntry.object_type == "booking", AuditEntry.action == action))
+
+
+def mails(booking_id: int, subject: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.booking_id == booking_id, OutboxMessage.subject.startswith(subject)))
+
+
+def net(booking_id: int) -> tuple[int, int]:
+    """(included, billable) minutes the booking still holds."""
+    return tuple(db.session.execute(select(func.coalesce(-func.sum(LedgerEntry.minutes), 0),
+                                     func.coalesce(func.sum(LedgerEntry.billable_minutes), 0))
+                              .where(LedgerEntry.booking_id == booking_id)).one())
+
+
+def elsewhere(app, change) -> None:
+    """Run `change` in another session (another request, as it were) and commit it there."""
+    with app.app_context():
+        change()
+
+
+def in_parallel(app, calls) -> list[str]:
+    """Run each call in its own thread and session, released together; "ok", "409: <sentence>" or the error."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(index, call):
+        with app.app_context():
+            barrier.wait()
+            try:
+                call()
+                results[index] = "ok"
+            except Conflict as refused:
+                results[index] = f"409: {refused.message}"
+            except Exception as error:  # noqa: BLE001 - reported by the caller's assertion
+                results[index] = repr(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_twenty_parallel_cancels_cancel_once(app, serenite):
+    company, contact, _ = serenite
+    booking_id = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW).id
+    contact_id = contact.id
+
+    def cancel():
+        from booking.models import User
+        bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
+
+    results = in_parallel(app, [cancel] * 20)
+    assert sorted(results) == ["409: Ce rendez-vous est déjà annulé."] * 19 + ["ok"]
+    f.reread()
+    booking = db.session.get(Booking, booking_id)
+    assert booking.status == "cancelled" and booking.sequence == 1
+    assert audits(booking_id, "booking.cancel") == 1
+    assert mails(booking_id, "Rendez-vous annulé") == 2  # the contact and the consultant, once
+    assert net(booking_id) == (0, 0)
+
+
+def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(app, serenite):
+    company, contact, _ = serenite
+    booking_id = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW).id
+    contact_id = contact.id
+
+    def user():
+        from booking.models import User
+        return db.session.get(User, contact_id)
+
+    results = in_parallel(app, [
+        lambda: bookings.cancel(user(), db.session.get(Booking, booking_id), NOW),
+        lambda: bookings.reschedule(user(), db.session.get(Booking, booking_id), paris("2026-12-09 14:00"), NOW)])
+    f.reread()
+    booking = db.session.get(Booking, booking_id)
+    assert sorted(r[:3] for r in results) == ["409", "ok"], results
+    if results[0] == "ok":  # cancelled first: the move is refused, naming the state
+        assert results[1] == "409: Ce rendez-vous est déjà annulé : il ne peut plus être déplacé."
+        assert booking.status == "cancelled" and booking.start_at == paris("2026-12-08 10:00")
+        assert audits(booking_id, "booking.reschedule") == mails(booking_id, "Rendez-vous déplacé") == 0
+    else:  # moved first: the cancel, sent for the old date, is refused until the client has seen the new one
+        assert results[0].startswith("409: Ce rendez-vous vient d'être déplacé au 09/12/2026 à 14:00")
+        assert booking.status == "confirmed" and booking.start_at == paris("2026-12-09 14:00")
+        assert audits(booking_id, "booking.cancel") == mails(booking_id, "Rendez-vous annulé") == 0
+    assert booking.sequence == 1
+    assert net(booking_id) == ((0, 0) if booking.status == "cancelled" else (45, 0))
+
+
+def test_a_stale_booking_is_read_again_under_the_lock(app, serenite):
+    """The page loaded the booking as confirmed; another request cancelled it meanwhile."""
+    company, contact, consultant = serenite
+    booking = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
+    booking_id, contact_id = booking.id, contact.id
+
+    def cancel_there():
+        from booking.models import User
+        bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
+
+    elsewhere(app, cancel_there)
+    assert booking.status == "confirmed"  # what this session still believes
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus être déplacé.$"):
+        bookings.reschedule(contact, booking, paris("2026-12-09 14:00"), NOW)
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé.$"):
+        bookings.cancel(contact, booking, NOW)
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus recevoir d'issue.$"):
+        bookings.record_outcome(consultant.user, booking, "completed", LATER)
+    f.reread()
+    booking = db.session.get(Booking, booking_id)
+    assert booking.status == "cancelled" and booking.sequence == 1 and net(booking_id) == (0, 0)
+    assert audits(booking_id, "booking.cancel") == 1 and audits(booking_id, "booking.reschedule") == 0
+    assert mails(booking_id, "Rendez-vous déplacé") == 0
+
+
+def test_a_stale_hold_cancelled_elsewhere_is_not_confirmed(app, serenite):
+    company, contact, _ = serenite
+    held = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW, hold=True)
+    held_id, contact_id = held.id, contact.id
+
+    def cancel_there():
+        from booking.models import User
+        bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, held_id), NOW)
+
+    elsewhere(app, cancel_there)
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus être confirmé.$"):
+        bookings.confirm(contact, held, NOW)
+    f.reread()
+    assert db.session.get(Booking, held_id).status == "cancelled" and net(held_id) == (0, 0)
+
+
+def test_a_completed_session_can_be_neither_cancelled_nor_marked_twice(app, serenite):
+    company, contact, consultant = serenite
+    booking = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
+    bookings.record_outcome(consultant.user, booking, "completed", LATER)
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà réalisé : il ne peut plus être annulé.$"):
+        bookings.cancel(contact, booking, LATER)
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà réalisé : il ne peut plus recevoir d'issue.$"):
+        bookings.record_outcome(consultant.user, booking, "no_show", LATER)
+    assert audits(booking.id, "booking.completed") == 1 and audits(booking.id, "booking.no_show") == 0
+
+
+def test_a_prerequisite_of_a_cancelled_intervention_is_refused(app):
+    company = f.company("confort", contract_start=YEAR)
+    contact = f.user("client", company)
+    f.consultant(skills=("installation",))
+    db.session.commit()
+    booking = bookings.book(contact, "minor_update", paris("2026-12-10 14:00"), NOW)
+    booking_id, contact_id = booking.id, contact.id
+    code = interventions.checklist(booking)[0][0]
+
+    def cancel_there():
+        from booking.models import User
+        bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
+
+    elsewhere(app, cancel_there)
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : ses prérequis ne se modifient plus.$"):
+        interventions.tick(contact, booking, code, True, NOW)
+    f.reread()
+    assert audits(booking_id, "booking.prerequisite") == 0
