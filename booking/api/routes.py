@@ -88,7 +88,7 @@ def availability_view(query):
 @limiter.limit(booking_limit, key_func=user_key)
 @idempotent
 @blp.arguments(s.BookingInSchema())
-@blp.response(201, s.BookingSchema())
+@blp.response(201, s.CostedBookingSchema())
 @errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY, parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
                                           "description": "repeat a POST safely: the first answer is returned"}])
@@ -114,7 +114,7 @@ def list_bookings():
 
 @blp.route("/bookings/<int:booking_id>")
 @token_required()
-@blp.response(200, s.BookingSchema())
+@blp.response(200, s.CostedBookingSchema())
 @errors(401, 404)
 @blp.doc(security=SECURITY)
 def get_booking(booking_id: int):
@@ -125,7 +125,7 @@ def get_booking(booking_id: int):
 @blp.route("/bookings/<int:booking_id>", methods=["PATCH"])
 @token_required("client", "planner", "admin")
 @blp.arguments(s.RescheduleSchema())
-@blp.response(200, s.BookingSchema())
+@blp.response(200, s.CostedBookingSchema())
 @errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY)
 def reschedule_booking(data, booking_id: int):
@@ -137,7 +137,7 @@ def reschedule_booking(data, booking_id: int):
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @token_required("client", "planner", "admin")
 @idempotent
-@blp.response(200, s.BookingSchema())
+@blp.response(200, s.CostedBookingSchema())
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
 def cancel_booking(booking_id: int):
@@ -148,7 +148,7 @@ def cancel_booking(booking_id: int):
 @blp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])
 @token_required("client")
 @idempotent
-@blp.response(200, s.BookingSchema())
+@blp.response(200, s.CostedBookingSchema())
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
 def confirm_booking(booking_id: int):

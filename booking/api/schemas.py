@@ -179,6 +179,31 @@ class BookingSchema(Schema):
         return [{"code": c, "label": label, "done": at is not None} for c, label, at in checklist(booking)]
 
 
+class CostSchema(Schema):
+    """What the booking costs, told before consent (a hold) or as the ledger records it (confirmed)."""
+    basis = fields.String(metadata={"description": "hour_bank, billable, included (by the contract), quote"})
+    included_minutes = fields.Integer(metadata={"description": "minutes drawn from the hour bank"})
+    billable_minutes = fields.Integer()
+    price_eur = fields.Decimal(as_string=True, allow_none=True,
+                               metadata={"description": "price of the billable minutes, excluding VAT; "
+                                                        "null when the contract lists none"})
+    hour_bank_balance_after = fields.Integer(attribute="balance_after", allow_none=True)
+    free_cancellation_until = LocalDateTime(attribute="free_cancel_until", allow_none=True,
+                                            metadata={"description": "later, a cancellation consumes the session"})
+
+
+class CostedBookingSchema(BookingSchema):
+    """One booking with its cost: the answer to a hold, a booking, a confirmation or a cancellation."""
+    cost = fields.Nested(CostSchema)
+
+    def get_attribute(self, obj, attr, default):
+        if attr != "cost":
+            return super().get_attribute(obj, attr, default)
+        from ..services.costs import for_booking  # services import these schemas' module
+
+        return for_booking(obj)
+
+
 class LedgerEntrySchema(Schema):
     at = LocalDateTime(attribute="created_at")
     kind = fields.String()

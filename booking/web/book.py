@@ -16,10 +16,13 @@ from ..extensions import db, limiter
 from ..security import booking_limit, user_key
 from ..models import PRIORITIES, Booking
 from ..models.types import utcnow
-from ..services import access, availability, bookings, interventions, notify
+from . import consent
+from ..services import access, availability, bookings, costs, interventions, notify
 from ..services.errors import ServiceError
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
+bp.add_app_template_filter(consent.money, "money")
+bp.add_app_template_filter(consent.limit, "limit")
 
 
 def _week(default_from: datetime) -> date:
@@ -116,7 +119,7 @@ def confirm(booking_id: int):
         return redirect(url_for("book.detail", booking_id=booking.id))
     if booking.status != "held":
         return redirect(url_for("book.detail", booking_id=booking.id))
-    return render_template("book/confirm.html", booking=booking)
+    return render_template("book/confirm.html", booking=booking, cost=costs.for_booking(booking), now=utcnow())
 
 
 @bp.route("/rendez-vous")
@@ -182,18 +185,32 @@ def ics(booking_id: int):
                     headers={"Content-Disposition": f"attachment; filename=rendez-vous-{booking.id}.ics"})
 
 
+@bp.get("/rendez-vous/<int:booking_id>/annuler")
+@role_required("client")
+def cancel_page(booking_id: int):
+    """The second step of a cancellation (no JavaScript needed): what it will do, then yes or no."""
+    booking = access.booking_for(current_user, booking_id)
+    if booking.status not in ("held", "confirmed"):
+        return redirect(url_for("book.detail", booking_id=booking.id))
+    told = costs.cancellation(current_user, booking, utcnow())
+    return render_template("book/cancel_confirm.html", booking=booking,
+                           lines=consent.will_happen(told, booking.status == "held"))
+
+
 @bp.post("/rendez-vous/<int:booking_id>/annuler")
 @role_required("client")
 def cancel(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
+    was_held, told = booking.status == "held", costs.cancellation(current_user, booking, utcnow())
     try:
         bookings.cancel(current_user, booking, utcnow())
     except ServiceError as error:
         flash(error.message, "error")
     else:
-        flash(_("Rendez-vous annulé : la séance est décomptée (annulation tardive).")
-              if booking.status == "late_cancelled" else _("Rendez-vous annulé."), "success")
-    return redirect(url_for("book.mine"))
+        told = costs.Cancellation(booking.status == "late_cancelled", told.included_minutes,
+                                  told.billable_minutes, told.price_eur)  # as the service decided it
+        flash(consent.happened(told, was_held), "success")
+    return redirect(url_for("book.detail", booking_id=booking.id))
 
 
 @bp.route("/rendez-vous/<int:booking_id>/deplacer", methods=["GET", "POST"])

@@ -46,6 +46,20 @@ def agenda():
     return _page()
 
 
+@bp.get("/agenda/flux")
+@role_required("consultant", "client")
+def rotate_feed_page():
+    """Ask before replacing the address: calendars subscribed to the old one stop updating."""
+    return render_template("calendars/feed_confirm.html", action="rotate", token=feeds.active(_owner()))
+
+
+@bp.get("/agenda/flux/revoquer")
+@role_required("consultant", "client")
+def revoke_feed_page():
+    """Ask before revoking the address."""
+    return render_template("calendars/feed_confirm.html", action="revoke", token=feeds.active(_owner()))
+
+
 @bp.post("/agenda/flux")
 @role_required("consultant", "client")
 def rotate_feed():
@@ -58,7 +72,8 @@ def rotate_feed():
 @role_required("consultant", "client")
 def revoke_feed():
     feeds.revoke(current_user, _owner())
-    flash(_("Adresse secrète révoquée."), "success")
+    flash(_("Adresse secrète révoquée : elle ne fonctionne plus, les agendas abonnés ne reçoivent plus vos rendez-vous."),
+          "success")
     return redirect(url_for("calendars.agenda"))
 
 

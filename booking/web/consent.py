@@ -1,0 +1,61 @@
+"""The sentences that say, before and after a destructive step, what it does to minutes and money."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import format_currency, format_datetime, gettext as _
+
+from ..labels import minutes_label
+from ..services.costs import Cancellation
+
+
+def money(amount: Decimal | None) -> str:
+    """French money format: « 1 234,50 € »."""
+    return "" if amount is None else format_currency(amount, "EUR")
+
+
+def limit(instant) -> str:
+    """« mardi 3 décembre à 10 h 00 »."""
+    return format_datetime(instant, "EEEE d MMMM 'à' HH 'h' mm")
+
+
+def will_happen(told: Cancellation, held: bool) -> list[str]:
+    """What cancelling will do, said before the client agrees."""
+    if held:
+        return [_("Rien n'a encore été compté : le créneau sera rendu aux autres clients.")]
+    lines = []
+    if told.late:
+        lines.append(_("Moins de 24 heures ouvrées avant le rendez-vous : la séance est décomptée."))
+        if told.included_minutes:
+            lines.append(_("%(minutes)s restent décomptées de votre banque d'heures.",
+                           minutes=minutes_label(told.included_minutes)))
+        if told.billable_minutes:
+            lines.append(_("%(minutes)s restent facturées (%(price)s HT).",
+                           minutes=minutes_label(told.billable_minutes), price=money(told.price_eur)))
+        return lines
+    if told.included_minutes:
+        lines.append(_("%(minutes)s seront rendues à votre banque d'heures.",
+                       minutes=minutes_label(told.included_minutes)))
+    if told.billable_minutes:
+        lines.append(_("%(minutes)s facturables (%(price)s HT) ne seront pas facturées.",
+                       minutes=minutes_label(told.billable_minutes), price=money(told.price_eur)))
+    return lines or [_("Rien ne vous sera facturé.")]
+
+
+def happened(told: Cancellation, was_held: bool) -> str:
+    """What the cancellation did, said on the result page."""
+    if was_held:
+        return _("Créneau libéré : rien ne vous est compté.")
+    if told.late:
+        return _("Rendez-vous annulé tardivement : la séance est décomptée (%(what)s).", what=" ; ".join(
+            ([_("%(minutes)s de votre banque d'heures", minutes=minutes_label(told.included_minutes))]
+             if told.included_minutes else []) +
+            ([_("%(minutes)s facturées, %(price)s HT", minutes=minutes_label(told.billable_minutes),
+                price=money(told.price_eur))] if told.billable_minutes else [])) or _("sans frais"))
+    parts = []
+    if told.included_minutes:
+        parts.append(_("%(minutes)s rendues à votre banque d'heures", minutes=minutes_label(told.included_minutes)))
+    if told.billable_minutes:
+        parts.append(_("%(minutes)s facturables qui ne seront pas facturées",
+                       minutes=minutes_label(told.billable_minutes)))
+    return _("Rendez-vous annulé : %(what)s.", what=" ; ".join(parts) or _("rien ne vous est facturé"))
