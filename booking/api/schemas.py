@@ -9,6 +9,7 @@ from calendars.worktime import PARIS
 from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY, BadInput
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
+from ..services import callbacks
 
 
 class LocalDateTime(fields.DateTime):
@@ -128,6 +129,20 @@ class TicketInSchema(Schema):
 class TicketSchema(TicketInSchema):
     id = fields.Integer()
     opened_at = LocalDateTime()
+    acknowledge_by = fields.Method("_acknowledge_by", metadata={
+        "description": "the tier's acknowledge deadline (business time from opened_at); null: no commitment"})
+    take_charge_by = fields.Method("_take_charge_by", metadata={
+        "description": "the tier's take-charge deadline; a callback starting later is beyond the commitment"})
+
+    def _acknowledge_by(self, ticket):
+        return _paris(callbacks.commitment(ticket.company, ticket.priority, ticket.opened_at).acknowledge)
+
+    def _take_charge_by(self, ticket):
+        return _paris(callbacks.commitment(ticket.company, ticket.priority, ticket.opened_at).take_charge)
+
+
+def _paris(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(PARIS).isoformat()
 
 
 class BookingInSchema(Schema):

@@ -17,7 +17,7 @@ from ..security import booking_limit, user_key
 from ..models import PRIORITIES, Booking
 from ..models.types import utcnow
 from . import consent
-from ..services import access, availability, bookings, costs, interventions, notify
+from ..services import access, availability, bookings, callbacks, costs, interventions, notify
 from ..services.errors import ServiceError
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -51,14 +51,16 @@ def _ticket_args() -> dict | None:
 
 def _week_view(kind: str, monday: date, **extra):
     company, now = current_user.company, utcnow()
-    deadline = None
+    deadline = promise = None
     ticket = extra.get("ticket")
     if ticket:
-        deadline = bookings.take_charge_deadline(company, ticket["priority"], ticket["opened_at"])
+        promise = callbacks.commitment(company, ticket["priority"], ticket["opened_at"])
+        deadline = promise.take_charge
     start, end = availability.local_range(monday, monday + timedelta(days=6))
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
-    return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline,
+    return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline, promise=promise,
+                           fits=callbacks.fits(found, deadline, end),
                            days=[(monday + timedelta(days=n), days.get(monday + timedelta(days=n), []))
                                  for n in range(5)],
                            previous=monday - timedelta(days=7), next=monday + timedelta(days=7), **extra)
@@ -77,7 +79,8 @@ def week(kind: str):
     bookings.check_entitlement(current_user.company, kind)
     ticket = _ticket_args() if kind == "callback" else None
     if kind == "callback" and (ticket is None or "error" in ticket):
-        return render_template("book/ticket.html", error=ticket and ticket["error"], now=utcnow()), 400 if ticket else 200
+        return render_template("book/ticket.html", error=ticket and ticket["error"], now=utcnow(),
+                               commitments=callbacks.commitments(current_user.company)), 400 if ticket else 200
     envs = [e for e in contract.current().service(kind).environments if e in current_user.company.environments]
     return _week_view(kind, _week(utcnow()), ticket=ticket, environments=envs)
 
