@@ -1,15 +1,59 @@
-"""Callback windows at risk of missing the tier's take-charge commitment."""
+"""A callback's commitment (acknowledge and take-charge deadlines) and the callbacks at risk of missing it.
+Callback windows open CALLBACK_PREPARATION_MINUTES after now (availability.earliest), not after the booking
+notice, so that an urgent ticket can be called back within its take-charge deadline."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from .. import contract
 from ..extensions import db
-from ..models import Booking
+from ..models import ACTIVE_STATUSES, Booking, Company
 from . import availability, claims, locking, notify
 from .bookings import take_charge_deadline
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """When the client's ticket must be acknowledged and taken charge of (None: the tier promises nothing)."""
+    acknowledge: datetime | None
+    take_charge: datetime | None
+
+
+def commitment(company: Company, priority: str, opened_at: datetime) -> Commitment:
+    """The ticket's deadlines under the company's tier, in business time from its opening."""
+    tier = contract.current().tier(company.tier)
+    acknowledge = tier.commitment(priority, "acknowledge")
+    return Commitment(availability.BUSINESS.add(opened_at, acknowledge) if acknowledge else None,
+                      take_charge_deadline(company, priority, opened_at))
+
+
+def commitments(company: Company) -> list[tuple[str, object, object]]:
+    """(priority, acknowledge, take-charge) durations of the company's tier, to show before a ticket is given."""
+    tier = contract.current().tier(company.tier)
+    return [(p, tier.commitment(p, "acknowledge"), tier.commitment(p, "take_charge"))
+            for p in ("bloquante", "majeure", "mineure", "basse")]
+
+
+def fits(slots: list, deadline: datetime | None, shown_until: datetime) -> bool:
+    """Whether a window shown (up to `shown_until`) starts before the take-charge deadline; a deadline
+    beyond what is shown, or none, is not judged here."""
+    return deadline is None or deadline > shown_until or any(slot.start < deadline for slot in slots)
+
+
+def at_risk(now: datetime) -> list[tuple[Booking, datetime]]:
+    """Upcoming callbacks that start at or after their ticket's take-charge deadline, with that deadline."""
+    found = db.session.scalars(select(Booking).where(
+        Booking.kind == "callback", Booking.status.in_(ACTIVE_STATUSES), Booking.ticket_id.is_not(None),
+        Booking.end_at > now).order_by(Booking.start_at)).all()
+    risky = []
+    for booking in found:
+        deadline = take_charge_deadline(booking.company, booking.ticket.priority, booking.ticket.opened_at)
+        if deadline is not None and booking.start_at >= deadline:
+            risky.append((booking, deadline))
+    return risky
 
 
 def alert_at_risk(now: datetime) -> int:

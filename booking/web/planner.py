@@ -12,7 +12,7 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import Company
 from ..models.types import utcnow
-from ..services import access, billing, hour_bank, interventions, schedule
+from ..services import access, billing, callbacks, hour_bank, interventions, schedule
 from ..services.errors import ServiceError
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
@@ -25,7 +25,7 @@ def home():
     return render_template(
         "planner/home.html", load=schedule.load_by_consultant(now, now + timedelta(days=7)),
         requests=schedule.pending_priority_requests(),
-        bookings=schedule.upcoming(now, days=3),
+        bookings=schedule.upcoming(now, days=3), at_risk=callbacks.at_risk(now),
     )
 
 
