@@ -223,8 +223,17 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
     keys = [locking.consultant_day(_db_id(c), (now + timedelta(days=d)).date())
             for c in touched for d in range(reshuffle.WEEKS * 7 + 1)]
     keys += [locking.company(plan.request.company_id)] if plan.request else []
+    # the moved bookings' own lock, the one their cancel or move takes: neither can slip in meanwhile
+    moved_ids = [_db_id(m["id"]) for m in moves]
+    keys += [locking.company(c) for c in db.session.scalars(select(Booking.company_id).where(Booking.id.in_(moved_ids)))]
     created, moved = [], []
     with locking.locked(keys):
+        db.session.scalars(select(ReshufflePlan).where(ReshufflePlan.id == plan.id).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+        if plan.status != "ready":  # applied (or made stale) by a twin request that held the locks first
+            raise Conflict("Ce plan vient d'être appliqué ou remplacé : rechargez la page pour voir où il en est.")
+        db.session.scalars(select(Booking).where(Booking.id.in_(moved_ids)).with_for_update(of=Booking)
+                           .execution_options(populate_existing=True)).all()
         if _snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
             plan.status = "stale"
             db.session.commit()
