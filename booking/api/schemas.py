@@ -9,6 +9,7 @@ from calendars.worktime import PARIS
 from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY, BadInput
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
+from ..services.reasons import CODES as REASON_CODES
 from ..services import callbacks
 
 
@@ -54,7 +55,15 @@ class ProblemSchema(Schema):
     type = fields.String()
     title = fields.String()
     status = fields.Integer()
-    detail = fields.String()
+    detail = fields.String(metadata={"description": "what went wrong and what to do, in the request's language"})
+    code = fields.String(validate=validate.OneOf(REASON_CODES), metadata={"description": (
+        "stable name of the reason, for programs (absent when none applies): a slot refused for its start "
+        "off the grid (grid), inside the minimum notice (notice), past an intervention's prerequisites gate (gate), "
+        "beyond the booking horizon (horizon), on a public holiday (holiday), outside working hours — evening, "
+        "lunch, weekend, or not a day's opening for a whole-day service (closed), during the consultant's absence "
+        "(absence; for a whole-day service, any absence that day), during their imported busy time (busy), "
+        "already booked (taken), on a day the consultant is full (daily_cap), with no consultant for the service "
+        "(no_consultant); a service the contract does not include (not_entitled)")})
     errors = fields.Dict()
 
 
