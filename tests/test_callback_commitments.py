@@ -1,0 +1,103 @@
+"""Callbacks follow their ticket's commitment: windows from now + a short preparation, both deadlines shown on
+the pages and in the API, a plain word when no window fits, and planners see the callbacks at risk."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+
+from booking.extensions import db
+from booking.services import availability, bookings, callbacks, tokens
+from booking.services.access import ticket_for
+from calendars.worktime import PARIS
+
+from . import factories as f
+
+NOW = datetime(2026, 12, 7, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+OPENED = NOW  # a Bloquante ticket opened now: Sérénité promises acknowledge within 1 h, take charge within 2 h
+TICKET_ARGS = "ticket=TCK-1&priorite=bloquante&ouvert=2026-12-07T09:00"
+
+
+def serenite_contact():
+    contact = f.user("client", f.company("serenite"))
+    f.consultant()
+    db.session.commit()
+    return contact
+
+
+def test_the_commitment_gives_both_deadlines(any_app):
+    contact = serenite_contact()
+    promise = callbacks.commitment(contact.company, "bloquante", OPENED)
+    assert promise.acknowledge == datetime(2026, 12, 7, 10, tzinfo=PARIS)
+    assert promise.take_charge == datetime(2026, 12, 7, 11, tzinfo=PARIS)
+    assert callbacks.commitment(f.company("standard"), "basse", OPENED).take_charge is None
+
+
+def test_a_callback_window_opens_before_the_take_charge_deadline_unlike_the_booking_notice(any_app):
+    contact = serenite_contact()
+    deadline = callbacks.commitment(contact.company, "bloquante", OPENED).take_charge
+    day_end = NOW + timedelta(hours=10)
+    offered = availability.listing("callback", contact.company, NOW, day_end, NOW, deadline=deadline)
+    assert offered[0].start == datetime(2026, 12, 7, 9, 30, tzinfo=PARIS) and offered[0].within_commitment
+    assert availability.listing("erplib", contact.company, NOW, day_end, NOW)[0].start >= availability.earliest(NOW)
+    assert availability.earliest(NOW) >= deadline  # the general notice alone could never have met it
+    booked = bookings.book(contact, "callback", offered[0].start, NOW,
+                           ticket=ticket_for(contact.company, "TCK-1", "bloquante", OPENED))
+    assert not booked.beyond_commitment and callbacks.at_risk(NOW) == []
+
+
+def test_a_callback_booked_beyond_its_deadline_is_at_risk_for_planners(any_app):
+    contact = serenite_contact()
+    late = bookings.book(contact, "callback", datetime(2026, 12, 7, 14, tzinfo=PARIS), NOW,
+                         ticket=ticket_for(contact.company, "TCK-2", "bloquante", OPENED))
+    assert late.beyond_commitment
+    assert callbacks.at_risk(NOW) == [(late, datetime(2026, 12, 7, 11, tzinfo=PARIS))]
+
+
+def test_the_pages_show_both_deadlines_and_the_tiers_commitments(app, client, auth):
+    contact = serenite_contact()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        form = client.get("/portail/reserver/callback").get_data(as_text=True)
+        week = client.get(f"/portail/reserver/callback?{TICKET_ARGS}").get_data(as_text=True)
+    assert 'data-testid="commitments"' in form and "Prise en charge" in form
+    assert "Accusé de réception : avant le" in week and "Engagement de prise en charge : avant le" in week
+    assert 'data-testid="no-window"' not in week
+
+
+def test_when_no_window_fits_the_page_says_when_the_client_will_be_called(app, client, auth):
+    contact = f.user("client", f.company("serenite"))
+    busy = f.consultant()  # the only consultant is booked all morning: nothing starts before the 11:00 deadline
+    f.booking(busy, datetime(2026, 12, 7, 9, tzinfo=PARIS), minutes=180)
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        week = client.get(f"/portail/reserver/callback?{TICKET_ARGS}").get_data(as_text=True)
+    assert 'data-testid="no-window"' in week and "vous appellera au plus tard le" in week
+
+
+def test_the_planners_home_lists_the_callback_at_risk(app, client, auth):
+    contact = serenite_contact()
+    planner = f.user("planner")
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        bookings.book(contact, "callback", datetime(2026, 12, 7, 14, tzinfo=PARIS), NOW,
+                      ticket=ticket_for(contact.company, "TCK-3", "bloquante", OPENED))
+        auth.login(planner.email)
+        home = client.get("/planification/").get_data(as_text=True)
+    assert 'data-testid="callbacks-at-risk"' in home and "TCK-3" in home
+
+
+def test_the_api_returns_both_deadlines_with_the_callback(any_app):
+    contact = serenite_contact()
+    key = tokens.create(contact)
+    db.session.commit()
+    client = any_app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        made = client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {key}"}, json={
+            "service": "callback", "start": "2026-12-07T09:30:00+01:00",
+            "ticket": {"reference": "TCK-4", "priority": "bloquante", "opened_at": "2026-12-07T09:00:00+01:00"}})
+    assert made.status_code == 201, made.json
+    assert made.json["ticket"]["acknowledge_by"] == "2026-12-07T10:00:00+01:00"
+    assert made.json["ticket"]["take_charge_by"] == "2026-12-07T11:00:00+01:00"
+    assert made.json["beyond_commitment"] is False
