@@ -17,7 +17,7 @@ from ..security import booking_limit, user_key
 from ..models import PRIORITIES, Booking
 from ..models.types import utcnow
 from . import consent
-from ..services import access, availability, bookings, callbacks, costs, interventions, notify
+from ..services import access, availability, bookings, callbacks, costs, interventions, notify, promises
 from ..services.errors import ServiceError
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -60,6 +60,7 @@ def _week_view(kind: str, monday: date, **extra):
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
     return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline, promise=promise,
+                           notes=lambda slot: promises.notes(kind, slot.start, now),
                            fits=callbacks.fits(found, deadline, end),
                            days=[(monday + timedelta(days=n), days.get(monday + timedelta(days=n), []))
                                  for n in range(5)],

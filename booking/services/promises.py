@@ -1,0 +1,54 @@
+"""What a slot promises before consent, said on the slot itself: until when cancelling is free (or that it
+no longer is), and by when an intervention's prerequisites must be confirmed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from .. import contract
+from .availability import BUSINESS
+
+FREE_CALLS = ("callback",)  # nothing is consumed by cancelling them: no cancellation note
+
+
+@dataclass(frozen=True)
+class Note:
+    kind: str  # free_cancel, late_cancel, prerequisites: the page's CSS class
+    text: str
+
+
+def business_before(instant: datetime, hours: int) -> datetime:
+    """The instant `hours` business hours before `instant` (the company's business time)."""
+    left, day = timedelta(hours=hours), BUSINESS.local_day(instant)
+    while True:  # backwards through working time; the calendar has working days every week
+        for a, b in reversed(BUSINESS.day_intervals(day)):
+            b = min(b, instant)
+            if a >= b:
+                continue
+            if left <= b - a:
+                return b - left
+            left -= b - a
+        day -= timedelta(days=1)
+
+
+def notes(kind: str, start: datetime, now: datetime) -> list[Note]:
+    """The notes of a slot starting at `start`, as seen at `now`."""
+    terms, found = contract.current(), []
+    if kind not in FREE_CALLS:
+        hours = terms.policy.cancel_cutoff_hours
+        until = business_before(start, hours)
+        late = BUSINESS.between(now, start) < timedelta(hours=hours)  # bookings.cutoff_passed's rule
+        found.append(Note("late_cancel", _("annulation non remboursable")) if late else
+                     Note("free_cancel", _("annulation gratuite jusqu'au %(when)s", when=_when(until))))
+    gate = terms.service(kind).prerequisites_gate_hours
+    if gate:
+        found.append(Note("prerequisites", _("prérequis à confirmer avant le %(when)s",
+                                             when=_when(business_before(start, gate)))))
+    return found
+
+
+def _when(instant: datetime) -> str:
+    return format_datetime(instant, "EEE d MMM HH:mm")
