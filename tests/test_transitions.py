@@ -199,3 +199,74 @@ def test_a_prerequisite_of_a_cancelled_intervention_is_refused(app):
         interventions.tick(contact, booking, code, True, NOW)
     f.reread()
     assert audits(booking_id, "booking.prerequisite") == 0
+
+
+@pytest.fixture
+def priority_booking(app):
+    """A 2-day priority consulting placed by an applied plan that moved another client's booking (compensated)."""
+    from booking.models import Compensation, ReshufflePlan
+
+    company = f.company("serenite", contract_start=YEAR)
+    contact, planner = f.user("client", company), f.user("planner")
+    expert = f.consultant(skills=("migration",))
+    other = f.booking(expert, paris("2026-12-17 09:00"))
+    booking = f.booking(expert, paris("2026-12-08 09:00"), minutes=33 * 60, kind="priority_consulting",
+                        company=company, contact=contact)
+    plan = ReshufflePlan(kind="priority", status="applied", plan={"moves": [{"id": f"b{other.id}"}]})
+    db.session.add(plan)
+    db.session.flush()
+    db.session.add(Compensation(plan_id=plan.id, payer_company_id=company.id, beneficiary_company_id=other.company_id,
+                                booking_id=other.id, amount_eur=180))
+    from booking.services import audit
+    audit.record(planner, "booking.priority", booking, plan=plan.id)
+    db.session.commit()
+    return booking, contact, planner, other
+
+
+def test_a_client_may_neither_move_nor_cancel_a_priority_consulting(priority_booking):
+    from booking.services.errors import NotEntitled
+
+    booking, contact, _, _ = priority_booking
+    with pytest.raises(NotEntitled, match="Appelez votre planificateur"):
+        bookings.cancel(contact, booking, NOW)
+    with pytest.raises(NotEntitled, match="Appelez votre planificateur"):
+        bookings.reschedule(contact, booking, paris("2026-12-09 09:00"), NOW)
+    f.reread()
+    assert db.session.get(Booking, booking.id).status == "confirmed"
+
+
+def test_a_planner_sees_what_cancelling_a_priority_consulting_implies_then_cancels(priority_booking):
+    booking, _, planner, other = priority_booking
+    with pytest.raises(Conflict, match=r"les 1 rendez-vous d'autres clients déplacés pour lui ne reviennent pas à "
+                                       r"leur place, et les compensations déjà facturées \(180.00 €\) restent dues"):
+        bookings.cancel(planner, booking, NOW)
+    assert audits(booking.id, "booking.cancel") == 0
+    bookings.cancel(planner, booking, NOW, acknowledged=True)
+    f.reread()
+    assert db.session.get(Booking, booking.id).status == "cancelled"
+    assert db.session.get(Booking, other.id).start_at == paris("2026-12-17 09:00")  # not moved back
+
+
+def test_a_planner_moves_a_priority_consulting_keeping_its_length(priority_booking):
+    """Was a 500: the catalogue gives priority consulting no duration."""
+    booking, _, planner, _ = priority_booking
+    with pytest.raises(Conflict, match="ne défait pas le plan"):
+        bookings.reschedule(planner, booking, paris("2026-12-14 09:00"), NOW)
+    moved = bookings.reschedule(planner, booking, paris("2026-12-14 09:00"), NOW, acknowledged=True)
+    assert (moved.start_at, moved.end_at, moved.sequence) == (paris("2026-12-14 09:00"), paris("2026-12-15 18:00"), 1)
+    with pytest.raises(Conflict, match="pas libre pour ce consultant"):
+        bookings.reschedule(planner, moved, paris("2026-12-16 14:00"), NOW, acknowledged=True)  # crosses the 17th
+
+
+def test_the_client_is_refused_through_the_api(priority_booking, client):
+    from booking.services import tokens
+
+    booking, contact, _, _ = priority_booking
+    token = tokens.create(contact)
+    db.session.commit()
+    answer = client.post(f"/api/v1/bookings/{booking.id}/cancel", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 403 and answer.mimetype == "application/problem+json"
+    assert "Appelez votre planificateur" in answer.json["detail"]
+    answer = client.patch(f"/api/v1/bookings/{booking.id}", headers={"Authorization": f"Bearer {token}"},
+                          json={"start": paris("2026-12-09 09:00").isoformat()})
+    assert answer.status_code == 403
