@@ -19,6 +19,7 @@ def test_planner_accepts_runs_sees_the_diff_and_applies(page, live_server):
     expect(page.get_by_test_id("moved")).to_contain_text("rendez-vous déplacés")
     expect(page.get_by_role("heading", name="Avant / après, par consultant")).to_be_visible()
     page.screenshot(path=SHOTS / "priority-diff.png", full_page=True)
+    page.get_by_label("Accord du client (par téléphone)").fill("Accord de la cliente par téléphone")  # no quote accepted yet
     page.get_by_role("button", name="Appliquer le plan").click()
     expect(page.get_by_role("status").first).to_contain_text("Plan appliqué")
     expect(page.get_by_test_id("request-status")).to_have_text("Appliquée")
