@@ -39,8 +39,9 @@ def test_serenite_contact_books_and_cancels(page, live_server):
     detail_url = page.url
     assert minutes(balance_text(page, live_server)) == before - 45
     page.goto(detail_url)
-    page.get_by_role("button", name="Annuler ce rendez-vous").click()
-    expect(page.get_by_role("status").first).to_have_text("Rendez-vous annulé.")
+    page.get_by_role("link", name="Annuler ce rendez-vous").click()  # a confirmation page asks first
+    page.get_by_role("button", name="Oui, annuler ce rendez-vous").click()
+    expect(page.get_by_role("status").first).to_have_text("Rendez-vous annulé : 45 minutes rendues à votre banque d'heures.")
     assert minutes(balance_text(page, live_server)) == before
     page.screenshot(path=SHOTS / "hour-bank.png", full_page=True)
 
