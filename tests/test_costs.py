@@ -46,7 +46,7 @@ def _recorded(booking) -> tuple[int, int]:
     ("serenite", "minor_update", 0), ("confort", "minor_update", None),
     ("serenite", "callback", 0), ("standard", "callback", None),
 ])
-def test_the_preview_is_what_the_ledger_then_records(app, tier, kind, balance):
+def test_the_preview_is_what_the_ledger_then_records(any_app, tier, kind, balance):
     company, contact = _client(tier, balance)
     ticket = ticket_for(company, "T-1", "mineure", NOW - timedelta(hours=1)) if kind == "callback" else None
     held = bookings.book(contact, kind, paris("2026-12-08 14:00"), NOW, hold=True, ticket=ticket)
@@ -112,7 +112,7 @@ def test_free_cancellation_ends_exactly_where_the_cutoff_starts(app, start, unti
     (NOW, False, "cancelled", 600),
     (paris("2026-12-08 09:00"), True, "late_cancelled", 555),
 ])
-def test_the_cancellation_told_beforehand_is_what_cancel_does(app, when, late, status, balance):
+def test_the_cancellation_told_beforehand_is_what_cancel_does(any_app, when, late, status, balance):
     company, contact = _client("serenite", 600)
     booking = bookings.book(contact, "erplib", paris("2026-12-08 14:00"), NOW)
     told = costs.cancellation(contact, booking, when)
