@@ -79,9 +79,11 @@ def client_quote(request_id: int):
 def client_accept(request_id: int):
     found = _request_for(request_id)
     quote = quotes.build(found, priority.latest(found))
-    if quote is None or found.status != "planned":
-        flash(_("Aucun devis à accepter pour cette demande."), "error")
-        return redirect(url_for("priority.client_quote", request_id=request_id))
+    if quote is None or found.status != "planned":  # the quote page says where the request stands
+        if request.method == "POST":
+            flash(_("Aucun devis à accepter pour cette demande."), "error")
+        page = render_template("priority/quote.html", req=found, quote=quote, now=utcnow())
+        return page, 409 if request.method == "POST" else 200
     form = AcceptQuoteForm()
     if not form.is_submitted() or not form.plan_id.data:  # an empty post (one click) gets the confirmation step
         form.plan_id.data = str(quote.plan_id)
