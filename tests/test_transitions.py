@@ -7,6 +7,7 @@ import threading
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from booking.extensions import db
@@ -238,7 +239,7 @@ def test_a_client_may_neither_move_nor_cancel_a_priority_consulting(priority_boo
 def test_a_planner_sees_what_cancelling_a_priority_consulting_implies_then_cancels(priority_booking):
     booking, _, planner, other = priority_booking
     with pytest.raises(Conflict, match=r"les 1 rendez-vous d'autres clients déplacés pour lui ne reviennent pas à "
-                                       r"leur place, et les compensations déjà facturées \(180.00 €\) restent dues"):
+                                       r"leur place, et les compensations déjà facturées \(180,00\s€\) restent dues"):
         bookings.cancel(planner, booking, NOW)
     assert audits(booking.id, "booking.cancel") == 0
     bookings.cancel(planner, booking, NOW, acknowledged=True)
@@ -270,3 +271,22 @@ def test_the_client_is_refused_through_the_api(priority_booking, client):
     answer = client.patch(f"/api/v1/bookings/{booking.id}", headers={"Authorization": f"Bearer {token}"},
                           json={"start": paris("2026-12-09 09:00").isoformat()})
     assert answer.status_code == 403
+
+
+def test_a_planner_confirms_a_priority_change_through_the_api(priority_booking, client):
+    from booking.services import tokens
+
+    booking, _, planner, _ = priority_booking
+    token = tokens.create(planner)
+    db.session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    first = client.patch(f"/api/v1/bookings/{booking.id}", headers=auth,
+                         json={"start": paris("2026-12-14 09:00").isoformat()})
+    assert first.status_code == 409 and "acknowledged=true" in first.json["detail"]
+    with time_machine.travel(NOW, tick=False):
+        moved = client.patch(f"/api/v1/bookings/{booking.id}", headers=auth,
+                             json={"start": paris("2026-12-14 09:00").isoformat(), "acknowledged": True})
+        assert moved.status_code == 200, moved.json
+        assert client.post(f"/api/v1/bookings/{booking.id}/cancel", headers=auth).status_code == 409
+        cancelled = client.post(f"/api/v1/bookings/{booking.id}/cancel?acknowledged=true", headers=auth)
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"

@@ -131,18 +131,20 @@ def get_booking(booking_id: int):
 def reschedule_booking(data, booking_id: int):
     """Move a booking to another free start (before the cut-off)."""
     booking = access.booking_for(g.api_user, booking_id)
-    return bookings.reschedule(g.api_user, booking, data["start"], utcnow())
+    return bookings.reschedule(g.api_user, booking, data["start"], utcnow(), acknowledged=data["acknowledged"])
 
 
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @token_required("client", "planner", "admin")
+@blp.arguments(s.CancelArgsSchema(), location="query")
 @idempotent
 @blp.response(200, s.CostedBookingSchema())
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
-def cancel_booking(booking_id: int):
+def cancel_booking(args, booking_id: int):
     """Cancel: refunded before the cut-off, consumed after it."""
-    return bookings.cancel(g.api_user, access.booking_for(g.api_user, booking_id), utcnow())
+    return bookings.cancel(g.api_user, access.booking_for(g.api_user, booking_id), utcnow(),
+                           acknowledged=args["acknowledged"])
 
 
 @blp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])

@@ -167,6 +167,15 @@ class BookingInSchema(Schema):
 
 class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
+    acknowledged = fields.Boolean(load_default=False, metadata={"description": (
+        "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
+        "stated. Ignored for other bookings.")})
+
+
+class CancelArgsSchema(Schema):
+    acknowledged = fields.Boolean(load_default=False, metadata={"description": (
+        "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
+        "stated. Ignored for other bookings.")})
 
 
 class PrerequisiteInSchema(Schema):

@@ -241,7 +241,8 @@ def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool =
 
 def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> None:
     if booking.kind == "priority_consulting" and not acknowledged:
-        raise Conflict(f"{priority_changes.consequences(booking, change)} Confirmez pour continuer.")
+        raise Conflict(f"{priority_changes.consequences(booking, change)} Pour confirmer, renvoyez la demande avec "
+                       "acknowledged=true.")
 
 
 def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime, *,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel.numbers import format_currency
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -29,4 +30,4 @@ def consequences(booking: Booking, change: str) -> str:
                                 .where(Compensation.plan_id == plan.id)) or Decimal(0)
     return (f"{doing} ce conseil prioritaire ne défait pas le plan n°{plan.id} : les {moved} rendez-vous "
             f"d'autres clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà "
-            f"facturées ({Decimal(charged):.2f} €) restent dues.")
+            f"facturées ({format_currency(Decimal(charged), 'EUR', locale='fr_FR')}) restent dues.")
