@@ -168,6 +168,22 @@ class WorkCalendar:
                 remaining -= b - a
         raise AssertionError("unreachable")
 
+    def minutes_before(self, instant: datetime, minutes: int) -> datetime:
+        """The instant `minutes` of working time before `instant` (the latest such, at a block's end)."""
+        if minutes < 0:
+            raise ValueError("cannot subtract a negative business duration")
+        instant, remaining, day = _aware(instant), timedelta(minutes=minutes), self.local_day(_aware(instant))
+        for _ in range(MAX_SEARCH_DAYS):  # a calendar without working time has no answer
+            for a, b in reversed(self.day_intervals(day)):
+                b = min(b, instant)
+                if a >= b:
+                    continue
+                if remaining <= b - a:
+                    return b - remaining
+                remaining -= b - a
+            day -= timedelta(days=1)
+        raise ValueError("no working time before this instant")
+
     def add_days(self, instant: datetime, days: int) -> datetime:
         """Same local time on the `days`-th following working day.
 

@@ -163,3 +163,13 @@ def test_adding_days_lands_on_the_nth_working_day(calendar, start, days):
 def test_between_is_additive(start, m1, m2):
     b, c = start + timedelta(minutes=m1), start + timedelta(minutes=m1 + m2)
     assert CAL.between(start, b) + CAL.between(b, c) == CAL.between(start, c)
+
+
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31)), st.integers(1, 60 * 60))
+def test_minutes_before_undoes_add_minutes(naive, minutes):
+    calendar = WorkCalendar(holiday_region="57")
+    start = calendar.next_working_moment(naive.replace(tzinfo=PARIS))
+    later = calendar.add_minutes(start, minutes)
+    back = calendar.minutes_before(later, minutes)
+    assert calendar.between(back, later) == timedelta(minutes=minutes)
+    assert back >= start  # the latest such instant: never before where add_minutes started

@@ -56,17 +56,7 @@ def _basis(access: str) -> str:
 
 def free_cancel_until(start: datetime) -> datetime:
     """The last instant at which cancelling is still free (`bookings.cutoff_passed` is false until then)."""
-    left = timedelta(hours=contract.current().policy.cancel_cutoff_hours)
-    day = availability.BUSINESS.local_day(start)
-    while True:  # walk working time backwards from the start; the calendar has working days every week
-        for a, b in reversed(availability.BUSINESS.day_intervals(day)):
-            b = min(b, start)
-            if a >= b:
-                continue
-            if left <= b - a:
-                return b - left
-            left -= b - a
-        day -= timedelta(days=1)
+    return availability.BUSINESS.minutes_before(start, contract.current().policy.cancel_cutoff_hours * 60)
 
 
 def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost:

@@ -22,16 +22,7 @@ class Note:
 
 def business_before(instant: datetime, hours: int) -> datetime:
     """The instant `hours` business hours before `instant` (the company's business time)."""
-    left, day = timedelta(hours=hours), BUSINESS.local_day(instant)
-    while True:  # backwards through working time; the calendar has working days every week
-        for a, b in reversed(BUSINESS.day_intervals(day)):
-            b = min(b, instant)
-            if a >= b:
-                continue
-            if left <= b - a:
-                return b - left
-            left -= b - a
-        day -= timedelta(days=1)
+    return BUSINESS.minutes_before(instant, hours * 60)
 
 
 def notes(kind: str, start: datetime, now: datetime) -> list[Note]:
