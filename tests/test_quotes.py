@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from booking.services.errors import Conflict, Invalid
 from calendars.worktime import PARIS
 
 from . import factories as f
+from .test_priority import wait
 
 NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
 NBSP = ("\u00a0", "\u202f")
@@ -34,17 +34,6 @@ def plain(text: str) -> str:
 def fr(amount: Decimal) -> str:
     """An amount as French readers write it, with plain spaces: 1 234,50 €."""
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
-
-
-def wait(plan_id: int, seconds: float = 60) -> ReshufflePlan:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        f.reread()
-        plan = db.session.get(ReshufflePlan, plan_id)
-        if plan.status != "running":
-            return plan
-        time.sleep(0.2)
-    raise AssertionError("the plan did not finish")
 
 
 def make_world(tier: str) -> dict:
