@@ -131,6 +131,9 @@ class Browser:
             return error.code
 
 
+AGREED = {"agreement": "Accord du client par téléphone"}  # the planner's form, as a person fills it in
+
+
 def _ignore_cut(function, *args) -> None:
     try:
         function(*args)
@@ -142,6 +145,10 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
     url, app = database
     plan_id, before = _ready_plan(app)
     request_id = db.session.get(ReshufflePlan, plan_id).request_id
+    # the client's agreement was noted earlier: the apply's first write is then its bookings, not the note
+    db.session.get(PriorityRequest, request_id).agreement_note = "Accord du client par téléphone"
+    db.session.get(PriorityRequest, request_id).client_accepted_at = datetime.now(timezone.utc)
+    db.session.commit()
     planner = db.session.scalar(select(User.email).where(User.role == "planner"))
     server, base = gunicorn(url, tmp_path / "gunicorn.log", workers=1)
     try:
@@ -154,7 +161,7 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
             # hold the request's row: the apply writes its bookings, then waits here, inside its transaction
             blocker.execute("SELECT id FROM priority_requests WHERE id = %s FOR UPDATE", (request_id,))
             applying = threading.Thread(target=_ignore_cut, args=(
-                person.post, f"/planification/plans/{plan_id}/appliquer", page, {}, 120))
+                person.post, f"/planification/plans/{plan_id}/appliquer", page, AGREED, 120))
             applying.start()
             with psycopg.connect(raw, autocommit=True) as watcher:
                 deadline, rows = time.monotonic() + 60, []
@@ -182,7 +189,7 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
         wait_for(f"{base}/healthz", server, tmp_path / "gunicorn.log")
         again = Browser(base)
         assert again.post("/login", "/login", {"email": planner, "password": f.PASSWORD}) == 200
-        assert again.post(f"/planification/plans/{plan_id}/appliquer", page, {}) == 200
+        assert again.post(f"/planification/plans/{plan_id}/appliquer", page, AGREED) == 200
     finally:
         server.terminate()
         server.wait(10)

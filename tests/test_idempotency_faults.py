@@ -169,7 +169,10 @@ def test_postgresql_restart_while_the_answer_is_written_then_the_retry_completes
                             LOCK_TIMEOUT_SECONDS="60")
     try:
         first = _fault_while_the_answer_is_written(url, base, world, "k-restart", cluster.restart)
-        assert first == 503  # the database went away under it: "retry in a few seconds"
+        # Usually the database goes away under it: "retry in a few seconds". A fast shutdown ends every backend
+        # at once, so the test's lock may go first and the request commit in the last instant: then its answer
+        # was committed with it. Either way, never a 500, and the retry below finds exactly one booking.
+        assert first in (503, 201)
         _check_one_booking_answered(base, world, "k-restart")  # the same gunicorn, not restarted
     finally:
         server.terminate()
