@@ -46,8 +46,10 @@ redis:
 	@[ -x /usr/bin/redis-server ] || [ -n "$$RATELIMIT_STORAGE_URI" ] || \
 		{ $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
 
+# Three pytest workers on two cores: a third of the suite's time is spent waiting (servers starting,
+# locks, sleeps), not computing.
 test: $(STAMP) translations system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3
 
 
 # The tests that read the real clock, run with the clock (theirs and their subprocesses') set to days that

@@ -164,11 +164,16 @@ def auth(client):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """Mark the reports of tests on PostgreSQL (the mark travels with the report from xdist's workers)."""
     outcome = yield
     report = outcome.get_result()
-    uses_pg = ("pg_app" in item.fixturenames or "[postgresql" in item.nodeid or "pg_cluster" in item.fixturenames
-               or item.module.__name__.endswith("_pg"))
-    if report.when == "call" and uses_pg:
+    if ("pg_app" in item.fixturenames or "[postgresql" in item.nodeid or "pg_cluster" in item.fixturenames
+            or item.module.__name__.endswith("_pg")):
+        report.user_properties.append(("postgresql", True))
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and ("postgresql", True) in report.user_properties:
         _pg_tests["passed" if report.passed else "failed"] += 1
 
 
