@@ -290,3 +290,21 @@ def test_a_planner_confirms_a_priority_change_through_the_api(priority_booking, 
         assert client.post(f"/api/v1/bookings/{booking.id}/cancel", headers=auth).status_code == 409
         cancelled = client.post(f"/api/v1/bookings/{booking.id}/cancel?acknowledged=true", headers=auth)
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+
+
+def test_the_client_pages_neither_offer_nor_open_a_priority_change(priority_booking, client, auth):
+    """Was a 500: the move page built a week of slots for a service without a duration."""
+    booking, contact, _, _ = priority_booking
+    auth.login(contact.email)
+    with time_machine.travel(NOW, tick=False):
+        detail = client.get(f"/portail/rendez-vous/{booking.id}").get_data(as_text=True)
+        assert "Appelez votre planificateur" in detail
+        assert f"/rendez-vous/{booking.id}/deplacer" not in detail and f"/rendez-vous/{booking.id}/annuler" not in detail
+        assert f"/rendez-vous/{booking.id}/deplacer" not in client.get("/portail/rendez-vous").get_data(as_text=True)
+        for path in ("deplacer", "annuler"):
+            page = client.get(f"/portail/rendez-vous/{booking.id}/{path}")
+            assert page.status_code == 403 and "Appelez votre planificateur" in page.get_data(as_text=True)
+        moved = client.post(f"/portail/rendez-vous/{booking.id}/deplacer", data={"start": "2026-12-14T09:00:00+01:00"})
+        assert moved.status_code == 403
+    f.reread()
+    assert db.session.get(Booking, booking.id).status == "confirmed"

@@ -189,7 +189,8 @@ def recheck(booking: Booking, seen: int | None, allowed: tuple[str, ...], doing:
                        "date, puis recommencez si besoin.")
 
 
-def _staff_only_for_priority(actor: User, booking: Booking) -> None:
+def staff_only_for_priority(actor: User, booking: Booking) -> None:
+    """A client may neither move nor cancel a priority consulting (NotEntitled, with whom to call)."""
     # other clients' bookings were moved (and compensated) to make room for it: only a planner undoes it
     if booking.kind == "priority_consulting" and actor.role not in STAFF:
         raise NotEntitled("Un conseil prioritaire ne se déplace ni ne s'annule en ligne : d'autres rendez-vous ont "
@@ -222,7 +223,7 @@ def cutoff_passed(booking: Booking, now: datetime) -> bool:
 def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False) -> Booking:
     """Cancel: before the cut-off the session is refunded; later (clients) it is consumed. A priority
     consulting: planners only, once they have seen what it implies (`acknowledged`)."""
-    _staff_only_for_priority(actor, booking)
+    staff_only_for_priority(actor, booking)
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held", "confirmed"), "il ne peut plus être annulé", already=CANCELLED)
@@ -248,7 +249,7 @@ def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> No
 def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime, *,
                acknowledged: bool = False) -> Booking:
     """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
-    _staff_only_for_priority(actor, booking)
+    staff_only_for_priority(actor, booking)
     if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
         raise refusal_of_state(booking, "il ne peut plus être déplacé")
     if actor.role not in STAFF and cutoff_passed(booking, now):

@@ -196,6 +196,7 @@ def cancel_page(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     if booking.status not in ("held", "confirmed"):
         return redirect(url_for("book.detail", booking_id=booking.id))
+    bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
     told = costs.cancellation(current_user, booking, utcnow())
     return render_template("book/cancel_confirm.html", booking=booking,
                            lines=consent.will_happen(told, booking.status == "held"))
@@ -221,6 +222,7 @@ def cancel(booking_id: int):
 @role_required("client")
 def move(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
+    bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
     if request.method == "POST":
         try:
             bookings.reschedule(current_user, booking, parse_instant(request.form["start"]), utcnow())
