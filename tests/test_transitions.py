@@ -308,3 +308,15 @@ def test_the_client_pages_neither_offer_nor_open_a_priority_change(priority_book
         assert moved.status_code == 403
     f.reread()
     assert db.session.get(Booking, booking.id).status == "confirmed"
+
+
+def test_a_key_reused_with_the_acknowledgement_is_another_request(priority_booking, client):
+    from booking.services import tokens
+
+    booking, _, planner, _ = priority_booking
+    auth = {"Authorization": f"Bearer {tokens.create(planner)}", "Idempotency-Key": "cancel-1"}
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        assert client.post(f"/api/v1/bookings/{booking.id}/cancel", headers=auth).status_code == 409
+        again = client.post(f"/api/v1/bookings/{booking.id}/cancel?acknowledged=true", headers=auth)
+    assert again.status_code == 422 and "autre requête" in again.json["detail"]  # not the stored 409, replayed

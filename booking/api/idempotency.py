@@ -48,7 +48,9 @@ class _Unanswered(Exception):
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+    """The request as it acts: method, path, query (cancel's `acknowledged`) and body."""
+    return hashlib.sha256(b"\n".join((request.method.encode(), request.path.encode(), request.query_string,
+                                       request.get_data()))).hexdigest()
 
 
 def _lease() -> timedelta:
