@@ -3,7 +3,6 @@ an answer is written only with the work it reports, by the request that holds th
 (The real faults — kill -9, a PostgreSQL restart, a crashed SQLite app — are in test_idempotency_faults*.py.)"""
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -14,6 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from booking.api import idempotency
 from booking.extensions import db
 from booking.models import AuditEntry, Booking, IdempotentRequest, OutboxMessage
 from booking.services import tokens
@@ -55,7 +55,7 @@ def _count(model) -> int:
 def test_a_key_left_pending_by_a_dead_request_is_taken_over_once_its_lease_ends(any_app, frozen, claimed):
     world = _world(any_app)
     # what a request killed between its claim and its answer leaves behind
-    fingerprint = hashlib.sha256(b"POST" + PATH.encode() + world["body"].encode()).hexdigest()
+    fingerprint = idempotency.fingerprint("POST", PATH, b"", world["body"].encode())
     db.session.add(IdempotentRequest(user_id=world["user_id"], key="k-dead", fingerprint=fingerprint, status=0, body={},
                                      claimed_at=NOW - timedelta(seconds=1) if claimed == "1 s ago" else None))
     db.session.commit()

@@ -47,10 +47,13 @@ class _Unanswered(Exception):
         self.response = response
 
 
-def _fingerprint() -> str:
+def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
     """The request as it acts: method, path, query (cancel's `acknowledged`) and body."""
-    return hashlib.sha256(b"\n".join((request.method.encode(), request.path.encode(), request.query_string,
-                                       request.get_data()))).hexdigest()
+    return hashlib.sha256(b"\n".join((method.encode(), path.encode(), query, body))).hexdigest()
+
+
+def _fingerprint() -> str:
+    return fingerprint(request.method, request.path, request.query_string, request.get_data())
 
 
 def _lease() -> timedelta:
