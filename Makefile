@@ -54,15 +54,17 @@ test: $(STAMP) translations system-packages
 
 # The tests that read the real clock, run with the clock (theirs and their subprocesses') set to days that
 # break date arithmetic: Christmas and New Year's Eves, the Thursday and Friday before Easter, both clock
-# changes, a leap day, bridges, eves of holidays, a Sunday night, the last minutes of a month. Three clocks
+# changes, a leap day, bridges, eves of holidays, a Sunday night. Three clocks
 # run at once (their servers and clusters take free ports); each one's output is in instance/test-calendar/.
 CALENDAR_DATES := 2026-12-24T10:00 2026-12-31T16:30 2027-03-25T16:00 2027-03-26T09:30 2027-03-28T03:30 \
 	2027-10-31T02:30 2028-02-29T11:00 2027-05-05T17:45 2027-05-10T08:00 2027-07-13T17:50 2027-11-10T12:00 \
-	2027-08-13T18:30 2026-11-29T20:00 2027-06-30T23:55
-CALENDAR_TESTS := tests/test_faults_pg.py tests/test_races_pg.py tests/test_authz_matrix.py tests/test_bad_input.py \
-	tests/test_jobs.py tests/test_feeds.py tests/test_web.py tests/test_auth.py tests/test_demo.py \
-	tests/test_interventions_web.py tests/test_dates.py tests/browser \
-	--deselect tests/test_faults_pg.py::test_serve_runs_four_workers_and_the_scheduler_and_stops_them
+	2026-11-29T20:00
+CALENDAR_TESTS := tests/test_races_pg.py tests/test_authz_matrix.py tests/test_feeds.py tests/test_web.py \
+	tests/test_auth.py tests/test_demo.py tests/test_interventions_web.py tests/test_dates.py \
+	tests/browser/test_booking.py tests/browser/test_costs.py tests/browser/test_slot_notes.py \
+	tests/test_faults_pg.py::test_postgresql_restart_during_a_burst_of_bookings \
+	tests/test_jobs.py::test_two_scheduler_processes_on_postgresql_run_each_due_job_once \
+	--deselect tests/test_races_pg.py::test_fifty_clients_one_slot_exactly_one_wins
 test-calendar: $(STAMP) translations system-packages
 	@mkdir -p instance/test-calendar; \
 	echo $(CALENDAR_DATES) | tr ' ' '\n' | xargs -P 3 -I{} sh -c '$(BIN)/pytest -q -p no:cacheprovider --clock={} \
