@@ -1,11 +1,12 @@
-"""The prerequisites gate re-reads the intervention under its lock: one cancelled between the job's
-selection and its lock is left cancelled, neither stopped nor mailed (PostgreSQL, real lock wait)."""
+"""The prerequisites gate re-reads the intervention under its lock: one cancelled, or moved a week later,
+between the job's selection and its lock is left as it is, neither stopped nor mailed (PostgreSQL, real lock wait)."""
 from __future__ import annotations
 
 import threading
 import time
 
 import psycopg
+import pytest
 from sqlalchemy import func, select
 
 from booking.extensions import db
@@ -16,7 +17,16 @@ from . import factories as f
 from .test_jobs import paris
 
 
-def test_an_intervention_cancelled_while_the_gate_waits_for_its_lock_stays_cancelled(pg_app):
+CHANGES = {
+    "cancelled": ("UPDATE bookings SET status = 'cancelled' WHERE id = %s", "cancelled"),
+    "moved a week later": ("UPDATE bookings SET start_at = start_at + interval '7 days', "
+                           "end_at = end_at + interval '7 days' WHERE id = %s", "confirmed"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_an_intervention_changed_while_the_gate_waits_for_its_lock_is_left_alone(pg_app, change):
+    statement, status = CHANGES[change]
     company = f.company("confort")
     contact = f.user("client", company)
     f.consultant(skills=("installation",))
@@ -38,10 +48,10 @@ def test_an_intervention_cancelled_while_the_gate_waits_for_its_lock_stays_cance
         while time.monotonic() < deadline and not holder.execute(
                 "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone():
             time.sleep(0.05)  # the job has selected the intervention and waits for its lock
-        holder.execute("UPDATE bookings SET status = 'cancelled' WHERE id = %s", (booking.id,))
+        holder.execute(statement, (booking.id,))
         holder.execute("SELECT pg_advisory_unlock(%s, %s)", locking.company(company.id))
         job.join(30)
     f.reread()
     assert result == {"stopped": 0}
-    assert db.session.get(Booking, booking.id).status == "cancelled"
+    assert db.session.get(Booking, booking.id).status == status
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == mails

@@ -76,7 +76,9 @@ def check_gates(now: datetime) -> int:
     for booking_id in _due(now, "gate_checked_at", _hours("prerequisites_gate_hours")):
         with locking.locked([locking.company(db.session.get(Booking, booking_id).company_id)]):
             booking = db.session.get(Booking, booking_id)
-            if booking.status != "confirmed":  # cancelled or moved on since it was selected: not this job's
+            gate = _hours("prerequisites_gate_hours")
+            if booking.status != "confirmed" or not (  # cancelled, or moved away from its gate, since selected
+                    now < booking.start_at and availability.BUSINESS.between(now, booking.start_at) <= gate):
                 continue
             ready = all_confirmed(booking)
             if not claims.claim(booking_id, "gate_checked_at", now,
