@@ -1,6 +1,7 @@
 """ERP-Lib Planner: the Flask application factory."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
@@ -53,5 +54,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_web(app)
     api.init_app(app)
     cli.init_app(app)
-    logmask.install("werkzeug", app.logger)  # the development server's request lines carry feed tokens
+    # the development server's request lines carry feed tokens; the root's handlers see every booking.* logger
+    logmask.install("werkzeug", app.logger, logging.getLogger())
     return app

@@ -43,8 +43,10 @@ class MaskSecrets(logging.Filter):
 
 
 def install(*loggers: logging.Logger | str) -> None:
-    """Add the filter once to each logger (by object or name)."""
+    """Add the filter once to each logger (by object or name) and to its handlers: a logger's own filters
+    do not see what its child loggers (booking.inputs …) propagate to it, its handlers do."""
     for logger in loggers:
         logger = logging.getLogger(logger) if isinstance(logger, str) else logger
-        if not any(isinstance(f, MaskSecrets) for f in logger.filters):
-            logger.addFilter(MaskSecrets())
+        for target in (logger, *logger.handlers):
+            if not any(isinstance(f, MaskSecrets) for f in target.filters):
+                target.addFilter(MaskSecrets())

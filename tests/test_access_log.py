@@ -98,3 +98,17 @@ def test_the_development_server_log_never_contains_a_feed_token(app, caplog):
     lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
     assert sum("/calendars/***.ics" in line for line in lines) == 4, lines  # the Referer is not in its line
     assert not any(raw[4:] in line for line in lines)
+
+
+def test_a_child_logger_is_masked_by_its_parent_handlers():
+    """booking.inputs and other booking.* loggers propagate to the app's handlers: the filter is there too
+    (a logger's own filters never see its children's records)."""
+    import io
+
+    from booking import logmask
+
+    parent, stream = logging.getLogger("masked-parent"), io.StringIO()
+    parent.addHandler(logging.StreamHandler(stream))
+    logmask.install(parent)
+    logging.getLogger("masked-parent.inputs").warning("refused %s", "/calendars/cal_SECRETSECRETSECRET42.ics")
+    assert "SECRETSECRET" not in stream.getvalue() and "/calendars/***.ics" in stream.getvalue()
