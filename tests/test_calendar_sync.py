@@ -169,8 +169,8 @@ def test_consultant_uploads_from_the_page_and_sees_a_clear_refusal(app, client, 
     page = client.post("/agenda/calendriers", data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
                        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
     assert "illisible" in page and busy_count() == 1
-    shown = client.post("/agenda/flux", follow_redirects=True).get_data(as_text=True)
-    assert "/calendars/cal_" in shown
+    shown = client.post("/agenda/flux", follow_redirects=True)
+    assert "/calendars/cal_" in shown.get_data(as_text=True) and shown.headers["Cache-Control"] == "no-store"
 
 
 def test_no_corpus_file_causes_a_500_when_uploaded(app, client, auth):

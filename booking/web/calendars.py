@@ -65,7 +65,9 @@ def revoke_feed_page():
 def rotate_feed():
     raw = feeds.issue(current_user, _owner())
     flash(_("Nouvelle adresse secrète créée : l'ancienne ne fonctionne plus."), "success")
-    return _page(url_for("feeds.feed", token=raw, _external=True))
+    page = _page(url_for("feeds.feed", token=raw, _external=True))
+    page.headers["Cache-Control"] = "no-store"  # shown once: never from a cache or the back button
+    return page
 
 
 @bp.post("/agenda/flux/revoquer")
