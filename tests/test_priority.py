@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from booking.extensions import db
-from booking.models import Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
+from booking.models import AuditEntry, Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
 from booking.services import priority
 from booking.services.errors import Conflict, NotEntitled
 from calendars.worktime import PARIS
@@ -97,8 +97,11 @@ def test_a_plan_made_stale_by_a_change_is_refused_and_replanned(world):
         moved.notes, moved.sequence = "changed by the client", moved.sequence + 1
         db.session.commit()
         with pytest.raises(Conflict, match="a changé"):
-            priority.apply(world["planner"], plan, NOW)
+            priority.accept_quote(world["requester"], request, NOW, plan.id)
         assert db.session.get(ReshufflePlan, plan.id).status == "stale"
+        # nothing was accepted: the acceptance is recorded in the apply's own transaction, or not at all
+        assert db.session.get(PriorityRequest, request.id).client_accepted_at is None
+        assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "priority.quote_accepted")).all()
         assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.kind == "priority_consulting")) == 0
         fresh = db.session.scalars(select(ReshufflePlan).order_by(ReshufflePlan.id.desc())).first()
         assert fresh.id != plan.id and wait(fresh.id).status == "ready"

@@ -167,11 +167,13 @@ def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: 
     """The requester accepts the quote they read (`plan_id`): the plan is applied at once. A quote that
     changed since, or expired, is refused; an expired one is computed afresh and mailed again."""
     plan = _quoted_plan(request, now, plan_id)
-    with locking.locked([locking.company(request.company_id)]):
+
+    def consent(request: PriorityRequest) -> None:
         request.client_accepted_at = now
         audit.record(actor, "priority.quote_accepted", request, plan=plan.id, quote_eur=request.quote_eur,
                      total_eur=str(quotes.build(request, plan).total))
-    return apply(actor, plan, now)
+
+    return apply(actor, plan, now, consent=consent)
 
 
 def apply_as_planner(actor: User, plan: ReshufflePlan, now: datetime, agreement_note: str = "") -> ReshufflePlan:
@@ -184,10 +186,13 @@ def apply_as_planner(actor: User, plan: ReshufflePlan, now: datetime, agreement_
             raise Invalid("Le client n'a pas encore accepté le devis : notez son accord (par exemple par téléphone : "
                           "qui, quand) pour appliquer le plan à sa place.")
         plan = _quoted_plan(request, now, plan.id)
-        with locking.locked([locking.company(request.company_id)]):
+
+        def consent(request: PriorityRequest) -> None:
             request.client_accepted_at, request.agreement_note = now, note
             audit.record(actor, "priority.quote_agreed_by_phone", request, plan=plan.id, note=note,
                          total_eur=str(quotes.build(request, plan).total))
+
+        return apply(actor, plan, now, consent=consent)
     return apply(actor, plan, now)
 
 
@@ -200,8 +205,9 @@ def _quoted_plan(request: PriorityRequest, now: datetime, plan_id: int | None) -
     if plan_id is not None and plan_id != plan.id:
         raise Conflict("Le devis a changé depuis que vous l'avez lu : relisez le nouveau devis avant de l'accepter.")
     if request.quote_valid_until is not None and now >= request.quote_valid_until:
-        with locking.locked([]):
-            plan.status = "stale"
+        with locking.locked([]):  # only a plan still ready: never one a twin request has just applied
+            db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan.id, ReshufflePlan.status == "ready")
+                               .values(status="stale"))
         fresh = start(None, plan.kind, now, request=request)
         raise Conflict(f"Ce devis a expiré : un nouveau devis (plan n°{fresh.id}) est en cours de calcul ; "
                        "vous le recevrez par courriel.")
@@ -213,8 +219,10 @@ def latest(request: PriorityRequest) -> ReshufflePlan | None:
                              .order_by(ReshufflePlan.id.desc()))
 
 
-def apply(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
-    """All of the plan in one transaction, or nothing: a schedule changed since the plan is refused and re-planned."""
+def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> ReshufflePlan:
+    """All of the plan in one transaction, or nothing: a schedule changed since the plan is refused and re-planned.
+    `consent(request)` records the client's acceptance in that same transaction, once the plan is re-read as
+    still applicable: a twin request or a stale plan records none."""
     if plan.status != "ready":
         raise Conflict("Ce plan n'est pas applicable (déjà appliqué, périmé ou en échec).")
     moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
@@ -240,6 +248,8 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
             fresh = start(actor, plan.kind, now, request=plan.request,
                           consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None)
             raise Conflict(f"Le planning a changé depuis le calcul : un nouveau plan (n°{fresh.id}) est en cours.")
+        if consent is not None:
+            consent(plan.request)
         bookings = {m["id"]: db.session.get(Booking, _db_id(m["id"])) for m in moves}
         for booking in bookings.values():  # park first: moves may swap places within the transaction
             booking.status = "expired"
