@@ -13,6 +13,8 @@ import ipaddress
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Callable
@@ -162,13 +164,20 @@ def check_url(url: str, allow_loopback: bool = False) -> None:
                          "d'Internet sont acceptés.")
 
 
-def _addresses(target: _Target, policy: Policy, redirected: bool) -> list[str]:
+# Name resolution has no timeout of its own: it runs here, and the fetch waits for it only as long as its
+# deadline allows (a slow authoritative server cannot hold an import past it).
+_RESOLVERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+
+
+def _addresses(target: _Target, policy: Policy, redirected: bool, clock: "_Clock") -> list[str]:
     """The checked addresses of the host: all must be public, or the URL is refused."""
     if _literal(target.host):
         found = [target.host]
     else:
         try:
-            found = policy.resolve(target.host, target.port)
+            found = _RESOLVERS.submit(policy.resolve, target.host, target.port).result(timeout=clock.remaining())
+        except FutureTimeout:
+            raise TimeoutError from None
         except (OSError, UnicodeError):
             raise FetchError(f"Serveur introuvable : le nom « {target.host} » n'existe pas (DNS).") from None
     if not found:
@@ -310,7 +319,7 @@ def _once(url: str, headers: dict[str, str], clock: _Clock, policy: Policy,
           redirected: bool) -> tuple[str | None, Fetched | None]:
     """One request: (next URL, None) on a redirect, else (None, the result)."""
     target = _target(url)
-    connection = _Connection(target, _addresses(target, policy, redirected), clock, policy)
+    connection = _Connection(target, _addresses(target, policy, redirected, clock), clock, policy)
     try:
         connection.request("GET", target.path, headers=headers)
         with connection.getresponse() as response:

@@ -220,3 +220,15 @@ def test_an_unknown_host_and_a_closed_port_are_named():
         port = server.port
     with pytest.raises(FetchError, match="refuse la connexion"):
         fetch.fetch(f"http://127.0.0.1:{port}/cal.ics", policy=Policy(allow_loopback=True))
+
+
+def test_a_name_that_takes_long_to_resolve_is_cut_at_the_deadline():
+    """The resolver has no timeout of its own: the fetch stops waiting for it at its deadline."""
+    def slow(host: str, port: int) -> list[str]:
+        time.sleep(5)
+        return ["93.184.216.34"]
+
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="Délai dépassé"):
+        fetch.fetch("http://slow.example.com/cal.ics", policy=Policy(deadline=0.5, resolve=slow))
+    assert time.monotonic() - started < 2
