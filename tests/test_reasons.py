@@ -1,6 +1,6 @@
 """Every refusal names its reason: one row per code, on the service, the API (code + detail) and the page."""
 import html
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -110,3 +110,10 @@ def test_the_page_shows_the_sentence(app, client, auth, frozen, code, kind, star
 def test_the_openapi_document_lists_the_codes(client):
     problem = client.get("/api/v1/openapi.json").json["components"]["schemas"]["Problem"]
     assert set(reasons.CODES) <= set(problem["properties"]["code"]["enum"])
+
+
+def test_a_callback_inside_its_preparation_time_says_so(app):
+    """A callback follows its ticket: 30 business minutes' notice, not the 4 hours of a session."""
+    company, _ = _world("serenite", None)
+    outcome = availability.decide("callback", company, NOW + timedelta(minutes=15), NOW)
+    assert outcome.code == "notice" and "Un rappel se prépare en 30 minutes ouvrées" in outcome.sentence

@@ -354,7 +354,9 @@ def _shared_reason(ctx: _Context, start_at: datetime) -> Reason | None:
         return reason("grid", minutes=policy.grid_minutes, before=format_datetime(around[0], "HH:mm"),
                       after=format_datetime(around[1], "HH:mm"))
     if start_at < ctx.earliest:
-        return reason("notice", hours=policy.notice_hours, when=_on_grid_after(ctx.earliest, policy.grid_minutes))
+        callback = service.kind == "callback"
+        return reason("notice", "callback" if callback else None, hours=policy.notice_hours,
+                      minutes=CALLBACK_PREPARATION_MINUTES, when=_on_grid_after(ctx.earliest, policy.grid_minutes))
     if ctx.gate is not None and start_at <= ctx.gate:
         return reason("gate", hours=service.prerequisites_gate_hours, when=ctx.gate)
     limit = ctx.now + timedelta(days=policy.horizon_days)

@@ -24,6 +24,8 @@ _SENTENCES = {
                "choisissez un créneau de la liste."),
     "notice": _l("Ce créneau est dans le délai de prévenance de %(hours)s heures ouvrées : choisissez un créneau "
                  "à partir du %(day)s à %(time)s."),
+    "notice/callback": _l("Un rappel se prépare en %(minutes)s minutes ouvrées (le temps de lire votre ticket) : "
+                          "choisissez un créneau à partir du %(day)s à %(time)s."),
     "gate": _l("Les prérequis d'une mise à jour se confirment au plus tard %(hours)s heures ouvrées avant son début, "
                "et ce délai est déjà passé pour ce créneau : choisissez un créneau après le %(day)s à %(time)s."),
     "horizon": _l("Ce créneau est au-delà de l'horizon de réservation de %(days)s jours : choisissez un créneau "
