@@ -9,20 +9,8 @@ from .. import contract
 from ..extensions import db
 from ..models import Booking, PrerequisiteCheck, User
 from . import audit, availability, bookings, claims, locking, notify
+from .prerequisites import all_confirmed, checklist  # noqa: F401  (checklist: the booking page's)
 from .errors import Conflict, Invalid
-
-
-def checklist(booking: Booking) -> list[tuple[str, str, datetime | None]]:
-    """(code, label, confirmed at) for each prerequisite of the booking's service."""
-    prerequisites = contract.current().service(booking.kind).prerequisites
-    if not prerequisites:  # most services: no need to read the checks
-        return []
-    done = {c.code: c.confirmed_at for c in booking.checks}
-    return [(code, label, done.get(code)) for code, label in prerequisites]
-
-
-def all_confirmed(booking: Booking) -> bool:
-    return all(confirmed for _, _, confirmed in checklist(booking))
 
 
 def tick(actor: User, booking: Booking, code: str, done: bool, now: datetime) -> Booking:
@@ -101,12 +89,10 @@ def next_slot(booking: Booking, now: datetime):
 
 def rebook(actor: User, booking: Booking, start: datetime, now: datetime) -> Booking:
     """One click from the client: book the offered slot in place of an intervention that could not go ahead."""
-    from .bookings import book
-
     if booking.status != "prerequisites_missing":
         raise Conflict("Seule une intervention reportée faute de prérequis se reprogramme ainsi.")
-    return book(actor, booking.kind, start, now, company=booking.company, environment=booking.environment,
-                notes=f"Remplace l'intervention n°{booking.id}")
+    return bookings.book(actor, booking.kind, start, now, company=booking.company, environment=booking.environment,
+                          notes=f"Remplace l'intervention n°{booking.id}")
 
 
 def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:

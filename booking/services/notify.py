@@ -15,6 +15,7 @@ from .. import labels
 from ..extensions import db
 from ..models import Booking, Company, PriorityRequest, ReshufflePlan, User
 from . import mail, quotes
+from .prerequisites import checklist
 
 SUBJECTS = {
     "confirmed": "Rendez-vous confirmé : {kind} le {when}",
@@ -90,8 +91,6 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
 
 
 def prerequisites_reminder(booking_id: int) -> None:
-    from .interventions import checklist
-
     booking = db.session.get(Booking, booking_id)
     missing = "\n".join(f"- {label}" for _, label, done in checklist(booking) if not done)
     about_booking(booking_id, "prerequisites_reminder",

@@ -1,0 +1,70 @@
+"""The import graph: no cycle inside booking/ (imports inside functions count), and solver/ and calendars/
+import neither Flask, SQLAlchemy nor booking."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module or ""
+            found |= {f"{target}.{alias.name}" for alias in node.names} | {target}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def _modules(top: str) -> dict[str, Path]:
+    modules = {}
+    for path in (ROOT / top).rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    return modules
+
+
+def _graph(top: str) -> dict[str, set[str]]:
+    modules = _modules(top)
+    return {name: {m for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0])
+                   if m in modules and m != name} for name, path in modules.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt, path + [nxt])):
+                return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def test_no_import_cycle_inside_the_services():
+    services = {m: deps for m, deps in _graph("booking").items() if m.startswith("booking.services")}
+    services = {m: {d for d in deps if d in services} for m, deps in services.items()}
+    assert _cycle(services) is None, f"import cycle: {' → '.join(_cycle(services))}"
+
+
+def test_the_cycle_finder_finds_one():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_solver_and_calendars_import_neither_flask_sqlalchemy_nor_booking():
+    for top in ("solver", "calendars"):
+        for name, path in _modules(top).items():
+            forbidden = {m for m in _imports(path, name) if m.split(".")[0] in ("flask", "sqlalchemy", "booking")}
+            assert not forbidden, f"{name} imports {sorted(forbidden)}"
