@@ -1,4 +1,4 @@
-"""python -m solver solve|check|generate|bench (see ../shared/solver/FORMAT.md)."""
+"""python -m solver solve|check|generate|bench (see docs/solver-format.md)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""Reshuffle instance and plan types, read and written exactly as ../shared/solver/FORMAT.md says."""
+"""Reshuffle instance and plan types, read and written exactly as docs/solver-format.md says."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Imports of real calendars from public projects (../shared/ical-corpus), exactly as SOURCES.md says."""
+"""Imports of real calendars from public projects (tests/data/ical-corpus), exactly as its SOURCES.md says."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,7 @@ import pytest
 from calendars import importer
 from calendars.worktime import PARIS
 
-# A copy of ../shared/ical-corpus (licences in its SOURCES.md), so that a clone alone runs the tests.
+# Real calendars from public projects (licences in its SOURCES.md), kept here so that a clone alone runs the tests.
 CORPUS = Path(__file__).resolve().parent / "data" / "ical-corpus"
 # The table's counts hold for these versions; with others, only the looser invariant is asserted.
 PINS = {"icalendar": "7.3.2", "recurring-ical-events": "3.8.2", "x-wr-timezone": "2.0.1"}

@@ -1,4 +1,4 @@
-"""The reshuffle instance (../shared/solver/FORMAT.md) built from the database: consultants with their
+"""The reshuffle instance (docs/solver-format.md) built from the database: consultants with their
 absences, imported busy time and regional holidays as unavailable time; bookings; accepted priority jobs."""
 from __future__ import annotations
 
