@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import datetime, time as clock, timedelta, timezone
 
 import psycopg
 import pytest
@@ -30,7 +30,7 @@ from booking.extensions import db
 from booking.models import Booking, Compensation, LedgerEntry, PriorityRequest, ReshufflePlan, User
 from booking.pgcluster import Cluster, free_port
 from booking.services import priority, tokens
-from calendars.worktime import PARIS, WorkCalendar
+from calendars.worktime import PARIS
 
 from . import factories as f
 from .dates import contract_start, working_days
@@ -91,11 +91,9 @@ def _ready_plan(app) -> tuple[int, dict]:
     expert = f.consultant(skills=("migration",))
     f.consultant(skills=("comptabilite",))
     planner = f.user("planner")
-    for offset in range(1, 20):
-        day = date.today() + timedelta(days=offset)
-        start = datetime.combine(day, clock(9), PARIS)
-        if WorkCalendar().is_working_day(day):
-            f.booking(expert, start, company=patient_company, contact=patient, booked_at=now - timedelta(days=30))
+    for day in working_days(13, after=1):  # the expert's mornings of the next weeks, booked long ago
+        f.booking(expert, datetime.combine(day, clock(9), PARIS), company=patient_company, contact=patient,
+                  booked_at=now - timedelta(days=30))
     db.session.commit()
     request = priority.request_consulting(requester, "migration", 1, "days", "Migration urgente", now)
     plan = priority.decide(planner, request, True, now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time as clock, timedelta, timezone
 
 import pytest
 import schemathesis
@@ -22,8 +22,10 @@ from wtforms.fields.core import UnboundField
 from booking.extensions import db
 from booking.models import ExternalCalendar, PriorityRequest
 from booking.services import tokens
+from calendars.worktime import PARIS
 
 from . import factories as f
+from .dates import working_days
 
 
 # What the document promises. Left out: positive_data_acceptance, since schema-valid requests may still
@@ -38,9 +40,8 @@ def api_schema(any_app):
     company = f.company()
     contact = f.user("client", company)
     consultant = f.consultant(skills=("comptabilite", "installation"))
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=10)
-    for day in range(3):
-        f.booking(consultant, start + timedelta(days=day), company=company)
+    for day in working_days(3, after=10):  # bookings to read back: working days, whatever today is
+        f.booking(consultant, datetime.combine(day, clock(10), PARIS), company=company)
     any_app.config["FUZZ_TOKEN"] = tokens.create(contact, "fuzz")
     db.session.commit()
 
