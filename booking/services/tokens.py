@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from ..inputs import INT_MAX
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import utcnow
@@ -57,7 +58,7 @@ def of(user: User) -> list[ApiToken]:
 
 def owned(user: User, token_id) -> ApiToken:
     """`user`'s token `token_id`; another user's is not found."""
-    token = db.session.get(ApiToken, token_id) if str(token_id).isdigit() and int(token_id) < 2**31 else None
+    token = db.session.get(ApiToken, token_id) if str(token_id).isdigit() and int(token_id) <= INT_MAX else None
     if token is None or token.user_id != user.id:
         raise NotFound("Ce jeton n'existe pas ou ne vous appartient pas.")
     return token
@@ -112,7 +113,7 @@ def revoke(token: ApiToken, actor: User | None = None) -> None:
 def find(ident: str, email: str | None = None) -> ApiToken:
     """A token by id, or by name (of `email`'s tokens when given): exactly one, else a clear refusal."""
     query = select(ApiToken).join(User, User.id == ApiToken.user_id)
-    if ident.isdigit() and int(ident) < 2**31:
+    if ident.isdigit() and int(ident) <= INT_MAX:
         query = query.where(or_(ApiToken.id == int(ident), ApiToken.label == ident))
     else:
         query = query.where(ApiToken.label == ident)

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..inputs import INT_MAX
 from .. import contract
 from ..auth import role_required
 from ..extensions import db
@@ -55,7 +56,7 @@ def _posted(model, field: str):
     value = request.form.get(field, "")
     if not value.isdigit():
         abort(400, _("Indiquez l'élément concerné."))
-    return (db.session.get(model, int(value)) if int(value) < 2**31 else None) or abort(404)
+    return (db.session.get(model, int(value)) if int(value) <= INT_MAX else None) or abort(404)
 
 
 @bp.post("/utilisateurs/debloquer")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
+from ..inputs import INT_MAX
 from ..auth import role_required
 from ..models.types import utcnow
 from ..services import mail
@@ -22,7 +23,7 @@ REASONS = {mail.EXPIRED: _l("Conservé plus d'un jour sans serveur de courrier :
 
 
 class RetryForm(FlaskForm):
-    message_id = IntegerField(validators=[InputRequired(), NumberRange(1, 2**31 - 1)])
+    message_id = IntegerField(validators=[InputRequired(), NumberRange(1, INT_MAX)])
 
 
 def _filter(code: str | None) -> str | None:
