@@ -214,10 +214,19 @@ def confirm(actor: User, booking: Booking, now: datetime) -> Booking:
     return booking
 
 
-def cutoff_passed(booking: Booking, now: datetime) -> bool:
-    """Less than the cut-off (24 business hours) before the start: changes are no longer free."""
+def inside_cutoff(start: datetime, now: datetime) -> bool:
+    """Less than the cut-off (24 business hours) before `start`: changes are no longer free."""
     cutoff = timedelta(hours=contract.current().policy.cancel_cutoff_hours)
-    return availability.BUSINESS.between(now, booking.start_at) < cutoff
+    return availability.BUSINESS.between(now, start) < cutoff
+
+
+def cutoff_passed(booking: Booking, now: datetime) -> bool:
+    return inside_cutoff(booking.start_at, now)
+
+
+def late_cancellation(actor: User, booking: Booking, now: datetime) -> bool:
+    """A client's cancellation of a confirmed booking past the cut-off: the session is consumed."""
+    return actor.role not in STAFF and booking.status == "confirmed" and cutoff_passed(booking, now)
 
 
 def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False) -> Booking:
@@ -228,8 +237,7 @@ def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool =
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held", "confirmed"), "il ne peut plus être annulé", already=CANCELLED)
         _check_acknowledged(booking, acknowledged, "cancel")
-        was_held = booking.status == "held"
-        late = actor.role not in STAFF and not was_held and cutoff_passed(booking, now)
+        was_held, late = booking.status == "held", late_cancellation(actor, booking, now)
         booking.status = "late_cancelled" if late else "cancelled"
         booking.sequence += 1
         if not late:

@@ -99,13 +99,8 @@ def for_booking(booking: Booking) -> Cost:
                 after, free_cancel_until(booking.start_at))
 
 
-def is_late(actor: User, booking: Booking, now: datetime) -> bool:
-    """The rule of `bookings.cancel`: a client's cancellation of a confirmed booking after the cut-off."""
-    return actor.role not in bookings.STAFF and booking.status == "confirmed" and bookings.cutoff_passed(booking, now)
-
-
 def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:
     """What cancelling `booking` now would do: give its minutes back, or consume them."""
     included, billable = held(booking)
-    return Cancellation(is_late(actor, booking, now), included, billable, price(booking.company, billable)
+    return Cancellation(bookings.late_cancellation(actor, booking, now), included, billable, price(booking.company, billable)
                         if billable else None)

@@ -9,6 +9,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from .. import contract
+from . import bookings
 from .availability import BUSINESS
 
 FREE_CALLS = ("callback",)  # nothing is consumed by cancelling them: no cancellation note
@@ -31,7 +32,7 @@ def notes(kind: str, start: datetime, now: datetime) -> list[Note]:
     if kind not in FREE_CALLS:
         hours = terms.policy.cancel_cutoff_hours
         until = business_before(start, hours)
-        late = BUSINESS.between(now, start) < timedelta(hours=hours)  # bookings.cutoff_passed's rule
+        late = bookings.inside_cutoff(start, now)
         found.append(Note("late_cancel", _("annulation non remboursable")) if late else
                      Note("free_cancel", _("annulation gratuite jusqu'au %(when)s", when=_when(until))))
     gate = terms.service(kind).prerequisites_gate_hours
