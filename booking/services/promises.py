@@ -3,7 +3,7 @@ no longer is), and by when an intervention's prerequisites must be confirmed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
