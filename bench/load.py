@@ -3,8 +3,9 @@
 For /healthz, availability (one week, API), booking (API, each request a distinct free slot) and a
 consultant's iCal feed: throughput, p50 and p99, errors, and the throughput as a ratio to /healthz
 measured on the same server in the same run; the CPU each request cost the app (gunicorn and its
-workers), PostgreSQL and this client (all on the same 2 cores: the ratio of throughputs is about
-the inverse ratio of these totals). At the end: zero errors and zero double bookings, and the cost
+workers), PostgreSQL, Redis and this client (all on the same 2 cores: the ratio of throughputs is about
+the inverse ratio of these totals). The server runs as `make serve` runs it: its rate limits count in a
+Redis of its own (the in-memory store, for development only, starts a thread per counted request). At the end: zero errors and zero double bookings, and the cost
 of composing the mails the bookings queued (the scheduler's delivery job, outside the requests).
 Targets: availability >= 0.25 of /healthz throughput, booking >= 0.2.
 
@@ -36,7 +37,7 @@ from booking.models.types import utcnow  # noqa: E402
 from booking.pgcluster import Cluster  # noqa: E402
 from booking.services import feeds, mail, tokens  # noqa: E402
 from calendars.worktime import PARIS, WorkCalendar  # noqa: E402
-from tests.servers import gunicorn  # noqa: E402
+from tests.servers import gunicorn, redis_server  # noqa: E402
 
 CONSULTANTS, CLIENTS = 20, 40
 
@@ -70,8 +71,8 @@ def slots(consultants: list[int]):
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU used so far by the app (gunicorn and its workers), PostgreSQL's processes and this client."""
-    tick, used = os.sysconf("SC_CLK_TCK"), {"app": 0.0, "postgres": 0.0}
+    """CPU used so far by the app (gunicorn and its workers), PostgreSQL's and Redis's processes and this client."""
+    tick, used = os.sysconf("SC_CLK_TCK"), {"app": 0.0, "postgres": 0.0, "redis": 0.0}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             line = stat.read_text()
@@ -80,7 +81,8 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         command, rest = line.split("(", 1)[1].rsplit(")", 1)
         fields = rest.split()
         pid, parent = int(stat.parent.name), int(fields[1])
-        group = "app" if server_pid in (pid, parent) else "postgres" if command == "postgres" else None
+        group = ("app" if server_pid in (pid, parent) else "postgres" if command == "postgres"
+                 else "redis" if command == "redis-server" else None)
         if group:
             used[group] += (int(fields[11]) + int(fields[12])) / tick
     used["client"] = sum(os.times()[:2])
@@ -131,13 +133,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     cluster = Cluster().start()
-    server = None
+    server = redis = None
     try:
+        redis, limits_store = redis_server(Path(tempfile.mkdtemp()))
         cluster.create_database("load")
         url = cluster.url("load")
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load"})
         world = seed(app)
-        server, base = gunicorn(url, Path(tempfile.mkdtemp()) / "gunicorn.log", RATELIMIT_BOOKING="100000 per minute")
+        server, base = gunicorn(url, Path(tempfile.mkdtemp()) / "gunicorn.log", RATELIMIT_BOOKING="100000 per minute",
+                               RATELIMIT_STORAGE_URI=limits_store)
         port = int(base.rsplit(":", 1)[1])
         auth = lambda i: {"Authorization": f"Bearer {world['tokens'][i % CLIENTS]}"}  # noqa: E731
         first = date.today() + timedelta(days=7)
@@ -172,10 +176,11 @@ def main() -> None:
             for error in r["errors"][:3]:
                 print(f"    {error}")
         print(f"CPU per request, ms (2 cores = {2000 / base_rps:.1f} ms per /healthz request at its rate):")
-        print(f"{'endpoint':<24}{'app':>9}{'postgres':>9}{'client':>9}{'total':>9}")
+        print(f"{'endpoint':<24}{'app':>9}{'postgres':>9}{'redis':>9}{'client':>9}{'total':>9}")
         for name, r in results.items():
             cpu = r["cpu"]
-            print(f"{name:<24}{cpu['app']:>9.2f}{cpu['postgres']:>9.2f}{cpu['client']:>9.2f}{sum(cpu.values()):>9.2f}")
+            print(f"{name:<24}{cpu['app']:>9.2f}{cpu['postgres']:>9.2f}{cpu['redis']:>9.2f}{cpu['client']:>9.2f}"
+                  f"{sum(cpu.values()):>9.2f}")
         with app.app_context():
             doubles = db.session.execute(text(
                 "SELECT count(*) FROM bookings a JOIN bookings b ON a.consultant_id = b.consultant_id AND a.id < b.id "
@@ -199,6 +204,9 @@ def main() -> None:
         if server:
             server.terminate()
             server.wait(10)
+        if redis:
+            redis.terminate()
+            redis.wait(10)
         cluster.stop()
 
 

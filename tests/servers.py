@@ -1,4 +1,4 @@
-"""Real servers for the tests: gunicorn on a given database, on a free loopback port."""
+"""Real servers for the tests and benchmarks: gunicorn on a given database, Redis, on free loopback ports."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import redis
+
 from booking.pgcluster import free_port
+
+REDIS_SERVER = "/usr/bin/redis-server"
 
 
 def gunicorn(url: str, log: Path, workers: int = 4, **env) -> tuple[subprocess.Popen, str]:
@@ -21,6 +25,25 @@ def gunicorn(url: str, log: Path, workers: int = 4, **env) -> tuple[subprocess.P
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process, log)
     return process, base
+
+
+def redis_server(directory: Path) -> tuple[subprocess.Popen, str]:
+    """A throwaway redis-server on a free loopback port, nothing saved: the process and its URL."""
+    port = free_port()
+    log = directory / "redis.log"
+    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(directory)],
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    client, deadline = redis.Redis(port=port), time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return process, f"redis://127.0.0.1:{port}/0"
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(log.read_text()) from None
+            time.sleep(0.05)
 
 
 def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:

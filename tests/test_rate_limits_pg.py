@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import subprocess
 import threading
 import time
 import urllib.error
@@ -14,36 +13,20 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import redis
 
 from booking.extensions import db
 from booking.models.people import LoginFailure
-from booking.pgcluster import free_port
 from booking.services import logins
 
 from . import factories as f
+from . import servers
 from .servers import gunicorn
-
-REDIS_SERVER = "/usr/bin/redis-server"
-
 
 @pytest.fixture
 def redis_server(tmp_path):
-    """A throwaway redis-server on a free loopback port: (its URL, its process)."""
-    port = free_port()
-    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=open(tmp_path / "redis.log", "w"), stderr=subprocess.STDOUT)
-    client, deadline = redis.Redis(port=port), time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError((tmp_path / "redis.log").read_text())
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0", process
+    """A throwaway redis-server: (its URL, its process)."""
+    process, url = servers.redis_server(tmp_path)
+    yield url, process
     process.terminate()
     process.wait(10)
 

@@ -136,6 +136,21 @@ def _release(claim: _Claim) -> None:
         db.session.rollback()
 
 
+def _answered_with_the_work(view, *args, **kwargs):
+    """The view's answer is built before its work commits, inside the same transaction: the booking's cost,
+    read back for the answer, costs no second transaction. An answer of 500 or more rolls the work back, as
+    under a key."""
+    try:
+        with locking.holding_commit():
+            response = view(*args, **kwargs)
+            if response.status_code >= 500:
+                raise _Unanswered(response)
+    except _Unanswered as unanswered:
+        return unanswered.response
+    locking.commit_held()
+    return response
+
+
 def idempotent(view):
     """Claim the key, act, and write the answer with the work in one commit; repeats get that answer."""
 
@@ -143,7 +158,7 @@ def idempotent(view):
     def wrapped(*args, **kwargs):
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
-            return view(*args, **kwargs)
+            return _answered_with_the_work(view, *args, **kwargs)
         if len(key) > 200:
             return problem(400, _("L'en-tête Idempotency-Key dépasse 200 caractères."))
         user_id = g.api_user.id

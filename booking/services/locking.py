@@ -156,6 +156,16 @@ def holding_commit() -> Iterator[None]:
         session.info.pop(_HOLD, None)
 
 
+def commit_held() -> None:
+    """Commit the transaction `holding_commit` left open, if any: an answer built inside it read what the
+    work wrote without a second transaction (a second connection checkout, its ping, its rollback)."""
+    session = db.session()
+    transaction = session.info.pop(_OPEN, None)
+    if transaction is not None and transaction is session.get_transaction():
+        with _ending(session):
+            _commit(session, expire=False)
+
+
 @contextmanager
 def finishing() -> Iterator[None]:
     """Continue the transaction that `holding_commit` left open, else start one as locked([]) does;
