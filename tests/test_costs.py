@@ -3,6 +3,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from booking import contract
@@ -119,3 +120,55 @@ def test_the_cancellation_told_beforehand_is_what_cancel_does(any_app, when, lat
     assert (told.late, told.included_minutes, told.billable_minutes) == (late, 45, 0)
     bookings.cancel(contact, booking, when)
     assert booking.status == status and hour_bank.balance(company, YEAR) == balance
+
+
+def _two_holds_on_the_last_45_minutes():
+    """A Sérénité company with 45 included minutes left, and two of its contacts each holding a session:
+    both holds are shown 45 included minutes, only one can have them."""
+    company, first = _client("serenite", 45)
+    second = f.user("client", company)
+    db.session.commit()
+    holds = [bookings.book(contact, "erplib", paris(start), NOW, hold=True)
+             for contact, start in ((first, "2026-12-08 14:00"), (second, "2026-12-08 15:00"))]
+    shown = [costs.for_booking(b) for b in holds]
+    assert [(c.included_minutes, c.billable_minutes) for c in shown] == [(45, 0), (45, 0)]
+    return company, (first, second), holds
+
+
+def test_a_confirmation_is_refused_when_the_cost_shown_no_longer_holds(any_app):
+    company, (first, second), (one, other) = _two_holds_on_the_last_45_minutes()
+    bookings.confirm(first, one, NOW, expected_billable=0)
+    with pytest.raises(bookings.Conflict) as refused:
+        bookings.confirm(second, other, NOW, expected_billable=0)
+    assert refused.value.code == "cost_changed" and "0 min incluses, 45 min facturables" in refused.value.message
+    db.session.expire_all()
+    assert other.status == "held" and _recorded(other) == (0, 0)  # nothing recorded, nothing billed
+    assert costs.for_booking(other).billable_minutes == 45  # what the page now shows
+    bookings.confirm(second, other, NOW, expected_billable=45)  # consented to the new cost
+    assert _recorded(other) == (0, 45) and hour_bank.balance(company, YEAR) == 0
+
+
+def test_the_api_and_the_page_confirm_only_at_the_cost_shown(client, auth):
+    from booking.services import tokens
+
+    with time_machine.travel(NOW, tick=False):
+        company, (first, second), (one, other) = _two_holds_on_the_last_45_minutes()
+        key, first_key = tokens.create(second), tokens.create(first)
+        db.session.commit()
+        auth.login(first.email)
+        page = client.get(f"/portail/rendez-vous/{one.id}/confirmer").get_data(as_text=True)
+        assert 'name="billable_minutes" value="0"' in page
+        answer = client.post(f"/api/v1/bookings/{other.id}/confirm?expected_billable_minutes=0",
+                             headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 200 and answer.get_json()["cost"]["billable_minutes"] == 0
+        refused = client.post(f"/portail/rendez-vous/{one.id}/confirmer", data={"billable_minutes": "0"})
+        assert refused.status_code == 302 and refused.location.endswith(f"/portail/rendez-vous/{one.id}/confirmer")
+        again = client.get(refused.location).get_data(as_text=True)
+        assert "Le coût a changé" in again and 'name="billable_minutes" value="45"' in again
+        db.session.expire_all()
+        assert one.status == "held"
+        late = client.post(f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=0",
+                           headers={"Authorization": f"Bearer {first_key}"})
+        assert late.status_code == 409 and late.get_json()["code"] == "cost_changed"
+        assert client.post(f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=-3",
+                           headers={"Authorization": f"Bearer {first_key}"}).status_code == 422

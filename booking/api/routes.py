@@ -150,12 +150,14 @@ def cancel_booking(args, booking_id: int):
 @blp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])
 @token_required("client")
 @idempotent
+@blp.arguments(s.ConfirmInSchema(), location="query")
 @blp.response(200, s.CostedBookingSchema())
-@errors(401, 403, 404, 409)
+@errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY)
-def confirm_booking(booking_id: int):
-    """Confirm a held slot or a consultant's follow-up proposal."""
-    return bookings.confirm(g.api_user, access.booking_for(g.api_user, booking_id), utcnow())
+def confirm_booking(args, booking_id: int):
+    """Confirm a held slot or a consultant's follow-up proposal (at the cost shown, with expected_billable_minutes)."""
+    return bookings.confirm(g.api_user, access.booking_for(g.api_user, booking_id), utcnow(),
+                            expected_billable=args["expected_billable_minutes"])
 
 
 @blp.route("/hour-bank")

@@ -178,6 +178,13 @@ class CancelArgsSchema(Schema):
         "stated. Ignored for other bookings.")})
 
 
+class ConfirmInSchema(Schema):
+    expected_billable_minutes = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100_000),
+                                               metadata={"description": (
+        "the billable minutes the hold's cost showed the client; if the company's hour bank moved since, "
+        "the confirmation is refused (409, code cost_changed) with the new split, and nothing is recorded")})
+
+
 class PrerequisiteInSchema(Schema):
     code = fields.String(required=True)
     done = fields.Boolean(load_default=True)

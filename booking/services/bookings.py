@@ -197,8 +197,9 @@ def staff_only_for_priority(actor: User, booking: Booking) -> None:
                           "été déplacés pour lui. Appelez votre planificateur, qui vous dira ce que cela implique.")
 
 
-def confirm(actor: User, booking: Booking, now: datetime) -> Booking:
-    """The client confirms a held slot (or a consultant's follow-up proposal) in one click."""
+def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int | None = None) -> Booking:
+    """The client confirms a held slot (or a consultant's follow-up proposal) in one click; with
+    `expected_billable`, only at the cost they were shown (see `hour_bank.reserve`)."""
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held",), "il ne peut plus être confirmé")
@@ -208,7 +209,7 @@ def confirm(actor: User, booking: Booking, now: datetime) -> Booking:
             raise Conflict("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre.")
         booking.status, booking.hold_expires_at = "confirmed", None
         booking.contact = booking.contact or actor
-        hour_bank.reserve(booking)
+        hour_bank.reserve(booking, expected_billable)
         audit.record(actor, "booking.confirm", booking)
         notify.booking_changed(booking, "confirmed")
     return booking

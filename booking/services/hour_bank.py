@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +15,7 @@ from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
 from . import locking, notify
+from .errors import Conflict
 from ..models import Alert, Booking, Company, LedgerEntry
 
 
@@ -65,8 +67,12 @@ def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int,
                                  "kind": kind, "minutes": minutes, "billable_minutes": billable, "note": note})
 
 
-def reserve(booking: Booking) -> None:
-    """Record a confirmed session: included minutes while the bank lasts, the rest billable."""
+def reserve(booking: Booking, expected_billable: int | None = None) -> None:
+    """Record a confirmed session: included minutes while the bank lasts, the rest billable.
+
+    `expected_billable`: the billable minutes the client was shown before consenting; if the bank has
+    moved since (another booking of the company confirmed meanwhile), nothing is recorded and the
+    refusal states the new split, so that nobody is billed for minutes they were told were included."""
     access = contract.current().tier(booking.company.tier).access(booking.kind)
     if access not in ("hour_bank", "billable"):
         return
@@ -76,6 +82,10 @@ def reserve(booking: Booking) -> None:
     if access == "hour_bank":
         ensure_grant(booking.company, year)
         included = max(0, min(minutes, balance(booking.company, year)))
+    if expected_billable is not None and expected_billable != minutes - included:
+        raise Conflict(_("Le coût a changé depuis son affichage (le compteur d'heures de votre société a bougé) : "
+                         "%(included)s min incluses, %(billable)s min facturables. Vérifiez-le, puis confirmez "
+                         "de nouveau.", included=included, billable=minutes - included), code="cost_changed")
     _write(booking, year, "reserve", -included, minutes - included)
 
 

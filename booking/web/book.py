@@ -115,9 +115,12 @@ def confirm(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     if request.method == "POST":
         try:
-            bookings.confirm(current_user, booking, utcnow())
+            shown = inputs.minutes(request.form.get("billable_minutes"), _("Minutes facturables"))
+            bookings.confirm(current_user, booking, utcnow(), expected_billable=shown)
         except ServiceError as error:
             flash(error.message, "error")
+            if error.code == "cost_changed":  # the same page again, with the new cost to consent to
+                return redirect(url_for("book.confirm", booking_id=booking.id))
             return redirect(url_for("book.services"))
         flash(_("Rendez-vous confirmé. Une invitation vous est envoyée par e-mail dans un instant."), "success")
         return redirect(url_for("book.detail", booking_id=booking.id))
