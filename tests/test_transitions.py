@@ -295,8 +295,8 @@ def test_a_planner_confirms_a_priority_change_through_the_api(priority_booking, 
 def test_the_client_pages_neither_offer_nor_open_a_priority_change(priority_booking, client, auth):
     """Was a 500: the move page built a week of slots for a service without a duration."""
     booking, contact, _, _ = priority_booking
-    auth.login(contact.email)
     with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)  # at the test's time: a session cookie signed later would not be valid yet
         detail = client.get(f"/portail/rendez-vous/{booking.id}").get_data(as_text=True)
         assert "Appelez votre planificateur" in detail
         assert f"/rendez-vous/{booking.id}/deplacer" not in detail and f"/rendez-vous/{booking.id}/annuler" not in detail

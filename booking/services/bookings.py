@@ -230,11 +230,13 @@ def late_cancellation(actor: User, booking: Booking, now: datetime) -> bool:
     return actor.role not in STAFF and booking.status == "confirmed" and cutoff_passed(booking, now)
 
 
-def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False) -> Booking:
+def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False,
+           seen: int | None = None) -> Booking:
     """Cancel: before the cut-off the session is refunded; later (clients) it is consumed. A priority
-    consulting: planners only, once they have seen what it implies (`acknowledged`)."""
+    consulting: planners only, once they have seen what it implies (`acknowledged`). `seen`: the SEQUENCE
+    of the booking the person saw (a confirmation page); moved since, the cancellation is refused."""
     staff_only_for_priority(actor, booking)
-    seen = booking.sequence
+    seen = booking.sequence if seen is None else seen
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held", "confirmed"), "il ne peut plus être annulé", already=CANCELLED)
         _check_acknowledged(booking, acknowledged, "cancel")
@@ -256,7 +258,7 @@ def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> No
 
 
 def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime, *,
-               acknowledged: bool = False) -> Booking:
+               acknowledged: bool = False, seen: int | None = None) -> Booking:
     """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
     staff_only_for_priority(actor, booking)
     if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
@@ -264,7 +266,7 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
     if actor.role not in STAFF and cutoff_passed(booking, now):
         hours = contract.current().policy.cancel_cutoff_hours
         raise Conflict(f"Il reste moins de {hours} heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.")
-    seen = booking.sequence
+    seen = booking.sequence if seen is None else seen
     service = contract.current().service(booking.kind)
     priority = booking.kind == "priority_consulting"  # placed by a plan: it stays with its consultant
     consultant_ids = [booking.consultant_id] if priority else [c.id for c in availability.eligible(service)]
