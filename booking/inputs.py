@@ -158,3 +158,15 @@ def minutes(text: str | None, what: str) -> int | None:
     if not 0 <= value <= 100_000:
         raise BadInput(_("%(what)s : indiquez un nombre de minutes entre 0 et 100 000.", what=what))
     return value
+
+
+def instant(text: str | None) -> datetime:
+    """A slot's start from a form: ISO 8601 with its offset, inside the managed years (the API's rule)."""
+    try:
+        value = datetime.fromisoformat(text or "")
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None or not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise BadInput(_("Créneau invalide : choisissez-en un dans la liste (une date entre 2000 et 2099, "
+                         "avec son décalage horaire)."))
+    return value

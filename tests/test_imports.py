@@ -1,5 +1,5 @@
-"""The import graph: no cycle inside booking/ (imports inside functions count), and solver/ and calendars/
-import neither Flask, SQLAlchemy nor booking."""
+"""The import graph: no cycle inside booking/ (imports inside functions count), pages that do not reach into the
+API layer, and solver/ and calendars/ importing neither Flask, SQLAlchemy nor booking."""
 from __future__ import annotations
 
 import ast
@@ -8,13 +8,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _imports(path: Path, package: str) -> set[str]:
+def _imports(path: Path, package: str, modules: set[str] = frozenset()) -> set[str]:
+    """What a module imports, inside functions too; `from pkg import sub` counts as importing pkg.sub
+    alone when sub is one of `modules` (the package's __init__ is then not involved)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
             target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module or ""
-            found |= {f"{target}.{alias.name}" for alias in node.names} | {target}
+            names = {f"{target}.{alias.name}" for alias in node.names}
+            found |= names if names <= modules else names | {target}
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
     return found
@@ -30,7 +33,8 @@ def _modules(top: str) -> dict[str, Path]:
 
 def _graph(top: str) -> dict[str, set[str]]:
     modules = _modules(top)
-    return {name: {m for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0])
+    return {name: {m for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0],
+                                       set(modules))
                    if m in modules and m != name} for name, path in modules.items()}
 
 
@@ -57,6 +61,18 @@ def test_no_import_cycle_inside_the_services():
     services = {m: deps for m, deps in _graph("booking").items() if m.startswith("booking.services")}
     services = {m: {d for d in deps if d in services} for m, deps in services.items()}
     assert _cycle(services) is None, f"import cycle: {' → '.join(_cycle(services))}"
+
+
+def test_no_import_cycle_anywhere_in_booking():
+    """Pages, API, jobs, models and services together: the API's schemas, say, import the services at the top."""
+    graph = _graph("booking")
+    assert _cycle(graph) is None, f"import cycle: {' → '.join(_cycle(graph))}"
+
+
+def test_the_web_pages_do_not_import_the_api_layer_but_its_problem_documents():
+    for name, deps in _graph("booking").items():
+        if name.startswith("booking.web"):
+            assert not {d for d in deps if d.startswith("booking.api") and d != "booking.api.problems"}, name
 
 
 def test_the_cycle_finder_finds_one():

@@ -2,15 +2,15 @@
 from datetime import datetime
 from functools import lru_cache
 
-from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from calendars.worktime import PARIS
-from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY, BadInput
+from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
 from ..services.reasons import CODES as REASON_CODES
-from ..services import callbacks
+from ..services import callbacks, costs
+from ..services.interventions import checklist
 
 
 class LocalDateTime(fields.DateTime):
@@ -214,8 +214,6 @@ class BookingSchema(Schema):
     prerequisites = fields.Method("_prerequisites")
 
     def _prerequisites(self, booking):
-        from ..services.interventions import checklist
-
         return [{"code": c, "label": label, "done": at is not None} for c, label, at in checklist(booking)]
 
 
@@ -239,9 +237,7 @@ class CostedBookingSchema(BookingSchema):
     def get_attribute(self, obj, attr, default):
         if attr != "cost":
             return super().get_attribute(obj, attr, default)
-        from ..services.costs import for_booking  # services import these schemas' module
-
-        return for_booking(obj)
+        return costs.for_booking(obj)
 
 
 class LedgerEntrySchema(Schema):
@@ -260,11 +256,3 @@ class HourBankSchema(Schema):
     billable_minutes = fields.Integer()
     entries = fields.List(fields.Nested(LedgerEntrySchema))
 
-
-def parse_instant(text: str) -> datetime:
-    """For forms: ISO 8601 with an offset (the same rule as the API); BadInput, saying what is accepted, otherwise."""
-    try:
-        return LocalDateTime().deserialize(text)
-    except ValidationError:
-        raise BadInput(_("Créneau invalide : choisissez-en un dans la liste (une date entre 2000 et 2099, "
-                         "avec son décalage horaire).")) from None

@@ -10,7 +10,6 @@ from flask_login import current_user
 from calendars.invite import ics_file
 from calendars.worktime import PARIS
 from .. import contract, inputs
-from ..api.schemas import parse_instant
 from ..auth import role_required
 from ..extensions import db, limiter
 from ..security import booking_limit, user_key
@@ -98,7 +97,7 @@ def hold(kind: str):
                 raise inputs.BadInput(t["error"])
             ticket = access.ticket_for(current_user.company, t.get("reference", ""), t.get("priority", ""),
                                        t.get("opened_at"))
-        booking = bookings.book(current_user, kind, parse_instant(request.form["start"]), utcnow(), hold=True,
+        booking = bookings.book(current_user, kind, inputs.instant(request.form.get("start")), utcnow(), hold=True,
                                 ticket=ticket, environment=request.form.get("environment") or None,
                                 notes=request.form.get("notes", "")[:2000])
     except (ServiceError, ValueError, KeyError) as error:
@@ -176,7 +175,7 @@ def analysis(booking_id: int):
 def rebook(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     try:
-        new = interventions.rebook(current_user, booking, parse_instant(request.form.get("start", "")), utcnow())
+        new = interventions.rebook(current_user, booking, inputs.instant(request.form.get("start")), utcnow())
     except (ServiceError, ValueError) as error:
         flash(getattr(error, "message", _("Créneau invalide.")), "error")
         return detail(booking_id), 422  # the intervention again, with the reason; nothing was moved
@@ -228,7 +227,7 @@ def move(booking_id: int):
     bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
     if request.method == "POST":
         try:
-            bookings.reschedule(current_user, booking, parse_instant(request.form["start"]), utcnow())
+            bookings.reschedule(current_user, booking, inputs.instant(request.form.get("start")), utcnow())
         except (ServiceError, ValueError, KeyError) as error:
             flash(getattr(error, "message", _("Créneau invalide.")), "error")
             page = make_response(_week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id,

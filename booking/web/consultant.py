@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..api.schemas import parse_instant
+from .. import inputs
 from ..auth import role_required
 from ..extensions import db
 from ..models import Booking
@@ -50,7 +50,7 @@ def follow_up(booking_id: int):
     booking, now = access.booking_for(current_user, booking_id), utcnow()
     if request.method == "POST":
         try:
-            bookings.propose_follow_up(current_user, booking, parse_instant(request.form["start"]), now)
+            bookings.propose_follow_up(current_user, booking, inputs.instant(request.form.get("start")), now)
         except (ServiceError, ValueError, KeyError) as error:
             flash(getattr(error, "message", _("Créneau invalide.")), "error")
             return _follow_up_page(booking, now), 422  # the slots again, with the reason; nothing was proposed
