@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -36,11 +36,12 @@ class WebhookDelivery(db.Model):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
-                      Index("ix_webhook_deliveries_subscription", "subscription_id", "id"))
+                      Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+                      UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
-    event_id: Mapped[str] = mapped_column(String(40), unique=True)  # evt_…, the body's `id`
+    event_id: Mapped[str] = mapped_column(String(40))  # evt_…, the body's `id`: one event, one id for all
     event_type: Mapped[str] = mapped_column(String(60))
     body: Mapped[str] = mapped_column(Text)  # the exact JSON sent (signed as bytes, never re-serialised)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,7 +32,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("subscription_id", sa.Integer(),
                   sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("event_id", sa.String(40), nullable=False, unique=True),
+        sa.Column("event_id", sa.String(40), nullable=False),
         sa.Column("event_type", sa.String(60), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -43,6 +43,7 @@ def upgrade():
         sa.Column("error", sa.String(300), nullable=False, server_default=""),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"),
     )
     op.create_index("ix_webhook_deliveries_due", "webhook_deliveries", ["delivered_at", "failed_at", "next_attempt_at"])
     op.create_index("ix_webhook_deliveries_subscription", "webhook_deliveries", ["subscription_id", "id"])
