@@ -175,13 +175,43 @@ def redeliver_webhook(subscription_id: int, delivery_id: int):
 
 
 # The OpenAPI document's `webhooks` section (OpenAPI 3.1): what each event type POSTs to a subscriber.
+# The receiver's side, in Python and with openssl/curl (tests/test_webhooks_docs.py runs them as served).
+VERIFY_PYTHON = """\
+import hashlib, hmac, time
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
+    \"\"\"secret: the subscription's whsec_... secret; header: the ERPLib-Signature value;
+    body: the raw request body, exactly as received (bytes, before any JSON parsing).\"\"\"
+    pairs = [item.split("=", 1) for item in header.split(",") if "=" in item]
+    stamps = [value for key, value in pairs if key == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit() or abs(time.time() - int(stamps[0])) > tolerance:
+        return False  # no timestamp, or too old: a replayed request
+    expected = hmac.new(secret.encode(), stamps[0].encode() + b"." + body, hashlib.sha256).hexdigest()
+    return any(key == "v1" and hmac.compare_digest(value, expected) for key, value in pairs)
+
+# Then answer 2xx at once, and drop an event whose "id" you have already handled (a retry or a redelivery).
+"""
+VERIFY_SHELL = """\
+# body.json: the raw body received; T: the t= of its ERPLib-Signature header; SECRET: the subscription's secret.
+# The delivery is genuine if this prints one of the header's v1= values (and T is recent).
+{ printf '%s.' "$T"; cat body.json; } | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1
+"""
+SEND_SHELL = """\
+# Send a signed test event from body.json to your receiver at $URL, as the planner would.
+T=$(date +%s)
+V1=$({ printf '%s.' "$T"; cat body.json; } | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1)
+curl -sS -X POST "$URL" -H 'Content-Type: application/json' -H "ERPLib-Signature: t=$T,v1=$V1" \\
+     -H 'ERPLib-Webhook-Id: evt_00000000000000000000000000000000' --data-binary @body.json
+"""
 SIGNATURE = {
     "name": webhooks.SIGNATURE_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
     "example": "t=1765101600,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
-    "description": ("t = Unix time of the attempt; v1 = hex HMAC-SHA256 keyed with the subscription's secret "
-                    "(the whole `whsec_…` string, as UTF-8) over `<t>.` followed by the raw body. During a "
-                    "rotation's overlap a second v1= is signed with the previous secret: accept the request "
-                    "if any v1 matches. Refuse a t more than 5 minutes from your clock (replay)."),
+    "description": ("`t` = Unix time of the attempt; `v1` = hex HMAC-SHA256 keyed with the subscription's secret "
+                    "(the whole `whsec_...` string, as UTF-8) over `<t>.` followed by the raw body. During a "
+                    "rotation's overlap a second `v1=` is signed with the previous secret: accept the request "
+                    "if any `v1` matches. Refuse a `t` more than 5 minutes from your clock (replay).\n\n"
+                    f"Python:\n\n```python\n{VERIFY_PYTHON}```\n\nopenssl:\n\n```sh\n{VERIFY_SHELL}```\n\n"
+                    f"curl (a signed test event to your receiver):\n\n```sh\n{SEND_SHELL}```\n"),
 }
 _DATA = {
     "booking": {"type": "object", "properties": {
@@ -217,13 +247,14 @@ def _event_schema(event_type: str) -> dict:
 
 def document(spec) -> None:
     """Add the `webhooks` section: one POST per event type, with its body, headers and expected answer."""
+    spec.components.parameter("WebhookSignature", "header", SIGNATURE)
     section = {}
     for event_type, label in webhooks.EVENTS.items():
         section[event_type] = {"post": {
             "summary": str(label), "operationId": f"webhook_{event_type.replace('.', '_')}",
             "description": "Sent by the scheduler to every active subscription to this event type. "
                            "Answer 2xx within 10 s; anything else is retried after 1, 2, 4 … 256 minutes.",
-            "parameters": [SIGNATURE,
+            "parameters": [{"$ref": "#/components/parameters/WebhookSignature"},
                            {"name": webhooks.ID_HEADER, "in": "header", "schema": {"type": "string"}},
                            {"name": webhooks.EVENT_HEADER, "in": "header", "schema": {"const": event_type}}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _event_schema(event_type)}}},
