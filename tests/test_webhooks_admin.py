@@ -42,6 +42,7 @@ def test_api_create_gives_the_secret_once_then_only_a_hint(app, client):
         "url": "https://hooks.example.com/erp", "events": ["booking.cancelled", "booking.created"]})
     assert created.status_code == 201, created.json
     secret = created.json["secret"]
+    assert created.headers["Cache-Control"] == "no-store"
     assert re.fullmatch(r"whsec_[A-Za-z0-9_-]{43}", secret)
     assert created.json["events"] == ["booking.created", "booking.cancelled"]  # the catalogue's order
     shown = client.get(f"/api/v1/webhooks/{created.json['id']}", headers=headers).json
@@ -107,6 +108,7 @@ def test_pages_create_show_secret_once_edit_disable_rotate_delete(app, client, a
                                                             "events": ["booking.created", "quote.waiting"],
                                                             "description": "ERP"})
     page = created.get_data(as_text=True)
+    assert created.headers["Cache-Control"] == "no-store"
     secret = re.search(r'data-testid="secret">(whsec_[^<]+)<', page).group(1)
     subscription = db.session.scalars(select(WebhookSubscription)).one()
     assert subscription.secret == secret and subscription.events == ["booking.created", "quote.waiting"]

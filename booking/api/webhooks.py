@@ -105,7 +105,7 @@ def create_webhook(data):
     """Subscribe a URL to event types; the answer carries the signing secret, this once."""
     subscription, secret = subs.create(g.api_user, data["url"], data["events"], data["description"])
     subscription.given_secret = secret  # on this answer only: never stored under this name
-    return subscription
+    return subscription, {"Cache-Control": "no-store"}
 
 
 @blp.route("/webhooks/<int:subscription_id>")
@@ -149,7 +149,7 @@ def rotate_webhook_secret(data, subscription_id: int):
     """A new signing secret, given this once; the previous one signs too during the overlap."""
     subscription, secret = subs.rotate(g.api_user, subscription_id, utcnow(), data["keep_previous"])
     subscription.given_secret = secret  # on this answer only: never stored under this name
-    return subscription
+    return subscription, {"Cache-Control": "no-store"}
 
 
 @blp.route("/webhooks/<int:subscription_id>/deliveries")

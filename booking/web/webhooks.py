@@ -1,6 +1,6 @@
 """Admin pages for webhooks: subscriptions (create, edit, disable, delete after a confirmation), the
 secret (shown once, rotated after a confirmation) and each subscription's delivery log with redelivery."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -52,6 +52,14 @@ class RedeliverForm(FlaskForm):
     delivery_id = IntegerField(validators=[InputRequired(), NumberRange(1, INT_MAX)])
 
 
+def _secret_page(subscription, secret: str, created: bool):
+    """The secret, this once: neither the browser nor a proxy may keep the page."""
+    response = make_response(render_template("webhooks/secret.html", subscription=subscription, secret=secret,
+                                             created=created))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _filter(code: str | None) -> str | None:
     if code and code not in FILTERS:
         raise ServiceError(_("Filtre inconnu « %(code)s » : choisissez en-attente, livre ou echec.", code=code))
@@ -77,7 +85,7 @@ def create():
             flash(error.message, "error")
         else:
             flash(_("Abonnement créé : les événements choisis partiront vers %(url)s.", url=subscription.url), "success")
-            return render_template("webhooks/secret.html", subscription=subscription, secret=secret, created=True)
+            return _secret_page(subscription, secret, created=True)
     elif request.method == "POST":
         flash(_("L'abonnement n'a pas été créé : corrigez les champs signalés."), "error")
     return render_template("webhooks/form.html", form=form, subscription=None)
@@ -129,7 +137,7 @@ def rotate(subscription_id: int):
     if form.validate_on_submit():
         subscription, secret = subs.rotate(current_user, subscription_id, utcnow(), bool(form.keep_previous.data))
         flash(_("Nouveau secret créé."), "success")
-        return render_template("webhooks/secret.html", subscription=subscription, secret=secret, created=False)
+        return _secret_page(subscription, secret, created=False)
     return render_template("webhooks/rotate.html", subscription=subscription, form=form)
 
 
