@@ -8,12 +8,15 @@ import logging
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import LedgerEntry, WebhookDelivery
 from booking.models.types import utcnow
-from booking.services import bookings, hour_bank, tokens, webhook_delivery, webhook_subscriptions as subs
+from booking.services import (bookings, callbacks, hour_bank, interventions, priority, tokens, webhook_delivery,
+                              webhook_subscriptions as subs)
+from booking.services.access import ticket_for
 from booking.services.errors import Conflict, Invalid
 from calendars import fetch
 from calendars.worktime import PARIS
@@ -24,6 +27,7 @@ from .webhook_receiver import Receiver, verify
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris: the bookings' clock
 YEAR = date(2026, 1, 1)
+QUOTE_NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # tests.test_quotes' clock
 
 
 def paris(text: str) -> datetime:
@@ -268,3 +272,50 @@ def test_hour_bank_exhausted_and_low_and_outcomes_are_events(world):
     assert bodies[1]["data"]["balance_minutes"] == 0
     assert bodies[2]["data"]["status"] == "completed" and bodies[3]["data"]["id"] == absent.id
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 4
+
+
+def _bodies(event_type: str) -> list[dict]:
+    return [json.loads(d.body) for d in deliveries(event_type=event_type)]
+
+
+def test_callback_at_risk_and_prerequisites_missing_are_events(world):
+    company, contact, admin = world
+    subs.create(admin, "http://127.0.0.1:9/hooks", ["callback.at_risk", "booking.prerequisites_missing"])
+    standard = f.company("standard")
+    caller = f.user("client", standard)
+    f.consultant()
+    db.session.commit()
+    opened = paris("2026-12-07 09:00")  # Standard, bloquante: take charge within 1 business day
+    late = bookings.book(caller, "callback", paris("2026-12-09 10:00"), opened,
+                         ticket=ticket_for(standard, "TCK-W", "bloquante", opened))
+    assert callbacks.alert_at_risk(paris("2026-12-08 08:00")) == 1
+    assert callbacks.alert_at_risk(paris("2026-12-08 08:30")) == 0  # once
+    [risk] = _bodies("callback.at_risk")
+    assert risk["data"]["id"] == late.id and risk["data"]["ticket"] == "TCK-W" and risk["data"]["deadline"]
+
+    update = bookings.book(contact, "minor_update", paris("2026-12-10 14:00"), paris("2026-12-01 10:00"))
+    assert interventions.check_gates(paris("2026-12-07 11:00")) == 1
+    [missing] = _bodies("booking.prerequisites_missing")
+    assert missing["data"]["id"] == update.id and missing["data"]["status"] == "prerequisites_missing"
+
+
+def test_a_quote_waiting_then_a_plan_applied_are_events(app):
+    from .test_quotes import planned  # a ready plan computed by CP-SAT (a few seconds)
+
+    app.config["WEBHOOK_ALLOW_LOOPBACK"] = True
+    admin = f.user("admin")
+    db.session.commit()
+    subs.create(admin, "http://127.0.0.1:9/hooks", ["quote.waiting", "plan.applied", "booking.created",
+                                                    "booking.rescheduled"])
+    world, request, plan = planned(app)
+    [waiting] = _bodies("quote.waiting")
+    assert waiting["data"]["id"] == request.id and waiting["data"]["plan_id"] == plan.id
+    assert waiting["data"]["object"] == "priority_request" and waiting["data"]["quote_valid_until"]
+    with time_machine.travel(QUOTE_NOW, tick=True):
+        priority.accept_quote(world["requester"], request, QUOTE_NOW, plan.id)
+    [applied] = _bodies("plan.applied")
+    assert applied["data"] == {**applied["data"], "object": "plan", "id": plan.id, "status": "applied",
+                               "request_id": request.id}
+    created = _bodies("booking.created")
+    assert created and all(b["data"]["kind"] == "priority_consulting" for b in created)
+    assert len(_bodies("booking.rescheduled")) == applied["data"]["moved"]
