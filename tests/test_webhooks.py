@@ -319,3 +319,37 @@ def test_a_quote_waiting_then_a_plan_applied_are_events(app):
     created = _bodies("booking.created")
     assert created and all(b["data"]["kind"] == "priority_consulting" for b in created)
     assert len(_bodies("booking.rescheduled")) == applied["data"]["moved"]
+
+
+def test_a_receiver_that_hangs_is_cut_at_the_deadline_and_retried(world, any_app):
+    _company, contact, admin = world
+    any_app.config["WEBHOOK_TIMEOUT_SECONDS"] = 1
+    receiver = Receiver(delay=30)
+    _, receiver.secret = subs.create(admin, receiver.url, ["booking.created"])
+    receiver.start()
+    try:
+        bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
+        started = utcnow()
+        assert webhook_delivery.deliver(started) == 0
+        assert (utcnow() - started).total_seconds() < 5  # bounded by the deadline, not by the receiver
+        [late] = deliveries()
+        assert late.attempts == 1 and late.error.startswith("Délai dépassé") and late.delivered_at is None
+    finally:
+        receiver.delay = 0
+        receiver.stop()
+
+
+def test_an_attempt_cut_off_by_a_crash_is_sent_again_after_its_back_off_with_the_same_id(world):
+    _company, contact, admin = world
+    receiver = Receiver()
+    _, receiver.secret = subs.create(admin, receiver.url, ["booking.created"])
+    receiver.start()
+    try:
+        bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
+        now = utcnow()
+        [claimed] = webhook_delivery._claim(now)  # the scheduler claims the row, then dies before sending
+        assert webhook_delivery.deliver(now + timedelta(seconds=30)) == 0  # not lost, not doubled: waiting
+        assert webhook_delivery.deliver(now + timedelta(minutes=1)) == 1
+        assert receiver.ids() == [claimed.event_id] and deliveries()[0].attempts == 2
+    finally:
+        receiver.stop()

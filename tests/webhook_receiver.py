@@ -26,8 +26,8 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
 class Receiver:
     """`events` lists the verified bodies as received (parsed); `refused` counts bad signatures."""
 
-    def __init__(self, secret: str = "", status: int = 200):
-        self.secret, self.status, self.port = secret, status, free_port()
+    def __init__(self, secret: str = "", status: int = 200, delay: float = 0):
+        self.secret, self.status, self.delay, self.port = secret, status, delay, free_port()
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.events: list[dict] = []
         self.raw: list[tuple[dict, bytes]] = []  # headers and body of each verified delivery
@@ -42,6 +42,7 @@ class Receiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(receiver.delay)  # a slow receiver: the sender's deadline must cut it
                 ok = verify(receiver.secret, self.headers.get("ERPLib-Signature", ""), body)
                 if ok:
                     receiver.events.append(json.loads(body))
