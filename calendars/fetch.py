@@ -1,4 +1,4 @@
-"""Fetch a calendar URL safely: public addresses only, one total deadline, a size cap.
+"""Fetch a calendar URL (and POST a webhook, `post`) safely: public addresses only, one total deadline, a size cap.
 
 The host is resolved once, every address is checked (no loopback, private, link-local, CGNAT,
 multicast, reserved or cloud-metadata address), and the connection goes to the address that was
@@ -14,8 +14,8 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Callable, Iterator
@@ -331,13 +331,12 @@ def _exchange(method: str, url: str, headers: dict[str, str], data: bytes | None
 
 
 @contextmanager
-def _failures(host: Callable[[], str], deadline: float, what: str) -> Iterator[None]:
+def _failures(host: Callable[[], str], deadline: float, what: str, awaited: str) -> Iterator[None]:
     """Network failures as FetchError, in words that name the host but never repeat what it sent."""
     try:
         yield
     except TimeoutError:
-        raise FetchError(f"Délai dépassé : le serveur « {host()} » n'a pas répondu complètement en "
-                         f"{deadline:g} s.") from None
+        raise FetchError(f"Délai dépassé : le serveur « {host()} » n'a pas {awaited} en {deadline:g} s.") from None
     except ssl.SSLError:
         raise FetchError(f"Connexion sécurisée impossible avec « {host()} » : certificat refusé ou "
                          "chiffrement incompatible.") from None
@@ -367,7 +366,7 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
     """GET a calendar URL (conditionally when validators are given) under `policy`; raises FetchError."""
     clock, headers = _Clock(policy.deadline), _headers(etag, last_modified)
     current = [url]
-    with _failures(lambda: _target(current[0]).host, policy.deadline, "Calendrier"):
+    with _failures(lambda: _target(current[0]).host, policy.deadline, "Calendrier", "envoyé le calendrier complet"):
         _target(url)
         for hop in range(policy.max_redirects + 1):
             location, result = _exchange("GET", current[0], headers, None, clock, policy, hop > 0, _calendar(policy))
@@ -388,5 +387,5 @@ def post(url: str, data: bytes, headers: dict[str, str], *, policy: Policy = Pol
         response.read(read_limit)
         return response.status
 
-    with _failures(lambda: _target(url).host, policy.deadline, "Destinataire"):
+    with _failures(lambda: _target(url).host, policy.deadline, "Destinataire", "répondu"):
         return _exchange("POST", url, headers, data, clock, policy, False, read)
