@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from booking.extensions import db
@@ -16,6 +18,7 @@ from booking.models import LedgerEntry, WebhookDelivery
 from booking.models.types import utcnow
 from booking.services import (bookings, callbacks, hour_bank, interventions, priority, tokens, webhook_delivery,
                               webhook_subscriptions as subs)
+from booking.services import webhooks
 from booking.services.access import ticket_for
 from booking.services.errors import Conflict, Invalid
 from calendars import fetch
@@ -353,3 +356,25 @@ def test_an_attempt_cut_off_by_a_crash_is_sent_again_after_its_back_off_with_the
         assert receiver.ids() == [claimed.event_id] and deliveries()[0].attempts == 2
     finally:
         receiver.stop()
+
+
+@given(secret=st.text(min_size=1, max_size=60), body=st.binary(max_size=2000), flip=st.integers(0, 1999),
+       previous=st.one_of(st.none(), st.text(min_size=1, max_size=60)))
+@settings(max_examples=200, deadline=None)
+def test_a_signature_verifies_with_each_valid_secret_and_with_no_changed_byte(secret, body, flip, previous):
+    """The receiver's documented check (its own code) accepts what `sign` makes, for every secret still
+    valid, and refuses the same header over any body differing by one byte."""
+    stamp = int(utcnow().timestamp())
+    header = webhooks.sign([secret] + ([previous] if previous else []), stamp, body)
+    assert verify(secret, header, body) and (previous is None or verify(previous, header, body))
+    if body:
+        changed = bytearray(body)
+        changed[flip % len(body)] ^= 0x01
+        assert not verify(secret, header, bytes(changed))
+    assert not verify(secret, header.replace(f"t={stamp}", f"t={stamp - 301}"), body)
+
+
+def test_back_off_doubles_up_to_the_last_attempt():
+    waits = [webhook_delivery.backoff(n) for n in range(1, webhook_delivery.MAX_ATTEMPTS + 1)]
+    assert waits[0] == timedelta(minutes=1) and all(b == 2 * a for a, b in zip(waits, waits[1:]))
+    assert timedelta(hours=8) < sum(waits[:-1], timedelta()) < timedelta(hours=9)  # the span docs/webhooks.md gives
