@@ -178,7 +178,7 @@ def test_rotation_signs_with_both_secrets_during_the_overlap_only(world):
         bookings.cancel(contact, booking, NOW)
         assert webhook_delivery.deliver(utcnow()) == 0
         refused = deliveries(delivered_at=None)[0]
-        assert receiver.refused == 1 and refused.response_code == 401 and "401" in refused.error
+        assert receiver.refused == 1 and refused.response_code == 401 and refused.error == ""
     finally:
         receiver.stop()
 

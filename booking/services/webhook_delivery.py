@@ -112,7 +112,7 @@ def _settle(item: _Claimed, now: datetime, status: int | None, error: str = "") 
         if status is not None and 200 <= status < 300:
             delivery.delivered_at, delivery.next_attempt_at, delivery.error = now, None, ""
             return
-        delivery.error = (error or _("Réponse %(code)d : seule une réponse 2xx vaut réception.", code=status))[:300]
+        delivery.error = error[:300]  # an answer that is not 2xx is its code alone (pages say it in their language)
         if delivery.attempts >= MAX_ATTEMPTS:
             _give_up(delivery, now)
 
