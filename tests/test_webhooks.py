@@ -4,6 +4,7 @@ delivered once it is back, each event id once (a redelivery keeps its id); on SQ
 from __future__ import annotations
 
 import json
+import threading
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -378,3 +379,35 @@ def test_back_off_doubles_up_to_the_last_attempt():
     waits = [webhook_delivery.backoff(n) for n in range(1, webhook_delivery.MAX_ATTEMPTS + 1)]
     assert waits[0] == timedelta(minutes=1) and all(b == 2 * a for a, b in zip(waits, waits[1:]))
     assert timedelta(hours=8) < sum(waits[:-1], timedelta()) < timedelta(hours=9)  # the span docs/webhooks.md gives
+
+
+def test_two_schedulers_at_once_send_each_event_once(world, any_app):
+    """Even past the scheduler's lease (two processes both running the job), a claimed row is skipped
+    by the other claimant: every event reaches the receiver exactly once."""
+    _company, contact, admin = world
+    receiver = Receiver()
+    _, receiver.secret = subs.create(admin, receiver.url, ["booking.created", "booking.cancelled"])
+    for day in ("2026-12-08", "2026-12-09", "2026-12-10"):
+        for hour in ("09:00", "10:00", "11:00", "14:00"):
+            bookings.cancel(contact, bookings.book(contact, "erplib", paris(f"{day} {hour}"), NOW), NOW)
+    assert len(deliveries()) == 24
+    receiver.start()
+    now, start, results = utcnow(), threading.Barrier(2), []
+
+    def scheduler():
+        with any_app.app_context():
+            start.wait()
+            results.append(webhook_delivery.deliver(now))
+            db.session.remove()
+
+    try:
+        threads = [threading.Thread(target=scheduler) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        receiver.stop()
+    assert sum(results) == 24 and len(results) == 2
+    assert len(receiver.ids()) == 24 and len(set(receiver.ids())) == 24
+    assert all(d.attempts == 1 and d.delivered_at for d in deliveries())
