@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import WebhookDelivery, WebhookSubscription
-from booking.services import tokens, webhooks
+from booking.services import tokens, webhook_subscriptions, webhooks
 
 from . import factories as f
 
@@ -160,3 +160,14 @@ def test_page_log_redelivers_and_speaks_english(app, client, auth):
     client.post("/langue/en", data={"next": "/"})
     english = client.get(f"/admin/webhooks/{subscription.id}").get_data(as_text=True)
     assert "Delivery log" in english and "Send again" in english and "Journal des envois" not in english
+
+
+def test_deleting_a_subscription_deletes_its_log_on_both_databases(any_app):
+    admin = f.user("admin")
+    subscription = WebhookSubscription(url="https://hooks.example.com/", events=["booking.created"], secret="whsec_x")
+    db.session.add(subscription)
+    db.session.commit()
+    _queue(subscription.id, 3)
+    webhook_subscriptions.delete(admin, subscription.id)
+    f.reread()
+    assert db.session.scalars(select(WebhookDelivery)).all() == []
