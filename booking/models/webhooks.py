@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -22,7 +22,7 @@ class WebhookSubscription(db.Model):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="", server_default="")
     events: Mapped[list] = mapped_column(JSON, default=list)  # event types, e.g. ["booking.created"]
-    active: Mapped[bool] = mapped_column(default=True, server_default="1")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     secret: Mapped[str] = mapped_column(String(100))
     previous_secret: Mapped[str | None] = mapped_column(String(100))
     previous_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
