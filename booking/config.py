@@ -41,6 +41,9 @@ def from_environment(instance: Path) -> dict:
         # Calendar URLs: one deadline for the whole fetch; loopback only for a test server on this machine.
         "CALENDAR_FETCH_SECONDS": float(env("CALENDAR_FETCH_SECONDS", "15")),
         "CALENDAR_FETCH_ALLOW_LOOPBACK": env("CALENDAR_FETCH_ALLOW_LOOPBACK", "0") == "1",
+        # Webhooks: the same fetcher's rules; one deadline per delivery attempt, loopback only for tests.
+        "WEBHOOK_TIMEOUT_SECONDS": float(env("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_ALLOW_LOOPBACK": env("WEBHOOK_ALLOW_LOOPBACK", "0") == "1",
         # A lock not granted within this time answers 503 + Retry-After instead of holding the worker.
         "LOCK_TIMEOUT_SECONDS": float(env("LOCK_TIMEOUT_SECONDS", "5")),
         # A pending Idempotency-Key whose request stopped answering is taken over by a retry after this.

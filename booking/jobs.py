@@ -11,13 +11,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .models.types import utcnow
-from .services import calendar_sync, callbacks, holds, hour_bank, interventions, lease, mail, priority, reminders
+from .services import (calendar_sync, callbacks, holds, hour_bank, interventions, lease, mail, priority, reminders,
+                       webhook_delivery)
 
 log = logging.getLogger(__name__)
 
 # (function of `now`, trigger): the whole schedule, in one place.
 JOBS = [
     (mail.deliver, {"trigger": "interval", "seconds": 10}),  # the outbox: mail leaves within seconds
+    (webhook_delivery.deliver, {"trigger": "interval", "seconds": 10}),  # webhooks, never from a request
     (holds.expire, {"trigger": "interval", "minutes": 1}),
     (reminders.send_reminders, {"trigger": "interval", "minutes": 5}),
     (interventions.send_prerequisite_reminders, {"trigger": "interval", "minutes": 15}),

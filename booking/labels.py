@@ -45,7 +45,8 @@ SECTIONS = {
                 ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier"))],
     "admin": [("admin.home", _l("Administration")), ("admin.users", _l("Utilisateurs")),
               ("planner.home", _l("Planification")), ("planner.interventions_page", _l("Interventions")),
-              ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier"))],
+              ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
+              ("webhooks.index", _l("Webhooks"))],
 }
 
 

@@ -1,4 +1,4 @@
-"""Fetch a calendar URL safely: public addresses only, one total deadline, a size cap.
+"""Fetch a calendar URL (and POST a webhook, `post`) safely: public addresses only, one total deadline, a size cap.
 
 The host is resolved once, every address is checked (no loopback, private, link-local, CGNAT,
 multicast, reserved or cloud-metadata address), and the connection goes to the address that was
@@ -15,9 +15,10 @@ import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from .importer import MAX_BYTES, CalendarImportError
@@ -315,46 +316,76 @@ def _headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     return headers
 
 
-def _once(url: str, headers: dict[str, str], clock: _Clock, policy: Policy,
-          redirected: bool) -> tuple[str | None, Fetched | None]:
-    """One request: (next URL, None) on a redirect, else (None, the result)."""
+def _exchange(method: str, url: str, headers: dict[str, str], data: bytes | None, clock: _Clock, policy: Policy,
+              redirected: bool, read: Callable[[http.client.HTTPResponse], object]):
+    """One request to the checked addresses of the URL's host; `read` turns the response into the result
+    while the connection is open (and bounds what it reads)."""
     target = _target(url)
     connection = _Connection(target, _addresses(target, policy, redirected, clock), clock, policy)
     try:
-        connection.request("GET", target.path, headers=headers)
+        connection.request(method, target.path, body=data, headers=headers)
         with connection.getresponse() as response:
-            if response.status in REDIRECTS and response.getheader("Location"):
-                return urljoin(url, response.getheader("Location")), None
-            if response.status == 304:
-                return None, Fetched(None)
-            if response.status != 200:
-                raise _status_error(response.status)
-            body = _body(response, policy)
-            return None, Fetched(body, response.getheader("ETag"), response.getheader("Last-Modified"))
+            return read(response)
     finally:
         connection.close()
+
+
+@contextmanager
+def _failures(host: Callable[[], str], deadline: float, what: str, awaited: str) -> Iterator[None]:
+    """Network failures as FetchError, in words that name the host but never repeat what it sent."""
+    try:
+        yield
+    except TimeoutError:
+        raise FetchError(f"Délai dépassé : le serveur « {host()} » n'a pas {awaited} en {deadline:g} s.") from None
+    except ssl.SSLError:
+        raise FetchError(f"Connexion sécurisée impossible avec « {host()} » : certificat refusé ou "
+                         "chiffrement incompatible.") from None
+    except ConnectionRefusedError:
+        raise FetchError(f"{what} injoignable : « {host()} » refuse la connexion.") from None
+    except (http.client.HTTPException, OSError):
+        raise FetchError(f"{what} injoignable : la connexion avec « {host()} » a échoué ou sa réponse "
+                         "n'est pas du HTTP valide.") from None
+
+
+def _calendar(policy: Policy) -> Callable[[http.client.HTTPResponse], tuple[str | None, Fetched | None]]:
+    def read(response: http.client.HTTPResponse) -> tuple[str | None, Fetched | None]:
+        """(the Location, None) on a redirect, else (None, the result)."""
+        if response.status in REDIRECTS and response.getheader("Location"):
+            return response.getheader("Location"), None
+        if response.status == 304:
+            return None, Fetched(None)
+        if response.status != 200:
+            raise _status_error(response.status)
+        body = _body(response, policy)
+        return None, Fetched(body, response.getheader("ETag"), response.getheader("Last-Modified"))
+    return read
 
 
 def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None,
           policy: Policy = Policy()) -> Fetched:
     """GET a calendar URL (conditionally when validators are given) under `policy`; raises FetchError."""
     clock, headers = _Clock(policy.deadline), _headers(etag, last_modified)
-    host = _target(url).host
-    try:
+    current = [url]
+    with _failures(lambda: _target(current[0]).host, policy.deadline, "Calendrier", "envoyé le calendrier complet"):
+        _target(url)
         for hop in range(policy.max_redirects + 1):
-            next_url, result = _once(url, headers, clock, policy, redirected=hop > 0)
+            location, result = _exchange("GET", current[0], headers, None, clock, policy, hop > 0, _calendar(policy))
             if result is not None:
                 return result
-            url, host = next_url, _target(next_url).host
-    except TimeoutError:
-        raise FetchError(f"Délai dépassé : le serveur « {host} » n'a pas envoyé le calendrier complet en "
-                         f"{policy.deadline:g} s.") from None
-    except ssl.SSLError:
-        raise FetchError(f"Connexion sécurisée impossible avec « {host} » : certificat refusé ou "
-                         "chiffrement incompatible.") from None
-    except ConnectionRefusedError:
-        raise FetchError(f"Calendrier injoignable : « {host} » refuse la connexion.") from None
-    except (http.client.HTTPException, OSError):
-        raise FetchError(f"Calendrier injoignable : la connexion avec « {host} » a échoué ou sa réponse "
-                         "n'est pas du HTTP valide.") from None
+            current[0] = urljoin(current[0], location)
+            _target(current[0])
     raise FetchError(f"Trop de redirections : plus de {policy.max_redirects} à partir de l'adresse donnée.")
+
+
+def post(url: str, data: bytes, headers: dict[str, str], *, policy: Policy = Policy(), read_limit: int = 4096) -> int:
+    """POST `data` once under `policy` (same address checks and deadline as `fetch`); returns the status.
+    Redirects are not followed (a POST is not repeated elsewhere): the 3xx is returned. At most
+    `read_limit` bytes of the answer are read, then the connection is closed."""
+    clock = _Clock(policy.deadline)
+
+    def read(response: http.client.HTTPResponse) -> int:
+        response.read(read_limit)
+        return response.status
+
+    with _failures(lambda: _target(url).host, policy.deadline, "Destinataire", "répondu"):
+        return _exchange("POST", url, headers, data, clock, policy, False, read)

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from booking.extensions import db
-from booking.models import ExternalCalendar, PriorityRequest, ReshufflePlan
+from booking.models import ExternalCalendar, PriorityRequest, ReshufflePlan, WebhookDelivery, WebhookSubscription
 from booking.services import tokens
 
 from . import factories as f
@@ -47,11 +47,20 @@ def _world():
         db.session.add_all([request, calendar])
         db.session.flush()
         plan = ReshufflePlan(kind="repair", status="failed", consultant_id=consultant.id)
-        db.session.add(plan)
+        subscription, spare = (WebhookSubscription(url="https://hooks.example.com/erp", events=["booking.created"],
+                                                   secret="whsec_matrix") for _ in range(2))
+        db.session.add_all([plan, subscription, spare])
+        db.session.flush()
+        delivery = WebhookDelivery(subscription_id=subscription.id, event_id=f"evt_{side}", event_type="booking.created",
+                                   body="{}")
+        db.session.add(delivery)
         db.session.flush()
         world[side] = {"booking_id": booking.id, "request_id": request.id, "calendar_id": calendar.id,
-                       "company_id": company.id, "plan_id": plan.id, "kind": "erplib", "code": "en",
-                       "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x"}
+                       "company_id": company.id, "plan_id": plan.id, "subscription_id": subscription.id,
+                       "delivery_id": delivery.id, "kind": "erplib", "code": "en",
+                       "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x",
+                       # the page's deletion and the API's each delete a subscription of their own
+                       "for": {"webhooks.delete": {"subscription_id": spare.id}}}
     db.session.commit()
     return users, world
 
@@ -68,7 +77,8 @@ def _cells(app):
     cells = [(rule, method, side) for rule in app.url_map.iter_rules() if rule.endpoint not in PUBLIC
              for method in rule.methods - {"HEAD", "OPTIONS"}
              for side in (("own", "other") if rule.arguments else ("own",))]
-    return sorted(cells, key=lambda c: (c[1] != "GET", any(w in c[0].rule for w in LAST), c[0].rule, c[1], c[2]))
+    return sorted(cells, key=lambda c: (c[1] != "GET", c[1] == "DELETE" or any(w in c[0].rule for w in LAST),
+                                        c[0].rule, c[1], c[2]))
 
 
 def _body(rule, method):
@@ -105,7 +115,7 @@ def test_authorisation_matrix(app, client, auth, role):
         view = app.view_functions[rule.endpoint]
         roles = getattr(view, "allowed_roles", None)
         assert roles, f"{rule.rule} ({rule.endpoint}) declares no roles"
-        values = world[side]
+        values = {**world[side], **world[side]["for"].get(rule.endpoint, {})}
         missing = rule.arguments - values.keys()
         assert not missing, f"{rule.rule}: give the matrix a sample value for {missing}"
         url = rule.build(values, append_unknown=False)[1] + _query(rule, values)

@@ -34,11 +34,15 @@ api = Api()
 
 def init_app(app) -> None:
     from ..extensions import csrf
+    from . import webhooks
     from .routes import blp
 
-    app.config.update(API_TITLE="ERP-Lib Planner API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+    app.config.update(API_TITLE="ERP-Lib Planner API", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
                       OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json")
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(blp)
+    api.register_blueprint(webhooks.blp)
+    webhooks.document(api.spec)  # the `webhooks` section: what subscribers receive (OpenAPI 3.1)
     csrf.exempt(blp)  # bearer tokens only: no cookie, no CSRF
+    csrf.exempt(webhooks.blp)

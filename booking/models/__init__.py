@@ -10,10 +10,11 @@ from .outbox import IdempotentRequest, OutboxMessage
 from .people import ROLES, Absence, ApiToken, Consultant, User
 from .reshuffles import Compensation, ReshufflePlan
 from .schedule import ScheduleVersion
+from .webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
     "Absence", "Alert", "ApiToken", "Compensation", "ReshufflePlan", "AuditEntry", "Booking", "Company", "Consultant", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
     "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
-    "PriorityRequest", "ScheduleVersion", "Ticket", "User",
+    "PriorityRequest", "ScheduleVersion", "Ticket", "User", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -4,14 +4,14 @@ notice, so that an urgent ticket can be called back within its take-charge deadl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Company
-from . import availability, claims, locking, notify
+from . import audit, availability, claims, locking, notify
 from .bookings import take_charge_deadline
 
 
@@ -72,6 +72,8 @@ def alert_at_risk(now: datetime) -> int:
         reference = booking.ticket.reference
         with locking.locked([]):
             if claims.claim(booking.id, "risk_alerted_at", now):
+                audit.record(None, "booking.callback_at_risk", booking,
+                             deadline=deadline.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
                 notify.about_booking(booking.id, "callback_at_risk",
                                      f"Le ticket {reference} doit être pris en charge avant le "
                                      f"{deadline.astimezone(availability.PARIS):%d/%m %H:%M} ; le rappel est prévu après.",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
-from . import locking, notify
+from . import audit, locking, notify
 from .errors import Conflict
 from ..models import Alert, Booking, Company, LedgerEntry
 
@@ -81,11 +81,15 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
     included = 0
     if access == "hour_bank":
         ensure_grant(booking.company, year)
-        included = max(0, min(minutes, balance(booking.company, year)))
+        left = balance(booking.company, year)
+        included = max(0, min(minutes, left))
     if expected_billable is not None and expected_billable != minutes - included:
         raise Conflict(_("Le coût a changé depuis son affichage (le compteur d'heures de votre société a bougé) : "
                          "%(included)s min incluses, %(billable)s min facturables. Vérifiez-le, puis confirmez "
                          "de nouveau.", included=included, billable=minutes - included), code="cost_changed")
+    if access == "hour_bank" and included and included == left:  # this session takes the last included minutes
+        audit.record(None, "hour_bank.exhausted", booking.company, contract_year=year.isoformat(),
+                     balance_minutes=0, booking=booking.id)
     _write(booking, year, "reserve", -included, minutes - included)
 
 
@@ -153,6 +157,7 @@ def alert_low_balances(now: datetime) -> int:
             with locking.locked([locking.company(company.id)]):
                 db.session.add(Alert(kind="low_balance", company_id=company.id, period=year))
                 db.session.flush()  # a second alert for the year fails here, before any mail is queued
+                audit.record(None, "hour_bank.low", company, contract_year=year.isoformat(), balance_minutes=left)
                 notify.company_alert(company, "Banque d'heures ERP-Lib bientôt épuisée",
                                      f"Il reste {left} minutes incluses à {name} pour l'année contractuelle "
                                      f"commencée le {year:%d/%m/%Y} ; au-delà, les séances sont facturées.")

@@ -129,6 +129,8 @@ def _compute(plan_id: int, now: datetime) -> None:
                 plan.request.quote_valid_until = quotes.valid_until(plan)
                 plan.request.client_accepted_at = plan.request.agreement_note = None  # a new quote, a new consent
                 notify.quote_ready(plan.request, plan)
+                audit.record(None, "priority.quote_ready", plan.request, plan=plan.id,
+                             quote_eur=plan.request.quote_eur)
         else:
             plan.status, plan.error = "failed", result.reason or result.status
 

@@ -16,10 +16,10 @@ from ..services.locking import LockTimeout
 def register(app) -> None:
     from .. import labels
     from . import (account, admin, auth, book, calendars, consultant, feeds, health, outbox, planner, portal, priority,
-                   staff_bookings)
+                   staff_bookings, webhooks)
 
     for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
-                   staff_bookings):
+                   staff_bookings, webhooks):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
