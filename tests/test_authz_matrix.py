@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from booking.extensions import db
-from booking.models import ExternalCalendar, PriorityRequest, ReshufflePlan
+from booking.models import Absence, ExternalCalendar, PriorityRequest, ReshufflePlan
 from booking.services import tokens
 
 from . import factories as f
@@ -47,10 +47,13 @@ def _world():
         db.session.add_all([request, calendar])
         db.session.flush()
         plan = ReshufflePlan(kind="repair", status="failed", consultant_id=consultant.id)
-        db.session.add(plan)
+        absence = Absence(consultant_id=consultant.id, start_at=start + timedelta(days=3),
+                          end_at=start + timedelta(days=3, hours=2), reason="matrix")
+        db.session.add_all([plan, absence])
         db.session.flush()
         world[side] = {"booking_id": booking.id, "request_id": request.id, "calendar_id": calendar.id,
-                       "company_id": company.id, "plan_id": plan.id, "kind": "erplib", "code": "en",
+                       "company_id": company.id, "plan_id": plan.id,
+                       "consultant_id": consultant.id, "absence_id": absence.id, "kind": "erplib", "code": "en",
                        "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x"}
     db.session.commit()
     return users, world

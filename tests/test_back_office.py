@@ -203,3 +203,70 @@ def test_the_audit_log_is_searched_by_company_booking_user_and_day(app, client, 
     assert rows(rdv=b2.id) == 1 and rows(utilisateur=planner.id) == 1
     assert rows(du="2026-03-04", au="2026-03-31") == 1 and rows(du="2026-03-01", au="2026-03-02") == 1
     assert client.get("/planification/journal/", query_string={"du": "hier"}).status_code == 400
+
+
+def _many(consultants, company, first: datetime, count: int, **kw):
+    """`count` bookings, 45 minutes apart on each consultant in turn, from `first`."""
+    made = []
+    for n in range(count):
+        made.append(f.booking(consultants[n % len(consultants)], first + timedelta(hours=n // len(consultants)),
+                              company=company, **kw))
+    return made
+
+
+def test_mes_rendez_vous_come_a_page_at_a_time_next_first_with_filters_in_the_address(app, client, auth):
+    company = f.company("serenite")
+    contact = f.user("client", company)
+    consultants = [f.consultant(), f.consultant()]
+    start = datetime.combine(working_days(1, 10)[0], datetime.min.time(), PARIS).replace(hour=9)
+    ahead = _many(consultants, company, start, 130)
+    past = _many(consultants, company, start - timedelta(days=40), 6, status="completed")
+    cancelled = _many(consultants, company, start + timedelta(days=60), 3, status="cancelled")
+    f.booking(f.consultant(), start, company=f.company())  # another company's: never listed
+    db.session.commit()
+    assert auth.login(contact.email).status_code == 302
+
+    def ids(**args):
+        response = client.get("/portail/rendez-vous", query_string=args)
+        assert response.status_code == 200, response.status_code
+        page = response.get_data(as_text=True)
+        return [int(part.split('"')[0]) for part in page.split('href="/portail/rendez-vous/')[1:] if part.split('"')[0].isdigit()]
+
+    by_start = sorted(ahead, key=lambda b: (b.start_at, b.id))
+    first = ids()
+    assert first == [b.id for b in by_start[:25]]  # upcoming, next first
+    assert ids(page=6) == [b.id for b in by_start[125:]]
+    assert ids(page=999) == ids(page=6)  # past the end: the last page
+    assert ids(quand="passes") == [b.id for b in sorted(past, key=lambda b: (b.start_at, b.id), reverse=True)]
+    assert set(ids(quand="annules")) == {b.id for b in cancelled}
+    assert ids(ordre="recents", page=1)[0] == by_start[-1].id
+    assert ids(prestation="callback") == []
+    page = client.get("/portail/rendez-vous", query_string={"quand": "passes", "page": 1}).get_data(as_text=True)
+    assert "6 lignes" in page
+    more = client.get("/portail/rendez-vous").get_data(as_text=True)
+    assert 'href="/portail/rendez-vous?page=2"' in more and "130 lignes" in more
+    assert 'href="/portail/rendez-vous?quand=a-venir&amp;ordre=recents&amp;page=2"' in \
+        client.get("/portail/rendez-vous", query_string={"quand": "a-venir", "ordre": "recents"}).get_data(as_text=True)
+    assert client.get("/portail/rendez-vous", query_string={"quand": "demain"}).status_code == 400
+
+
+def test_the_planner_s_three_days_and_lists_never_stop_silently(app, client, auth):
+    _planner(auth)
+    consultants = [f.consultant() for _ in range(6)]
+    company, other = f.company(name="Alpha"), f.company(name="Beta")
+    now = datetime.now(timezone.utc)
+    first = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    made = _many(consultants, company, first, 60) + _many(consultants, other, first + timedelta(hours=11), 6)
+    db.session.commit()
+    today = now.astimezone(PARIS).date()
+    within = sorted((b for b in made if b.start_at.astimezone(PARIS).date() <= today + timedelta(days=2)),
+                    key=lambda b: (b.start_at, b.id))
+    home = client.get("/planification/").get_data(as_text=True)
+    assert f"{len(within)} lignes" in home and "page=2" in home
+    rows = client.get("/planification/rendez-vous", query_string={"entreprise": other.id}).get_data(as_text=True)
+    assert rows.count("<td data-label=\"Client\">Beta</td>") == 6 and "Alpha</td>" not in rows
+    one = client.get("/planification/rendez-vous", query_string={"consultant": consultants[0].id}).get_data(as_text=True)
+    assert one.count(f"<td data-label=\"Consultant\">{consultants[0].name}</td>") == 11
+    assert client.get("/planification/rendez-vous", query_string={"entreprise": "x"}).status_code == 400
+    lines = client.get("/planification/facturation/lignes")
+    assert lines.status_code == 200

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
@@ -25,6 +25,7 @@ def register(app) -> None:
     app.jinja_env.globals.update(labels.helpers())
     app.jinja_env.filters["when"] = lambda dt, fmt="EEE d MMM HH:mm": format_datetime(dt, fmt)
     app.jinja_env.filters["day"] = lambda d, fmt="EEEE d MMMM": format_date(d, fmt)
+    app.jinja_env.filters["number"] = format_decimal  # 1,5 on French pages, 1.5 on English ones
 
     for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page)

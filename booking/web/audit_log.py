@@ -10,6 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from ..auth import role_required
 from ..inputs import INT_MAX
 from ..services import audit_log
+from .listing import options
 
 bp = Blueprint("audit_log", __name__, url_prefix="/planification/journal")
 
@@ -32,8 +33,8 @@ class SearchForm(FlaskForm):
 def index():
     form = SearchForm(request.args)
     companies, users = audit_log.choices()
-    form.entreprise.choices = [("", _l("Toutes"))] + [(str(c.id), c.name) for c in companies]
-    form.utilisateur.choices = [("", _l("Tous"))] + [(str(u.id), f"{u.name} ({u.email})") for u in users]
+    form.entreprise.choices = options([("", _l("Toutes"))] + [(str(c.id), c.name) for c in companies])
+    form.utilisateur.choices = options([("", _l("Tous"))] + [(str(u.id), f"{u.name} ({u.email})") for u in users])
     status = 200
     page = None
     if form.validate():

@@ -14,10 +14,10 @@ from ..api.schemas import parse_instant
 from ..auth import role_required
 from ..extensions import db, limiter
 from ..security import booking_limit, user_key
-from ..models import PRIORITIES, Booking
+from ..models import PRIORITIES
 from ..models.types import utcnow
-from . import consent
-from ..services import access, availability, bookings, callbacks, costs, interventions, notify, promises
+from . import consent, listing
+from ..services import access, availability, booking_lists, bookings, callbacks, costs, interventions, notify, promises
 from ..services.errors import ServiceError
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -129,10 +129,12 @@ def confirm(booking_id: int):
 @bp.route("/rendez-vous")
 @role_required("client")
 def mine():
-    rows = db.session.scalars(access.bookings_query(current_user).where(
-        Booking.end_at > utcnow() - timedelta(days=30)).limit(500)).all()
-    return render_template("book/mine.html", bookings=rows, now=utcnow(),
-                           cutoff_passed=lambda b: bookings.cutoff_passed(b, utcnow()))
+    """The company's bookings, a page at a time: upcoming (next first), past, cancelled or all."""
+    form, filters = listing.filter_form(staff=False)
+    now = utcnow()
+    page = booking_lists.bookings(access.bookings_query(current_user), filters, now, request.args.get("page", type=int))
+    return render_template("book/mine.html", page=page, form=form, args=listing.kept_args(), now=now,
+                           cutoff_passed=lambda b: bookings.cutoff_passed(b, now))
 
 
 @bp.route("/rendez-vous/<int:booking_id>")

@@ -20,13 +20,14 @@ from ..models import Absence, Consultant
 from ..models.types import utcnow
 from ..services import consultants, priority
 from ..services.errors import ServiceError
+from .listing import options
 
 bp = Blueprint("consultants", __name__, url_prefix="/planification/consultants")
 
 WEEKDAYS = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))
 _BLOCK = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$")
-REGIONS = [("", _l("France (jours fériés nationaux)")), ("57", _l("Moselle (57)")), ("67", _l("Bas-Rhin (67)")),
-           ("68", _l("Haut-Rhin (68)"))]
+REGIONS = options([("", _l("France (jours fériés nationaux)")), ("57", _l("Moselle (57)")),
+                   ("67", _l("Bas-Rhin (67)")), ("68", _l("Haut-Rhin (68)"))])
 
 
 def parse_blocks(text: str) -> list[list[str]]:
