@@ -59,12 +59,27 @@ def _week_view(kind: str, monday: date, **extra):
     start, end = availability.local_range(monday, monday + timedelta(days=6))
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
+    week = [monday + timedelta(days=n) for n in range(5)]
+    shown = _shown_day(week, days)
+    at = week.index(shown)
+    # on a phone one day shows at a time: the day before and after, across weeks (plain links, no script)
+    day_before = (monday, week[at - 1]) if at else (monday - timedelta(days=7), monday - timedelta(days=3))
+    day_after = (monday, week[at + 1]) if at < 4 else (monday + timedelta(days=7), monday + timedelta(days=7))
     return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline, promise=promise,
                            notes=lambda slot: promises.notes(kind, slot.start, now),
                            fits=callbacks.fits(found, deadline, end),
-                           days=[(monday + timedelta(days=n), days.get(monday + timedelta(days=n), []))
-                                 for n in range(5)],
+                           days=[(day, days.get(day, [])) for day in week], shown=shown,
+                           day_before=day_before, day_after=day_after,
                            previous=monday - timedelta(days=7), next=monday + timedelta(days=7), **extra)
+
+
+def _shown_day(week: list[date], days: dict) -> date:
+    """The day a phone shows (?jour=, when in this week), else the week's first day with a free slot."""
+    text = request.args.get("jour")
+    asked = inputs.day(text, _("Jour")) if text else None
+    if asked in week:
+        return asked
+    return next((day for day in week if days.get(day)), week[0])
 
 
 @bp.route("/reserver")
