@@ -54,6 +54,19 @@ def _show_blocks(blocks) -> str:
     return ", ".join(f"{a}-{b}" for a, b in blocks)
 
 
+def week_summary(pattern: dict) -> list[tuple[str, str]]:
+    """Consecutive days with the same hours together: [("Lundi – Vendredi", "09:00-12:30, 14:00-18:00")]."""
+    runs: list[list] = []
+    for day in range(7):
+        blocks = pattern.get(str(day))
+        if blocks and runs and runs[-1][1] == day - 1 and runs[-1][2] == blocks:
+            runs[-1][1] = day
+        elif blocks:
+            runs.append([day, day, blocks])
+    return [(str(WEEKDAYS[a]) if a == b else f"{WEEKDAYS[a]} – {WEEKDAYS[b]}", _show_blocks(blocks))
+            for a, b, blocks in runs]
+
+
 class ConsultantForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[InputRequired(), Length(max=120)])
     email = EmailField(_l("Adresse e-mail"), validators=[Optional(), Length(max=254), Regexp(
@@ -119,8 +132,7 @@ def index():
     if state not in ("actifs", "inactifs", "tous"):
         abort(400)
     found = consultants.listing({"actifs": True, "inactifs": False}.get(state))
-    return render_template("consultants/index.html", consultants=found, state=state, weekdays=WEEKDAYS,
-                           show_blocks=_show_blocks)
+    return render_template("consultants/index.html", consultants=found, state=state, week_summary=week_summary)
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
