@@ -97,14 +97,14 @@ def conflicts(consultant_id: int, start: datetime, end: datetime, now: datetime)
         Booking.end_at > start, Booking.end_at > now).order_by(Booking.start_at)))
 
 
-def _check_span(start: datetime, end: datetime) -> None:
+def check_span(start: datetime, end: datetime) -> None:
     if end <= start:
         raise Invalid(_("La fin de l'absence doit suivre son début."))
     if end - start > timedelta(days=MAX_ABSENCE_DAYS):
         raise Invalid(_("Une absence dure au plus %(days)d jours : saisissez-en plusieurs.", days=MAX_ABSENCE_DAYS))
 
 
-def _day_keys(consultant_id: int, *spans: tuple[datetime, datetime]) -> list:
+def day_keys(consultant_id: int, *spans: tuple[datetime, datetime]) -> list:
     keys = set()
     for start, end in spans:
         day, last = start.astimezone(PARIS).date(), end.astimezone(PARIS).date()
@@ -125,8 +125,8 @@ def update_absence(actor: User, consultant_id: int, absence_id: int, start: date
                    reason: str, seen: tuple[datetime, datetime]) -> Absence:
     """Move an absence; the locks cover the days it left and the days it now takes, and the absence is
     read again under them: one changed by someone else since the page was read (`seen`) is refused."""
-    _check_span(start, end)
-    with locking.locked(_day_keys(consultant_id, seen, (start, end))):
+    check_span(start, end)
+    with locking.locked(day_keys(consultant_id, seen, (start, end))):
         absence = _absence(absence_id, consultant_id)
         if (absence.start_at, absence.end_at) != seen:
             raise Conflict(_("Cette absence a été modifiée entre-temps : relisez-la avant de la changer."))
@@ -142,7 +142,7 @@ def delete_absence(actor: User, consultant_id: int, absence_id: int) -> None:
     with locking.locked([]):
         absence = _absence(absence_id, consultant_id)
         span = (absence.start_at, absence.end_at)
-    with locking.locked(_day_keys(consultant_id, span)):
+    with locking.locked(day_keys(consultant_id, span)):
         absence = _absence(absence_id, consultant_id)
         if (absence.start_at, absence.end_at) != span:  # moved meanwhile: these locks may not cover it
             raise Conflict(_("Cette absence a été modifiée entre-temps : relisez-la avant de la supprimer."))

@@ -29,3 +29,10 @@ def paginate(query: Select, number: int | None, size: int = PAGE_SIZE, *, scalar
     limited = query.offset((number - 1) * size).limit(size)
     items = list(db.session.scalars(limited).unique() if scalars else db.session.execute(limited))
     return Page(items, number, pages, total, size)
+
+
+def slice_page(items: list, number: int | None, size: int = PAGE_SIZE) -> Page:
+    """The same page over a list already computed in Python (a rule SQL cannot say, e.g. a deadline)."""
+    pages = max(-(-len(items) // size), 1)
+    number = min(max(number or 1, 1), pages)
+    return Page(items[(number - 1) * size:number * size], number, pages, len(items), size)

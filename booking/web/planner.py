@@ -13,7 +13,7 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import Booking, Company
 from ..models.types import utcnow
-from ..services import access, billing, booking_lists, callbacks, hour_bank, interventions, schedule
+from ..services import access, billing, booking_lists, callbacks, hour_bank, interventions, pages, schedule
 from ..services.errors import ServiceError
 from . import listing
 
@@ -30,7 +30,8 @@ def home():
                                         now, request.args.get("page", type=int))
     return render_template(
         "planner/home.html", load=schedule.load_by_consultant(now, now + timedelta(days=7)),
-        requests=schedule.pending_priority_requests(), page=three_days, at_risk=callbacks.at_risk(now),
+        requests=schedule.pending_priority_requests(), page=three_days,
+        at_risk=pages.slice_page(callbacks.at_risk(now), request.args.get("rappels", type=int), size=10),
     )
 
 
