@@ -3,9 +3,12 @@ log, long lists in pages."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from html import unescape
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from booking import contract
@@ -270,3 +273,55 @@ def test_the_planner_s_three_days_and_lists_never_stop_silently(app, client, aut
     assert client.get("/planification/rendez-vous", query_string={"entreprise": "x"}).status_code == 400
     lines = client.get("/planification/facturation/lignes")
     assert lines.status_code == 200
+
+
+def test_a_contract_applied_by_one_worker_is_in_force_in_another_at_its_next_transaction(pg_app):
+    """Two apps on one PostgreSQL database stand for two gunicorn workers (or a worker and the scheduler)."""
+    from booking import create_app
+    admin = f.user("admin")
+    db.session.commit()
+    other = create_app({**pg_app.config, "SQLALCHEMY_DATABASE_URI": str(db.engine.url.render_as_string(False))})
+    with other.app_context():
+        assert contract.current().policy.horizon_days == 60  # the file
+        db.session.commit()
+    text = contract_store.set_value(contract_store.text_in_force(), "booking", "horizon_days", 30)
+    with pg_app.test_request_context():
+        contract_store.apply(admin, text, None, datetime.now(timezone.utc))
+    with other.app_context():
+        assert contract.current().policy.horizon_days == 30
+        db.engine.dispose()
+    with pg_app.test_request_context(), pytest.raises(Exception, match="modifié entre-temps"):
+        contract_store.apply(admin, text.replace("horizon_days = 30", "horizon_days = 20"), None,
+                             datetime.now(timezone.utc))  # based on the file, but version 1 is in force now
+
+
+@given(st.lists(st.integers(), max_size=120), st.integers(1, 30))
+def test_the_pages_of_a_list_are_the_list(items, size):
+    from booking.services.pages import slice_page
+    first = slice_page(items, 1, size)
+    seen = [x for n in range(1, first.pages + 1) for x in slice_page(items, n, size).items]
+    assert seen == items and first.total == len(items)
+    assert slice_page(items, first.pages + 5, size).items == slice_page(items, first.pages, size).items
+    assert slice_page(items, -3, size).number == 1
+
+
+@lru_cache(maxsize=1)
+def _bare_app():
+    """An app for the labels' locale only (no database is touched)."""
+    from booking import create_app
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+@given(st.dictionaries(st.sampled_from([str(d) for d in range(7)]),
+                       st.sampled_from([[["09:00", "12:30"]], [["09:00", "12:30"], ["14:00", "18:00"]],
+                                        [["08:30", "12:00"]]]), min_size=1))
+def test_a_week_summary_names_every_working_day_once_with_its_hours(pattern):
+    from booking.web.consultants import WEEKDAYS, week_summary
+    with _bare_app().test_request_context():
+        summary = week_summary(pattern)
+        days = []
+        for label, hours in summary:
+            names = [str(w) for w in WEEKDAYS]
+            ends = [names.index(part) for part in label.split(" – ")]
+            days += [(d, hours) for d in range(ends[0], ends[-1] + 1)]
+        assert days == [(int(d), ", ".join(f"{a}-{b}" for a, b in pattern[d])) for d in sorted(pattern)]
