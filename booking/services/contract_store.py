@@ -22,7 +22,7 @@ from . import audit, locking
 from .errors import Conflict, Invalid
 
 MAX_TEXT = 200_000  # characters: a contract is a few kilobytes; a huge post is refused before parsing
-_parsed: dict[int, contract.Contract] = {}
+_parsed: dict[tuple[str, int], contract.Contract] = {}  # (database, version id): ids are per database
 _parsed_lock = threading.Lock()
 _NEWEST = select(ContractVersion.id).order_by(ContractVersion.id.desc()).limit(1)
 _CACHE_KEY = "contract_store.newest"  # session.info: (transaction, newest version id)
@@ -48,13 +48,14 @@ def in_force() -> contract.Contract | None:
     version = newest_id()
     if version is None:
         return None
+    key = (db.engine.url.render_as_string(), version)
     with _parsed_lock:
-        found = _parsed.get(version)
+        found = _parsed.get(key)
     if found is None:
         text = db.session.scalar(select(ContractVersion.text).where(ContractVersion.id == version))
         found = contract.parse_text(text, f"contract_versions #{version}")
         with _parsed_lock:
-            _parsed[version] = found
+            _parsed[key] = found
     return found
 
 
