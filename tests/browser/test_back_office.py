@@ -10,9 +10,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from booking.extensions import db
-from booking.models import Company, Consultant, User
+from booking.models import Absence, Company, Consultant, User
 from booking.services import availability, contract_store, reshuffle
 from calendars.worktime import PARIS
+
+from ..dates import working_days
 
 from .test_login import SHOTS, login
 
@@ -45,6 +47,36 @@ def test_a_planner_adds_a_part_time_consultant_that_slots_and_solver_follow(page
     expect(page.get_by_label("Mardi", exact=True)).to_have_value("08:30-12:00")
     expect(page.get_by_label("Mercredi", exact=True)).to_have_value("")
     _shot(page, "consultant-edit")
+    edit_url = page.url
+
+    # an absence added, then edited and deleted from the consultant's page
+    monday = next(d for d in working_days(10, 14) if d.weekday() == 0)
+    page.get_by_role("link", name="Déclarer une absence").click()
+    page.get_by_label("Consultant").select_option(label="Inès Partiel")
+    page.get_by_label("Début (heure de Paris)").fill(f"{monday}T09:00")
+    page.get_by_label("Fin (heure de Paris)").fill(f"{monday}T12:30")
+    page.get_by_label("Motif").fill("Formation")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status").first).to_contain_text("Absence enregistrée")
+    page.goto(edit_url)
+    row = page.get_by_test_id("absence")
+    expect(row).to_contain_text("Formation")
+    expect(row).to_contain_text("Aucun rendez-vous concerné")
+    row.get_by_role("link", name="Modifier").click()
+    expect(page.get_by_label("Début (heure de Paris)")).to_have_value(f"{monday}T09:00")
+    page.get_by_label("Fin (heure de Paris)").fill(f"{monday}T08:00")  # before the start: shown in place
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status").first).to_contain_text("La fin de l'absence doit suivre son début")
+    expect(page.get_by_label("Fin (heure de Paris)")).to_have_value(f"{monday}T08:00")
+    page.get_by_label("Fin (heure de Paris)").fill(f"{monday}T18:00")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status").first).to_contain_text("Absence modifiée : aucun rendez-vous n'est concerné")
+    expect(page.get_by_test_id("absence")).to_contain_text("18:00")
+    page.get_by_test_id("absence").get_by_role("link", name="Supprimer").click()
+    expect(page.get_by_role("heading", name="Supprimer cette absence ?")).to_be_visible()
+    page.get_by_role("button", name="Oui, supprimer l'absence").click()
+    expect(page.get_by_role("status").first).to_contain_text("Absence supprimée")
+    expect(page.get_by_test_id("absence")).to_have_count(0)
 
     with app.app_context():
         consultant = db.session.scalar(select(Consultant).join(User).where(User.email == "ines.partiel@erplib.example"))
@@ -138,14 +170,27 @@ PAGES = [  # (who, path, name)
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_every_back_office_page_fits_the_screen(browser, live_server, width):
+def test_every_back_office_page_fits_the_screen(browser, live_app, width):
     """Screenshots of each page; at 390 px no page is wider than the phone (tables stack or scroll inside)."""
+    app, live_server = live_app
+    with app.app_context():  # an absence of a demo consultant, for its edit and delete pages
+        consultant = db.session.scalar(select(Consultant).order_by(Consultant.id))
+        start = datetime.combine(working_days(1, 30)[0], datetime.min.time(), PARIS).replace(hour=14)
+        absence = Absence(consultant_id=consultant.id, start_at=start, end_at=start + timedelta(hours=2),
+                          reason="Rendez-vous médical")
+        db.session.add(absence)
+        db.session.commit()
+        absence_url = f"/planification/consultants/{consultant.id}/absences/{absence.id}"
+    pages = [*PAGES, ("planification@erplib.example", absence_url, "absence-edit"),
+             ("planification@erplib.example", absence_url + "/supprimer", "absence-delete"),
+             ("planification@erplib.example", f"/planification/consultants/{consultant.id}", "consultant")]
+    pages.sort(key=lambda p: p[0])
     context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": width, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     who = None
     try:
-        for email, path, name in PAGES:
+        for email, path, name in pages:
             if email != who:
                 context.clear_cookies()
                 login(page, live_server, email)
@@ -155,6 +200,12 @@ def test_every_back_office_page_fits_the_screen(browser, live_server, width):
             overflow = page.evaluate("document.documentElement.scrollWidth")
             assert overflow <= width, f"{path} is {overflow} px wide at {width} px"
             _shot(page, f"{name}-{width}")
+            if name == "policy":  # and its preview
+                page.get_by_label("Horizon de réservation (jours)").fill("59")
+                page.get_by_role("button", name="Prévisualiser les règles").click()
+                expect(page.get_by_test_id("diff")).to_contain_text("+horizon_days = 59")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                _shot(page, f"policy-preview-{width}")
         if width == 390:  # the week of slots: one day at a time, the next day a link away
             page.goto(f"{live_server}/portail/reserver/erplib")
             shown = page.locator(".daycol:visible")
