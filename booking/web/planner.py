@@ -93,8 +93,9 @@ def hour_bank_page(company_id: int):
 @role_required("planner", "admin")
 def interventions_page():
     now = utcnow()
-    return render_template("planner/interventions.html", rows=[
-        (b, interventions.checklist(b)) for b in interventions.upcoming(now)])
+    page = pages.slice_page(interventions.upcoming(now), request.args.get("page", type=int))
+    return render_template("planner/interventions.html", page=page,
+                           rows=[(b, interventions.checklist(b)) for b in page.items])
 
 
 @bp.post("/interventions/<int:booking_id>/changements")
