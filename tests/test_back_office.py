@@ -2,7 +2,7 @@
 log, long lists in pages."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from html import unescape
 

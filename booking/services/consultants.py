@@ -25,7 +25,7 @@ def check_pattern(pattern: dict) -> dict:
         week = parse_week(pattern)
     except (ValueError, TypeError) as exc:
         raise Invalid(_("Horaires invalides : %(error)s", error=str(exc))) from None
-    for day, blocks in enumerate(week):
+    for blocks in week:
         for (_a, b), (c, _d) in zip(blocks, blocks[1:]):
             if c < b:
                 raise Invalid(_("Horaires invalides : deux plages se chevauchent le même jour."))

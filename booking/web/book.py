@@ -12,7 +12,7 @@ from calendars.worktime import PARIS
 from .. import contract, inputs
 from ..api.schemas import parse_instant
 from ..auth import role_required
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..security import booking_limit, user_key
 from ..models import PRIORITIES
 from ..models.types import utcnow
