@@ -42,8 +42,11 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    from . import api, auth, cli, logmask, models, security  # noqa: F401  (models: register tables)
+    from . import api, auth, cli, contract, logmask, models, security  # noqa: F401  (models: register tables)
+    from .services import contract_store
     from .web import register as register_web
+
+    contract.use_edited(contract_store.in_force)  # the version applied from the admin page, if any
 
     if app.config.get("TRUSTED_PROXIES"):  # behind N reverse proxies: their X-Forwarded-* are believed
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from calendars.worktime import BusinessDuration
 
@@ -131,7 +132,10 @@ def _tier(name: str, raw: dict, kinds: set[str]) -> Tier:
         unknown = set(commitments) - set(COMMITMENTS)
         if unknown:
             raise ContractError(f"tiers.{name}.tickets.{priority}: unknown {sorted(unknown)}")
-        tickets[priority] = {k: BusinessDuration.parse(v) for k, v in commitments.items()}
+        try:
+            tickets[priority] = {k: BusinessDuration.parse(v) for k, v in commitments.items()}
+        except ValueError as exc:
+            raise ContractError(f"tiers.{name}.tickets.{priority}: {exc}") from None
     prices = _prices(name, raw.get("prices", {}))
     try:
         return Tier(
@@ -160,26 +164,57 @@ def _prices(name: str, raw: dict) -> dict[str, Decimal]:
     return prices
 
 
+# (lowest, highest) of each booking rule: a value outside would break the slot list (a zero grid, a
+# negative notice) or make no sense (a hold of a week); the same bounds for the file and the admin page.
+POLICY_BOUNDS = {"notice_hours": (0, 400), "horizon_days": (1, 730), "buffer_minutes": (0, 240),
+                 "grid_minutes": (5, 240), "cancel_cutoff_hours": (0, 400), "hold_minutes": (1, 1440),
+                 "follow_up_hold_hours": (1, 720), "reminder_hours": (0, 720), "low_balance_minutes": (0, 100_000),
+                 "callback_risk_hours": (0, 400)}
+SERVICE_HOURS = ("prerequisites_gate_hours", "prerequisites_reminder_hours")
+
+
+def _policy(raw: dict) -> BookingPolicy:
+    try:
+        policy = BookingPolicy(**raw)
+    except TypeError as exc:
+        raise ContractError(f"booking: {exc}") from None
+    for name, (low, high) in POLICY_BOUNDS.items():
+        value = getattr(policy, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ContractError(f"booking.{name}: {value!r} must be a whole number from {low} to {high}")
+    return policy
+
+
+def _check_service_hours(service: Service) -> None:
+    for name in SERVICE_HOURS:
+        value = getattr(service, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 400):
+            raise ContractError(f"services.{service.kind}.{name}: {value!r} must be a whole number from 0 to 400")
+
+
 def parse(raw: dict) -> Contract:
     """Build and validate a contract from its TOML data."""
     services = {kind: _service(kind, data) for kind, data in raw.get("services", {}).items()}
+    for service in services.values():
+        _check_service_hours(service)
     tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
     if not tiers or not services:
         raise ContractError("The contract needs at least one tier and one service")
+    return Contract(services=services, tiers=tiers, policy=_policy(raw.get("booking", {})))
+
+
+def parse_text(text: str, origin: str) -> Contract:
+    """A contract from its TOML text: the one check of the file and of the admin page's edits."""
     try:
-        policy = BookingPolicy(**raw.get("booking", {}))
-    except TypeError as exc:
-        raise ContractError(f"booking: {exc}") from None
-    return Contract(services=services, tiers=tiers, policy=policy)
+        return parse(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(f"{origin}: {exc}") from None
 
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> Contract:
-    try:
-        with open(path, "rb") as fh:
-            return parse(tomllib.load(fh))
-    except tomllib.TOMLDecodeError as exc:
-        raise ContractError(f"{path}: {exc}") from None
+    with open(path, "rb") as fh:
+        return parse_text(fh.read().decode("utf-8"), path)
 
 
 def load(path: str | os.PathLike | None = None) -> Contract:
@@ -188,8 +223,23 @@ def load(path: str | os.PathLike | None = None) -> Contract:
     return _load(path, os.stat(path).st_mtime)
 
 
-def current() -> Contract:
-    """The contract the running app uses (CONTRACT_FILE, else the packaged file)."""
+def file_path() -> str:
+    """The contract file the app starts from (CONTRACT_FILE, else the packaged file)."""
     from flask import current_app
 
-    return load(current_app.config.get("CONTRACT_FILE") or None)
+    return os.fspath(current_app.config.get("CONTRACT_FILE") or DEFAULT_FILE)
+
+
+# Set by the app (services.contract_store.in_force): the version an admin applied from the page, or None
+# when there is none; injected so that this module knows nothing of the database.
+_edited: Callable[[], Contract | None] = lambda: None
+
+
+def use_edited(source: Callable[[], Contract | None]) -> None:
+    global _edited
+    _edited = source
+
+
+def current() -> Contract:
+    """The contract the running app uses: the newest version applied from the admin page, else the file."""
+    return _edited() or load(file_path())

@@ -40,13 +40,16 @@ SECTIONS = {
                ("portal.hour_bank_page", _l("Banque d'heures et facturation")), ("calendars.agenda", _l("Agenda"))],
     "consultant": [("consultant.home", _l("Mon planning")), ("calendars.agenda", _l("Agenda et calendriers"))],
     "planner": [("planner.home", _l("Planification")), ("priority.week", _l("Semaine")),
-                ("priority.absences", _l("Absences")), ("planner.interventions_page", _l("Interventions")),
+                ("consultants.index", _l("Consultants")), ("priority.absences", _l("Absences")),
+                ("planner.interventions_page", _l("Interventions")),
                 ("calendars.conflicts", _l("Conflits d'agenda")),
-                ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier"))],
+                ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
+                ("audit_log.index", _l("Journal"))],
     "admin": [("admin.home", _l("Administration")), ("admin.users", _l("Utilisateurs")),
-              ("planner.home", _l("Planification")), ("planner.interventions_page", _l("Interventions")),
+              ("policy.index", _l("Contrat et règles")), ("planner.home", _l("Planification")),
+              ("consultants.index", _l("Consultants")), ("planner.interventions_page", _l("Interventions")),
               ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
-              ("webhooks.index", _l("Webhooks"))],
+              ("audit_log.index", _l("Journal")), ("webhooks.index", _l("Webhooks"))],
 }
 
 

@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from booking.extensions import db
-from booking.models import ExternalCalendar, PriorityRequest, ReshufflePlan, WebhookDelivery, WebhookSubscription
+from booking.models import (Absence, ExternalCalendar, PriorityRequest, ReshufflePlan, WebhookDelivery,
+                            WebhookSubscription)
 from booking.services import tokens
 
 from . import factories as f
@@ -49,7 +50,9 @@ def _world():
         plan = ReshufflePlan(kind="repair", status="failed", consultant_id=consultant.id)
         subscription, spare = (WebhookSubscription(url="https://hooks.example.com/erp", events=["booking.created"],
                                                    secret="whsec_matrix") for _ in range(2))
-        db.session.add_all([plan, subscription, spare])
+        absence = Absence(consultant_id=consultant.id, start_at=start + timedelta(days=3),
+                          end_at=start + timedelta(days=3, hours=2), reason="matrix")
+        db.session.add_all([plan, subscription, spare, absence])
         db.session.flush()
         delivery = WebhookDelivery(subscription_id=subscription.id, event_id=f"evt_{side}", event_type="booking.created",
                                    body="{}")
@@ -57,7 +60,8 @@ def _world():
         db.session.flush()
         world[side] = {"booking_id": booking.id, "request_id": request.id, "calendar_id": calendar.id,
                        "company_id": company.id, "plan_id": plan.id, "subscription_id": subscription.id,
-                       "delivery_id": delivery.id, "kind": "erplib", "code": "en",
+                       "delivery_id": delivery.id, "consultant_id": consultant.id, "absence_id": absence.id,
+                       "kind": "erplib", "code": "en",
                        "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x",
                        # the page's deletion and the API's each delete a subscription of their own
                        "for": {"webhooks.delete": {"subscription_id": spare.id}}}

@@ -32,11 +32,62 @@ def test_the_instance_carries_busy_time_and_the_plan_avoids_it(app):
     calendar_sync.add(None, expert, "Perso", NOW, data=BUSY)
     raw = reshuffle.build(NOW, [request])
     spans = {(u["start"][:10], u["end"][:10]) for c in raw["consultants"] if c["id"] == f"c{expert.id}" for u in c["unavailable"]}
-    assert ("2026-12-09", "2026-12-10") in spans and ("2026-12-10", "2026-12-11") in spans
-    assert ("2026-12-26", "2026-12-27") in spans  # Alsace-Moselle's 26 December
+    assert ("2026-12-09", "2026-12-10") in spans  # the imported busy day
+    # the absence; (Alsace-Moselle's 26 December is a Saturday in 2026: no business time to take away)
+    assert date(2026, 12, 10) in _unavailable_days(raw, expert)
     assert "2026-12-25" in raw["calendar"]["holidays"]
     instance = read_instance(raw)
     plan = solve(instance, time_limit=3)
     assert violations(instance, plan) == []
     day = plan.placements[0].start.astimezone(PARIS).date()
     assert plan.placements[0].consultant == f"c{expert.id}" and day not in (date(2026, 12, 9), date(2026, 12, 10))
+
+
+def _unavailable_days(raw: dict, consultant) -> set[date]:
+    """Local days on which the instance says this consultant is unavailable for all of business time."""
+    spans = [(datetime.fromisoformat(u["start"]), datetime.fromisoformat(u["end"]))
+             for c in raw["consultants"] if c["id"] == f"c{consultant.id}" for u in c["unavailable"]]
+    days = set()
+    for day in {a.astimezone(PARIS).date() for a, _ in spans}:
+        hours = sum(((min(b, datetime.combine(day, datetime.max.time(), PARIS)) -
+                      max(a, datetime.combine(day, datetime.min.time(), PARIS))).total_seconds()
+                     for a, b in spans if a.astimezone(PARIS).date() <= day <= b.astimezone(PARIS).date()))
+        if hours >= 7.5 * 3600:
+            days.add(day)
+    return days
+
+
+def test_a_part_time_pattern_is_the_instance_s_unavailable_time_as_it_is_the_slot_list_s(app):
+    """One calendar: the solver instance and the slot list both follow the consultant's own week."""
+    from booking.services import availability
+    company = f.company("serenite", contract_start=date(2026, 1, 1))
+    contact = f.user("client", company)
+    # Monday all day, Tuesday morning 08:30–12:00; nothing else
+    part_time = f.consultant(skills=("paie",), working_pattern={"0": [["09:00", "12:30"], ["14:00", "18:00"]],
+                                                                "1": [["08:30", "12:00"]]})
+    request = PriorityRequest(company=company, requester=contact, skill="paie", amount=2, unit="hours",
+                              status="accepted", accepted_at=NOW)
+    db.session.add(request)
+    db.session.commit()
+    raw = reshuffle.build(NOW, [request])
+    unavailable = [(datetime.fromisoformat(u["start"]), datetime.fromisoformat(u["end"]))
+                   for c in raw["consultants"] if c["id"] == f"c{part_time.id}" for u in c["unavailable"]]
+    wednesday, tuesday = date(2026, 12, 2), date(2026, 12, 8)
+    assert _unavailable_days(raw, part_time) >= {wednesday, date(2026, 12, 3), date(2026, 12, 4)}
+    tuesday_afternoon = datetime(2026, 12, 8, 14, tzinfo=PARIS)
+    assert any(a <= tuesday_afternoon < b for a, b in unavailable)
+    assert not any(a < datetime(2026, 12, 7, 18, tzinfo=PARIS) and datetime(2026, 12, 7, 9, tzinfo=PARIS) < b
+                   for a, b in unavailable)  # Monday is all working time
+    instance = read_instance(raw)
+    plan = solve(instance, time_limit=3)
+    assert violations(instance, plan) == []
+    placed = plan.placements[0]
+    assert placed.consultant == f"c{part_time.id}"
+    assert placed.start.astimezone(PARIS).weekday() in (0, 1)  # Monday or Tuesday morning only
+    assert not (placed.start.astimezone(PARIS).date() == tuesday and placed.start.astimezone(PARIS).hour >= 12)
+    # the slot list follows the same week: only Mondays and Tuesday mornings (from 08:30)
+    found = availability.slots("erplib", company, datetime(2026, 12, 7, tzinfo=PARIS),
+                               datetime(2026, 12, 12, tzinfo=PARIS), NOW, consultant_id=part_time.id)
+    assert {s.start.astimezone(PARIS).weekday() for s in found} == {0, 1}
+    assert min(s.start for s in found if s.start.astimezone(PARIS).date() == tuesday) == \
+        datetime(2026, 12, 8, 8, 30, tzinfo=PARIS)

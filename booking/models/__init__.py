@@ -5,6 +5,7 @@ from .bookings import (ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, Pr
 from .jobs import Alert, SchedulerLease
 from .calendars import ExternalBusy, ExternalCalendar, FeedToken
 from .companies import TIERS, Company
+from .contract_versions import ContractVersion
 from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
 from .people import ROLES, Absence, ApiToken, Consultant, User
@@ -14,7 +15,7 @@ from .webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "Alert", "ApiToken", "Compensation", "ReshufflePlan", "AuditEntry", "Booking", "Company", "Consultant", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
+    "Absence", "Alert", "ApiToken", "Compensation", "ReshufflePlan", "AuditEntry", "Booking", "Company", "Consultant", "ContractVersion", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
     "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
     "PriorityRequest", "ScheduleVersion", "Ticket", "User", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -45,6 +45,9 @@ def consultant_day(consultant_id: int, day: date) -> LockKey:
     return (consultant_id, day.toordinal())
 
 
+CONTRACT: LockKey = (0, 0)  # the contract's versions: no consultant (ids > 0) nor company (< 0) has it
+
+
 def company(company_id: int) -> LockKey:
     # Negative first half: never equal to a consultant's key.
     return (-company_id, 0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -30,6 +29,7 @@ from ..models import OutboxMessage
 from ..models.types import utcnow
 from . import locking
 from .errors import Conflict, NotFound
+from .pages import Page, paginate
 
 log = logging.getLogger(__name__)
 
@@ -184,27 +184,12 @@ def deliver(now: datetime) -> int:
     return _send(due, now) if due else 0
 
 
-@dataclass
-class Page:
-    """One page of the outbox."""
-
-    items: list[OutboxMessage]
-    number: int
-    pages: int
-    total: int
-
-
 def outbox(status: str | None, number: int) -> Page:
     """One page of the outbox, newest first, of one status (queued, sent, failed) or of all."""
     query = select(OutboxMessage)
     if status:
         query = query.where(STATUSES[status])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(-(-total // PAGE_SIZE), 1)
-    number = min(max(number, 1), pages)  # a page past the end shows the last one
-    items = db.session.scalars(query.order_by(OutboxMessage.id.desc())
-                               .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return Page(items, number, pages, total)
+    return paginate(query.order_by(OutboxMessage.id.desc()), number, PAGE_SIZE)
 
 
 def counts() -> dict[str, int]:

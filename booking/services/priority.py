@@ -16,7 +16,7 @@ from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
 from ..models.types import utcnow
-from . import audit, background, locking, notify, quotes, reshuffle
+from . import audit, background, consultants, locking, notify, quotes, reshuffle
 from .errors import Conflict, Invalid, NotEntitled
 
 log = logging.getLogger(__name__)
@@ -295,9 +295,9 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
 def mark_absent(actor: User, consultant: Consultant, start: datetime, end: datetime, reason: str,
                 now: datetime) -> ReshufflePlan | None:
     """Record an absence; if it covers booked time, start a repair plan for the bookings it hits."""
-    if end <= start:
-        raise Invalid("La fin de l'absence doit suivre son début.")
-    with locking.locked([]):
+    consultants.check_span(start, end)
+    # the days it covers: a booking being made on one of them re-checks after this absence, or before it
+    with locking.locked(consultants.day_keys(consultant.id, (start, end))):
         db.session.add(Absence(consultant_id=consultant.id, start_at=start, end_at=end, reason=reason[:120]))
         audit.record(actor, "consultant.absence", consultant, start=start.isoformat(), end=end.isoformat())
     hit = db.session.scalar(select(Booking.id).where(

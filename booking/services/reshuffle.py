@@ -1,17 +1,19 @@
 """The reshuffle instance (docs/solver-format.md) built from the database: consultants with their
-absences, imported busy time and regional holidays as unavailable time; bookings; accepted priority jobs."""
+own calendars (working pattern, regional holidays, absences: the one `calendar_for` that the slot list
+uses) and imported busy time as unavailable time; bookings; accepted priority jobs."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from calendars.worktime import PARIS, public_holidays
+from calendars.worktime import PARIS, public_holidays, subtract
 from solver.instance import INSTANCE_FORMAT
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
-from .availability import earliest as first_start, eligible
+from .availability import BUSINESS, calendar_for, eligible
+from .availability import earliest as first_start
 
 WEEKS = 4
 WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
@@ -27,17 +29,22 @@ def _iso(instant: datetime) -> str:
 
 
 def _unavailable(consultant: Consultant, start: datetime, end: datetime) -> list[dict]:
-    spans = [(a.start_at, a.end_at) for a in consultant.absences if a.end_at > start and a.start_at < end]
+    """The business time (the instance's calendar) in which this consultant does not work: outside their
+    weekly pattern (part time, other hours), on their regional holidays, during their absences, plus their
+    imported busy time. The pattern comes from `calendar_for`, the same calendar the slot list uses."""
+    spans = subtract(BUSINESS.intervals(start, end), calendar_for(consultant).intervals(start, end))
     spans += db.session.execute(select(ExternalBusy.start_at, ExternalBusy.end_at).where(
         ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > start, ExternalBusy.start_at < end)).all()
-    if consultant.holiday_region:  # regional holidays (Alsace-Moselle) on top of the national ones
-        national = {d for year in {start.year, end.year} for d in public_holidays(year)}
-        for year in {start.year, end.year}:
-            for day in public_holidays(year, consultant.holiday_region) - national:
-                day_start = datetime.combine(day, datetime.min.time(), PARIS)
-                if start <= day_start < end:
-                    spans.append((day_start, day_start + timedelta(days=1)))
     return [{"start": _iso(a), "end": _iso(b)} for a, b in sorted(spans)]
+
+
+def _calendar() -> dict:
+    """The company's business week (BUSINESS) in the instance's terms; holidays are listed by `build`."""
+    weekdays = [day for day, blocks in enumerate(BUSINESS.week) if blocks]
+    hours = [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in BUSINESS.week[weekdays[0]]]
+    if any(BUSINESS.week[day] != BUSINESS.week[weekdays[0]] for day in weekdays):
+        raise ValueError("the instance format has one set of hours for every working day")
+    return {"timezone": str(BUSINESS.tz), "weekdays": weekdays, "hours": hours}
 
 
 def build(now: datetime, requests: list[PriorityRequest]) -> dict:
@@ -75,9 +82,8 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
                      "window": {"start": _iso(earliest), "end": _iso(accepted + timedelta(days=7))}})
     return {
         "format": INSTANCE_FORMAT, "now": _iso(now),
-        "calendar": {"timezone": "Europe/Paris", "weekdays": [0, 1, 2, 3, 4],
-                     "hours": [["09:00", "12:30"], ["14:00", "18:00"]],
-                     "holidays": [d.isoformat() for d in holidays], "grid_minutes": terms.policy.grid_minutes},
+        "calendar": {**_calendar(), "holidays": [d.isoformat() for d in holidays],
+                     "grid_minutes": terms.policy.grid_minutes},
         "horizon": {"start": _iso(now), "end": _iso(end)},
         "consultants": [{"id": f"c{c.id}", "skills": list(c.skills), "unavailable": _unavailable(c, now, end)}
                         for c in consultants],

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
@@ -15,16 +15,17 @@ from ..services.locking import LockTimeout
 
 def register(app) -> None:
     from .. import labels
-    from . import (account, admin, auth, book, calendars, consultant, feeds, health, outbox, planner, portal, priority,
-                   staff_bookings, webhooks)
+    from . import (account, admin, audit_log, auth, book, calendars, consultant, consultants, feeds, health, outbox,
+                   planner, policy, portal, priority, staff_bookings, webhooks)
 
     for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
-                   staff_bookings, webhooks):
+                   consultants, policy, audit_log, staff_bookings, webhooks):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
     app.jinja_env.filters["when"] = lambda dt, fmt="EEE d MMM HH:mm": format_datetime(dt, fmt)
     app.jinja_env.filters["day"] = lambda d, fmt="EEEE d MMMM": format_date(d, fmt)
+    app.jinja_env.filters["number"] = format_decimal  # 1,5 on French pages, 1.5 on English ones
 
     for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page)

@@ -11,12 +11,12 @@ from calendars.invite import ics_file
 from calendars.worktime import PARIS
 from .. import contract, inputs
 from ..auth import role_required
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..security import booking_limit, user_key
-from ..models import PRIORITIES, Booking
+from ..models import PRIORITIES
 from ..models.types import utcnow
-from . import consent
-from ..services import access, availability, bookings, callbacks, costs, interventions, notify, promises
+from . import consent, listing
+from ..services import access, availability, booking_lists, bookings, callbacks, costs, interventions, notify, promises
 from ..services.errors import ServiceError
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -58,12 +58,27 @@ def _week_view(kind: str, monday: date, **extra):
     start, end = availability.local_range(monday, monday + timedelta(days=6))
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
+    week = [monday + timedelta(days=n) for n in range(5)]
+    shown = _shown_day(week, days)
+    at = week.index(shown)
+    # on a phone one day shows at a time: the day before and after, across weeks (plain links, no script)
+    day_before = (monday, week[at - 1]) if at else (monday - timedelta(days=7), monday - timedelta(days=3))
+    day_after = (monday, week[at + 1]) if at < 4 else (monday + timedelta(days=7), monday + timedelta(days=7))
     return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline, promise=promise,
                            notes=lambda slot: promises.notes(kind, slot.start, now),
                            fits=callbacks.fits(found, deadline, end),
-                           days=[(monday + timedelta(days=n), days.get(monday + timedelta(days=n), []))
-                                 for n in range(5)],
+                           days=[(day, days.get(day, [])) for day in week], shown=shown,
+                           day_before=day_before, day_after=day_after,
                            previous=monday - timedelta(days=7), next=monday + timedelta(days=7), **extra)
+
+
+def _shown_day(week: list[date], days: dict) -> date:
+    """The day a phone shows (?jour=, when in this week), else the week's first day with a free slot."""
+    text = request.args.get("jour")
+    asked = inputs.day(text, _("Jour")) if text else None
+    if asked in week:
+        return asked
+    return next((day for day in week if days.get(day)), week[0])
 
 
 @bp.route("/reserver")
@@ -131,10 +146,12 @@ def confirm(booking_id: int):
 @bp.route("/rendez-vous")
 @role_required("client")
 def mine():
-    rows = db.session.scalars(access.bookings_query(current_user).where(
-        Booking.end_at > utcnow() - timedelta(days=30)).limit(500)).all()
-    return render_template("book/mine.html", bookings=rows, now=utcnow(),
-                           cutoff_passed=lambda b: bookings.cutoff_passed(b, utcnow()))
+    """The company's bookings, a page at a time: upcoming (next first), past, cancelled or all."""
+    form, filters = listing.filter_form(staff=False)
+    now = utcnow()
+    page = booking_lists.bookings(access.bookings_query(current_user), filters, now, request.args.get("page", type=int))
+    return render_template("book/mine.html", page=page, form=form, args=listing.kept_args(), now=now,
+                           cutoff_passed=lambda b: bookings.cutoff_passed(b, now))
 
 
 @bp.route("/rendez-vous/<int:booking_id>")

@@ -5,15 +5,17 @@ from decimal import Decimal
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from calendars.worktime import PARIS
 from .. import inputs
 from ..auth import role_required
 from ..extensions import db
-from ..models import Company
+from ..models import Booking, Company
 from ..models.types import utcnow
-from ..services import access, billing, callbacks, hour_bank, interventions, schedule
+from ..services import access, billing, booking_lists, callbacks, hour_bank, interventions, pages, schedule
 from ..services.errors import ServiceError
+from . import listing
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -22,11 +24,24 @@ bp = Blueprint("planner", __name__, url_prefix="/planification")
 @role_required("planner", "admin")
 def home():
     now = utcnow()
+    today = now.astimezone(PARIS).date()
+    # the next three days in full, a page at a time (never cut at an arbitrary row)
+    three_days = booking_lists.bookings(select(Booking), booking_lists.Filters(first=today, last=today + timedelta(days=2)),
+                                        now, request.args.get("page", type=int))
     return render_template(
         "planner/home.html", load=schedule.load_by_consultant(now, now + timedelta(days=7)),
-        requests=schedule.pending_priority_requests(),
-        bookings=schedule.upcoming(now, days=3), at_risk=callbacks.at_risk(now),
+        requests=schedule.pending_priority_requests(), page=three_days,
+        at_risk=pages.slice_page(callbacks.at_risk(now), request.args.get("rappels", type=int), size=10),
     )
+
+
+@bp.route("/rendez-vous")
+@role_required("planner", "admin")
+def bookings():
+    """Every booking, filtered by period, client, consultant and service, a page at a time."""
+    form, filters = listing.filter_form(staff=True)
+    page = booking_lists.bookings(select(Booking), filters, utcnow(), request.args.get("page", type=int))
+    return render_template("planner/bookings.html", form=form, page=page, args=listing.kept_args())
 
 
 def _month(text: str | None) -> date:
@@ -44,6 +59,17 @@ def billing_index():
     paid = {c.id: sum((e.amount_eur for e, _ in billing.monthly_compensations(c, month)), Decimal("0"))
             for c, _ in rows}
     return render_template("planner/billing.html", month=month, rows=rows, paid=paid)
+
+
+@bp.route("/facturation/lignes")
+@role_required("planner", "admin")
+def billing_lines():
+    """The month's billing lines of every client, filtered by client, consultant and service."""
+    month = _month(request.args.get("mois"))
+    form, filters = listing.filter_form(staff=True, when=False)
+    page = booking_lists.billing_lines(month, filters, request.args.get("page", type=int))
+    return render_template("planner/billing_lines.html", form=form, page=page, month=month,
+                           args=listing.kept_args())
 
 
 @bp.route("/facturation/<int:company_id>/<month>.csv")
@@ -67,8 +93,9 @@ def hour_bank_page(company_id: int):
 @role_required("planner", "admin")
 def interventions_page():
     now = utcnow()
-    return render_template("planner/interventions.html", rows=[
-        (b, interventions.checklist(b)) for b in interventions.upcoming(now)])
+    page = pages.slice_page(interventions.upcoming(now), request.args.get("page", type=int))
+    return render_template("planner/interventions.html", page=page,
+                           rows=[(b, interventions.checklist(b)) for b in page.items])
 
 
 @bp.post("/interventions/<int:booking_id>/changements")

@@ -20,7 +20,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @pytest.fixture(scope="session")
-def live_server(sqlite_template, tmp_path_factory):
+def live_app(sqlite_template, tmp_path_factory):
+    """The served app and its address: a test may read the live database in an app context of its own."""
     path = tmp_path_factory.mktemp("live") / "planner.db"
     shutil.copy(sqlite_template, path)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RESHUFFLE_SECONDS": 3})
@@ -29,8 +30,13 @@ def live_server(sqlite_template, tmp_path_factory):
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield app, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    return live_app[1]
 
 
 @pytest.fixture(scope="session")
