@@ -46,18 +46,24 @@ def bookings(base: Select, filters: Filters, now: datetime, number: int | None) 
         query = query.where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at <= now)
     elif filters.when == "annules":
         query = query.where(Booking.status.in_(CANCELLED))
-    if filters.company_id is not None:
-        query = query.where(Booking.company_id == filters.company_id)
-    if filters.consultant_id is not None:
-        query = query.where(Booking.consultant_id == filters.consultant_id)
-    if filters.kind:
-        query = query.where(Booking.kind == filters.kind)
+    query = _whose(query, filters)
     if filters.first is not None:
         query = query.where(Booking.start_at >= datetime.combine(filters.first, datetime.min.time(), PARIS))
     if filters.last is not None:
         query = query.where(Booking.start_at < datetime.combine(filters.last + timedelta(days=1),
                                                                 datetime.min.time(), PARIS))
     return paginate(_ordered(query, filters), number)
+
+
+def _whose(query, filters: Filters):
+    """The company, consultant and service filters, shared by the bookings and the billing lines."""
+    if filters.company_id is not None:
+        query = query.where(Booking.company_id == filters.company_id)
+    if filters.consultant_id is not None:
+        query = query.where(Booking.consultant_id == filters.consultant_id)
+    if filters.kind:
+        query = query.where(Booking.kind == filters.kind)
+    return query
 
 
 def billing_lines(month: date, filters: Filters, number: int | None) -> Page:
@@ -68,12 +74,7 @@ def billing_lines(month: date, filters: Filters, number: int | None) -> Page:
              .options(selectinload(Booking.company), selectinload(Booking.consultant).selectinload(Consultant.user))
              .where(Booking.start_at >= start, Booking.start_at < end)
              .group_by(Booking.id).having((included != 0) | (billable != 0)))
-    if filters.company_id is not None:
-        query = query.where(Booking.company_id == filters.company_id)
-    if filters.consultant_id is not None:
-        query = query.where(Booking.consultant_id == filters.consultant_id)
-    if filters.kind:
-        query = query.where(Booking.kind == filters.kind)
+    query = _whose(query, filters)
     order = filters.order or "recents"
     query = query.order_by(*((Booking.start_at, Booking.id) if order == "prochains"
                              else (Booking.start_at.desc(), Booking.id.desc())))
