@@ -33,8 +33,10 @@ def _page(new_url: str | None = None):
         calendars = db.session.scalars(select(ExternalCalendar).where(ExternalCalendar.consultant_id == owner.id)
                                        .order_by(ExternalCalendar.label)).all()
     waiting = any(c.status in ("pending", "importing") for c in calendars)
+    reports = {c.id: calendar_sync.summary(c) for c in calendars}
     response = make_response(render_template("calendars/agenda.html", token=feeds.active(owner), new_url=new_url,
-                                             calendars=calendars, waiting=waiting, refresh=REFRESH_SECONDS))
+                                             calendars=calendars, reports=reports, waiting=waiting,
+                                             refresh=REFRESH_SECONDS))
     if waiting and new_url is None:  # never reload away a feed URL shown only once
         response.headers["Refresh"] = str(REFRESH_SECONDS)
     return response
@@ -128,7 +130,7 @@ def refresh_calendar(calendar_id: int):
     try:
         count = calendar_sync.reimport(calendar, utcnow(), upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None)
     except CalendarImportError as error:
-        flash(_("Import refusé, les plages précédentes sont conservées : %(error)s", error=error), "error")
+        flash(_("Import refusé : %(error)s", error=calendar_sync.refusal(error)), "error")
     else:
         flash(_("Calendrier inchangé depuis la dernière lecture.") if count is None
               else ngettext("Calendrier relu : %(num)d plage occupée.", "Calendrier relu : %(num)d plages occupées.", count), "success")
