@@ -61,6 +61,8 @@ MESSAGES = {
     "own_feed": _l("Ce calendrier est un flux ou une invitation d'ERP-Lib Planner : ses rendez-vous sont déjà dans "
                    "votre planning, l'importer les bloquerait une seconde fois."),
     "too_slow": _l("Lecture interrompue au bout de %(count)s secondes : ce calendrier est trop volumineux ou trop complexe."),
+    "unclosed_empty": _l("Fichier incomplet (END:VCALENDAR manquant, téléchargement interrompu ?) : aucun événement "
+                         "n'a pu y être lu."),
     "unexpected": _l("Erreur inattendue pendant l'import ; réessayez plus tard."),
     # skipped components: the others are imported
     "unreadable": _l("%(component)s ligne %(line)s ignoré : son texte est illisible."),
@@ -361,6 +363,7 @@ class _Read:
     skipped: list[Note]
     warnings: list[Note]
     lines: dict[int, int]  # id(component) → its line
+    complete: bool = True
 
 
 def _read(data: bytes, start: datetime, end: datetime, deadline: Deadline | None) -> _Read:
@@ -404,7 +407,7 @@ def _read(data: bytes, start: datetime, end: datetime, deadline: Deadline | None
             skipped.append(problem)
             calendar.subcomponents.remove(component)
     skipped.sort(key=lambda note: note.line or 0)
-    return _Read([calendar], events, skipped, warnings, lines)
+    return _Read([calendar], events, skipped, warnings, lines, complete)
 
 
 def _problem(piece: _Piece, component: Component, start: datetime, warnings: list[Note]) -> Note | None:
@@ -589,6 +592,8 @@ def read(data: bytes, start: datetime, end: datetime, tz=PARIS, deadline: Deadli
                 continue
             if span and span[1] > start and span[0] < end:
                 spans.append((max(span[0], start), min(span[1], end)))
+    if not got.complete and result.events == 0 and not spans and not got.skipped:
+        raise CalendarImportError(Note("unclosed_empty"))
     if got.skipped and result.events == 0 and not spans:
         first = got.skipped[0]
         raise CalendarImportError(Note("nothing_readable", first.line, count=len(got.skipped)), result.skipped)

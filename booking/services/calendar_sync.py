@@ -64,9 +64,9 @@ def window(now: datetime) -> tuple[datetime, datetime]:
     return now - PAST, now + max(MIN_AHEAD, timedelta(days=contract.current().policy.horizon_days))
 
 
-def read(data: bytes, now: datetime, seconds: float = PARSE_SECONDS) -> Imported:
+def read(data: bytes, now: datetime) -> Imported:
     """Understand a file (no database): its busy time in the window, and what it skipped."""
-    return importer.read(data, *window(now), deadline=Deadline.after(seconds))
+    return importer.read(data, *window(now), deadline=Deadline.after(_parse_seconds()))
 
 
 def _own_feed(url: str) -> bool:
@@ -108,7 +108,7 @@ def _record_failure(calendar: ExternalCalendar, error: CalendarImportError, now:
         db.session.execute(delete(ExternalBusy).where(ExternalBusy.calendar_id == calendar.id))
         calendar.busy_count = 0
     calendar.error, calendar.fetched_at, calendar.status = str(error)[:2000], now, "error"
-    calendar.report = {"refusal": error.note.to_json() if error.note else {"code": "unexpected"},
+    calendar.report = {"refusal": error.note.to_json() if error.note else None,  # else the text in `error`
                        "skipped": [n.to_json() for n in error.skipped[:50]], "dropped": dropped,
                        "kept_until": None if dropped or calendar.imported_at is None
                        else (calendar.imported_at + KEEP_STALE).isoformat()}
@@ -292,6 +292,22 @@ def _fetch_and_read(url: str, etag: str | None, last_modified: str | None, now: 
         return None, None, CalendarImportError(Note("unexpected"))
 
 
+def _import(calendar_id: int, claimed_at: datetime, now: datetime) -> bool:
+    """Read one claimed calendar's URL and store what it says (or why it could not be read)."""
+    row = db.session.execute(select(ExternalCalendar.url, ExternalCalendar.etag, ExternalCalendar.last_modified)
+                             .where(ExternalCalendar.id == calendar_id)).one_or_none()
+    db.session.rollback()  # no transaction stays open while a slow server is read
+    if row is None:  # removed since it was claimed
+        return False
+    result, fetched, error = _fetch_and_read(row.url, row.etag, row.last_modified, now, _policy(), _parse_seconds(),
+                                             window(now))
+    return _finish(calendar_id, claimed_at, now, result=result, fetched=fetched, error=error)
+
+
+def _parse_seconds() -> float:
+    return float(current_app.config.get("CALENDAR_PARSE_SECONDS", PARSE_SECONDS))
+
+
 def import_queued(now: datetime) -> int:
     """The job: claim each queued calendar (or one abandoned mid-import), read them WORKERS at a
     time, and record each outcome as soon as it is known; how many were read."""
@@ -308,7 +324,7 @@ def import_queued(now: datetime) -> int:
     if not claimed:
         return 0
     policy, horizon, imported = _policy(), window(now), 0
-    seconds = float(current_app.config.get("CALENDAR_PARSE_SECONDS", PARSE_SECONDS))
+    seconds = _parse_seconds()
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(claimed)), thread_name_prefix="calendar") as pool:
         futures = {pool.submit(_fetch_and_read, row.url, row.etag, row.last_modified, now, policy, seconds, horizon):
