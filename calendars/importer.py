@@ -147,11 +147,12 @@ class Imported:
 def _text(data: bytes) -> str:
     """Bytes to text whatever the producer's encoding: UTF-8 (with or without BOM), UTF-16 (Outlook,
     Notes), else Windows-1252. NUL bytes never survive."""
+    sample = data[:400]
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = data.decode("utf-16", errors="replace")
-    elif len(data) > 1 and data[1:2] == b"\x00" and data[0:1] != b"\x00":
+    elif sample[1::2].count(0) > len(sample) // 5:  # ASCII in UTF-16 without BOM: every other byte NUL
         text = data.decode("utf-16-le", errors="replace")
-    elif data[:1] == b"\x00" and data[1:2] not in (b"", b"\x00"):
+    elif sample[0::2].count(0) > len(sample) // 5:
         text = data.decode("utf-16-be", errors="replace")
     else:
         try:
