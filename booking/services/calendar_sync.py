@@ -78,7 +78,7 @@ def _previous(calendar: ExternalCalendar):
         select(ExternalBusy).where(ExternalBusy.calendar_id == calendar.id))] if calendar.id else []
 
 
-def _swap_busy(calendar: ExternalCalendar, result: Imported, now: datetime, fetched: fetch.Fetched | None) -> None:
+def _swap_busy(calendar: ExternalCalendar, result: Imported, now: datetime, fetched: fetch.Fetched | None) -> int:
     """Inside the caller's transaction: the calendar's busy time replaced, its status `done`. When
     the read skipped events, the previous busy time stays beside the new for KEEP_STALE after the
     last complete read (the skipped events are probably still there), never longer."""
@@ -98,6 +98,7 @@ def _swap_busy(calendar: ExternalCalendar, result: Imported, now: datetime, fetc
     calendar.report = {"events": result.events, "skipped": [n.to_json() for n in result.skipped],
                        "warnings": [n.to_json() for n in result.warnings],
                        "kept_until": kept_until.isoformat() if kept_until else None}
+    return len(spans)
 
 
 def _record_failure(calendar: ExternalCalendar, error: CalendarImportError, now: datetime) -> None:
@@ -114,9 +115,9 @@ def _record_failure(calendar: ExternalCalendar, error: CalendarImportError, now:
                        else (calendar.imported_at + KEEP_STALE).isoformat()}
 
 
-def _replace_busy(calendar: ExternalCalendar, data: bytes, now: datetime, fetched: fetch.Fetched | None = None) -> Imported:
+def _replace_busy(calendar: ExternalCalendar, data: bytes, now: datetime, fetched: fetch.Fetched | None = None) -> int:
     """Parse first (a file nothing can be read from raises and changes nothing), then swap the
-    busy time in one transaction."""
+    busy time in one transaction; how many busy spans are stored."""
     result = read(data, now)
     with locking.locked([]):
         if calendar.id is None:
@@ -124,8 +125,7 @@ def _replace_busy(calendar: ExternalCalendar, data: bytes, now: datetime, fetche
             db.session.flush()
         else:
             calendar = db.session.merge(calendar)
-        _swap_busy(calendar, result, now, fetched)
-    return result
+        return _swap_busy(calendar, result, now, fetched)
 
 
 def sentence(note: dict | Note) -> str:
@@ -180,12 +180,12 @@ def add(actor, consultant: Consultant, label: str, now: datetime, *, url: str | 
         if url:
             fetched = _download(url)
             data = fetched.body
-        result = _replace_busy(calendar, data or b"", now, fetched)
+        count = _replace_busy(calendar, data or b"", now, fetched)
     except CalendarImportError as error:
         raise Invalid(refusal(error), code="calendar_unreadable") from None
     with locking.locked([]):
-        audit.record(actor, "calendar.import", calendar, intervals=len(result.spans), skipped=len(result.skipped))
-    return calendar, len(result.spans)
+        audit.record(actor, "calendar.import", calendar, intervals=count)
+    return calendar, count
 
 
 def queue(actor, consultant: Consultant, label: str, url: str, now: datetime) -> ExternalCalendar:
@@ -232,7 +232,7 @@ def reimport(calendar: ExternalCalendar, now: datetime, data: bytes | None = Non
                 kept = db.session.merge(calendar)
                 kept.fetched_at, kept.status, kept.error = now, "done", ""
             return None
-        return len(_replace_busy(calendar, data, now, fetched).spans)
+        return _replace_busy(calendar, data, now, fetched)
     except CalendarImportError as error:
         with locking.locked([]):
             _record_failure(db.session.merge(calendar), error, now)
