@@ -498,17 +498,32 @@ def _freebusy(component: Component, tz) -> Iterator[Interval]:
 
 
 def _density(component: Component) -> tuple[float, int]:
-    """(at most how many instances a day, how many more on given dates) for one VEVENT."""
+    """(at most how many instances a day, how many more on given dates) for one VEVENT: an upper
+    bound from the rule's frequency and the BY… parts that multiply it."""
     extra = sum(len(getattr(value, "dts", [])) for value in _all(component, "RDATE"))
-    per_day = 0.0
+    per_day, counted = 0.0, 0
     for rule in _all(component, "RRULE"):
-        frequency, interval = (rule.get("FREQ") or ["DAILY"])[0], int((rule.get("INTERVAL") or [1])[0])
+        if not rule:
+            continue
+        frequency = (rule.get("FREQ") or ["DAILY"])[0]
+        interval = max(int((rule.get("INTERVAL") or [1])[0]), 1)
+        times = len(rule.get("BYHOUR") or [1]) * len(rule.get("BYMINUTE") or [1]) * len(rule.get("BYSECOND") or [1])
+        days = len(rule.get("BYDAY") or [])
+        if rule.get("COUNT"):  # a counted rule is bounded by its count whatever its frequency
+            counted += int(rule["COUNT"][0])
+            continue
         if frequency in SUB_DAILY:
-            per_day += 86400 / (SUB_DAILY[frequency] * max(interval, 1))
-        else:  # one a day at most for each time of day the BY… parts list
-            per_day += (len(rule.get("BYHOUR") or [1]) * len(rule.get("BYMINUTE") or [1])
-                        * len(rule.get("BYSECOND") or [1]))
-    return per_day, extra + (0 if per_day else 1)
+            per_day += 86400 / (SUB_DAILY[frequency] * interval)
+        elif frequency == "DAILY":
+            per_day += times / interval
+        elif frequency == "WEEKLY":
+            per_day += times * max(days, 1) / (7 * interval)
+        elif frequency == "MONTHLY":
+            per_day += times * max(days * 5, len(rule.get("BYMONTHDAY") or []), 1) / (28 * interval)
+        else:  # YEARLY: every day it could name
+            per_day += times * max(days * 53, len(rule.get("BYMONTHDAY") or []) * 12, len(rule.get("BYYEARDAY") or []),
+                                   len(rule.get("BYWEEKNO") or []) * 7, len(rule.get("BYMONTH") or []), 1) / (365 * interval)
+    return per_day, extra + counted + 1
 
 
 def _expand(calendar: Calendar, start: datetime, end: datetime, deadline: Deadline | None,
@@ -523,7 +538,8 @@ def _expand(calendar: Calendar, start: datetime, end: datetime, deadline: Deadli
     estimate = sum(per_day * days + extra for per_day, extra in densities)
     if estimate <= limit:
         return query.between(start, end), None
-    slice_ = max((end - start) * (limit / 4) / estimate, timedelta(minutes=1))
+    # slices sized for the rules that never end (counted ones are bounded already)
+    slice_ = max((end - start) * (limit / 4) / max(estimate, 1), timedelta(minutes=1))
     busiest = events[max(range(len(events)), key=lambda i: densities[i][0])]
     found, seen, at = [], set(), start
     while at < end:
