@@ -162,3 +162,42 @@ def test_a_caldav_server_stores_and_finds_every_event(world, client, radicale):
                           event=True, expand=False)
     uids = {str(e.icalendar_component["UID"]) for e in found}
     assert uids == {b.ical_uid for b in world["bookings"]}  # the consultant sees every client
+
+
+def test_the_etag_covers_everything_shown_and_weak_validators_match(world, client):
+    """A prerequisite ticked changes the event's text, hence the ETag; W/"…" from a proxy still matches."""
+    from booking.services import interventions
+
+    raw = feeds.issue(None, world["consultant"])
+    first = get(client, raw)
+    etag = first.headers["ETag"]
+    assert get(client, raw, **{"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert get(client, raw, **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    minor = world["bookings"][2]
+    code = feeds.contract.current().service("minor_update").prerequisites[0][0]
+    interventions.tick(world["contact"], minor, code, True, NOW)
+    db.session.commit()
+    changed = get(client, raw, **{"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert b"Pr=C3=A9requis" not in changed.data and "Prérequis : 1/4 confirmés" in changed.data.decode()
+    assert get(client, raw, **{"If-None-Match": changed.headers["ETag"]}).status_code == 304
+
+
+def test_the_published_ttl_is_a_duration(world, client):
+    calendar = Calendar.from_ical(get(client, feeds.issue(None, world["consultant"])).data)
+    assert calendar["X-PUBLISHED-TTL"].to_ical() == b"PT15M"
+    assert b"X-PUBLISHED-TTL:PT15M\r\n" in get(client, feeds.issue(None, world["consultant"])).data
+
+
+def test_a_five_day_job_appears_as_its_five_working_days(world, client):
+    """Fri 4 → Thu 10 Dec: Friday, then Monday to Thursday (not one span through the weekend)."""
+    installer = f.consultant(skills=("installation",))
+    job = f.booking(installer, paris("2026-12-04 09:00"), company=world["company"],
+                    minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60))
+    db.session.commit()
+    events = [e for e in Calendar.from_ical(get(client, feeds.issue(None, installer)).data).walk("VEVENT")
+              if str(e["UID"]).endswith(job.ical_uid)]
+    days = sorted((e["DTSTART"].dt.strftime("%a %d %H:%M"), e["DTEND"].dt.strftime("%H:%M")) for e in events)
+    assert days == [("Fri 04 09:00", "18:00"), ("Mon 07 09:00", "18:00"), ("Thu 10 09:00", "18:00"),
+                    ("Tue 08 09:00", "18:00"), ("Wed 09 09:00", "18:00")]
+    assert len({str(e["UID"]) for e in events}) == 5 and any(str(e["UID"]) == job.ical_uid for e in events)

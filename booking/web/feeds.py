@@ -1,4 +1,6 @@
 """The secret feed URL: GET /calendars/<token>.ics, with ETag / Last-Modified and 304s."""
+import re
+
 from flask import Blueprint, Response, abort, request
 from werkzeug.http import http_date, parse_date
 
@@ -14,17 +16,19 @@ def feed(token: str):
     if found is None:
         abort(404)
     now = utcnow()
-    etag, latest = feeds.version(found, now)
+    body = feeds.render(found, now)
+    etag, latest = feeds.etag(body), feeds.last_modified(found, now)
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
     if latest is not None:
         headers["Last-Modified"] = http_date(latest)
     matches = request.headers.get("If-None-Match")
     if matches is not None:
-        fresh = etag in [tag.strip() for tag in matches.split(",")] or matches.strip() == "*"
+        # weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"; a proxy may have weakened ours
+        fresh = matches.strip() == "*" or etag in re.findall(r'(?:W/)?("[^"]*")', matches)
     else:
         since = parse_date(request.headers.get("If-Modified-Since"))
         fresh = since is not None and latest is not None and latest.replace(microsecond=0) <= since
     if fresh:
         return Response(status=304, headers=headers)
     # text/calendar whatever the Accept header: calendar clients send all sorts
-    return Response(feeds.render(found, now), headers=headers, content_type="text/calendar; charset=utf-8")
+    return Response(body, headers=headers, content_type="text/calendar; charset=utf-8")
