@@ -201,3 +201,20 @@ def test_a_five_day_job_appears_as_its_five_working_days(world, client):
     assert days == [("Fri 04 09:00", "18:00"), ("Mon 07 09:00", "18:00"), ("Thu 10 09:00", "18:00"),
                     ("Tue 08 09:00", "18:00"), ("Wed 09 09:00", "18:00")]
     assert len({str(e["UID"]) for e in events}) == 5 and any(str(e["UID"]) == job.ical_uid for e in events)
+
+
+def test_pages_show_a_five_day_job_with_its_working_days(world, client, auth):
+    installer = f.consultant(skills=("installation",))
+    job = f.booking(installer, paris("2026-12-04 09:00"), company=world["company"], contact=world["contact"],
+                    minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60))
+    db.session.commit()
+    auth.login(world["contact"].email)
+    page = client.get(f"/portail/rendez-vous/{job.id}").get_data(as_text=True)
+    assert ("vendredi 4 décembre 2026, 09:00 – jeu. 10 déc. 18:00 (5 jours ouvrés : ven. 4 déc., lun. 7 déc., "
+            "mar. 8 déc., mer. 9 déc., jeu. 10 déc.)") in page
+    client.post("/langue/en", data={"next": "/"})
+    assert "(5 working days: Fri 4 Dec, Mon 7 Dec" in client.get(f"/portail/rendez-vous/{job.id}").get_data(as_text=True)
+    one_day = world["bookings"][0]
+    local = [t.astimezone(feeds.PARIS).strftime("%H:%M") for t in (one_day.start_at, one_day.end_at)]
+    page = client.get(f"/portail/rendez-vous/{one_day.id}").get_data(as_text=True)
+    assert f"Thursday 3 December 2026, {local[0]} – {local[1]}" in page and "working day" not in page
