@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import time as clock
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Iterator
 
 import recurring_ical_events
@@ -389,8 +389,7 @@ def _read(data: bytes, start: datetime, end: datetime, deadline: Deadline | None
         if piece.name not in ("VEVENT", "VTIMEZONE", "VFREEBUSY"):
             continue  # VTODO, VJOURNAL…: nothing to do with busy time
         if not piece.closed:
-            if piece.name != "VTIMEZONE":
-                skipped.append(Note("truncated", piece.line, piece.name))
+            skipped.append(Note("truncated", piece.line, piece.name))
             continue
         if piece.name == "VEVENT" and not _may_touch(piece.lines, first_day, last_day):
             events += 1  # read, and outside the window
@@ -444,9 +443,8 @@ def _together(header: list[str], kept: list[tuple[_Piece, list[str]]], skipped: 
         for piece, cleaned in kept:
             try:
                 Component.from_ical("\r\n".join(cleaned) + "\r\n")
-            except Exception:  # this component only
-                if piece.name != "VTIMEZONE":
-                    skipped.append(Note("unreadable", piece.line, piece.name))
+            except Exception:  # this component only (a broken zone: its events are read in Paris time, said)
+                skipped.append(Note("unreadable", piece.line, piece.name))
                 continue
             readable.append((piece, cleaned))
         kept = readable

@@ -45,8 +45,8 @@ PARTIAL = {
     "icalendar/issue_104_broken_calendar.ics": 1,  # an `X` line that is no property: the event is read
     "icalendar/multiple_timezones.ics": ("nothing_readable", "expansion"),  # RDATE;VALUE=TIME
     "icalendar/parsing_error.ics": 21,  # an empty EXDATE: every instance counts, with a warning
-    "icalendar/parsing_error_in_UTC_offset.ics": 0,  # only a broken VTIMEZONE, no event
-    "khal/invalid_tzoffset.ics": 1,  # a broken VTIMEZONE: the event is read in Paris time, said so
+    "icalendar/parsing_error_in_UTC_offset.ics": ("nothing_readable", "unreadable"),  # only a broken VTIMEZONE
+    "khal/invalid_tzoffset.ics": 1,  # a broken VTIMEZONE, skipped and named: the event is read in Paris time, said so
     "recurring-ical-events/bad_rrule_missing_until_event.ics": ("nothing_readable", "bad_value"),  # UNTL=
 }
 
