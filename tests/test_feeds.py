@@ -218,3 +218,13 @@ def test_pages_show_a_five_day_job_with_its_working_days(world, client, auth):
     local = [t.astimezone(feeds.PARIS).strftime("%H:%M") for t in (one_day.start_at, one_day.end_at)]
     page = client.get(f"/portail/rendez-vous/{one_day.id}").get_data(as_text=True)
     assert f"Thursday 3 December 2026, {local[0]} – {local[1]}" in page and "working day" not in page
+
+
+def test_the_etag_follows_a_renamed_company(world, client):
+    raw = feeds.issue(None, world["consultant"])
+    etag = get(client, raw).headers["ETag"]
+    world["company"].name = "Laboratoires Renommés"
+    db.session.commit()
+    renamed = get(client, raw, **{"If-None-Match": etag})
+    assert renamed.status_code == 200 and "Laboratoires Renommés" in renamed.data.decode()
+    assert get(client, raw, **{"If-None-Match": renamed.headers["ETag"]}).status_code == 304

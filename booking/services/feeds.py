@@ -1,9 +1,10 @@
 """Secret iCal feeds: one per consultant and per client company; random, hashed, rotatable, revocable.
 
-The ETag is the digest of the feed as rendered, so it changes with anything the feed shows (a
-prerequisite ticked, a company renamed, a day leaving the 30-day window of cancellations); a
-poller's 304 costs the feed's assembly from per-event cached text (a few ms for 2,000 events),
-not its serialisation. A booking over several days appears as one event per working day.
+The ETag is a digest of everything the feed shows, taken from a few small queries (the bookings'
+versions, the prerequisites confirmed, the names of the companies or consultants, the contract's
+checklists and labels, the day), so a poller that has the current feed gets its 304 without the
+feed being built, and a prerequisite ticked or a company renamed changes it. A booking over
+several days appears as one event per working day.
 """
 from __future__ import annotations
 
@@ -72,16 +73,42 @@ def _scope(token: FeedToken, now: datetime):
         and_(Booking.status.in_(CANCELLED), Booking.updated_at >= now - KEEP_CANCELLED)))
 
 
-def last_modified(token: FeedToken, now: datetime) -> datetime | None:
-    """The latest change to a booking of the feed or to its prerequisites (for If-Modified-Since)."""
-    latest = db.session.scalar(select(func.max(Booking.updated_at)).where(_scope(token, now)))
-    checked = db.session.scalar(select(func.max(PrerequisiteCheck.confirmed_at)).join(Booking)
-                                .where(_scope(token, now))) if token.consultant_id else None
-    return max((t for t in (latest, checked) if t is not None), default=None)
+def version(token: FeedToken, now: datetime) -> tuple[str, datetime | None]:
+    """(ETag, Last-Modified) of the feed as it would be built now."""
+    count, latest = db.session.execute(
+        select(func.count(), func.max(Booking.updated_at)).where(_scope(token, now))).one()
+    parts: list = [token.id, count, latest, now.date()]  # the date: a cancellation leaving the window
+    checked = None
+    if token.consultant_id:
+        checks = db.session.execute(
+            select(func.count(PrerequisiteCheck.id), func.max(PrerequisiteCheck.confirmed_at),
+                   func.coalesce(func.sum(PrerequisiteCheck.id), 0)).join(Booking).where(_scope(token, now))).one()
+        checked = checks[1]
+        names = select(Company.id, Company.name).join(Booking, Booking.company_id == Company.id)
+        owner = db.session.get(Consultant, token.consultant_id).name
+        parts += [*checks, _checklists()]
+    else:
+        names = (select(User.id, User.name).join(Consultant, Consultant.user_id == User.id)
+                 .join(Booking, Booking.consultant_id == Consultant.id))
+        owner = db.session.get(Company, token.company_id).name
+    tickets = select(Ticket.id, Ticket.reference, Ticket.priority).join(Booking, Booking.ticket_id == Ticket.id)
+    consultants = select(Booking.consultant_id).where(_scope(token, now)).distinct()
+    parts += [owner, sorted(db.session.execute(names.where(_scope(token, now)).distinct()).all()),
+              sorted(db.session.execute(tickets.where(_scope(token, now)).distinct()).all()),
+              # the working week and holidays split multi-day bookings into days
+              sorted((c.id, repr(c.working_pattern), c.holiday_region) for c in db.session.scalars(
+                  select(Consultant).where(Consultant.id.in_(consultants)))),
+              sorted(_kinds().items())]
+    tag = hashlib.sha1(repr(parts).encode()).hexdigest()
+    return f'"{tag}"', max((t for t in (latest, checked) if t is not None), default=None)
 
 
-def etag(body: bytes) -> str:
-    return '"' + hashlib.sha1(body).hexdigest() + '"'
+def _kinds() -> dict[str, str]:
+    return {code: str(label) for code, label in labels.KINDS.items()}
+
+
+def _checklists() -> dict[str, int]:
+    return {kind: len(service.prerequisites) for kind, service in contract.current().services.items()}
 
 
 def day_spans(consultant: Consultant, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -151,8 +178,7 @@ def render(token: FeedToken, now: datetime | None = None) -> bytes:
     now = now or utcnow()
     rows = _rows(token, now)
     confirmed = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"]) if token.consultant_id else {}
-    kinds = {code: str(label) for code, label in labels.KINDS.items()}
-    checklists = {kind: len(service.prerequisites) for kind, service in contract.current().services.items()}
+    kinds, checklists = _kinds(), _checklists()
     if token.consultant_id:
         name = f"ERP-Lib — {db.session.get(Consultant, token.consultant_id).name}"
     else:

@@ -16,8 +16,7 @@ def feed(token: str):
     if found is None:
         abort(404)
     now = utcnow()
-    body = feeds.render(found, now)
-    etag, latest = feeds.etag(body), feeds.last_modified(found, now)
+    etag, latest = feeds.version(found, now)
     headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
     if latest is not None:
         headers["Last-Modified"] = http_date(latest)
@@ -31,4 +30,4 @@ def feed(token: str):
     if fresh:
         return Response(status=304, headers=headers)
     # text/calendar whatever the Accept header: calendar clients send all sorts
-    return Response(body, headers=headers, content_type="text/calendar; charset=utf-8")
+    return Response(feeds.render(found, now), headers=headers, content_type="text/calendar; charset=utf-8")
