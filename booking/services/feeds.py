@@ -79,26 +79,26 @@ def version(token: FeedToken, now: datetime) -> tuple[str, datetime | None]:
         select(func.count(), func.max(Booking.updated_at)).where(_scope(token, now))).one()
     parts: list = [token.id, count, latest, now.date()]  # the date: a cancellation leaving the window
     checked = None
+    tickets = (Ticket.id, Ticket.reference, Ticket.priority)
     if token.consultant_id:
         checks = db.session.execute(
             select(func.count(PrerequisiteCheck.id), func.max(PrerequisiteCheck.confirmed_at),
                    func.coalesce(func.sum(PrerequisiteCheck.id), 0)).join(Booking).where(_scope(token, now))).one()
         checked = checks[1]
-        names = select(Company.id, Company.name).join(Booking, Booking.company_id == Company.id)
-        owner = db.session.get(Consultant, token.consultant_id).name
-        parts += [*checks, _checklists()]
+        owner = db.session.get(Consultant, token.consultant_id)
+        # the companies' names and the tickets, in one query; the owner's week splits multi-day bookings
+        shown = select(Company.id, Company.name, *tickets).join(Booking, Booking.company_id == Company.id)
+        parts += [*checks, _checklists(), owner.name, repr(owner.working_pattern), owner.holiday_region]
     else:
-        names = (select(User.id, User.name).join(Consultant, Consultant.user_id == User.id)
-                 .join(Booking, Booking.consultant_id == Consultant.id))
-        owner = db.session.get(Company, token.company_id).name
-    tickets = select(Ticket.id, Ticket.reference, Ticket.priority).join(Booking, Booking.ticket_id == Ticket.id)
-    consultants = select(Booking.consultant_id).where(_scope(token, now)).distinct()
-    parts += [owner, sorted(db.session.execute(names.where(_scope(token, now)).distinct()).all()),
-              sorted(db.session.execute(tickets.where(_scope(token, now)).distinct()).all()),
-              # the working week and holidays split multi-day bookings into days
-              sorted((c.id, repr(c.working_pattern), c.holiday_region) for c in db.session.scalars(
-                  select(Consultant).where(Consultant.id.in_(consultants)))),
-              sorted(_kinds().items())]
+        shown = (select(Consultant.id, User.name, Consultant.holiday_region, *tickets)
+                 .join(User, Consultant.user_id == User.id).join(Booking, Booking.consultant_id == Consultant.id))
+        parts += [db.session.get(Company, token.company_id).name]
+        patterns = dict(db.session.execute(select(Consultant.id, Consultant.working_pattern).where(
+            Consultant.id.in_(select(Booking.consultant_id).where(_scope(token, now)).distinct()))).all())
+        parts += [sorted((k, repr(v)) for k, v in patterns.items())]
+    rows = db.session.execute(shown.outerjoin(Ticket, Ticket.id == Booking.ticket_id).where(_scope(token, now))
+                              .distinct()).all()
+    parts += [sorted(rows, key=repr), sorted(_kinds().items())]
     tag = hashlib.sha1(repr(parts).encode()).hexdigest()
     return f'"{tag}"', max((t for t in (latest, checked) if t is not None), default=None)
 
