@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from icalendar import Calendar
+from icalendar import Calendar, vDuration
 
 from .invite import PRODID, EventData, add_timezones, vevent
 from .worktime import PARIS
@@ -35,7 +35,7 @@ def _frame(name: str, description: str) -> bytes:
     if description:
         calendar.add("description", description)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))  # PT15M: as an X- property it would be text
     probe = vevent(EventData(uid="probe", sequence=0, start=datetime(2026, 1, 1, tzinfo=PARIS),
                              end=datetime(2026, 1, 1, 1, tzinfo=PARIS), summary="", stamp=datetime(2026, 1, 1, tzinfo=PARIS)))
     calendar.add_component(probe)

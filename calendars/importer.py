@@ -1,59 +1,459 @@
-"""External calendars in: parse, expand recurrences over a bounded window, and turn them into busy time.
+"""External calendars in: read what can be read, expand recurrences over a bounded window, and
+turn them into busy time.
 
-Transparent and cancelled occurrences are not busy; an all-day event blocks its whole local
-day(s); a floating time is read in the consultant's zone. Any failure is a `CalendarImportError`
-whose message names the problem, so the caller can keep the previous busy time.
+The file is cut into its components by a line scan before any of it is parsed, so that:
+- one broken component (a VEVENT without DTSTART, a bad date, an alarm with a broken trigger)
+  is skipped and named, and the others are imported — a file is refused only when nothing in
+  it can be read;
+- a component that cannot touch the window (a one-off event long past, say) is never parsed:
+  a 50,000-event feed costs its scan, not 50,000 parsed components.
+Recurrences are expanded by recurring-ical-events, lazily and only over the window, with a cap
+on instances; a rule without COUNT that starts long before the window is re-anchored close to
+it first (whole periods, so the same instances), because the library walks every instance
+from DTSTART (a rule every second since last year would otherwise take hours).
+
+Transparent and cancelled occurrences are not busy; VFREEBUSY periods of type BUSY are; an
+all-day event blocks its whole local day(s), even written with a TZID; a floating time, or one
+in an unknown zone (which is said), is read in the consultant's zone.
+
+Every refusal, skip and warning is a `Note`: a stable code, the line it concerns and a French
+sentence marked for translation (the booking layer translates it). Nothing of the file's text
+is echoed except a sanitised zone name.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
+import re
+import time as clock
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from typing import Iterator
 
 import recurring_ical_events
+from dateutil.rrule import rrulestr
 import x_wr_timezone
 from icalendar import Calendar, Component
 
+from .invite import PRODID
 from .worktime import PARIS, Interval
 
 UTC = timezone.utc
 MAX_BYTES = 10 * 1024 * 1024
+MAX_INSTANCES = 10_000  # occurrences expanded per calendar and window
+MAX_SPANS = 5_000  # busy rows stored per calendar, after merging
+MAX_COUNT = 100_000  # a sub-daily rule counted beyond this cannot be walked to the window in time
+SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
+PERIOD = {**SUB_DAILY, "DAILY": 86400, "WEEKLY": 7 * 86400}
+TIMING = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "FREEBUSY")
+BUSY_TYPES = ("BUSY", "BUSY-UNAVAILABLE", "BUSY-TENTATIVE")
+
+
+def _l(text: str) -> str:
+    """Marks a sentence for translation (extracted by pybabel); the booking layer translates it."""
+    return text
+
+
+MESSAGES = {
+    # refusals: nothing is imported
+    "too_big": _l("Fichier trop volumineux (%(count)s Kio) : 10 Mio au plus."),
+    "empty": _l("Le fichier est vide."),
+    "not_ical": _l("Ce fichier n'est pas un calendrier iCalendar (.ics) : il ne contient ni BEGIN:VCALENDAR ni BEGIN:VEVENT."),
+    "nothing_readable": _l("Aucun événement lisible dans ce fichier : %(count)s élément(s) illisible(s), le premier à la ligne %(line)s."),
+    "own_feed": _l("Ce calendrier est un flux ou une invitation d'ERP-Lib Planner : ses rendez-vous sont déjà dans "
+                   "votre planning, l'importer les bloquerait une seconde fois."),
+    "too_slow": _l("Lecture interrompue au bout de %(count)s secondes : ce calendrier est trop volumineux ou trop complexe."),
+    "unclosed_empty": _l("Fichier incomplet (END:VCALENDAR manquant, téléchargement interrompu ?) : aucun événement "
+                         "n'a pu y être lu."),
+    "unexpected": _l("Erreur inattendue pendant l'import ; réessayez plus tard."),
+    # skipped components: the others are imported
+    "unreadable": _l("%(component)s ligne %(line)s ignoré : son texte est illisible."),
+    "truncated": _l("%(component)s ligne %(line)s ignoré : le fichier s'arrête avant sa fin."),
+    "no_start": _l("%(component)s ligne %(line)s ignoré : il n'a pas de date de début (DTSTART)."),
+    "bad_value": _l("%(component)s ligne %(line)s ignoré : sa valeur %(detail)s est illisible."),
+    "expansion": _l("%(component)s ligne %(line)s ignoré : ses répétitions ne peuvent pas être calculées."),
+    "huge_count": _l("%(component)s ligne %(line)s ignoré : sa répétition, trop fréquente et trop longue, ne peut pas être calculée."),
+    # warnings: imported, with a caveat
+    "bad_exdate": _l("%(component)s ligne %(line)s : ses exceptions (EXDATE) sont illisibles, toutes ses répétitions "
+                     "sont comptées."),
+    "unknown_tz": _l("Fuseau horaire inconnu « %(detail)s » (ligne %(line)s) : heures lues à l'heure de Paris."),
+    "empty_tz": _l("Fuseau horaire vide (ligne %(line)s) : heures lues à l'heure de Paris."),
+    "capped_instances": _l("Plus de %(count)s occurrences dans la période : les suivantes sont ignorées "
+                           "(événement répété trop souvent, ligne %(line)s)."),
+    "capped_spans": _l("Plus de %(count)s plages occupées : seules les %(count)s premières sont gardées."),
+    "unclosed": _l("Fichier incomplet (END:VCALENDAR manquant) : les événements complets ont été lus."),
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One refusal, skipped component or warning: a stable code and where it is in the file."""
+    code: str
+    line: int | None = None
+    component: str = ""
+    detail: str = ""
+    count: int | None = None
+
+    def params(self) -> dict:
+        return {"line": self.line, "component": self.component, "detail": self.detail, "count": self.count}
+
+    def __str__(self) -> str:
+        params = self.params()
+        if isinstance(self.count, int):
+            params["count"] = f"{self.count:,}".replace(",", "\u202f")  # French grouping
+        return MESSAGES[self.code] % params
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in {"code": self.code, **self.params()}.items() if v not in (None, "")}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Note":
+        return cls(**{k: data[k] for k in ("code", "line", "component", "detail", "count") if k in data})
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When reading must stop (time.monotonic()), and its length for the message."""
+    seconds: float
+    at: float = 0.0
+
+    @classmethod
+    def after(cls, seconds: float) -> "Deadline":
+        return cls(seconds, clock.monotonic() + seconds)
+
+    def check(self) -> None:
+        if clock.monotonic() > self.at:
+            raise CalendarImportError(Note("too_slow", count=round(self.seconds)))
 
 
 class CalendarImportError(ValueError):
-    """The calendar cannot be read; the message says why, in words a person can act on."""
+    """The calendar cannot be read at all; `note` says why, in words a person can act on."""
+
+    def __init__(self, note: Note | str, skipped: list[Note] | None = None):
+        self.note = note if isinstance(note, Note) else None
+        self.skipped = skipped or []
+        super().__init__(" ".join([str(note), *(str(n) for n in self.skipped[:3])]))
 
 
-def parse(data: bytes) -> list[Calendar]:
-    """Every VCALENDAR of a file (some producers concatenate several)."""
-    if len(data) > MAX_BYTES:
-        raise CalendarImportError(f"Fichier trop volumineux ({len(data) // 1024} Kio) : 10 Mio au plus.")
-    try:
-        calendars = Calendar.from_ical(data, multiple=True)
-    except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError… on malformed input
-        raise CalendarImportError(f"Fichier iCalendar illisible : {exc}") from None
-    calendars = [c if c.name == "VCALENDAR" else _wrapped(c) for c in calendars if c.name in ("VCALENDAR", "VEVENT")]
-    if not calendars:
-        raise CalendarImportError("Ce fichier ne contient aucun calendrier (BEGIN:VCALENDAR).")
-    return calendars
+@dataclass
+class Imported:
+    spans: list[Interval]  # merged busy time (UTC) inside the window
+    events: int = 0  # components read (VEVENT, VFREEBUSY)
+    instances: int = 0  # VEVENT occurrences in the window, busy or not
+    skipped: list[Note] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
 
 
-def _wrapped(event: Component) -> Calendar:
-    """A bare VEVENT (some tools export them so) inside a calendar of its own."""
-    calendar = Calendar()
-    calendar.add_component(event)
-    return calendar
+# ---------------------------------------------------------------- the text, cut into components
 
-
-def occurrences(calendars: Iterable[Calendar], start: date | datetime, end: date | datetime) -> list[Component]:
-    """Every VEVENT occurrence between start and end, recurrences expanded (RRULE, RDATE, EXDATE, RECURRENCE-ID)."""
-    found = []
-    for calendar in calendars:
+def _text(data: bytes) -> str:
+    """Bytes to text whatever the producer's encoding: UTF-8 (with or without BOM), UTF-16 (Outlook,
+    Notes), else Windows-1252. NUL bytes never survive."""
+    sample = data[:400]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = data.decode("utf-16", errors="replace")
+    elif sample[1::2].count(0) > len(sample) // 5:  # ASCII in UTF-16 without BOM: every other byte NUL
+        text = data.decode("utf-16-le", errors="replace")
+    elif sample[0::2].count(0) > len(sample) // 5:
+        text = data.decode("utf-16-be", errors="replace")
+    else:
         try:
-            standard = x_wr_timezone.to_standard(calendar)
-            found += [c for c in recurring_ical_events.of(standard).between(start, end) if c.name == "VEVENT"]
-        except Exception as exc:  # the expansion library raises many kinds of error on broken rules
-            raise CalendarImportError(f"Répétitions impossibles à calculer : {type(exc).__name__}: {exc}") from None
-    return found
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
+    return text.lstrip("\ufeff").replace("\x00", "")
+
+
+@dataclass
+class _Piece:
+    name: str  # VEVENT, VTIMEZONE, VFREEBUSY…
+    line: int  # of its BEGIN
+    lines: list[str]
+    closed: bool = True
+
+
+def _pieces(text: str) -> tuple[list[str], list[_Piece], bool, bool]:
+    """(calendar-level property lines, top-level components, any calendar or event seen, file complete)."""
+    header: list[str] = []
+    pieces: list[_Piece] = []
+    seen = in_calendar = False
+    current, depth = None, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        begin, end = line[:6].upper() == "BEGIN:", line[:4].upper() == "END:"
+        if current is not None:
+            current.lines.append(line)
+            depth += begin - end
+            if depth == 0:
+                pieces.append(current)
+                current = None
+        elif begin and line[6:].strip().upper() == "VCALENDAR":
+            seen = in_calendar = True
+        elif begin:  # a component inside a calendar, or a bare VEVENT some tools export
+            name = line[6:].strip().upper()
+            seen = seen or name in ("VEVENT", "VFREEBUSY")
+            current, depth = _Piece(name, number, [line]), 1
+        elif end and line[4:].strip().upper() == "VCALENDAR":
+            in_calendar = False
+        elif in_calendar and line[:1] in (" ", "\t") and header:
+            header[-1] += line[1:]
+        elif in_calendar and line.strip():
+            header.append(line.rstrip())
+    if current is not None:
+        current.closed = False
+        pieces.append(current)
+    return header, pieces, seen, not in_calendar and current is None
+
+
+def _unfold(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and out:
+            out[-1] += line[1:]
+        elif line.strip():
+            out.append(line.rstrip())  # a trailing space after a DURATION is not worth a refusal
+    return out
+
+
+_DATE_ONLY = re.compile(r"(?i)^((?:DTSTART|DTEND|RDATE|EXDATE|RECURRENCE-ID)(?:;[^:]*)?;VALUE=DATE(?:;[^:]*)?:)")
+_TZID = re.compile(r'(?i);TZID=("[^"]*"|[^;:]*)')
+_DIGITS = re.compile(r"(\d{8})")
+
+
+def _cleaned(piece: _Piece) -> list[str]:
+    """The component's lines as it means them: unfolded, without nested components (alarms have
+    nothing to do with busy time, and a broken TRIGGER must not cost the event), RRULEs unescaped
+    (Exchange writes `FREQ=DAILY\\;UNTIL=…`), no TZID on a date (it is the local day)."""
+    if piece.name == "VTIMEZONE":
+        return _unfold(piece.lines)
+    out, depth = [], 0
+    for line in _unfold(piece.lines):
+        upper = line[:6].upper()
+        if upper == "BEGIN:":
+            depth += 1
+            if depth > 1:
+                continue
+        elif line[:4].upper() == "END:":
+            depth -= 1
+            if depth > 0:
+                continue
+        elif depth > 1:
+            continue
+        if upper in ("RRULE:", "RRULE;", "EXRULE") and "\\" in line:
+            line = line.replace("\\;", ";").replace("\\,", ",")
+        elif _DATE_ONLY.match(line):
+            line = _TZID.sub("", line)
+        out.append(line)
+    return out
+
+
+_WRITTEN = re.compile(r"(?i)^(DTSTART|DTEND|RRULE|RDATE|RECURRENCE-ID|DURATION|EXRULE)[;:]")
+
+
+def _may_touch(lines: list[str], first_day: str, last_day: str) -> bool:
+    """False only for a one-off event whose written dates are clearly outside the window (days as
+    YYYYMMDD, with two days of margin for any zone); anything recurring, overridden, folded or odd
+    is parsed."""
+    found: dict[str, str] = {}
+    for line in lines:
+        match = _WRITTEN.match(line)
+        if match is None:
+            continue
+        name = match.group(1).upper()
+        if name not in ("DTSTART", "DTEND"):
+            return True
+        digits = _DIGITS.search(line, line.find(":"))
+        if digits is None or line.find(":") < 0:
+            return True
+        found.setdefault(name, digits.group(1))
+    if "DTSTART" not in found:
+        return True
+    return found["DTSTART"] <= last_day and found.get("DTEND", found["DTSTART"]) >= first_day
+
+
+# ---------------------------------------------------------------- reading the components
+
+def _broken(component: Component) -> str | None:
+    """The name of the first timing property icalendar could not read, if any."""
+    for error in getattr(component, "errors", ()):
+        name = str(error[0] if isinstance(error, tuple) else error).upper()
+        if name in TIMING and name in component:
+            return name
+    for name in TIMING:
+        for value in _all(component, name):
+            try:
+                if name == "RRULE":  # dateutil, which expands it, must understand its words too
+                    text = value.to_ical().decode()
+                    if text:  # an empty RRULE (Calendar Labs) means no repetition
+                        _rule_words(text)
+                elif name in ("RDATE", "EXDATE", "FREEBUSY"):
+                    _ = value.dts if hasattr(value, "dts") else value
+                else:
+                    _ = value.dt
+            except Exception:  # icalendar raises its own errors on broken values
+                return name
+    return None
+
+
+def _rule_words(text: str) -> None:
+    """Raises if dateutil cannot read the rule with either kind of DTSTART (UNTIL's form depends on it)."""
+    try:
+        rrulestr(text, dtstart=datetime(2026, 1, 1))
+    except ValueError:
+        rrulestr(text, dtstart=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def _all(component: Component, name: str) -> list:
+    value = component.get(name)
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def _zone_notes(piece: _Piece, component: Component) -> list[Note]:
+    notes = []
+    for name in ("DTSTART", "DTEND"):
+        prop = component.get(name)
+        if prop is None or isinstance(prop, list) or "TZID" not in prop.params:
+            continue
+        tzid, value = str(prop.params["TZID"]), getattr(prop, "dt", None)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            clean = re.sub(r"[^A-Za-z0-9 /_+.:()-]", "", tzid)[:50]
+            notes.append(Note("unknown_tz", piece.line, piece.name, clean) if clean.strip()
+                         else Note("empty_tz", piece.line, piece.name))
+            break
+    return notes
+
+
+def _rule_frequency(component: Component) -> str | None:
+    rule = component.get("RRULE")
+    if rule is None or isinstance(rule, list):
+        return None
+    return (rule.get("FREQ") or [None])[0]
+
+
+def _anchored(component: Component, start: datetime) -> Component | None:
+    """The component with its DTSTART (and DTEND) moved forward by whole periods to shortly
+    before `start`, when that keeps the same instances in the window (a rule without COUNT,
+    stepping by a fixed length); None when it cannot be walked to the window in time."""
+    rule = component.get("RRULE")
+    frequency = _rule_frequency(component)
+    if frequency not in PERIOD:
+        return component
+    if rule.get("COUNT"):
+        return None if frequency in SUB_DAILY and int(rule["COUNT"][0]) > MAX_COUNT else component
+    first = component["DTSTART"].dt
+    first_utc = _instant(first, UTC)
+    length = timedelta(0)
+    if "DTEND" in component:
+        length = max(length, _instant(component["DTEND"].dt, UTC) - first_utc)
+    step = timedelta(seconds=PERIOD[frequency] * int((rule.get("INTERVAL") or [1])[0]))
+    # one period, the event's length and two hours (a change of daylight saving time) before the
+    # window: the moved DTSTART, an instance of its own even off the rule, ends before the window
+    periods = (start - step - length - timedelta(hours=2) - first_utc) // step
+    if periods <= 0:
+        return component
+    for name in ("DTSTART", "DTEND"):
+        if name in component:
+            prop = component[name]
+            moved = type(prop)(prop.dt + step * periods)
+            moved.params.update(prop.params)
+            component[name] = moved
+    return component
+
+
+@dataclass
+class _Read:
+    calendars: list[Calendar]
+    events: int
+    skipped: list[Note]
+    warnings: list[Note]
+    lines: dict[int, int]  # id(component) → its line
+    complete: bool = True
+
+
+def _read(data: bytes, start: datetime, end: datetime, deadline: Deadline | None) -> _Read:
+    if not data or not data.strip():
+        raise CalendarImportError(Note("empty"))
+    if len(data) > MAX_BYTES:
+        raise CalendarImportError(Note("too_big", count=len(data) // 1024))
+    header, pieces, seen, complete = _pieces(_text(data))
+    if not seen:
+        raise CalendarImportError(Note("not_ical"))
+    for line in header:
+        if line.upper().startswith("PRODID") and line.split(":", 1)[-1].strip() == PRODID:
+            raise CalendarImportError(Note("own_feed"))
+    skipped, warnings, lines = [], [], {}
+    if not complete:
+        warnings.append(Note("unclosed"))
+    kept, events = [], 0
+    first_day, last_day = f"{start - timedelta(days=2):%Y%m%d}", f"{end + timedelta(days=2):%Y%m%d}"
+    for piece in pieces:
+        if deadline is not None:
+            deadline.check()
+        if piece.name not in ("VEVENT", "VTIMEZONE", "VFREEBUSY"):
+            continue  # VTODO, VJOURNAL…: nothing to do with busy time
+        if not piece.closed:
+            skipped.append(Note("truncated", piece.line, piece.name))
+            continue
+        if piece.name == "VEVENT" and not _may_touch(piece.lines, first_day, last_day):
+            events += 1  # read, and outside the window
+            continue
+        kept.append((piece, _cleaned(piece)))
+    calendar, kept = _together(header, kept, skipped)
+    for piece, component in kept:
+        if piece.name == "VTIMEZONE":
+            continue
+        problem = _problem(piece, component, start, warnings)
+        if problem is None:
+            lines[id(component)] = piece.line
+            events += 1
+        else:
+            skipped.append(problem)
+            calendar.subcomponents.remove(component)
+    skipped.sort(key=lambda note: note.line or 0)
+    return _Read([calendar], events, skipped, warnings, lines, complete)
+
+
+def _problem(piece: _Piece, component: Component, start: datetime, warnings: list[Note]) -> Note | None:
+    """Why a parsed component cannot be used (None: it can), adding the warnings it deserves."""
+    if piece.name == "VEVENT" and component.get("DTSTART") is None:
+        return Note("no_start", piece.line, piece.name)
+    broken = _broken(component)
+    if broken == "EXDATE":  # rather more busy time than none: every instance counts
+        del component["EXDATE"]
+        warnings.append(Note("bad_exdate", piece.line, piece.name))
+        broken = _broken(component)
+    if broken:
+        return Note("bad_value", piece.line, piece.name, broken)
+    if piece.name == "VEVENT":
+        if _anchored(component, start) is None:
+            return Note("huge_count", piece.line, piece.name)
+        warnings += [n for n in _zone_notes(piece, component) if n not in warnings]
+    return None
+
+
+def _together(header: list[str], kept: list[tuple[_Piece, list[str]]], skipped: list[Note]):
+    """One calendar of the kept components, parsed together (a zone defined in the file applies to
+    the events using it); a component icalendar cannot parse at all is found alone and skipped."""
+    def text(parts):
+        body = ["BEGIN:VCALENDAR", *[h for h in header if ":" in h]]
+        for _piece, cleaned in parts:
+            body += cleaned
+        return "\r\n".join([*body, "END:VCALENDAR"]) + "\r\n"
+    try:
+        calendar = Calendar.from_ical(text(kept))
+    except Exception:  # icalendar raises ValueError, KeyError, IndexError… on malformed text
+        readable = []
+        for piece, cleaned in kept:
+            try:
+                Component.from_ical("\r\n".join(cleaned) + "\r\n")
+            except Exception:  # this component only (a broken zone: its events are read in Paris time, said)
+                skipped.append(Note("unreadable", piece.line, piece.name))
+                continue
+            readable.append((piece, cleaned))
+        kept = readable
+        try:
+            calendar = Calendar.from_ical(text(kept))
+        except Exception:  # the calendar-level lines themselves: read the components without them
+            header = []
+            calendar = Calendar.from_ical(text(kept))
+    return calendar, [(piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents))]
 
 
 def _instant(value, tz) -> datetime:
@@ -82,21 +482,163 @@ def _span(event: Component, tz) -> Interval | None:
     return (min(a, b), max(a, b)) if a != b else None
 
 
-def busy(calendars: Iterable[Calendar], start: datetime, end: datetime, tz=PARIS) -> list[Interval]:
-    """Merged busy intervals (UTC) inside [start, end)."""
-    spans = []
-    for event in occurrences(calendars, start, end):
-        if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+def _freebusy(component: Component, tz) -> Iterator[Interval]:
+    """The BUSY periods of a VFREEBUSY (FBTYPE defaults to BUSY; FREE is not busy)."""
+    for prop in _all(component, "FREEBUSY"):
+        if str(prop.params.get("FBTYPE", "BUSY")).upper() not in BUSY_TYPES:
             continue
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        for period in getattr(prop, "dts", [prop]):
+            value = period.dt
+            if isinstance(value, tuple):
+                a, b = value
+                b = a + b if isinstance(b, timedelta) else b
+                yield _instant(a, tz), _instant(b, tz)
+
+
+def _density(component: Component) -> tuple[float, int]:
+    """(at most how many instances a day, how many more on given dates) for one VEVENT: an upper
+    bound from the rule's frequency and the BY… parts that multiply it."""
+    extra = sum(len(getattr(value, "dts", [])) for value in _all(component, "RDATE"))
+    per_day, counted = 0.0, 0
+    for rule in _all(component, "RRULE"):
+        if not rule:
+            continue
+        frequency = (rule.get("FREQ") or ["DAILY"])[0]
+        interval = max(int((rule.get("INTERVAL") or [1])[0]), 1)
+        times = len(rule.get("BYHOUR") or [1]) * len(rule.get("BYMINUTE") or [1]) * len(rule.get("BYSECOND") or [1])
+        days = len(rule.get("BYDAY") or [])
+        if rule.get("COUNT"):  # a counted rule is bounded by its count whatever its frequency
+            counted += int(rule["COUNT"][0])
+            continue
+        if frequency in SUB_DAILY:
+            per_day += 86400 / (SUB_DAILY[frequency] * interval)
+        elif frequency == "DAILY":
+            per_day += times / interval
+        elif frequency == "WEEKLY":
+            per_day += times * max(days, 1) / (7 * interval)
+        elif frequency == "MONTHLY":
+            per_day += times * max(days * 5, len(rule.get("BYMONTHDAY") or []), 1) / (28 * interval)
+        else:  # YEARLY: every day it could name
+            per_day += times * max(days * 53, len(rule.get("BYMONTHDAY") or []) * 12, len(rule.get("BYYEARDAY") or []),
+                                   len(rule.get("BYWEEKNO") or []) * 7, len(rule.get("BYMONTH") or []), 1) / (365 * interval)
+    return per_day, extra + counted + 1
+
+
+def _expand(calendar: Calendar, start: datetime, end: datetime, deadline: Deadline | None,
+            limit: int) -> tuple[list[Component], Component | None]:
+    """VEVENT occurrences overlapping [start, end): at most `limit`, and the busiest series when
+    there were more. The window is read in one query when its instances surely fit, else in
+    slices sized for the densest rule, so that memory stays bounded whatever the rule says."""
+    query = recurring_ical_events.of(x_wr_timezone.to_standard(calendar), components=["VEVENT"])
+    days = max((end - start) / timedelta(days=1), 1.0)
+    events = calendar.walk("VEVENT")
+    densities = [_density(c) for c in events]
+    estimate = sum(per_day * days + extra for per_day, extra in densities)
+    if estimate <= limit:
+        return query.between(start, end), None
+    # slices sized for the rules that never end (counted ones are bounded already)
+    slice_ = max((end - start) * (limit / 4) / max(estimate, 1), timedelta(minutes=1))
+    busiest = events[max(range(len(events)), key=lambda i: densities[i][0])]
+    found, seen, at = [], set(), start
+    while at < end:
+        if deadline is not None:
+            deadline.check()
+        stop = min(at + slice_, end)
+        for occurrence in query.between(at, stop):
+            first, last = occurrence.get("DTSTART"), occurrence.get("DTEND")
+            key = (str(occurrence.get("UID", "")), first and first.to_ical(), last and last.to_ical())
+            if key in seen:  # overlapping two slices
+                continue
+            if len(found) >= limit:
+                return found, busiest
+            seen.add(key)
+            found.append(occurrence)
+        at = stop
+    return found, None
+
+
+def _series(calendar: Calendar) -> list[Calendar]:
+    """One calendar per UID (with every VTIMEZONE): a series that cannot be expanded costs itself only."""
+    zones = calendar.walk("VTIMEZONE")
+    groups: dict[str, Calendar] = {}
+    for number, component in enumerate(calendar.subcomponents):
+        if component.name != "VEVENT":
+            continue
+        uid = str(component.get("UID") or f"no-uid-{number}")
+        if uid not in groups:
+            groups[uid] = Calendar()
+            for name, value in calendar.property_items(recursive=False):
+                if name not in ("BEGIN", "END"):
+                    groups[uid].add(name, value, encode=False)
+            for zone in zones:
+                groups[uid].add_component(zone)
+        groups[uid].add_component(component)
+    return list(groups.values())
+
+
+def read(data: bytes, start: datetime, end: datetime, tz=PARIS, deadline: Deadline | None = None) -> Imported:
+    """Busy time of a calendar file inside [start, end), with what was skipped and why. Raises
+    CalendarImportError only when nothing can be read, or when the deadline passes."""
+    got = _read(data, start, end, deadline)
+    result = Imported([], events=got.events, skipped=got.skipped, warnings=got.warnings)
+    spans: list[Interval] = []
+    for calendar in got.calendars:
+        for component in calendar.walk("VFREEBUSY"):
+            spans += [(max(a, start), min(b, end)) for a, b in _freebusy(component, tz) if a < end and b > start]
+        if not calendar.walk("VEVENT"):
             continue
         try:
-            span = _span(event, tz)
-        except Exception as exc:  # a broken DTSTART/DTEND/DURATION in one event
-            raise CalendarImportError(f"Événement illisible ({event.get('UID', 'sans UID')}) : {exc}") from None
-        if span and span[1] > start and span[0] < end:
-            spans.append((max(span[0], start), min(span[1], end)))
-    return merge(spans)
+            found, capped = _expand(calendar, start, end, deadline, MAX_INSTANCES)
+        except CalendarImportError:
+            raise
+        except Exception:  # the library raises many kinds of error on a broken series: expand each alone
+            found, capped = _one_by_one(calendar, start, end, deadline, got, result)
+        if capped is not None:
+            result.warnings.append(Note("capped_instances", got.lines.get(id(capped)), "VEVENT", count=MAX_INSTANCES))
+        result.instances += len(found)
+        for event in found:
+            if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+                continue
+            if str(event.get("STATUS", "")).upper() == "CANCELLED":
+                continue
+            try:
+                span = _span(event, tz)
+            except Exception:  # a broken DTEND in one override: that occurrence only
+                continue
+            if span and span[1] > start and span[0] < end:
+                spans.append((max(span[0], start), min(span[1], end)))
+    if not got.complete and result.events == 0 and not spans and not got.skipped:
+        raise CalendarImportError(Note("unclosed_empty"))
+    if got.skipped and result.events == 0 and not spans:
+        first = got.skipped[0]
+        raise CalendarImportError(Note("nothing_readable", first.line, count=len(got.skipped)), result.skipped)
+    result.spans = merge(spans)
+    if len(result.spans) > MAX_SPANS:
+        result.spans = result.spans[:MAX_SPANS]
+        result.warnings.append(Note("capped_spans", count=MAX_SPANS))
+    return result
+
+
+def _one_by_one(calendar: Calendar, start, end, deadline, got: _Read,
+                result: Imported) -> tuple[list[Component], Component | None]:
+    found: list[Component] = []
+    for series in _series(calendar):
+        try:
+            more, capped = _expand(series, start, end, deadline, MAX_INSTANCES - len(found))
+        except CalendarImportError:
+            raise
+        except Exception:  # this series only
+            result.skipped.append(Note("expansion", _line(series, got), "VEVENT"))
+            result.events -= len(series.walk("VEVENT"))
+            continue
+        found += more
+        if capped is not None:
+            return found, capped
+    return found, None
+
+
+def _line(series: Calendar, got: _Read) -> int | None:
+    return min((got.lines[id(c)] for c in series.walk("VEVENT") if id(c) in got.lines), default=None)
 
 
 def merge(spans: list[Interval]) -> list[Interval]:
@@ -110,4 +652,7 @@ def merge(spans: list[Interval]) -> list[Interval]:
 
 
 def busy_from_bytes(data: bytes, start: datetime, end: datetime, tz=PARIS) -> list[Interval]:
-    return busy(parse(data), start, end, tz)
+    """Merged busy intervals (UTC) inside [start, end) (what `read` finds, without its report)."""
+    return read(data, start, end, tz).spans
+
+

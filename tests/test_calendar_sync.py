@@ -21,6 +21,7 @@ from calendars.importer import CalendarImportError
 from calendars.worktime import PARIS
 
 from . import factories as f
+from .dates import working_days
 from .loopback import drip, serving
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
@@ -114,11 +115,11 @@ def test_a_broken_file_changes_nothing(app):
     consultant = f.consultant()
     db.session.commit()
     calendar, _ = calendar_sync.add(None, consultant, "Perso", NOW, data=DENTIST)
-    with pytest.raises(CalendarImportError, match="illisible"):
+    with pytest.raises(CalendarImportError, match="incomplet"):
         calendar_sync.reimport(calendar, NOW, b"BEGIN:VCALENDAR\r\nBROKEN LINE\r\n")
     assert busy_count() == 1
-    assert "illisible" in db.session.get(ExternalCalendar, calendar.id).error
-    with pytest.raises(Invalid, match="illisible"):
+    assert "Fichier incomplet" in db.session.get(ExternalCalendar, calendar.id).error
+    with pytest.raises(Invalid, match="pas un calendrier iCalendar"):
         calendar_sync.add(None, consultant, "Autre", NOW, data=b"garbage")
     assert db.session.scalar(select(func.count()).select_from(ExternalCalendar)) == 1
 
@@ -144,13 +145,15 @@ def test_command_line_import_and_feed_url(app, runner, tmp_path, served):
     consultant = f.consultant()
     db.session.commit()
     path = tmp_path / "perso.ics"
-    path.write_bytes(ics(("20261203T100000", "20261203T110000"), ("20261204T100000", "20261204T110000")))
+    first, second = (f"{day:%Y%m%d}" for day in working_days(2))  # the command line reads the real clock
+    path.write_bytes(ics((f"{first}T100000", f"{first}T110000"), (f"{second}T100000", f"{second}T110000")))
     result = runner.invoke(args=["calendars", "import", consultant.user.email, str(path)])
     assert result.exit_code == 0 and "2 plages occupées" in result.output
     path.write_bytes(b"not a calendar")
     result = runner.invoke(args=["calendars", "import", consultant.user.email, str(path)])
-    assert result.exit_code == 1 and "Traceback" not in result.output and "illisible" in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output and "pas un calendrier" in result.output
     assert len(result.output.strip().splitlines()) == 1 and busy_count() == 2
+    served.body = ics((f"{first}T140000", f"{first}T150000"))
     result = runner.invoke(args=["calendars", "import", consultant.user.email, served.url])
     assert result.exit_code == 0 and "3 plages occupées" in result.output
     result = runner.invoke(args=["calendars", "import", "nobody@x.example", str(path)])
@@ -168,7 +171,7 @@ def test_consultant_uploads_from_the_page_and_sees_a_clear_refusal(app, client, 
     assert "Calendrier importé : 1 plage occupée" in page
     page = client.post("/agenda/calendriers", data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
                        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
-    assert "illisible" in page and busy_count() == 1
+    assert "pas un calendrier iCalendar" in page and busy_count() == 1
     shown = client.post("/agenda/flux", follow_redirects=True)
     assert "/calendars/cal_" in shown.get_data(as_text=True) and shown.headers["Cache-Control"] == "no-store"
 

@@ -162,3 +162,69 @@ def test_a_caldav_server_stores_and_finds_every_event(world, client, radicale):
                           event=True, expand=False)
     uids = {str(e.icalendar_component["UID"]) for e in found}
     assert uids == {b.ical_uid for b in world["bookings"]}  # the consultant sees every client
+
+
+def test_the_etag_covers_everything_shown_and_weak_validators_match(world, client):
+    """A prerequisite ticked changes the event's text, hence the ETag; W/"…" from a proxy still matches."""
+    from booking.services import interventions
+
+    raw = feeds.issue(None, world["consultant"])
+    first = get(client, raw)
+    etag = first.headers["ETag"]
+    assert get(client, raw, **{"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert get(client, raw, **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    minor = world["bookings"][2]
+    code = feeds.contract.current().service("minor_update").prerequisites[0][0]
+    interventions.tick(world["contact"], minor, code, True, NOW)
+    db.session.commit()
+    changed = get(client, raw, **{"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert b"Pr=C3=A9requis" not in changed.data and "Prérequis : 1/4 confirmés" in changed.data.decode()
+    assert get(client, raw, **{"If-None-Match": changed.headers["ETag"]}).status_code == 304
+
+
+def test_the_published_ttl_is_a_duration(world, client):
+    calendar = Calendar.from_ical(get(client, feeds.issue(None, world["consultant"])).data)
+    assert calendar["X-PUBLISHED-TTL"].to_ical() == b"PT15M"
+    assert b"X-PUBLISHED-TTL:PT15M\r\n" in get(client, feeds.issue(None, world["consultant"])).data
+
+
+def test_a_five_day_job_appears_as_its_five_working_days(world, client):
+    """Fri 4 → Thu 10 Dec: Friday, then Monday to Thursday (not one span through the weekend)."""
+    installer = f.consultant(skills=("installation",))
+    job = f.booking(installer, paris("2026-12-04 09:00"), company=world["company"],
+                    minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60))
+    db.session.commit()
+    events = [e for e in Calendar.from_ical(get(client, feeds.issue(None, installer)).data).walk("VEVENT")
+              if str(e["UID"]).endswith(job.ical_uid)]
+    days = sorted((e["DTSTART"].dt.strftime("%a %d %H:%M"), e["DTEND"].dt.strftime("%H:%M")) for e in events)
+    assert days == [("Fri 04 09:00", "18:00"), ("Mon 07 09:00", "18:00"), ("Thu 10 09:00", "18:00"),
+                    ("Tue 08 09:00", "18:00"), ("Wed 09 09:00", "18:00")]
+    assert len({str(e["UID"]) for e in events}) == 5 and any(str(e["UID"]) == job.ical_uid for e in events)
+
+
+def test_pages_show_a_five_day_job_with_its_working_days(world, client, auth):
+    installer = f.consultant(skills=("installation",))
+    job = f.booking(installer, paris("2026-12-04 09:00"), company=world["company"], contact=world["contact"],
+                    minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60))
+    db.session.commit()
+    auth.login(world["contact"].email)
+    page = client.get(f"/portail/rendez-vous/{job.id}").get_data(as_text=True)
+    assert ("vendredi 4 décembre 2026, 09:00 – jeu. 10 déc. 18:00 (5 jours ouvrés : ven. 4 déc., lun. 7 déc., "
+            "mar. 8 déc., mer. 9 déc., jeu. 10 déc.)") in page
+    client.post("/langue/en", data={"next": "/"})
+    assert "(5 working days: Fri 4 Dec, Mon 7 Dec" in client.get(f"/portail/rendez-vous/{job.id}").get_data(as_text=True)
+    one_day = world["bookings"][0]
+    local = [t.astimezone(feeds.PARIS).strftime("%H:%M") for t in (one_day.start_at, one_day.end_at)]
+    page = client.get(f"/portail/rendez-vous/{one_day.id}").get_data(as_text=True)
+    assert f"Thursday 3 December 2026, {local[0]} – {local[1]}" in page and "working day" not in page
+
+
+def test_the_etag_follows_a_renamed_company(world, client):
+    raw = feeds.issue(None, world["consultant"])
+    etag = get(client, raw).headers["ETag"]
+    world["company"].name = "Laboratoires Renommés"
+    db.session.commit()
+    renamed = get(client, raw, **{"If-None-Match": etag})
+    assert renamed.status_code == 200 and "Laboratoires Renommés" in renamed.data.decode()
+    assert get(client, raw, **{"If-None-Match": renamed.headers["ETag"]}).status_code == 304

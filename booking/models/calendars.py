@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,6 +50,11 @@ class ExternalCalendar(db.Model):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     busy_count: Mapped[int | None]
+    # The last read's report: events read, components skipped and warnings, as codes and lines
+    # (calendars.importer.Note.to_json), translated when shown.
+    report: Mapped[dict | None] = mapped_column(JSON)
+    # The last read that skipped nothing: busy time kept from it for skipped events expires after a while.
+    complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     busy: Mapped[list["ExternalBusy"]] = relationship(back_populates="calendar", cascade="all, delete-orphan")
 

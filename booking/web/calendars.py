@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import format_datetime, gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,6 +15,25 @@ from ..services.errors import ServiceError
 from calendars.importer import CalendarImportError
 
 bp = Blueprint("calendars", __name__)
+
+
+def booked_when(booking, fmt: str = "EEE d MMM HH:mm") -> str:
+    """When a booking happens, as pages show it: `ven. 4 déc. 09:00 – 18:00` within a day; over
+    several days, from its first to its last hour with the working days it covers (the same days
+    as in the feeds), never a single day's times for a whole week's job."""
+    start, end = booking.start_at, booking.end_at
+    days = feeds.day_spans(booking.consultant, start, end) if booking.consultant is not None else [(start, end)]
+    if len(days) == 1 and format_datetime(start, "yyyyMMdd") == format_datetime(end, "yyyyMMdd"):
+        return f"{format_datetime(start, fmt)} – {format_datetime(end, 'HH:mm')}"
+    listed = ", ".join(format_datetime(a, "EEE d MMM") for a, _b in days)
+    return _("%(start)s – %(end)s (%(count)s : %(days)s)", start=format_datetime(start, fmt),
+             end=format_datetime(end, "EEE d MMM HH:mm"),
+             count=ngettext("%(num)d jour ouvré", "%(num)d jours ouvrés", len(days)), days=listed)
+
+
+@bp.app_template_filter("booked_when")
+def _booked_when_filter(booking, fmt: str = "EEE d MMM HH:mm") -> str:
+    return booked_when(booking, fmt)
 MAX_UPLOAD = 10 * 1024 * 1024
 REFRESH_SECONDS = 5  # the page reloads itself while an import waits or runs
 
@@ -33,8 +52,10 @@ def _page(new_url: str | None = None):
         calendars = db.session.scalars(select(ExternalCalendar).where(ExternalCalendar.consultant_id == owner.id)
                                        .order_by(ExternalCalendar.label)).all()
     waiting = any(c.status in ("pending", "importing") for c in calendars)
+    reports = {c.id: calendar_sync.summary(c) for c in calendars}
     response = make_response(render_template("calendars/agenda.html", token=feeds.active(owner), new_url=new_url,
-                                             calendars=calendars, waiting=waiting, refresh=REFRESH_SECONDS))
+                                             calendars=calendars, reports=reports, waiting=waiting,
+                                             refresh=REFRESH_SECONDS))
     if waiting and new_url is None:  # never reload away a feed URL shown only once
         response.headers["Refresh"] = str(REFRESH_SECONDS)
     return response
@@ -128,7 +149,7 @@ def refresh_calendar(calendar_id: int):
     try:
         count = calendar_sync.reimport(calendar, utcnow(), upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None)
     except CalendarImportError as error:
-        flash(_("Import refusé, les plages précédentes sont conservées : %(error)s", error=error), "error")
+        flash(_("Import refusé : %(error)s", error=calendar_sync.refusal(error)), "error")
     else:
         flash(_("Calendrier inchangé depuis la dernière lecture.") if count is None
               else ngettext("Calendrier relu : %(num)d plage occupée.", "Calendrier relu : %(num)d plages occupées.", count), "success")

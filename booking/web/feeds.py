@@ -1,4 +1,6 @@
 """The secret feed URL: GET /calendars/<token>.ics, with ETag / Last-Modified and 304s."""
+import re
+
 from flask import Blueprint, Response, abort, request
 from werkzeug.http import http_date, parse_date
 
@@ -20,7 +22,8 @@ def feed(token: str):
         headers["Last-Modified"] = http_date(latest)
     matches = request.headers.get("If-None-Match")
     if matches is not None:
-        fresh = etag in [tag.strip() for tag in matches.split(",")] or matches.strip() == "*"
+        # weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"; a proxy may have weakened ours
+        fresh = matches.strip() == "*" or etag in re.findall(r'(?:W/)?("[^"]*")', matches)
     else:
         since = parse_date(request.headers.get("If-Modified-Since"))
         fresh = since is not None and latest is not None and latest.replace(microsecond=0) <= since
