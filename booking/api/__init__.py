@@ -34,6 +34,7 @@ api = Api()
 
 def init_app(app) -> None:
     from ..extensions import csrf
+    from .backoffice import blp as backoffice
     from .routes import blp
 
     app.config.update(API_TITLE="ERP-Lib Planner API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
@@ -41,4 +42,6 @@ def init_app(app) -> None:
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(blp)
+    api.register_blueprint(backoffice)
     csrf.exempt(blp)  # bearer tokens only: no cookie, no CSRF
+    csrf.exempt(backoffice)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
-from . import locking, notify
+from . import locking, notify, periods
 from ..models import Alert, Booking, Company, LedgerEntry
 
 
@@ -40,9 +40,10 @@ def balance(company: Company, year: date) -> int:
     return total if granted else total + contract.current().tier(company.tier).hour_bank_minutes
 
 
-def ensure_grant(company: Company, year: date) -> None:
-    """The year's included minutes (no carry-over: each contract year has its own grant)."""
-    minutes = contract.current().tier(company.tier).hour_bank_minutes
+def ensure_grant(company: Company, year: date, tier: str | None = None) -> None:
+    """The year's included minutes (no carry-over: each contract year has its own grant), those of `tier`
+    (the one in force on the booking's day) or else of today's tier."""
+    minutes = contract.current().tier(tier or company.tier).hour_bank_minutes
     if not minutes:
         return
     exists = db.session.scalar(select(LedgerEntry.id).where(
@@ -67,14 +68,16 @@ def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int,
 
 def reserve(booking: Booking) -> None:
     """Record a confirmed session: included minutes while the bank lasts, the rest billable."""
-    access = contract.current().tier(booking.company.tier).access(booking.kind)
+    # the tier of the booking's day: a session after a planned change is paid as the new tier says
+    tier = periods.tier_on(booking.company, booking.start_at.astimezone(PARIS).date())
+    access = contract.current().tier(tier).access(booking.kind)
     if access not in ("hour_bank", "billable"):
         return
     minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
     year = _year_of(booking)
     included = 0
     if access == "hour_bank":
-        ensure_grant(booking.company, year)
+        ensure_grant(booking.company, year, tier)
         included = max(0, min(minutes, balance(booking.company, year)))
     _write(booking, year, "reserve", -included, minutes - included)
 

@@ -15,9 +15,11 @@ from ..services.locking import LockTimeout
 
 def register(app) -> None:
     from .. import labels
-    from . import account, admin, auth, book, calendars, consultant, feeds, health, outbox, planner, portal, priority
+    from . import (account, admin, auth, book, calendars, consultant, contacts, feeds, health, outbox, planner, portal,
+                   priority)
 
-    for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account):
+    for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
+                   contacts):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
