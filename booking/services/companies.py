@@ -196,6 +196,10 @@ def change_tier(actor: User, company: Company, tier: str, starts_on: date, now: 
             raise Conflict(_("%(company)s est désactivée : réactivez-la avant de changer sa formule.",
                              company=company.name), code="company_inactive")
         check_change(company, tier, starts_on, today)
+        if not periods.history(company):  # a company made before periods existed: its contract so far first
+            db.session.add(ContractPeriod(company_id=company.id, starts_on=min(company.contract_start, today),
+                                          tier=company.tier, note=_("Début du contrat")))
+            db.session.flush()
         period = _planned_on(company, starts_on)
         previous = period.tier if period else None
         if period is None:

@@ -44,7 +44,8 @@ class CompanyForm(FlaskForm):
         return CompanyData(name=self.name.data, erp_version=self.erp_version.data,
                            environments=list(self.environments.data or []),
                            privileged_consultant_id=int(consultant) if consultant else None,
-                           notes=self.notes.data or "", contract_start=self.contract_start.data, tier=self.tier.data)
+                           notes=self.notes.data or "", contract_start=self.contract_start.data,
+                           tier=self.tier.data if self.tier else None)
 
 
 class EditCompanyForm(CompanyForm):
