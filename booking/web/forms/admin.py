@@ -25,7 +25,7 @@ class CompanyForm(FlaskForm):
                                                            Length(max=120)])
     tier = SelectField(_l("Formule"), choices=TIER_CHOICES, validators=[InputRequired()])
     contract_start = DateField(_l("Début du contrat"), validators=[
-        InputRequired(_l("Indiquez la date de début du contrat (jj/mm/aaaa)."))],
+        InputRequired(_l("Indiquez la date de début du contrat."))],
         description=_l("Chaque anniversaire ouvre une année contractuelle (banque d'heures Sérénité)."))
     erp_version = StringField(_l("Version de l'ERP"), validators=[DataRequired(_l("Indiquez la version de l'ERP.")),
                                                                   Length(max=20)])
