@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from booking.extensions import db
 from booking.models import AuditEntry, Company, ContractPeriod, LedgerEntry, OutboxMessage, PasswordLink, User
 from booking.services import bookings, companies, hour_bank, invitations, periods, tokens
-from booking.services.companies import CompanyData
 from booking.services.errors import Conflict, NotEntitled
 from calendars.worktime import PARIS
 
