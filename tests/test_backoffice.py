@@ -243,7 +243,7 @@ def test_two_concurrent_uses_of_one_link_set_the_password_once(pg_app):
     user = f.user("client")
     db.session.commit()
     invitations.forgot(user.email, datetime.now(timezone.utc))
-    raw = _link(user.email).rsplit("/", 1)[1]
+    raw, user_id = _link(user.email).rsplit("/", 1)[1], user.id
     outcomes, barrier = [], threading.Barrier(2)
 
     def use(password):
@@ -263,7 +263,7 @@ def test_two_concurrent_uses_of_one_link_set_the_password_once(pg_app):
     winners = [o for o in outcomes if o]
     assert len(winners) == 1 and outcomes.count(None) == 1
     f.reread()
-    assert db.session.get(User, user.id).check_password(winners[0])
+    assert db.session.get(User, user_id).check_password(winners[0])
 
 
 def test_the_contact_cap_is_enforced_with_a_way_out(app):
@@ -393,3 +393,51 @@ def test_the_admin_api_creates_a_company_invites_and_says_why_it_refuses(app):
     client_token = tokens.create(db.session.get(User, first.json["id"]), "x")
     db.session.commit()
     assert client.get("/api/v1/companies", headers={"Authorization": f"Bearer {client_token}"}).status_code == 403
+
+
+def test_two_invitations_for_the_last_seat_let_one_in(pg_app):
+    """The cap is re-checked under the company's lock: two admins inviting at once never exceed it."""
+    admin = f.user("admin")
+    company = f.company("standard")  # one seat
+    db.session.commit()
+    admin_id, company_id = admin.id, company.id  # read here: the threads never touch this session's objects
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def invite(email):
+        with pg_app.app_context():
+            actor, target = db.session.get(User, admin_id), db.session.get(Company, company_id)
+            barrier.wait()
+            try:
+                invitations.invite_contact(actor, target,
+                                           email, "Invité", datetime.now(timezone.utc))
+                outcomes.append(email)
+            except Conflict as refused:
+                outcomes.append(refused.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=invite, args=(e,)) for e in ("a@race.example", "b@race.example")]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(outcomes) == 2 and outcomes.count("contact_cap") == 1
+    f.reread()
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.company_id == company_id)) == 1
+
+
+def test_the_admin_api_deactivates_people_and_refuses_a_company_with_bookings_to_come(app):
+    admin = f.user("admin")
+    raw = tokens.create(admin, "back office")
+    company = f.company("confort")
+    contact = f.user("client", company)
+    f.booking(f.consultant(), datetime.now(timezone.utc) + timedelta(days=3), company=company)
+    db.session.commit()
+    client, headers = app.test_client(), {"Authorization": f"Bearer {raw}"}
+    refused = client.post(f"/api/v1/companies/{company.id}/deactivate", headers=headers)
+    assert refused.status_code == 409 and refused.json["code"] == "company_has_bookings"
+    done = client.post(f"/api/v1/users/{contact.id}/deactivate", headers=headers)
+    assert done.status_code == 200 and done.json["active"] is False
+    self_ = client.post(f"/api/v1/users/{admin.id}/deactivate", headers=headers)
+    assert self_.status_code == 409 and self_.json["code"] == "self"
+    patched = client.patch(f"/api/v1/companies/{company.id}", headers=headers, json={"erp_version": "13.0"})
+    assert patched.status_code == 200 and patched.json["erp_version"] == "13.0"
+    assert client.get("/api/v1/companies/999999", headers=headers).status_code == 404

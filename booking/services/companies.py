@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
 from .. import contract, labels
@@ -72,8 +73,16 @@ def create(actor: User, data: CompanyData) -> Company:
         raise Invalid(_("Indiquez la date de début du contrat."), code="invalid_contract_start",
                       field="contract_start")
     _check(data, data.tier)
+    try:
+        return _create(actor, data)
+    except IntegrityError:  # PostgreSQL: another admin created the same name between the check and the write
+        raise Conflict(_("Une société s'appelle déjà « %(name)s » : choisissez un autre nom.", name=data.name.strip()),
+                       code="name_taken", field="name") from None
+
+
+def _create(actor: User, data: CompanyData) -> Company:
     with locking.locked([]):
-        _check(data, data.tier)  # again under the write lock: the name may have been taken meanwhile
+        _check(data, data.tier)  # again in the write transaction (SQLite: under its write lock)
         company = Company(name=data.name.strip(), tier=data.tier, contract_start=data.contract_start,
                           erp_version=data.erp_version.strip(), environments=list(data.environments),
                           privileged_consultant_id=data.privileged_consultant_id, notes=(data.notes or "").strip())

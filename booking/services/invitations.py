@@ -24,9 +24,9 @@ from .errors import Conflict, Invalid, NotEntitled, NotFound
 STAFF_ROLES = ("planner", "admin")  # consultants are hired on the consultants' page (with their skills)
 
 
-def _hours(purpose: str) -> int:
-    return int(current_app.config.get("INVITE_LINK_HOURS" if purpose == "invite" else "RESET_LINK_HOURS",
-                                      72 if purpose == "invite" else 2))
+def valid_hours(purpose: str) -> int:
+    """How long a link of this purpose works, in hours."""
+    return int(current_app.config["INVITE_LINK_HOURS" if purpose == "invite" else "RESET_LINK_HOURS"])
 
 
 def digest(raw: str) -> str:
@@ -37,7 +37,7 @@ def _issue(user: User, purpose: str, now: datetime) -> None:
     """A new link for `user` (older unused ones stop working), mailed through the outbox."""
     db.session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
                        .values(used_at=now))
-    raw, hours = secrets.token_urlsafe(32), _hours(purpose)
+    raw, hours = secrets.token_urlsafe(32), valid_hours(purpose)
     db.session.add(PasswordLink(user_id=user.id, token_hash=digest(raw), purpose=purpose, created_at=now,
                                 expires_at=now + timedelta(hours=hours)))
     db.session.flush()

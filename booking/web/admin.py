@@ -191,7 +191,7 @@ def add_contact(company_id: int):
             refused(form, error, "email")
         else:
             flash(_("Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
-                    email=user.email, hours=invitations._hours("invite")), "success")
+                    email=user.email, hours=invitations.valid_hours("invite")), "success")
             return redirect(url_for("admin.company", company_id=company.id) + "#contacts")
     return _company_page(company, invite_form=form, status=422)
 

@@ -62,7 +62,7 @@ def forgot():
         invitations.forgot(form.email.data, utcnow())
         flash(_("Si un compte actif utilise %(email)s, un lien pour choisir un nouveau mot de passe vient d'y être "
                 "envoyé (valable %(hours)s heures). Pensez à regarder dans les indésirables.",
-                email=form.email.data.strip().lower(), hours=invitations._hours("reset")), "success")
+                email=form.email.data.strip().lower(), hours=invitations.valid_hours("reset")), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
 

@@ -53,7 +53,7 @@ def invite():
             refused(form, error, "email")
         else:
             flash(_("Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
-                    email=user.email, hours=invitations._hours("invite")), "success")
+                    email=user.email, hours=invitations.valid_hours("invite")), "success")
             return redirect(url_for("contacts.home"))
     return _page(form, 422 if form.errors else 403)
 
