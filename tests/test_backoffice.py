@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from booking.extensions import db
+from booking.logmask import mask
 from booking.models import AuditEntry, Company, ContractPeriod, LedgerEntry, OutboxMessage, PasswordLink, User
 from booking.services import bookings, companies, hour_bank, invitations, periods, tokens
 from booking.services.errors import Conflict, NotEntitled
@@ -441,3 +442,9 @@ def test_the_admin_api_deactivates_people_and_refuses_a_company_with_bookings_to
     patched = client.patch(f"/api/v1/companies/{company.id}", headers=headers, json={"erp_version": "13.0"})
     assert patched.status_code == 200 and patched.json["erp_version"] == "13.0"
     assert client.get("/api/v1/companies/999999", headers=headers).status_code == 404
+
+
+def test_a_set_password_link_never_reaches_the_access_log():
+    line = '127.0.0.1 - - "GET /mot-de-passe/Zr4_k-9qLm HTTP/1.1" 200 -'
+    assert "Zr4_k-9qLm" not in mask(line) and "/mot-de-passe/***" in mask(line)
+    assert mask('"POST /mot-de-passe-oublie HTTP/1.1" 302') == '"POST /mot-de-passe-oublie HTTP/1.1" 302'

@@ -89,7 +89,7 @@ def _create(actor: User, data: CompanyData) -> Company:
         db.session.add(company)
         db.session.flush()
         db.session.add(ContractPeriod(company_id=company.id, starts_on=data.contract_start, tier=data.tier,
-                                      created_by_id=getattr(actor, "id", None), note=_("Début du contrat")))
+                                      created_by_id=getattr(actor, "id", None)))
         db.session.flush()
         audit.record(actor, "company.create", company, tier=data.tier, start=data.contract_start.isoformat())
     return company
@@ -207,7 +207,7 @@ def change_tier(actor: User, company: Company, tier: str, starts_on: date, now: 
         check_change(company, tier, starts_on, today)
         if not periods.history(company):  # a company made before periods existed: its contract so far first
             db.session.add(ContractPeriod(company_id=company.id, starts_on=min(company.contract_start, today),
-                                          tier=company.tier, note=_("Début du contrat")))
+                                          tier=company.tier))
             db.session.flush()
         period = _planned_on(company, starts_on)
         previous = period.tier if period else None

@@ -172,6 +172,12 @@ def test_admin_onboards_a_serenite_company_whose_contact_books_then_moves_it_to_
     page.get_by_role("link", name="Désactiver la société").click()  # the second step, without JavaScript
     expect(page.get_by_text("annulez-le d'abord")).to_be_visible()  # Lucie's booking is still to come
     _shoot(page, "confirm")
+    page.goto(company_url)
+    page.get_by_role("button", name="English").click()  # the same page, complete in English
+    expect(page.get_by_role("heading", name="Contract history")).to_be_visible()
+    expect(page.get_by_test_id("history")).to_contain_text("planned")
+    _shoot(page, "company-en")
+    page.get_by_role("button", name="Français").click()
     page.goto(f"{base}/admin/utilisateurs")
     _shoot(page, "users")
     page.get_by_role("button", name="Se déconnecter").click()
