@@ -301,17 +301,22 @@ def test_deactivating_a_user_ends_their_sessions_and_api_tokens_and_reactivation
     assert _actions("user.deactivate") == 1
 
 
-def test_a_company_with_bookings_to_come_is_not_deactivated_until_they_are_cancelled(app):
+def test_a_company_with_bookings_to_come_is_deactivated_only_once_they_are_cancelled(app):
     client, admin = _admin_client(app)
     company = f.company("confort")
     contact = f.user("client", company)
-    booking = f.booking(f.consultant(), datetime.now(timezone.utc) + timedelta(days=5), company=company)
+    booking = f.booking(f.consultant(), datetime.now(timezone.utc) + timedelta(days=5), company=company,
+                        contact=contact)
     db.session.commit()
+    step = client.get(f"/admin/societes/{company.id}/desactiver").get_data(as_text=True)
+    assert "Annuler ce rendez-vous et désactiver" in step and contact.name in step  # listed before anything
     refused = client.post(f"/admin/societes/{company.id}/desactiver")
     assert refused.status_code == 409 and "a encore 1 rendez-vous à venir" in refused.get_data(as_text=True)
-    booking.status = "cancelled"
-    db.session.commit()
-    assert client.post(f"/admin/societes/{company.id}/desactiver").status_code == 302
+    assert client.post(f"/admin/societes/{company.id}/desactiver", data={"cancel_bookings": "1"}).status_code == 302
+    f.reread()
+    assert db.session.get(type(booking), booking.id).status == "cancelled"  # by staff: not a late cancellation
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.booking_id == booking.id, OutboxMessage.recipient == contact.email)) == 1  # the usual mail
     f.reread()
     assert not db.session.get(Company, company.id).active and not db.session.get(User, contact.id).active
     with pytest.raises(Conflict):

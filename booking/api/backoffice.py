@@ -86,6 +86,10 @@ class ContractChangeSchema(Schema):
     consequences = fields.List(fields.Str())
 
 
+class DeactivateArgs(Schema):
+    cancel_bookings = fields.Bool(load_default=False)
+
+
 class InviteInSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(1, 120))
     email = fields.Str(required=True, validate=validate.Length(3, 254))
@@ -154,13 +158,15 @@ def change_contract(data, company_id: int):
 
 @blp.route("/companies/<int:company_id>/deactivate", methods=["POST"])
 @token_required("admin")
+@blp.arguments(DeactivateArgs(), location="query")
 @blp.response(200, CompanySchema())
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
-def deactivate_company(company_id: int):
-    """Refused (409 `company_has_bookings`) while bookings are to come."""
+def deactivate_company(args, company_id: int):
+    """Refused (409 `company_has_bookings`) while bookings are to come, unless `cancel_bookings=true`
+    cancels them first (as a staff cancellation: no charge, the usual mails)."""
     company = companies.get(company_id)
-    companies.deactivate(g.api_user, company, utcnow())
+    companies.deactivate(g.api_user, company, utcnow(), cancel_bookings=args["cancel_bookings"])
     return company
 
 

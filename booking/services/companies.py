@@ -19,7 +19,7 @@ from .. import contract, labels
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, TIERS, ApiToken, Booking, Company, Consultant, ContractPeriod, User
 from ..models.types import utcnow
-from . import audit, hour_bank, locking, logins, periods
+from . import audit, bookings, hour_bank, locking, logins, periods
 from .errors import Conflict, Invalid, NotFound
 
 ENVIRONMENTS = ("test", "production")
@@ -276,12 +276,23 @@ def future_bookings(company: Company, now: datetime) -> int:
         Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now))
 
 
-def deactivate(actor: User, company: Company, now: datetime) -> int:
-    """The company and all its contacts stop (sessions and API tokens end); refused while it has bookings
-    to come, which are cancelled first (with their usual mails). Returns how many contacts were deactivated."""
+def upcoming_bookings(company: Company, now: datetime) -> list[Booking]:
+    """The company's bookings still to come (held or confirmed), soonest first: what deactivation waits for."""
+    return list(db.session.scalars(select(Booking).where(
+        Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)
+        .order_by(Booking.start_at)))
+
+
+def deactivate(actor: User, company: Company, now: datetime, cancel_bookings: bool = False) -> int:
+    """The company and all its contacts stop (sessions and API tokens end). Bookings still to come are either
+    cancelled first, each with its usual mails (`cancel_bookings`, after the admin saw them listed), or the
+    deactivation is refused, saying how many. Returns how many contacts were deactivated."""
+    if cancel_bookings:
+        for booking in upcoming_bookings(company, now):  # each under its own lock, as a staff cancellation
+            bookings.cancel(actor, booking, now, acknowledged=True)
     with locking.locked([locking.company(company.id)]):
         company = db.session.get(Company, company.id)
-        left = future_bookings(company, now)
+        left = future_bookings(company, now)  # re-checked under the lock: one may have been booked meanwhile
         if left:
             raise Conflict(_("%(company)s a encore %(count)s rendez-vous à venir : annulez-les d'abord (ou attendez "
                              "qu'ils aient eu lieu), puis désactivez la société.", company=company.name, count=left),
@@ -291,7 +302,8 @@ def deactivate(actor: User, company: Company, now: datetime) -> int:
         for user in contacts:
             stop_user(actor, user, now)
         db.session.flush()
-        audit.record(actor, "company.deactivate", company, contacts=[u.id for u in contacts])
+        audit.record(actor, "company.deactivate", company, contacts=[u.id for u in contacts],
+                     cancelled_bookings=cancel_bookings)
     return len(contacts)
 
 

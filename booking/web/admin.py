@@ -16,7 +16,7 @@ from ..models.types import utcnow
 from ..services import companies, invitations, logins, periods, tokens
 from ..services.errors import ServiceError
 from .forms import EmptyForm, refused
-from .forms.admin import CompanyForm, ContractChangeForm, EditCompanyForm, InviteForm, StaffInviteForm
+from .forms.admin import CompanyForm, DeactivateCompanyForm, ContractChangeForm, EditCompanyForm, InviteForm, StaffInviteForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -144,10 +144,10 @@ def cancel_change(company_id: int):
 @role_required("admin")
 def deactivate_company(company_id: int):
     company, now = _company(company_id), utcnow()
-    form = EmptyForm()
+    form = DeactivateCompanyForm()
     if form.validate_on_submit():
         try:
-            count = companies.deactivate(current_user, company, now)
+            count = companies.deactivate(current_user, company, now, cancel_bookings=form.cancel_bookings.data == "1")
         except ServiceError as error:
             refused(form, error)
         else:
@@ -159,7 +159,7 @@ def deactivate_company(company_id: int):
                                        "et jetons d'API s'arrêtent. L'historique (rendez-vous, banque d'heures, "
                                        "contrats) est conservé et la société pourra être réactivée.",
                                        count=sum(u.active for u in company.contacts)),
-                            bookings=companies.future_bookings(company, now), company=company,
+                            bookings=companies.upcoming_bookings(company, now), company=company,
                             button=_("Désactiver la société"),
                             back=url_for("admin.company", company_id=company.id)), 409 if form.errors else 200)
 
@@ -231,7 +231,7 @@ def deactivate_user(user_id: int):
     return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(email)s", email=user.email),
                             question=_("%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
                                        "s'arrêtent tout de suite. Vous pourrez le réactiver.", name=user.name),
-                            button=_("Désactiver le compte"), back=_back(user), bookings=0, company=None),
+                            button=_("Désactiver le compte"), back=_back(user), bookings=[], company=None),
             409 if form.errors else 200)
 
 

@@ -75,7 +75,7 @@ def deactivate(user_id: int):
     return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(email)s", email=user.email),
                             question=_("%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
                                        "s'arrêtent tout de suite. Vous pourrez le réactiver.", name=user.name),
-                            button=_("Désactiver le compte"), back=url_for("contacts.home"), bookings=0,
+                            button=_("Désactiver le compte"), back=url_for("contacts.home"), bookings=[],
                             company=None), 409 if form.errors else 200)
 
 

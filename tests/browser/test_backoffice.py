@@ -170,7 +170,8 @@ def test_admin_onboards_a_serenite_company_whose_contact_books_then_moves_it_to_
     expect(page.get_by_test_id("tier")).to_have_text("Sérénité")  # until next month
 
     page.get_by_role("link", name="Désactiver la société").click()  # the second step, without JavaScript
-    expect(page.get_by_text("annulez-le d'abord")).to_be_visible()  # Lucie's booking is still to come
+    expect(page.get_by_text("il doit être annulé d'abord")).to_be_visible()  # Lucie's booking is still to come
+    expect(page.get_by_test_id("upcoming")).to_contain_text("Lucie Petit")
     _shoot(page, "confirm")
     page.goto(company_url)
     page.get_by_role("button", name="English").click()  # the same page, complete in English

@@ -1,7 +1,7 @@
 """Back office: companies, their contracts, contacts and staff."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Regexp, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -75,3 +75,9 @@ class StaffInviteForm(FlaskForm):
         Regexp(EMAIL, message=_l("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr.")), Length(max=254)])
     role = SelectField(_l("Rôle"), choices=[SelectChoice("planner", _l("Planificateur")),
                                             SelectChoice("admin", _l("Administrateur"))])
+
+
+class DeactivateCompanyForm(FlaskForm):
+    """The second step; with bookings to come, a separate button cancels them first (`cancel_bookings=1`)."""
+
+    cancel_bookings = HiddenField(default="")
