@@ -108,7 +108,7 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
         company.environments = list(data.environments)
         company.privileged_consultant_id, company.notes = data.privileged_consultant_id, (data.notes or "").strip()
         if data.contract_start is not None and data.contract_start != company.contract_start:
-            first = periods.history(company)[0] if periods.history(company) else None
+            first = next(iter(periods.history(company)), None)
             if first is not None and first.starts_on == company.contract_start:
                 first.starts_on = data.contract_start  # the first period is the contract's start
             company.contract_start = data.contract_start
