@@ -70,6 +70,9 @@ def from_environment(instance: Path) -> dict:
         # Per e-mail address, whatever the client's address: after N failures in a row, 1, 2, 4 … minutes.
         "LOGIN_FAILURES_BEFORE_DELAY": int(env("LOGIN_FAILURES_BEFORE_DELAY", "5")),
         "LOGIN_DELAY_MAX_MINUTES": int(env("LOGIN_DELAY_MAX_MINUTES", "30")),
+        # Set-password links: an invitation waits a few days for its reader, a reset is used at once.
+        "INVITE_LINK_HOURS": int(env("INVITE_LINK_HOURS", "72")),
+        "RESET_LINK_HOURS": int(env("RESET_LINK_HOURS", "2")),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ("fr", "en"),

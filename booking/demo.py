@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 from calendars.worktime import PARIS, WorkCalendar, parse_week
 from . import contract
 from .extensions import db
-from .models import Absence, Booking, Company, Consultant, PriorityRequest, Ticket, User
+from .models import Absence, Booking, Company, Consultant, ContractPeriod, PriorityRequest, Ticket, User
 from .models.types import utcnow
 from .services import hour_bank
 
@@ -76,6 +76,9 @@ def _people(terms) -> tuple[list[Company], list[Consultant]]:
             _user(f"{_slug(first)}@{domain}", f"{first} ({name})", "client", company)
         companies.append(company)
     db.session.add_all(companies)
+    db.session.flush()
+    # each contract's history starts with its first period (the back office shows it)
+    db.session.add_all(ContractPeriod(company_id=c.id, starts_on=c.contract_start, tier=c.tier) for c in companies)
     return companies, consultants
 
 

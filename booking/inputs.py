@@ -147,19 +147,6 @@ def identifier(text: str | None, what: str) -> int:
     return value
 
 
-def minutes(text: str | None, what: str) -> int | None:
-    """A count of minutes from a form (none when the field is absent)."""
-    if text is None:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 100_000:
-        raise BadInput(_("%(what)s : indiquez un nombre de minutes entre 0 et 100 000.", what=what))
-    return value
-
-
 def instant(text: str | None) -> datetime:
     """A slot's start from a form: ISO 8601 with its offset, inside the managed years (the API's rule)."""
     try:

@@ -11,8 +11,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .models.types import utcnow
-from .services import (calendar_sync, callbacks, holds, hour_bank, interventions, lease, mail, priority, reminders,
-                       webhook_delivery)
+from .services import (calendar_sync, callbacks, companies, holds, hour_bank, interventions, lease, mail, priority,
+                       reminders, webhook_delivery)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ JOBS = [
     (interventions.check_gates, {"trigger": "interval", "minutes": 5}),
     (hour_bank.alert_low_balances, {"trigger": "interval", "hours": 1}),
     (hour_bank.roll_over, {"trigger": "cron", "hour": 0, "minute": 5}),
+    # planned tier changes: Company.tier follows its contract periods within 15 minutes of Paris midnight
+    (companies.apply_due, {"trigger": "interval", "minutes": 15}),
     (callbacks.alert_at_risk, {"trigger": "interval", "minutes": 10}),
     (calendar_sync.refresh_all, {"trigger": "interval", "minutes": 30}),  # queues every URL calendar
     (calendar_sync.import_queued, {"trigger": "interval", "seconds": 10}),  # reads them, never in a web request

@@ -37,7 +37,8 @@ ENTRIES = {"grant": _l("Dotation annuelle"), "reserve": _l("Séance réservée")
 SECTIONS = {
     "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
                ("priority.client_requests", _l("Conseil prioritaire")),
-               ("portal.hour_bank_page", _l("Banque d'heures et facturation")), ("calendars.agenda", _l("Agenda"))],
+               ("portal.hour_bank_page", _l("Banque d'heures et facturation")), ("calendars.agenda", _l("Agenda")),
+               ("contacts.home", _l("Contacts"))],
     "consultant": [("consultant.home", _l("Mon planning")), ("calendars.agenda", _l("Agenda et calendriers"))],
     "planner": [("planner.home", _l("Planification")), ("priority.week", _l("Semaine")),
                 ("consultants.index", _l("Consultants")), ("priority.absences", _l("Absences")),

@@ -1,5 +1,5 @@
-"""Secrets kept out of log lines: a feed URL carries its token (/calendars/<token>.ics), which
-anyone reading the access log could otherwise use. `MaskSecrets` rewrites each record on the
+"""Secrets kept out of log lines: a feed URL carries its token (/calendars/<token>.ics), a mailed
+set-password link its own (/mot-de-passe/<token>), which anyone reading the access log could otherwise use. `MaskSecrets` rewrites each record on the
 loggers that write request lines (gunicorn's access and error logs, werkzeug's, the app's own)."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import re
 from urllib.parse import unquote
 
-# The feed route's path segment, whatever it holds (a mistyped token is a secret too).
-FEED_PATH = re.compile(r"(/calendars/)[^/?#\s\"'\\]+?(\.ics)?(?=[/?#\s\"'\\]|$)", re.IGNORECASE)
+# The feed and set-password routes' path segment, whatever it holds (a mistyped token is a secret too).
+FEED_PATH = re.compile(r"(/calendars/|/mot-de-passe/)[^/?#\s\"'\\]+?(\.ics)?(?=[/?#\s\"'\\]|$)", re.IGNORECASE)
 # A feed or API token anywhere else in a line (a query string, a Referer header).
 TOKEN = re.compile(r"\b(cal|erp)_[A-Za-z0-9_-]{16,}")
 MASK = "***"

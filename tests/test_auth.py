@@ -11,7 +11,8 @@ from booking.services import tokens
 from . import factories as f
 
 # Routes anyone may reach; every other route must check a role.
-PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "health.healthz",
+PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "auth.forgot", "auth.set_password",
+          "health.healthz",
           "api-docs.openapi_json", "feeds.feed"}
 HOMES = {"client": "/portail/", "consultant": "/consultant/", "planner": "/planification/", "admin": "/admin/"}
 

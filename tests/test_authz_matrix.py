@@ -25,9 +25,9 @@ from .test_auth import PUBLIC
 
 ROLES = [None, "client", "consultant", "planner", "admin"]
 # Arguments naming an object that belongs to a company (or to one consultant).
-OWNED = {"booking_id", "request_id", "calendar_id"}
+OWNED = {"booking_id", "request_id", "calendar_id", "user_id"}
 # POSTs that end what the following cells need run last.
-LAST = ("supprimer", "revoquer", "annuler", "appliquer")
+LAST = ("supprimer", "revoquer", "annuler", "appliquer", "desactiver")
 
 
 def _world():
@@ -35,9 +35,9 @@ def _world():
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=9)
     own, other = f.company(), f.company()
     me_consultant, other_consultant = f.consultant(), f.consultant()
-    users = {"client": f.user("client", own), "consultant": me_consultant.user,
+    # the client is its company's main contact: the contacts pages admit it, within its own company
+    users = {"client": f.user("client", own, main_contact=True), "consultant": me_consultant.user,
              "planner": f.user("planner"), "admin": f.user("admin")}
-    f.user("client", other)
     world = {"own": {}, "other": {}}
     for side, company, consultant in (("own", own, me_consultant), ("other", other, other_consultant)):
         booking = f.booking(consultant, start, company=company, status="held",
@@ -58,10 +58,11 @@ def _world():
                                    body="{}")
         db.session.add(delivery)
         db.session.flush()
-        world[side] = {"booking_id": booking.id, "request_id": request.id, "calendar_id": calendar.id,
-                       "company_id": company.id, "plan_id": plan.id, "subscription_id": subscription.id,
-                       "delivery_id": delivery.id, "consultant_id": consultant.id, "absence_id": absence.id,
-                       "kind": "erplib", "code": "en",
+        colleague = f.user("client", company)  # another contact, whose access the writes change
+        world[side] = {"user_id": colleague.id, "booking_id": booking.id, "request_id": request.id,
+                       "calendar_id": calendar.id, "company_id": company.id, "plan_id": plan.id,
+                       "subscription_id": subscription.id, "delivery_id": delivery.id,
+                       "consultant_id": consultant.id, "absence_id": absence.id, "kind": "erplib", "code": "en",
                        "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x",
                        # the page's deletion and the API's each delete a subscription of their own
                        "for": {"webhooks.delete": {"subscription_id": spare.id}}}

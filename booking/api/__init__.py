@@ -35,6 +35,7 @@ api = Api()
 def init_app(app) -> None:
     from ..extensions import csrf
     from . import webhooks
+    from .backoffice import blp as backoffice
     from .routes import blp
 
     app.config.update(API_TITLE="ERP-Lib Planner API", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
@@ -43,6 +44,8 @@ def init_app(app) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(blp)
     api.register_blueprint(webhooks.blp)
+    api.register_blueprint(backoffice)
     webhooks.document(api.spec)  # the `webhooks` section: what subscribers receive (OpenAPI 3.1)
     csrf.exempt(blp)  # bearer tokens only: no cookie, no CSRF
     csrf.exempt(webhooks.blp)
+    csrf.exempt(backoffice)

@@ -4,18 +4,20 @@ from .bookings import (ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, Pr
                        Ticket)
 from .jobs import Alert, SchedulerLease
 from .calendars import ExternalBusy, ExternalCalendar, FeedToken
-from .companies import TIERS, Company
+from .companies import TIERS, Company, ContractPeriod
 from .contract_versions import ContractVersion
 from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
-from .people import ROLES, Absence, ApiToken, Consultant, User
+from .people import ROLES, Absence, ApiToken, Consultant, PasswordLink, User
 from .reshuffles import Compensation, ReshufflePlan
 from .schedule import ScheduleVersion
 from .webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "Alert", "ApiToken", "Compensation", "ReshufflePlan", "AuditEntry", "Booking", "Company", "Consultant", "ContractVersion", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
+    "Absence", "Alert", "ApiToken", "AuditEntry", "Booking", "Company", "Compensation", "Consultant", "ContractPeriod",
+    "ContractVersion", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
+    "PasswordLink", "ReshufflePlan",
     "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
     "PriorityRequest", "ScheduleVersion", "Ticket", "User", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -3,7 +3,7 @@ complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,7 @@ from calendars.worktime import PARIS
 from .. import contract, labels
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User
-from . import audit, availability, holds, hour_bank, locking, notify, priority_changes, reasons
+from . import audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
 STAFF = ("planner", "admin")
@@ -23,12 +23,13 @@ def _label(kind: str) -> str:
     return str(labels.KINDS.get(kind, kind))
 
 
-def check_entitlement(company: Company, kind: str) -> None:
-    """Refuse, with the reason, a service the company's contract does not include."""
+def check_entitlement(company: Company, kind: str, day: date | None = None) -> None:
+    """Refuse, with the reason, a service the company's contract does not include (on `day` when given:
+    a booking after a planned tier change follows the new tier)."""
     terms = contract.current()
     if kind not in terms.services:
         raise Invalid(f"Prestation inconnue : « {kind} ». Prestations : {', '.join(terms.services)}.")
-    tier = terms.tier(company.tier)
+    tier = terms.tier(periods.tier_on(company, day) if day else company.tier)
     level = tier.access(kind)
     if kind == "priority_consulting" and level in ("yes", "quote"):
         raise NotEntitled("Le conseil prioritaire se demande (durée, compétence, description) : "
@@ -82,7 +83,7 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     company = company or actor.company
     if company is None:
         raise Invalid("Indiquez la société cliente pour laquelle réserver.")
-    check_entitlement(company, kind)
+    check_entitlement(company, kind, start_at.astimezone(PARIS).date())
     service = contract.current().service(kind)
     if service.needs_ticket and ticket is None:
         raise Invalid("Un créneau de rappel est lié à un ticket : indiquez sa référence, sa priorité et sa date d'ouverture.")

@@ -16,7 +16,7 @@ from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Company, LedgerEntry, User
-from . import availability, bookings, hour_bank
+from . import availability, bookings, hour_bank, periods
 
 CENT = Decimal("0.01")
 LEDGER_ACCESS = ("hour_bank", "billable")  # the access levels `hour_bank.reserve` writes a line for
@@ -42,9 +42,15 @@ class Cancellation:
     price_eur: Decimal | None
 
 
-def price(company: Company, billable_minutes: int) -> Decimal | None:
-    """The contract's price of billable ERP-Lib minutes (a 45-minute session: three quarters of the hour)."""
-    hourly = contract.current().tier(company.tier).price("erplib_hour")
+def tier_of(company: Company, start: datetime) -> str:
+    """The tier that prices a session starting at `start`: the one in force on its day, as `hour_bank.reserve`
+    reads it (a session after a planned change of tier is paid as the new tier says)."""
+    return periods.tier_on(company, start.astimezone(PARIS).date())
+
+
+def price(tier: str, billable_minutes: int) -> Decimal | None:
+    """The tier's price of billable ERP-Lib minutes (a 45-minute session: three quarters of the hour)."""
+    hourly = contract.current().tier(tier).price("erplib_hour")
     if hourly is None:
         return None
     return (hourly * billable_minutes / 60).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -61,17 +67,18 @@ def free_cancel_until(start: datetime) -> datetime:
 
 def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost:
     """What confirming `kind` from `start` to `end` would record now, as `hour_bank.reserve` does."""
-    access = contract.current().tier(company.tier).access(kind)
+    tier = tier_of(company, start)
+    access = contract.current().tier(tier).access(kind)
     if access not in LEDGER_ACCESS:
         return Cost(_basis(access), 0, 0, None, None, free_cancel_until(start))
     minutes = int((end - start).total_seconds() // 60)
     included, after = 0, None
     if access == "hour_bank":
-        left = hour_bank.balance(company, hour_bank.contract_year(company, start.astimezone(PARIS).date()))
+        left = hour_bank.balance(company, hour_bank.contract_year(company, start.astimezone(PARIS).date()), tier)
         included = max(0, min(minutes, left))
         after = left - included
     billable = minutes - included
-    return Cost(access, included, billable, price(company, billable), after, free_cancel_until(start))
+    return Cost(access, included, billable, price(tier, billable), after, free_cancel_until(start))
 
 
 # Built once (it runs on every booking's answer): building a statement costs more than running it.
@@ -90,17 +97,18 @@ def for_booking(booking: Booking) -> Cost:
     company = booking.company
     if booking.status == "held":
         return preview(company, booking.kind, booking.start_at, booking.end_at)
-    access = contract.current().tier(company.tier).access(booking.kind)
+    tier = tier_of(company, booking.start_at)
+    access = contract.current().tier(tier).access(booking.kind)
     included, billable = held(booking)
     after = None
     if access == "hour_bank":
         after = hour_bank.balance(company, hour_bank.contract_year(company, booking.start_at.astimezone(PARIS).date()))
-    return Cost(_basis(access), included, billable, price(company, billable) if access in LEDGER_ACCESS else None,
+    return Cost(_basis(access), included, billable, price(tier, billable) if access in LEDGER_ACCESS else None,
                 after, free_cancel_until(booking.start_at))
 
 
 def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:
     """What cancelling `booking` now would do: give its minutes back, or consume them."""
     included, billable = held(booking)
-    return Cancellation(bookings.late_cancellation(actor, booking, now), included, billable, price(booking.company, billable)
-                        if billable else None)
+    return Cancellation(bookings.late_cancellation(actor, booking, now), included, billable,
+                        price(tier_of(booking.company, booking.start_at), billable) if billable else None)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
-from . import audit, locking, notify
+from . import audit, locking, notify, periods
 from .errors import Conflict
 from ..models import Alert, Booking, Company, LedgerEntry
 
@@ -33,18 +33,20 @@ def contract_year(company: Company, today: date) -> date:
     return max(start, _anniversary(start, year))
 
 
-def balance(company: Company, year: date) -> int:
-    """Included minutes left in a contract year (the year's grant counts before it is written)."""
+def balance(company: Company, year: date, tier: str | None = None) -> int:
+    """Included minutes left in a contract year (the year's grant, that of `tier` or else of today's tier,
+    counts before it is written)."""
     total, granted = db.session.execute(
         select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.count().filter(LedgerEntry.kind == "grant"))
         .where(LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year)
     ).one()
-    return total if granted else total + contract.current().tier(company.tier).hour_bank_minutes
+    return total if granted else total + contract.current().tier(tier or company.tier).hour_bank_minutes
 
 
-def ensure_grant(company: Company, year: date) -> None:
-    """The year's included minutes (no carry-over: each contract year has its own grant)."""
-    minutes = contract.current().tier(company.tier).hour_bank_minutes
+def ensure_grant(company: Company, year: date, tier: str | None = None) -> None:
+    """The year's included minutes (no carry-over: each contract year has its own grant), those of `tier`
+    (the one in force on the booking's day) or else of today's tier."""
+    minutes = contract.current().tier(tier or company.tier).hour_bank_minutes
     if not minutes:
         return
     exists = db.session.scalar(select(LedgerEntry.id).where(
@@ -73,14 +75,16 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
     `expected_billable`: the billable minutes the client was shown before consenting; if the bank has
     moved since (another booking of the company confirmed meanwhile), nothing is recorded and the
     refusal states the new split, so that nobody is billed for minutes they were told were included."""
-    access = contract.current().tier(booking.company.tier).access(booking.kind)
+    # the tier of the booking's day: a session after a planned change is paid as the new tier says
+    tier = periods.tier_on(booking.company, booking.start_at.astimezone(PARIS).date())
+    access = contract.current().tier(tier).access(booking.kind)
     if access not in ("hour_bank", "billable"):
         return
     minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
     year = _year_of(booking)
     included = 0
     if access == "hour_bank":
-        ensure_grant(booking.company, year)
+        ensure_grant(booking.company, year, tier)
         left = balance(booking.company, year)
         included = max(0, min(minutes, left))
     if expected_billable is not None and expected_billable != minutes - included:

@@ -53,6 +53,11 @@ def company(company_id: int) -> LockKey:
     return (-company_id, 0)
 
 
+def account(user_id: int) -> LockKey:
+    # Negative first half, second half 1: never a consultant's key nor a company's.
+    return (-user_id, 1)
+
+
 def timeout() -> float:
     """How long a lock may be waited for, in seconds (LOCK_TIMEOUT_SECONDS)."""
     return float(current_app.config.get("LOCK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))

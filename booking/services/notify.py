@@ -120,3 +120,19 @@ def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
             f"{total} au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
             f"et acceptez-le ici : {link}\n")
     mail.queue([request.requester.email], subject, body)
+
+
+def password_link(user: User, raw: str, purpose: str, valid_hours: int) -> None:
+    """The set-password link: an invitation to the portal, or a reset asked by its owner or an admin."""
+    link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/mot-de-passe/{raw}"
+    if purpose == "invite":
+        where = f" pour {user.company.name}" if user.company else ""
+        subject = "Votre accès au planning ERP-Lib"
+        text = (f"Un compte a été créé pour vous{where} sur le planning ERP-Lib (identifiant : {user.email}).\n\n"
+                f"Choisissez votre mot de passe ici : {link}")
+    else:
+        subject = "Nouveau mot de passe pour le planning ERP-Lib"
+        text = ("Une demande de nouveau mot de passe a été faite pour votre compte. Choisissez-le ici : "
+                f"{link}\n\nSi vous n'avez rien demandé, ignorez ce message : votre mot de passe actuel reste valable.")
+    text += f"\n\nCe lien ne sert qu'une fois et expire dans {valid_hours} heures."
+    mail.queue([user.email], subject, f"Bonjour {user.name},\n\n{text}\n")

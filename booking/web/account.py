@@ -3,12 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..auth import role_required
 from ..extensions import db, limiter
@@ -16,25 +11,10 @@ from ..models.types import utcnow
 from ..security import login_limit, user_key
 from ..services import accounts, tokens
 from ..services.errors import Invalid
+from .forms.account import PasswordForm, TokenForm
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 EVERYONE = ("client", "consultant", "planner", "admin")
-
-
-class TokenForm(FlaskForm):
-    name = StringField(_l("Nom du jeton"), validators=[DataRequired(), Length(max=80)],
-                       description=_l("Par exemple le programme qui l'utilisera."))
-    lifetime = SelectField(_l("Valable"), default="90", choices=[
-        SelectChoice("30", _l("30 jours")), SelectChoice("90", _l("90 jours")), SelectChoice("365", _l("1 an")),
-        SelectChoice("", _l("sans date d'expiration"))])
-
-
-class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
-    new = PasswordField(_l("Nouveau mot de passe"), validators=[
-        DataRequired(), Length(min=accounts.MIN_PASSWORD, message=_l("Au moins 8 caractères."))])
-    confirm = PasswordField(_l("Nouveau mot de passe, encore"), validators=[
-        DataRequired(), EqualTo("new", message=_l("Les deux saisies du nouveau mot de passe diffèrent."))])
 
 
 def _page(status: int = 200, token_form=None, password_form=None, secret: str | None = None):

@@ -1,5 +1,7 @@
-"""Admin pages: companies, their contracts and their portal contacts; users' access (locks, sessions, tokens)."""
+"""Admin pages: companies, their contracts (history, tier changes on a date) and their contacts; staff
+accounts and everyone's access (invitations, deactivation, links, locks, sessions, tokens)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,46 +11,293 @@ from ..inputs import INT_MAX
 from .. import contract
 from ..auth import role_required
 from ..extensions import db
-from ..models import ApiToken, Company, User
+from ..models import ApiToken, Company, Consultant, User
 from ..models.types import utcnow
-from ..services import accounts, logins, schedule, tokens
+from ..services import companies, invitations, logins, periods, tokens
 from ..services.errors import ServiceError
+from .forms import EmptyForm, refused
+from .forms.admin import CompanyForm, DeactivateCompanyForm, ContractChangeForm, EditCompanyForm, InviteForm, StaffInviteForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _company(company_id: int) -> Company:
+    return (db.session.get(Company, company_id) if company_id <= INT_MAX else None) or abort(404)
+
+
+def _user(user_id: int) -> User:
+    return (db.session.get(User, user_id) if user_id <= INT_MAX else None) or abort(404)
+
+
+def _consultants() -> list[Consultant]:
+    return list(db.session.scalars(select(Consultant).join(User).where(User.active.is_(True)).order_by(User.name)))
 
 
 @bp.route("/")
 @role_required("admin")
 def home():
-    return render_template("admin/home.html", companies=schedule.companies(), terms=contract.current())
+    listed = list(db.session.scalars(select(Company).options(joinedload(Company.contacts))
+                                     .order_by(Company.active.desc(), Company.name)).unique())
+    return render_template("admin/home.html", companies=listed, terms=contract.current())
+
+
+# --- companies ------------------------------------------------------------------------------------
+
+
+@bp.route("/societes/nouvelle", methods=["GET", "POST"])
+@role_required("admin")
+def new_company():
+    form = CompanyForm()
+    form.set_consultants(_consultants())
+    if form.validate_on_submit():
+        try:
+            company = companies.create(current_user, form.data_for_service())
+        except ServiceError as error:
+            refused(form, error)
+        else:
+            flash(_("Société %(name)s créée en formule %(tier)s. Invitez maintenant ses contacts.", name=company.name,
+                    tier=contract.current().tier(company.tier).label), "success")
+            return redirect(url_for("admin.company", company_id=company.id))
+    return render_template("admin/company_form.html", form=form, company=None), 422 if form.errors else 200
+
+
+@bp.route("/societes/<int:company_id>")
+@role_required("admin")
+def company(company_id: int):
+    return _company_page(_company(company_id))
+
+
+def _company_page(company: Company, invite_form: InviteForm | None = None, status: int = 200):
+    now = utcnow()
+    today = periods.today()
+    history = periods.history(company)
+    current = max((p for p in history if p.starts_on <= today), key=lambda p: p.starts_on, default=None)
+    contacts = sorted(company.contacts, key=lambda u: (not u.active, u.name.lower()))
+    return render_template("admin/company.html", company=company, terms=contract.current(), history=history,
+                           current=current, today=today, contacts=contacts, now=now,
+                           invite_form=invite_form or InviteForm(formdata=None), action=EmptyForm(),
+                           active_contacts=sum(u.active for u in contacts),
+                           future_bookings=companies.future_bookings(company, now)), status
+
+
+@bp.route("/societes/<int:company_id>/modifier", methods=["GET", "POST"])
+@role_required("admin")
+def edit_company(company_id: int):
+    company = _company(company_id)
+    form = EditCompanyForm(obj=None if request.method == "POST" else company)
+    if request.method == "GET":
+        form.privileged_consultant_id.data = str(company.privileged_consultant_id or "")
+    form.set_consultants(_consultants())
+    if form.validate_on_submit():
+        try:
+            companies.edit(current_user, company, form.data_for_service())
+        except ServiceError as error:
+            refused(form, error)
+        else:
+            flash(_("Société %(name)s enregistrée.", name=company.name), "success")
+            return redirect(url_for("admin.company", company_id=company.id))
+    return render_template("admin/company_form.html", form=form, company=company, terms=contract.current()), 422 if form.errors else 200
+
+
+@bp.route("/societes/<int:company_id>/formule", methods=["GET", "POST"])
+@role_required("admin")
+def change_contract(company_id: int):
+    """Two steps: the change and its date, then what it changes, confirmed (works without JavaScript)."""
+    company = _company(company_id)
+    form = ContractChangeForm(formdata=None) if request.method == "GET" else ContractChangeForm()
+    if request.method == "GET":
+        form.starts_on.data = periods.today()
+    if form.validate_on_submit():
+        now = utcnow()
+        try:
+            if request.form.get("confirm") != "1":
+                companies.check_change(company, form.tier.data, form.starts_on.data, periods.today())
+                lines = companies.consequences(company, form.tier.data, form.starts_on.data, now)
+                return render_template("admin/contract_confirm.html", form=form, company=company, lines=lines,
+                                       tier=contract.current().tier(form.tier.data))
+            period = companies.change_tier(current_user, company, form.tier.data, form.starts_on.data, now,
+                                           form.note.data or "")
+        except ServiceError as error:
+            refused(form, error)
+        else:
+            label = contract.current().tier(period.tier).label
+            flash(_("%(company)s passe en formule %(tier)s à partir du %(day)s.", company=company.name, tier=label,
+                    day=format_date(period.starts_on, "d MMMM yyyy")), "success")
+            return redirect(url_for("admin.company", company_id=company.id))
+    return (render_template("admin/contract_form.html", form=form, company=company, terms=contract.current()),
+            422 if form.errors else 200)
+
+
+@bp.post("/societes/<int:company_id>/formule/annuler")
+@role_required("admin")
+def cancel_change(company_id: int):
+    company = _company(company_id)
+    period_id = request.form.get("period_id", "")
+    if not EmptyForm().validate_on_submit() or not period_id.isdigit() or int(period_id) > INT_MAX:
+        abort(400, _("Indiquez le changement à annuler."))
+    companies.cancel_change(current_user, company, int(period_id), utcnow())
+    flash(_("Changement de formule annulé."), "success")
+    return redirect(url_for("admin.company", company_id=company.id))
+
+
+@bp.route("/societes/<int:company_id>/desactiver", methods=["GET", "POST"])
+@role_required("admin")
+def deactivate_company(company_id: int):
+    company, now = _company(company_id), utcnow()
+    form = DeactivateCompanyForm()
+    if form.validate_on_submit():
+        try:
+            count = companies.deactivate(current_user, company, now, cancel_bookings=form.cancel_bookings.data == "1")
+        except ServiceError as error:
+            refused(form, error)
+        else:
+            flash(_("%(company)s est désactivée ; %(count)s contact(s) ne peuvent plus se connecter.",
+                    company=company.name, count=count), "success")
+            return redirect(url_for("admin.company", company_id=company.id))
+    return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(company)s", company=company.name),
+                            question=_("Ses %(count)s contact(s) actifs ne pourront plus se connecter ; leurs sessions "
+                                       "et jetons d'API s'arrêtent. L'historique (rendez-vous, banque d'heures, "
+                                       "contrats) est conservé et la société pourra être réactivée.",
+                                       count=sum(u.active for u in company.contacts)),
+                            bookings=companies.upcoming_bookings(company, now), company=company,
+                            button=_("Désactiver la société"),
+                            back=url_for("admin.company", company_id=company.id)), 409 if form.errors else 200)
+
+
+@bp.post("/societes/<int:company_id>/reactiver")
+@role_required("admin")
+def reactivate_company(company_id: int):
+    company = _company(company_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    companies.reactivate(current_user, company)
+    flash(_("%(company)s est de nouveau active. Réactivez ou invitez ses contacts.", company=company.name), "success")
+    return redirect(url_for("admin.company", company_id=company.id))
+
+
+# --- contacts and staff ---------------------------------------------------------------------------
 
 
 @bp.post("/societes/<int:company_id>/contacts")
 @role_required("admin")
 def add_contact(company_id: int):
-    company = db.session.get(Company, company_id) or abort(404)
-    form = request.form
+    company = _company(company_id)
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.invite_contact(current_user, company, form.email.data, form.name.data, utcnow(),
+                                              main_contact=form.main_contact.data)
+        except ServiceError as error:
+            refused(form, error, "email")
+        else:
+            flash(_("Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
+                    email=user.email, hours=invitations.valid_hours("invite")), "success")
+            return redirect(url_for("admin.company", company_id=company.id) + "#contacts")
+    return _company_page(company, invite_form=form, status=422)
+
+
+def _back(user: User) -> str:
+    return url_for("admin.company", company_id=user.company_id) + "#contacts" if user.company_id \
+        else url_for("admin.users")
+
+
+def _user_action(user_id: int, action, done: str):
+    user = _user(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
     try:
-        user = accounts.add_contact(current_user, company, form.get("email", ""), form.get("name", ""),
-                                    form.get("password", ""))
-    except ServiceError as error:
+        action(user)
+    except ServiceError as error:  # the reason, on the page the action was clicked on
         flash(error.message, "error")
     else:
-        flash(_("Contact %(email)s ajouté à %(company)s.", email=user.email, company=company.name), "success")
-    return redirect(url_for("admin.home"))
+        flash(done % {"email": user.email}, "success")
+    return redirect(_back(user))
+
+
+@bp.route("/utilisateurs/<int:user_id>/desactiver", methods=["GET", "POST"])
+@role_required("admin")
+def deactivate_user(user_id: int):
+    user = _user(user_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            invitations.deactivate(current_user, user, utcnow())
+        except ServiceError as error:
+            refused(form, error)
+        else:
+            flash(_("%(email)s est désactivé : ses sessions et ses jetons d'API ne fonctionnent plus.",
+                    email=user.email), "success")
+            return redirect(_back(user))
+    return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(email)s", email=user.email),
+                            question=_("%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
+                                       "s'arrêtent tout de suite. Vous pourrez le réactiver.", name=user.name),
+                            button=_("Désactiver le compte"), back=_back(user), bookings=[], company=None),
+            409 if form.errors else 200)
+
+
+@bp.post("/utilisateurs/<int:user_id>/reactiver")
+@role_required("admin")
+def reactivate_user(user_id: int):
+    return _user_action(user_id, lambda u: invitations.reactivate(current_user, u),
+                        _("%(email)s peut de nouveau se connecter."))
+
+
+@bp.post("/utilisateurs/<int:user_id>/lien")
+@role_required("admin")
+def send_link(user_id: int):
+    return _user_action(user_id, lambda u: invitations.send_reset(current_user, u, utcnow()),
+                        _("Un lien pour choisir un nouveau mot de passe a été envoyé à %(email)s."))
+
+
+@bp.post("/utilisateurs/<int:user_id>/principal")
+@role_required("admin")
+def main_contact(user_id: int):
+    main = request.form.get("main") == "1"
+    return _user_action(user_id, lambda u: invitations.set_main_contact(current_user, u, main),
+                        _("%(email)s est maintenant contact principal.") if main
+                        else _("%(email)s n'est plus contact principal."))
+
+
+@bp.post("/utilisateurs/<int:user_id>/role")
+@role_required("admin")
+def set_role(user_id: int):
+    role = request.form.get("role", "")
+    return _user_action(user_id, lambda u: invitations.set_role(current_user, u, role),
+                        _("Rôle de %(email)s changé ; ses sessions ouvertes sont fermées."))
 
 
 @bp.route("/utilisateurs")
 @role_required("admin")
 def users():
+    return _users_page()
+
+
+def _users_page(staff_form: StaffInviteForm | None = None, status: int = 200):
     now = utcnow()
     people = db.session.scalars(select(User).options(joinedload(User.company)).order_by(User.role, User.email)).all()
     by_user: dict[int, list[ApiToken]] = {}
     for token in db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())):
         by_user.setdefault(token.user_id, []).append(token)
     locks = logins.locks(now)
-    return render_template("admin/users.html", people=people, tokens=by_user, now=now,
-                           locked={u.id: logins.shown_until(locks[k]) for u in people if (k := logins.account_key(u.email)) in locks})
+    return render_template("admin/users.html", people=people, tokens=by_user, now=now, action=EmptyForm(),
+                           staff_form=staff_form or StaffInviteForm(formdata=None),
+                           locked={u.id: logins.shown_until(locks[k]) for u in people
+                                   if (k := logins.account_key(u.email)) in locks}), status
+
+
+@bp.post("/utilisateurs/inviter")
+@role_required("admin")
+def invite_staff():
+    form = StaffInviteForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.invite_staff(current_user, form.email.data, form.name.data, form.role.data, utcnow())
+        except ServiceError as error:
+            refused(form, error, "email")
+        else:
+            flash(_("Invitation envoyée à %(email)s.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return _users_page(form, 422)
 
 
 def _posted(model, field: str):

@@ -5,29 +5,20 @@ from datetime import datetime
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired
 
 from ..auth import home_endpoint
 from ..extensions import db, limiter
 from ..models.types import utcnow
 from ..security import login_key, login_limit
-from ..services import logins
+from ..services import invitations, logins
+from ..services.errors import ServiceError
+from .forms import EmptyForm
+from .forms import refused as refused_on
+from .forms.auth import ForgotForm, LoginForm, SetPasswordForm
 from .util import safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
-
-
-class EmptyForm(FlaskForm):
-    """A form with only its CSRF token (logout, language switch)."""
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,6 +50,49 @@ def _locked(form: LoginForm, until: datetime, now: datetime):
                                   "de %(time)s.", time=format_time(shown, "HH:mm")))
     seconds = max(1, math.ceil((until - now).total_seconds()))
     return render_template("auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], key_func=login_key)
+@limiter.limit(lambda: "100 per minute", methods=["POST"])
+def forgot():
+    """A set-password link by mail; the same answer whether the account exists or not."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        invitations.forgot(form.email.data, utcnow())
+        flash(_("Si un compte actif utilise %(email)s, un lien pour choisir un nouveau mot de passe vient d'y être "
+                "envoyé (valable %(hours)s heures). Pensez à regarder dans les indésirables.",
+                email=form.email.data.strip().lower(), hours=invitations.valid_hours("reset")), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: "30 per minute", methods=["POST"])
+def set_password(token: str):
+    """The page a mailed link opens: choose a password, once, before the link expires."""
+    now = utcnow()
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # the URL is the secret
+    try:
+        user = invitations.check(token, now)
+    except invitations.LinkRefused as refused:
+        return render_template("auth/set_password.html", form=None, refused=refused.message), 410, headers
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = invitations.redeem(token, form.password.data, now)
+        except invitations.LinkRefused as refused:
+            return render_template("auth/set_password.html", form=None, refused=refused.message), 410, headers
+        except ServiceError as error:
+            refused_on(form, error, "password")
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            login_user(user)
+            flash(_("Mot de passe enregistré. Bienvenue, %(name)s.", name=user.name), "success")
+            return redirect(url_for(home_endpoint(user)))
+    status = 422 if form.errors else 200
+    return render_template("auth/set_password.html", form=form, user=user, refused=None), status, headers
 
 
 @bp.post("/logout")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,6 +18,8 @@ from ..models.types import utcnow
 from . import consent, listing
 from ..services import access, availability, booking_lists, bookings, callbacks, costs, interventions, notify, promises
 from ..services.errors import ServiceError
+from .forms import EmptyForm
+from .forms.booking import ConfirmForm, HoldForm, NotesForm, PrerequisiteForm, SlotForm, first_error
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
 bp.add_app_template_filter(consent.money, "money")
@@ -112,11 +114,13 @@ def hold(kind: str):
                 raise inputs.BadInput(t["error"])
             ticket = access.ticket_for(current_user.company, t.get("reference", ""), t.get("priority", ""),
                                        t.get("opened_at"))
-        booking = bookings.book(current_user, kind, inputs.instant(request.form.get("start")), utcnow(), hold=True,
-                                ticket=ticket, environment=request.form.get("environment") or None,
-                                notes=request.form.get("notes", "")[:2000])
-    except (ServiceError, ValueError, KeyError) as error:
-        flash(getattr(error, "message", _("Créneau invalide.")), "error")
+        form = HoldForm()
+        if not form.validate_on_submit():
+            raise inputs.BadInput(first_error(form))
+        booking = bookings.book(current_user, kind, form.start.data, utcnow(), hold=True, ticket=ticket,
+                                environment=form.environment.data or None, notes=form.notes.data)
+    except ServiceError as error:
+        flash(error.message, "error")
         page = make_response(week(kind))  # the week (or the ticket form) again, with the reason; nothing was held
         page.status_code = 422
         return page
@@ -128,9 +132,11 @@ def hold(kind: str):
 def confirm(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     if request.method == "POST":
+        form = ConfirmForm()
+        if not form.validate_on_submit():
+            abort(400)
         try:
-            shown = inputs.minutes(request.form.get("billable_minutes"), _("Minutes facturables"))
-            bookings.confirm(current_user, booking, utcnow(), expected_billable=shown)
+            bookings.confirm(current_user, booking, utcnow(), expected_billable=form.billable_minutes.data)
         except ServiceError as error:
             flash(error.message, "error")
             if error.code == "cost_changed":  # the same page again, with the new cost to consent to
@@ -167,8 +173,11 @@ def detail(booking_id: int):
 @role_required("client")
 def prerequisite(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
+    form = PrerequisiteForm()
     try:
-        interventions.tick(current_user, booking, request.form.get("code", ""), request.form.get("done") == "1", utcnow())
+        if not form.validate_on_submit():
+            raise inputs.BadInput(first_error(form))
+        interventions.tick(current_user, booking, form.code.data, form.ticked, utcnow())
         flash(_("Prérequis enregistré."), "success")
     except ServiceError as error:
         flash(error.message, "error")
@@ -179,8 +188,11 @@ def prerequisite(booking_id: int):
 @role_required("client")
 def analysis(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
+    form = NotesForm()
     try:
-        interventions.set_notes(current_user, booking, "analysis_notes", request.form.get("notes", ""))
+        if not form.validate_on_submit():
+            raise inputs.BadInput(first_error(form))
+        interventions.set_notes(current_user, booking, "analysis_notes", form.notes.data or "")
         flash(_("Analyse de l'environnement enregistrée."), "success")
     except ServiceError as error:
         flash(error.message, "error")
@@ -191,10 +203,13 @@ def analysis(booking_id: int):
 @role_required("client")
 def rebook(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
+    form = SlotForm()
     try:
-        new = interventions.rebook(current_user, booking, inputs.instant(request.form.get("start")), utcnow())
-    except (ServiceError, ValueError) as error:
-        flash(getattr(error, "message", _("Créneau invalide.")), "error")
+        if not form.validate_on_submit():
+            raise inputs.BadInput(first_error(form))
+        new = interventions.rebook(current_user, booking, form.start.data, utcnow())
+    except ServiceError as error:
+        flash(error.message, "error")
         return detail(booking_id), 422  # the intervention again, with the reason; nothing was moved
     flash(_("Intervention reprogrammée."), "success")
     return redirect(url_for("book.detail", booking_id=new.id))
@@ -243,10 +258,13 @@ def move(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
     if request.method == "POST":
+        form = SlotForm()
         try:
-            bookings.reschedule(current_user, booking, inputs.instant(request.form.get("start")), utcnow())
-        except (ServiceError, ValueError, KeyError) as error:
-            flash(getattr(error, "message", _("Créneau invalide.")), "error")
+            if not form.validate_on_submit():
+                raise inputs.BadInput(first_error(form))
+            bookings.reschedule(current_user, booking, form.start.data, utcnow())
+        except ServiceError as error:
+            flash(error.message, "error")
             page = make_response(_week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id,
                                             environments=[]))
             page.status_code = 422  # the week again, with the reason; nothing was moved

@@ -12,6 +12,7 @@ from ..models import ExternalCalendar
 from ..models.types import utcnow
 from ..services import calendar_sync, feeds, locking
 from ..services.errors import ServiceError
+from .forms.booking import CalendarForm, first_error
 from calendars.importer import CalendarImportError
 
 bp = Blueprint("calendars", __name__)
@@ -103,11 +104,14 @@ def revoke_feed():
 @bp.post("/agenda/calendriers")
 @role_required("consultant")
 def add_calendar():
-    upload = request.files.get("file")
+    form = CalendarForm()
+    upload = form.file.data
     data = upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None
-    url = request.form.get("url", "").strip() or None
-    label = request.form.get("label", "")
+    url = (form.url.data or "").strip() or None
+    label = form.label.data or ""
     try:
+        if not form.validate_on_submit():
+            raise ServiceError(first_error(form))
         if not data and not url:
             raise ServiceError(_("Indiquez une adresse ou choisissez un fichier .ics."))
         if data is not None and len(data) > MAX_UPLOAD:

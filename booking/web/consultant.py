@@ -13,6 +13,7 @@ from ..models import Booking
 from ..models.types import utcnow
 from ..services import access, availability, bookings, schedule
 from ..services.errors import ServiceError
+from .forms.booking import OutcomeForm, SlotForm, first_error
 
 bp = Blueprint("consultant", __name__, url_prefix="/consultant")
 
@@ -36,8 +37,11 @@ def home():
 @role_required("consultant")
 def outcome(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
+    form = OutcomeForm()
     try:
-        bookings.record_outcome(current_user, booking, request.form.get("outcome", ""), utcnow())
+        if not form.validate_on_submit():
+            raise inputs.BadInput(first_error(form))
+        bookings.record_outcome(current_user, booking, form.outcome.data, utcnow())
         flash(_("Issue enregistrée."), "success")
     except ServiceError as error:
         flash(error.message, "error")
@@ -49,10 +53,13 @@ def outcome(booking_id: int):
 def follow_up(booking_id: int):
     booking, now = access.booking_for(current_user, booking_id), utcnow()
     if request.method == "POST":
+        form = SlotForm()
         try:
-            bookings.propose_follow_up(current_user, booking, inputs.instant(request.form.get("start")), now)
-        except (ServiceError, ValueError, KeyError) as error:
-            flash(getattr(error, "message", _("Créneau invalide.")), "error")
+            if not form.validate_on_submit():
+                raise inputs.BadInput(first_error(form))
+            bookings.propose_follow_up(current_user, booking, form.start.data, now)
+        except ServiceError as error:
+            flash(error.message, "error")
             return _follow_up_page(booking, now), 422  # the slots again, with the reason; nothing was proposed
         flash(_("Suivi proposé : le client le confirme en un clic."), "success")
         return redirect(url_for("consultant.home"))
