@@ -453,3 +453,24 @@ def test_a_set_password_link_never_reaches_the_access_log():
     line = '127.0.0.1 - - "GET /mot-de-passe/Zr4_k-9qLm HTTP/1.1" 200 -'
     assert "Zr4_k-9qLm" not in mask(line) and "/mot-de-passe/***" in mask(line)
     assert mask('"POST /mot-de-passe-oublie HTTP/1.1" 302') == '"POST /mot-de-passe-oublie HTTP/1.1" 302'
+
+
+@pytest.mark.parametrize("old, new, shown", [("serenite", "confort", (0, 45)), ("confort", "serenite", (45, 0))])
+def test_the_cost_shown_for_a_session_after_a_planned_change_is_what_its_ledger_records(app, old, new, shown):
+    """The preview prices with the tier of the session's day, as the ledger does: a confirmation at the cost
+    shown goes through (it would be refused as cost_changed if the two read different tiers)."""
+    from booking.services import costs
+
+    with time_machine.travel(NOW, tick=False):
+        admin = f.user("admin")
+        company = f.company(old, contract_start=date(2026, 3, 1))
+        contact = f.user("client", company)
+        f.consultant()
+        db.session.commit()
+        companies.change_tier(admin, company, new, date(2026, 12, 14), NOW)
+        held = bookings.book(contact, "erplib", datetime(2026, 12, 15, 10, tzinfo=PARIS), NOW, hold=True)
+        cost = costs.for_booking(held)
+        assert (cost.included_minutes, cost.billable_minutes) == shown
+        bookings.confirm(contact, held, NOW, expected_billable=cost.billable_minutes)
+        assert costs.for_booking(held) == costs.Cost(cost.basis, *shown, cost.price_eur, cost.balance_after,
+                                                     cost.free_cancel_until)
