@@ -1,4 +1,4 @@
-"""Every cell of DESIGN.md sections 3 and 4, checked against the contract data module."""
+"""Every cell of the contract matrix (docs/contract.md), checked against the contract data module."""
 import pytest
 
 from booking import contract
@@ -7,7 +7,7 @@ from calendars.worktime import BusinessDuration
 TERMS = contract.load()
 TIERS = ("standard", "confort", "serenite")
 
-# DESIGN.md §3, one row per entitlement: (Standard, Confort, Sérénité)
+# docs/contract.md, one row per entitlement: (Standard, Confort, Sérénité)
 ACCESS = {
     "erplib": ("billable", "billable", "hour_bank"),
     "callback": ("yes", "yes", "yes"),
