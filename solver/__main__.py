@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.add_argument("--time-limit", type=float, default=limit)
         if name == "best-known":
             bench.add_argument("--only", help="only the instances whose key contains this")
+            bench.add_argument("--file", help="where to keep them (default solver/best_known.json)")
     args = parser.parse_args(argv)
     try:
         if args.command == "solve":
@@ -69,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             run(sizes, args.seeds, args.time_limit, args.cascades, not args.no_large)
         else:
-            best_known(sizes, args.seeds, args.time_limit, args.cascades, not args.no_large, args.only)
+            from pathlib import Path
+
+            from .bench import BEST_KNOWN
+
+            best_known(sizes, args.seeds, args.time_limit, args.cascades, not args.no_large, args.only,
+                       Path(args.file) if args.file else BEST_KNOWN)
         return 0
     except (InstanceError, OSError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)

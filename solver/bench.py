@@ -125,19 +125,20 @@ def run(sizes: list[int], seeds: int, limit: float, cascades: int = 5, large: bo
 
 
 def best_known(sizes: list[int], seeds: int, limit: float, cascades: int = 5, large: bool = True,
-               only: str | None = None) -> None:
-    """Long runs, one per instance, each in a fresh process; the file keeps the lower of old and new."""
-    data = json.loads(BEST_KNOWN.read_text()) if BEST_KNOWN.exists() else {"instances": {}}
-    data["command"] = (f"python -m solver best-known --time-limit {limit:g} "
-                       "(one CP-SAT run per instance, 2 workers, 2-core machine shared with other jobs)")
+               only: str | None = None, path: Path = BEST_KNOWN) -> None:
+    """Long runs, one per instance, each in a fresh process; the file keeps the lower of old and new
+    (it is read again before each write, so that runs over different instances may share it)."""
     for case in cases(sizes, seeds, cascades, large):
         if only and only not in case.key:
             continue
         r = _in_fresh_process(_measure, case, limit)
+        data = json.loads(path.read_text()) if path.exists() else {"instances": {}}
+        data["command"] = (f"python -m solver best-known --time-limit {limit:g} "
+                           "(one CP-SAT run per instance, 2 workers, 2-core machine shared with other jobs)")
         old = data["instances"].get(case.key)
         if r["valid"] and (old is None or r["value"] < old["value"]):
             data["instances"][case.key] = {"value": r["value"], "bound": r["bound"], "seconds": round(r["seconds"], 1),
                                            "status": r["status"]}
         print(f"{case.key:<32}{r['status']:>10}{r['value'] or float('nan'):>12.0f}{r['bound'] or float('nan'):>12.0f}"
               f"  kept {data['instances'].get(case.key, {}).get('value')}", flush=True)
-        BEST_KNOWN.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -26,7 +26,7 @@ def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float =
     (A to B's place, B to C's...), which a greedy that places one displaced booking at a time misses."""
     rng = random.Random(seed)
     if cascade:
-        load = max(load, 0.9)
+        load = max(load, 0.85)
     monday = start - timedelta(days=start.weekday())
     now = datetime.combine(monday, time(9), PARIS)
     end = datetime.combine(monday + timedelta(weeks=weeks), time(0), PARIS)
@@ -52,7 +52,7 @@ def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float =
         day = monday
         while day < end.date():
             blocks = absent.day_intervals(day)
-            if blocks and blocks == calendar.day_intervals(day) and rng.random() < (0.3 if cascade else 0.05) * load:
+            if blocks and blocks == calendar.day_intervals(day) and rng.random() < (0.2 if cascade else 0.05) * load:
                 kind = rng.choices(KINDS[3:], [k[3] for k in KINDS[3:]])[0]
                 bookings.append(_booking(rng, kind, person, people, blocks[0][0], blocks[-1][1], now, end, cascade))
                 day += timedelta(days=1)
@@ -96,7 +96,7 @@ def _booking(rng, kind, person, people, start, end, now, horizon_end, cascade=Fa
     name, minutes, span, _ = kind
     others = [p["id"] for p in people if p is not person and set(p["skills"]) & set(person["skills"])]
     eligible = [person["id"]] + rng.sample(others, min(len(others), rng.randint(0, 2)))
-    window_end = min(horizon_end, start + timedelta(days=rng.randint(2, 5) if cascade else rng.randint(3, 14)))
+    window_end = min(horizon_end, start + timedelta(days=rng.randint(3, 7) if cascade else rng.randint(3, 14)))
     return {"id": "", "client": f"client{rng.randint(1, 60)}", "kind": name, "duration_minutes": minutes,
             "span": span, "consultant": person["id"], "start": _iso(start), "eligible": eligible,
             "window": {"start": _iso(now), "end": _iso(max(window_end, end))},

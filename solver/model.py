@@ -34,7 +34,7 @@ MAX_EXACT = 60_000  # positions in the exact model beyond which it is split into
 NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions per booking in the neighbourhood and the relaxation
 NEAR_MAX = 300  # bookings a job may displace, beyond which only its cheapest placements' are listed
 NEAR_PLACEMENTS = 8
-INCUMBENT_SHARE = 0.3  # of the time limit, at most, for the greedy's orders
+INCUMBENT_SHARE = 0.2  # of the time limit, at most, for the greedy's orders
 
 
 def _minutes(t: Timeline, instant) -> int:
@@ -169,6 +169,7 @@ class Scope:
     elsewhere: dict[str, float] = field(default_factory=dict)   # booking → least cost of an unlisted position
     clearable: dict[str, Option] = field(default_factory=dict)  # booking → where it is; may leave at its cheapest
     cheapest: dict[str, float] = field(default_factory=dict)
+    costs: dict[tuple[str, Option], float] = field(default_factory=dict)  # (booking, position) → its move cost
 
     @property
     def size(self) -> int:
@@ -186,11 +187,12 @@ def _fixed_spans(instance: Instance, state, moving: set[str]) -> Occupancy:
 
 def _positions(instance: Instance, t: Timeline, state, bookings: dict, placements: Placements,
                reduction: Reduction, hint: dict[str, Option], limits: dict[str, int | None],
-               blocking: set[str]) -> Scope:
+               blocking: set[str], nearest=None, deadline: float = math.inf) -> Scope:
     """Each booking of `limits`: where it is (if it still fits), then its legal positions within its
     allowance, cheapest first, avoiding every booking that stays where it is (those neither in
     `limits` nor in `blocking`, which a relaxation may clear); at most `limits[b]` of them (None: all)
-    and the hint's, the least cost of the others in `elsewhere`."""
+    and the hint's, the least cost of the others in `elsewhere`. Past the `deadline`, the remaining
+    bookings get no listed move, and their cheapest move's cost as `elsewhere`."""
     fixed = _fixed_spans(instance, state, set(limits) | blocking)
     scope = Scope({}, cheapest=reduction.cheapest)
     for booking_id, limit in sorted(limits.items()):
@@ -198,7 +200,13 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
         allowance = reduction.allowance.get(booking_id, math.inf) + 1e-6
         stays = [here] if t.fits(booking, here) else []  # an absence may have made it impossible
         kept = []
-        for o in t.nearest(booking, max(booking.window.start, t.freeze)):  # cheapest first
+        if time.perf_counter() > deadline:
+            scope.elsewhere[booking_id] = t.min_move_cost(booking)
+            scope.positions[booking_id] = stays + ([hint[booking_id]] if booking_id in hint and hint[booking_id] != here
+                                                   else [])
+            continue
+        walk = nearest(booking) if nearest else t.nearest(booking, max(booking.window.start, t.freeze))
+        for o in walk:  # cheapest first
             cost = t.move_cost(booking, o)
             if cost > allowance:
                 break
@@ -208,6 +216,7 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
                 scope.elsewhere[booking_id] = cost
                 break
             kept.append(o)
+            scope.costs[(booking_id, o)] = cost
         if booking_id in hint and hint[booking_id] not in kept and hint[booking_id] != here:
             kept.append(hint[booking_id])  # the hint must stay possible
         scope.positions[booking_id] = stays + kept
@@ -253,14 +262,15 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
         objective.append(round(scope.cheapest[booking_id] * SCALE) * y)
     for item_id, options in scope.positions.items():
         literals = []
-        for o in options:
-            x = built.choice[(item_id, o)] = model.NewBoolVar(f"at[{_label(item_id, o)}]")
+        for k, o in enumerate(options):  # the name says which: item, consultant, start (index in the list)
+            x = built.choice[(item_id, o)] = model.NewBoolVar(f"at[{item_id}#{k}@{o.consultant}]")
             literals.append(x)
             spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
             for booking_id in clearing.overlapping(o.consultant, o.start, o.end):
                 model.AddImplication(x, built.cleared[booking_id])
             if item_id in bookings:
-                cost = round(t.move_cost(bookings[item_id], o) * SCALE)
+                cost = scope.costs.get((item_id, o))
+                cost = round((t.move_cost(bookings[item_id], o) if cost is None else cost) * SCALE)
                 if cost:
                     objective.append(cost * x)
         if item_id in scope.elsewhere:
@@ -270,9 +280,10 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
         model.AddExactlyOne(literals)
     _at_most_one_at_a_time(model, spans)
     model.Minimize(sum(objective))
-    if hint:
-        for (item_id, o), x in built.choice.items():
-            model.AddHint(x, hint.get(item_id) == o)
+    if hint:  # a complete hint, written into the proto at once (AddHint per literal is slow in Python)
+        chosen = [(x.Index(), int(hint.get(item_id) == o)) for (item_id, o), x in built.choice.items()]
+        model.Proto().solution_hint.vars.extend(i for i, _ in chosen)
+        model.Proto().solution_hint.values.extend(v for _, v in chosen)
     return built
 
 
@@ -341,8 +352,9 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress)
     for placements in (strong, plain):
         _prune(placements, search.incumbent)
-    search.bound = _relaxation_bound(strong, t, max(0.3, time_limit / 20), workers) + repair
-    search.lower = _relaxation_bound(plain, t, max(0.3, time_limit / 20), workers) + repair
+    # small models, solved to optimality in milliseconds on an idle machine; the limit is for a busy one
+    search.bound = _relaxation_bound(strong, t, max(1.0, time_limit / 10), workers) + repair
+    search.lower = _relaxation_bound(plain, t, max(1.0, time_limit / 10), workers) + repair
     search.report()
     if search.incumbent < math.inf and _estimate(t, bookings, search.reduction()) <= MAX_EXACT:
         search.exact(left() - 0.1)
@@ -366,6 +378,14 @@ class _Search:
         self.bound = self.lower = 0.0
         self.proven, self.note = False, ""
         self.must_move = {b.id for b in misplaced(instance, t, state)}
+        self._walks: dict = {}
+
+    def nearest(self, booking):
+        """A booking's positions cheapest first, kept across rounds (each is produced once)."""
+        walk = self._walks.get(booking.id)
+        if walk is None:
+            walk = self._walks[booking.id] = self.t.nearest(booking, max(booking.window.start, self.t.freeze))
+        return walk
 
     @property
     def incumbent(self) -> float:
@@ -387,8 +407,12 @@ class _Search:
             self.best = plan
             self.report()
 
-    def _solve(self, scope: Scope, seconds: float, hint: dict | None, plans: bool):
+    def _solve(self, scope: Scope, until: float, hint: dict | None, plans: bool):
+        """Build and solve; `until`: the instant (perf_counter) by which it must be done."""
         built = _constraints(self.t, self.bookings, scope, hint)
+        seconds = until - time.perf_counter()
+        if seconds < 0.05:
+            return built, cp_model.UNKNOWN, None
         callback = _Progress(lambda wall, value: self.progress(time.perf_counter() - self.started, value,
                                                                self.bound)) if plans and self.progress else None
         status, solver = _run(built.model, seconds, self.workers, callback)
@@ -399,7 +423,7 @@ class _Search:
         incumbent, reduction = self.incumbent, self.reduction()
         scope = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, self.hint(),
                            dict.fromkeys(reduction.movable), set())
-        built, status, solver = self._solve(scope, seconds, self.hint(), True)
+        built, status, solver = self._solve(scope, time.perf_counter() + seconds, self.hint(), True)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self.offer(_extract(self.instance, self.t, self.state, built, scope, solver, 0.0))
             self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
@@ -438,9 +462,9 @@ class _Search:
             limits = {b: n for b, n in limits.items() if b in reduction.movable}
             incumbent, hint = self.incumbent, self.hint()
             neighbourhood = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction,
-                                       hint, limits, set())
+                                       hint, limits, set(), self.nearest, time.perf_counter() + left() / 6)
             neighbourhood.elsewhere.clear()  # exact inside itself: unlisted positions are out
-            built, status, solver = self._solve(neighbourhood, max(0.5, left() / 4), hint, True)
+            built, status, solver = self._solve(neighbourhood, time.perf_counter() + max(0.5, left() / 4), hint, True)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 self.offer(_extract(self.instance, self.t, self.state, built, neighbourhood, solver, 0.0))
             if self.incumbent < incumbent - 1e-6:
@@ -448,8 +472,9 @@ class _Search:
             if left() < 0.3:
                 break
             relaxed = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, {},
-                                 limits, reduction.movable - set(limits))
-            built, status, solver = self._solve(relaxed, left() - 0.4, hint, False)
+                                 limits, reduction.movable - set(limits), self.nearest,
+                                 time.perf_counter() + left() / 4)
+            built, status, solver = self._solve(relaxed, time.perf_counter() + left() - 0.3, hint, False)
             self.note = (f"{rounds} rounds; last: {len(limits)} bookings near the jobs, "
                          f"{sum(n is None for n in limits.values())} with every position, "
                          f"{len(relaxed.clearable)} clearable; bound for the whole problem")
@@ -458,6 +483,8 @@ class _Search:
                 self.proven = True
                 return
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                if solver is not None:  # no solution, but whatever bound it reached holds
+                    self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
                 return
             self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
             away = [b for b, v in built.away.items() if solver.Value(v)]
