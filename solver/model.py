@@ -330,8 +330,10 @@ def _hint(plan: Plan, state) -> dict[str, Option]:
 
 
 def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None,
-          progress=None) -> Plan:
-    """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement."""
+          progress=None, max_exact: int = MAX_EXACT, listed: int = NEIGHBOURHOOD_OPTIONS) -> Plan:
+    """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement.
+    `max_exact`: positions beyond which the reduced model is refined in rounds rather than solved at once;
+    `listed`: positions listed at first per booking in those rounds."""
     started = time.perf_counter()
     left = lambda: time_limit - (time.perf_counter() - started)  # noqa: E731
     t = timeline or Timeline(instance)
@@ -349,14 +351,14 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=strong)
     plain = _placements(instance, t, state, bookings, must_move, shares=False)
     repair = sum(t.min_move_cost(b) for b in must_move)
-    search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress)
+    search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress, listed)
     for placements in (strong, plain):
         _prune(placements, search.incumbent)
     # small models, solved to optimality in milliseconds on an idle machine; the limit is for a busy one
     search.bound = _relaxation_bound(strong, t, max(1.0, time_limit / 10), workers) + repair
     search.lower = _relaxation_bound(plain, t, max(1.0, time_limit / 10), workers) + repair
     search.report()
-    if search.incumbent < math.inf and _estimate(t, bookings, search.reduction()) <= MAX_EXACT:
+    if search.incumbent < math.inf and _estimate(t, bookings, search.reduction(), max_exact) <= max_exact:
         search.exact(left() - 0.1)
     else:
         search.refine(left)
@@ -371,10 +373,10 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
 class _Search:
     """The incumbent, the bound, and the models that improve them."""
 
-    def __init__(self, instance, t, state, bookings, placements, greedy, workers, started, progress):
+    def __init__(self, instance, t, state, bookings, placements, greedy, workers, started, progress, listed):
         self.instance, self.t, self.state, self.bookings = instance, t, state, bookings
         self.placements, self.best, self.workers = placements, greedy, workers
-        self.started, self.progress = started, progress
+        self.started, self.progress, self.listed = started, progress, listed
         self.bound = self.lower = 0.0
         self.proven, self.note = False, ""
         self.must_move = {b.id for b in misplaced(instance, t, state)}
@@ -454,7 +456,7 @@ class _Search:
         relaxation's optimum uses either, those bookings get all their positions, or join the listed
         ones, and it is solved again; a neighbourhood model over the same lists finds plans. A
         relaxation optimum that uses neither is a plan, and then the optimum."""
-        limits = dict.fromkeys(self._near() | {m.id for m in self.best.moves} | self.must_move, NEIGHBOURHOOD_OPTIONS)
+        limits = dict.fromkeys(self._near() | {m.id for m in self.best.moves} | self.must_move, self.listed)
         rounds = 0
         while left() > 0.3:
             rounds += 1
@@ -497,10 +499,10 @@ class _Search:
             for b in away:
                 limits[b] = None
             for b in cleared:
-                limits[b] = NEIGHBOURHOOD_OPTIONS
+                limits[b] = self.listed
 
 
-def _estimate(t: Timeline, bookings: dict, reduction: Reduction) -> int:
+def _estimate(t: Timeline, bookings: dict, reduction: Reduction, most: int) -> int:
     """Positions of the exact model, roughly (every legal position of each movable booking within its
     allowance), computed from the cached position lists without filtering against fixed bookings."""
     total = 0
@@ -509,6 +511,6 @@ def _estimate(t: Timeline, bookings: dict, reduction: Reduction) -> int:
         for consultant in booking.eligible:
             options, starts = t.positions(consultant, booking)
             total += len(options)
-        if total > MAX_EXACT * 3:
+        if total > most * 3:
             return total
     return total // 3  # the allowance and the window keep about a third

@@ -190,14 +190,18 @@ TEMPLATES = [("09:00", 90), ("10:30", 120), ("14:00", 90), ("15:30", 45), ("16:1
 slot = st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(range(len(TEMPLATES))), st.sampled_from([OLD, NEW]))
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])), st.sampled_from([120, 210, 300]))
-def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes):
-    """The relaxation's bound (displaced bookings' cheapest way out, occupants' shares) is a true bound."""
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])), st.sampled_from([120, 210, 300]),
+       st.sampled_from([(60_000, 60), (0, 60), (0, 2)]))
+def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes, sizes):
+    """The bound is true for the whole problem, both from the exact reduced model and (max_exact 0) from the
+    rounds of neighbourhood and relaxation (listed positions, `elsewhere`, `clearable` bookings), also with
+    only 2 positions listed per booking at first (so that `elsewhere` is used)."""
+    max_exact, listed = sizes
     raw = tiny([(f"b{n}", c, *TEMPLATES[k], booked) for n, (c, k, booked) in enumerate(slots, start=10)], job_minutes)
     instance = read_instance(raw)
     optimum = brute_force(instance)
-    plan = solve(instance, time_limit=3)
+    plan = solve(instance, time_limit=3, max_exact=max_exact, listed=listed)
     if optimum == float("inf"):
         assert plan.status in ("INFEASIBLE", "UNKNOWN")
         return
