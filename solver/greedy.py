@@ -121,8 +121,8 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
 
 
 def misplaced(instance: Instance, t: Timeline, state: State) -> list[Booking]:
-    """Bookings whose current position no longer fits (their consultant became unavailable)."""
-    return [b for b in instance.bookings if not t.fits(b, state.where[b.id])]
+    """Bookings of the initial state whose position no longer fits (their consultant became unavailable)."""
+    return [b for b in instance.bookings if b.id in t.misplaced]
 
 
 def _repair(instance: Instance, state: State, bookings, t: Timeline, cache: dict) -> bool:

@@ -60,7 +60,7 @@ class Placements:
 
 
 def _placements(instance: Instance, t: Timeline, state, bookings: dict, must_move: list,
-                shares: bool) -> Placements | str:
+                shares: bool, walks: dict) -> Placements | str:
     """Placements that nothing fixed blocks and whose displaced bookings can all go somewhere; a reason
     string when a job has none. With `shares`, a displaced booking landing on a booking no job
     displaces is charged a share of its move (a stronger bound); without, it is charged nothing, so
@@ -74,7 +74,7 @@ def _placements(instance: Instance, t: Timeline, state, bookings: dict, must_mov
     counted = core if shares else set(bookings)
     eviction = Eviction(t, state.occupancy, bookings, fixed={b.id for b in instance.bookings if not t.movable(b)},
                         counted=counted,
-                        shortest_minutes=min((bookings[b].duration_minutes for b in core), default=15))
+                        shortest_minutes=min((bookings[b].duration_minutes for b in core), default=15), nearest=walks)
     options, evicted = {}, {}
     for job in instance.priority_jobs:
         usable = []
@@ -346,12 +346,13 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     if any(not t.movable(b) for b in must_move):
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
                     reason="a pinned or frozen booking lies in time its consultant no longer works")
-    strong = _placements(instance, t, state, bookings, must_move, shares=True)
+    walks: dict = {}  # each booking's positions cheapest first, produced once and shared
+    strong = _placements(instance, t, state, bookings, must_move, True, walks)
     if isinstance(strong, str):
         return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=strong)
-    plain = _placements(instance, t, state, bookings, must_move, shares=False)
+    plain = _placements(instance, t, state, bookings, must_move, False, walks)
     repair = sum(t.min_move_cost(b) for b in must_move)
-    search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress, listed)
+    search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress, listed, walks)
     for placements in (strong, plain):
         _prune(placements, search.incumbent)
     # small models, solved to optimality in milliseconds on an idle machine; the limit is for a busy one
@@ -373,14 +374,14 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
 class _Search:
     """The incumbent, the bound, and the models that improve them."""
 
-    def __init__(self, instance, t, state, bookings, placements, greedy, workers, started, progress, listed):
+    def __init__(self, instance, t, state, bookings, placements, greedy, workers, started, progress, listed, walks):
         self.instance, self.t, self.state, self.bookings = instance, t, state, bookings
         self.placements, self.best, self.workers = placements, greedy, workers
         self.started, self.progress, self.listed = started, progress, listed
         self.bound = self.lower = 0.0
         self.proven, self.note = False, ""
         self.must_move = {b.id for b in misplaced(instance, t, state)}
-        self._walks: dict = {}
+        self._walks: dict = walks
 
     def nearest(self, booking):
         """A booking's positions cheapest first, kept across rounds (each is produced once)."""
