@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from .generate import generate as make
 
-            json.dump(make(args.consultants, args.weeks, args.seed, jobs=args.jobs, cascade=args.cascade), sys.stdout, indent=1)
+            raw = make(args.consultants, args.weeks, args.seed, jobs=args.jobs, cascade=args.cascade)
+            json.dump(raw, sys.stdout, indent=1)
             print()
             return 0
         from .bench import best_known, run

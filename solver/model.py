@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .greedy import booking_options, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
+from .greedy import initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
 
