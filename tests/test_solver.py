@@ -209,3 +209,15 @@ def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes, siz
     assert plan.objective["value"] >= optimum - 1e-6
     if plan.status == "OPTIMAL":
         assert plan.objective["value"] == pytest.approx(optimum)
+
+
+def test_the_cascade_option_makes_a_busier_schedule_of_whole_days_and_short_windows():
+    from datetime import datetime, timedelta
+
+    plain, cascade = (generate(10, 4, 3, jobs=2, cascade=flag) for flag in (False, True))
+    days = [sum(b["span"] == "days" for b in raw["bookings"]) / len(raw["bookings"]) for raw in (plain, cascade)]
+    assert days[1] > 2 * days[0]
+    stretch = [max(datetime.fromisoformat(b["window"]["end"]) - datetime.fromisoformat(b["start"])
+                   for b in raw["bookings"]) for raw in (plain, cascade)]
+    assert stretch[1] <= timedelta(days=7) < stretch[0]
+    assert plain == generate(10, 4, 3, jobs=2)  # the option leaves the usual instances as they were
