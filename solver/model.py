@@ -109,7 +109,7 @@ def _relaxation_bound(placements: Placements, t: Timeline, seconds: float, worke
         return 0.0
     if len(jobs_options) == 1:  # one job: its cheapest placement
         ((job_id, options),) = jobs_options.items()
-        return min(sum(evicted[(job_id, o)].values()) for o in options)
+        return min((sum(evicted[(job_id, o)].values()) for o in options), default=math.inf)
     model = cp_model.CpModel()
     pays, spans = defaultdict(list), defaultdict(list)
     for job_id, options in jobs_options.items():
