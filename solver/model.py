@@ -34,6 +34,7 @@ MAX_EXACT = 60_000  # positions in the exact model beyond which it is split into
 NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions per booking in the neighbourhood and the relaxation
 NEAR_MAX = 300  # bookings a job may displace, beyond which only its cheapest placements' are listed
 NEAR_PLACEMENTS = 8
+NEIGHBOURHOOD_SHARE = 0.25  # of the time left, per round, for the neighbourhood (plans); the rest bounds
 INCUMBENT_SHARE = 0.2  # of the time limit, at most, for the greedy's orders
 
 
@@ -467,7 +468,8 @@ class _Search:
             neighbourhood = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction,
                                        hint, limits, set(), self.nearest, time.perf_counter() + left() / 6)
             neighbourhood.elsewhere.clear()  # exact inside itself: unlisted positions are out
-            built, status, solver = self._solve(neighbourhood, time.perf_counter() + max(0.5, left() / 4), hint, True)
+            until = time.perf_counter() + max(0.5, left() * NEIGHBOURHOOD_SHARE)
+            built, status, solver = self._solve(neighbourhood, until, hint, True)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 self.offer(_extract(self.instance, self.t, self.state, built, neighbourhood, solver, 0.0))
             if self.incumbent < incumbent - 1e-6:
