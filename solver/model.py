@@ -472,8 +472,6 @@ class _Search:
             built, status, solver = self._solve(neighbourhood, until, hint, True)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 self.offer(_extract(self.instance, self.t, self.state, built, neighbourhood, solver, 0.0))
-            if self.incumbent < incumbent - 1e-6:
-                continue  # a better incumbent: a smaller reduction
             if left() < 0.3:
                 break
             relaxed = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, {},
