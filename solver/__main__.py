@@ -24,11 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--weeks", type=int, default=4)
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--jobs", type=int)
-    bench = sub.add_parser("bench", help="CP-SAT against the greedy on generated instances")
-    bench.add_argument("--seeds", type=int, default=5)
-    bench.add_argument("--sizes", default="10,30,80")
-    bench.add_argument("--time-limit", type=float, default=10.0)
-    bench.add_argument("--best-known", type=float, default=120.0)
+    generate.add_argument("--cascade", action="store_true", help="busier, chains of moves needed (see generate.py)")
+    for name, limit, text in (("bench", 10.0, "the solver on generated instances, against best-known values"),
+                              ("best-known", 120.0, "recompute solver/best_known.json by long runs")):
+        bench = sub.add_parser(name, help=text)
+        bench.add_argument("--seeds", type=int, default=5)
+        bench.add_argument("--sizes", default="10,30,80")
+        bench.add_argument("--cascades", type=int, default=5, help="seeds of the cascade family")
+        bench.add_argument("--no-large", action="store_true", help="leave out 200 consultants x 8 weeks")
+        bench.add_argument("--time-limit", type=float, default=limit)
+        if name == "best-known":
+            bench.add_argument("--only", help="only the instances whose key contains this")
+            bench.add_argument("--file", help="where to keep them (default solver/best_known.json)")
     args = parser.parse_args(argv)
     try:
         if args.command == "solve":
@@ -54,12 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             from .generate import generate as make
 
-            json.dump(make(args.consultants, args.weeks, args.seed, jobs=args.jobs), sys.stdout, indent=1)
+            raw = make(args.consultants, args.weeks, args.seed, jobs=args.jobs, cascade=args.cascade)
+            json.dump(raw, sys.stdout, indent=1)
             print()
             return 0
-        from .bench import run
+        from .bench import best_known, run
 
-        run([int(s) for s in args.sizes.split(",")], args.seeds, args.time_limit, args.best_known)
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        if args.command == "bench":
+            run(sizes, args.seeds, args.time_limit, args.cascades, not args.no_large)
+        else:
+            from pathlib import Path
+
+            from .bench import BEST_KNOWN
+
+            best_known(sizes, args.seeds, args.time_limit, args.cascades, not args.no_large, args.only,
+                       Path(args.file) if args.file else BEST_KNOWN)
         return 0
     except (InstanceError, OSError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)

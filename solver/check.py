@@ -1,23 +1,54 @@
-"""Every hard rule of FORMAT.md, checked on a plan; and the objective recomputed from the moves."""
+"""Every hard rule of the format (docs/solver-format.md), one function each, checked on a plan; and the
+objective recomputed from the moves."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
-from .instance import Instance, Plan
+from .instance import Instance, Move, Plan
 from .timeline import Option, Timeline
+
+
+class Occupied(NamedTuple):
+    """Where an item ends up under a plan."""
+    item: str
+    consultant: str
+    start: object
+    end: object
 
 
 def violations(instance: Instance, plan: Plan, timeline: Timeline | None = None) -> list[str]:
     """Human-readable broken rules; empty when the plan is valid."""
     t = timeline or Timeline(instance)
-    problems: list[str] = []
-    horizon = instance.horizon
-    items = {b.id: b for b in instance.bookings}
-    jobs = {j.id: j for j in instance.priority_jobs}
-    placed = {p.id: p for p in plan.placements}
-    occupied = []  # (consultant, start, end, id)
+    occupied = final_positions(instance, plan, t)
+    return (jobs_placed(instance, plan, t) + working_time(instance, plan, t, occupied)
+            + no_overlap(occupied) + moves_allowed(instance, plan, t) + inside_horizon(instance, occupied))
 
-    # 1. every priority job placed, inside its window, on the grid, by a consultant with the skill
+
+def _moves(plan: Plan) -> dict[str, Move]:
+    return {m.id: m for m in plan.moves}
+
+
+def final_positions(instance: Instance, plan: Plan, t: Timeline) -> list[Occupied]:
+    """Every placed job and every booking where the plan leaves it (a booking not moved stays)."""
+    jobs = {j.id for j in instance.priority_jobs}
+    occupied = [Occupied(p.id, p.consultant, p.start, p.end) for p in plan.placements if p.id in jobs]
+    moves = _moves(plan)
+    for booking in instance.bookings:
+        move = moves.get(booking.id)
+        if move:
+            occupied.append(Occupied(booking.id, move.consultant, move.start, move.end))
+        else:
+            occupied.append(Occupied(booking.id, booking.consultant, booking.start,
+                                     t.end_of(booking, booking.consultant, booking.start)))
+    return occupied
+
+
+def jobs_placed(instance: Instance, plan: Plan, t: Timeline) -> list[str]:
+    """Rule 1: every priority job is placed, starts inside its window, on the grid, for a consultant
+    who has its skill (and nothing else is placed)."""
+    problems = []
+    placed = {p.id: p for p in plan.placements}
     for job in instance.priority_jobs:
         p = placed.get(job.id)
         if p is None:
@@ -29,20 +60,50 @@ def violations(instance: Instance, plan: Plan, timeline: Timeline | None = None)
             problems.append(f"{job.id}: starts {p.start.isoformat()} outside its window")
         if not t.on_grid(p.start):
             problems.append(f"{job.id}: start {p.start.isoformat()} is off the grid")
-        if not t.fits(job, Option(p.consultant, p.start, p.end)):
-            problems.append(f"{job.id}: not in working time of {p.consultant} or wrong span/end")
-        occupied.append((p.consultant, p.start, p.end, job.id))
-    for extra in set(placed) - set(jobs):
+    for extra in sorted(set(placed) - {j.id for j in instance.priority_jobs}):
         problems.append(f"placement {extra} is not a priority job")
+    return problems
 
-    # 4. moves
-    moved_ids = set()
+
+def working_time(instance: Instance, plan: Plan, t: Timeline, occupied: list[Occupied]) -> list[str]:
+    """Rule 2: every booking and job occupies only working time of its consultant and honours its span."""
+    items = {b.id: b for b in instance.bookings} | {j.id: j for j in instance.priority_jobs}
+    problems = []
+    for o in occupied:
+        if o.consultant not in t.calendars:
+            problems.append(f"{o.item}: no consultant {o.consultant}")
+        elif not t.fits(items[o.item], Option(o.consultant, o.start, o.end)):
+            problems.append(f"{o.item}: not in working time of {o.consultant} or wrong span/end")
+    return problems
+
+
+def no_overlap(occupied: list[Occupied]) -> list[str]:
+    """Rule 3: no two items occupy the same consultant at the same instant."""
+    by_consultant = defaultdict(list)
+    for o in occupied:
+        by_consultant[o.consultant].append((o.start, o.end, o.item))
+    problems = []
+    for consultant, spans in by_consultant.items():
+        spans.sort()
+        reach = None  # the item reaching furthest so far: it overlaps any later start before its end
+        for start, end, item in spans:
+            if reach is not None and start < reach[0]:
+                problems.append(f"{reach[1]} and {item} overlap on {consultant}")
+            if reach is None or end > reach[0]:
+                reach = (end, item)
+    return problems
+
+
+def moves_allowed(instance: Instance, plan: Plan, t: Timeline) -> list[str]:
+    """Rule 4: a moved booking is not pinned, starts at or after the freeze both before and after the
+    move, goes to an eligible consultant, inside its window; moves list only real changes."""
+    items = {b.id: b for b in instance.bookings}
+    problems = []
     for move in plan.moves:
         booking = items.get(move.id)
         if booking is None:
             problems.append(f"move {move.id}: no such booking")
             continue
-        moved_ids.add(move.id)
         if move.from_consultant != booking.consultant or move.from_start != booking.start:
             problems.append(f"move {move.id}: 'from' does not match the instance")
         if move.consultant == booking.consultant and move.start == booking.start:
@@ -55,34 +116,17 @@ def violations(instance: Instance, plan: Plan, timeline: Timeline | None = None)
             problems.append(f"move {move.id}: {move.consultant} is not eligible")
         if move.start < booking.window.start or move.end > booking.window.end:
             problems.append(f"move {move.id}: outside the client's window")
-
-    # 2, 5. working time, span and horizon for everything where it ends up
-    for booking in instance.bookings:
-        move = next((m for m in plan.moves if m.id == booking.id), None)
-        consultant = move.consultant if move else booking.consultant
-        start = move.start if move else booking.start
-        end = move.end if move else t.end_of(booking, consultant, start)
-        if not t.fits(booking, Option(consultant, start, end)):
-            problems.append(f"{booking.id}: not in working time of {consultant} or wrong span/end")
-        occupied.append((consultant, start, end, booking.id))
-    for consultant, start, end, item in occupied:
-        if start < horizon.start or end > horizon.end:
-            problems.append(f"{item}: outside the horizon")
-
-    # 3. no two items on one consultant at once
-    by_consultant = defaultdict(list)
-    for consultant, start, end, item in occupied:
-        by_consultant[consultant].append((start, end, item))
-    for consultant, spans in by_consultant.items():
-        spans.sort()
-        for (a1, b1, i1), (a2, b2, i2) in zip(spans, spans[1:]):
-            if a2 < b1:
-                problems.append(f"{i1} and {i2} overlap on {consultant}")
     return problems
 
 
+def inside_horizon(instance: Instance, occupied: list[Occupied]) -> list[str]:
+    """Rule 5: everything lies inside the horizon."""
+    horizon = instance.horizon
+    return [f"{o.item}: outside the horizon" for o in occupied if o.start < horizon.start or o.end > horizon.end]
+
+
 def objective(instance: Instance, plan: Plan, timeline: Timeline | None = None) -> dict[str, float]:
-    """FORMAT.md's objective, from the moves."""
+    """The format's objective, from the moves."""
     t = timeline or Timeline(instance)
     items = {b.id: b for b in instance.bookings}
     compensation = moved = changes = hours = 0.0

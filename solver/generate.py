@@ -20,8 +20,13 @@ def _iso(instant: datetime) -> str:
 
 
 def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float = 0.7, jobs: int | None = None,
-             start: date = date(2027, 3, 1)) -> dict:
+             start: date = date(2027, 3, 1), cascade: bool = False) -> dict:
+    """With `cascade`, a busier schedule where whole-day installs are common and every booking has a
+    short window: a displaced install rarely finds a free day, so good plans move chains of bookings
+    (A to B's place, B to C's...), which a greedy that places one displaced booking at a time misses."""
     rng = random.Random(seed)
+    if cascade:
+        load = max(load, 0.85)
     monday = start - timedelta(days=start.weekday())
     now = datetime.combine(monday, time(9), PARIS)
     end = datetime.combine(monday + timedelta(weeks=weeks), time(0), PARIS)
@@ -47,9 +52,9 @@ def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float =
         day = monday
         while day < end.date():
             blocks = absent.day_intervals(day)
-            if blocks and blocks == calendar.day_intervals(day) and rng.random() < 0.05 * load:
+            if blocks and blocks == calendar.day_intervals(day) and rng.random() < (0.2 if cascade else 0.05) * load:
                 kind = rng.choices(KINDS[3:], [k[3] for k in KINDS[3:]])[0]
-                bookings.append(_booking(rng, kind, person, people, blocks[0][0], blocks[-1][1], now, end))
+                bookings.append(_booking(rng, kind, person, people, blocks[0][0], blocks[-1][1], now, end, cascade))
                 day += timedelta(days=1)
                 continue
             for a, b in blocks:
@@ -60,7 +65,7 @@ def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float =
                     if cursor + length > b:
                         break
                     if rng.random() < load:
-                        bookings.append(_booking(rng, kind, person, people, cursor, cursor + length, now, end))
+                        bookings.append(_booking(rng, kind, person, people, cursor, cursor + length, now, end, cascade))
                         cursor += length
                     else:
                         cursor += timedelta(minutes=15 * rng.randint(1, 3))
@@ -87,11 +92,11 @@ def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float =
     }
 
 
-def _booking(rng, kind, person, people, start, end, now, horizon_end) -> dict:
+def _booking(rng, kind, person, people, start, end, now, horizon_end, cascade=False) -> dict:
     name, minutes, span, _ = kind
     others = [p["id"] for p in people if p is not person and set(p["skills"]) & set(person["skills"])]
     eligible = [person["id"]] + rng.sample(others, min(len(others), rng.randint(0, 2)))
-    window_end = min(horizon_end, start + timedelta(days=rng.randint(3, 14)))
+    window_end = min(horizon_end, start + timedelta(days=rng.randint(3, 7) if cascade else rng.randint(3, 14)))
     return {"id": "", "client": f"client{rng.randint(1, 60)}", "kind": name, "duration_minutes": minutes,
             "span": span, "consultant": person["id"], "start": _iso(start), "eligible": eligible,
             "window": {"start": _iso(now), "end": _iso(max(window_end, end))},

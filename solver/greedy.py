@@ -121,8 +121,8 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
 
 
 def misplaced(instance: Instance, t: Timeline, state: State) -> list[Booking]:
-    """Bookings whose current position no longer fits (their consultant became unavailable)."""
-    return [b for b in instance.bookings if not t.fits(b, state.where[b.id])]
+    """Bookings of the initial state whose position no longer fits (their consultant became unavailable)."""
+    return [b for b in instance.bookings if b.id in t.misplaced]
 
 
 def _repair(instance: Instance, state: State, bookings, t: Timeline, cache: dict) -> bool:
@@ -152,15 +152,19 @@ def _orders(jobs: tuple[PriorityJob, ...]):
 def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: int = TRIES,
                  all_orders: bool = True, budget: float | None = None) -> Plan:
     """The cheapest of the greedy plans over the orders of the priority jobs (or the first order only);
-    past `budget` seconds no further order is tried."""
+    with every order, each job also at its single cheapest-looking placement (taking the cheapest of
+    `tries` for the first job can cost the next one more); past `budget` seconds no further is tried."""
     started = time.perf_counter()
     t = timeline or Timeline(instance)
     cache: dict = {}
     best = None
-    for order in itertools.islice(_orders(instance.priority_jobs), None if all_orders else 1):
+    orders = list(itertools.islice(_orders(instance.priority_jobs), None if all_orders else 1))
+    widths = (tries, 1) if all_orders and tries > 1 else (tries,)
+    variants = [(order, width) for order in orders for width in widths]
+    for order, width in variants:
         if best is not None and budget is not None and time.perf_counter() - started > budget:
             break
-        plan = _greedy_once(instance, t, order, tries, cache)
+        plan = _greedy_once(instance, t, order, width, cache)
         if plan.status == "INFEASIBLE":
             best = plan
             break

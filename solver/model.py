@@ -1,230 +1,319 @@
 """The CP-SAT reshuffle model: exact over every booking that could move in a better plan.
 
-1. The greedy plan is the incumbent and the model's complete hint.
-2. A relaxation gives a true lower bound for the whole problem: each job picks a placement, and
-   every movable booking it overlaps costs at least its cheapest possible move.
-3. Cost argument: a job placement whose bound already exceeds the incumbent cannot be in a better
-   plan, and a booking whose cheapest move exceeds the slack (incumbent − bound) cannot move in one.
-   What remains is modelled exactly (one Boolean per item and position, NoOverlap per consultant).
-   When it does not fit the size limits, the model keeps a neighbourhood and says so: then only
-   the relaxation's bound is claimed, and OPTIMAL only when a plan meets that bound.
+The steps, one function each:
+1. incumbent: the greedy plan, the model's complete hint and the yardstick of the reduction;
+2. bound: job placements and a placement relaxation (each job picks a placement, every booking it
+   overlaps pays at least its cheapest way out), a true lower bound for the whole problem;
+3. reduction: a plan better than the incumbent costs less than it, so a placement whose bound
+   exceeds the incumbent, a booking whose cheapest move exceeds the slack (incumbent − bound) and a
+   position costing more than the slack plus what the bound already counted for its booking cannot
+   be part of one; what remains is the exact model;
+4. positions: every legal position of what remains, minus what fixed bookings occupy;
+5. constraints: one Boolean per item and position, at most one item at any instant of a consultant
+   (as cliques, which the LP relaxation sees, unlike a NoOverlap of optional intervals);
+6. extraction: the plan and its bound.
+When the reduced model is too large for the time limit, two smaller models share the time: a
+neighbourhood of the priority jobs that finds plans, and a relaxation of the whole problem around
+them that gives the bound (see `_relaxation_scope`).
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .greedy import booking_options, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
+from .greedy import initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
 
 SCALE = 60  # objective units per value unit: displacement is counted in minutes
-MAX_MOVABLE = 150
-MAX_OPTIONS = 200
-BUILD_SHARE = 0.4  # of the time limit, at most, spent listing positions
+MAX_EXACT = 60_000  # positions in the exact model beyond which it is split into neighbourhood + relaxation
+NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions per booking in the neighbourhood and the relaxation
+NEAR_MAX = 300  # bookings a job may displace, beyond which only its cheapest placements' are listed
+NEAR_PLACEMENTS = 8
+NEIGHBOURHOOD_SHARE = 0.25  # of the time left, per round, for the neighbourhood (plans); the rest bounds
+INCUMBENT_SHARE = 0.2  # of the time limit, at most, for the greedy's orders
 
 
 def _minutes(t: Timeline, instant) -> int:
     return int((instant - t.instance.horizon.start).total_seconds() // 60)
 
 
-def _relaxation_bound(jobs_options: dict, evicted: dict, t: Timeline, seconds: float) -> float:
+def _label(item_id: str, o: Option) -> str:
+    return f"{item_id}@{o.consultant}:{o.start:%m%d%H%M}"
+
+
+# --- 1. incumbent -------------------------------------------------------------------------------------
+def _incumbent(instance: Instance, t: Timeline, time_limit: float) -> Plan:
+    return solve_greedy(instance, t, budget=INCUMBENT_SHARE * time_limit)
+
+
+# --- 2. bound -----------------------------------------------------------------------------------------
+@dataclass
+class Placements:
+    """Each job's usable placements and, per placement, the least cost of each booking it displaces."""
+    options: dict[str, list[Option]]
+    evicted: dict[tuple[str, Option], dict[str, float]]
+    core: set[str]  # every booking some usable placement displaces, and those an absence now covers
+
+
+def _placements(instance: Instance, t: Timeline, state, bookings: dict, must_move: list,
+                shares: bool, walks: dict) -> Placements | str:
+    """Placements that nothing fixed blocks and whose displaced bookings can all go somewhere; a reason
+    string when a job has none. With `shares`, a displaced booking landing on a booking no job
+    displaces is charged a share of its move (a stronger bound); without, it is charged nothing, so
+    that the bound counts only displaced bookings (what the reduction's argument needs)."""
+    repaired = {b.id for b in must_move}  # paid for by the repair, not by the job
+    candidates = {job.id: [(o, set(state.occupancy.overlapping(o.consultant, o.start, o.end)) - repaired)
+                           for o in job_options(job, instance, t)
+                           if placement_bound(o, state, bookings, t) is not None]
+                  for job in instance.priority_jobs}
+    core = {b for options in candidates.values() for _, ids in options for b in ids} | {b.id for b in must_move}
+    counted = core if shares else set(bookings)
+    eviction = Eviction(t, state.occupancy, bookings, fixed={b.id for b in instance.bookings if not t.movable(b)},
+                        counted=counted,
+                        shortest_minutes=min((bookings[b].duration_minutes for b in core), default=15), nearest=walks)
+    options, evicted = {}, {}
+    for job in instance.priority_jobs:
+        usable = []
+        for option, ids in candidates[job.id]:
+            costs = {b: eviction.cost(bookings[b], option, ids) for b in ids}
+            if all(c < math.inf for c in costs.values()):
+                usable.append(option)
+                evicted[(job.id, option)] = costs
+        if not usable:
+            return (f"{job.id}: every placement in its window overlaps pinned or frozen bookings, "
+                    "or displaces one that has nowhere else to go")
+        options[job.id] = usable
+    return Placements(options, evicted, core)
+
+
+def _prune(placements: Placements, incumbent: float) -> None:
+    """Drop placements that cannot be in a plan better than the incumbent: their own displaced bookings
+    plus the cheapest placement of every other job (jobs never displace the same booking) exceed it."""
+    own = {j: {o: sum(placements.evicted[(j, o)].values()) for o in options}
+           for j, options in placements.options.items()}
+    least = {j: min(costs.values()) for j, costs in own.items()}
+    for j, costs in own.items():
+        others = sum(v for k, v in least.items() if k != j)
+        placements.options[j] = [o for o, c in costs.items() if c + others <= incumbent + 1e-6]
+
+
+def _relaxation_bound(placements: Placements, t: Timeline, seconds: float, workers: int) -> float:
     """Lower bound: jobs choose non-overlapping placements; each booking they overlap pays at least
-    its cheapest way out of the largest of them (`evicted[(job, option)]` = {booking: that cost})."""
+    its cheapest way out of the largest of them."""
+    jobs_options, evicted = placements.options, placements.evicted
+    if not jobs_options:
+        return 0.0
     if len(jobs_options) == 1:  # one job: its cheapest placement
         ((job_id, options),) = jobs_options.items()
-        return min(sum(evicted[(job_id, o)].values()) for o in options)
+        return min((sum(evicted[(job_id, o)].values()) for o in options), default=math.inf)
     model = cp_model.CpModel()
-    pays, by_consultant = defaultdict(list), defaultdict(list)
+    pays, spans = defaultdict(list), defaultdict(list)
     for job_id, options in jobs_options.items():
         chosen = []
         for o in options:
-            x = model.NewBoolVar("")
+            x = model.NewBoolVar(f"place[{_label(job_id, o)}]")
             chosen.append(x)
-            start, end = _minutes(t, o.start), _minutes(t, o.end)
-            by_consultant[o.consultant].append(model.NewOptionalFixedSizeIntervalVar(start, end - start, x, ""))
+            spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
             for booking_id, cost in evicted[(job_id, o)].items():
                 pays[booking_id].append((round(cost * SCALE), x))
         model.AddExactlyOne(chosen)
-    for intervals in by_consultant.values():
-        model.AddNoOverlap(intervals)
+    _at_most_one_at_a_time(model, spans)
     total = []
-    for terms in pays.values():  # a booking overlapped by two chosen placements is paid once
-        z = model.NewIntVar(0, max(c for c, _ in terms), "")
+    for booking_id, terms in pays.items():  # a booking overlapped by two chosen placements is paid once
+        z = model.NewIntVar(0, max(c for c, _ in terms), f"pays[{booking_id}]")
         for cost, x in terms:
             model.Add(z >= cost).OnlyEnforceIf(x)
         total.append(z)
     model.Minimize(sum(total))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = seconds
-    solver.parameters.num_workers = 2
-    status = solver.Solve(model)
+    status, solver = _run(model, seconds, workers)
     if status == cp_model.INFEASIBLE:
-        return float("inf")
+        return math.inf
     return solver.BestObjectiveBound() / SCALE
 
 
+# --- 3. reduction -------------------------------------------------------------------------------------
+@dataclass
+class Reduction:
+    movable: set[str]                      # bookings that may move in a better plan
+    allowance: dict[str, float]            # booking → dearest position a better plan may give it
+    cheapest: dict[str, float]             # booking → its cheapest move
+
+
+def _reduction(instance: Instance, t: Timeline, placements: Placements, lower: float, incumbent: float,
+               also: set[str]) -> Reduction:
+    """What a plan cheaper than `incumbent` may move, given that `lower` bounds (from below) what the
+    bookings displaced by the jobs cost. `also`: bookings kept movable whatever they cost (the hint's)."""
+    slack = incumbent - lower
+    cheapest = {b.id: t.min_move_cost(b) for b in instance.bookings if t.movable(b)}
+    counted = defaultdict(float)  # the most the bound may have counted for a displaced booking
+    for (j, o), costs in placements.evicted.items():
+        if o in placements.options.get(j, ()):
+            for b, cost in costs.items():
+                counted[b] = max(counted[b], cost)
+    movable = (set(counted) | placements.core | also) & set(cheapest) | \
+        {b for b, c in cheapest.items() if c <= slack + 1e-6}
+    allowance = {b: slack + max(counted[b], cheapest[b]) for b in movable}
+    return Reduction(movable, allowance, cheapest)
+
+
+# --- 4. positions -------------------------------------------------------------------------------------
+@dataclass
+class Scope:
+    """What one CP-SAT model covers. A model whose scope has no `elsewhere` and no `clearable` is exact:
+    its solutions are plans. Otherwise it is a relaxation and only its bound is used."""
+    positions: dict[str, list[Option]]                          # item → explicit positions
+    elsewhere: dict[str, float] = field(default_factory=dict)   # booking → least cost of an unlisted position
+    clearable: dict[str, Option] = field(default_factory=dict)  # booking → where it is; may leave at its cheapest
+    cheapest: dict[str, float] = field(default_factory=dict)
+    costs: dict[tuple[str, Option], float] = field(default_factory=dict)  # (booking, position) → its move cost
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) for p in self.positions.values())
+
+
+def _fixed_spans(instance: Instance, state, moving: set[str]) -> Occupancy:
+    fixed = Occupancy()
+    for b in instance.bookings:
+        if b.id not in moving:
+            where = state.where[b.id]
+            fixed.add(where.consultant, where.start, where.end, b.id)
+    return fixed
+
+
+def _positions(instance: Instance, t: Timeline, state, bookings: dict, placements: Placements,
+               reduction: Reduction, hint: dict[str, Option], limits: dict[str, int | None],
+               blocking: set[str], nearest=None, deadline: float = math.inf) -> Scope:
+    """Each booking of `limits`: where it is (if it still fits), then its legal positions within its
+    allowance, cheapest first, avoiding every booking that stays where it is (those neither in
+    `limits` nor in `blocking`, which a relaxation may clear); at most `limits[b]` of them (None: all)
+    and the hint's, the least cost of the others in `elsewhere`. Past the `deadline`, the remaining
+    bookings get no listed move, and their cheapest move's cost as `elsewhere`."""
+    fixed = _fixed_spans(instance, state, set(limits) | blocking)
+    scope = Scope({}, cheapest=reduction.cheapest)
+    for booking_id, limit in sorted(limits.items()):
+        booking, here = bookings[booking_id], state.where[booking_id]
+        allowance = reduction.allowance.get(booking_id, math.inf) + 1e-6
+        stays = [here] if t.fits(booking, here) else []  # an absence may have made it impossible
+        kept = []
+        if time.perf_counter() > deadline:
+            scope.elsewhere[booking_id] = t.min_move_cost(booking)
+            scope.positions[booking_id] = stays + ([hint[booking_id]] if booking_id in hint and hint[booking_id] != here
+                                                   else [])
+            continue
+        walk = nearest(booking) if nearest else t.nearest(booking, max(booking.window.start, t.freeze))
+        for o in walk:  # cheapest first
+            cost = t.move_cost(booking, o)
+            if cost > allowance:
+                break
+            if o == here or fixed.overlapping(o.consultant, o.start, o.end):
+                continue
+            if limit is not None and len(kept) == limit:
+                scope.elsewhere[booking_id] = cost
+                break
+            kept.append(o)
+            scope.costs[(booking_id, o)] = cost
+        if booking_id in hint and hint[booking_id] not in kept and hint[booking_id] != here:
+            kept.append(hint[booking_id])  # the hint must stay possible
+        scope.positions[booking_id] = stays + kept
+    for job_id, options in placements.options.items():
+        scope.positions[job_id] = [o for o in options if not fixed.overlapping(o.consultant, o.start, o.end)]
+    for booking_id in blocking:
+        scope.clearable[booking_id] = state.where[booking_id]
+    return scope
+
+
+# --- 5. constraints -----------------------------------------------------------------------------------
+def _at_most_one_at_a_time(model: cp_model.CpModel, spans: dict) -> None:
+    """No two chosen positions of a consultant overlap: for each instant where a position starts, at
+    most one of the positions covering it (two intervals overlap iff one covers the other's start)."""
+    for items in spans.values():
+        items.sort(key=lambda s: s[0])
+        active: list = []
+        for index, (start, end, literal) in enumerate(items):
+            active = [a for a in active if a[1] > start]
+            active.append((start, end, literal))
+            if index + 1 < len(items) and items[index + 1][0] == start:
+                continue  # the clique at this start is complete only after its last interval
+            if len(active) > 1:
+                model.AddAtMostOne([a[2] for a in active])
+
+
+@dataclass
+class Built:
+    model: cp_model.CpModel
+    choice: dict[tuple[str, Option], cp_model.IntVar]
+    away: dict[str, cp_model.IntVar]   # relaxation: booking gone to an unlisted position
+    cleared: dict[str, cp_model.IntVar]  # relaxation: booking pushed out of its place
+
+
+def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Option] | None) -> Built:
+    model = cp_model.CpModel()
+    built = Built(model, {}, {}, {})
+    spans, objective = defaultdict(list), []
+    clearing = Occupancy()  # where the clearable bookings are
+    for booking_id, o in scope.clearable.items():
+        y = built.cleared[booking_id] = model.NewBoolVar(f"cleared[{booking_id}]")
+        clearing.add(o.consultant, o.start, o.end, booking_id)
+        objective.append(round(scope.cheapest[booking_id] * SCALE) * y)
+    for item_id, options in scope.positions.items():
+        literals = []
+        for k, o in enumerate(options):  # the name says which: item, consultant, start (index in the list)
+            x = built.choice[(item_id, o)] = model.NewBoolVar(f"at[{item_id}#{k}@{o.consultant}]")
+            literals.append(x)
+            spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
+            for booking_id in clearing.overlapping(o.consultant, o.start, o.end):
+                model.AddImplication(x, built.cleared[booking_id])
+            if item_id in bookings:
+                cost = scope.costs.get((item_id, o))
+                cost = round((t.move_cost(bookings[item_id], o) if cost is None else cost) * SCALE)
+                if cost:
+                    objective.append(cost * x)
+        if item_id in scope.elsewhere:
+            away = built.away[item_id] = model.NewBoolVar(f"elsewhere[{item_id}]")
+            literals.append(away)
+            objective.append(round(scope.elsewhere[item_id] * SCALE) * away)
+        model.AddExactlyOne(literals)
+    _at_most_one_at_a_time(model, spans)
+    model.Minimize(sum(objective))
+    if hint:  # a complete hint, written into the proto at once (AddHint per literal is slow in Python)
+        chosen = [(x.Index(), int(hint.get(item_id) == o)) for (item_id, o), x in built.choice.items()]
+        model.Proto().solution_hint.vars.extend(i for i, _ in chosen)
+        model.Proto().solution_hint.values.extend(v for _, v in chosen)
+    return built
+
+
+def _run(model: cp_model.CpModel, seconds: float, workers: int, callback=None):
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, seconds)
+    solver.parameters.num_workers = workers
+    solver.parameters.cp_model_probing_level = 0  # presolve probing ate whole time limits here
+    return solver.Solve(model, callback), solver
+
+
 class _Progress(cp_model.CpSolverSolutionCallback):
-    """Reports each improving plan: elapsed seconds, its value and CP-SAT's bound (of the model)."""
+    """Reports each improving plan: elapsed seconds and its value."""
 
     def __init__(self, report):
         super().__init__()
         self.report = report
 
     def on_solution_callback(self):
-        self.report(self.WallTime(), self.ObjectiveValue() / SCALE, self.BestObjectiveBound() / SCALE)
+        self.report(self.WallTime(), self.ObjectiveValue() / SCALE)
 
 
-def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None,
-          progress=None) -> Plan:
-    """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement."""
-    started = time.perf_counter()
-    t = timeline or Timeline(instance)
-    greedy = solve_greedy(instance, t, budget=0.3 * time_limit)
-    if greedy.status == "INFEASIBLE":
-        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=greedy.reason)
-    bookings = {b.id: b for b in instance.bookings}
-    state = initial_state(instance, t)
-    costs = {b.id: t.min_move_cost(b) for b in instance.bookings if t.movable(b)}
-
-    # job placements that nothing fixed blocks, and the bookings each would displace
-    must_move = misplaced(instance, t, state)  # repair: bookings an absence now covers
-    candidates = {}
-    for job in instance.priority_jobs:
-        candidates[job.id] = [(o, set(state.occupancy.overlapping(o.consultant, o.start, o.end)))
-                              for o in job_options(job, instance, t)
-                              if placement_bound(o, state, bookings, t) is not None]
-    evictable = {b for options in candidates.values() for _, ids in options for b in ids} | {b.id for b in must_move}
-    eviction = Eviction(t, state.occupancy, bookings, fixed={b.id for b in instance.bookings if not t.movable(b)},
-                        counted=evictable,
-                        shortest_minutes=min((bookings[b].duration_minutes for b in evictable), default=15))
-    jobs_options, overlapped = {}, {}
-    for job in instance.priority_jobs:
-        usable = []
-        for option, ids in candidates[job.id]:
-            costs_here = {b: eviction.cost(bookings[b], option, ids) for b in ids}
-            if all(c < float("inf") for c in costs_here.values()):
-                usable.append(option)
-                overlapped[(job.id, option)] = costs_here
-        if not usable:
-            return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
-                        reason=f"{job.id}: every placement in its window overlaps pinned or frozen bookings, "
-                               "or displaces one that has nowhere else to go")
-        jobs_options[job.id] = usable
-    if any(not t.movable(b) for b in must_move):
-        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
-                    reason="a pinned or frozen booking lies in time its consultant no longer works")
-    bound = (_relaxation_bound(jobs_options, overlapped, t, max(0.5, time_limit / 10)) if jobs_options else 0.0) \
-        + sum(costs[b.id] for b in must_move)
-    incumbent = greedy.objective["value"] if greedy.status == "FEASIBLE" else float("inf")
-    slack = incumbent - bound
-
-    # cost argument: prune placements and fix bookings that cannot be part of a better plan
-    for job_id, options in jobs_options.items():
-        jobs_options[job_id] = [o for o in options if sum(overlapped[(job_id, o)].values()) <= incumbent + 1e-6]
-    forced = {b for (j, o), ids in overlapped.items() if o in jobs_options[j] for b in ids}
-    # what the bound may have counted for each booking: a position costing more than that plus the
-    # slack cannot be in a better plan
-    counted = defaultdict(float)
-    for (j, o), ids in overlapped.items():
-        for b, cost in ids.items():
-            counted[b] = max(counted[b], cost)
-    greedy_moved = {m.id for m in greedy.moves} | {b.id for b in misplaced(instance, t, state)}
-    cascading = sorted((c, b) for b, c in costs.items() if c <= slack + 1e-6 and b not in forced | greedy_moved)
-    room = max(0, MAX_MOVABLE - len(forced | greedy_moved))
-    restricted = len(cascading) > room
-    movable = forced | greedy_moved | {b for _, b in cascading[:room]}
-
-    # positions: every legal one, minus what a fixed booking occupies; cheapest first
-    blocked, fixed_spans = defaultdict(list), Occupancy()
-    for b in instance.bookings:
-        if b.id not in movable:
-            where = state.where[b.id]
-            blocked[where.consultant].append((where.start, where.end))
-            fixed_spans.add(where.consultant, where.start, where.end, b.id)
-
-    def free_of_fixed(o: Option) -> bool:
-        return not fixed_spans.overlapping(o.consultant, o.start, o.end)
-
-    greedy_at = {m.id: Option(m.consultant, m.start, m.end) for m in greedy.moves}
-    greedy_at |= {p.id: Option(p.consultant, p.start, p.end) for p in greedy.placements}
-    positions, deadline = {}, started + BUILD_SHARE * time_limit
-    by_cost = sorted(movable, key=lambda b: (b not in forced | greedy_moved, costs[b]))
-    for booking_id in by_cost:
-        if time.perf_counter() > deadline and booking_id not in forced | greedy_moved:
-            restricted = True  # out of building time: the rest stays where it is
-            positions[booking_id] = [state.where[booking_id]]
-            continue
-        booking = bookings[booking_id]
-        here = state.where[booking_id]
-        stays = [here] if t.fits(booking, here) else []  # an absence may have made it impossible
-        others = sorted((o for o in booking_options(booking, t) if o != here and free_of_fixed(o)),
-                        key=lambda o: t.move_cost(booking, o))
-        allowance = slack + max(counted[booking_id], costs[booking_id])
-        useful = [o for o in others if t.move_cost(booking, o) <= allowance + 1e-6 or o == greedy_at.get(booking_id)]
-        restricted |= len(useful) > MAX_OPTIONS
-        kept = useful[:MAX_OPTIONS]
-        if booking_id in greedy_at and greedy_at[booking_id] not in kept:
-            kept.append(greedy_at[booking_id])  # the hint must stay possible
-        positions[booking_id] = stays + kept
-    for job_id, options in jobs_options.items():
-        positions[job_id] = [o for o in options if free_of_fixed(o)]
-
-    model = cp_model.CpModel()
-    choice, by_consultant, objective = {}, defaultdict(list), []
-    for item_id, options in positions.items():
-        literals = []
-        for o in options:
-            x = model.NewBoolVar("")
-            choice[(item_id, o)] = x
-            literals.append(x)
-            start, end = _minutes(t, o.start), _minutes(t, o.end)
-            by_consultant[o.consultant].append(model.NewOptionalFixedSizeIntervalVar(start, end - start, x, ""))
-            if item_id in bookings:
-                cost = round(t.move_cost(bookings[item_id], o) * SCALE)
-                if cost:
-                    objective.append(cost * x)
-        model.AddExactlyOne(literals)
-    for consultant, intervals in by_consultant.items():
-        for start, end in blocked[consultant]:
-            intervals.append(model.NewFixedSizeIntervalVar(_minutes(t, start), _minutes(t, end) - _minutes(t, start), ""))
-        model.AddNoOverlap(intervals)
-    model.Minimize(sum(objective))
-    if greedy.status == "FEASIBLE":  # a complete hint: CP-SAT starts from a valid plan
-        for (item_id, o), x in choice.items():
-            model.AddHint(x, greedy_at.get(item_id, state.where.get(item_id)) == o)
-    build = time.perf_counter() - started
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit - build)
-    solver.parameters.num_workers = workers
-    solver.parameters.cp_model_probing_level = 0  # presolve probing ate whole time limits here (NOTES.md)
-    if progress and greedy.status == "FEASIBLE":
-        progress(time.perf_counter() - started, greedy.objective["value"], bound)
-    callback = _Progress(lambda wall, value, _: progress(build + wall, value, bound)) if progress else None
-    status = solver.Solve(model, callback)
-    seconds = time.perf_counter() - started
-    note = f"model: {len(movable)} movable bookings, {sum(len(p) for p in positions.values())} positions, " \
-           f"built in {build:.2f} s"
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        if greedy.status == "FEASIBLE":
-            return _finish(greedy, bound, "FEASIBLE", seconds, f"{note}; CP-SAT found nothing better than the greedy plan")
-        return Plan("INFEASIBLE" if status == cp_model.INFEASIBLE and not restricted else "UNKNOWN", "cp-sat",
-                    seconds=seconds, reason=f"{note}; no plan places every priority job")
-    placements = {j: next(o for o in positions[j] if solver.Value(choice[(j, o)])) for j in jobs_options}
-    where = dict(state.where)
-    for booking_id in movable:
-        where[booking_id] = next(o for o in positions[booking_id] if solver.Value(choice[(booking_id, o)]))
-    plan = to_plan(instance, t, placements, where, "FEASIBLE", "cp-sat", seconds)
-    if greedy.status == "FEASIBLE" and greedy.objective["value"] < plan.objective["value"]:
-        plan = greedy  # never worse than the baseline
-    exact = not restricted
-    best_bound = max(bound, solver.BestObjectiveBound() / SCALE if exact else bound)
-    proven = (exact and status == cp_model.OPTIMAL) or plan.objective["value"] <= bound + 1e-6
-    scope = "whole problem" if exact else "neighbourhood of the priority jobs; bound from the placement relaxation"
-    return _finish(plan, best_bound, "OPTIMAL" if proven else "FEASIBLE", seconds, f"{note}; {scope}")
+# --- 6. extraction ------------------------------------------------------------------------------------
+def _extract(instance: Instance, t: Timeline, state, built: Built, scope: Scope, solver, seconds: float) -> Plan:
+    chosen = {item: next(o for o in options if solver.Value(built.choice[(item, o)]))
+              for item, options in scope.positions.items()}
+    jobs = {j.id for j in instance.priority_jobs}
+    where = dict(state.where) | {i: o for i, o in chosen.items() if i not in jobs}
+    return to_plan(instance, t, {j: chosen[j] for j in jobs}, where, "FEASIBLE", "cp-sat", seconds)
 
 
 def _finish(plan: Plan, bound: float, status: str, seconds: float, reason: str) -> Plan:
@@ -232,3 +321,197 @@ def _finish(plan: Plan, bound: float, status: str, seconds: float, reason: str) 
     plan.solver = "cp-sat"
     plan.objective["best_bound"] = round(min(bound, plan.objective["value"]), 4)
     return plan
+
+
+def _hint(plan: Plan, state) -> dict[str, Option]:
+    hint = dict(state.where)
+    hint |= {m.id: Option(m.consultant, m.start, m.end) for m in plan.moves}
+    hint |= {p.id: Option(p.consultant, p.start, p.end) for p in plan.placements}
+    return hint
+
+
+def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None,
+          progress=None, max_exact: int = MAX_EXACT, listed: int = NEIGHBOURHOOD_OPTIONS) -> Plan:
+    """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement.
+    `max_exact`: positions beyond which the reduced model is refined in rounds rather than solved at once;
+    `listed`: positions listed at first per booking in those rounds."""
+    started = time.perf_counter()
+    left = lambda: time_limit - (time.perf_counter() - started)  # noqa: E731
+    t = timeline or Timeline(instance)
+    greedy = _incumbent(instance, t, time_limit)
+    if greedy.status == "INFEASIBLE":
+        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=greedy.reason)
+    bookings = {b.id: b for b in instance.bookings}
+    state = initial_state(instance, t)
+    must_move = misplaced(instance, t, state)  # repair: bookings an absence now covers
+    if any(not t.movable(b) for b in must_move):
+        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
+                    reason="a pinned or frozen booking lies in time its consultant no longer works")
+    walks: dict = {}  # each booking's positions cheapest first, produced once and shared
+    strong = _placements(instance, t, state, bookings, must_move, True, walks)
+    if isinstance(strong, str):
+        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started, reason=strong)
+    plain = _placements(instance, t, state, bookings, must_move, False, walks)
+    repair = sum(t.min_move_cost(b) for b in must_move)
+    search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress, listed, walks)
+    for placements in (strong, plain):
+        _prune(placements, search.incumbent)
+    # small models, solved to optimality in milliseconds on an idle machine; the limit is for a busy one
+    search.bound = _relaxation_bound(strong, t, max(1.0, time_limit / 10), workers) + repair
+    search.lower = _relaxation_bound(plain, t, max(1.0, time_limit / 10), workers) + repair
+    search.report()
+    if search.incumbent < math.inf and _estimate(t, bookings, search.reduction(), max_exact) <= max_exact:
+        search.exact(left() - 0.1)
+    else:
+        search.refine(left)
+    seconds = time.perf_counter() - started
+    best = search.best
+    if best.status not in ("FEASIBLE", "OPTIMAL"):
+        return Plan("UNKNOWN", "cp-sat", seconds=seconds, reason=f"{search.note}; no plan places every priority job")
+    proven = search.proven or best.objective["value"] <= search.bound + 1e-6
+    return _finish(best, search.bound, "OPTIMAL" if proven else "FEASIBLE", seconds, search.note)
+
+
+class _Search:
+    """The incumbent, the bound, and the models that improve them."""
+
+    def __init__(self, instance, t, state, bookings, placements, greedy, workers, started, progress, listed, walks):
+        self.instance, self.t, self.state, self.bookings = instance, t, state, bookings
+        self.placements, self.best, self.workers = placements, greedy, workers
+        self.started, self.progress, self.listed = started, progress, listed
+        self.bound = self.lower = 0.0
+        self.proven, self.note = False, ""
+        self.must_move = {b.id for b in misplaced(instance, t, state)}
+        self._walks: dict = walks
+
+    def nearest(self, booking):
+        """A booking's positions cheapest first, kept across rounds (each is produced once)."""
+        walk = self._walks.get(booking.id)
+        if walk is None:
+            walk = self._walks[booking.id] = self.t.nearest(booking, max(booking.window.start, self.t.freeze))
+        return walk
+
+    @property
+    def incumbent(self) -> float:
+        return self.best.objective.get("value", math.inf) if self.best.status == "FEASIBLE" else math.inf
+
+    def hint(self) -> dict[str, Option]:
+        return _hint(self.best, self.state) if self.best.status == "FEASIBLE" else {}
+
+    def reduction(self) -> Reduction:
+        also = {m.id for m in self.best.moves} | self.must_move
+        return _reduction(self.instance, self.t, self.placements, self.lower, self.incumbent, also)
+
+    def report(self) -> None:
+        if self.progress and self.incumbent < math.inf:
+            self.progress(time.perf_counter() - self.started, self.incumbent, self.bound)
+
+    def offer(self, plan: Plan) -> None:
+        if plan.objective["value"] < self.incumbent - 1e-6:
+            self.best = plan
+            self.report()
+
+    def _solve(self, scope: Scope, until: float, hint: dict | None, plans: bool):
+        """Build and solve; `until`: the instant (perf_counter) by which it must be done."""
+        built = _constraints(self.t, self.bookings, scope, hint)
+        seconds = until - time.perf_counter()
+        if seconds < 0.05:
+            return built, cp_model.UNKNOWN, None
+        callback = _Progress(lambda wall, value: self.progress(time.perf_counter() - self.started, value,
+                                                               self.bound)) if plans and self.progress else None
+        status, solver = _run(built.model, seconds, self.workers, callback)
+        return built, status, solver
+
+    def exact(self, seconds: float) -> None:
+        """Every plan better than the incumbent is in the reduced model: its optimum is the optimum."""
+        incumbent, reduction = self.incumbent, self.reduction()
+        scope = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, self.hint(),
+                           dict.fromkeys(reduction.movable), set())
+        built, status, solver = self._solve(scope, time.perf_counter() + seconds, self.hint(), True)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.offer(_extract(self.instance, self.t, self.state, built, scope, solver, 0.0))
+            self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
+            self.proven = status == cp_model.OPTIMAL
+        elif status == cp_model.INFEASIBLE:  # nothing better than the incumbent exists
+            self.bound = max(self.bound, incumbent)
+            self.proven = self.best.status == "FEASIBLE"
+        self.note = f"exact model: {len(reduction.movable)} movable bookings, {scope.size} positions"
+
+    def _near(self) -> set[str]:
+        """The bookings listed with their positions at first: all that a job may displace when they are
+        few, else those of each job's cheapest placements (the others may still be pushed out, as
+        `clearable`, in the relaxation)."""
+        if len(self.placements.core) <= NEAR_MAX:
+            return set(self.placements.core)
+        near = set()
+        for job_id, options in self.placements.options.items():
+            ranked = sorted(options, key=lambda o: sum(self.placements.evicted[(job_id, o)].values()))
+            for o in ranked[:NEAR_PLACEMENTS]:
+                near |= set(self.placements.evicted[(job_id, o)])
+        return near
+
+    def refine(self, left) -> None:
+        """Too large to be exact at once. The bookings near the jobs get their cheapest positions; a
+        relaxation of every plan better than the incumbent gives the bound: an unlisted position costs
+        what the cheapest unlisted one costs and takes no room (`elsewhere`), and any other booking that
+        may move in a better plan can be pushed out at its cheapest move's cost (`clearable`). Where the
+        relaxation's optimum uses either, those bookings get all their positions, or join the listed
+        ones, and it is solved again; a neighbourhood model over the same lists finds plans. A
+        relaxation optimum that uses neither is a plan, and then the optimum."""
+        limits = dict.fromkeys(self._near() | {m.id for m in self.best.moves} | self.must_move, self.listed)
+        rounds = 0
+        while left() > 0.3:
+            rounds += 1
+            reduction = self.reduction()
+            limits = {b: n for b, n in limits.items() if b in reduction.movable}
+            incumbent, hint = self.incumbent, self.hint()
+            neighbourhood = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction,
+                                       hint, limits, set(), self.nearest, time.perf_counter() + left() / 6)
+            neighbourhood.elsewhere.clear()  # exact inside itself: unlisted positions are out
+            until = time.perf_counter() + max(0.5, left() * NEIGHBOURHOOD_SHARE)
+            built, status, solver = self._solve(neighbourhood, until, hint, True)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                self.offer(_extract(self.instance, self.t, self.state, built, neighbourhood, solver, 0.0))
+            if left() < 0.3:
+                break
+            relaxed = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, {},
+                                 limits, reduction.movable - set(limits), self.nearest,
+                                 time.perf_counter() + left() / 4)
+            built, status, solver = self._solve(relaxed, time.perf_counter() + left() - 0.3, hint, False)
+            self.note = (f"{rounds} rounds; last: {len(limits)} bookings near the jobs, "
+                         f"{sum(n is None for n in limits.values())} with every position, "
+                         f"{len(relaxed.clearable)} clearable; bound for the whole problem")
+            if status == cp_model.INFEASIBLE:
+                self.bound = max(self.bound, incumbent)
+                self.proven = True
+                return
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                if solver is not None:  # no solution, but whatever bound it reached holds
+                    self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
+                return
+            self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
+            away = [b for b, v in built.away.items() if solver.Value(v)]
+            cleared = [b for b, v in built.cleared.items() if solver.Value(v)]
+            if not away and not cleared:  # the relaxation's solution is a plan
+                self.offer(_extract(self.instance, self.t, self.state, built, relaxed, solver, 0.0))
+                self.proven = status == cp_model.OPTIMAL
+                if self.proven:
+                    return
+            for b in away:
+                limits[b] = None
+            for b in cleared:
+                limits[b] = self.listed
+
+
+def _estimate(t: Timeline, bookings: dict, reduction: Reduction, most: int) -> int:
+    """Positions of the exact model, roughly (every legal position of each movable booking within its
+    allowance), computed from the cached position lists without filtering against fixed bookings."""
+    total = 0
+    for booking_id in reduction.movable:
+        booking = bookings[booking_id]
+        for consultant in booking.eligible:
+            options, starts = t.positions(consultant, booking)
+            total += len(options)
+        if total > most * 3:
+            return total
+    return total // 3  # the allowance and the window keep about a third

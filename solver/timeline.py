@@ -43,6 +43,7 @@ class Timeline:
         self.skills = {c.id: c.skills for c in instance.consultants}
         self.freeze = instance.now + timedelta(hours=instance.policy.freeze_hours)
         self._compensation: dict[str, float] = {}
+        self._notice: dict[date, int] = {}
         self._options: dict[tuple, list[Option]] = {}
         self._starts: dict[tuple, list[datetime]] = {}
         self._days: dict[tuple, list] = {}
@@ -167,10 +168,19 @@ class Timeline:
         return not booking.pinned and booking.start >= self.freeze
 
     def notice_days(self, booking: Booking) -> int:
-        today = self.instance.now.astimezone(self.tz).date()
         last = booking.start.astimezone(self.tz).date()
-        return sum(1 for n in range(1, (last - today).days + 1)
-                   if self.business.is_working_day(today + timedelta(days=n)))
+        notice = self._notice.get(last)
+        if notice is None:  # one count per date: tens of thousands of bookings share a few dozen dates
+            today = self.instance.now.astimezone(self.tz).date()
+            notice = self._notice[last] = sum(1 for n in range(1, (last - today).days + 1)
+                                              if self.business.is_working_day(today + timedelta(days=n)))
+        return notice
+
+    @cached_property
+    def misplaced(self) -> frozenset[str]:
+        """Bookings that no longer fit where they are (their consultant became unavailable)."""
+        return frozenset(b.id for b in self.instance.bookings
+                         if not self.fits(b, Option(b.consultant, b.start, self.end_of(b, b.consultant, b.start))))
 
     def compensation(self, booking: Booking) -> float:
         """EUR owed if this booking moves (0 when booked recently)."""
@@ -258,10 +268,10 @@ class Eviction:
     counted elsewhere and are charged nothing here."""
 
     def __init__(self, t: Timeline, occupancy: "Occupancy", bookings: dict, fixed: set[str],
-                 counted: set[str], shortest_minutes: int):
+                 counted: set[str], shortest_minutes: int, nearest: dict | None = None):
         self.t, self.occupancy, self.bookings = t, occupancy, bookings
         self.fixed, self.counted, self.shortest = fixed, counted, max(1, shortest_minutes)
-        self.nearest: dict = {}
+        self.nearest: dict = {} if nearest is None else nearest  # booking id → Nearest, shareable
 
     def _share(self, occupant: str) -> float:
         booking = self.bookings[occupant]

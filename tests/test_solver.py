@@ -17,6 +17,7 @@ from solver.greedy import booking_options, job_options, solve_greedy
 from solver.instance import InstanceError, Move, Placement, Plan, load_instance, read_instance, read_plan
 from solver.model import solve
 from solver.timeline import Timeline
+from tests.solver_data import NEW, OLD, TINY, tiny
 
 EXAMPLE = Path(__file__).resolve().parent / "data" / "solver" / "example-small.json"
 
@@ -83,32 +84,6 @@ def test_malformed_instances_are_refused_clearly():
     raw["bookings"][0]["start"] = "2027-03-15T09:00:00"
     with pytest.raises(InstanceError, match="no offset"):
         read_instance(raw)
-
-
-def tiny(bookings: list[tuple[str, str, str, int, str]], job_minutes: int = 210) -> dict:
-    """One Tuesday, consultants a (skill x) and b; bookings (id, consultant, start, minutes, booked)."""
-    return {
-        "format": "erplib-reshuffle/1", "now": "2027-03-05T09:00:00+01:00",
-        "calendar": {"timezone": "Europe/Paris", "weekdays": [0, 1, 2, 3, 4],
-                     "hours": [["09:00", "12:30"], ["14:00", "18:00"]], "holidays": [], "grid_minutes": 15},
-        "horizon": {"start": "2027-03-09T00:00:00+01:00", "end": "2027-03-10T00:00:00+01:00"},
-        "consultants": [{"id": "a", "skills": ["x"], "unavailable": []}, {"id": "b", "skills": [], "unavailable": []}],
-        "bookings": [{"id": i, "client": "k", "kind": "erplib", "duration_minutes": m, "span": "block", "consultant": c,
-                      "start": f"2027-03-09T{s}:00+01:00", "eligible": ["a", "b"] if i != "b3" else [c],
-                      "window": {"start": "2027-03-09T00:00:00+01:00", "end": "2027-03-10T00:00:00+01:00"},
-                      "pinned": False, "booked_at": booked} for i, c, s, m, booked in bookings],
-        "priority_jobs": [{"id": "p1", "client": "u", "kind": "priority_consulting", "duration_minutes": job_minutes,
-                           "span": "block", "skill": "x",
-                           "window": {"start": "2027-03-09T09:00:00+01:00", "end": "2027-03-09T18:00:00+01:00"}}],
-        "policy": {"freeze_hours": 48, "compensated_if_booked_days_before": 14,
-                   "compensation_eur": {"erplib": 60}, "short_notice_factor": [[2, 3.0], [5, 2.0], [10, 1.5]],
-                   "weights": {"moved": 100, "consultant_change": 20, "displacement_hour": 1}},
-    }
-
-
-OLD, NEW = "2027-01-01T09:00:00+01:00", "2027-03-01T09:00:00+01:00"
-TINY = tiny([("b1", "a", "09:00", 45, OLD), ("b2", "a", "10:00", 45, NEW), ("b3", "a", "14:30", 45, OLD),
-             ("b4", "b", "09:00", 45, NEW), ("b5", "b", "15:00", 45, OLD)])
 
 
 def brute_force(instance) -> float:
@@ -215,14 +190,18 @@ TEMPLATES = [("09:00", 90), ("10:30", 120), ("14:00", 90), ("15:30", 45), ("16:1
 slot = st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(range(len(TEMPLATES))), st.sampled_from([OLD, NEW]))
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])), st.sampled_from([120, 210, 300]))
-def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes):
-    """The relaxation's bound (displaced bookings' cheapest way out, occupants' shares) is a true bound."""
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])), st.sampled_from([120, 210, 300]),
+       st.sampled_from([(60_000, 60), (0, 60), (0, 2)]))
+def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes, sizes):
+    """The bound is true for the whole problem, both from the exact reduced model and (max_exact 0) from the
+    rounds of neighbourhood and relaxation (listed positions, `elsewhere`, `clearable` bookings), also with
+    only 2 positions listed per booking at first (so that `elsewhere` is used)."""
+    max_exact, listed = sizes
     raw = tiny([(f"b{n}", c, *TEMPLATES[k], booked) for n, (c, k, booked) in enumerate(slots, start=10)], job_minutes)
     instance = read_instance(raw)
     optimum = brute_force(instance)
-    plan = solve(instance, time_limit=3)
+    plan = solve(instance, time_limit=3, max_exact=max_exact, listed=listed)
     if optimum == float("inf"):
         assert plan.status in ("INFEASIBLE", "UNKNOWN")
         return
@@ -230,3 +209,15 @@ def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes):
     assert plan.objective["value"] >= optimum - 1e-6
     if plan.status == "OPTIMAL":
         assert plan.objective["value"] == pytest.approx(optimum)
+
+
+def test_the_cascade_option_makes_a_busier_schedule_of_whole_days_and_short_windows():
+    from datetime import datetime, timedelta
+
+    plain, cascade = (generate(10, 4, 3, jobs=2, cascade=flag) for flag in (False, True))
+    days = [sum(b["span"] == "days" for b in raw["bookings"]) / len(raw["bookings"]) for raw in (plain, cascade)]
+    assert days[1] > 2 * days[0]
+    stretch = [max(datetime.fromisoformat(b["window"]["end"]) - datetime.fromisoformat(b["start"])
+                   for b in raw["bookings"]) for raw in (plain, cascade)]
+    assert stretch[1] <= timedelta(days=7) < stretch[0]
+    assert plain == generate(10, 4, 3, jobs=2)  # the option leaves the usual instances as they were
