@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from hypothesis import settings
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -20,6 +21,11 @@ from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
 
 from booking.pgcluster import Cluster  # noqa: E402
+
+# Properties are about answers, not speed: on two cores shared with servers, browsers and solvers, an example
+# can take seconds, and hypothesis's per-example deadline would fail a correct test (speed is in bench/).
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 _counter = itertools.count()
 

@@ -76,18 +76,36 @@ def empty_database(request, tmp_path):
     return cluster.url(name)
 
 
+def _rows_at_revision_0010() -> tuple[int, int]:
+    """A consultant, a company, a ticket and its callback written as the schema of revision 0010 has them
+    (plain rows: today's models carry columns later revisions add)."""
+    tables = sa.MetaData()
+    now = datetime(2026, 11, 30, 9, tzinfo=timezone.utc)
+
+    def run(table: str, **row) -> int:
+        return db.session.execute(sa.insert(sa.Table(table, tables, autoload_with=db.engine))
+                                  .values(**row)).inserted_primary_key[0]
+
+    user = run("users", email="c@test.example", name="C", role="consultant", password_hash="x", locale="fr",
+               active=True, created_at=now)
+    consultant = run("consultants", user_id=user, skills=["comptabilite"], working_pattern={}, daily_cap=8)
+    company = run("companies", name="Client", tier="confort", contract_start=date(2026, 1, 1),
+                  environments=["production"], erp_version="12")
+    opened = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    ticket = run("tickets", company_id=company, reference="TCK-1", priority="majeure", title="", opened_at=opened)
+    start = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)
+    booking = run("bookings", kind="callback", status="confirmed", start_at=start, end_at=start.replace(minute=30),
+                  consultant_id=consultant, company_id=company, ticket_id=ticket, notes="", ical_uid="u@test",
+                  sequence=0, booked_at=now, updated_at=now, pinned=False, beyond_commitment=False)
+    db.session.commit()
+    return ticket, booking
+
+
 def test_migration_keeps_tickets_and_their_bookings_both_ways(empty_database):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database})
     with app.app_context():
         upgrade(revision="0010")
-        consultant = f.consultant()
-        company = f.company()
-        opened = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
-        ticket = Ticket(company=company, reference="TCK-1", priority="majeure", opened_at=opened)
-        booking = f.booking(consultant, datetime(2026, 12, 3, 9, tzinfo=timezone.utc), company=company,
-                            kind="callback", ticket=ticket)
-        ids = (ticket.id, booking.id)
-        db.session.commit()
+        ids = _rows_at_revision_0010()
         db.session.remove()
         upgrade()
         assert db.session.get(Booking, ids[1]).ticket_id == ids[0]

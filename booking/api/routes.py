@@ -17,15 +17,16 @@ from .auth import token_required
 from .idempotency import idempotent
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="ERP-Lib Planner, JSON API v1")
-ERRORS = {401: "Jeton manquant ou invalide", 403: "Rôle ou contrat insuffisant", 404: "Introuvable",
+ERRORS = {400: "Requête illisible (caractère nul, JSON mal formé, nombre ou date hors bornes)",
+          401: "Jeton manquant ou invalide", 403: "Rôle ou contrat insuffisant", 404: "Introuvable",
           409: "Conflit (créneau pris, délai dépassé)", 422: "Requête invalide"}
 SECURITY = [{"bearer": []}]
 
 
 def errors(*codes):
-    """Document problem+json answers."""
+    """Document problem+json answers; every route may answer 400 (the input screen reads every request)."""
     def decorator(view):
-        for code in codes:
+        for code in sorted({400, *codes}):
             view = blp.alt_response(code, schema=s.ProblemSchema, description=ERRORS[code],
                                     content_type="application/problem+json")(view)
         return view

@@ -14,14 +14,16 @@ from .auth import token_required
 
 blp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1", description="Webhooks signés (admins)")
 SECURITY = [{"bearer": []}]
-ERRORS = {401: "Jeton manquant ou invalide", 403: "Rôle insuffisant (admins seulement)", 404: "Introuvable",
+ERRORS = {400: "Requête illisible (caractère nul, JSON mal formé, nombre ou date hors bornes)",
+          401: "Jeton manquant ou invalide", 403: "Rôle insuffisant (admins seulement)", 404: "Introuvable",
           422: "Requête invalide (adresse refusée, événement inconnu)"}
 EVENT_TYPES = list(webhooks.EVENTS)
 
 
 def errors(*codes):
+    """Document problem+json answers; every route may answer 400 (the input screen reads every request)."""
     def decorator(view):
-        for code in codes:
+        for code in sorted({400, *codes}):
             view = blp.alt_response(code, schema="ProblemSchema", description=ERRORS[code],
                                     content_type="application/problem+json")(view)
         return view

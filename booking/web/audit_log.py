@@ -10,6 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from ..auth import role_required
 from ..inputs import INT_MAX
 from ..services import audit_log
+from .forms import managed_day
 from .listing import options
 
 bp = Blueprint("audit_log", __name__, url_prefix="/planification/journal")
@@ -24,8 +25,8 @@ class SearchForm(FlaskForm):
     entreprise = SelectField(_l("Entreprise"), coerce=str, validators=[Optional()])
     rdv = IntegerField(_l("Rendez-vous n°"), validators=[Optional(), NumberRange(1, INT_MAX)])
     utilisateur = SelectField(_l("Utilisateur"), coerce=str, validators=[Optional()])
-    du = DateField(_l("Du"), validators=[Optional()])
-    au = DateField(_l("Au"), validators=[Optional()])
+    du = DateField(_l("Du"), validators=[Optional(), managed_day])
+    au = DateField(_l("Au"), validators=[Optional(), managed_day])
 
 
 @bp.route("/")

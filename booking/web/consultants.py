@@ -20,6 +20,7 @@ from ..models import Absence, Consultant
 from ..models.types import utcnow
 from ..services import consultants, priority
 from ..services.errors import ServiceError
+from .forms import managed_day
 from .listing import options
 
 bp = Blueprint("consultants", __name__, url_prefix="/planification/consultants")
@@ -102,8 +103,9 @@ class ConsultantForm(FlaskForm):
 
 
 class AbsenceForm(FlaskForm):
-    start = DateTimeLocalField(_l("Début (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
-    end = DateTimeLocalField(_l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    start = DateTimeLocalField(_l("Début (heure de Paris)"), format="%Y-%m-%dT%H:%M",
+                               validators=[InputRequired(), managed_day])
+    end = DateTimeLocalField(_l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day])
     reason = StringField(_l("Motif"), validators=[Length(max=120)])
     # the absence as the page showed it: a change made meanwhile by someone else is refused, not overwritten
     seen_start = StringField(validators=[InputRequired()])

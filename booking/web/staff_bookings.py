@@ -17,6 +17,7 @@ from ..models.types import utcnow
 from ..services import access, bookings, costs, priority_changes
 from ..services.errors import ServiceError
 from . import consent
+from .forms import managed_day
 
 bp = Blueprint("staff_bookings", __name__, url_prefix="/planification/rendez-vous")
 
@@ -27,7 +28,7 @@ class CancelForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     start = DateTimeLocalField(_l("Nouveau début (heure de Paris)"), format="%Y-%m-%dT%H:%M",
-                               validators=[DataRequired(_l("Choisissez une date et une heure."))])
+                               validators=[DataRequired(_l("Choisissez une date et une heure.")), managed_day])
     sequence = IntegerField(widget=HiddenInput(), validators=[NumberRange(0, 2**31 - 1)])
 
 

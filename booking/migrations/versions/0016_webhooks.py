@@ -1,7 +1,7 @@
 """webhooks: subscriptions and their delivery outbox
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-05 07:00:00
 """
 from alembic import op

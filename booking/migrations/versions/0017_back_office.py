@@ -2,7 +2,7 @@
 main contacts, set-password links
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-05 07:30:00
 """
 from alembic import op
@@ -15,11 +15,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("companies") as batch:
-        batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column("notes", sa.Text(), nullable=False, server_default=""))
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("main_contact", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMN (SQLite has it): rebuilding these tables would trip the foreign keys that point at them.
+    op.add_column("companies", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column("companies", sa.Column("notes", sa.Text(), nullable=False, server_default=""))
+    op.add_column("users", sa.Column("main_contact", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "contract_periods",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -60,8 +59,7 @@ def downgrade():
     op.drop_table("password_links")
     op.drop_index("ix_contract_periods_company_id", table_name="contract_periods")
     op.drop_table("contract_periods")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("main_contact")
-    with op.batch_alter_table("companies") as batch:
-        batch.drop_column("notes")
-        batch.drop_column("active")
+    # Plain DROP COLUMN (SQLite since 3.35), for the same reason as the ADD COLUMN above.
+    op.execute("ALTER TABLE users DROP COLUMN main_contact")
+    op.execute("ALTER TABLE companies DROP COLUMN notes")
+    op.execute("ALTER TABLE companies DROP COLUMN active")

@@ -1,7 +1,7 @@
 """contract versions: the contract edited from the admin page, every version kept, the newest in force
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-05 07:40:00
 """
 from alembic import op

@@ -3,9 +3,22 @@ form, calls a service, and hands a service's refusal back to the form (`refused`
 the field it is about (or above the form), in the same words as the API's problem+json."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
+
+from ...inputs import FIRST_DAY, LAST_DAY
 from ...services.errors import ServiceError
+
+
+def managed_day(_form, field) -> None:
+    """A date (or date and time) field's day lies in the years the service manages: a typing mistake
+    otherwise, and a value that would overflow once a day is added to it or it is moved to UTC."""
+    day = field.data.date() if isinstance(field.data, datetime) else field.data
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(_l("Indiquez un jour entre 2000 et 2099."))
 
 
 class EmptyForm(FlaskForm):

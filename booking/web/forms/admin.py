@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Regexp, InputRequired, Length, Opti
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...services.companies import CompanyData
+from . import managed_day
 from .auth import EMAIL
 
 TIER_CHOICES = [SelectChoice("standard", "Standard"), SelectChoice("confort", "Confort"),
@@ -25,7 +26,7 @@ class CompanyForm(FlaskForm):
                                                            Length(max=120)])
     tier = SelectField(_l("Formule"), choices=TIER_CHOICES, validators=[InputRequired()])
     contract_start = DateField(_l("Début du contrat"), validators=[
-        InputRequired(_l("Indiquez la date de début du contrat."))],
+        InputRequired(_l("Indiquez la date de début du contrat.")), managed_day],
         description=_l("Chaque anniversaire ouvre une année contractuelle (banque d'heures Sérénité)."))
     erp_version = StringField(_l("Version de l'ERP"), validators=[DataRequired(_l("Indiquez la version de l'ERP.")),
                                                                   Length(max=20)])
@@ -54,7 +55,7 @@ class EditCompanyForm(CompanyForm):
 
 class ContractChangeForm(FlaskForm):
     tier = SelectField(_l("Nouvelle formule"), choices=TIER_CHOICES, validators=[InputRequired()])
-    starts_on = DateField(_l("À partir du"), validators=[InputRequired(_l("Indiquez la date du changement."))],
+    starts_on = DateField(_l("À partir du"), validators=[InputRequired(_l("Indiquez la date du changement.")), managed_day],
                           description=_l("Aujourd'hui ou plus tard ; les rendez-vous à partir de ce jour suivent "
                                          "la nouvelle formule."))
     note = StringField(_l("Note"), validators=[Length(max=500)])
