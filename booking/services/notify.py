@@ -16,7 +16,7 @@ from calendars.worktime import PARIS
 from .. import labels
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, User
-from . import mail, quotes
+from . import links, mail, quotes
 from .prerequisites import checklist
 
 SUBJECTS = {
@@ -87,7 +87,7 @@ def _removed(booking: Booking, start: datetime, consultant_id: int) -> None:
     data = replace(data, cancelled=True, attendees=(person,), start=start, end=start + (booking.end_at - booking.start_at))
     subject = _subject("reassigned", booking, start)
     body = (f"Bonjour,\n\n{subject}.\n\n{data.description}\n\nCe rendez-vous n'est plus à votre agenda : "
-            "l'invitation jointe l'en retire.\n")
+            "l'invitation jointe l'en retire.\n")  # no link: the booking is no longer theirs to see
     mail.queue([person.email], subject, body, data, booking.id)
 
 
@@ -110,7 +110,27 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
     body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
     # planners() only when asked: a generator's first iterable is evaluated at once, query included
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
-    mail.queue([person.email for person in people], subject, body, data if with_invite else None, booking.id)
+    contact = booking.contact.email if booking.contact else None
+    event = data if with_invite else None
+    mail.queue([p.email for p in people if p.email == contact], subject, body + _client_links(booking), event,
+               booking.id)
+    mail.queue([p.email for p in people if p.email != contact], subject, body + _staff_link(booking), event,
+               booking.id)
+
+
+def _client_links(booking: Booking) -> str:
+    """See, reschedule, cancel: signed links that still need a login (see `links`); only "see" once the
+    booking can no longer change."""
+    text = f"\nVoir le rendez-vous : {links.url(booking, 'voir')}\n"
+    if booking.status in ("confirmed", "held"):
+        text += (f"Le déplacer : {links.url(booking, 'deplacer')}\n"
+                 f"L'annuler : {links.url(booking, 'annuler')}\n")
+    return text
+
+
+def _staff_link(booking: Booking) -> str:
+    """Consultants and planners: their own page for the booking (the link leads there by role)."""
+    return f"\nVoir dans votre planning : {links.url(booking, 'voir')}\n"
 
 
 def prerequisites_reminder(booking_id: int) -> None:
