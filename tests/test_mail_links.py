@@ -84,3 +84,6 @@ def test_a_tampered_or_expired_link_shows_why(app, client, auth):
     with time_machine.travel(NOW + links.MAX_AGE + timedelta(minutes=1), tick=False):
         auth.login(contact.email)
         assert client.get(see).status_code == 410
+        client.post("/langue/en", data={"next": "/"})
+        english = client.get(see).get_data(as_text=True)
+        assert "Link expired" in english and "valid for 30 days" in english
