@@ -8,12 +8,15 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import Booking, Consultant, ReshufflePlan
 from booking.services import bookings, mail, priority
 from booking.services.bookings import ACTIVE_STATUSES
+from booking.services.errors import ServiceError
 from calendars.invite import ics_file
 from calendars.worktime import PARIS
 
@@ -139,3 +142,50 @@ def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, cal
 def _event(booking):
     from booking.services.notify import event_data
     return event_data(booking)
+
+
+SLOTS = [datetime(2026, 12, day, hour, tzinfo=PARIS) for day in (8, 9, 10) for hour in (9, 10, 14, 15)]
+STEPS = st.lists(st.tuples(st.sampled_from(["book", "move", "cancel"]), st.integers(0, 3),
+                           st.sampled_from(range(len(SLOTS)))), min_size=1, max_size=8)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_any_sequence_leaves_each_calendar_exact(app, smtp, caldav, steps):  # noqa: F811
+    """Random book / move (to either consultant, as availability decides) / cancel, then everything
+    cancelled: after each mail delivery, each calendar holds its owner's bookings of this run, no ghost."""
+    consultants = list(db.session.scalars(select(Consultant)))
+    if len(consultants) < 2:
+        consultants = [f.consultant(), f.consultant()]
+    contact = f.user("client", f.company("serenite", contract_start=date(2026, 1, 1)))
+    db.session.commit()
+    mailboxes = {c.user.email for c in consultants}
+    mine: list[Booking] = []
+
+    def check():
+        mail.deliver(NOW)
+        replay(smtp, caldav, mailboxes)
+        db.session.expire_all()
+        uids = {b.ical_uid for b in mine}
+        for consultant in consultants:
+            own = {b.ical_uid for b in mine if b.consultant_id == consultant.id and b.status in ACTIVE_STATUSES}
+            assert caldav.uids(consultant.user.email) & uids == own
+
+    for action, which, slot in steps:
+        try:
+            if action == "book":
+                mine.append(bookings.book(contact, "erplib", SLOTS[slot], NOW,
+                                          consultant_id=consultants[which % 2].id))
+            elif mine and action == "move":
+                bookings.reschedule(contact, mine[which % len(mine)], SLOTS[slot], NOW)
+            elif mine:
+                bookings.cancel(contact, mine[which % len(mine)], NOW)
+            db.session.commit()
+        except ServiceError:
+            db.session.rollback()
+        check()
+    for booking in mine:
+        if booking.status == "confirmed":
+            bookings.cancel(contact, booking, NOW)
+            db.session.commit()
+    check()
