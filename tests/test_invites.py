@@ -129,14 +129,17 @@ def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, cal
         caldav.receive(expert.user.email, ics_file(_event(booking)).replace(b"VERSION:2.0", b"VERSION:2.0\r\nMETHOD:REQUEST", 1))
     assert_exact(caldav)
     with time_machine.travel(now, tick=True):
-        start, end = datetime(2026, 12, 9, 0, tzinfo=PARIS), datetime(2026, 12, 10, 0, tzinfo=PARIS)
+        # away for the rest of the month: most of the expert's bookings can only go to the other consultant
+        start, end = datetime(2026, 12, 3, 0, tzinfo=PARIS), datetime(2027, 1, 1, 0, tzinfo=PARIS)
         plan = _wait(priority.mark_absent(planner, expert, start, end, "Malade", now).id)
-        assert plan.status == "ready" and plan.plan["moves"]
+        assert plan.status == "ready"
+        assert any(m["from"]["consultant"] != m["to"]["consultant"] for m in plan.plan["moves"])
         priority.apply(planner, plan, now)
         db.session.commit()
         mail.deliver(now)
     replay(smtp, caldav, mailboxes)
     assert_exact(caldav)
+    assert caldav.uids(spare.user.email)  # the reassigned ones arrived, and left the expert's calendar
 
 
 def _event(booking):
