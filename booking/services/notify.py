@@ -122,7 +122,7 @@ def _client_links(booking: Booking) -> str:
     """See, reschedule, cancel: signed links that still need a login (see `links`); only "see" once the
     booking can no longer change."""
     text = f"\nVoir le rendez-vous : {links.url(booking, 'voir')}\n"
-    if booking.status in ("confirmed", "held"):
+    if booking.status == "confirmed":  # a held one is confirmed from its page first
         text += (f"Le déplacer : {links.url(booking, 'deplacer')}\n"
                  f"L'annuler : {links.url(booking, 'annuler')}\n")
     return text
