@@ -18,14 +18,14 @@ import pytest
 from booking.extensions import db
 from booking.models import (Absence, ExternalCalendar, PriorityRequest, ReshufflePlan, WebhookDelivery,
                             WebhookSubscription)
-from booking.services import tokens
+from booking.services import links, tokens
 
 from . import factories as f
 from .test_auth import PUBLIC
 
 ROLES = [None, "client", "consultant", "planner", "admin"]
 # Arguments naming an object that belongs to a company (or to one consultant).
-OWNED = {"booking_id", "request_id", "calendar_id", "user_id"}
+OWNED = {"booking_id", "request_id", "calendar_id", "user_id", "link"}
 # POSTs that end what the following cells need run last.
 LAST = ("supprimer", "revoquer", "annuler", "appliquer", "desactiver")
 
@@ -64,6 +64,8 @@ def _world():
                        "subscription_id": subscription.id, "delivery_id": delivery.id,
                        "consultant_id": consultant.id, "absence_id": absence.id, "kind": "erplib", "code": "en",
                        "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x",
+                       # a mail's signed link to this side's booking
+                       "purpose": "voir", "link": links.url(booking, "voir").rsplit("/", 1)[1],
                        # the page's deletion and the API's each delete a subscription of their own
                        "for": {"webhooks.delete": {"subscription_id": spare.id}}}
     db.session.commit()
@@ -104,6 +106,8 @@ def _expected(rule, method, role, side, roles) -> set[int] | str:
     owned = rule.arguments & OWNED
     if side == "other" and owned and role in ("client", "consultant"):
         return {404}
+    if rule.endpoint == "links.follow":  # a mail's link leads on to the booking's page for the role
+        return {302}
     return {200} if method == "GET" else "accepted"
 
 

@@ -278,6 +278,7 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
             recheck(booking, seen, ("confirmed",), "il ne peut plus être déplacé")
             _check_acknowledged(booking, acknowledged, "move")
             slot = _free_slot(booking, start_at, now)
+            previous = (booking.start_at, booking.consultant_id)
             before = (booking.start_at.isoformat(), booking.consultant_id)
             old_year = hour_bank.contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
@@ -288,7 +289,7 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
                 hour_bank.reserve(booking)
             audit.record(actor, "booking.reschedule", booking, before=before,
                          after=(slot.start.isoformat(), slot.consultant_id))
-            notify.booking_changed(booking, "rescheduled")
+            notify.booking_changed(booking, "rescheduled", before=previous)
     except IntegrityError:
         raise Conflict(TAKEN) from None
     return booking

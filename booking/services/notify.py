@@ -2,6 +2,8 @@
 Always called inside the transaction that makes the change: the mail is queued with it (see `mail`)."""
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from functools import lru_cache
 
 from babel import dates, numbers
@@ -13,14 +15,15 @@ from calendars.invite import EventData, Person
 from calendars.worktime import PARIS
 from .. import labels
 from ..extensions import db
-from ..models import Booking, Company, PriorityRequest, ReshufflePlan, User
-from . import mail, quotes
+from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, User
+from . import links, mail, quotes
 from .prerequisites import checklist
 
 SUBJECTS = {
     "confirmed": "Rendez-vous confirmé : {kind} le {when}",
     "rescheduled": "Rendez-vous déplacé : {kind} le {when}",
     "cancelled": "Rendez-vous annulé : {kind} du {when}",
+    "reassigned": "Rendez-vous confié à un autre consultant : {kind} du {when}",
     "proposed": "Proposition de rendez-vous de suivi : {kind} le {when}",
     "reminder": "Rappel : {kind} le {when}",
     "prerequisites_reminder": "Prérequis à confirmer avant votre intervention du {when}",
@@ -54,8 +57,8 @@ def _french(kind: str) -> str:
         return str(labels.KINDS.get(kind, kind))
 
 
-def _subject(what: str, booking: Booking) -> str:
-    when = dates.format_datetime(booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
+def _subject(what: str, booking: Booking, start: datetime | None = None) -> str:
+    when = dates.format_datetime(start or booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
     return SUBJECTS[what].format(kind=_french(booking.kind), when=when)
 
 
@@ -63,9 +66,29 @@ def planners() -> list[User]:
     return list(db.session.scalars(select(User).where(User.role == "planner", User.active.is_(True))))
 
 
-def booking_changed(booking: Booking, what: str) -> None:
-    """Queue the updated invitation for every attendee: confirmed, rescheduled, cancelled, proposed."""
+def booking_changed(booking: Booking, what: str, before: tuple[datetime, int] | None = None) -> None:
+    """Queue the updated invitation for every attendee: confirmed, rescheduled, cancelled, proposed.
+    `before`: the booking's (start, consultant id) before this change. A consultant who no longer attends
+    gets a CANCEL of the same UID at the new SEQUENCE, else their calendar would keep a ghost meeting
+    (RFC 5546, 3.2.5: an attendee removed is sent a CANCEL); the new one gets the REQUEST with the others."""
     _queue(booking, what, None, with_invite=True)
+    if before is not None and before[1] != booking.consultant_id:
+        _removed(booking, *before)
+
+
+def _removed(booking: Booking, start: datetime, consultant_id: int) -> None:
+    """The CANCEL for the previous consultant alone, with the time they had in their calendar (the UID
+    and SEQUENCE are what calendars match; the time helps a person reading the mail)."""
+    previous = db.session.get(Consultant, consultant_id)
+    if previous is None or previous.user is None:
+        return
+    person = Person(previous.user.email, previous.user.name)
+    data = event_data(booking, _french(booking.kind))
+    data = replace(data, cancelled=True, attendees=(person,), start=start, end=start + (booking.end_at - booking.start_at))
+    subject = _subject("reassigned", booking, start)
+    body = (f"Bonjour,\n\n{subject}.\n\n{data.description}\n\nCe rendez-vous n'est plus à votre agenda : "
+            "l'invitation jointe l'en retire.\n")  # no link: the booking is no longer theirs to see
+    mail.queue([person.email], subject, body, data, booking.id)
 
 
 def about_booking(booking_id: int, what: str, text: str | None, *, to_planners: bool = False,
@@ -87,7 +110,27 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
     body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
     # planners() only when asked: a generator's first iterable is evaluated at once, query included
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
-    mail.queue([person.email for person in people], subject, body, data if with_invite else None, booking.id)
+    contact = booking.contact.email if booking.contact else None
+    event = data if with_invite else None
+    mail.queue([p.email for p in people if p.email == contact], subject, body + _client_links(booking), event,
+               booking.id)
+    mail.queue([p.email for p in people if p.email != contact], subject, body + _staff_link(booking), event,
+               booking.id)
+
+
+def _client_links(booking: Booking) -> str:
+    """See, reschedule, cancel: signed links that still need a login (see `links`); only "see" once the
+    booking can no longer change."""
+    text = f"\nVoir le rendez-vous : {links.url(booking, 'voir')}\n"
+    if booking.status == "confirmed":  # a held one is confirmed from its page first
+        text += (f"Le déplacer : {links.url(booking, 'deplacer')}\n"
+                 f"L'annuler : {links.url(booking, 'annuler')}\n")
+    return text
+
+
+def _staff_link(booking: Booking) -> str:
+    """Consultants and planners: their own page for the booking (the link leads there by role)."""
+    return f"\nVoir dans votre planning : {links.url(booking, 'voir')}\n"
 
 
 def prerequisites_reminder(booking_id: int) -> None:

@@ -236,7 +236,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     # the moved bookings' own lock, the one their cancel or move takes: neither can slip in meanwhile
     moved_ids = [_db_id(m["id"]) for m in moves]
     keys += [locking.company(c) for c in db.session.scalars(select(Booking.company_id).where(Booking.id.in_(moved_ids)))]
-    created, moved = [], []
+    created, moved, previous = [], [], {}  # previous: each moved booking's (start, consultant id)
     with locking.locked(keys):
         db.session.scalars(select(ReshufflePlan).where(ReshufflePlan.id == plan.id).with_for_update()
                            .execution_options(populate_existing=True)).one()
@@ -258,6 +258,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
         db.session.flush()
         for move in moves:
             booking = bookings[move["id"]]
+            previous[booking.id] = (booking.start_at, booking.consultant_id)
             booking.status = "confirmed"
             booking.consultant_id = _db_id(move["to"]["consultant"])
             booking.start_at = datetime.fromisoformat(move["to"]["start"])
@@ -286,7 +287,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
             plan.request.status = "applied"
         audit.record(actor, "reshuffle.apply", plan, moved=len(moves))
         for booking in moved:
-            notify.booking_changed(booking, "rescheduled")
+            notify.booking_changed(booking, "rescheduled", before=previous[booking.id])
         for booking in created:
             notify.booking_changed(booking, "confirmed")
     return plan
