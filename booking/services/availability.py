@@ -426,11 +426,16 @@ def consultant_blockers(consultant: Consultant, ctx: _Context, start_at: datetim
         end_at = plain.day_intervals(last)[-1][1]
     else:
         end_at = start_at + _length(ctx.service)
-        if not _inside(opening, start_at, end_at):
+        closed = not _inside(opening, start_at, end_at)
+        if closed:
             yield Blocker(reason("closed"))
-        if opening and not _inside(calendar.day_intervals(day), start_at, end_at):
-            for hit in _overlapping(absences, start_at, end_at) or [None]:
-                yield Blocker(reason("absence"), hit)
+        hits = _overlapping(absences, start_at, end_at)
+        if closed or _inside(calendar.day_intervals(day), start_at, end_at):
+            hits = [hit for hit in hits if _overlaps(opening, *hit)]  # only absences over working time count
+        else:
+            hits = hits or [None]
+        for hit in hits:
+            yield Blocker(reason("absence"), hit)
     buffer = timedelta(minutes=ctx.policy.buffer_minutes)
     imported = ctx.imported.get(consultant.id, [])
     for hit in _overlapping(imported, start_at - buffer, end_at + buffer):

@@ -1,0 +1,155 @@
+"""The troubleshooter ("why is this slot not free?"): every blocking rule per consultant, from the same steps
+as `decide`, which must agree with it instant by instant, on the DST weeks and on a week with a holiday."""
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from booking import contract
+from booking.extensions import db
+from booking.models import Absence, ExternalBusy, ExternalCalendar
+from booking.services import availability, reasons
+from calendars.worktime import PARIS, WorkCalendar
+
+from . import factories as f
+
+BUSINESS = WorkCalendar()
+ORDER = {"holiday": 0, "closed": 1, "absence": 2, "busy": 3, "taken": 4, "daily_cap": 5}
+
+
+def last_sunday(year: int, month: int) -> date:
+    day = date(year, month + 1, 1) - timedelta(days=1)
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def working_days_after(day: date, count: int) -> list[date]:
+    found = []
+    while len(found) < count:
+        day += timedelta(days=1)
+        if BUSINESS.is_working_day(day):
+            found.append(day)
+    return found
+
+
+def first_holiday_after(day: date) -> date:
+    while not (day.weekday() < 5 and BUSINESS.is_holiday(day)):
+        day += timedelta(days=1)
+    return day
+
+
+def at(day: date, hhmm: str) -> datetime:
+    return datetime.combine(day, time.fromisoformat(hhmm), PARIS)
+
+
+# The weeks around the clock changes (last Sundays of March and October) and one with a French holiday on a
+# weekday; "now" is the Monday a week before, so that notice and horizon let the whole week through.
+SUNDAYS = [last_sunday(2027, 3), last_sunday(2027, 10)]
+HOLIDAY = first_holiday_after(date(2027, 5, 1) + timedelta(days=1))  # a weekday holiday in May 2027
+# the week that starts the day after each clock change (now, a week before, is on the other side of it)
+WEEKS = [("dst-march", SUNDAYS[0] + timedelta(days=1)), ("dst-october", SUNDAYS[1] + timedelta(days=1)),
+         ("holiday", HOLIDAY)]
+
+
+def _now(day: date) -> datetime:
+    return at(day - timedelta(days=day.weekday() + 7), "08:00")
+
+
+def _world(day: date):
+    """Two consultants: one with a morning absence, an imported event and a booking; one with a full day."""
+    first, second = f.consultant(), f.consultant(daily_cap=1)
+    company, other = f.company("serenite"), f.company("serenite", name="Autre client")
+    work = working_days_after(day - timedelta(days=day.weekday() + 1), 3)  # the first three of its week
+    first.absences.append(Absence(start_at=at(work[0], "09:00"), end_at=at(work[0], "10:30")))
+    db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=first.id, label="Perso"),
+                                consultant_id=first.id, start_at=at(work[1], "14:00"), end_at=at(work[1], "15:00")))
+    f.booking(first, at(work[1], "10:00"), company=other)
+    f.booking(second, at(work[2], "09:00"), company=other)
+    db.session.commit()
+    return company, first, second, work
+
+
+def _instants(day: date):
+    """Every quarter hour from 07:00 to 19:00, Monday to Sunday of `day`'s week, and a few off the grid."""
+    monday = day - timedelta(days=day.weekday())
+    for n in range(7):
+        for minutes in range(7 * 60, 19 * 60, 15):
+            yield datetime.combine(monday + timedelta(days=n), time(), PARIS) + timedelta(minutes=minutes)
+        yield at(monday + timedelta(days=n), "10:07")
+
+
+@pytest.mark.parametrize("name, day", WEEKS, ids=[w[0] for w in WEEKS])
+def test_the_troubleshooter_agrees_with_decide_at_every_instant(app, name, day):
+    company, *_ = _world(day)
+    now, seen = _now(day), set()
+    for start in _instants(day):
+        outcome = availability.decide("erplib", company, start, now)
+        verdict = availability.why_not("erplib", company, start, now)
+        firsts = [blockers[0].reason for _, blockers in verdict.consultants if blockers]
+        seen |= {b.reason.code for b in verdict.shared} | {b.reason.code for _, bs in verdict.consultants for b in bs}
+        seen |= {"free"} if verdict.slot else set()
+        if isinstance(outcome, availability.Slot):
+            assert verdict.slot == outcome and not verdict.shared, start
+            assert any(not blockers for _, blockers in verdict.consultants), start
+        else:
+            assert verdict.slot is None, start
+            assert verdict.shared or all(blockers for _, blockers in verdict.consultants), start
+            expected = verdict.shared[0].reason if verdict.shared else max(firsts, key=lambda r: ORDER[r.code])
+            assert outcome == expected, start
+    # the week's world exercises each rule (so that agreement is not vacuous)
+    assert {"free", "grid", "closed", "absence", "busy", "taken", "daily_cap"} <= seen
+    assert ("holiday" in seen) == any(BUSINESS.is_holiday(d) for d in _days(day))
+
+
+def _days(day: date) -> list[date]:
+    monday = day - timedelta(days=day.weekday())
+    return [monday + timedelta(days=n) for n in range(7)]
+
+
+def test_the_march_clock_change_keeps_the_opening_hours_in_paris(app):
+    company, first, _, _ = _world(SUNDAYS[0])
+    monday = working_days_after(SUNDAYS[0], 1)[0]
+    now = _now(monday)
+    assert availability.why_not("erplib", company, at(monday, "09:00"), now, consultant_id=first.id).slot
+    late = availability.why_not("erplib", company, at(monday, "17:30"), now, consultant_id=first.id)
+    assert [b.reason.code for _, bs in late.consultants for b in bs] == ["closed"]
+
+
+def test_a_holiday_lists_the_holiday_and_the_closed_day(app):
+    company, first, _, _ = _world(HOLIDAY)
+    verdict = availability.why_not("erplib", company, at(HOLIDAY, "10:00"), _now(HOLIDAY), consultant_id=first.id)
+    codes = [b.reason.code for _, bs in verdict.consultants for b in bs]
+    assert codes == ["holiday", "closed"] and verdict.slot is None
+    assert "est un jour férié" in verdict.consultants[0][1][0].reason.sentence
+
+
+def test_every_rule_is_listed_with_what_blocks(app, monkeypatch):
+    """An instant blocked by an absence, a booking, an imported event, the buffer and the notice at once."""
+    day = working_days_after(SUNDAYS[1], 1)[0]
+    consultant = f.consultant(daily_cap=1)
+    company = f.company("serenite")
+    consultant.absences.append(Absence(start_at=at(day, "09:00"), end_at=at(day, "09:30")))
+    db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
+                                consultant_id=consultant.id, start_at=at(day, "09:40"), end_at=at(day, "10:00")))
+    f.booking(consultant, at(day, "10:00"))  # ends 10:45; its buffer reaches the start of 09:45's ten minutes
+    db.session.commit()
+    terms = contract.current()
+    monkeypatch.setattr(contract, "current",
+                        lambda: replace(terms, policy=replace(terms.policy, buffer_minutes=10)))
+    verdict = availability.why_not("erplib", company, at(day, "09:15"), at(day, "07:00"))
+    assert [b.reason.code for b in verdict.shared] == ["notice"]
+    blockers = verdict.consultants[0][1]
+    assert [b.reason.code for b in blockers] == ["absence", "busy", "taken", "daily_cap"]
+    absence, imported, booked, _ = blockers
+    assert absence.interval == (at(day, "09:00"), at(day, "09:30"))
+    assert imported.interval == (at(day, "09:40"), at(day, "10:00")) and not imported.buffered
+    assert booked.interval == (at(day, "10:00"), at(day, "10:45")) and booked.buffered  # 10:00 = end, buffer 10 min
+    # decide stops at the first rule: the notice, shared by every consultant
+    assert availability.decide("erplib", company, at(day, "09:15"), at(day, "07:00")).code == "notice"
+
+
+def test_nobody_offering_the_service_is_one_shared_reason(app):
+    company = f.company("serenite")
+    db.session.commit()
+    verdict = availability.why_not("erplib", company, at(HOLIDAY, "10:00"), _now(HOLIDAY))
+    assert [b.reason.code for b in verdict.shared] == ["no_consultant"] and not verdict.consultants
+    assert set(ORDER) < set(reasons.CODES)
