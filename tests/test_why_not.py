@@ -3,7 +3,10 @@ as `decide`, which must agree with it instant by instant, on the DST weeks and o
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
+import html
+
 import pytest
+import time_machine
 
 from booking import contract
 from booking.extensions import db
@@ -78,7 +81,7 @@ def _instants(day: date):
 
 
 @pytest.mark.parametrize("name, day", WEEKS, ids=[w[0] for w in WEEKS])
-def test_the_troubleshooter_agrees_with_decide_at_every_instant(app, name, day):
+def test_the_troubleshooter_agrees_with_decide_at_every_instant(any_app, name, day):
     company, *_ = _world(day)
     now, seen = _now(day), set()
     for start in _instants(day):
@@ -153,3 +156,46 @@ def test_nobody_offering_the_service_is_one_shared_reason(app):
     verdict = availability.why_not("erplib", company, at(HOLIDAY, "10:00"), _now(HOLIDAY))
     assert [b.reason.code for b in verdict.shared] == ["no_consultant"] and not verdict.consultants
     assert set(ORDER) < set(reasons.CODES)
+
+
+def _page(client, auth, company, consultant, start: datetime, kind="erplib"):
+    planner = f.user("planner")
+    db.session.commit()
+    auth.login(planner.email)
+    local = start.astimezone(PARIS)
+    return client.get("/planification/pourquoi/", query_string={
+        "consultant": consultant.id if consultant else "", "company": company.id, "service": kind,
+        "day": local.date().isoformat(), "time": local.strftime("%H:%M")})
+
+
+def test_the_planner_page_lists_each_rule_with_what_it_found(app, client, auth):
+    company, first, second, work = _world(HOLIDAY)
+    with time_machine.travel(_now(HOLIDAY), tick=False):
+        r = _page(client, auth, company, None, at(work[1], "14:00"))
+    text = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 200
+    assert "Agenda importé « Perso » : occupé" in text and "<code>busy</code>" in text  # first's event
+    assert "Libre" in text and second.name in text  # the team is free: the second consultant takes it
+    with time_machine.travel(_now(HOLIDAY), tick=False):
+        taken = html.unescape(_page(client, auth, company, first, at(work[1], "10:15")).get_data(as_text=True))
+    assert "<code>taken</code>" in taken and "(Autre client)" in taken and "Libre" not in taken
+    with time_machine.travel(_now(HOLIDAY), tick=False):
+        free = _page(client, auth, company, first, at(work[2], "09:00"))
+    assert "Libre" in free.get_data(as_text=True) and first.name in free.get_data(as_text=True)
+    with time_machine.travel(_now(HOLIDAY), tick=False):
+        holiday = _page(client, auth, company, first, at(HOLIDAY, "10:00"))
+    assert "est un jour férié" in html.unescape(holiday.get_data(as_text=True))
+
+
+def test_the_page_refuses_bad_input_and_clients(app, client, auth):
+    company, first, *_ = _world(HOLIDAY)
+    planner, customer = f.user("planner"), f.user("client", company)
+    db.session.commit()
+    auth.login(planner.email)
+    r = client.get("/planification/pourquoi/", query_string={"company": company.id, "service": "erplib",
+                                                             "day": "2027-02-30", "time": "25:00"})
+    assert r.status_code == 422 and "aria-invalid" in r.get_data(as_text=True)
+    assert client.get("/planification/pourquoi/").status_code == 200  # the empty form
+    auth.logout()
+    auth.login(customer.email)
+    assert client.get("/planification/pourquoi/").status_code == 403
