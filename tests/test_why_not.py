@@ -11,7 +11,7 @@ import time_machine
 from booking import contract
 from booking.extensions import db
 from booking.models import Absence, ExternalBusy, ExternalCalendar
-from booking.services import availability, reasons
+from booking.services import availability, reasons, tokens
 from calendars.worktime import PARIS, WorkCalendar
 
 from . import factories as f
@@ -199,3 +199,28 @@ def test_the_page_refuses_bad_input_and_clients(app, client, auth):
     auth.logout()
     auth.login(customer.email)
     assert client.get("/planification/pourquoi/").status_code == 403
+
+
+def test_the_api_explains_in_each_reader_s_words(app, client):
+    company, first, second, work = _world(HOLIDAY)
+    planner, customer = f.user("planner"), f.user("client", company)
+    staff_key, client_key = tokens.create(planner), tokens.create(customer)
+    db.session.commit()
+    start = at(work[1], "10:15").isoformat()
+    with time_machine.travel(_now(HOLIDAY), tick=False):
+        staff = client.get("/api/v1/availability/why", headers={"Authorization": f"Bearer {staff_key}"},
+                           query_string={"service": "erplib", "start": start, "consultant_id": first.id,
+                                         "company_id": company.id})
+        mine = client.get("/api/v1/availability/why", headers={"Authorization": f"Bearer {client_key}"},
+                          query_string={"service": "erplib", "start": start, "consultant_id": first.id})
+        bad = client.get("/api/v1/availability/why", headers={"Authorization": f"Bearer {client_key}"},
+                         query_string={"service": "erplib", "start": "demain"})
+    assert staff.status_code == 200 and staff.json["free"] is False
+    [row] = staff.json["consultants"]
+    assert row["consultant"] == first.name and [r["code"] for r in row["rules"]] == ["taken"]
+    assert "Autre client" in row["rules"][0]["detail"]
+    [row] = mine.json["consultants"]
+    assert row["consultant"] is None and row["rules"][0]["detail"] == "déjà réservé"
+    assert "Autre client" not in mine.get_data(as_text=True)
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    assert "/api/v1/availability/why" in client.get("/api/v1/openapi.json").json["paths"]

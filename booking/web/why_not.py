@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, TimeField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from calendars.worktime import PARIS
@@ -38,10 +39,11 @@ def _form() -> WhyForm:
     form = WhyForm(request.args, meta={"csrf": False})
     consultants = db.session.scalars(select(Consultant).join(User).where(User.active.is_(True))
                                      .order_by(User.name)).all()
-    form.consultant.choices = [("", str(_l("Toute l'équipe")))] + [(str(c.id), c.name) for c in consultants]
+    form.consultant.choices = [SelectChoice("", _l("Toute l'équipe"))] + [SelectChoice(str(c.id), c.name)
+                                                                         for c in consultants]
     companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name)).all()
-    form.company.choices = [(str(id_), name) for id_, name in companies]
-    form.service.choices = [(kind, str(labels.KINDS.get(kind, kind))) for kind in contract.current().services]
+    form.company.choices = [SelectChoice(str(id_), name) for id_, name in companies]
+    form.service.choices = [SelectChoice(kind, labels.KINDS.get(kind, kind)) for kind in contract.current().services]
     return form
 
 
