@@ -224,3 +224,17 @@ def test_the_api_explains_in_each_reader_s_words(app, client):
     assert "Autre client" not in mine.get_data(as_text=True)
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
     assert "/api/v1/availability/why" in client.get("/api/v1/openapi.json").json["paths"]
+
+
+def test_a_refused_booking_says_why_in_the_client_s_words(app, client, auth):
+    company, first, second, work = _world(HOLIDAY)
+    customer = f.user("client", company)
+    f.booking(first, at(work[2], "09:00"), company=f.company(name="Autre client bis"))  # both taken at 09:15
+    db.session.commit()
+    with time_machine.travel(_now(HOLIDAY), tick=False):
+        auth.login(customer.email)
+        r = client.post("/portail/reserver/erplib", data={"start": at(work[2], "09:15").isoformat()})
+    text = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 422 and "Pourquoi ?" in text
+    assert "déjà réservé" in text and "plus disponible" in text
+    assert "Autre client" not in text and first.name not in text and second.name not in text
