@@ -22,3 +22,15 @@ def test_the_planner_asks_why_a_slot_is_not_free(page, live_server):
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=SHOTS / "why-not-390.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.browser
+def test_the_client_home_shows_the_burn_down(page, live_server):
+    login(page, live_server, "claire@labo-bernard.example")
+    page.goto(f"{live_server}/portail/")
+    expect(page.get_by_test_id("burn-down")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "client-home-1280.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=SHOTS / "client-home-390.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
