@@ -7,6 +7,8 @@ import html
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from booking import contract
 from booking.extensions import db
@@ -238,3 +240,44 @@ def test_a_refused_booking_says_why_in_the_client_s_words(app, client, auth):
     assert r.status_code == 422 and "Pourquoi ?" in text
     assert "déjà réservé" in text and "plus disponible" in text
     assert "Autre client" not in text and first.name not in text and second.name not in text
+
+
+_WEEK = working_days_after(SUNDAYS[1], 5)  # the week after the October clock change (with 1 November's holiday)
+_quarters = st.builds(lambda d, q: at(d, "00:00") + timedelta(minutes=15 * q),
+                      st.sampled_from(_WEEK + [SUNDAYS[1] + timedelta(days=1)]), st.integers(7 * 4, 19 * 4))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bookings=st.lists(st.tuples(_quarters, st.sampled_from([30, 45, 120])), max_size=6),
+       absences=st.lists(st.tuples(_quarters, st.sampled_from([30, 90, 240])), max_size=2),
+       imported=st.lists(st.tuples(_quarters, st.sampled_from([15, 60])), max_size=3),
+       cap=st.integers(1, 6), buffer=st.sampled_from([0, 15]), asked=_quarters)
+def test_decide_is_the_first_rule_the_troubleshooter_lists(app, monkeypatch, bookings, absences, imported, cap,
+                                                           buffer, asked):
+    """Whatever the consultant's week: free exactly when no rule blocks, and refused with the first rule listed."""
+    terms = contract.current()
+    monkeypatch.setattr(contract, "current", lambda: replace(terms, policy=replace(terms.policy, buffer_minutes=buffer)))
+    consultant = f.consultant(daily_cap=cap)
+    company = f.company("serenite")
+    for start, minutes in absences:
+        consultant.absences.append(Absence(start_at=start, end_at=start + timedelta(minutes=minutes)))
+    for start, minutes in imported:
+        db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
+                                    consultant_id=consultant.id, start_at=start, end_at=start + timedelta(minutes=minutes)))
+    placed = []
+    for start, minutes in bookings:  # the database refuses overlapping bookings of one consultant
+        end = start + timedelta(minutes=minutes)
+        if all(end <= a or start >= b for a, b in placed):
+            f.booking(consultant, start, minutes)
+            placed.append((start, end))
+    db.session.flush()
+    now = _now(_WEEK[0])
+    outcome = availability.decide("erplib", company, asked, now)
+    verdict = availability.why_not("erplib", company, asked, now)
+    [(_, blockers)] = verdict.consultants
+    rules = [b.reason for b in verdict.shared + blockers]
+    if isinstance(outcome, availability.Slot):
+        assert not rules and verdict.slot == outcome
+    else:
+        assert rules and outcome == rules[0]
+    db.session.rollback()
