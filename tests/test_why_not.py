@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from booking import contract
 from booking.extensions import db
 from booking.models import Absence, ExternalBusy, ExternalCalendar
-from booking.services import availability, reasons, tokens
+from booking.services import availability, reasons, tokens, why_not
 from calendars.worktime import PARIS, WorkCalendar
 
 from . import factories as f
@@ -281,3 +281,13 @@ def test_decide_is_the_first_rule_the_troubleshooter_lists(app, monkeypatch, boo
     else:
         assert rules and outcome == rules[0]
     db.session.rollback()
+
+
+def test_a_service_outside_the_contract_is_listed_for_everyone(app):
+    f.consultant(skills=("comptabilite", "installation"))
+    company = f.company("standard")
+    db.session.commit()
+    day = working_days_after(SUNDAYS[0], 3)[-1]
+    answer = why_not.explain("minor_update", company, at(day, "14:00"), _now(day))
+    assert answer.codes[0] == "not_entitled" and "n'inclut pas" in answer.shared[0].sentence
+    assert answer.slot is None

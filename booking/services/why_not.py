@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Consultant, ExternalBusy, ExternalCalendar
 from . import availability
 from .bookings import check_entitlement
-from .errors import Invalid, NotEntitled
+from .errors import NotEntitled
 
 
 @dataclass
@@ -89,8 +89,6 @@ def explain(kind: str, company: Company, start_at: datetime, now: datetime, *, c
         check_entitlement(company, kind, start_at.astimezone(availability.PARIS).date())
     except NotEntitled as refused:
         answer.shared.append(Rule(refused.code or "not_entitled", refused.message))
-    except Invalid:
-        raise
     verdict = availability.why_not(kind, company, start_at, now, consultant_id=consultant_id)
     answer.shared += [Rule(b.reason.code, b.reason.sentence) for b in verdict.shared]
     for consultant, blockers in verdict.consultants:
