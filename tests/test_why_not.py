@@ -256,14 +256,16 @@ def test_decide_is_the_first_rule_the_troubleshooter_lists(app, monkeypatch, boo
                                                            buffer, asked):
     """Whatever the consultant's week: free exactly when no rule blocks, and refused with the first rule listed."""
     terms = contract.current()
-    monkeypatch.setattr(contract, "current", lambda: replace(terms, policy=replace(terms.policy, buffer_minutes=buffer)))
+    buffered = replace(terms, policy=replace(terms.policy, buffer_minutes=buffer))
+    monkeypatch.setattr(contract, "current", lambda: buffered)
     consultant = f.consultant(daily_cap=cap)
     company = f.company("serenite")
     for start, minutes in absences:
         consultant.absences.append(Absence(start_at=start, end_at=start + timedelta(minutes=minutes)))
     for start, minutes in imported:
         db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
-                                    consultant_id=consultant.id, start_at=start, end_at=start + timedelta(minutes=minutes)))
+                                    consultant_id=consultant.id, start_at=start,
+                                    end_at=start + timedelta(minutes=minutes)))
     placed = []
     for start, minutes in bookings:  # the database refuses overlapping bookings of one consultant
         end = start + timedelta(minutes=minutes)

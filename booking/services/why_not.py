@@ -43,7 +43,8 @@ class Answer:
 def _span(interval) -> str:
     a, b = interval
     same_day = a.astimezone(availability.PARIS).date() == b.astimezone(availability.PARIS).date()
-    return f"{format_datetime(a, 'EEE d MMM HH:mm')} – {format_datetime(b, 'HH:mm' if same_day else 'EEE d MMM HH:mm')}"
+    until = format_datetime(b, "HH:mm" if same_day else "EEE d MMM HH:mm")
+    return f"{format_datetime(a, 'EEE d MMM HH:mm')} – {until}"
 
 
 def _detail(consultant: Consultant, blocker: availability.Blocker, company: Company) -> str:
