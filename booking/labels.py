@@ -43,13 +43,13 @@ SECTIONS = {
     "planner": [("planner.home", _l("Planification")), ("priority.week", _l("Semaine")),
                 ("consultants.index", _l("Consultants")), ("priority.absences", _l("Absences")),
                 ("planner.interventions_page", _l("Interventions")),
-                ("calendars.conflicts", _l("Conflits d'agenda")),
+                ("calendars.conflicts", _l("Conflits d'agenda")), ("why_not.index", _l("Pourquoi pas libre ?")),
                 ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
                 ("audit_log.index", _l("Journal"))],
     "admin": [("admin.home", _l("Administration")), ("admin.users", _l("Utilisateurs")),
               ("policy.index", _l("Contrat et règles")), ("planner.home", _l("Planification")),
               ("consultants.index", _l("Consultants")), ("planner.interventions_page", _l("Interventions")),
-              ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
+              ("why_not.index", _l("Pourquoi pas libre ?")), ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
               ("audit_log.index", _l("Journal")), ("webhooks.index", _l("Webhooks"))],
 }
 

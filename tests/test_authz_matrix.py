@@ -76,6 +76,8 @@ def _query(rule, values) -> str:
     if rule.endpoint == "api.availability_view":
         first = date.today() + timedelta(days=7)
         return f"?service=erplib&start={first}&end={first + timedelta(days=2)}&company_id={values['company_id']}"
+    if rule.endpoint == "api.availability_why":  # any instant gets an answer (free, or why not)
+        return f"?service=erplib&start=2027-03-30T10:00:00%2B02:00&company_id={values['company_id']}"
     return ""
 
 

@@ -11,7 +11,7 @@ from ..extensions import db, limiter
 from ..security import booking_limit, user_key
 from ..models import Booking
 from ..models.types import utcnow
-from ..services import access, availability, bookings, hour_bank, interventions
+from ..services import access, availability, bookings, hour_bank, interventions, why_not
 from . import schemas as s
 from .auth import token_required
 from .idempotency import idempotent
@@ -82,6 +82,30 @@ def availability_view(query):
     return jsonify({"service": query["service"], "timezone": str(PARIS),
                     "days": [{"date": day.isoformat(), "slots": [s.slot_json(slot) for slot in day_slots]}
                              for day, day_slots in availability.by_day(found)]})
+
+
+@blp.route("/availability/why")
+@token_required("client", "planner", "admin")
+@blp.arguments(s.WhyQuery(), location="query")
+@blp.response(200, s.WhySchema())
+@errors(401, 403, 404, 422)
+@blp.doc(security=SECURITY)
+def availability_why(query):
+    """Why an instant is not free: every rule that blocks it, per consultant (the same rules as a booking's
+    refusal). Staff see names and what each rule found; clients see their words, no other client's names."""
+    user = g.api_user
+    company = access.company_for(user, query.get("company_id"))
+    staff = user.role != "client"
+    answer = why_not.explain(query["service"], company, query["start"], utcnow(),
+                             consultant_id=query.get("consultant_id"), for_client=not staff)
+
+    def rules(found):
+        return [{"code": r.code, "sentence": r.sentence, "detail": r.detail} for r in found]
+
+    return {"service": query["service"], "start": query["start"], "free": answer.slot is not None,
+            "slot": answer.slot, "shared": rules(answer.shared),
+            "consultants": [{"consultant_id": c.id if staff else None, "consultant": c.name if staff else None,
+                             "rules": rules(found)} for c, found in answer.consultants]}
 
 
 @blp.route("/bookings", methods=["POST"])

@@ -154,6 +154,35 @@ def _paris(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(PARIS).isoformat()
 
 
+class WhyQuery(Schema):
+    service = fields.String(required=True, validate=validate.OneOf(KINDS))
+    start = LocalDateTime(required=True)
+    consultant_id = Id(metadata={"description": "staff only: one consultant (default: the whole team)"})
+    company_id = Id(metadata={"description": "staff only: the client company"})
+
+
+class RuleSchema(Schema):
+    code = fields.String(metadata={"description": "the reason's stable code (as in problem+json)"})
+    sentence = fields.String()
+    detail = fields.String(metadata={"description": "what the rule found (staff: which absence, booking, "
+                                                    "imported calendar; clients: no other client's name)"})
+
+
+class ConsultantRulesSchema(Schema):
+    consultant_id = fields.Integer(allow_none=True, metadata={"description": "staff only"})
+    consultant = fields.String(allow_none=True, metadata={"description": "staff only"})
+    rules = fields.List(fields.Nested(RuleSchema))
+
+
+class WhySchema(Schema):
+    service = fields.String()
+    start = fields.DateTime()
+    free = fields.Boolean()
+    slot = fields.Nested(lambda: SlotSchema(), allow_none=True)
+    shared = fields.List(fields.Nested(RuleSchema), metadata={"description": "rules that block every consultant"})
+    consultants = fields.List(fields.Nested(ConsultantRulesSchema))
+
+
 class BookingInSchema(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = LocalDateTime(required=True)

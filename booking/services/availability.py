@@ -346,23 +346,39 @@ def _on_grid_after(instant: datetime, grid: int) -> datetime:
     return instant if around is None else around[1]
 
 
-def _shared_reason(ctx: _Context, start_at: datetime) -> Reason | None:
-    """The steps every consultant shares: grid, notice, prerequisites gate, horizon."""
+@dataclass(frozen=True)
+class Blocker:
+    """One rule that removes a start: its reason, and what it found there (an absence's, a booking's or an
+    imported calendar's busy interval, widened by the buffer when `buffered`) for the troubleshooter."""
+
+    reason: Reason
+    interval: Interval | None = None
+    buffered: bool = False
+
+
+def _shared_blockers(ctx: _Context, start_at: datetime):
+    """The steps every consultant shares, each rule that blocks: grid, notice, prerequisites gate, horizon."""
     policy, service = ctx.policy, ctx.service
     around = _grid_neighbours(start_at, policy.grid_minutes) if service.span == "block" else None
     if around:
-        return reason("grid", minutes=policy.grid_minutes, before=format_datetime(around[0], "HH:mm"),
-                      after=format_datetime(around[1], "HH:mm"))
+        yield Blocker(reason("grid", minutes=policy.grid_minutes, before=format_datetime(around[0], "HH:mm"),
+                             after=format_datetime(around[1], "HH:mm")))
     if start_at < ctx.earliest:
         callback = service.kind == "callback"
-        return reason("notice", "callback" if callback else None, hours=policy.notice_hours,
-                      minutes=CALLBACK_PREPARATION_MINUTES, when=_on_grid_after(ctx.earliest, policy.grid_minutes))
+        yield Blocker(reason("notice", "callback" if callback else None, hours=policy.notice_hours,
+                             minutes=CALLBACK_PREPARATION_MINUTES,
+                             when=_on_grid_after(ctx.earliest, policy.grid_minutes)))
     if ctx.gate is not None and start_at <= ctx.gate:
-        return reason("gate", hours=service.prerequisites_gate_hours, when=ctx.gate)
+        yield Blocker(reason("gate", hours=service.prerequisites_gate_hours, when=ctx.gate))
     limit = ctx.now + timedelta(days=policy.horizon_days)
     if start_at + _length(service) > limit:
-        return reason("horizon", days=policy.horizon_days, when=limit)
-    return None
+        yield Blocker(reason("horizon", days=policy.horizon_days, when=limit))
+
+
+def _shared_reason(ctx: _Context, start_at: datetime) -> Reason | None:
+    """The first shared step that blocks (the booking re-check stops there)."""
+    first = next(_shared_blockers(ctx, start_at), None)
+    return first.reason if first else None
 
 
 def _consultants_reason(consultants: list[Consultant], ctx: _Context, start_at: datetime) -> Reason | None:
@@ -380,31 +396,79 @@ def _overlaps(intervals: list[Interval], start: datetime, end: datetime) -> bool
     return any(a < end and start < b for a, b in intervals)
 
 
+def _overlapping(intervals, start: datetime, end: datetime) -> list:
+    return [(a, b) for a, b in intervals if a < end and start < b]
+
+
 def _consultant_reason(consultant: Consultant, ctx: _Context, start_at: datetime) -> Reason | None:
-    """Holiday, closed, absence, busy, taken, daily cap: the first step that removes this start."""
+    """The first step that removes this start (the booking re-check stops at it)."""
+    first = next(consultant_blockers(consultant, ctx, start_at), None)
+    return first.reason if first else None
+
+
+def consultant_blockers(consultant: Consultant, ctx: _Context, start_at: datetime):
+    """Holiday, closed, absence, busy, taken, daily cap: every step that removes this start, in pipeline
+    order, lazily: `decide` takes the first one only, the troubleshooter (`why_not`) takes them all."""
     calendar = calendar_for(consultant)
     plain, day = replace(calendar, absences=()), calendar.local_day(start_at)
     if calendar.is_holiday(day):
-        return reason("holiday", when=start_at)
+        yield Blocker(reason("holiday", when=start_at))
     opening = plain.day_intervals(day)
+    absences = [(a.start_at, a.end_at) for a in consultant.absences]
     if ctx.service.span == "days":
         if not opening or start_at != opening[0][0]:
-            return reason("closed", "days")
+            yield Blocker(reason("closed", "days"))
+            return  # a whole-day service has no end outside a working day's opening: nothing more to ask
         if not _whole_day(calendar, day):
-            return reason("absence", "days", when=start_at)
+            hit = _overlapping(absences, opening[0][0], opening[-1][1])
+            yield Blocker(reason("absence", "days", when=start_at), hit[0] if hit else None)
         last = plain.local_day(plain.add_days(start_at, (ctx.service.duration_days or 1) - 1))
         end_at = plain.day_intervals(last)[-1][1]
     else:
         end_at = start_at + _length(ctx.service)
-        if not _inside(opening, start_at, end_at):
-            return reason("closed")
-        if not _inside(calendar.day_intervals(day), start_at, end_at):
-            return reason("absence")
+        closed = not _inside(opening, start_at, end_at)
+        if closed:
+            yield Blocker(reason("closed"))
+        hits = _overlapping(absences, start_at, end_at)
+        if closed or _inside(calendar.day_intervals(day), start_at, end_at):
+            hits = [hit for hit in hits if _overlaps(opening, *hit)]  # only absences over working time count
+        else:
+            hits = hits or [None]
+        for hit in hits:
+            yield Blocker(reason("absence"), hit)
     buffer = timedelta(minutes=ctx.policy.buffer_minutes)
-    if _overlaps(ctx.imported.get(consultant.id, []), start_at - buffer, end_at + buffer):
-        return reason("busy")
-    if _overlaps(ctx.busy.get(consultant.id, []), start_at - buffer, end_at + buffer):
-        return reason("taken")
+    imported = ctx.imported.get(consultant.id, [])
+    for hit in _overlapping(imported, start_at - buffer, end_at + buffer):
+        yield Blocker(reason("busy"), hit, buffered=not _overlaps([hit], start_at, end_at))
+    booked = list(ctx.busy.get(consultant.id, []))  # busy time less the imported part: the bookings
+    for interval in imported:
+        booked.remove(interval)
+    for hit in _overlapping(booked, start_at - buffer, end_at + buffer):
+        yield Blocker(reason("taken"), hit, buffered=not _overlaps([hit], start_at, end_at))
     if ctx.daily.get(consultant.id, {}).get(day, 0) >= consultant.daily_cap:
-        return reason("daily_cap", when=start_at)
-    return None
+        yield Blocker(reason("daily_cap", when=start_at))
+
+
+@dataclass
+class Verdict:
+    """The troubleshooter's answer for one instant: shared blockers, then each consultant's own."""
+
+    shared: list[Blocker]
+    consultants: list[tuple[Consultant, list[Blocker]]]
+    slot: Slot | None  # what `decide` gives: the slot if free
+
+
+def why_not(kind: str, company: Company, start_at: datetime, now: datetime, *,
+            consultant_id: int | None = None) -> Verdict:
+    """Every rule that blocks `start_at`, per consultant, from the same steps as `decide` (which stops at
+    the first); `slot` is `decide`'s own answer, so the page and the booking never disagree."""
+    consultants = eligible(contract.current().service(kind), only=consultant_id)
+    outcome = decide(kind, company, start_at, now, consultants=consultants)
+    if not consultants:
+        return Verdict([Blocker(outcome)], [], None)
+    local_day = start_at.astimezone(PARIS).date()
+    day_start, day_end = local_range(local_day, local_day)
+    ctx = _context(kind, consultants, day_start, day_end, now, None)
+    shared = list(_shared_blockers(ctx, start_at))
+    each = [(c, list(consultant_blockers(c, ctx, start_at))) for c in consultants]
+    return Verdict(shared, each, outcome if isinstance(outcome, Slot) else None)

@@ -33,6 +33,11 @@ def contract_year(company: Company, today: date) -> date:
     return max(start, _anniversary(start, year))
 
 
+def year_end(company: Company, year: date) -> date:
+    """The day after the contract year that starts on `year` (the next anniversary)."""
+    return _anniversary(company.contract_start, year.year + 1)
+
+
 def balance(company: Company, year: date, tier: str | None = None) -> int:
     """Included minutes left in a contract year (the year's grant, that of `tier` or else of today's tier,
     counts before it is written)."""

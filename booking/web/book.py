@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,7 +16,8 @@ from ..security import booking_limit, user_key
 from ..models import PRIORITIES
 from ..models.types import utcnow
 from . import consent, listing
-from ..services import access, availability, booking_lists, bookings, callbacks, costs, interventions, notify, promises
+from ..services import (access, availability, booking_lists, bookings, callbacks, costs, interventions, notify,
+                        promises, reasons, why_not)
 from ..services.errors import ServiceError
 from .forms import EmptyForm
 from .forms.booking import ConfirmForm, HoldForm, NotesForm, PrerequisiteForm, SlotForm, first_error
@@ -102,6 +103,9 @@ def week(kind: str):
     return _week_view(kind, _week(utcnow()), ticket=ticket, environments=envs)
 
 
+_SLOT_RULES = set(reasons.CODES) - {"not_entitled", "no_consultant"}  # refusals that are about the instant
+
+
 @bp.post("/reserver/<kind>")
 @role_required("client")
 @limiter.limit(booking_limit, key_func=user_key)
@@ -121,6 +125,8 @@ def hold(kind: str):
                                 environment=form.environment.data or None, notes=form.notes.data)
     except ServiceError as error:
         flash(error.message, "error")
+        if getattr(error, "code", None) in _SLOT_RULES:  # "Pourquoi ?": every rule, not just the first
+            g.why = why_not.explain(kind, current_user.company, form.start.data, utcnow(), for_client=True)
         page = make_response(week(kind))  # the week (or the ticket form) again, with the reason; nothing was held
         page.status_code = 422
         return page

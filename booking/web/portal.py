@@ -7,7 +7,7 @@ from calendars.worktime import PARIS
 from .. import contract
 from ..auth import role_required
 from ..models.types import utcnow
-from ..services import hour_bank, schedule
+from ..services import burn_down, hour_bank, schedule
 
 bp = Blueprint("portal", __name__, url_prefix="/portail")
 
@@ -24,7 +24,8 @@ def home():
         "portal/home.html", company=company, tier=tier, services=terms.services,
         bookings=schedule.upcoming(now, company_id=company.id),
         balance=hour_bank.balance(company, year) if tier.hour_bank_minutes else None,
-        contract_year=year,
+        contract_year=year, burn=burn_down.burn_down(company, now.astimezone(PARIS).date()),
+        privileged=company.privileged_consultant if tier.privileged_consultant else None,
     )
 
 
