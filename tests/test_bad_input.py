@@ -203,11 +203,11 @@ PAGES = [
     ("billing CSV of a company beyond 32 bits", "planner", "GET", "/planification/facturation/{huge}/2027-03.csv",
      None, 404, ""),
     ("absence from year one", "planner", "POST", "/planification/absences",
-     lambda: _absence(start="0001-01-01T00:00"), 400, YEARS),
-    ("absence until 9999", "planner", "POST", "/planification/absences", lambda: _absence(end="9999-12-31T23:59"), 400,
+     lambda: _absence(start="0001-01-01T00:00"), 422, YEARS),  # a form's field error, shown in place
+    ("absence until 9999", "planner", "POST", "/planification/absences", lambda: _absence(end="9999-12-31T23:59"), 422,
      YEARS),
     ("absence of a consultant beyond 32 bits", "planner", "POST", "/planification/absences",
-     lambda: _absence(consultant=str(HUGE)), 400, "Consultant"),
+     lambda: _absence(consultant=str(HUGE)), 422, "Consultant"),
     ("absence of an unknown consultant", "planner", "POST", "/planification/absences",
      lambda: _absence(consultant="999999"), 422, "consultant"),
     ("absence ending before it starts", "planner", "POST", "/planification/absences",
@@ -215,7 +215,7 @@ PAGES = [
     ("NUL byte in an absence's reason", "planner", "POST", "/planification/absences",
      lambda: _absence(reason="Form\x00ation"), 400, "nul"),
     ("priority request of 9e30 days", "client", "POST", "/portail/priorite",
-     lambda: {"skill": "comptabilite", "amount": "9" * 30, "unit": "days"}, 302, ""),
+     lambda: {"skill": "comptabilite", "amount": "9" * 30, "unit": "days"}, 422, "de 1 à 5"),
 ]
 
 

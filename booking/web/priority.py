@@ -11,17 +11,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from calendars.worktime import PARIS
 from .. import inputs
 from ..auth import role_required
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan
+from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan, User
 from ..models.types import utcnow
 from ..services import priority, quotes
 from ..services.errors import Invalid, ServiceError
+from .forms import managed_day, refused
 from .money import eur
 
 bp = Blueprint("priority", __name__)
@@ -39,21 +40,46 @@ def _request_for(request_id: int) -> PriorityRequest:
 @bp.route("/portail/priorite", methods=["GET", "POST"])
 @role_required("client")
 def client_requests():
-    if request.method == "POST":
-        form = request.form
+    form = ConsultingRequestForm()
+    skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
+    form.skill.choices = [(s, s) for s in skills]
+    status = 200
+    if form.validate_on_submit():
         try:
-            priority.request_consulting(current_user, form.get("skill", ""), int(form.get("amount") or 0),
-                                        form.get("unit", ""), form.get("description", ""), utcnow())
-        except (ServiceError, ValueError) as error:
-            flash(getattr(error, "message", _("Durée invalide.")), "error")
+            priority.request_consulting(current_user, form.skill.data, form.amount.data, form.unit.data,
+                                        form.description.data, utcnow())
+        except ServiceError as error:
+            refused(form, error, "amount")
+            status = error.status
         else:
             flash(_("Demande envoyée : un planificateur vous répond rapidement."), "success")
-        return redirect(url_for("priority.client_requests"))
+            return redirect(url_for("priority.client_requests"))
+    elif form.is_submitted():
+        status = 422
     mine = db.session.scalars(select(PriorityRequest).where(PriorityRequest.company_id == current_user.company_id)
                               .order_by(PriorityRequest.requested_at.desc())).all()
-    skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
     totals = {r.id: quote.total for r in mine if (quote := quotes.build(r, priority.latest(r)))}
-    return render_template("priority/client.html", requests=mine, skills=skills, totals=totals)
+    return render_template("priority/client.html", requests=mine, form=form, totals=totals), status
+
+
+class ConsultingRequestForm(FlaskForm):
+    """A client's request for priority consulting (the service checks the tier and the skill)."""
+    skill = SelectField(_l("Compétence"), choices=[], validators=[InputRequired()])
+    amount = IntegerField(_l("Durée"), default=1, validators=[
+        InputRequired(_l("Indiquez une durée de 1 à 5.")), NumberRange(1, 5, _l("Durée : de 1 à 5 jours ou de 1 à 5 heures."))])
+    unit = SelectField(_l("Unité"), choices=[("days", _l("jour(s)")), ("hours", _l("heure(s)"))],
+                       validators=[InputRequired()])
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
+
+
+class AbsenceForm(FlaskForm):
+    """A planner declares a consultant's absence (Paris wall time)."""
+    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validators=[InputRequired()])
+    start = DateTimeLocalField(_l("Début (heure de Paris)"), format="%Y-%m-%dT%H:%M",
+                               validators=[InputRequired(_l("Indiquez le début de l'absence.")), managed_day])
+    end = DateTimeLocalField(_l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M",
+                             validators=[InputRequired(_l("Indiquez la fin de l'absence.")), managed_day])
+    reason = StringField(_l("Motif"), validators=[Length(max=120)])
 
 
 class AcceptQuoteForm(FlaskForm):
@@ -160,25 +186,24 @@ def _plan_home(plan: ReshufflePlan) -> str:
 @bp.route("/planification/absences", methods=["GET", "POST"])
 @role_required("planner", "admin")
 def absences():
-    consultants = db.session.scalars(select(Consultant)).all()
-    if request.method == "POST":
-        form = request.form
+    form = AbsenceForm()
+    form.consultant.choices = [(c.id, c.name) for c in db.session.scalars(select(Consultant).join(Consultant.user)
+                                                                          .order_by(User.name))]
+    if form.validate_on_submit():
+        consultant = db.session.get(Consultant, form.consultant.data)
         try:
-            consultant = db.session.get(Consultant, inputs.identifier(form.get("consultant"), _("Consultant")))
-            if consultant is None:
-                raise KeyError("consultant")
-            start = inputs.local_instant(form.get("start"), _("Début de l'absence"))  # Paris wall time
-            end = inputs.local_instant(form.get("end"), _("Fin de l'absence"))
-            plan = priority.mark_absent(current_user, consultant, start, end, form.get("reason", ""), utcnow())
-        except (ServiceError, KeyError) as error:
-            flash(getattr(error, "message", _("Choisissez un consultant et des dates valides.")), "error")
-            return render_template("priority/absences.html", consultants=consultants), getattr(error, "status", 422)
+            # Paris wall time, as typed
+            plan = priority.mark_absent(current_user, consultant, form.start.data.replace(tzinfo=PARIS),
+                                        form.end.data.replace(tzinfo=PARIS), form.reason.data, utcnow())
+        except ServiceError as error:
+            refused(form, error, "end")
+            return render_template("priority/absences.html", form=form), error.status
         if plan is None:
             flash(_("Absence enregistrée : aucun rendez-vous n'est concerné."), "success")
             return redirect(url_for("priority.absences"))
         flash(_("Absence enregistrée : un plan de réaffectation est en cours de calcul."), "success")
         return redirect(url_for("priority.plan_page", plan_id=plan.id))
-    return render_template("priority/absences.html", consultants=consultants)
+    return render_template("priority/absences.html", form=form), 422 if form.is_submitted() else 200
 
 
 def _diff(plan: ReshufflePlan) -> dict | None:
