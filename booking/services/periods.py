@@ -39,13 +39,14 @@ def tier_on(company: Company, day: date) -> str:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_at_the_end(session, _transaction) -> None:
-    session.info.pop(_KNOWN, None)
+def _forget_at_the_end(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost: a flush's own inner transaction ends too
+        session.info.pop(_KNOWN, None)
 
 
 @event.listens_for(Session, "before_flush")
 def _forget_when_periods_change(session, _context, _instances) -> None:
-    if any(isinstance(o, (ContractPeriod, Company)) for o in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(o, ContractPeriod) for o in (*session.new, *session.dirty, *session.deleted)):
         session.info.pop(_KNOWN, None)
 
 
