@@ -61,6 +61,11 @@ CALENDAR_DATES := 2026-12-24T10:00 2026-12-31T16:30 2027-03-25T16:00 2027-03-26T
 	2026-11-29T20:00
 CALENDAR_TESTS := tests/test_races_pg.py tests/test_authz_matrix.py tests/test_feeds.py tests/test_web.py \
 	tests/test_auth.py tests/test_demo.py tests/test_interventions_web.py tests/test_dates.py \
+	tests/test_back_office.py tests/test_backoffice.py tests/test_calendar_reports.py tests/test_calendar_sync.py \
+	tests/test_webhooks.py tests/test_webhooks_admin.py tests/test_staff_bookings.py tests/test_invites.py \
+	tests/test_mail_links.py tests/test_why_not.py tests/test_client_home.py tests/browser/test_back_office.py \
+	tests/browser/test_backoffice.py tests/browser/test_why_not.py tests/browser/test_mail_links.py \
+	tests/browser/test_webhooks.py tests/browser/test_calendars.py \
 	tests/browser/test_booking.py tests/browser/test_costs.py tests/browser/test_slot_notes.py \
 	tests/test_faults_pg.py::test_postgresql_restart_during_a_burst_of_bookings \
 	tests/test_jobs.py::test_two_scheduler_processes_on_postgresql_run_each_due_job_once \

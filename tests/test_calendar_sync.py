@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 from sqlalchemy import delete, func, select, update
 
 from booking.extensions import db
@@ -165,15 +166,16 @@ def test_command_line_import_and_feed_url(app, runner, tmp_path, served):
 def test_consultant_uploads_from_the_page_and_sees_a_clear_refusal(app, client, auth):
     consultant = f.consultant()
     db.session.commit()
-    auth.login(consultant.user.email)
-    page = client.post("/agenda/calendriers", data={"label": "Perso", "file": (io.BytesIO(DENTIST), "perso.ics")},
-                       content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
-    assert "Calendrier importé : 1 plage occupée" in page
-    page = client.post("/agenda/calendriers", data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
-                       content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
-    assert "pas un calendrier iCalendar" in page and busy_count() == 1
-    shown = client.post("/agenda/flux", follow_redirects=True)
-    assert "/calendars/cal_" in shown.get_data(as_text=True) and shown.headers["Cache-Control"] == "no-store"
+    with time_machine.travel(NOW, tick=False):  # the page imports around its own now: the dentist's 3 December
+        auth.login(consultant.user.email)
+        page = client.post("/agenda/calendriers", data={"label": "Perso", "file": (io.BytesIO(DENTIST), "perso.ics")},
+                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        assert "Calendrier importé : 1 plage occupée" in page
+        page = client.post("/agenda/calendriers", data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
+                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        assert "pas un calendrier iCalendar" in page and busy_count() == 1
+        shown = client.post("/agenda/flux", follow_redirects=True)
+        assert "/calendars/cal_" in shown.get_data(as_text=True) and shown.headers["Cache-Control"] == "no-store"
 
 
 def test_no_corpus_file_causes_a_500_when_uploaded(app, client, auth):

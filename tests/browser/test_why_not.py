@@ -1,6 +1,10 @@
 """The planner asks why a slot is not free, at 1280 and 390 px."""
+from datetime import datetime, time
+
 import pytest
 from playwright.sync_api import expect
+
+from calendars.worktime import PARIS
 
 from ..dates import working_day
 from .test_login import SHOTS, login
@@ -41,9 +45,9 @@ def test_a_refused_slot_says_why(page, live_server):
     login(page, live_server, "claire@labo-bernard.example")
     page.goto(f"{live_server}/portail/reserver/erplib?semaine={working_day(14).isoformat()}")
     slot = page.locator("button[name=start]").first
-    # a slot taken meanwhile: the button now asks for 12:00, over everyone's lunch
-    value = slot.get_attribute("value")  # e.g. 2026-12-14T09:00:00+01:00: keep its day and its offset
-    slot.evaluate(f"b => b.value = '{value[:10]}T12:00:00{value[19:]}'")
+    # a slot taken meanwhile: the button now asks for 12:00 Paris time on its day, over everyone's lunch
+    day = datetime.fromisoformat(slot.get_attribute("value")).astimezone(PARIS).date()
+    slot.evaluate(f"b => b.value = '{datetime.combine(day, time(12), PARIS).isoformat()}'")
     slot.click()
     expect(page.get_by_text("Pourquoi ?")).to_be_visible()
     page.get_by_text("Pourquoi ?").click()
