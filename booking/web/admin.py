@@ -15,6 +15,7 @@ from ..models import ApiToken, Company, Consultant, User
 from ..models.types import utcnow
 from ..services import companies, invitations, logins, periods, tokens
 from ..services.errors import ServiceError
+from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
 from .forms.admin import CompanyForm, DeactivateCompanyForm, ContractChangeForm, EditCompanyForm, InviteForm, StaffInviteForm
 
@@ -218,21 +219,7 @@ def _user_action(user_id: int, action, done: str):
 @role_required("admin")
 def deactivate_user(user_id: int):
     user = _user(user_id)
-    form = EmptyForm()
-    if form.validate_on_submit():
-        try:
-            invitations.deactivate(current_user, user, utcnow())
-        except ServiceError as error:
-            refused(form, error)
-        else:
-            flash(_("%(email)s est désactivé : ses sessions et ses jetons d'API ne fonctionnent plus.",
-                    email=user.email), "success")
-            return redirect(_back(user))
-    return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(email)s", email=user.email),
-                            question=_("%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
-                                       "s'arrêtent tout de suite. Vous pourrez le réactiver.", name=user.name),
-                            button=_("Désactiver le compte"), back=_back(user), bookings=[], company=None),
-            409 if form.errors else 200)
+    return deactivation_step(user, _back(user))
 
 
 @bp.post("/utilisateurs/<int:user_id>/reactiver")

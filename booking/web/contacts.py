@@ -11,6 +11,7 @@ from ..models import User
 from ..models.types import utcnow
 from ..services import invitations
 from ..services.errors import ServiceError
+from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
 from .forms.admin import InviteForm
 
@@ -61,22 +62,7 @@ def invite():
 @bp.route("/<int:user_id>/desactiver", methods=["GET", "POST"])
 @role_required("client")
 def deactivate(user_id: int):
-    user = _colleague(user_id)
-    form = EmptyForm()
-    if form.validate_on_submit():
-        try:
-            invitations.deactivate(current_user, user, utcnow())
-        except ServiceError as error:
-            refused(form, error)
-        else:
-            flash(_("%(email)s est désactivé : ses sessions et ses jetons d'API ne fonctionnent plus.",
-                    email=user.email), "success")
-            return redirect(url_for("contacts.home"))
-    return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(email)s", email=user.email),
-                            question=_("%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
-                                       "s'arrêtent tout de suite. Vous pourrez le réactiver.", name=user.name),
-                            button=_("Désactiver le compte"), back=url_for("contacts.home"), bookings=[],
-                            company=None), 409 if form.errors else 200)
+    return deactivation_step(_colleague(user_id), url_for("contacts.home"))
 
 
 def _action(user_id: int, action, done: str):
