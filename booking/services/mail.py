@@ -52,10 +52,20 @@ def queue(recipients: list[str], subject: str, body: str, event: EventData | Non
           booking_id: int | None = None) -> None:
     """Store one mail per recipient in the caller's transaction, in one call; the invitation (if any)
     is attached when the mail is composed."""
-    if recipients:
+    queue_bodies([(recipients, body)], subject, event, booking_id)
+
+
+def queue_bodies(groups: list[tuple[list[str], str]], subject: str, event: EventData | None = None,
+                 booking_id: int | None = None) -> None:
+    """`queue` for several groups of recipients, each with its own body (a client's links differ from a
+    consultant's), in one statement: every statement costs a booking's request more than its rows do."""
+    rows = [{"recipient": recipient, "subject": subject, "body": body, "event": None, "booking_id": booking_id}
+            for recipients, body in groups for recipient in recipients]
+    if rows:
         event_json = event.to_json() if event else None
-        db.session.execute(_INSERT, [{"recipient": recipient, "subject": subject, "body": body, "event": event_json,
-                                      "booking_id": booking_id} for recipient in recipients])
+        for row in rows:
+            row["event"] = event_json
+        db.session.execute(_INSERT, rows)
 
 
 def message(subject: str, body: str, ics: bytes | None = None, method: str | None = None) -> EmailMessage:

@@ -112,10 +112,9 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
     contact = booking.contact.email if booking.contact else None
     event = data if with_invite else None
-    mail.queue([p.email for p in people if p.email == contact], subject, body + _client_links(booking), event,
-               booking.id)
-    mail.queue([p.email for p in people if p.email != contact], subject, body + _staff_link(booking), event,
-               booking.id)
+    mail.queue_bodies([([p.email for p in people if p.email == contact], body + _client_links(booking)),
+                       ([p.email for p in people if p.email != contact], body + _staff_link(booking))],
+                      subject, event, booking.id)
 
 
 def _client_links(booking: Booking) -> str:
