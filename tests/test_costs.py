@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from booking import contract
 from booking.extensions import db
-from booking.models import LedgerEntry
+from booking.models import Booking, LedgerEntry
 from booking.services import bookings, costs, hour_bank
 from booking.services.access import ticket_for
 from calendars.worktime import PARIS
@@ -172,3 +172,28 @@ def test_the_api_and_the_page_confirm_only_at_the_cost_shown(client, auth):
         assert late.status_code == 409 and late.get_json()["code"] == "cost_changed"
         assert client.post(f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=-3",
                            headers={"Authorization": f"Bearer {first_key}"}).status_code == 422
+
+
+@pytest.mark.parametrize("tier, kind, balance", [
+    ("serenite", "erplib", 600), ("serenite", "erplib", 15), ("serenite", "erplib", 0),
+    ("confort", "erplib", None), ("confort", "minor_update", None),
+])
+def test_a_booking_answers_the_cost_its_ledger_lines_record(any_app, tier, kind, balance):
+    """The booking's answer takes its cost from the lines it has just written (no second read): it must be
+    what the ledger, read afresh, records."""
+    from booking.services import tokens
+
+    company, contact = _client(tier, balance)
+    key = tokens.create(contact)
+    db.session.commit()
+    client = any_app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        answer = client.post("/api/v1/bookings", json={"service": kind, "start": "2026-12-08T14:00:00+01:00"},
+                             headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 201, answer.get_json()
+        read = client.get(f"/api/v1/bookings/{answer.get_json()['id']}", headers={"Authorization": f"Bearer {key}"})
+    db.session.rollback()
+    booked = db.session.get(Booking, answer.get_json()["id"])
+    assert answer.get_json()["cost"] == read.get_json()["cost"]
+    cost = answer.get_json()["cost"]
+    assert (cost["included_minutes"], cost["billable_minutes"]) == _recorded(booked)

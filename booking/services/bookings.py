@@ -120,6 +120,7 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
                 booking.hold_expires_at = now + timedelta(minutes=minutes)
             db.session.add(booking)
             db.session.flush()
+            hour_bank.created(booking)  # its answer's cost then needs no second read of the lines just written
             if not hold:
                 hour_bank.reserve(booking)
             audit.record(actor, "booking.hold" if hold else "booking.confirm", booking,

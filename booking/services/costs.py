@@ -88,7 +88,7 @@ _HELD = (select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(f
 
 def held(booking: Booking) -> tuple[int, int]:
     """The included and billable minutes a booking's ledger lines still hold."""
-    minutes, billable = db.session.execute(_HELD, {"booking_id": booking.id}).one()
+    minutes, billable = hour_bank.held_here(booking) or db.session.execute(_HELD, {"booking_id": booking.id}).one()
     return -int(minutes), int(billable)
 
 

@@ -69,9 +69,34 @@ def _year_of(booking: Booking) -> date:
 _INSERT = LedgerEntry.__table__.insert()  # movements are plain rows, summed when read
 
 
+_NEW = "hour_bank.new"  # session.info: (transaction, {booking id: (minutes, billable) written in it})
+
+
+def created(booking: Booking) -> None:
+    """`booking` was inserted in this transaction: every ledger line it holds is written by `_write` in
+    this same transaction, so `held_here` can answer without summing them again."""
+    session = db.session()
+    memo = session.info.get(_NEW)
+    if memo is None or memo[0] is not session.get_transaction():
+        memo = session.info[_NEW] = (session.get_transaction(), {})
+    memo[1][booking.id] = (0, 0)
+
+
+def held_here(booking: Booking) -> tuple[int, int] | None:
+    """The (minutes, billable) sums of a booking created in the current transaction, else None (read them)."""
+    session = db.session()
+    memo = session.info.get(_NEW)
+    if memo is None or memo[0] is not session.get_transaction():
+        return None
+    return memo[1].get(booking.id)
+
+
 def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int, note: str = "") -> None:
     db.session.execute(_INSERT, {"company_id": booking.company_id, "contract_year": year, "booking_id": booking.id,
                                  "kind": kind, "minutes": minutes, "billable_minutes": billable, "note": note})
+    sums = held_here(booking)
+    if sums is not None:
+        db.session.info[_NEW][1][booking.id] = (sums[0] + minutes, sums[1] + billable)
 
 
 def reserve(booking: Booking, expected_billable: int | None = None) -> None:
