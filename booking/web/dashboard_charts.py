@@ -1,0 +1,161 @@
+"""The dashboard's figures as drawings: positions, sizes, colours and labels of the server-drawn SVG charts
+(no script: the CSP allows none). Units are CSS pixels; charts too wide for a phone scroll inside their card."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import gettext as _
+
+from ..labels import minutes_label
+from ..services import dashboard
+
+NAME_WIDTH, CELL_WIDTH, CELL_HEIGHT, HEAD_HEIGHT = 150, 64, 30, 34
+# Heat map: light to dark with the share of working time booked; red above 100 % (booked over an absence).
+SHADES = ((0.25, "#e3edfb", "#1d2733"), (0.5, "#b9d0f1", "#1d2733"), (0.75, "#7fa7e0", "#1d2733"),
+          (1.0, "#2f64b3", "#ffffff"))
+OVER, EMPTY = ("#b42318", "#ffffff"), ("#f1f3f6", "#5b6b7c")
+WITHIN, AFTER, WITHOUT = "#2f8f57", "#d9822b", "#a3adb8"
+
+
+@dataclass
+class Mark:
+    """One rectangle (cell, bar, segment) with its text and its tooltip."""
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    text: str = ""
+    text_fill: str = "#1d2733"
+    title: str = ""
+
+
+@dataclass
+class Drawing:
+    width: float
+    height: float
+    marks: list[Mark] = field(default_factory=list)
+    labels: list[tuple[float, float, str, str]] = field(default_factory=list)  # x, y, anchor, text
+    lines: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # x1, y1, x2, y2, class
+
+
+def _short(name: str, size: int = 20) -> str:
+    return name if len(name) <= size else name[:size - 1] + "…"
+
+
+def _shade(ratio: float | None) -> tuple[str, str]:
+    if ratio is None:
+        return EMPTY
+    if ratio > 1:
+        return OVER
+    return next((fill, ink) for limit, fill, ink in SHADES if ratio <= limit)
+
+
+def heat_map(rows: list[dashboard.LoadRow], period: dashboard.Period) -> Drawing:
+    """One row per consultant, one column per week; each cell the share of working time booked."""
+    drawing = Drawing(NAME_WIDTH + CELL_WIDTH * period.weeks + 2, HEAD_HEIGHT + CELL_HEIGHT * len(rows) + 2)
+    for week in range(period.weeks):
+        monday = period.first_monday + timedelta(weeks=week)
+        drawing.labels.append((NAME_WIDTH + CELL_WIDTH * (week + .5), 14, "middle", format_date(monday, "d MMM")))
+        drawing.labels.append((NAME_WIDTH + CELL_WIDTH * (week + .5), 28, "middle",
+                               _("S%(week)s", week=monday.isocalendar().week)))
+    for n, row in enumerate(rows):
+        y = HEAD_HEIGHT + CELL_HEIGHT * n
+        drawing.labels.append((NAME_WIDTH - 8, y + CELL_HEIGHT / 2 + 4, "end", _short(row.name)))
+        for week in range(period.weeks):
+            ratio = row.ratio(week)
+            fill, ink = _shade(ratio)
+            monday = period.first_monday + timedelta(weeks=week)
+            title = _("%(name)s, semaine du %(day)s : %(booked)s réservées sur %(available)s disponibles",
+                      name=row.name, day=format_date(monday, "d MMMM"), booked=minutes_label(row.booked[week]),
+                      available=minutes_label(row.available[week]))
+            drawing.marks.append(Mark(NAME_WIDTH + CELL_WIDTH * week + 1, y + 1, CELL_WIDTH - 2, CELL_HEIGHT - 2, fill,
+                                      "—" if ratio is None else format_percent(ratio), ink, title))
+    return drawing
+
+
+def _nice(value: float) -> float:
+    """A round maximum for an axis (1, 2, 5 × a power of ten) at least `value`."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+
+
+BAR_SLOT, PLOT_HEIGHT, AXIS_WIDTH, TOP, BOTTOM = 44, 120, 44, 18, 24
+
+
+def bars(months: list, stacks: list[list[tuple[float, str, str]]], top: float, value_label) -> Drawing:
+    """Vertical bars, one per month, each a stack of (value, colour, tooltip) from the axis up."""
+    drawing = Drawing(AXIS_WIDTH + BAR_SLOT * len(months) + 4, TOP + PLOT_HEIGHT + BOTTOM)
+    top = _nice(top)
+    base = TOP + PLOT_HEIGHT
+    for tick in (0, top / 2, top):
+        y = base - PLOT_HEIGHT * tick / top
+        drawing.lines.append((AXIS_WIDTH, y, drawing.width, y, "grid"))
+        drawing.labels.append((AXIS_WIDTH - 6, y + 4, "end", value_label(tick)))
+    for n, (month, stack) in enumerate(zip(months, stacks)):
+        x, y = AXIS_WIDTH + BAR_SLOT * n + 8, base
+        for value, colour, title in stack:
+            height = PLOT_HEIGHT * value / top
+            if height:
+                drawing.marks.append(Mark(x, y - height, BAR_SLOT - 16, height, colour, title=title))
+            y -= height
+        total = sum(value for value, _colour, _title in stack)
+        if total:
+            drawing.labels.append((x + (BAR_SLOT - 16) / 2, y - 4, "middle", value_label(total)))
+        drawing.labels.append((x + (BAR_SLOT - 16) / 2, base + 16, "middle", format_date(month, "MMM yy")))
+    return drawing
+
+
+def callback_bars(counts: list[dashboard.CallbackCounts], period: dashboard.Period) -> list[tuple[str, Drawing]]:
+    """Per tier, callbacks per month: within the commitment, after it, and without one; one scale for all."""
+    months = period.months_list()
+    top = max([c.within[n] + c.after[n] + c.without[n] for c in counts for n in range(period.months)] or [0])
+    result = []
+    for tier in counts:
+        stacks = [[(tier.within[n], WITHIN, _("%(count)s dans l'engagement", count=tier.within[n])),
+                   (tier.after[n], AFTER, _("%(count)s après l'engagement", count=tier.after[n])),
+                   (tier.without[n], WITHOUT, _("%(count)s sans engagement", count=tier.without[n]))]
+                  for n in range(period.months)]
+        result.append((tier.label, bars(months, stacks, max(top, 4), lambda v: format_decimal(round(v)))))
+    return result
+
+
+def compensation_bars(paid: list[dashboard.MonthPaid]) -> Drawing:
+    stacks = [[(float(m.amount), "#7a5cc2", _("%(amount)s € pour %(count)s rendez-vous déplacés",
+                                             amount=format_decimal(m.amount, "#,##0.00"), count=m.moved))]
+              for m in paid]
+    return bars([m.month for m in paid], stacks, max([float(m.amount) for m in paid] or [0]),
+                lambda v: format_decimal(round(v), "#,##0") + " €")
+
+
+ROW_HEIGHT, DAYS_WIDTH = 28, 320
+
+
+def placements(rows: list[dashboard.Placement], status_label) -> Drawing:
+    """One row per request: a bar from its acceptance to its start, in days, against the 7-day promise."""
+    days = max([7.0, *(p.days_to_start for p in rows if p.days_to_start is not None)])
+    scale = DAYS_WIDTH / math.ceil(days + 1)
+    drawing = Drawing(NAME_WIDTH + DAYS_WIDTH + 70, HEAD_HEIGHT + ROW_HEIGHT * len(rows) + 4)
+    promise = NAME_WIDTH + 7 * scale
+    drawing.lines.append((promise, HEAD_HEIGHT - 6, promise, drawing.height, "promise"))
+    drawing.labels.append((promise, HEAD_HEIGHT - 10, "middle", _("7 jours")))
+    for n, p in enumerate(rows):
+        y = HEAD_HEIGHT + ROW_HEIGHT * n
+        drawing.labels.append((NAME_WIDTH - 8, y + 18, "end",
+                               f"{_short(p.company, 14)} · {format_date(p.requested_at, 'd MMM')}"))
+        if p.days_to_start is None:
+            drawing.labels.append((NAME_WIDTH + 4, y + 18, "start", status_label(p.status)))
+            continue
+        width = max(p.days_to_start * scale, 2)
+        colour = WITHIN if p.within_promise else OVER[0]
+        drawing.marks.append(Mark(NAME_WIDTH, y + 5, width, ROW_HEIGHT - 10, colour,
+                                  title=_("Commence %(days)s jours après l'acceptation",
+                                          days=format_decimal(round(p.days_to_start, 1)))))
+        drawing.labels.append((NAME_WIDTH + width + 6, y + 18, "start",
+                               _("%(days)s j", days=format_decimal(round(p.days_to_start, 1)))))
+    return drawing
