@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask_babel import format_date, format_decimal, format_percent
+from babel import Locale
+from flask_babel import format_currency, format_date, format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 
 from ..labels import minutes_label
@@ -125,12 +126,18 @@ def callback_bars(counts: list[dashboard.CallbackCounts], period: dashboard.Peri
     return result
 
 
+def whole_euros(value: float) -> str:
+    """An axis or bar label: euros without cents, where the page's language puts the sign (1 150 € / €1,150)."""
+    pattern = Locale.parse(get_locale()).currency_formats["standard"].pattern.replace(".00", "")
+    return format_currency(round(value), "EUR", format=pattern, currency_digits=False)
+
+
 def compensation_bars(paid: list[dashboard.MonthPaid]) -> Drawing:
-    stacks = [[(float(m.amount), "#7a5cc2", _("%(amount)s € pour %(count)s rendez-vous déplacés",
-                                             amount=format_decimal(m.amount, "#,##0.00"), count=m.moved))]
+    stacks = [[(float(m.amount), "#7a5cc2", ngettext("%(amount)s pour %(num)d rendez-vous déplacé",
+                                                    "%(amount)s pour %(num)d rendez-vous déplacés", m.moved,
+                                                    amount=format_currency(m.amount, "EUR")))]
               for m in paid]
-    return bars([m.month for m in paid], stacks, max([float(m.amount) for m in paid] or [0]),
-                lambda v: format_decimal(round(v), "#,##0") + " €")
+    return bars([m.month for m in paid], stacks, max([float(m.amount) for m in paid] or [0]), whole_euros)
 
 
 ROW_HEIGHT, DAYS_WIDTH = 28, 320
@@ -154,7 +161,7 @@ def placements(rows: list[dashboard.Placement], status_label) -> Drawing:
         width = max(p.days_to_start * scale, 2)
         colour = WITHIN if p.within_promise else OVER[0]
         drawing.marks.append(Mark(NAME_WIDTH, y + 5, width, ROW_HEIGHT - 10, colour,
-                                  title=_("Commence %(days)s jours après l'acceptation",
+                                  title=_("Commence %(days)s j après l'acceptation",
                                           days=format_decimal(round(p.days_to_start, 1)))))
         drawing.labels.append((NAME_WIDTH + width + 6, y + 18, "start",
                                _("%(days)s j", days=format_decimal(round(p.days_to_start, 1)))))
