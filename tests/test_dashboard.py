@@ -280,7 +280,7 @@ def test_the_page_draws_each_chart_with_its_numbers(app, client, auth):
         response = client.get("/planification/tableau-de-bord/?semaine=2026-03-25&semaines=4&mois=2026-01&nb_mois=3")
     page = _text(response)
     assert response.status_code == 200 and "<script" not in page
-    assert page.count('class="chart-svg"') == 1 + 3 + 1 + 1  # heat map, one bar chart per tier, two more charts
+    assert page.count('class="chart-svg"') == 2 + 3 + 1 + 1  # heat map (names, cells), a chart per tier, two more
     assert page.count('<figure class="bank') == 10  # every active Sérénité company built above has its burn-down
     # the heat map starts on the Monday of the week asked for; its cell and its table say the same
     assert "23 mars" in page and "S13" in page and "49 %" in page

@@ -31,6 +31,7 @@ def index():
     if not form.validate():  # a period that cannot be read: say which field, show the form again
         return render_template("dashboard/index.html", form=form, period=None), 400
     period = form.period(today)
+    form.show(period)
     load = dashboard.load(period.first_monday, period.weeks)
     calls = dashboard.callbacks(period.first_month, period.months)
     paid = dashboard.compensations(period.first_month, period.months)
@@ -38,7 +39,7 @@ def index():
     return render_template(
         "dashboard/index.html", form=form, period=period, today=today, load=load, calls=calls,
         banks=dashboard.hour_banks(today), paid=paid, placed=placed,
-        heat=charts.heat_map(load, period), call_bars=charts.callback_bars(calls, period),
+        heat_names_cells=charts.heat_map(load, period), call_bars=charts.callback_bars(calls, period),
         paid_bars=charts.compensation_bars(paid),
         placed_rows=charts.placements(placed, lambda code: labels.STATUSES.get(code, code)),
         current=form.shift(period), previous=form.shift(period, -period.weeks, -period.months),
@@ -49,6 +50,7 @@ def index():
 def _helpers() -> dict:
     """Number formats of this blueprint's pages (French or English, by Babel)."""
     return {"percent": format_percent, "timedelta": timedelta,
+            "hours": charts.hours_label,
             "euros": lambda amount: format_currency(amount, "EUR")}
 
 

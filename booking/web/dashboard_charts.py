@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from ..labels import minutes_label
 from ..services import dashboard
 
-NAME_WIDTH, CELL_WIDTH, CELL_HEIGHT, HEAD_HEIGHT = 150, 64, 30, 34
+NAME_WIDTH, CELL_WIDTH, CELL_HEIGHT, HEAD_HEIGHT = 124, 62, 30, 34
 # Heat map: light to dark with the share of working time booked; red above 100 % (booked over an absence).
 SHADES = ((0.25, "#e3edfb", "#1d2733"), (0.5, "#b9d0f1", "#1d2733"), (0.75, "#7fa7e0", "#1d2733"),
           (1.0, "#2f64b3", "#ffffff"))
@@ -43,7 +43,12 @@ class Drawing:
     lines: list[tuple[float, float, float, float, str]] = field(default_factory=list)  # x1, y1, x2, y2, class
 
 
-def _short(name: str, size: int = 20) -> str:
+def hours_label(minutes: int) -> str:
+    """Hours and minutes ("18 h 30"); nothing booked reads "0 h" beside the hours available."""
+    return minutes_label(minutes) if minutes else _("0 h")
+
+
+def _short(name: str, size: int = 18) -> str:
     return name if len(name) <= size else name[:size - 1] + "…"
 
 
@@ -55,27 +60,28 @@ def _shade(ratio: float | None) -> tuple[str, str]:
     return next((fill, ink) for limit, fill, ink in SHADES if ratio <= limit)
 
 
-def heat_map(rows: list[dashboard.LoadRow], period: dashboard.Period) -> Drawing:
-    """One row per consultant, one column per week; each cell the share of working time booked."""
-    drawing = Drawing(NAME_WIDTH + CELL_WIDTH * period.weeks + 2, HEAD_HEIGHT + CELL_HEIGHT * len(rows) + 2)
+def heat_map(rows: list[dashboard.LoadRow], period: dashboard.Period) -> tuple[Drawing, Drawing]:
+    """One row per consultant, one column per week; each cell the share of working time booked. Names and cells
+    are two drawings, so that on a phone the cells scroll sideways while the names stay in view."""
+    height = HEAD_HEIGHT + CELL_HEIGHT * len(rows) + 2
+    names, cells = Drawing(NAME_WIDTH, height), Drawing(CELL_WIDTH * period.weeks + 2, height)
     for week in range(period.weeks):
         monday = period.first_monday + timedelta(weeks=week)
-        drawing.labels.append((NAME_WIDTH + CELL_WIDTH * (week + .5), 14, "middle", format_date(monday, "d MMM")))
-        drawing.labels.append((NAME_WIDTH + CELL_WIDTH * (week + .5), 28, "middle",
-                               _("S%(week)s", week=monday.isocalendar().week)))
+        cells.labels.append((CELL_WIDTH * (week + .5), 14, "middle", format_date(monday, "d MMM")))
+        cells.labels.append((CELL_WIDTH * (week + .5), 28, "middle", _("S%(week)s", week=monday.isocalendar().week)))
     for n, row in enumerate(rows):
         y = HEAD_HEIGHT + CELL_HEIGHT * n
-        drawing.labels.append((NAME_WIDTH - 8, y + CELL_HEIGHT / 2 + 4, "end", _short(row.name)))
+        names.labels.append((NAME_WIDTH - 8, y + CELL_HEIGHT / 2 + 4, "end", _short(row.name)))
         for week in range(period.weeks):
             ratio = row.ratio(week)
             fill, ink = _shade(ratio)
             monday = period.first_monday + timedelta(weeks=week)
             title = _("%(name)s, semaine du %(day)s : %(booked)s réservées sur %(available)s disponibles",
-                      name=row.name, day=format_date(monday, "d MMMM"), booked=minutes_label(row.booked[week]),
-                      available=minutes_label(row.available[week]))
-            drawing.marks.append(Mark(NAME_WIDTH + CELL_WIDTH * week + 1, y + 1, CELL_WIDTH - 2, CELL_HEIGHT - 2, fill,
-                                      "—" if ratio is None else format_percent(ratio), ink, title))
-    return drawing
+                      name=row.name, day=format_date(monday, "d MMMM"), booked=hours_label(row.booked[week]),
+                      available=hours_label(row.available[week]))
+            cells.marks.append(Mark(CELL_WIDTH * week + 1, y + 1, CELL_WIDTH - 2, CELL_HEIGHT - 2, fill,
+                                    "—" if ratio is None else format_percent(ratio), ink, title))
+    return names, cells
 
 
 def _nice(value: float) -> float:
@@ -86,7 +92,7 @@ def _nice(value: float) -> float:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-BAR_SLOT, PLOT_HEIGHT, AXIS_WIDTH, TOP, BOTTOM = 44, 120, 44, 18, 24
+BAR_SLOT, PLOT_HEIGHT, AXIS_WIDTH, TOP, BOTTOM = 44, 120, 52, 18, 38
 
 
 def bars(months: list, stacks: list[list[tuple[float, str, str]]], top: float, value_label) -> Drawing:
@@ -108,20 +114,23 @@ def bars(months: list, stacks: list[list[tuple[float, str, str]]], top: float, v
         total = sum(value for value, _colour, _title in stack)
         if total:
             drawing.labels.append((x + (BAR_SLOT - 16) / 2, y - 4, "middle", value_label(total)))
-        drawing.labels.append((x + (BAR_SLOT - 16) / 2, base + 16, "middle", format_date(month, "MMM yy")))
+        drawing.labels.append((x + (BAR_SLOT - 16) / 2, base + 16, "middle", format_date(month, "MMM")))
+        if n == 0 or month.month == 1:  # the year under the first month and under each January
+            drawing.labels.append((x + (BAR_SLOT - 16) / 2, base + 31, "middle", format_date(month, "yyyy")))
     return drawing
 
 
 def callback_bars(counts: list[dashboard.CallbackCounts], period: dashboard.Period) -> list[tuple[str, Drawing]]:
-    """Per tier, callbacks per month: within the commitment, after it, and without one; one scale for all."""
+    """Per tier, callbacks per month: within the commitment, after it, and without one; each tier on its own
+    scale (their volumes differ by an order of magnitude: a shared one flattens the smaller tiers)."""
     months = period.months_list()
-    top = max([c.within[n] + c.after[n] + c.without[n] for c in counts for n in range(period.months)] or [0])
     result = []
     for tier in counts:
         stacks = [[(tier.within[n], WITHIN, _("%(count)s dans l'engagement", count=tier.within[n])),
                    (tier.after[n], AFTER, _("%(count)s après l'engagement", count=tier.after[n])),
                    (tier.without[n], WITHOUT, _("%(count)s sans engagement", count=tier.without[n]))]
                   for n in range(period.months)]
+        top = max(tier.within[n] + tier.after[n] + tier.without[n] for n in range(period.months))
         result.append((tier.label, bars(months, stacks, max(top, 4), lambda v: format_decimal(round(v)))))
     return result
 
@@ -140,29 +149,28 @@ def compensation_bars(paid: list[dashboard.MonthPaid]) -> Drawing:
     return bars([m.month for m in paid], stacks, max([float(m.amount) for m in paid] or [0]), whole_euros)
 
 
-ROW_HEIGHT, DAYS_WIDTH = 28, 320
+ROW_HEIGHT, DAYS_WIDTH, HEAD = 44, 250, 22
 
 
 def placements(rows: list[dashboard.Placement], status_label) -> Drawing:
-    """One row per request: a bar from its acceptance to its start, in days, against the 7-day promise."""
+    """One row per request, its client and day above a bar from its acceptance to its start, in days, against the
+    7-day promise (dashed); a request not placed yet says where it stands instead."""
     days = max([7.0, *(p.days_to_start for p in rows if p.days_to_start is not None)])
     scale = DAYS_WIDTH / math.ceil(days + 1)
-    drawing = Drawing(NAME_WIDTH + DAYS_WIDTH + 70, HEAD_HEIGHT + ROW_HEIGHT * len(rows) + 4)
-    promise = NAME_WIDTH + 7 * scale
-    drawing.lines.append((promise, HEAD_HEIGHT - 6, promise, drawing.height, "promise"))
-    drawing.labels.append((promise, HEAD_HEIGHT - 10, "middle", _("7 jours")))
+    drawing = Drawing(DAYS_WIDTH + 60, HEAD + ROW_HEIGHT * len(rows))
+    promise = 7 * scale
+    drawing.lines.append((promise, HEAD - 4, promise, drawing.height, "promise"))
+    drawing.labels.append((promise, HEAD - 8, "middle", _("7 jours")))
     for n, p in enumerate(rows):
-        y = HEAD_HEIGHT + ROW_HEIGHT * n
-        drawing.labels.append((NAME_WIDTH - 8, y + 18, "end",
-                               f"{_short(p.company, 14)} · {format_date(p.requested_at, 'd MMM')}"))
+        y = HEAD + ROW_HEIGHT * n
+        label = f"{_short(p.company, 24)} · {format_date(p.requested_at, 'd MMM')}"
         if p.days_to_start is None:
-            drawing.labels.append((NAME_WIDTH + 4, y + 18, "start", status_label(p.status)))
+            drawing.labels.append((0, y + 16, "start", f"{label} · {status_label(p.status)}"))
             continue
+        drawing.labels.append((0, y + 16, "start", label))
         width = max(p.days_to_start * scale, 2)
-        colour = WITHIN if p.within_promise else OVER[0]
-        drawing.marks.append(Mark(NAME_WIDTH, y + 5, width, ROW_HEIGHT - 10, colour,
-                                  title=_("Commence %(days)s j après l'acceptation",
-                                          days=format_decimal(round(p.days_to_start, 1)))))
-        drawing.labels.append((NAME_WIDTH + width + 6, y + 18, "start",
-                               _("%(days)s j", days=format_decimal(round(p.days_to_start, 1)))))
+        days_text = format_decimal(round(p.days_to_start, 1))
+        drawing.marks.append(Mark(0, y + 22, width, 14, WITHIN if p.within_promise else OVER[0],
+                                  title=_("Commence %(days)s j après l'acceptation", days=days_text)))
+        drawing.labels.append((width + 6, y + 34, "start", _("%(days)s j", days=days_text)))
     return drawing

@@ -32,6 +32,10 @@ class PeriodForm(FlaskForm):
                       self.mois.data.replace(day=1) if self.mois.data else default.first_month,
                       int(self.nb_mois.data))
 
+    def show(self, period: Period) -> None:
+        """Fill the empty starts with the period shown, so that the form says what the charts show."""
+        self.semaine.data, self.mois.data = period.first_monday, period.first_month
+
     def shift(self, period: Period, weeks: int = 0, months: int = 0) -> dict:
         """The address arguments of the same period moved by whole weeks or months (previous / next links)."""
         return {"semaine": (period.first_monday + timedelta(weeks=weeks)).isoformat(), "semaines": period.weeks,
