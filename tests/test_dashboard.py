@@ -104,7 +104,7 @@ def _callbacks_world():
     # Confort: low priority has no take-charge commitment; minor, 5 business days from Monday 09:00 = next Monday
     _callback(consultant, confort, "basse", paris(2026, 2, 2, 9), paris(2026, 2, 3, 9))  # without
     _callback(consultant, confort, "mineure", paris(2026, 2, 2, 9, 1), paris(2026, 2, 10, 10))  # after
-    # opened Friday 30 January under Confort (major: 1 business day → Monday 15:00); Sérénité would say Monday 10:00
+    # opened Friday 30 January under Confort (major: 1 business day → Monday 15:00); Sérénité would say 10:00
     _callback(consultant, upgraded, "majeure", paris(2026, 1, 30, 15), paris(2026, 2, 2, 14, 30))  # within, Confort
     # Sérénité, blocking, Friday 17:00 + 2 h = Monday 30 March 10:00, summer time
     _callback(consultant, serenite, "bloquante", paris(2026, 3, 27, 17), paris(2026, 3, 30, 9, 30))  # within

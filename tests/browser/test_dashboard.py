@@ -31,7 +31,8 @@ def _placed_priority(app) -> None:
         db.session.add(plan)
         db.session.flush()
         db.session.add(Compensation(plan_id=plan.id, payer_company_id=payer.id, beneficiary_company_id=moved.company_id,
-                                    booking_id=moved.id, amount_eur=Decimal("900.00"), created_at=now - timedelta(days=20)))
+                                    booking_id=moved.id, amount_eur=Decimal("900.00"),
+                                    created_at=now - timedelta(days=20)))
         db.session.commit()
 
 
