@@ -2,6 +2,7 @@
 placed three months ago (with the compensation it paid)."""
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -60,7 +61,7 @@ def test_the_planner_reads_the_dashboard_at_1280_and_390_px(page, live_app):
     with page.expect_download() as download:
         page.locator("#compensations").get_by_role("link", name="Télécharger les chiffres (CSV)").click()
     assert download.value.suggested_filename.startswith("tableau-de-bord-compensations-")
-    assert f"{month:%Y-%m};900,00;1;1" in open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert f"{month:%Y-%m};900,00;1;1" in Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SHOTS / "dashboard-1280.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
