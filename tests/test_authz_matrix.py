@@ -64,6 +64,7 @@ def _world():
                        "subscription_id": subscription.id, "delivery_id": delivery.id,
                        "consultant_id": consultant.id, "absence_id": absence.id, "kind": "erplib", "code": "en",
                        "month": date.today().strftime("%Y-%m"), "filename": "app.css", "token": "x",
+                       "chart": "charge",  # the dashboard's CSV of one chart
                        # a mail's signed link to this side's booking
                        "purpose": "voir", "link": links.url(booking, "voir").rsplit("/", 1)[1],
                        # the page's deletion and the API's each delete a subscription of their own
