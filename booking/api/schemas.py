@@ -5,6 +5,7 @@ from functools import lru_cache
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from calendars.worktime import PARIS
+from .. import labels
 from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
@@ -243,7 +244,8 @@ class BookingSchema(Schema):
     prerequisites = fields.Method("_prerequisites")
 
     def _prerequisites(self, booking):
-        return [{"code": c, "label": label, "done": at is not None} for c, label, at in checklist(booking)]
+        return [{"code": c, "label": labels.prerequisite_label(label), "done": at is not None}
+                for c, label, at in checklist(booking)]
 
 
 class CostSchema(Schema):
@@ -275,7 +277,8 @@ class LedgerEntrySchema(Schema):
     minutes = fields.Integer()
     billable_minutes = fields.Integer()
     booking_id = fields.Integer(allow_none=True)
-    note = fields.String()
+    note = fields.Function(lambda entry: str(labels.LEDGER_NOTES.get(entry.note, entry.note)),
+                           metadata={"description": "what the line is about, in the request's language"})
 
 
 class HourBankSchema(Schema):

@@ -257,7 +257,7 @@ def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool =
         booking.status = "late_cancelled" if late else "cancelled"
         booking.sequence += 1
         if not late:
-            hour_bank.refund(booking, "Annulation dans les délais")
+            hour_bank.refund(booking, "timely_cancel")  # a code: labels.LEDGER_NOTES says it
         audit.record(actor, "booking.cancel", booking, late=late)
         if not was_held:
             notify.booking_changed(booking, "cancelled")
@@ -297,7 +297,7 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
             booking.sequence += 1
             if hour_bank.contract_year(booking.company, slot.start.astimezone(PARIS).date()) != old_year:
-                hour_bank.refund(booking, "Déplacé sur une autre année contractuelle")
+                hour_bank.refund(booking, "other_contract_year")
                 db.session.flush()
                 hour_bank.reserve(booking)
             audit.record(actor, "booking.reschedule", booking, before=before,
