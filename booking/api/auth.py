@@ -2,7 +2,7 @@
 from functools import wraps
 
 from flask import g, request
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from .. import labels
 from ..models.types import utcnow
@@ -26,8 +26,8 @@ def token_required(*roles: str):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             if roles and user.role not in roles:
-                return problem(403, _("Le rôle « %(role)s » n'a pas accès à cette ressource.", role=labels.ROLES.get(user.role, user.role)),
-                               code="role_refused")
+                return problem(403, gettext("Le rôle « %(role)s » n'a pas accès à cette ressource.",
+                                            role=labels.ROLES.get(user.role, user.role)), code="role_refused")
             g.api_user = user
             return view(*args, **kwargs)
 
