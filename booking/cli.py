@@ -164,7 +164,7 @@ def import_command(email: str, source: str) -> None:
             calendar_sync.add(None, consultant, source if is_url else Path(source).name, now,
                               url=source if is_url else None, data=data)
     except (ServiceError, calendar_sync.CalendarImportError) as error:
-        raise click.ClickException(f"Import refusé, plages précédentes conservées : {getattr(error, 'message', error)}") from None
+        raise click.ClickException(f"Import refusé, plages précédentes conservées : {error}") from None  # French
     count = db.session.scalar(select(func.count()).select_from(ExternalBusy).where(
         ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > now,
         ExternalBusy.start_at < now + timedelta(days=90)))

@@ -29,6 +29,7 @@ class BadInput(ServiceError):
     """A value no rule can read: 400, with what is accepted."""
 
     status = 400
+    code = "bad_input"
 
 
 class DatabaseInt(IntegerConverter):

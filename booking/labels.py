@@ -1,6 +1,6 @@
 """Display names for codes stored in the database (French msgids, translated by Babel)."""
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
 
 ROLES = {"client": _l("Client"), "consultant": _l("Consultant"), "planner": _l("Planificateur"),
          "admin": _l("Administrateur")}
@@ -34,6 +34,28 @@ def minutes_label(minutes: int) -> str:
 
 ENTRIES = {"grant": _l("Dotation annuelle"), "reserve": _l("Séance réservée"), "refund": _l("Remboursement"),
            "consume": _l("Séance consommée"), "adjust": _l("Ajustement"), "expire": _l("Fin d'année contractuelle")}
+# A ledger line's note is a code (hour_bank.refund's callers); text written by a person is shown as written.
+LEDGER_NOTES = {"timely_cancel": _l("Annulation dans les délais"),
+                "other_contract_year": _l("Déplacé sur une autre année contractuelle")}
+PRIORITIES = {"bloquante": _l("Bloquante"), "majeure": _l("Majeure"), "mineure": _l("Mineure"), "basse": _l("Basse")}
+ENVIRONMENTS = {"test": _l("Test"), "production": _l("Production")}
+# Skills are the planners' own words, typed as codes; the usual ones have a display name in both languages.
+SKILLS = {"comptabilite": _l("Comptabilité"), "paie": _l("Paie"), "production": _l("Production"),
+          "logistique": _l("Logistique"), "achats": _l("Achats"), "installation": _l("Installation"),
+          "migration": _l("Migration")}
+# The contract's default checklist (contract.toml): listed here so that it is extracted and translated. A label
+# an admin rewrote is not in the catalogue and shows as written.
+PREREQUISITES = (_l("Mises à jour du système d'exploitation effectuées"), _l("Correctifs système appliqués"),
+                 _l("Sessions utilisateurs fermées"), _l("Serveur redémarré"))
+
+
+def prerequisite_label(label: str) -> str:
+    """A prerequisite's contract label in the reader's language when the catalogue has it."""
+    return gettext(label)  # the default labels are msgids (PREREQUISITES); others come back unchanged
+
+
+def skills_label(skills) -> str:
+    return ", ".join(str(SKILLS.get(s, s)) for s in skills)
 SECTIONS = {
     "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
                ("priority.client_requests", _l("Conseil prioritaire")),
@@ -65,5 +87,11 @@ def helpers() -> dict:
         "access_label": lambda code: ACCESS.get(code, code),
         "minutes_label": minutes_label,
         "entry_label": lambda code: ENTRIES.get(code, code),
+        "ledger_note": lambda note: LEDGER_NOTES.get(note, note),
+        "priority_label": lambda code: PRIORITIES.get(code, code),
+        "environment_label": lambda code: ENVIRONMENTS.get(code, code),
+        "skill_label": lambda code: SKILLS.get(code, code),
+        "skills_label": skills_label,
+        "prerequisite_label": prerequisite_label,
         "sections": lambda user: SECTIONS.get(user.role, []),
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import flask_smorest
 from flask import request
+from flask_babel import gettext as _
 
 from .problems import problem
 
@@ -25,7 +26,8 @@ class Api(flask_smorest.Api):
             return error
         messages = (getattr(error, "data", None) or {}).get("messages")
         if messages:
-            return problem(error.code, f"Requête invalide — {_summary(messages)}", errors=messages)
+            return problem(error.code, _("Requête invalide — %(summary)s", summary=_summary(messages)), errors=messages,
+                           code="invalid_request")
         return problem(error.code, error.description)
 
 

@@ -2,7 +2,9 @@
 from functools import wraps
 
 from flask import g, request
+from flask_babel import gettext
 
+from .. import labels
 from ..models.types import utcnow
 from ..services import tokens
 from .problems import problem
@@ -20,11 +22,12 @@ def token_required(*roles: str):
             try:
                 user = tokens.authenticate(raw.strip() if scheme.lower() == "bearer" else "", utcnow())
             except tokens.TokenRefused as refusal:
-                response = problem(401, refusal.message)
+                response = problem(401, refusal.message, code=refusal.code)
                 response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             if roles and user.role not in roles:
-                return problem(403, f"Le rôle « {user.role} » n'a pas accès à cette ressource.")
+                return problem(403, gettext("Le rôle « %(role)s » n'a pas accès à cette ressource.",
+                                            role=labels.ROLES.get(user.role, user.role)), code="role_refused")
             g.api_user = user
             return view(*args, **kwargs)
 

@@ -216,4 +216,5 @@ def tick_prerequisite(data, booking_id: int):
     """Confirm (or withdraw) one prerequisite of a minor update; returns the checklist."""
     booking = access.booking_for(g.api_user, booking_id)
     interventions.tick(g.api_user, booking, data["code"], data["done"], utcnow())
-    return [{"code": c, "label": label, "confirmed_at": at} for c, label, at in interventions.checklist(booking)]
+    return [{"code": c, "label": labels.prerequisite_label(label), "confirmed_at": at}
+            for c, label, at in interventions.checklist(booking)]

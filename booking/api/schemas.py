@@ -2,12 +2,16 @@
 from datetime import datetime
 from functools import lru_cache
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from calendars.worktime import PARIS
+from .. import labels
 from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
+from ..services.errors import CODES as ERROR_CODES
 from ..services.reasons import CODES as REASON_CODES
 from ..services import callbacks, costs
 from ..services.interventions import checklist
@@ -22,9 +26,9 @@ class LocalDateTime(fields.DateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
-            raise ValidationError("Indiquez le décalage horaire, par exemple 2026-12-07T10:00:00+01:00.")
+            raise ValidationError(_("Indiquez le décalage horaire, par exemple 2026-12-07T10:00:00+01:00."))
         if not FIRST_DAY <= parsed.date() <= LAST_DAY:
-            raise ValidationError(OUT_OF_RANGE)
+            raise ValidationError(_(OUT_OF_RANGE))
         return parsed
 
 
@@ -34,16 +38,17 @@ class OpenedAt(LocalDateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed > utcnow() + CLOCK_SKEW:
-            raise ValidationError("La date d'ouverture du ticket est dans le futur : indiquez quand il a été ouvert.")
+            raise ValidationError(_("La date d'ouverture du ticket est dans le futur : indiquez quand il a été ouvert."))
         return parsed
 
 
 # Instants outside these years (booking.inputs) are typing mistakes, and would overflow once moved to UTC.
-OUT_OF_RANGE = "Date hors de la période gérée (années 2000 à 2099)."
+# French in the schema (built once, at import); raised by hand it is said in the request's language
+OUT_OF_RANGE = _l("Date hors de la période gérée (années 2000 à 2099).")
 
 
 def Day(**kwargs) -> fields.Date:
-    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=OUT_OF_RANGE), **kwargs)
+    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=str(OUT_OF_RANGE)), **kwargs)
 
 
 def Id(**kwargs) -> fields.Integer:
@@ -56,14 +61,17 @@ class ProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String(metadata={"description": "what went wrong and what to do, in the request's language"})
-    code = fields.String(validate=validate.OneOf(REASON_CODES), metadata={"description": (
+    code = fields.String(validate=validate.OneOf(REASON_CODES + tuple(c for c in ERROR_CODES if c not in REASON_CODES)),
+                         metadata={"description": (
         "stable name of the reason, for programs (absent when none applies): a slot refused for its start "
         "off the grid (grid), inside the minimum notice (notice), past an intervention's prerequisites gate (gate), "
         "beyond the booking horizon (horizon), on a public holiday (holiday), outside working hours — evening, "
         "lunch, weekend, or not a day's opening for a whole-day service (closed), during the consultant's absence "
         "(absence; for a whole-day service, any absence that day), during their imported busy time (busy), "
         "already booked (taken), on a day the consultant is full (daily_cap), with no consultant for the service "
-        "(no_consultant); a service the contract does not include (not_entitled)")})
+        "(no_consultant); a service the contract does not include (not_entitled). Every other refusal has its own "
+        "code too (state_changed, moved_meanwhile, cutoff, token_revoked …); the generic invalid, not_found, "
+        "conflict and refused stand where nothing narrower applies")})
     errors = fields.Dict()
 
 
@@ -97,9 +105,9 @@ class AvailabilityQuery(Schema):
     def _range(self, data, **kwargs):
         if "start" in data and "end" in data:
             if data["end"] < data["start"]:
-                raise ValidationError("end doit être le même jour que start ou après.", "end")
+                raise ValidationError(_("end doit être le même jour que start ou après."), "end")
             if (data["end"] - data["start"]).days > 62:
-                raise ValidationError("Demandez au plus 62 jours à la fois.", "end")
+                raise ValidationError(_("Demandez au plus 62 jours à la fois."), "end")
 
 
 class SlotSchema(Schema):
@@ -243,7 +251,8 @@ class BookingSchema(Schema):
     prerequisites = fields.Method("_prerequisites")
 
     def _prerequisites(self, booking):
-        return [{"code": c, "label": label, "done": at is not None} for c, label, at in checklist(booking)]
+        return [{"code": c, "label": labels.prerequisite_label(label), "done": at is not None}
+                for c, label, at in checklist(booking)]
 
 
 class CostSchema(Schema):
@@ -275,7 +284,8 @@ class LedgerEntrySchema(Schema):
     minutes = fields.Integer()
     billable_minutes = fields.Integer()
     booking_id = fields.Integer(allow_none=True)
-    note = fields.String()
+    note = fields.Function(lambda entry: str(labels.LEDGER_NOTES.get(entry.note, entry.note)),
+                           metadata={"description": "what the line is about, in the request's language"})
 
 
 class HourBankSchema(Schema):

@@ -1,6 +1,7 @@
 """Load-and-authorise helpers: another company's object is a 404, never a 403 that confirms it exists."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -17,7 +18,7 @@ def booking_for(user: User, booking_id: int) -> Booking:
         or (user.role == "consultant" and user.consultant and booking.consultant_id == user.consultant.id)
     )
     if not visible:
-        raise NotFound(f"Aucun rendez-vous n°{booking_id} parmi les vôtres.")
+        raise NotFound(_l("Aucun rendez-vous n°%(id)s parmi les vôtres.", id=booking_id), code="booking_not_found")
     return booking
 
 
@@ -37,17 +38,18 @@ def company_for(user: User, company_id: int | None) -> Company:
         return user.company
     company = db.session.get(Company, company_id) if company_id else None
     if company is None:
-        raise NotFound("Indiquez une société cliente existante (company_id).")
+        raise NotFound(_l("Indiquez une société cliente existante (company_id)."), code="company_not_found")
     return company
 
 
 def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ticket:
     """The company's ticket with this reference; a new one stays unsaved until its booking is written."""
     if priority not in PRIORITIES:
-        raise Invalid(f"Priorité de ticket inconnue « {priority} » : choisissez parmi {', '.join(PRIORITIES)}.")
+        raise Invalid(_l("Priorité de ticket inconnue « %(priority)s » : choisissez parmi %(known)s.", priority=priority,
+                         known=", ".join(PRIORITIES)), code="invalid_priority")
     reference = reference.strip()
     if not reference or len(reference) > 40:
-        raise Invalid("Indiquez la référence du ticket (40 caractères au plus).")
+        raise Invalid(_l("Indiquez la référence du ticket (40 caractères au plus)."), code="invalid_ticket")
     # References are unique per company: another company's ticket of the same reference is not looked at.
     ticket = db.session.scalar(select(Ticket).where(Ticket.company_id == company.id, Ticket.reference == reference))
     return ticket or Ticket(company=company, reference=reference, priority=priority, opened_at=opened_at)

@@ -1,6 +1,7 @@
 """Accounts: client contacts capped by the company's tier, passwords."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import contract
@@ -17,7 +18,7 @@ def add_contact(actor: User, company: Company, email: str, name: str, password: 
     tier = contract.current().tier(company.tier)
     email = email.strip().lower()
     if "@" not in email or len(password) < MIN_PASSWORD or not name.strip():
-        raise Invalid("Indiquez un nom, une adresse e-mail valide et un mot de passe d'au moins 8 caractères.")
+        raise Invalid(_l("Indiquez un nom, une adresse e-mail valide et un mot de passe d'au moins 8 caractères."))
     with locking.locked([locking.company(company.id)]):
         return _add(actor, company, tier, email, name, password)
 
@@ -26,10 +27,11 @@ def _add(actor, company, tier, email, name, password) -> User:
     count = db.session.scalar(select(func.count()).select_from(User).where(
         User.company_id == company.id, User.active.is_(True)))
     if count >= tier.contacts:
-        raise Conflict(f"La formule {tier.label} donne accès au portail à {tier.contacts} contact(s) : "
-                       f"{company.name} en a déjà {count}. Désactivez un contact ou changez de formule.")
+        raise Conflict(_l("La formule %(tier)s donne accès au portail à %(cap)s contact(s) : %(company)s en a déjà "
+                          "%(count)s. Désactivez un contact ou changez de formule.", tier=tier.label, cap=tier.contacts,
+                          company=company.name, count=count), code="contact_cap")
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
-        raise Conflict(f"Un compte existe déjà pour {email}.")
+        raise Conflict(_l("Un compte existe déjà pour %(email)s.", email=email), code="email_taken")
     user = User(email=email, name=name.strip(), role="client", company=company)
     user.set_password(password)
     db.session.add(user)
@@ -41,14 +43,14 @@ def _add(actor, company, tier, email, name, password) -> User:
 def change_password(user: User, current: str, new: str) -> None:
     """The user's own change: the current password first; every other session of theirs ends."""
     if not user.check_password(current):
-        raise Invalid("Le mot de passe actuel ne correspond pas : rien n'a été changé.")
+        raise Invalid(_l("Le mot de passe actuel ne correspond pas : rien n'a été changé."), code="wrong_password")
     set_password(user, user, new)
 
 
 def set_password(actor: User | None, user: User, new: str) -> None:
     """A new password for `user`; sessions opened with the old one end (the caller commits)."""
     if len(new) < MIN_PASSWORD:
-        raise Invalid(f"Choisissez un mot de passe d'au moins {MIN_PASSWORD} caractères.")
+        raise Invalid(_l("Choisissez un mot de passe d'au moins %(count)s caractères.", count=MIN_PASSWORD), code="weak_password")
     user.set_password(new)
     logins.end_sessions(actor, user)
     audit.record(actor, "user.password", user)

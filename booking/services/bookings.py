@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask_babel import format_date, format_datetime
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -16,11 +18,11 @@ from . import audit, availability, holds, hour_bank, locking, notify, periods, p
 from .errors import Conflict, Invalid, NotEntitled
 
 STAFF = ("planner", "admin")
-TAKEN = "Ce créneau n'est plus disponible : choisissez-en un autre."
+TAKEN = _l("Ce créneau n'est plus disponible : choisissez-en un autre.")
 
 
-def _label(kind: str) -> str:
-    return str(labels.KINDS.get(kind, kind))
+def _label(kind: str):
+    return labels.KINDS.get(kind, kind)  # lazy: said in the language of whoever reads the refusal
 
 
 def check_entitlement(company: Company, kind: str, day: date | None = None) -> None:
@@ -28,16 +30,18 @@ def check_entitlement(company: Company, kind: str, day: date | None = None) -> N
     a booking after a planned tier change follows the new tier)."""
     terms = contract.current()
     if kind not in terms.services:
-        raise Invalid(f"Prestation inconnue : « {kind} ». Prestations : {', '.join(terms.services)}.")
+        raise Invalid(_l("Prestation inconnue : « %(kind)s ». Prestations : %(known)s.", kind=kind,
+                         known=", ".join(terms.services)), code="unknown_service")
     tier = terms.tier(periods.tier_on(company, day) if day else company.tier)
     level = tier.access(kind)
     if kind == "priority_consulting" and level in ("yes", "quote"):
-        raise NotEntitled("Le conseil prioritaire se demande (durée, compétence, description) : "
-                          "un planificateur l'accepte puis le place.")
+        raise NotEntitled(_l("Le conseil prioritaire se demande (durée, compétence, description) : "
+                             "un planificateur l'accepte puis le place."))
     if level == "quote":
-        raise NotEntitled(f"La formule {tier.label} propose « {_label(kind)} » sur devis : contactez votre planificateur.")
+        raise NotEntitled(_l("La formule %(tier)s propose « %(service)s » sur devis : contactez votre planificateur.",
+                             tier=tier.label, service=_label(kind)))
     if not tier.may_book(kind):
-        raise NotEntitled(f"La formule {tier.label} n'inclut pas « {_label(kind)} ».")
+        raise NotEntitled(_l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind)))
 
 
 def refusal(company: Company, kind: str) -> str | None:
@@ -56,8 +60,11 @@ def _environment(company: Company, service: contract.Service, wanted: str | None
     if wanted is None and allowed:
         return allowed[-1] if "production" in allowed and service.kind != "major_install_test" else allowed[0]
     if wanted not in allowed:
-        raise Invalid(f"Environnement « {wanted} » impossible pour « {_label(service.kind)} » : "
-                      f"choisissez parmi {', '.join(allowed) or 'aucun (votre société n’en a pas)'}.")
+        if not allowed:
+            raise Invalid(_l("Environnement « %(env)s » impossible pour « %(service)s » : votre société n'en a aucun.",
+                             env=wanted, service=_label(service.kind)), code="invalid_environment")
+        raise Invalid(_l("Environnement « %(env)s » impossible pour « %(service)s » : choisissez parmi %(known)s.",
+                         env=wanted, service=_label(service.kind), known=", ".join(allowed)), code="invalid_environment")
     return wanted
 
 
@@ -82,11 +89,12 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     """Create a booking (confirmed, or held while the client confirms) if the slot is still free."""
     company = company or actor.company
     if company is None:
-        raise Invalid("Indiquez la société cliente pour laquelle réserver.")
+        raise Invalid(_l("Indiquez la société cliente pour laquelle réserver."), code="company_missing")
     check_entitlement(company, kind, start_at.astimezone(PARIS).date())
     service = contract.current().service(kind)
     if service.needs_ticket and ticket is None:
-        raise Invalid("Un créneau de rappel est lié à un ticket : indiquez sa référence, sa priorité et sa date d'ouverture.")
+        raise Invalid(_l("Un créneau de rappel est lié à un ticket : indiquez sa référence, sa priorité et sa date "
+                         "d'ouverture."), code="ticket_missing")
     environment = _environment(company, service, environment)
     if kind == "major_install":
         _check_one_install_per_version(company)
@@ -135,11 +143,11 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
         # The database's constraint still counts a hold past its expiry that the sweeper has not marked
         # yet (availability already sees it as free): mark this consultant's, then try once more.
         if not holds.expire(now, consultant_ids):
-            raise Conflict(TAKEN) from None
+            raise Conflict(TAKEN, code="taken") from None
     try:
         return place()
     except IntegrityError:  # the database constraint caught a race the locks should have prevented
-        raise Conflict(TAKEN) from None
+        raise Conflict(TAKEN, code="taken") from None
 
 
 def _check_one_install_per_version(company: Company) -> None:
@@ -147,20 +155,21 @@ def _check_one_install_per_version(company: Company) -> None:
         Booking.company_id == company.id, Booking.kind == "major_install",
         Booking.target_version == company.erp_version, Booking.status.in_(("held", "confirmed", "completed"))))
     if done:
-        raise Conflict(f"Une installation de la version majeure {company.erp_version} est déjà prévue ou faite "
-                       "pour votre société : le contrat en prévoit une par version.")
+        raise Conflict(_l("Une installation de la version majeure %(version)s est déjà prévue ou faite pour votre "
+                          "société : le contrat en prévoit une par version.", version=company.erp_version),
+                       code="version_installed")
 
 
 # What each state means to whoever wants to change it: a refused transition names the current state.
 STATES = {
-    "held": "Ce rendez-vous attend encore la confirmation du client",
-    "confirmed": "Ce rendez-vous est déjà confirmé",
-    "completed": "Ce rendez-vous est déjà réalisé",
-    "no_show": "Ce rendez-vous est déjà clos : le client était absent",
-    "cancelled": "Ce rendez-vous est déjà annulé",
-    "late_cancelled": "Ce rendez-vous est déjà annulé (annulation tardive)",
-    "expired": "Cette réservation provisoire a expiré",
-    "prerequisites_missing": "Cette intervention est déjà reportée faute de prérequis",
+    "held": _l("Ce rendez-vous attend encore la confirmation du client"),
+    "confirmed": _l("Ce rendez-vous est déjà confirmé"),
+    "completed": _l("Ce rendez-vous est déjà réalisé"),
+    "no_show": _l("Ce rendez-vous est déjà clos : le client était absent"),
+    "cancelled": _l("Ce rendez-vous est déjà annulé"),
+    "late_cancelled": _l("Ce rendez-vous est déjà annulé (annulation tardive)"),
+    "expired": _l("Cette réservation provisoire a expiré"),
+    "prerequisites_missing": _l("Cette intervention est déjà reportée faute de prérequis"),
 }
 CANCELLED = ("cancelled", "late_cancelled")
 
@@ -174,8 +183,10 @@ def current(booking: Booking) -> Booking:
 
 def refusal_of_state(booking: Booking, doing: str | None) -> Conflict:
     """409 naming the booking's current state, and what can no longer be done (None: nothing to add)."""
-    state = STATES.get(booking.status, f"Ce rendez-vous est au statut « {booking.status} »")
-    return Conflict(f"{state}." if doing is None else f"{state} : {doing}.")
+    state = STATES.get(booking.status) or _l("Ce rendez-vous est au statut « %(status)s »",
+                                             status=labels.STATUSES.get(booking.status, booking.status))
+    sentence = _l("%(state)s.", state=state) if doing is None else _l("%(state)s : %(doing)s.", state=state, doing=doing)
+    return Conflict(sentence, code="state_changed")
 
 
 def recheck(booking: Booking, seen: int | None, allowed: tuple[str, ...], doing: str, already: tuple[str, ...] = ()) -> None:
@@ -186,17 +197,17 @@ def recheck(booking: Booking, seen: int | None, allowed: tuple[str, ...], doing:
     if booking.status not in allowed:
         raise refusal_of_state(booking, None if booking.status in already else doing)
     if seen is not None and booking.sequence != seen:
-        when = booking.start_at.astimezone(PARIS)
-        raise Conflict(f"Ce rendez-vous vient d'être déplacé au {when:%d/%m/%Y à %H:%M} : vérifiez sa nouvelle "
-                       "date, puis recommencez si besoin.")
+        raise Conflict(_l("Ce rendez-vous vient d'être déplacé au %(day)s à %(time)s : vérifiez sa nouvelle date, "
+                          "puis recommencez si besoin.", day=format_date(booking.start_at, "dd/MM/yyyy"),
+                          time=format_datetime(booking.start_at, "HH:mm")), code="moved_meanwhile")
 
 
 def staff_only_for_priority(actor: User, booking: Booking) -> None:
     """A client may neither move nor cancel a priority consulting (NotEntitled, with whom to call)."""
     # other clients' bookings were moved (and compensated) to make room for it: only a planner undoes it
     if booking.kind == "priority_consulting" and actor.role not in STAFF:
-        raise NotEntitled("Un conseil prioritaire ne se déplace ni ne s'annule en ligne : d'autres rendez-vous ont "
-                          "été déplacés pour lui. Appelez votre planificateur, qui vous dira ce que cela implique.")
+        raise NotEntitled(_l("Un conseil prioritaire ne se déplace ni ne s'annule en ligne : d'autres rendez-vous ont "
+                             "été déplacés pour lui. Appelez votre planificateur, qui vous dira ce que cela implique."))
 
 
 def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int | None = None) -> Booking:
@@ -204,11 +215,12 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
     `expected_billable`, only at the cost they were shown (see `hour_bank.reserve`)."""
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
-        recheck(booking, seen, ("held",), "il ne peut plus être confirmé")
+        recheck(booking, seen, ("held",), _l("il ne peut plus être confirmé"))
         if booking.hold_expires_at <= now:
             booking.status = "expired"
             db.session.commit()
-            raise Conflict("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre.")
+            raise Conflict(_l("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."),
+                           code="hold_expired")
         booking.status, booking.hold_expires_at = "confirmed", None
         booking.contact = booking.contact or actor
         hour_bank.reserve(booking, expected_billable)
@@ -240,13 +252,13 @@ def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool =
     staff_only_for_priority(actor, booking)
     seen = booking.sequence if seen is None else seen
     with locking.locked([locking.company(booking.company_id)]):
-        recheck(booking, seen, ("held", "confirmed"), "il ne peut plus être annulé", already=CANCELLED)
+        recheck(booking, seen, ("held", "confirmed"), _l("il ne peut plus être annulé"), already=CANCELLED)
         _check_acknowledged(booking, acknowledged, "cancel")
         was_held, late = booking.status == "held", late_cancellation(actor, booking, now)
         booking.status = "late_cancelled" if late else "cancelled"
         booking.sequence += 1
         if not late:
-            hour_bank.refund(booking, "Annulation dans les délais")
+            hour_bank.refund(booking, "timely_cancel")  # a code: labels.LEDGER_NOTES says it
         audit.record(actor, "booking.cancel", booking, late=late)
         if not was_held:
             notify.booking_changed(booking, "cancelled")
@@ -255,8 +267,8 @@ def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool =
 
 def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> None:
     if booking.kind == "priority_consulting" and not acknowledged:
-        raise Conflict(f"{priority_changes.consequences(booking, change)} Pour confirmer, renvoyez la demande avec "
-                       "acknowledged=true.")
+        raise Conflict(_l("%(consequences)s Pour confirmer, renvoyez la demande avec acknowledged=true.",
+                          consequences=priority_changes.consequences(booking, change)), code="acknowledge_first")
 
 
 def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime, *,
@@ -264,10 +276,11 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
     """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
     staff_only_for_priority(actor, booking)
     if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
-        raise refusal_of_state(booking, "il ne peut plus être déplacé")
+        raise refusal_of_state(booking, _l("il ne peut plus être déplacé"))
     if actor.role not in STAFF and cutoff_passed(booking, now):
         hours = contract.current().policy.cancel_cutoff_hours
-        raise Conflict(f"Il reste moins de {hours} heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.")
+        raise Conflict(_l("Il reste moins de %(hours)s heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.",
+                          hours=hours), code="cutoff")
     seen = booking.sequence if seen is None else seen
     service = contract.current().service(booking.kind)
     priority = booking.kind == "priority_consulting"  # placed by a plan: it stays with its consultant
@@ -276,7 +289,7 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
         _lock_keys(booking.company, [booking.consultant_id], booking.start_at, service)
     try:
         with locking.locked(keys):
-            recheck(booking, seen, ("confirmed",), "il ne peut plus être déplacé")
+            recheck(booking, seen, ("confirmed",), _l("il ne peut plus être déplacé"))
             _check_acknowledged(booking, acknowledged, "move")
             slot = _free_slot(booking, start_at, now)
             previous = (booking.start_at, booking.consultant_id)
@@ -285,14 +298,14 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
             booking.sequence += 1
             if hour_bank.contract_year(booking.company, slot.start.astimezone(PARIS).date()) != old_year:
-                hour_bank.refund(booking, "Déplacé sur une autre année contractuelle")
+                hour_bank.refund(booking, "other_contract_year")
                 db.session.flush()
                 hour_bank.reserve(booking)
             audit.record(actor, "booking.reschedule", booking, before=before,
                          after=(slot.start.isoformat(), slot.consultant_id))
             notify.booking_changed(booking, "rescheduled", before=previous)
     except IntegrityError:
-        raise Conflict(TAKEN) from None
+        raise Conflict(TAKEN, code="taken") from None
     return booking
 
 
@@ -305,7 +318,7 @@ def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availabil
             raise reasons.refused(slot)
         return slot
     if start_at <= now or availability.BUSINESS.next_working_moment(start_at) != start_at:
-        raise Conflict("Choisissez un début futur, pendant les heures ouvrées.")
+        raise Conflict(_l("Choisissez un début futur, pendant les heures ouvrées."), code="closed")
     end_at = availability.BUSINESS.add_minutes(
         start_at, int(availability.BUSINESS.between(booking.start_at, booking.end_at).total_seconds() // 60))
     busy = db.session.scalar(select(Booking.id).where(
@@ -314,19 +327,20 @@ def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availabil
     away = db.session.scalar(select(Absence.id).where(
         Absence.consultant_id == booking.consultant_id, Absence.start_at < end_at, Absence.end_at > start_at).limit(1))
     if busy or away:
-        raise Conflict("Ce créneau n'est pas libre pour ce consultant (rendez-vous ou absence) : choisissez-en un autre.")
+        raise Conflict(_l("Ce créneau n'est pas libre pour ce consultant (rendez-vous ou absence) : choisissez-en un "
+                          "autre."), code="taken")
     return availability.Slot(start_at, end_at, booking.consultant_id)
 
 
 def record_outcome(actor: User, booking: Booking, outcome: str, now: datetime) -> Booking:
     """The consultant records that a session took place (completed) or that nobody came (no_show)."""
     if outcome not in ("completed", "no_show"):
-        raise Invalid("Issue inconnue : choisissez « réalisé » ou « absent ».")
+        raise Invalid(_l("Issue inconnue : choisissez « réalisé » ou « absent »."), code="invalid_outcome")
     if booking.start_at > now:
-        raise Conflict("Le rendez-vous n'a pas encore commencé.")
+        raise Conflict(_l("Le rendez-vous n'a pas encore commencé."), code="not_started")
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
-        recheck(booking, seen, ("confirmed",), "il ne peut plus recevoir d'issue")
+        recheck(booking, seen, ("confirmed",), _l("il ne peut plus recevoir d'issue"))
         booking.status = outcome  # a no-show consumes the session: its ledger line stays
         audit.record(actor, f"booking.{outcome}", booking)
     return booking
@@ -335,7 +349,7 @@ def record_outcome(actor: User, booking: Booking, outcome: str, now: datetime) -
 def propose_follow_up(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Booking:
     """When a session overran, its consultant holds a next slot that the client confirms in one click."""
     if booking.kind != "erplib" or booking.status not in ("confirmed", "completed"):
-        raise Conflict("Un suivi se propose après une session ERP-Lib confirmée ou réalisée.")
+        raise Conflict(_l("Un suivi se propose après une session ERP-Lib confirmée ou réalisée."), code="no_follow_up")
     return book(actor, "erplib", start_at, now, company=booking.company, consultant_id=booking.consultant_id,
                 hold=True, follow_up_of=booking, contact=booking.contact,
                 notes=f"Suite de la session du {booking.start_at.astimezone(PARIS):%d/%m/%Y %H:%M}")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import format_number, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, or_, select, update
 
 from calendars import fetch, importer
@@ -164,7 +165,7 @@ def summary(calendar: ExternalCalendar) -> dict:
 
 def _label(label: str) -> str:
     if not label.strip():
-        raise Invalid("Donnez un nom au calendrier (par exemple « Agenda personnel »).")
+        raise Invalid(_l("Donnez un nom au calendrier (par exemple « Agenda personnel »)."), code="invalid_name")
     return label.strip()[:120]
 
 
@@ -199,7 +200,7 @@ def queue(actor, consultant: Consultant, label: str, url: str, now: datetime) ->
     except CalendarImportError as error:
         raise Invalid(refusal(error), code="calendar_unreadable") from None
     if len(url) > 2000:
-        raise Invalid("Adresse trop longue : 2 000 caractères au plus.")
+        raise Invalid(_l("Adresse trop longue : %(count)s caractères au plus.", count=format_number(2000)), code="invalid_url")
     with locking.locked([]):
         calendar = ExternalCalendar(consultant_id=consultant.id, label=label, url=url, status="pending", queued_at=now)
         db.session.add(calendar)

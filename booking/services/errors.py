@@ -1,21 +1,35 @@
-"""Refusals that a person can act on; pages flash them, the API turns them into problem+json."""
+"""Refusals that a person can act on: a stable `code` for programs and a sentence for people.
+
+A service raises with a lazy translatable sentence, `Invalid(_l("… %(name)s …", name=…), code="…")`: the
+sentence is rendered only when shown, in the language of the request that reads it (French outside
+requests: jobs, command line, mail). Each surface has one handler: the API's problem+json
+(`web._refusal`, `api.idempotency`), pages' flashes and form errors (`web.refusals`)."""
 
 
 class ServiceError(Exception):
     status = 400
-    code: str | None = None  # a stable name for API clients (problem+json `code`), where one applies
+    code = "refused"  # a stable name for programs (problem+json `code`); subclasses and raises narrow it
     field: str | None = None  # the input the refusal is about: a form shows it beside that field
 
-    def __init__(self, message: str, code: str | None = None, field: str | None = None):
+    def __init__(self, message, code: str | None = None, field: str | None = None):
         super().__init__(message)
-        self.message = message
+        self._message = message  # str or flask_babel's LazyString: kept lazy until someone reads it
         if code:
             self.code = code
         self.field = field
 
+    @property
+    def message(self) -> str:
+        """The sentence in the current language (the request's; French outside requests)."""
+        return str(self._message)
+
+    def __str__(self) -> str:
+        return self.message
+
 
 class Invalid(ServiceError):
     status = 422
+    code = "invalid"
 
 
 class NotEntitled(ServiceError):
@@ -25,7 +39,41 @@ class NotEntitled(ServiceError):
 
 class NotFound(ServiceError):
     status = 404
+    code = "not_found"
 
 
 class Conflict(ServiceError):
     status = 409
+    code = "conflict"
+
+
+# Every code a refusal may carry besides the slot reasons (reasons.CODES); the API documents them all
+# (problem+json `code`) and tests/test_messages.py checks that no code is used without being listed here.
+CODES = (
+    # one per kind, when nothing narrower applies
+    "refused", "invalid", "not_entitled", "not_found", "conflict", "bad_input", "invalid_request",
+    # accounts, sign-in and tokens
+    "login_refused", "login_locked", "link_invalid", "wrong_password", "weak_password", "email_taken",
+    "invalid_email", "invalid_role", "user_inactive", "admin_only", "self", "not_a_contact", "not_main_contact",
+    "role_refused", "token_refused", "token_invalid", "token_revoked", "token_expired", "token_not_found",
+    "token_ambiguous", "invalid_lifetime", "invalid_name",
+    # companies and contracts
+    "company_missing", "company_not_found", "company_inactive", "company_has_bookings", "contact_cap",
+    "name_taken", "invalid_tier", "same_tier", "invalid_contract_start", "change_in_past", "change_started",
+    "change_too_far", "invalid_environments", "invalid_erp_version", "invalid_notes", "no_privileged_consultant",
+    "unknown_consultant",
+    # bookings and their changes
+    "booking_not_found", "unknown_service", "invalid_environment", "ticket_missing", "invalid_ticket",
+    "invalid_priority", "version_installed", "state_changed", "moved_meanwhile", "hold_expired", "cutoff",
+    "acknowledge_first", "cost_changed", "not_started", "invalid_outcome", "no_follow_up",
+    # interventions
+    "unknown_prerequisite", "checklist_closed", "not_major_install",
+    # priority consulting and plans
+    "invalid_duration", "unknown_skill", "agreement_missing", "no_quote", "quote_changed", "quote_expired",
+    "plan_not_ready", "plan_stale",
+    # calendars and webhooks
+    "calendar_unreadable", "invalid_url", "webhook_url", "webhook_events", "webhook_not_found",
+    "webhook_delivery_not_found",
+    # the service itself
+    "database_down",
+)

@@ -58,7 +58,7 @@ def ensure_grant(company: Company, year: date, tier: str | None = None) -> None:
         LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"))
     if exists is None:
         db.session.add(LedgerEntry(company_id=company.id, contract_year=year, kind="grant", minutes=minutes,
-                                   note="Dotation de l'année contractuelle"))
+                                   note=""))  # the kind says it: a note would repeat it
         db.session.flush()
 
 
@@ -128,7 +128,8 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
 
 
 def refund(booking: Booking, note: str = "") -> None:
-    """Give back everything the booking still holds (included and billable minutes)."""
+    """Give back everything the booking still holds (included and billable minutes); `note` is a code of
+    labels.LEDGER_NOTES, said in the reader's language."""
     held, billable, year = db.session.execute(
         select(func.coalesce(func.sum(LedgerEntry.minutes), 0),
                func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import contract
@@ -17,12 +18,13 @@ def tick(actor: User, booking: Booking, code: str, done: bool, now: datetime) ->
     """The client confirms (or withdraws) one prerequisite, until the gate has been checked."""
     codes = [c for c, _ in contract.current().service(booking.kind).prerequisites]
     if code not in codes:
-        raise Invalid(f"Prérequis inconnu « {code} » : choisissez parmi {', '.join(codes) or 'aucun'}.")
+        raise Invalid(_l("Prérequis inconnu « %(code)s » : choisissez parmi %(known)s.", code=code,
+                         known=", ".join(codes) or _l("aucun")), code="unknown_prerequisite")
     with locking.locked([locking.company(booking.company_id)]):
         # a move since the page was read does not matter to the checklist: the state alone does
-        bookings.recheck(booking, None, ("confirmed",), "ses prérequis ne se modifient plus")
+        bookings.recheck(booking, None, ("confirmed",), _l("ses prérequis ne se modifient plus"))
         if booking.gate_checked_at is not None:
-            raise Conflict("La liste des prérequis est close pour cette intervention.")
+            raise Conflict(_l("La liste des prérequis est close pour cette intervention."), code="checklist_closed")
         existing = next((c for c in booking.checks if c.code == code), None)
         if done and existing is None:
             booking.checks.append(PrerequisiteCheck(code=code, confirmed_at=now, confirmed_by_id=actor.id))
@@ -90,7 +92,7 @@ def next_slot(booking: Booking, now: datetime):
 def rebook(actor: User, booking: Booking, start: datetime, now: datetime) -> Booking:
     """One click from the client: book the offered slot in place of an intervention that could not go ahead."""
     if booking.status != "prerequisites_missing":
-        raise Conflict("Seule une intervention reportée faute de prérequis se reprogramme ainsi.")
+        raise Conflict(_l("Seule une intervention reportée faute de prérequis se reprogramme ainsi."), code="state_changed")
     return bookings.book(actor, booking.kind, start, now, company=booking.company, environment=booking.environment,
                           notes=f"Remplace l'intervention n°{booking.id}")
 
@@ -99,7 +101,7 @@ def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:
     """Major installs: the client's environment analysis, or the planner's list of the version's changes."""
     allowed = {"client": "analysis_notes", "planner": "version_changes", "admin": "version_changes"}
     if booking.kind not in ("major_install", "major_install_test") or allowed.get(actor.role) != field:
-        raise Conflict("Ces notes ne concernent que les installations de version majeure.")
+        raise Conflict(_l("Ces notes ne concernent que les installations de version majeure."), code="not_major_install")
     with locking.locked([locking.company(booking.company_id)]):
         setattr(booking, field, text.strip()[:20000])
         audit.record(actor, f"booking.{field}", booking)

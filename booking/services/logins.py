@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -25,15 +26,18 @@ class LoginRefused(ServiceError):
     """Wrong e-mail or password (never says which)."""
 
     status = 401
+    code = "login_refused"
 
 
 class LoginLocked(ServiceError):
     """Too many failures for this address: no password is checked before `until`."""
 
     status = 429
+    code = "login_locked"
 
     def __init__(self, until: datetime):
-        super().__init__(f"Trop d'échecs de connexion pour ce compte : réessayez après {until:%H:%M} UTC.")
+        super().__init__(_l("Trop d'échecs de connexion pour ce compte : réessayez après %(time)s UTC.",
+                            time=f"{until:%H:%M}"))
         self.until = until
 
 
@@ -74,7 +78,7 @@ def authenticate(email: str, password: str, now: datetime) -> User:
     db.session.commit()
     if until is not None:
         raise LoginLocked(until)
-    raise LoginRefused("E-mail ou mot de passe incorrect.")
+    raise LoginRefused(_l("E-mail ou mot de passe incorrect."))
 
 
 def _end_read() -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from solver.instance import read_instance
@@ -27,12 +28,13 @@ def request_consulting(actor: User, skill: str, amount: int, unit: str, descript
     tier = contract.current().tier(actor.company.tier)
     level = tier.access("priority_consulting")
     if level not in ("yes", "quote"):
-        raise NotEntitled(f"La formule {tier.label} n'inclut pas le conseil prioritaire.")
+        raise NotEntitled(_l("La formule %(tier)s n'inclut pas le conseil prioritaire.", tier=tier.label))
     if unit not in ("days", "hours") or not 1 <= amount <= 5:
-        raise Invalid("Durée : de 1 à 5 jours ou de 1 à 5 heures.")
+        raise Invalid(_l("Durée : de 1 à 5 jours ou de 1 à 5 heures."), code="invalid_duration")
     skills = {s for c in db.session.scalars(select(Consultant)) for s in c.skills}
     if skill not in skills:
-        raise Invalid(f"Compétence inconnue « {skill} » : choisissez parmi {', '.join(sorted(skills))}.")
+        raise Invalid(_l("Compétence inconnue « %(skill)s » : choisissez parmi %(known)s.", skill=skill,
+                         known=", ".join(sorted(skills))), code="unknown_skill")
     with locking.locked([locking.company(actor.company_id)]):
         request = PriorityRequest(company_id=actor.company_id, requester_id=actor.id, skill=skill, amount=amount,
                                   unit=unit, description=description.strip()[:2000], requested_at=now)
@@ -45,7 +47,7 @@ def request_consulting(actor: User, skill: str, amount: int, unit: str, descript
 def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -> ReshufflePlan | None:
     """The planner accepts (and a plan starts computing) or refuses a request."""
     if request.status != "requested":
-        raise Conflict("Cette demande a déjà été traitée.")
+        raise Conflict(_l("Cette demande a déjà été traitée."), code="state_changed")
     with locking.locked([locking.company(request.company_id)]):
         request.status = "accepted" if accept else "refused"
         if accept:
@@ -185,8 +187,8 @@ def apply_as_planner(actor: User, plan: ReshufflePlan, now: datetime, agreement_
     if request is not None and request.client_accepted_at is None:
         note = agreement_note.strip()[:2000]
         if not note:
-            raise Invalid("Le client n'a pas encore accepté le devis : notez son accord (par exemple par téléphone : "
-                          "qui, quand) pour appliquer le plan à sa place.")
+            raise Invalid(_l("Le client n'a pas encore accepté le devis : notez son accord (par exemple par "
+                             "téléphone : qui, quand) pour appliquer le plan à sa place."), code="agreement_missing")
         plan = _quoted_plan(request, now, plan.id)
 
         def consent(request: PriorityRequest) -> None:
@@ -202,17 +204,18 @@ def _quoted_plan(request: PriorityRequest, now: datetime, plan_id: int | None) -
     """The plan whose quote may be accepted now: the latest, ready, the one that was read, not expired."""
     plan = latest(request)
     if plan is None or plan.status != "ready" or request.status != "planned":
-        raise Conflict("Aucun devis à accepter pour cette demande : il a déjà été accepté, ou le planificateur "
-                       "le recalcule.")
+        raise Conflict(_l("Aucun devis à accepter pour cette demande : il a déjà été accepté, ou le planificateur "
+                          "le recalcule."), code="no_quote")
     if plan_id is not None and plan_id != plan.id:
-        raise Conflict("Le devis a changé depuis que vous l'avez lu : relisez le nouveau devis avant de l'accepter.")
+        raise Conflict(_l("Le devis a changé depuis que vous l'avez lu : relisez le nouveau devis avant de l'accepter."),
+                       code="quote_changed")
     if request.quote_valid_until is not None and now >= request.quote_valid_until:
         with locking.locked([]):  # only a plan still ready: never one a twin request has just applied
             db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan.id, ReshufflePlan.status == "ready")
                                .values(status="stale"))
         fresh = start(None, plan.kind, now, request=request)
-        raise Conflict(f"Ce devis a expiré : un nouveau devis (plan n°{fresh.id}) est en cours de calcul ; "
-                       "vous le recevrez par courriel.")
+        raise Conflict(_l("Ce devis a expiré : un nouveau devis (plan n°%(plan)s) est en cours de calcul ; "
+                          "vous le recevrez par courriel.", plan=fresh.id), code="quote_expired")
     return plan
 
 
@@ -226,7 +229,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     `consent(request)` records the client's acceptance in that same transaction, once the plan is re-read as
     still applicable: a twin request or a stale plan records none."""
     if plan.status != "ready":
-        raise Conflict("Ce plan n'est pas applicable (déjà appliqué, périmé ou en échec).")
+        raise Conflict(_l("Ce plan n'est pas applicable (déjà appliqué, périmé ou en échec)."), code="plan_not_ready")
     moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
     touched = {m["to"]["consultant"] for m in moves} | {m["from"]["consultant"] for m in moves} | \
         {p["consultant"] for p in placements}
@@ -241,7 +244,8 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
         db.session.scalars(select(ReshufflePlan).where(ReshufflePlan.id == plan.id).with_for_update()
                            .execution_options(populate_existing=True)).one()
         if plan.status != "ready":  # applied (or made stale) by a twin request that held the locks first
-            raise Conflict("Ce plan vient d'être appliqué ou remplacé : rechargez la page pour voir où il en est.")
+            raise Conflict(_l("Ce plan vient d'être appliqué ou remplacé : rechargez la page pour voir où il en est."),
+                           code="plan_not_ready")
         db.session.scalars(select(Booking).where(Booking.id.in_(moved_ids)).with_for_update(of=Booking)
                            .execution_options(populate_existing=True)).all()
         if _snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
@@ -249,7 +253,8 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
             db.session.commit()
             fresh = start(actor, plan.kind, now, request=plan.request,
                           consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None)
-            raise Conflict(f"Le planning a changé depuis le calcul : un nouveau plan (n°{fresh.id}) est en cours.")
+            raise Conflict(_l("Le planning a changé depuis le calcul : un nouveau plan (n°%(plan)s) est en cours.",
+                              plan=fresh.id), code="plan_stale")
         if consent is not None:
             consent(plan.request)
         bookings = {m["id"]: db.session.get(Booking, _db_id(m["id"])) for m in moves}

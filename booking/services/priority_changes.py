@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from babel.numbers import format_currency
+from flask_babel import format_currency
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -21,13 +22,18 @@ def plan_of(booking: Booking) -> ReshufflePlan | None:
 
 def consequences(booking: Booking, change: str) -> str:
     """One paragraph: the plan is not undone — moved bookings stay moved, compensations charged stay due."""
-    doing = "Annuler" if change == "cancel" else "Déplacer"
     plan = plan_of(booking)
     moved = len((plan.plan or {}).get("moves", [])) if plan else 0
     if not moved:
-        return f"{doing} ce conseil prioritaire ne touche aucun autre rendez-vous."
+        return (_("Annuler ce conseil prioritaire ne touche aucun autre rendez-vous.") if change == "cancel" else
+                _("Déplacer ce conseil prioritaire ne touche aucun autre rendez-vous."))
     charged = db.session.scalar(select(func.coalesce(func.sum(Compensation.amount_eur), 0))
                                 .where(Compensation.plan_id == plan.id)) or Decimal(0)
-    return (f"{doing} ce conseil prioritaire ne défait pas le plan n°{plan.id} : les {moved} rendez-vous "
-            f"d'autres clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà "
-            f"facturées ({format_currency(Decimal(charged), 'EUR', locale='fr_FR')}) restent dues.")
+    values = {"plan": plan.id, "moved": moved, "charged": format_currency(Decimal(charged), "EUR")}
+    if change == "cancel":
+        return _("Annuler ce conseil prioritaire ne défait pas le plan n°%(plan)s : les %(moved)s rendez-vous d'autres "
+                 "clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà facturées "
+                 "(%(charged)s) restent dues.", **values)
+    return _("Déplacer ce conseil prioritaire ne défait pas le plan n°%(plan)s : les %(moved)s rendez-vous d'autres "
+             "clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà facturées "
+             "(%(charged)s) restent dues.", **values)

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -17,13 +18,14 @@ from .errors import Invalid, NotFound, ServiceError
 
 PREFIX = "erp_"
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often per token
-HEADER_HINT = "Envoyez l'en-tête « Authorization: Bearer <jeton> »."
+HEADER_HINT = _l("Envoyez l'en-tête « Authorization: Bearer <jeton> ».")
 
 
 class TokenRefused(ServiceError):
     """No usable token: missing, unknown, revoked or expired (said which, to its holder only)."""
 
     status = 401
+    code = "token_refused"
 
 
 def digest(raw: str) -> str:
@@ -44,9 +46,9 @@ def create_named(user: User, name: str, days: int | None, now: datetime) -> str:
     """A token made from a form: a name to find it again by, an optional lifetime in days."""
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise Invalid("Donnez au jeton un nom de 1 à 80 caractères, pour le reconnaître plus tard.")
+        raise Invalid(_l("Donnez au jeton un nom de 1 à 80 caractères, pour le reconnaître plus tard."), code="invalid_name")
     if days is not None and not 1 <= days <= 3650:
-        raise Invalid("La durée de validité d'un jeton va de 1 à 3650 jours.")
+        raise Invalid(_l("La durée de validité d'un jeton va de 1 à 3650 jours."), code="invalid_lifetime")
     return create(user, name, now + timedelta(days=days) if days else None)
 
 
@@ -60,7 +62,7 @@ def owned(user: User, token_id) -> ApiToken:
     """`user`'s token `token_id`; another user's is not found."""
     token = db.session.get(ApiToken, token_id) if str(token_id).isdigit() and int(token_id) <= INT_MAX else None
     if token is None or token.user_id != user.id:
-        raise NotFound("Ce jeton n'existe pas ou ne vous appartient pas.")
+        raise NotFound(_l("Ce jeton n'existe pas ou ne vous appartient pas."), code="token_not_found")
     return token
 
 
@@ -78,14 +80,14 @@ def authenticate(raw: str, now: datetime) -> User:
     """The active user owning this unrevoked, unexpired token; else TokenRefused saying why."""
     row = db.session.execute(_USER_BY_DIGEST, {"digest": digest(raw)}).first() if raw else None
     if row is None:
-        raise TokenRefused(f"Jeton d'API manquant ou invalide. {HEADER_HINT}")
+        raise TokenRefused(_l("Jeton d'API manquant ou invalide. %(hint)s", hint=HEADER_HINT), code="token_invalid")
     user, token_id, revoked_at, expires_at, last_used_at = row
     if revoked_at is not None:
-        raise TokenRefused(f"Ce jeton d'API a été révoqué le {revoked_at:%Y-%m-%d %H:%M} UTC : créez-en un autre "
-                           f"dans « Mon compte ». {HEADER_HINT}")
+        raise TokenRefused(_l("Ce jeton d'API a été révoqué le %(when)s UTC : créez-en un autre dans « Mon compte ». "
+                              "%(hint)s", when=f"{revoked_at:%Y-%m-%d %H:%M}", hint=HEADER_HINT), code="token_revoked")
     if expires_at is not None and expires_at <= now:
-        raise TokenRefused(f"Ce jeton d'API a expiré le {expires_at:%Y-%m-%d %H:%M} UTC : créez-en un autre "
-                           f"dans « Mon compte ». {HEADER_HINT}")
+        raise TokenRefused(_l("Ce jeton d'API a expiré le %(when)s UTC : créez-en un autre dans « Mon compte ». "
+                              "%(hint)s", when=f"{expires_at:%Y-%m-%d %H:%M}", hint=HEADER_HINT), code="token_expired")
     if last_used_at is None or last_used_at <= now - TOUCH_EVERY:
         _touch(token_id, now)
     return user
@@ -121,8 +123,10 @@ def find(ident: str, email: str | None = None) -> ApiToken:
         query = query.where(func.lower(User.email) == email.strip().lower())
     found = db.session.scalars(query.where(ApiToken.revoked_at.is_(None))).all()
     if not found:
-        raise NotFound(f"Aucun jeton actif « {ident} »" + (f" pour {email}." if email else "."))
+        raise NotFound(_l("Aucun jeton actif « %(name)s » pour %(email)s.", name=ident, email=email) if email
+                       else _l("Aucun jeton actif « %(name)s ».", name=ident), code="token_not_found")
     if len(found) > 1:
         listed = ", ".join(f"n° {t.id} ({t.user.email})" for t in found)
-        raise Invalid(f"Plusieurs jetons actifs s'appellent « {ident} » : {listed}. Indiquez le numéro.")
+        raise Invalid(_l("Plusieurs jetons actifs s'appellent « %(name)s » : %(listed)s. Indiquez le numéro.", name=ident,
+                         listed=listed), code="token_ambiguous")
     return found[0]

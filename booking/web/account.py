@@ -11,6 +11,7 @@ from ..models.types import utcnow
 from ..security import login_limit, user_key
 from ..services import accounts, tokens
 from ..services.errors import Invalid
+from .forms import refused
 from .forms.account import PasswordForm, TokenForm
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
@@ -40,7 +41,7 @@ def create_token():
     try:
         raw = tokens.create_named(current_user, form.name.data, int(form.lifetime.data or 0) or None, utcnow())
     except Invalid as error:
-        form.name.errors.append(error.message)
+        refused(form, error, "name")
         return _page(422, token_form=form)
     db.session.commit()
     return _page(201, secret=raw)
@@ -69,7 +70,7 @@ def change_password():
     try:
         accounts.change_password(current_user, form.current.data, form.new.data)
     except Invalid as error:
-        form.current.errors.append(error.message)
+        refused(form, error, "current")
         return _page(422, password_form=form)
     db.session.commit()
     login_user(current_user._get_current_object())  # this session goes on, in the new generation

@@ -18,6 +18,7 @@ from ..services.errors import ServiceError
 from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
 from .forms.admin import CompanyForm, DeactivateCompanyForm, ContractChangeForm, EditCompanyForm, InviteForm, StaffInviteForm
+from .refusals import flash_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -209,7 +210,7 @@ def _user_action(user_id: int, action, done: str):
     try:
         action(user)
     except ServiceError as error:  # the reason, on the page the action was clicked on
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         flash(done % {"email": user.email}, "success")
     return redirect(_back(user))

@@ -21,6 +21,7 @@ from ..services import (access, availability, booking_lists, bookings, callbacks
 from ..services.errors import ServiceError
 from .forms import EmptyForm
 from .forms.booking import ConfirmForm, HoldForm, NotesForm, PrerequisiteForm, SlotForm, first_error
+from .refusals import flash_refusal
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
 bp.add_app_template_filter(consent.money, "money")
@@ -124,7 +125,7 @@ def hold(kind: str):
         booking = bookings.book(current_user, kind, form.start.data, utcnow(), hold=True, ticket=ticket,
                                 environment=form.environment.data or None, notes=form.notes.data)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
         if getattr(error, "code", None) in _SLOT_RULES:  # "Pourquoi ?": every rule, not just the first
             g.why = why_not.explain(kind, current_user.company, form.start.data, utcnow(), for_client=True)
         page = make_response(week(kind))  # the week (or the ticket form) again, with the reason; nothing was held
@@ -144,7 +145,7 @@ def confirm(booking_id: int):
         try:
             bookings.confirm(current_user, booking, utcnow(), expected_billable=form.billable_minutes.data)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_refusal(error)
             if error.code == "cost_changed":  # the same page again, with the new cost to consent to
                 return redirect(url_for("book.confirm", booking_id=booking.id))
             return redirect(url_for("book.services"))
@@ -186,7 +187,7 @@ def prerequisite(booking_id: int):
         interventions.tick(current_user, booking, form.code.data, form.ticked, utcnow())
         flash(_("Prérequis enregistré."), "success")
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     return redirect(url_for("book.detail", booking_id=booking_id))
 
 
@@ -201,7 +202,7 @@ def analysis(booking_id: int):
         interventions.set_notes(current_user, booking, "analysis_notes", form.notes.data or "")
         flash(_("Analyse de l'environnement enregistrée."), "success")
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     return redirect(url_for("book.detail", booking_id=booking_id))
 
 
@@ -215,7 +216,7 @@ def rebook(booking_id: int):
             raise inputs.BadInput(first_error(form))
         new = interventions.rebook(current_user, booking, form.start.data, utcnow())
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
         return detail(booking_id), 422  # the intervention again, with the reason; nothing was moved
     flash(_("Intervention reprogrammée."), "success")
     return redirect(url_for("book.detail", booking_id=new.id))
@@ -250,7 +251,7 @@ def cancel(booking_id: int):
     try:
         bookings.cancel(current_user, booking, utcnow())
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         told = costs.Cancellation(booking.status == "late_cancelled", told.included_minutes,
                                   told.billable_minutes, told.price_eur)  # as the service decided it
@@ -270,7 +271,7 @@ def move(booking_id: int):
                 raise inputs.BadInput(first_error(form))
             bookings.reschedule(current_user, booking, form.start.data, utcnow())
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_refusal(error)
             page = make_response(_week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id,
                                             environments=[]))
             page.status_code = 422  # the week again, with the reason; nothing was moved

@@ -13,6 +13,7 @@ from ..models.types import utcnow
 from ..services import calendar_sync, feeds, locking
 from ..services.errors import ServiceError
 from .forms.booking import CalendarForm, first_error
+from .refusals import flash_refusal
 from calendars.importer import CalendarImportError
 
 bp = Blueprint("calendars", __name__)
@@ -121,7 +122,7 @@ def add_calendar():
         else:
             _calendar, count = calendar_sync.add(current_user, _owner(), label, utcnow(), data=data)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
         page = agenda()
         page.headers.pop("Refresh", None)  # a reload would take away the reason and what was typed
         return page, 422  # the page again, with the reason; nothing was imported

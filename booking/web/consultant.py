@@ -14,6 +14,7 @@ from ..models.types import utcnow
 from ..services import access, availability, bookings, schedule
 from ..services.errors import ServiceError
 from .forms.booking import OutcomeForm, SlotForm, first_error
+from .refusals import flash_refusal
 
 bp = Blueprint("consultant", __name__, url_prefix="/consultant")
 
@@ -44,7 +45,7 @@ def outcome(booking_id: int):
         bookings.record_outcome(current_user, booking, form.outcome.data, utcnow())
         flash(_("Issue enregistrée."), "success")
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     return redirect(url_for("consultant.home"))
 
 
@@ -59,7 +60,7 @@ def follow_up(booking_id: int):
                 raise inputs.BadInput(first_error(form))
             bookings.propose_follow_up(current_user, booking, form.start.data, now)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_refusal(error)
             return _follow_up_page(booking, now), 422  # the slots again, with the reason; nothing was proposed
         flash(_("Suivi proposé : le client le confirme en un clic."), "success")
         return redirect(url_for("consultant.home"))

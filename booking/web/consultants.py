@@ -22,6 +22,7 @@ from ..services import consultants, priority
 from ..services.errors import ServiceError
 from .forms import managed_day
 from .listing import options
+from .refusals import flash_refusal
 
 bp = Blueprint("consultants", __name__, url_prefix="/planification/consultants")
 
@@ -153,7 +154,7 @@ def create():
                                              skills=form.skill_list(), holiday_region=form.holiday_region.data,
                                              working_pattern=form.pattern(), daily_cap=form.daily_cap.data)
             except ServiceError as error:
-                flash(error.message, "error")
+                flash_refusal(error)
                 return render_template("consultants/edit.html", form=form, consultant=None), error.status
             flash(_("Consultant %(name)s ajouté : ses créneaux suivent ses horaires dès maintenant.",
                     name=created.name), "success")
@@ -176,8 +177,7 @@ def edit(consultant_id: int):
                                holiday_region=form.holiday_region.data, working_pattern=form.pattern(),
                                daily_cap=form.daily_cap.data, active=form.active.data)
         except ServiceError as error:
-            flash(error.message, "error")
-            status = error.status
+            status = flash_refusal(error)
         else:
             flash(_("Fiche de %(name)s enregistrée.", name=consultant.name), "success")
             return redirect(url_for("consultants.edit", consultant_id=consultant.id))
@@ -226,8 +226,7 @@ def absence(consultant_id: int, absence_id: int):
             consultants.update_absence(current_user, consultant.id, found.id, form.start.data.replace(tzinfo=PARIS),
                                        form.end.data.replace(tzinfo=PARIS), form.reason.data or "", seen)
         except ServiceError as error:
-            flash(error.message, "error")
-            status = error.status
+            status = flash_refusal(error)
         else:
             hits = consultants.conflicts(consultant.id, form.start.data.replace(tzinfo=PARIS),
                                          form.end.data.replace(tzinfo=PARIS), utcnow())
@@ -254,7 +253,7 @@ def delete_absence(consultant_id: int, absence_id: int):
         try:
             consultants.delete_absence(current_user, consultant.id, found.id)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_refusal(error)
         else:
             flash(_("Absence supprimée : %(name)s est de nouveau disponible sur cette période.",
                     name=consultant.name), "success")

@@ -14,6 +14,7 @@ from ..services.errors import ServiceError
 from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
 from .forms.admin import InviteForm
+from .refusals import flash_refusal
 
 bp = Blueprint("contacts", __name__, url_prefix="/portail/contacts")
 
@@ -72,7 +73,7 @@ def _action(user_id: int, action, done: str):
     try:
         action(user)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     else:
         flash(done % {"email": user.email}, "success")
     return redirect(url_for("contacts.home"))

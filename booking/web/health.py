@@ -1,5 +1,6 @@
 """Liveness with the database reachable, for load balancers and `make run`."""
 from flask import Blueprint, jsonify
+from flask_babel import gettext as _
 from sqlalchemy import text
 
 from ..api.problems import problem
@@ -14,5 +15,5 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not healthy", never a 500 page
         db.session.rollback()
-        return problem(503, f"Base de données injoignable : {type(exc).__name__}")
+        return problem(503, _("Base de données injoignable : %(error)s", error=type(exc).__name__), code="database_down")
     return jsonify(status="ok", database="ok")

@@ -16,6 +16,7 @@ from ..models.types import utcnow
 from ..services import access, billing, booking_lists, callbacks, hour_bank, interventions, pages, schedule
 from ..services.errors import ServiceError
 from . import listing
+from .refusals import flash_refusal
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -106,5 +107,5 @@ def version_changes(booking_id: int):
         interventions.set_notes(current_user, booking, "version_changes", request.form.get("changes", ""))
         flash(_("Liste des changements enregistrée."), "success")
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     return redirect(url_for("planner.interventions_page"))

@@ -15,6 +15,8 @@ from ..auth import role_required
 from ..models.types import utcnow
 from ..services import contract_store
 from ..services.errors import ServiceError
+from .forms import refused
+from .refusals import flash_refusal
 
 bp = Blueprint("policy", __name__, url_prefix="/admin/contrat")
 
@@ -105,10 +107,7 @@ def preview():
     try:
         contract_store.check(proposed)
     except ServiceError as error:
-        if which == "regles":
-            rules.form_errors.append(error.message)
-        else:
-            text.text.errors = [*text.text.errors, error.message]
+        refused(rules, error) if which == "regles" else refused(text, error, "text")
         return _page(rules, text, error.status)
     if which == "regles":
         text.text.data = proposed
@@ -128,7 +127,7 @@ def apply():
     try:
         version = contract_store.apply(current_user, form.text.data, based_on, utcnow())
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
         return redirect(url_for("policy.index"))
     flash(_("Contrat appliqué (version %(n)d) : les créneaux et les règles le suivent dès maintenant.",
             n=version.id), "success")

@@ -15,7 +15,7 @@ from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, 
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from calendars.worktime import PARIS
-from .. import inputs
+from .. import inputs, labels
 from ..auth import role_required
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, PriorityRequest, ReshufflePlan, User
@@ -24,6 +24,7 @@ from ..services import priority, quotes
 from ..services.errors import Invalid, ServiceError
 from .forms import managed_day, refused
 from .money import eur
+from .refusals import flash_refusal
 
 bp = Blueprint("priority", __name__)
 bp.add_app_template_global(eur, "eur")  # amounts in the reader's format on every page (quotes, billing)
@@ -42,7 +43,7 @@ def _request_for(request_id: int) -> PriorityRequest:
 def client_requests():
     form = ConsultingRequestForm()
     skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
-    form.skill.choices = [(s, s) for s in skills]
+    form.skill.choices = [(s, labels.SKILLS.get(s, s)) for s in skills]
     status = 200
     if form.validate_on_submit():
         try:
@@ -115,9 +116,9 @@ def client_accept(request_id: int):
         form.plan_id.data = str(quote.plan_id)
     elif form.validate_on_submit():
         try:
-            priority.accept_quote(current_user, found, utcnow(), int(form.plan_id.data))
-        except (ServiceError, ValueError) as error:
-            flash(getattr(error, "message", _("Devis introuvable : relisez-le.")), "error")
+            priority.accept_quote(current_user, found, utcnow(), inputs.identifier(form.plan_id.data, _("Devis")))
+        except ServiceError as error:
+            flash_refusal(error)
         else:
             flash(_("Devis accepté (%(total)s) : votre conseil prioritaire est planifié et les rendez-vous déplacés "
                     "ont été prévenus.", total=eur(quote.total)), "success")
@@ -142,7 +143,7 @@ def decide(request_id: int):
     try:
         priority.decide(current_user, found, request.form.get("decision") == "accept", utcnow())
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     return redirect(url_for("priority.request_page", request_id=request_id))
 
 
@@ -157,7 +158,7 @@ def apply(plan_id: int):
         priority.apply_as_planner(current_user, plan, utcnow(), form.agreement.data or "")
         flash(_("Plan appliqué : les clients et consultants concernés ont reçu leur invitation mise à jour."), "success")
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
     return redirect(_plan_home(plan))
 
 

@@ -18,6 +18,7 @@ from ..services import access, bookings, costs, priority_changes
 from ..services.errors import ServiceError
 from . import consent
 from .forms import managed_day
+from .refusals import flash_refusal
 
 bp = Blueprint("staff_bookings", __name__, url_prefix="/planification/rendez-vous")
 
@@ -60,7 +61,7 @@ def cancel(booking_id: int):
         try:
             bookings.cancel(current_user, booking, utcnow(), acknowledged=True, seen=form.sequence.data)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_refusal(error)
         else:
             flash(_("Rendez-vous annulé ; le client et le consultant sont prévenus par e-mail."), "success")
         return redirect(url_for("staff_bookings.detail", booking_id=booking.id))
@@ -84,7 +85,7 @@ def move(booking_id: int):
     try:
         bookings.reschedule(current_user, booking, start, utcnow(), acknowledged=True, seen=form.sequence.data)
     except ServiceError as error:
-        flash(error.message, "error")
+        flash_refusal(error)
         return render_template("staff/booking.html", booking=booking, cancel=CancelForm(sequence=booking.sequence),
                                move=form), error.status
     flash(_("Rendez-vous déplacé ; le client et le consultant reçoivent l'invitation mise à jour."), "success")

@@ -16,6 +16,7 @@ from ..models.types import utcnow
 from ..services import webhook_delivery, webhook_subscriptions as subs
 from ..services.errors import ServiceError
 from ..services.webhooks import EVENTS
+from .refusals import flash_refusal
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
 bp.add_app_template_filter(format_number, "grouped")  # counts in the page's language (1 234 / 1,234)
@@ -82,7 +83,7 @@ def create():
             subscription, secret = subs.create(current_user, form.url.data, form.events.data, form.description.data or "")
         except ServiceError as error:
             form.url.errors = [*form.url.errors, error.message] if error.code == "webhook_url" else form.url.errors
-            flash(error.message, "error")
+            flash_refusal(error)
         else:
             flash(_("Abonnement créé : les événements choisis partiront vers %(url)s.", url=subscription.url), "success")
             return _secret_page(subscription, secret, created=True)
@@ -102,7 +103,7 @@ def show(subscription_id: int):
                 subs.update(current_user, subscription_id, url=form.url.data, events=form.events.data,
                             description=form.description.data or "")
             except ServiceError as error:
-                flash(error.message, "error")
+                flash_refusal(error)
             else:
                 flash(_("Abonnement enregistré."), "success")
                 return redirect(url_for("webhooks.show", subscription_id=subscription_id))
