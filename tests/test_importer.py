@@ -299,10 +299,11 @@ def test_an_erp_lib_feed_is_refused():
     assert refused.value.note.code == "own_feed" and "ERP-Lib" in str(refused.value)
 
 
-def echoed(noise: bytes, message: str) -> bool:
-    """Whether a run of 8 letters or digits of the noise appears in the message."""
+def echoed(noise: bytes, message: str, known: bytes = b"") -> bool:
+    """Whether a run of 8 letters or digits of the noise appears in the message; a run that is also part of
+    the file's own words (noise `VCALENDA`) may stand in a sentence that names them ("BEGIN:VCALENDAR")."""
     runs = re.findall(r"[A-Za-z0-9]{8,}", noise.decode("latin-1"))
-    return any(run in message for run in runs)
+    return any(run in message and run.encode() not in known for run in runs)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -314,7 +315,7 @@ def test_any_damage_is_imported_or_refused_with_a_clean_sentence(noise, at):
     try:
         result = importer.read(data[:at] + noise + data[at:], *WEEK)
     except importer.CalendarImportError as error:
-        assert error.note is not None and clean(str(error)) and not echoed(noise, str(error))
+        assert error.note is not None and clean(str(error)) and not echoed(noise, str(error), data)
         return
-    assert all(clean(str(n)) and not echoed(noise, str(n)) for n in result.skipped + result.warnings)
+    assert all(clean(str(n)) and not echoed(noise, str(n), data) for n in result.skipped + result.warnings)
     assert all(WEEK[0] <= a < b <= WEEK[1] for a, b in result.spans)
