@@ -63,7 +63,7 @@ CALENDAR_TESTS := tests/test_races_pg.py tests/test_authz_matrix.py tests/test_f
 	tests/test_auth.py tests/test_demo.py tests/test_interventions_web.py tests/test_dates.py \
 	tests/test_back_office.py tests/test_backoffice.py tests/test_calendar_reports.py tests/test_calendar_sync.py \
 	tests/test_webhooks.py tests/test_webhooks_admin.py tests/test_staff_bookings.py tests/test_invites.py \
-	tests/test_mail_links.py tests/test_why_not.py tests/test_client_home.py tests/browser/test_back_office.py \
+	tests/test_mail_links.py tests/test_why_not.py tests/test_client_home.py tests/test_dashboard.py tests/browser/test_dashboard.py tests/browser/test_back_office.py \
 	tests/browser/test_backoffice.py tests/browser/test_why_not.py tests/browser/test_mail_links.py \
 	tests/browser/test_webhooks.py tests/browser/test_calendars.py \
 	tests/browser/test_booking.py tests/browser/test_costs.py tests/browser/test_slot_notes.py \
