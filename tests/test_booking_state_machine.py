@@ -77,7 +77,7 @@ class Lifecycle(RuleBasedStateMachine):
         except Conflict as refused:
             assert not allowed or "créneau" in refused.message, refused.message  # only a taken slot may refuse
             if not allowed:
-                assert refused.message.startswith(bookings.STATES[self.status[booking_id]])
+                assert str(refused.message).startswith(str(bookings.STATES[self.status[booking_id]]))
             f.reread()
             assert self._state(booking_id) == before
             return False
