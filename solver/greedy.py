@@ -96,7 +96,8 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
         move_out(booking.id)
     occupancy.add(option.consultant, option.start, option.end, job.id)
     journal.append(("added", option.consultant, option.start, option.end, job.id))
-    protected, moved, ok = {job.id}, {}, True
+    moved: dict[str, Option] = {}
+    protected, ok = {job.id}, True
     queue.sort(key=lambda b: -b.duration_minutes)  # long ones have fewer places
     while queue:
         booking = queue.pop(0)
@@ -171,6 +172,7 @@ def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: in
         if best is None or (plan.status == "FEASIBLE" and (best.status != "FEASIBLE"
                                                            or plan.objective["value"] < best.objective["value"])):
             best = plan
+    assert best is not None  # the loop runs at least once: the budget is only checked once a plan exists
     best.seconds = time.perf_counter() - started
     return best
 

@@ -87,7 +87,8 @@ class Timeline:
 
     def _whole_days(self, consultant: str, first: date, count: int):
         """[opening of `first`, closing of the count-th working day) if all are whole working days."""
-        days, day = [], first
+        days: list[list] = []  # each working day's blocks
+        day = first
         while len(days) < count:
             if day > first + timedelta(days=count * 3 + 7):
                 return None

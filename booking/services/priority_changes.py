@@ -26,6 +26,7 @@ def consequences(booking: Booking, change: str) -> str:
     moved = len((plan.plan or {}).get("moves", [])) if plan else 0
     if not moved:
         return f"{doing} ce conseil prioritaire ne touche aucun autre rendez-vous."
+    assert plan is not None  # moves come from a plan
     charged = db.session.scalar(select(func.coalesce(func.sum(Compensation.amount_eur), 0))
                                 .where(Compensation.plan_id == plan.id)) or Decimal(0)
     return (f"{doing} ce conseil prioritaire ne défait pas le plan n°{plan.id} : les {moved} rendez-vous "
