@@ -458,7 +458,7 @@ def _together(header: list[str], kept: list[tuple[_Piece, list[str]]], skipped: 
         except Exception:  # the calendar-level lines themselves: read the components without them
             header = []
             calendar = Calendar.from_ical(text(kept))
-    return calendar, [(piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents))]
+    return calendar, [(piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents), strict=False)]
 
 
 def _instant(value, tz) -> datetime:

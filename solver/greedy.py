@@ -192,7 +192,7 @@ def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict
         scored = sorted((bound, o.start, o.consultant, o) for o in options
                         if (bound := placement_bound(o, state, bookings, t)) is not None)
         best = None
-        for bound, _, _, option in scored[:tries]:
+        for _bound, _, _, option in scored[:tries]:
             attempt = _try(job, option, state, bookings, t, cache)
             if attempt and (best is None or attempt[0] < best[0]):
                 best = (attempt[0], option, attempt[1])
@@ -200,7 +200,7 @@ def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict
             return Plan("UNKNOWN", "greedy", seconds=time.perf_counter() - started,
                         reason=f"{job.id}: the greedy found no placement whose displaced bookings could all move")
         _, option, moved = best
-        for booking_id, target in moved.items():
+        for booking_id in moved:
             where = state.where[booking_id]
             state.occupancy.remove(where.consultant, where.start, where.end, booking_id)
         for booking_id, target in moved.items():

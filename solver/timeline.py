@@ -316,7 +316,7 @@ class Occupancy:
         index = bisect_left(spans, (start,))
         # spans never overlap each other: only the one just before `start` can reach into [start, end)
         found = [i for a, b, i in spans[max(0, index - 1):index] if b > start and a < end]
-        for a, b, i in spans[index:]:
+        for a, _b, i in spans[index:]:
             if a >= end:
                 break
             found.append(i)
