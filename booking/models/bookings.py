@@ -86,8 +86,8 @@ class Booking(db.Model):
     beyond_commitment: Mapped[bool] = mapped_column(default=False)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     target_version: Mapped[str | None] = mapped_column(String(20))  # major installs
-    analysis_notes: Mapped[str] = mapped_column(Text, default="")  # client: environment analysis
-    version_changes: Mapped[str] = mapped_column(Text, default="")  # planner: changes of the version
+    analysis_notes: Mapped[str] = mapped_column(Text, default="", server_default="")  # client: environment analysis
+    version_changes: Mapped[str] = mapped_column(Text, default="", server_default="")  # planner: changes of the version
     # Background jobs claim a booking by setting these from NULL (act only if one row changed).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prerequisites_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

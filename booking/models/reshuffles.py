@@ -29,7 +29,7 @@ class ReshufflePlan(db.Model):
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)  # what the plan assumed, checked before applying
     progress: Mapped[dict] = mapped_column(JSON, default=dict)  # elapsed, value, bound while running
     error: Mapped[str] = mapped_column(Text, default="")
-    attempts: Mapped[int] = mapped_column(default=1)  # computations started: capped when they keep dying
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")  # computations started: capped when they keep dying
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -266,7 +266,8 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_company_id'))
 
-    op.drop_table('users')
+    # consultants.user_id refers to users: the referring table goes first.
     op.drop_table('consultants')
+    op.drop_table('users')
     op.drop_table('companies')
     # ### end Alembic commands ###
