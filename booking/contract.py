@@ -232,7 +232,11 @@ def file_path() -> str:
 
 # Set by the app (services.contract_store.in_force): the version an admin applied from the page, or None
 # when there is none; injected so that this module knows nothing of the database.
-_edited: Callable[[], Contract | None] = lambda: None
+def _no_edited_version() -> Contract | None:
+    return None
+
+
+_edited: Callable[[], Contract | None] = _no_edited_version
 
 
 def use_edited(source: Callable[[], Contract | None]) -> None:

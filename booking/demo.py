@@ -183,10 +183,7 @@ def _priority_consulting(companies, consultants, monday, now, rng) -> list[Booki
 
 def _booking(kind, company, consultant, start, end, now, rng) -> Booking:
     booked_at = min(now, start) - timedelta(days=rng.randint(1, 30), minutes=rng.randint(0, 600))
-    if end <= now:
-        status = "no_show" if rng.random() < 0.05 else "completed"
-    else:
-        status = "confirmed"
+    status = ("no_show" if rng.random() < 0.05 else "completed") if end <= now else "confirmed"
     contact = rng.choice(company.contacts)
     booking = Booking(kind=kind, status=status, start_at=start, end_at=end, consultant=consultant,
                       company=company, contact=contact, booked_at=booked_at)

@@ -50,7 +50,7 @@ class FetchError(CalendarImportError):
 
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system's resolver gives for host (IPv4 and IPv6)."""
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def direct_connect(address: tuple[str, int], timeout: float) -> socket.socket:

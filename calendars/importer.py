@@ -25,13 +25,13 @@ from __future__ import annotations
 import re
 import time as clock
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from typing import Iterator
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterator, cast
 
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 import x_wr_timezone
-from icalendar import Calendar, Component
+from icalendar import Calendar, Component, vDDDTypes
 
 from .invite import PRODID
 from .worktime import PARIS, Interval
@@ -327,6 +327,11 @@ def _rule_frequency(component: Component) -> str | None:
     return (rule.get("FREQ") or [None])[0]
 
 
+def _date_property(component: Component, name: str) -> vDDDTypes:
+    """DTSTART or DTEND: a date or a date-time (icalendar types `component[name]` as any property class)."""
+    return cast(vDDDTypes, component[name])
+
+
 def _anchored(component: Component, start: datetime) -> Component | None:
     """The component with its DTSTART (and DTEND) moved forward by whole periods to shortly
     before `start`, when that keeps the same instances in the window (a rule without COUNT,
@@ -337,11 +342,11 @@ def _anchored(component: Component, start: datetime) -> Component | None:
         return component
     if rule.get("COUNT"):
         return None if frequency in SUB_DAILY and int(rule["COUNT"][0]) > MAX_COUNT else component
-    first = component["DTSTART"].dt
+    first = _date_property(component, "DTSTART").dt
     first_utc = _instant(first, UTC)
     length = timedelta(0)
     if "DTEND" in component:
-        length = max(length, _instant(component["DTEND"].dt, UTC) - first_utc)
+        length = max(length, _instant(_date_property(component, "DTEND").dt, UTC) - first_utc)
     step = timedelta(seconds=PERIOD[frequency] * int((rule.get("INTERVAL") or [1])[0]))
     # one period, the event's length and two hours (a change of daylight saving time) before the
     # window: the moved DTSTART, an instance of its own even off the rule, ends before the window
@@ -350,8 +355,8 @@ def _anchored(component: Component, start: datetime) -> Component | None:
         return component
     for name in ("DTSTART", "DTEND"):
         if name in component:
-            prop = component[name]
-            moved = type(prop)(prop.dt + step * periods)
+            prop = _date_property(component, name)
+            moved = type(prop)(cast(date, prop.dt) + step * periods)
             moved.params.update(prop.params)
             component[name] = moved
     return component
@@ -453,7 +458,7 @@ def _together(header: list[str], kept: list[tuple[_Piece, list[str]]], skipped: 
         except Exception:  # the calendar-level lines themselves: read the components without them
             header = []
             calendar = Calendar.from_ical(text(kept))
-    return calendar, [(piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents))]
+    return calendar, [(piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents), strict=False)]
 
 
 def _instant(value, tz) -> datetime:
@@ -539,7 +544,8 @@ def _expand(calendar: Calendar, start: datetime, end: datetime, deadline: Deadli
     # slices sized for the rules that never end (counted ones are bounded already)
     slice_ = max((end - start) * (limit / 4) / max(estimate, 1), timedelta(minutes=1))
     busiest = events[max(range(len(events)), key=lambda i: densities[i][0])]
-    found, seen, at = [], set(), start
+    found: list[Component] = []
+    seen, at = set(), start
     while at < end:
         if deadline is not None:
             deadline.check()

@@ -85,9 +85,10 @@ def vevent(data: EventData) -> Event:
 @lru_cache(maxsize=64)
 def _vtimezone(tzid: str, first_year: int | None, last_year: int | None) -> Timezone | None:
     """A zone's VTIMEZONE, built once per process and span: deriving its transitions costs ~20 ms."""
-    span = {} if first_year is None else {"first_date": date(first_year, 1, 1), "last_date": date(last_year, 1, 1)}
     try:
-        return Timezone.from_tzid(tzid, **span)
+        if first_year is None or last_year is None:
+            return Timezone.from_tzid(tzid)
+        return Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
     except ValueError:
         return None
 

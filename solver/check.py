@@ -3,6 +3,7 @@ objective recomputed from the moves."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import NamedTuple
 
 from .instance import Instance, Move, Plan
@@ -13,8 +14,8 @@ class Occupied(NamedTuple):
     """Where an item ends up under a plan."""
     item: str
     consultant: str
-    start: object
-    end: object
+    start: datetime
+    end: datetime
 
 
 def violations(instance: Instance, plan: Plan, timeline: Timeline | None = None) -> list[str]:
@@ -79,13 +80,13 @@ def working_time(instance: Instance, plan: Plan, t: Timeline, occupied: list[Occ
 
 def no_overlap(occupied: list[Occupied]) -> list[str]:
     """Rule 3: no two items occupy the same consultant at the same instant."""
-    by_consultant = defaultdict(list)
+    by_consultant: defaultdict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
     for o in occupied:
         by_consultant[o.consultant].append((o.start, o.end, o.item))
     problems = []
     for consultant, spans in by_consultant.items():
         spans.sort()
-        reach = None  # the item reaching furthest so far: it overlaps any later start before its end
+        reach: tuple[datetime, str] | None = None  # the item reaching furthest so far: it overlaps any later start before its end
         for start, end, item in spans:
             if reach is not None and start < reach[0]:
                 problems.append(f"{reach[1]} and {item} overlap on {consultant}")

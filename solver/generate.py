@@ -32,7 +32,7 @@ def generate(consultants: int = 10, weeks: int = 4, seed: int = 1, load: float =
     end = datetime.combine(monday + timedelta(weeks=weeks), time(0), PARIS)
     french = sorted(d for d in holidays.France(years=range(monday.year, end.year + 1)) if monday <= d < end.date())
     calendar = WorkCalendar(extra_holidays=frozenset(french), public_holidays=False)
-    people = []
+    people: list[dict] = []
     for n in range(consultants):
         skills = rng.sample(SKILLS, rng.randint(1, 3))
         unavailable = []

@@ -96,7 +96,8 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
         move_out(booking.id)
     occupancy.add(option.consultant, option.start, option.end, job.id)
     journal.append(("added", option.consultant, option.start, option.end, job.id))
-    protected, moved, ok = {job.id}, {}, True
+    moved: dict[str, Option] = {}
+    protected, ok = {job.id}, True
     queue.sort(key=lambda b: -b.duration_minutes)  # long ones have fewer places
     while queue:
         booking = queue.pop(0)
@@ -171,6 +172,7 @@ def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: in
         if best is None or (plan.status == "FEASIBLE" and (best.status != "FEASIBLE"
                                                            or plan.objective["value"] < best.objective["value"])):
             best = plan
+    assert best is not None  # the loop runs at least once: the budget is only checked once a plan exists
     best.seconds = time.perf_counter() - started
     return best
 
@@ -190,7 +192,7 @@ def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict
         scored = sorted((bound, o.start, o.consultant, o) for o in options
                         if (bound := placement_bound(o, state, bookings, t)) is not None)
         best = None
-        for bound, _, _, option in scored[:tries]:
+        for _bound, _, _, option in scored[:tries]:
             attempt = _try(job, option, state, bookings, t, cache)
             if attempt and (best is None or attempt[0] < best[0]):
                 best = (attempt[0], option, attempt[1])
@@ -198,7 +200,7 @@ def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict
             return Plan("UNKNOWN", "greedy", seconds=time.perf_counter() - started,
                         reason=f"{job.id}: the greedy found no placement whose displaced bookings could all move")
         _, option, moved = best
-        for booking_id, target in moved.items():
+        for booking_id in moved:
             where = state.where[booking_id]
             state.occupancy.remove(where.consultant, where.start, where.end, booking_id)
         for booking_id, target in moved.items():

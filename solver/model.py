@@ -116,20 +116,20 @@ def _relaxation_bound(placements: Placements, t: Timeline, seconds: float, worke
     for job_id, options in jobs_options.items():
         chosen = []
         for o in options:
-            x = model.NewBoolVar(f"place[{_label(job_id, o)}]")
+            x = model.new_bool_var(f"place[{_label(job_id, o)}]")
             chosen.append(x)
             spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
             for booking_id, cost in evicted[(job_id, o)].items():
                 pays[booking_id].append((round(cost * SCALE), x))
-        model.AddExactlyOne(chosen)
+        model.add_exactly_one(chosen)
     _at_most_one_at_a_time(model, spans)
     total = []
     for booking_id, terms in pays.items():  # a booking overlapped by two chosen placements is paid once
-        z = model.NewIntVar(0, max(c for c, _ in terms), f"pays[{booking_id}]")
+        z = model.new_int_var(0, max(c for c, _ in terms), f"pays[{booking_id}]")
         for cost, x in terms:
-            model.Add(z >= cost).OnlyEnforceIf(x)
+            model.add(z >= cost).OnlyEnforceIf(x)
         total.append(z)
-    model.Minimize(sum(total))
+    model.minimize(sum(total))
     status, solver = _run(model, seconds, workers)
     if status == cp_model.INFEASIBLE:
         return math.inf
@@ -150,7 +150,7 @@ def _reduction(instance: Instance, t: Timeline, placements: Placements, lower: f
     bookings displaced by the jobs cost. `also`: bookings kept movable whatever they cost (the hint's)."""
     slack = incumbent - lower
     cheapest = {b.id: t.min_move_cost(b) for b in instance.bookings if t.movable(b)}
-    counted = defaultdict(float)  # the most the bound may have counted for a displaced booking
+    counted: defaultdict[str, float] = defaultdict(float)  # the most the bound may have counted for a displaced booking
     for (j, o), costs in placements.evicted.items():
         if o in placements.options.get(j, ()):
             for b, cost in costs.items():
@@ -200,7 +200,7 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
         booking, here = bookings[booking_id], state.where[booking_id]
         allowance = reduction.allowance.get(booking_id, math.inf) + 1e-6
         stays = [here] if t.fits(booking, here) else []  # an absence may have made it impossible
-        kept = []
+        kept: list[Option] = []
         if time.perf_counter() > deadline:
             scope.elsewhere[booking_id] = t.min_move_cost(booking)
             scope.positions[booking_id] = stays + ([hint[booking_id]] if booking_id in hint and hint[booking_id] != here
@@ -241,7 +241,7 @@ def _at_most_one_at_a_time(model: cp_model.CpModel, spans: dict) -> None:
             if index + 1 < len(items) and items[index + 1][0] == start:
                 continue  # the clique at this start is complete only after its last interval
             if len(active) > 1:
-                model.AddAtMostOne([a[2] for a in active])
+                model.add_at_most_one([a[2] for a in active])
 
 
 @dataclass
@@ -258,29 +258,29 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
     spans, objective = defaultdict(list), []
     clearing = Occupancy()  # where the clearable bookings are
     for booking_id, o in scope.clearable.items():
-        y = built.cleared[booking_id] = model.NewBoolVar(f"cleared[{booking_id}]")
+        y = built.cleared[booking_id] = model.new_bool_var(f"cleared[{booking_id}]")
         clearing.add(o.consultant, o.start, o.end, booking_id)
         objective.append(round(scope.cheapest[booking_id] * SCALE) * y)
     for item_id, options in scope.positions.items():
         literals = []
         for k, o in enumerate(options):  # the name says which: item, consultant, start (index in the list)
-            x = built.choice[(item_id, o)] = model.NewBoolVar(f"at[{item_id}#{k}@{o.consultant}]")
+            x = built.choice[(item_id, o)] = model.new_bool_var(f"at[{item_id}#{k}@{o.consultant}]")
             literals.append(x)
             spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
             for booking_id in clearing.overlapping(o.consultant, o.start, o.end):
-                model.AddImplication(x, built.cleared[booking_id])
+                model.add_implication(x, built.cleared[booking_id])
             if item_id in bookings:
                 cost = scope.costs.get((item_id, o))
                 cost = round((t.move_cost(bookings[item_id], o) if cost is None else cost) * SCALE)
                 if cost:
                     objective.append(cost * x)
         if item_id in scope.elsewhere:
-            away = built.away[item_id] = model.NewBoolVar(f"elsewhere[{item_id}]")
+            away = built.away[item_id] = model.new_bool_var(f"elsewhere[{item_id}]")
             literals.append(away)
             objective.append(round(scope.elsewhere[item_id] * SCALE) * away)
-        model.AddExactlyOne(literals)
+        model.add_exactly_one(literals)
     _at_most_one_at_a_time(model, spans)
-    model.Minimize(sum(objective))
+    model.minimize(sum(objective))
     if hint:  # a complete hint, written into the proto at once (AddHint per literal is slow in Python)
         chosen = [(x.Index(), int(hint.get(item_id) == o)) for (item_id, o), x in built.choice.items()]
         model.Proto().solution_hint.vars.extend(i for i, _ in chosen)
@@ -354,6 +354,8 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     plain = _placements(instance, t, state, bookings, must_move, False, walks)
     repair = sum(t.min_move_cost(b) for b in must_move)
     search = _Search(instance, t, state, bookings, plain, greedy, workers, started, progress, listed, walks)
+    # without sharing a booking's place is looser than with: strong found placements, so plain finds some too
+    assert not isinstance(plain, str)
     for placements in (strong, plain):
         _prune(placements, search.incumbent)
     # small models, solved to optimality in milliseconds on an idle machine; the limit is for a busy one

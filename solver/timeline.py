@@ -87,7 +87,8 @@ class Timeline:
 
     def _whole_days(self, consultant: str, first: date, count: int):
         """[opening of `first`, closing of the count-th working day) if all are whole working days."""
-        days, day = [], first
+        days: list[list] = []  # each working day's blocks
+        day = first
         while len(days) < count:
             if day > first + timedelta(days=count * 3 + 7):
                 return None
@@ -315,7 +316,7 @@ class Occupancy:
         index = bisect_left(spans, (start,))
         # spans never overlap each other: only the one just before `start` can reach into [start, end)
         found = [i for a, b, i in spans[max(0, index - 1):index] if b > start and a < end]
-        for a, b, i in spans[index:]:
+        for a, _b, i in spans[index:]:
             if a >= end:
                 break
             found.append(i)

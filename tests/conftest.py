@@ -168,13 +168,40 @@ def auth(client):
     return AuthActions(client)
 
 
+# Fixtures that put a test on PostgreSQL: the shared cluster, or a module's own (`cluster`, started by the
+# fault tests that restart it).
+_PG_FIXTURES = {"pg_app", "pg_cluster", "pg_template", "cluster"}
+# Tests measured at 5 s or more on the 2-core machine (`pytest --durations=0 --durations-min=5`), one node id
+# or file a line; a parametrised test is named without its brackets.
+_SLOW = {line.split("  #")[0].strip() for line in (Path(__file__).parent / "slow.txt").read_text().splitlines()
+         if line.strip() and not line.startswith("#")}
+
+
+def _on_postgresql(item) -> bool:
+    params = getattr(item, "callspec", None)
+    return (bool(_PG_FIXTURES & set(item.fixturenames)) or item.module.__name__.endswith("_pg")
+            or (params is not None and "postgresql" in params.params.values()))
+
+
+def pytest_collection_modifyitems(items):
+    """The markers pg, browser and slow, set here from what each test uses rather than test by test, so that
+    `pytest -m "not slow and not browser"` is a fast loop that no new test slips out of."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        if _on_postgresql(item):
+            item.add_marker(pytest.mark.pg)
+        if path.startswith("tests/browser/"):
+            item.add_marker(pytest.mark.browser)
+        if path in _SLOW or item.nodeid.split("[")[0] in _SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Mark the reports of tests on PostgreSQL (the mark travels with the report from xdist's workers)."""
     outcome = yield
     report = outcome.get_result()
-    if ("pg_app" in item.fixturenames or "[postgresql" in item.nodeid or "pg_cluster" in item.fixturenames
-            or item.module.__name__.endswith("_pg")):
+    if item.get_closest_marker("pg"):
         report.user_properties.append(("postgresql", True))
 
 

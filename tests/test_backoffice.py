@@ -189,10 +189,10 @@ def test_an_upgrade_opens_the_hour_bank_for_the_whole_contract_year(app):
 def test_the_tier_on_a_day_is_the_last_period_started_by_then(app, starts, tiers, day):
     company = f.company("standard")
     base = date(2026, 1, 1)
-    for offset, tier in zip(starts, tiers):
+    for offset, tier in zip(starts, tiers, strict=False):
         db.session.add(ContractPeriod(company_id=company.id, starts_on=base + timedelta(days=offset), tier=tier))
     db.session.flush()
-    started = sorted((o, t) for o, t in zip(starts, tiers) if o <= day)
+    started = sorted((o, t) for o, t in zip(starts, tiers, strict=False) if o <= day)
     expected = started[-1][1] if started else "standard"
     assert periods.tier_on(company, base + timedelta(days=day)) == expected
     db.session.rollback()

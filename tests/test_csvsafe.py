@@ -43,7 +43,7 @@ def test_billing_csv_writes_formula_like_names_as_text(app, client, auth, name):
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True)), delimiter=";"))
     assert len(rows) == 3  # header, the session, the total
-    header, session = rows[0], dict(zip(rows[0], rows[1]))
+    header, session = rows[0], dict(zip(rows[0], rows[1], strict=True))
     assert session["consultant"] == "'" + name and session["contact"] == f"'{name[:1]}cmd@test.example"
     assert not [cell for row in rows for cell in row if cell.startswith(csvsafe.TRIGGERS)]
     assert header[0] == "date" and rows[2][-2:] == ["45", "0"]

@@ -199,7 +199,8 @@ def test_pages_answer_generated_values_without_a_server_error(any_app, web_world
         @settings(max_examples=10, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def no_server_error(values, form):
-            assert _send(web_world, rule, method, role, values, form) is None
+            # run at once, inside this iteration: the loop variables are the ones meant
+            assert _send(web_world, rule, method, role, values, form) is None  # noqa: B023
 
         try:
             no_server_error()

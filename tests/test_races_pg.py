@@ -119,7 +119,7 @@ def test_the_hour_bank_never_goes_negative_under_parallel_bookings(server):
         db.session.commit()
     start = datetime.combine(working_day(8), clock(10), PARIS).isoformat()
     requests = [(f"{base}/api/v1/bookings", token, {"service": "erplib", "start": start, "consultant_id": cid})
-                for token, cid in zip(raw, consultant_ids)]
+                for token, cid in zip(raw, consultant_ids, strict=True)]
     results = release_together(requests)
     assert [s for s, _, _ in results] == [201] * 5
     with app.app_context():

@@ -109,7 +109,7 @@ def test_failures_spread_over_addresses_are_still_limited_per_account(server):
     base, _log, _redis = server
     user = f.user("planner")
     db.session.commit()
-    answers = [Visitor(base, f"198.51.100.{i}").login(user.email, "guess-%d" % i) for i in range(1, 13)]
+    answers = [Visitor(base, f"198.51.100.{i}").login(user.email, f"guess-{i}") for i in range(1, 13)]
     statuses = [a.status_code for a in answers]
     assert statuses == [200] * 4 + [429] * 8, statuses
     assert all("E-mail ou mot de passe incorrect" in a.text for a in answers[:4])

@@ -1,5 +1,5 @@
 """The reshuffle solver: plans always pass the checker, CP-SAT never worse than the greedy, the exact
-optimum on tiny instances, clear INFEASIBLE answers, and the command line of FORMAT.md."""
+optimum on tiny instances, clear INFEASIBLE answers, and the command line of docs/solver-format.md."""
 from __future__ import annotations
 
 import json

@@ -138,7 +138,7 @@ def test_adding_minutes_adds_exactly_that_much_business_time(calendar, start, mi
 def test_intervals_lie_inside_working_blocks(calendar, start, span):
     end = start + timedelta(minutes=span)
     result = calendar.intervals(start, end)
-    for (a, b), following in zip(result, result[1:] + [None]):
+    for (a, b), following in zip(result, result[1:] + [None], strict=False):
         assert start <= a < b <= end
         if following:
             assert b <= following[0]

@@ -12,12 +12,11 @@ from .errors import Invalid, NotFound
 def booking_for(user: User, booking_id: int) -> Booking:
     """The booking if `user` may see it: clients their company's, consultants their own, staff all."""
     booking = db.session.get(Booking, booking_id)
-    visible = booking is not None and (
+    if booking is None or not (
         user.role in ("planner", "admin")
         or (user.role == "client" and booking.company_id == user.company_id)
         or (user.role == "consultant" and user.consultant and booking.consultant_id == user.consultant.id)
-    )
-    if not visible:
+    ):
         raise NotFound(_l("Aucun rendez-vous n°%(id)s parmi les vôtres.", id=booking_id), code="booking_not_found")
     return booking
 
@@ -35,6 +34,7 @@ def bookings_query(user: User):
 def company_for(user: User, company_id: int | None) -> Company:
     """Clients act for their own company; staff name one."""
     if user.role == "client":
+        assert user.company is not None  # the database refuses a client without a company
         return user.company
     company = db.session.get(Company, company_id) if company_id else None
     if company is None:

@@ -120,8 +120,10 @@ _BUSY = union_all(
 def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
           exclude_id: int | None) -> tuple[dict, dict, dict, dict]:
     """Busy intervals, bookings per day, booked minutes per week and imported busy intervals."""
-    busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
-    imported = defaultdict(list)
+    busy: defaultdict[int, list] = defaultdict(list)
+    daily: defaultdict[int, defaultdict[date, int]] = defaultdict(lambda: defaultdict(int))
+    weekly: defaultdict[tuple[int, date], float] = defaultdict(float)
+    imported: defaultdict[int, list] = defaultdict(list)
     rows = db.session.execute(_BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now,
                                       "exclude": exclude_id or -1})
     for consultant_id, b_start, b_end, counts in rows:
@@ -153,6 +155,7 @@ def _grid_starts(free: Interval, duration: timedelta, grid: int):
 
 def _block_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime,
                  full_days: set[date]):
+    assert ctx.service.duration_minutes is not None  # block services have minutes, whole-day ones days
     duration = timedelta(minutes=ctx.service.duration_minutes)
     buffer = timedelta(minutes=ctx.policy.buffer_minutes)
     busy = [(a - buffer, b + buffer) for a, b in ctx.busy.get(consultant.id, [])]
@@ -179,7 +182,9 @@ def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, st
         if not _whole_day(calendar, day) or day in full_days:
             day += timedelta(days=1)
             continue
-        days, cursor = [], day
+        days: list[list] = []  # each day's working blocks
+        cursor = day
+        assert ctx.service.duration_days is not None  # only whole-day services come here
         while len(days) < ctx.service.duration_days and cursor <= last + timedelta(days=14):
             blocks = _whole_day(calendar, cursor)
             if blocks:
@@ -281,7 +286,7 @@ def _choose(company: Company, consultants: list[Consultant], ctx: _Context, star
     key = _rank(company, ctx)
     best: dict[datetime, tuple] = {}
     for consultant in consultants:
-        cid, ranks = consultant.id, {}
+        cid, ranks = consultant.id, dict[datetime, tuple]()
         for a, b, day in free_slots(consultant, ctx, start, end):
             rank = ranks.get(day) or ranks.setdefault(day, key(day, cid))
             if a not in best or rank < best[a][0]:
@@ -465,6 +470,7 @@ def why_not(kind: str, company: Company, start_at: datetime, now: datetime, *,
     consultants = eligible(contract.current().service(kind), only=consultant_id)
     outcome = decide(kind, company, start_at, now, consultants=consultants)
     if not consultants:
+        assert isinstance(outcome, Reason)  # nobody to book: decide refuses
         return Verdict([Blocker(outcome)], [], None)
     local_day = start_at.astimezone(PARIS).date()
     day_start, day_end = local_range(local_day, local_day)

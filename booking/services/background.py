@@ -12,7 +12,7 @@ _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reshuffle")
 
 def submit(function, *ids) -> Future:
     """Run function(*ids) in an app context of its own; failures are logged, never lost silently."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as the app it stands for
 
     def run():
         with app.app_context():

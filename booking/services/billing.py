@@ -39,7 +39,7 @@ def monthly_rows(company: Company, month: date) -> list[tuple[Booking, int, int]
 def monthly_csv(company: Company, month: date) -> str:
     """The report as CSV, with a total line; names and e-mails written so that no spreadsheet runs them."""
     rows = monthly_rows(company, month)
-    lines = [HEADER]
+    lines: list[list] = [HEADER]
     for booking, included, billable in rows:
         local = booking.start_at.astimezone(PARIS)
         lines.append([local.date().isoformat(), local.strftime("%H:%M"), booking.kind,
@@ -52,7 +52,7 @@ def monthly_csv(company: Company, month: date) -> str:
         for entry, beneficiary in paid:
             lines.append(["compensation", entry.created_at.astimezone(PARIS).date().isoformat(), entry.plan_id,
                           entry.booking_id, beneficiary, _amount(entry.amount_eur)])
-        lines.append(["total_compensations", "", "", "", "", _amount(sum(e.amount_eur for e, _ in paid))])
+        lines.append(["total_compensations", "", "", "", "", _amount(sum((e.amount_eur for e, _ in paid), Decimal(0)))])
     return csvsafe.write(lines)
 
 

@@ -216,6 +216,7 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held",), _l("il ne peut plus être confirmé"))
+        assert booking.hold_expires_at is not None  # every hold has its expiry
         if booking.hold_expires_at <= now:
             booking.status = "expired"
             db.session.commit()

@@ -13,12 +13,13 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import format_number, gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 
 from calendars import fetch, importer
 from calendars.importer import CalendarImportError, Deadline, Imported, Note
@@ -212,9 +213,9 @@ def queue(actor, consultant: Consultant, label: str, url: str, now: datetime) ->
 def request_refresh(calendar: ExternalCalendar, now: datetime) -> bool:
     """Queue a URL calendar again; False when it is already waiting or being read."""
     with locking.locked([]):
-        return db.session.execute(update(ExternalCalendar).where(
+        return cast(CursorResult, db.session.execute(update(ExternalCalendar).where(
             ExternalCalendar.id == calendar.id, ExternalCalendar.url.is_not(None),
-            ExternalCalendar.status.in_(SETTLED)).values(status="pending", queued_at=now)).rowcount == 1
+            ExternalCalendar.status.in_(SETTLED)).values(status="pending", queued_at=now))).rowcount == 1
 
 
 def reimport(calendar: ExternalCalendar, now: datetime, data: bytes | None = None) -> int | None:
@@ -223,9 +224,9 @@ def reimport(calendar: ExternalCalendar, now: datetime, data: bytes | None = Non
     kept, and it raises."""
     try:
         fetched = None
-        if data is None and not calendar.url:
-            raise CalendarImportError(Note("empty"))
         if data is None:
+            if not calendar.url:
+                raise CalendarImportError(Note("empty"))
             fetched = _download(calendar.url, calendar.etag, calendar.last_modified)
             data = fetched.body
         if data is None:
@@ -243,9 +244,9 @@ def reimport(calendar: ExternalCalendar, now: datetime, data: bytes | None = Non
 def refresh_all(now: datetime) -> int:
     """The periodic job: queue every URL calendar not already waiting or being read; how many."""
     with locking.locked([]):
-        return db.session.execute(update(ExternalCalendar).where(
+        return cast(CursorResult, db.session.execute(update(ExternalCalendar).where(
             ExternalCalendar.url.is_not(None), ExternalCalendar.status.in_(SETTLED))
-            .values(status="pending", queued_at=now)).rowcount
+            .values(status="pending", queued_at=now))).rowcount
 
 
 def _claimable(now: datetime):
@@ -256,8 +257,8 @@ def _claimable(now: datetime):
 def _claim(calendar_id: int, now: datetime) -> bool:
     """Mark one calendar `importing` (claimed at `now`); True only for the one caller that did."""
     with locking.locked([]):
-        return db.session.execute(update(ExternalCalendar).where(ExternalCalendar.id == calendar_id, _claimable(now))
-                                  .values(status="importing", started_at=now)).rowcount == 1
+        return cast(CursorResult, db.session.execute(update(ExternalCalendar).where(
+            ExternalCalendar.id == calendar_id, _claimable(now)).values(status="importing", started_at=now))).rowcount == 1
 
 
 def _finish(calendar_id: int, claimed_at: datetime, now: datetime, *, result: Imported | None = None,

@@ -50,6 +50,7 @@ def at_risk(now: datetime) -> list[tuple[Booking, datetime]]:
         Booking.end_at > now).order_by(Booking.start_at)).all()
     risky = []
     for booking in found:
+        assert booking.ticket is not None  # the query keeps callbacks with a ticket
         deadline = take_charge_deadline(booking.company, booking.ticket.priority, booking.ticket.opened_at)
         if deadline is not None and booking.start_at >= deadline:
             risky.append((booking, deadline))
@@ -64,6 +65,7 @@ def alert_at_risk(now: datetime) -> int:
         Booking.ticket_id.is_not(None), Booking.start_at > now)).all()
     alerted = 0
     for booking in candidates:
+        assert booking.ticket is not None  # the query keeps callbacks with a ticket
         deadline = take_charge_deadline(booking.company, booking.ticket.priority, booking.ticket.opened_at)
         if deadline is None or booking.start_at < deadline:
             continue

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from ..extensions import db
 from ..models import Booking
@@ -13,7 +14,7 @@ def claim(booking_id: int, column: str, now: datetime, **changes) -> bool:
     """Set `column` from NULL to now (plus `changes`) on one booking; True only for the one caller
     whose UPDATE changed the row. Runs inside the caller's transaction."""
     field = getattr(Booking, column)
-    result = db.session.execute(
+    result = cast(CursorResult, db.session.execute(
         update(Booking).where(Booking.id == booking_id, field.is_(None)).values({column: now, **changes})
-    )
+    ))
     return result.rowcount == 1

@@ -81,6 +81,7 @@ def create(actor: User, data: CompanyData) -> Company:
 
 
 def _create(actor: User, data: CompanyData) -> Company:
+    assert data.tier is not None and data.contract_start is not None  # create() refused them missing
     with locking.locked([]):
         _check(data, data.tier)  # again in the write transaction (SQLite: under its write lock)
         company = Company(name=data.name.strip(), tier=data.tier, contract_start=data.contract_start,
@@ -99,7 +100,7 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
     """Name, ERP version, environments, privileged consultant, notes, contract start (the tier: `change_tier`)."""
     _check(data, company.tier, company.id)
     with locking.locked([locking.company(company.id)]):
-        company = db.session.get(Company, company.id)
+        company = db.session.get_one(Company, company.id)
         _check(data, company.tier, company.id)
         before = {"name": company.name, "erp_version": company.erp_version, "environments": company.environments,
                   "privileged_consultant_id": company.privileged_consultant_id, "notes": company.notes,
@@ -200,7 +201,7 @@ def change_tier(actor: User, company: Company, tier: str, starts_on: date, now: 
     today = now.astimezone(PARIS).date()
     check_change(company, tier, starts_on, today)
     with locking.locked([locking.company(company.id)]):
-        company = db.session.get(Company, company.id)
+        company = db.session.get_one(Company, company.id)
         if not company.active:
             raise Conflict(_("%(company)s est désactivée : réactivez-la avant de changer sa formule.",
                              company=company.name), code="company_inactive")
@@ -255,7 +256,7 @@ def apply_due(now: datetime) -> int:
     today, changed = now.astimezone(PARIS).date(), 0
     for company_id in db.session.scalars(select(Company.id).order_by(Company.id)).all():
         with locking.locked([locking.company(company_id)]):
-            company = db.session.get(Company, company_id)
+            company = db.session.get_one(Company, company_id)
             before = company.tier
             if _apply(company, today):
                 audit.record(None, "contract.apply", company, tier=company.tier, previous=before)
@@ -267,13 +268,13 @@ def apply_due(now: datetime) -> int:
 
 
 def _active_contacts(company: Company) -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(
-        User.company_id == company.id, User.active.is_(True)))
+    return db.session.execute(select(func.count()).select_from(User).where(
+        User.company_id == company.id, User.active.is_(True))).scalar_one()
 
 
 def future_bookings(company: Company, now: datetime) -> int:
-    return db.session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now))
+    return db.session.execute(select(func.count()).select_from(Booking).where(
+        Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)).scalar_one()
 
 
 def upcoming_bookings(company: Company, now: datetime) -> list[Booking]:
@@ -291,7 +292,7 @@ def deactivate(actor: User, company: Company, now: datetime, cancel_bookings: bo
         for booking in upcoming_bookings(company, now):  # each under its own lock, as a staff cancellation
             bookings.cancel(actor, booking, now, acknowledged=True)
     with locking.locked([locking.company(company.id)]):
-        company = db.session.get(Company, company.id)
+        company = db.session.get_one(Company, company.id)
         left = future_bookings(company, now)  # re-checked under the lock: one may have been booked meanwhile
         if left:
             raise Conflict(_("%(company)s a encore %(count)s rendez-vous à venir : annulez-les d'abord (ou attendez "
@@ -310,7 +311,7 @@ def deactivate(actor: User, company: Company, now: datetime, cancel_bookings: bo
 def reactivate(actor: User, company: Company) -> None:
     """The company is a client again; its contacts stay deactivated until reactivated one by one (within the cap)."""
     with locking.locked([locking.company(company.id)]):
-        company = db.session.get(Company, company.id)
+        company = db.session.get_one(Company, company.id)
         company.active = True
         db.session.flush()
         audit.record(actor, "company.reactivate", company)

@@ -26,7 +26,7 @@ def check_pattern(pattern: dict) -> dict:
     except (ValueError, TypeError) as exc:
         raise Invalid(_("Horaires invalides : %(error)s", error=str(exc))) from None
     for blocks in week:
-        for (_a, b), (c, _d) in zip(blocks, blocks[1:]):
+        for (_a, b), (c, _d) in zip(blocks, blocks[1:], strict=False):
             if c < b:
                 raise Invalid(_("Horaires invalides : deux plages se chevauchent le même jour."))
     if not any(week):

@@ -52,7 +52,7 @@ def in_force() -> contract.Contract | None:
     with _parsed_lock:
         found = _parsed.get(key)
     if found is None:
-        text = db.session.scalar(select(ContractVersion.text).where(ContractVersion.id == version))
+        text = db.session.execute(select(ContractVersion.text).where(ContractVersion.id == version)).scalar_one()
         found = contract.parse_text(text, f"contract_versions #{version}")
         with _parsed_lock:
             _parsed[key] = found
@@ -66,7 +66,7 @@ def text_in_force() -> str:
 
 def _text(version: int | None) -> str:
     if version is not None:
-        return db.session.scalar(select(ContractVersion.text).where(ContractVersion.id == version))
+        return db.session.execute(select(ContractVersion.text).where(ContractVersion.id == version)).scalar_one()
     with open(contract.file_path(), encoding="utf-8") as fh:
         return fh.read()
 

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 
 from calendars.feed import feed
 from calendars.invite import EventData
@@ -85,15 +85,15 @@ def version(token: FeedToken, now: datetime) -> tuple[str, datetime | None]:
             select(func.count(PrerequisiteCheck.id), func.max(PrerequisiteCheck.confirmed_at),
                    func.coalesce(func.sum(PrerequisiteCheck.id), 0)).join(Booking).where(_scope(token, now))).one()
         checked = checks[1]
-        owner = db.session.get(Consultant, token.consultant_id)
+        owner = db.session.get_one(Consultant, token.consultant_id)
         # the companies' names and the tickets, in one query; the owner's week splits multi-day bookings
-        shown = select(Company.id, Company.name, *tickets).join(Booking, Booking.company_id == Company.id)
+        shown: Select = select(Company.id, Company.name, *tickets).join(Booking, Booking.company_id == Company.id)
         parts += [*checks, _checklists(), owner.name, repr(owner.working_pattern), owner.holiday_region]
     else:
         shown = (select(Consultant.id, User.name, Consultant.holiday_region, *tickets)
                  .join(User, Consultant.user_id == User.id).join(Booking, Booking.consultant_id == Consultant.id))
-        parts += [db.session.get(Company, token.company_id).name]
-        patterns = dict(db.session.execute(select(Consultant.id, Consultant.working_pattern).where(
+        parts += [db.session.get_one(Company, token.company_id).name]
+        patterns: dict[int, dict] = dict(db.session.execute(select(Consultant.id, Consultant.working_pattern).where(
             Consultant.id.in_(select(Booking.consultant_id).where(_scope(token, now)).distinct()))).all())
         parts += [sorted((k, repr(v)) for k, v in patterns.items())]
     rows = db.session.execute(shown.outerjoin(Ticket, Ticket.id == Booking.ticket_id).where(_scope(token, now))
@@ -148,7 +148,7 @@ def _events(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], c
     if first.start.astimezone(PARIS).date() == first.end.astimezone(PARIS).date():
         return [first]
     if row.consultant_id not in consultants:
-        consultants[row.consultant_id] = db.session.get(Consultant, row.consultant_id)
+        consultants[row.consultant_id] = db.session.get_one(Consultant, row.consultant_id)
     days = day_spans(consultants[row.consultant_id], first.start, first.end)
     return [dataclasses.replace(first, uid=first.uid if n == 1 else f"jour{n}-{first.uid}", start=a, end=b,
                                 summary=f"{first.summary} (jour {n}/{len(days)})" if len(days) > 1 else first.summary)
@@ -180,9 +180,9 @@ def render(token: FeedToken, now: datetime | None = None) -> bytes:
     confirmed = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"]) if token.consultant_id else {}
     kinds, checklists = _kinds(), _checklists()
     if token.consultant_id:
-        name = f"ERP-Lib — {db.session.get(Consultant, token.consultant_id).name}"
+        name = f"ERP-Lib — {db.session.get_one(Consultant, token.consultant_id).name}"
     else:
-        name = f"ERP-Lib — {db.session.get(Company, token.company_id).name}"
+        name = f"ERP-Lib — {db.session.get_one(Company, token.company_id).name}"
     consultants: dict[int, Consultant] = {}
     return feed(name, (event for r in rows
                        for event in _events(r, bool(token.consultant_id), kinds, confirmed, checklists, consultants)),

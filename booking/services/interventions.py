@@ -50,7 +50,7 @@ def send_prerequisite_reminders(now: datetime) -> int:
     """48 business hours before: remind the client of what is still unconfirmed (once)."""
     sent = 0
     for booking_id in _due(now, "prerequisites_reminded_at", _hours("prerequisites_reminder_hours")):
-        booking = db.session.get(Booking, booking_id)
+        booking = db.session.get_one(Booking, booking_id)
         if all_confirmed(booking):
             continue
         with locking.locked([]):
@@ -64,8 +64,8 @@ def check_gates(now: datetime) -> int:
     """24 business hours before: unconfirmed prerequisites stop the intervention (once); returns how many."""
     stopped = 0
     for booking_id in _due(now, "gate_checked_at", _hours("prerequisites_gate_hours")):
-        with locking.locked([locking.company(db.session.get(Booking, booking_id).company_id)]):
-            booking = db.session.get(Booking, booking_id)
+        with locking.locked([locking.company(db.session.get_one(Booking, booking_id).company_id)]):
+            booking = db.session.get_one(Booking, booking_id)
             gate = _hours("prerequisites_gate_hours")
             if booking.status != "confirmed" or not (  # cancelled, or moved away from its gate, since selected
                     now < booking.start_at and availability.BUSINESS.between(now, booking.start_at) <= gate):

@@ -55,8 +55,8 @@ def may_manage(actor: User, company: Company) -> None:
 
 def _cap(company: Company, adding: int = 1) -> None:
     tier = contract.current().tier(company.tier)
-    count = db.session.scalar(select(func.count()).select_from(User).where(
-        User.company_id == company.id, User.active.is_(True)))
+    count = db.session.execute(select(func.count()).select_from(User).where(
+        User.company_id == company.id, User.active.is_(True))).scalar_one()
     if count + adding > tier.contacts:
         raise Conflict(_("La formule %(tier)s donne accès au portail à %(cap)s contact(s) et %(company)s en a déjà "
                          "%(count)s : désactivez d'abord un contact, ou changez de formule.",
@@ -82,7 +82,7 @@ def invite_contact(actor: User, company: Company, email: str, name: str, now: da
     may_manage(actor, company)
     email, name = _new_account(email, name)
     with locking.locked([locking.company(company.id)]):
-        company = db.session.get(Company, company.id)
+        company = db.session.get_one(Company, company.id)
         if not company.active:
             raise Conflict(_("%(company)s est désactivée : réactivez-la avant d'y inviter un contact.",
                              company=company.name), code="company_inactive")
@@ -137,7 +137,7 @@ def deactivate(actor: User, user: User, now: datetime) -> None:
     """The account stops at once: sessions and API tokens end, pending links stop working."""
     _managed(actor, user)
     with locking.locked(_keys(user)):
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         if not user.active:
             return
         companies.stop_user(actor, user, now)
@@ -150,7 +150,7 @@ def reactivate(actor: User, user: User) -> None:
     """The account works again with its password; a client counts against the cap again."""
     _managed(actor, user)
     with locking.locked(_keys(user)):
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         if user.active:
             return
         if user.company is not None:
@@ -169,7 +169,7 @@ def set_main_contact(actor: User, user: User, main: bool) -> None:
     if user.role != "client":
         raise Invalid(_("Seul un contact client peut être contact principal."), code="not_a_contact")
     with locking.locked(_keys(user)):
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         user.main_contact = bool(main)
         db.session.flush()
         audit.record(actor, "user.main_contact", user, main=user.main_contact)
@@ -182,7 +182,7 @@ def set_role(actor: User, user: User, role: str) -> None:
         raise Invalid(_("Seuls les membres de l'équipe passent de planificateur à administrateur et inversement."),
                       code="invalid_role", field="role")
     with locking.locked([locking.account(user.id)]):
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         before, user.role = user.role, role
         logins.end_sessions(actor, user)  # pages open with the old role must not go on
         db.session.flush()
@@ -193,7 +193,7 @@ def send_reset(actor: User, user: User, now: datetime) -> None:
     """An admin (or the main contact) sends a set-password link; the current password works until it is used."""
     _managed(actor, user)
     with locking.locked(_keys(user)):
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         if not user.active:
             raise Conflict(_("Ce compte est désactivé : réactivez-le avant de lui envoyer un lien."),
                            code="user_inactive")
@@ -209,7 +209,7 @@ def forgot(email: str, now: datetime) -> None:
     if user is None or not user.active:
         return
     with locking.locked(_keys(user)):
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         if user.active:
             audit.record(None, "user.reset_link", user, asked_by="self")
             _issue(user, "reset", now)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -18,12 +19,12 @@ def acquire(holder: str, now: datetime) -> bool:
     """Take or renew the lease; False while another live holder has it."""
     try:
         with locking.locked([]):
-            renewed = db.session.execute(
+            renewed = cast(CursorResult, db.session.execute(
                 update(SchedulerLease)
                 .where(SchedulerLease.name == NAME,
                        or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
                 .values(holder=holder, expires_at=now + TTL)
-            ).rowcount
+            )).rowcount
             if renewed:
                 return True
             if db.session.get(SchedulerLease, NAME) is not None:

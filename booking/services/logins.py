@@ -6,10 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
+from typing import cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import CursorResult, case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -106,7 +107,8 @@ def _count_failure(key: str, now: datetime) -> datetime | None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.last_failure_at < now - FORGET_AFTER))
     table = LoginFailure.__table__
     following, threshold = table.c.failures + 1, current_app.config["LOGIN_FAILURES_BEFORE_DELAY"]
-    ends, n = [], threshold
+    ends: list[tuple[int, datetime]] = []
+    n = threshold
     while (step := delay(n)) is not None and (not ends or ends[-1][1] < now + step):
         ends.append((n, now + step))
         n += 1
@@ -126,12 +128,12 @@ def locks(now: datetime) -> dict[str, datetime]:
     """Addresses (hashed) locked at `now`, with the end of their delay."""
     rows = db.session.execute(select(LoginFailure.account, LoginFailure.locked_until)
                               .where(LoginFailure.locked_until > now))
-    return {account: until for account, until in rows}
+    return {account: until for account, until in rows if until is not None}  # the query keeps set ones
 
 
 def unlock(actor: User | None, user: User) -> bool:
     """Forget the failures of `user`'s address; True if there were any."""
-    removed = db.session.execute(delete(LoginFailure).where(LoginFailure.account == account_key(user.email)))
+    removed = cast(CursorResult, db.session.execute(delete(LoginFailure).where(LoginFailure.account == account_key(user.email))))
     audit.record(actor, "user.unlock", user)
     return bool(removed.rowcount)
 

@@ -16,6 +16,7 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Sequence
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -89,7 +90,7 @@ def message_id(entry_id: int) -> str:
     return f"<outbox-{entry_id}@{f'[{host}]' if ':' in host else host}>"
 
 
-def _compose(entries: list[OutboxMessage]) -> None:
+def _compose(entries: Sequence[OutboxMessage]) -> None:
     """The recipients of one change get the same message: it is rendered once (MIME rendering is the
     costly part), and each copy differs only by its To, Message-ID and Date headers (header order
     carries no meaning). Date is when the change queued it, not when an attempt sends it."""
@@ -132,7 +133,7 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
-def _send(entries: list[OutboxMessage], now: datetime) -> int:
+def _send(entries: Sequence[OutboxMessage], now: datetime) -> int:
     """SMTP over one connection, each outcome written as its SMTP transaction ends; returns how many left."""
     config, sent, pending = current_app.config, 0, list(entries)
     try:
@@ -140,6 +141,7 @@ def _send(entries: list[OutboxMessage], now: datetime) -> int:
             while pending:
                 entry = pending[0]
                 try:
+                    assert entry.raw is not None  # _claim takes composed mail only
                     smtp.sendmail(config["MAIL_SENDER"], [entry.recipient], entry.raw)
                 except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
                     # This mail was refused; the connection serves the next one.
@@ -167,7 +169,7 @@ def _sweep(now: datetime) -> None:
             _give_up(entry, now)
 
 
-def _claim(now: datetime) -> list[OutboxMessage]:
+def _claim(now: datetime) -> Sequence[OutboxMessage]:
     """Take the due mail and count its attempt before sending: if this process dies, the mail waits
     for its backoff like any failure (another scheduler skips it meanwhile), never lost nor doubled."""
     with locking.locked([], reread=False):
@@ -211,7 +213,7 @@ def counts() -> dict[str, int]:
 
 def failed_count() -> int:
     """How many mails failed (an index answers it)."""
-    return db.session.scalar(select(func.count()).where(OutboxMessage.failed_at.is_not(None)))
+    return db.session.execute(select(func.count()).where(OutboxMessage.failed_at.is_not(None))).scalar_one()
 
 
 def retry_now(entry_id: int, now: datetime) -> OutboxMessage:

@@ -94,7 +94,7 @@ def _removed(booking: Booking, start: datetime, consultant_id: int) -> None:
 def about_booking(booking_id: int, what: str, text: str | None, *, to_planners: bool = False,
                   with_invite: bool = False) -> None:
     """A mail about one booking, read afresh (a job may have changed it with a plain UPDATE)."""
-    booking = db.session.get(Booking, booking_id, populate_existing=True)
+    booking = db.session.get_one(Booking, booking_id, populate_existing=True)
     _queue(booking, what, text, to_planners=to_planners, with_invite=with_invite)
 
 
@@ -133,7 +133,7 @@ def _staff_link(booking: Booking) -> str:
 
 
 def prerequisites_reminder(booking_id: int) -> None:
-    booking = db.session.get(Booking, booking_id)
+    booking = db.session.get_one(Booking, booking_id)
     missing = "\n".join(f"- {label}" for _, label, done in checklist(booking) if not done)
     about_booking(booking_id, "prerequisites_reminder",
                   f"Confirmez dans votre portail, avant l'échéance de 24 heures ouvrées :\n{missing}")
@@ -154,6 +154,7 @@ def company_alert(company: Company, subject: str, text: str) -> None:
 def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
     """Tell the requester that a priority-consulting quote waits for them, with its total, limit and link."""
     quote = quotes.build(request, plan)
+    assert quote is not None  # told once the plan is ready
     until = dates.format_datetime(quote.valid_until, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
     link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/portail/priorite/{request.id}/devis"
     total = numbers.format_currency(quote.total, "EUR", locale="fr_FR")

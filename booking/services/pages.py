@@ -23,7 +23,7 @@ class Page:
 
 def paginate(query: Select, number: int | None, size: int = PAGE_SIZE, *, scalars: bool = True) -> Page:
     """Page `number` (1-based) of `query`, which must already be ordered (ties broken by an id)."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     pages = max(-(-total // size), 1)
     number = min(max(number or 1, 1), pages, MAX_PAGE)
     limited = query.offset((number - 1) * size).limit(size)

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 def request_consulting(actor: User, skill: str, amount: int, unit: str, description: str, now: datetime) -> PriorityRequest:
     """A client asks for priority consulting: Sérénité includes it, Confort gets a quote, Standard cannot."""
-    tier = contract.current().tier(actor.company.tier)
+    company = actor.company
+    assert company is not None  # only client contacts reach this (the pages and the API check the role)
+    tier = contract.current().tier(company.tier)
     level = tier.access("priority_consulting")
     if level not in ("yes", "quote"):
         raise NotEntitled(_l("La formule %(tier)s n'inclut pas le conseil prioritaire.", tier=tier.label))
@@ -35,7 +37,7 @@ def request_consulting(actor: User, skill: str, amount: int, unit: str, descript
     if skill not in skills:
         raise Invalid(_l("Compétence inconnue « %(skill)s » : choisissez parmi %(known)s.", skill=skill,
                          known=", ".join(sorted(skills))), code="unknown_skill")
-    with locking.locked([locking.company(actor.company_id)]):
+    with locking.locked([locking.company(company.id)]):
         request = PriorityRequest(company_id=actor.company_id, requester_id=actor.id, skill=skill, amount=amount,
                                   unit=unit, description=description.strip()[:2000], requested_at=now)
         db.session.add(request)
@@ -99,12 +101,12 @@ def _fail(plan_id: int, reason: str) -> None:
 
 
 def _compute(plan_id: int, now: datetime) -> None:
-    plan = db.session.get(ReshufflePlan, plan_id)
+    plan = db.session.get_one(ReshufflePlan, plan_id)
     requests = [plan.request] if plan.request else []
     raw = reshuffle.build(now, requests)
     snapshot = _snapshot(now)
     with locking.locked([]):
-        plan = db.session.get(ReshufflePlan, plan_id)
+        plan = db.session.get_one(ReshufflePlan, plan_id)
         plan.instance, plan.snapshot = raw, snapshot
     last = [0.0]
 
@@ -118,7 +120,7 @@ def _compute(plan_id: int, now: datetime) -> None:
 
     result = solve(read_instance(raw), current_app.config["RESHUFFLE_SECONDS"], progress=progress)
     with locking.locked([]):
-        plan = db.session.get(ReshufflePlan, plan_id)
+        plan = db.session.get_one(ReshufflePlan, plan_id)
         plan.plan = result.to_json()
         plan.finished_at = utcnow()
         plan.progress = {"elapsed": round(result.seconds, 1), "value": result.objective.get("value"),
@@ -174,8 +176,10 @@ def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: 
 
     def consent(request: PriorityRequest) -> None:
         request.client_accepted_at = now
+        quote = quotes.build(request, plan)
+        assert quote is not None  # _quoted_plan returns a ready plan
         audit.record(actor, "priority.quote_accepted", request, plan=plan.id, quote_eur=request.quote_eur,
-                     total_eur=str(quotes.build(request, plan).total))
+                     total_eur=str(quote.total))
 
     return apply(actor, plan, now, consent=consent)
 
@@ -193,8 +197,10 @@ def apply_as_planner(actor: User, plan: ReshufflePlan, now: datetime, agreement_
 
         def consent(request: PriorityRequest) -> None:
             request.client_accepted_at, request.agreement_note = now, note
+            quote = quotes.build(request, plan)
+            assert quote is not None  # _quoted_plan returns a ready plan
             audit.record(actor, "priority.quote_agreed_by_phone", request, plan=plan.id, note=note,
-                         total_eur=str(quotes.build(request, plan).total))
+                         total_eur=str(quote.total))
 
         return apply(actor, plan, now, consent=consent)
     return apply(actor, plan, now)
@@ -257,7 +263,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
                               plan=fresh.id), code="plan_stale")
         if consent is not None:
             consent(plan.request)
-        bookings = {m["id"]: db.session.get(Booking, _db_id(m["id"])) for m in moves}
+        bookings = {m["id"]: db.session.get_one(Booking, _db_id(m["id"])) for m in moves}
         for booking in bookings.values():  # park first: moves may swap places within the transaction
             booking.status = "expired"
         db.session.flush()
@@ -278,6 +284,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
         db.session.flush()
         for placement in placements:
             request = plan.request
+            assert request is not None  # placements are a priority request's jobs
             booking = Booking(kind="priority_consulting", status="confirmed", company_id=request.company_id,
                               contact_id=request.requester_id, consultant_id=_db_id(placement["consultant"]),
                               start_at=datetime.fromisoformat(placement["start"]),

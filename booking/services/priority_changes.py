@@ -27,6 +27,7 @@ def consequences(booking: Booking, change: str) -> str:
     if not moved:
         return (_("Annuler ce conseil prioritaire ne touche aucun autre rendez-vous.") if change == "cancel" else
                 _("Déplacer ce conseil prioritaire ne touche aucun autre rendez-vous."))
+    assert plan is not None  # moves come from a plan
     charged = db.session.scalar(select(func.coalesce(func.sum(Compensation.amount_eur), 0))
                                 .where(Compensation.plan_id == plan.id)) or Decimal(0)
     values = {"plan": plan.id, "moved": moved, "charged": format_currency(Decimal(charged), "EUR")}

@@ -81,7 +81,7 @@ def build(request: PriorityRequest, plan: ReshufflePlan | None) -> Quote | None:
     for move in plan.plan.get("moves", []):
         if not move.get("compensation_eur"):
             continue  # a booking moved at no cost to the requester is in the plan, not in the quote
-        booking = db.session.get(Booking, int(move["id"][1:]))
+        booking = db.session.get_one(Booking, int(move["id"][1:]))
         lines.append(Compensation(booking, booking.company.name, datetime.fromisoformat(move["from"]["start"]),
                                   datetime.fromisoformat(move["to"]["start"]),
                                   Decimal(str(move["compensation_eur"])).quantize(CENT)))

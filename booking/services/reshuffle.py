@@ -48,7 +48,7 @@ def _calendar() -> dict:
 
 
 def build(now: datetime, requests: list[PriorityRequest]) -> dict:
-    """A FORMAT.md instance: the next weeks of confirmed bookings and the accepted priority jobs."""
+    """A docs/solver-format.md instance: the next weeks of confirmed bookings and the accepted priority jobs."""
     terms = contract.current()
     end = datetime.combine((now + timedelta(weeks=WEEKS)).astimezone(PARIS).date(), datetime.min.time(), PARIS)
     consultants = eligible(terms.service("erplib"))

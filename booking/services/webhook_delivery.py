@@ -164,11 +164,11 @@ def log_page(subscription_id: int, number: int, status: str | None = None) -> Pa
     query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
     if status:
         query = query.where(STATUSES[status])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(-(-total // PAGE_SIZE), 1)
     number = min(max(number, 1), pages)
-    items = db.session.scalars(query.order_by(WebhookDelivery.id.desc())
-                               .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    items = list(db.session.scalars(query.order_by(WebhookDelivery.id.desc())
+                                    .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
     return Page(items, number, pages, total)
 
 

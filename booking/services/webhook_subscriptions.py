@@ -70,7 +70,7 @@ def check_events(events: list[str]) -> list[str]:
 
 
 def listing() -> list[WebhookSubscription]:
-    return db.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)).all()
+    return list(db.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
 
 
 def get(subscription_id: int) -> WebhookSubscription:

@@ -143,7 +143,7 @@ def index():
 def create():
     form = ConsultantForm()
     if request.method == "GET":
-        for n, f in enumerate(form.days()[:5]):
+        for f in form.days()[:5]:
             f.data = "09:00-12:30, 14:00-18:00"
     elif form.validate_on_submit():
         if not form.email.data:
