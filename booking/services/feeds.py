@@ -18,6 +18,7 @@ from collections import OrderedDict
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
+from flask_babel import get_locale
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from calendars.feed import feed
@@ -105,11 +106,12 @@ _cache_lock = threading.Lock()
 
 def current(raw: str, now: datetime) -> Rendered | None:
     """The feed of this secret token as it stands (None: no such token, or revoked)."""
-    token = db.session.execute(_LOOKUP, {"digest": tokens.digest(raw)}).one_or_none()
+    # Core on the session's connection: the ORM layer would cost as much as the query itself
+    token = db.session.connection().execute(_LOOKUP, {"digest": tokens.digest(raw)}).one_or_none()
     if token is None:
         return None
     day = now.astimezone(PARIS).date()
-    key = (token.token_hash, token[3], token[4], day, tuple(_kinds().items()))
+    key = (token.token_hash, token[3], token[4], day, str(get_locale()))  # the locale: the labels' language
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
