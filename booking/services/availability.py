@@ -5,6 +5,8 @@
 booking call (under its locks, through `decide`) both use it; the database constraint backs it up.
 When it says no, `decide` names the step that removed the start (services.reasons).
 A whole-day service needs whole working days: a day with any absence is not one for it.
+Block services are computed in whole minutes (calendars.minutes); each start goes to the first consultant in
+rank order who has it free, so a day stops asking the team once every start has one.
 """
 from __future__ import annotations
 
