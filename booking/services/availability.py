@@ -5,6 +5,8 @@
 booking call (under its locks, through `decide`) both use it; the database constraint backs it up.
 When it says no, `decide` names the step that removed the start (services.reasons).
 A whole-day service needs whole working days: a day with any absence is not one for it.
+Block services are computed in whole minutes (calendars.minutes); each start goes to the first consultant in
+rank order who has it free, so a day stops asking the team once every start has one.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
+from calendars import minutes
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
 from flask_babel import format_datetime
 
@@ -49,11 +52,26 @@ class _Context:
     weekly_minutes: dict[tuple[int, date], float]
     imported: dict[int, list[Interval]]  # the part of `busy` that comes from imported calendars
     gate: datetime | None  # an intervention must start after it: its prerequisites gate is still ahead
+    busy_minutes: dict[int, list[tuple[int, int]]]  # `busy` in whole minutes (see _floor, _ceil)
 
 
 def calendar_for(consultant: Consultant) -> WorkCalendar:
-    return WorkCalendar(week=parse_week(consultant.working_pattern), holiday_region=consultant.holiday_region,
+    return WorkCalendar(week=_week(consultant.working_pattern), holiday_region=consultant.holiday_region,
                         absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
+
+
+_weeks: dict[str, tuple] = {}
+
+
+def _week(pattern: dict) -> tuple:
+    """A working pattern parsed once per process: most consultants share a handful of them."""
+    key = repr(pattern)
+    week = _weeks.get(key)
+    if week is None:
+        if len(_weeks) > 1024:
+            _weeks.clear()
+        week = _weeks[key] = parse_week(pattern)
+    return week
 
 
 # Built once (bound parameters): constructing a statement costs more than running it.
@@ -118,51 +136,29 @@ _BUSY = union_all(
 
 
 def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
-          exclude_id: int | None) -> tuple[dict, dict, dict, dict]:
-    """Busy intervals, bookings per day, booked minutes per week and imported busy intervals."""
-    busy: defaultdict[int, list] = defaultdict(list)
-    daily: defaultdict[int, defaultdict[date, int]] = defaultdict(lambda: defaultdict(int))
-    weekly: defaultdict[tuple[int, date], float] = defaultdict(float)
-    imported: defaultdict[int, list] = defaultdict(list)
+          exclude_id: int | None) -> tuple[dict, dict, dict, dict, dict]:
+    """Busy intervals (also in minutes), bookings per day, booked minutes per week and imported busy intervals."""
+    busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
+    imported, in_minutes = defaultdict(list), defaultdict(list)
     rows = db.session.execute(_BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now,
-                                      "exclude": exclude_id or -1})
+                                      "exclude": exclude_id or -1}).all()
+    weeks: dict[int, tuple[date, date]] = {}  # (local day, its Monday) by UTC hour: the zone's offsets are whole hours
     for consultant_id, b_start, b_end, counts in rows:
         busy[consultant_id].append((b_start, b_end))
+        in_minutes[consultant_id].append((minutes.floor(b_start), minutes.ceil(b_end)))
         if counts:
-            local_day = b_start.astimezone(PARIS).date()
+            hour = in_minutes[consultant_id][-1][0] // 60
+            if hour not in weeks:
+                local_day = b_start.astimezone(PARIS).date()
+                weeks[hour] = (local_day, _monday(local_day))
+            local_day, monday = weeks[hour]
             daily[consultant_id][local_day] += 1
-            weekly[(consultant_id, _monday(local_day))] += (b_end - b_start).total_seconds() / 60
+            weekly[(consultant_id, monday)] += (b_end - b_start).total_seconds() / 60
         else:
             imported[consultant_id].append((b_start, b_end))
     for intervals in busy.values():
         intervals.sort()
-    return busy, daily, weekly, imported
-
-
-def _grid_starts(free: Interval, duration: timedelta, grid: int):
-    """Starts on the local-time grid such that [start, start + duration) fits in `free`."""
-    a, b = free
-    local = a.astimezone(PARIS)
-    since_midnight = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
-                               microseconds=local.microsecond)
-    step = timedelta(minutes=grid)
-    late = since_midnight % step
-    start = a if not late else a + (step - late)
-    while start + duration <= b:
-        yield start
-        start += step
-
-
-def _block_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime,
-                 full_days: set[date]):
-    assert ctx.service.duration_minutes is not None  # block services have minutes, whole-day ones days
-    duration = timedelta(minutes=ctx.service.duration_minutes)
-    buffer = timedelta(minutes=ctx.policy.buffer_minutes)
-    busy = [(a - buffer, b + buffer) for a, b in ctx.busy.get(consultant.id, [])]
-    for free in subtract(calendar.intervals(start, end), busy):
-        day = free[0].astimezone(PARIS).date()  # a free interval lies inside one local day
-        if day not in full_days:
-            yield from ((s, s + duration, day) for s in _grid_starts(free, duration, ctx.policy.grid_minutes))
+    return busy, daily, weekly, imported, in_minutes
 
 
 def _whole_day(calendar: WorkCalendar, day: date) -> list[Interval]:
@@ -197,20 +193,79 @@ def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, st
         day += timedelta(days=1)
 
 
-def free_slots(consultant: Consultant, ctx: _Context, start: datetime, end: datetime):
-    """(start, end, local day) of every free slot of one consultant in [start, end), after notice,
-    prerequisites gate, horizon and daily cap: the one rule that the slot list and the booking re-check share."""
-    calendar = calendar_for(consultant)
+@dataclass(frozen=True)
+class _Bounds:
+    """Where starts may lie, in minutes: after notice and prerequisites gate, ending within the horizon."""
+
+    low: int
+    high: int
+    length: int
+    grid: int
+
+
+def _window(ctx: _Context, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """[start, end) narrowed by notice, prerequisites gate and horizon."""
     start = max(start, ctx.earliest)
     if ctx.gate is not None:
         start = max(start, ctx.gate + timedelta(microseconds=1))  # at the gate itself it is checked already
-    end = min(end, ctx.now + timedelta(days=ctx.policy.horizon_days))
-    if start >= end:
+    return start, min(end, ctx.now + timedelta(days=ctx.policy.horizon_days))
+
+
+def _bounds(ctx: _Context, start: datetime, end: datetime) -> _Bounds:
+    start, end = _window(ctx, start, end)
+    return _Bounds(minutes.ceil(start), minutes.floor(end), ctx.service.duration_minutes or 0, ctx.policy.grid_minutes)
+
+
+class _Person:
+    """One consultant's calendar in minutes: working pattern, and the holes (absences, busy time widened by
+    the buffer) merged once."""
+
+    __slots__ = ("id", "week", "region", "holes", "full_days")
+
+    def __init__(self, consultant: Consultant, ctx: _Context):
+        self.id, self.week, self.region = consultant.id, _week(consultant.working_pattern), consultant.holiday_region
+        buffer = ctx.policy.buffer_minutes
+        holes = [(a - buffer, b + buffer) for a, b in ctx.busy_minutes.get(consultant.id, ())]
+        holes += [(minutes.floor(a.start_at), minutes.ceil(a.end_at)) for a in consultant.absences]
+        self.holes = minutes.merged(holes)
+        cap = consultant.daily_cap
+        self.full_days = {day for day, count in ctx.daily.get(consultant.id, {}).items() if count >= cap}
+
+    def blocks(self, day: date) -> tuple:
+        return minutes.day_blocks(self.week, self.region, day)
+
+    def starts(self, day: date, bounds: _Bounds) -> list[tuple[int, int]]:
+        """(start, end) in minutes of this consultant's free block starts on one local day."""
+        if day in self.full_days:
+            return []
+        return minutes.free_starts(self.blocks(day), self.holes, bounds.low, bounds.high, bounds.length, bounds.grid)
+
+
+def _days(start: datetime, end: datetime):
+    day, last = start.astimezone(PARIS).date(), end.astimezone(PARIS).date()
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def free_slots(consultant: Consultant, ctx: _Context, start: datetime, end: datetime):
+    """(start, end, local day) of every free slot of one consultant in [start, end), after notice,
+    prerequisites gate, horizon and daily cap: the one rule that the slot list and the booking re-check share.
+    Block services are computed in whole minutes (`_Person.starts`), which `_choose` and `decide` call directly."""
+    if ctx.service.span == "days":
+        start, end = _window(ctx, start, end)
+        if start >= end:
+            return iter(())
+        cap = consultant.daily_cap
+        full_days = {day for day, count in ctx.daily.get(consultant.id, {}).items() if count >= cap}
+        return _day_slots(consultant, calendar_for(consultant), ctx, start, end, full_days)
+    bounds = _bounds(ctx, start, end)
+    if bounds.low >= bounds.high:
         return iter(())
-    cap = consultant.daily_cap
-    full_days = {day for day, count in ctx.daily.get(consultant.id, {}).items() if count >= cap}
-    produce = _day_slots if ctx.service.span == "days" else _block_slots
-    return produce(consultant, calendar, ctx, start, end, full_days)
+    person = _Person(consultant, ctx)
+    return ((minutes.instant(a), minutes.instant(b), day)
+            for day in _days(minutes.instant(bounds.low), minutes.instant(bounds.high))
+            for a, b in person.starts(day, bounds))
 
 
 def _context(kind: str, consultants: list[Consultant], start: datetime, end: datetime, now: datetime,
@@ -219,9 +274,11 @@ def _context(kind: str, consultants: list[Consultant], start: datetime, end: dat
     # whole weeks, so that "least load that week" sees the full week
     week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
     week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
-    busy, daily, weekly, imported = _load([c.id for c in consultants], week_start, week_end, now, exclude_id)
+    busy, daily, weekly, imported, in_minutes = _load([c.id for c in consultants], week_start, week_end, now,
+                                                      exclude_id)
     service = terms.service(kind)
-    return _Context(service, terms.policy, now, earliest(now, kind), busy, daily, weekly, imported, gate(service, now))
+    return _Context(service, terms.policy, now, earliest(now, kind), busy, daily, weekly, imported, gate(service, now),
+                    in_minutes)
 
 
 def _rank(company: Company, ctx: _Context):
@@ -283,6 +340,44 @@ def slots(kind: str, company: Company, start: datetime, end: datetime, now: date
 def _choose(company: Company, consultants: list[Consultant], ctx: _Context, start: datetime,
             end: datetime) -> list[Slot]:
     """One slot per free start time, with its preferred consultant."""
+    if ctx.service.span == "days":
+        return _choose_days(company, consultants, ctx, start, end)
+    bounds = _bounds(ctx, start, end)
+    if bounds.low >= bounds.high:
+        return []
+    key, people = _rank(company, ctx), [_Person(c, ctx) for c in consultants]
+    best: dict[int, tuple[int, int]] = {}
+    ranked: dict[date, list[_Person]] = {}
+    for day in _days(minutes.instant(bounds.low), minutes.instant(bounds.high)):
+        monday = _monday(day)
+        if monday not in ranked:  # the rank changes with the week's load only
+            ranked[monday] = sorted(people, key=lambda p: key(day, p.id))
+        # Everyone in rank order, each start to the first who has it free: the preferred consultant. Once
+        # every start that anyone's pattern offers that day has one, nobody further down can change a thing.
+        offered = set().union(*(minutes.grid_starts(p.blocks(day), bounds.low, bounds.high, bounds.length,
+                                                    bounds.grid) for p in _patterns(people, day)))
+        found: dict[int, tuple[int, int]] = {}
+        for person in ranked[monday]:
+            if len(found) == len(offered):
+                break
+            for a, b in person.starts(day, bounds):
+                if a not in found:
+                    found[a] = (b, person.id)
+        best.update(found)
+    return [Slot(minutes.instant(a), minutes.instant(b), cid) for a, (b, cid) in sorted(best.items())]
+
+
+def _patterns(people: list[_Person], day: date) -> list[_Person]:
+    """One consultant per distinct (pattern, holiday region): together they offer every start anyone could."""
+    distinct: dict[tuple, _Person] = {}
+    for person in people:
+        distinct.setdefault((person.week, person.region), person)
+    return list(distinct.values())
+
+
+def _choose_days(company: Company, consultants: list[Consultant], ctx: _Context, start: datetime,
+                 end: datetime) -> list[Slot]:
+    """Whole-day services: one slot per free start, with its preferred consultant."""
     key = _rank(company, ctx)
     best: dict[datetime, tuple] = {}
     for consultant in consultants:
@@ -328,10 +423,26 @@ def decide(kind: str, company: Company, start_at: datetime, now: datetime, *,
     local_day = start_at.astimezone(PARIS).date()
     day_start, day_end = local_range(local_day, local_day)
     ctx = _context(kind, consultants, day_start, day_end, now, exclude_id)
-    for slot in _choose(company, consultants, ctx, day_start, day_end):
-        if slot.start == start_at:
-            return slot
-    return _shared_reason(ctx, start_at) or _consultants_reason(consultants, ctx, start_at) or reason("taken")
+    return (_first_free(company, consultants, ctx, start_at) or _shared_reason(ctx, start_at)
+            or _consultants_reason(consultants, ctx, start_at) or reason("taken"))
+
+
+def _first_free(company: Company, consultants: list[Consultant], ctx: _Context, start_at: datetime) -> Slot | None:
+    """The slot at `start_at` with the consultant `_choose` would give it: the first free one in rank order."""
+    day = start_at.astimezone(PARIS).date()
+    day_start, day_end = local_range(day, day)
+    if ctx.service.span == "days":
+        return next((slot for slot in _choose_days(company, consultants, ctx, day_start, day_end)
+                     if slot.start == start_at), None)
+    bounds, minute = _bounds(ctx, day_start, day_end), minutes.floor(start_at)
+    if minutes.instant(minute) != start_at:
+        return None  # not a whole minute: never on the grid
+    key = _rank(company, ctx)
+    for consultant in sorted(consultants, key=lambda c: key(day, c.id)):
+        for a, b in _Person(consultant, ctx).starts(day, bounds):
+            if a == minute:
+                return Slot(minutes.instant(a), minutes.instant(b), consultant.id)
+    return None
 
 
 # Why not: the pipeline's steps, asked one by one of a single start, in the order of services.reasons.

@@ -82,6 +82,10 @@ def take_charge_deadline(company: Company, priority: str, opened_at: datetime) -
     return availability.BUSINESS.add(opened_at, commitment) if commitment else None
 
 
+class _ChooseAgain(Exception):
+    """The consultant chosen before the locks is no longer free at that start: choose among the whole team."""
+
+
 def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: Company | None = None,
          consultant_id: int | None = None, ticket: Ticket | None = None, hold: bool = False,
          environment: str | None = None, notes: str = "", follow_up_of: Booking | None = None,
@@ -98,17 +102,26 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     environment = _environment(company, service, environment)
     if kind == "major_install":
         _check_one_install_per_version(company)
-    consultant_ids = [consultant_id] if consultant_id is not None else availability.eligible_ids(service)
+    # The consultant named, else the one availability prefers, chosen before the locks: under them only that
+    # consultant is locked and re-checked, so the critical section does not grow with the team. Should the
+    # slot have gone meanwhile, the whole team is locked and asked again (`_ChooseAgain`).
+    only = consultant_id
+    if only is None:
+        first = availability.decide(kind, company, start_at, now)
+        only = first.consultant_id if isinstance(first, availability.Slot) else None
+    consultant_ids = [only] if only is not None else availability.eligible_ids(service)
     contact = contact or (actor if actor.role == "client" else None)
 
     def place() -> Booking:
         # the slot is re-read under the locks by its own queries; actor and company need not be
         with locking.locked(_lock_keys(company, consultant_ids, start_at, service), reread=False):
             # read under the locks (absences as they are now), only those the locks cover
-            consultants = [c for c in availability.eligible(service, only=consultant_id, reread=True)
+            consultants = [c for c in availability.eligible(service, only=only, reread=True)
                            if c.id in consultant_ids]
             slot = availability.decide(kind, company, start_at, now, consultants=consultants)
             if isinstance(slot, reasons.Reason):
+                if only != consultant_id:
+                    raise _ChooseAgain
                 raise reasons.refused(slot)
             # ids rather than relationships: the flush then has only the new rows to look at (the loaded
             # consultant, company and contact are found again in the session when the booking is read)
@@ -137,15 +150,23 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
                 notify.booking_changed(booking, "proposed" if hold else "confirmed")
         return booking
 
+    def place_or_choose_again() -> Booking:
+        nonlocal only, consultant_ids
+        try:
+            return place()
+        except _ChooseAgain:
+            only, consultant_ids = None, availability.eligible_ids(service)
+            return place()
+
     try:
-        return place()
+        return place_or_choose_again()
     except IntegrityError:
         # The database's constraint still counts a hold past its expiry that the sweeper has not marked
         # yet (availability already sees it as free): mark this consultant's, then try once more.
         if not holds.expire(now, consultant_ids):
             raise Conflict(TAKEN, code="taken") from None
     try:
-        return place()
+        return place_or_choose_again()
     except IntegrityError:  # the database constraint caught a race the locks should have prevented
         raise Conflict(TAKEN, code="taken") from None
 

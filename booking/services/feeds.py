@@ -1,27 +1,33 @@
 """Secret iCal feeds: one per consultant and per client company; random, hashed, rotatable, revocable.
 
-The ETag is a digest of everything the feed shows, taken from a few small queries (the bookings'
-versions, the prerequisites confirmed, the names of the companies or consultants, the contract's
-checklists and labels, the day), so a poller that has the current feed gets its 304 without the
-feed being built, and a prerequisite ticked or a company renamed changes it. A booking over
-several days appears as one event per working day.
+A feed is rendered once per schedule version and served from memory (each process keeps its own copy):
+the version is a counter that the database bumps in the same transaction as any change to what a feed
+shows (bookings, consultants, users, companies, tickets, prerequisites: migrations 0006 and 0019), read with
+the token in one query, so a request never gets bytes older than the last commit, whichever worker or host
+wrote it. The key also holds the contract in force, the local day (the feed's window moves at midnight) and
+the service labels. The ETag is a digest of the bytes: it changes exactly when the body does. A booking
+over several days appears as one event per working day.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+import threading
+from collections import OrderedDict
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from flask_babel import get_locale
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from calendars.feed import feed
 from calendars.invite import EventData
 from calendars.worktime import PARIS, WorkCalendar, parse_week
 from .. import contract, labels
 from ..extensions import db
-from ..models import Booking, Company, Consultant, FeedToken, PrerequisiteCheck, Ticket, User
+from ..models import (Booking, Company, Consultant, ContractVersion, FeedToken, PrerequisiteCheck, ScheduleVersion,
+                      Ticket, User)
 from ..models.types import utcnow
 from . import audit, locking, tokens
 
@@ -66,41 +72,59 @@ def token_for(raw: str) -> FeedToken | None:
                                                      FeedToken.revoked_at.is_(None)))
 
 
-def _scope(token: FeedToken, now: datetime):
+def _scope(token, day: date):
+    """The bookings a feed shows on this local day: from 90 days back, cancelled ones for 30 days after the change."""
+    midnight = datetime.combine(day, time(), PARIS)
     owner = Booking.consultant_id == token.consultant_id if token.consultant_id else Booking.company_id == token.company_id
-    return and_(owner, Booking.start_at >= now - PAST, or_(
+    return and_(owner, Booking.start_at >= midnight - PAST, or_(
         Booking.status.in_(SHOWN),
-        and_(Booking.status.in_(CANCELLED), Booking.updated_at >= now - KEEP_CANCELLED)))
+        and_(Booking.status.in_(CANCELLED), Booking.updated_at >= midnight - KEEP_CANCELLED)))
 
 
-def version(token: FeedToken, now: datetime) -> tuple[str, datetime | None]:
-    """(ETag, Last-Modified) of the feed as it would be built now."""
-    count, latest = db.session.execute(
-        select(func.count(), func.max(Booking.updated_at)).where(_scope(token, now))).one()
-    parts: list = [token.id, count, latest, now.date()]  # the date: a cancellation leaving the window
-    checked = None
-    tickets = (Ticket.id, Ticket.reference, Ticket.priority)
-    if token.consultant_id:
-        checks = db.session.execute(
-            select(func.count(PrerequisiteCheck.id), func.max(PrerequisiteCheck.confirmed_at),
-                   func.coalesce(func.sum(PrerequisiteCheck.id), 0)).join(Booking).where(_scope(token, now))).one()
-        checked = checks[1]
-        owner = db.session.get_one(Consultant, token.consultant_id)
-        # the companies' names and the tickets, in one query; the owner's week splits multi-day bookings
-        shown: Select = select(Company.id, Company.name, *tickets).join(Booking, Booking.company_id == Company.id)
-        parts += [*checks, _checklists(), owner.name, repr(owner.working_pattern), owner.holiday_region]
-    else:
-        shown = (select(Consultant.id, User.name, Consultant.holiday_region, *tickets)
-                 .join(User, Consultant.user_id == User.id).join(Booking, Booking.consultant_id == Consultant.id))
-        parts += [db.session.get_one(Company, token.company_id).name]
-        patterns: dict[int, dict] = dict(db.session.execute(select(Consultant.id, Consultant.working_pattern).where(
-            Consultant.id.in_(select(Booking.consultant_id).where(_scope(token, now)).distinct()))).all())
-        parts += [sorted((k, repr(v)) for k, v in patterns.items())]
-    rows = db.session.execute(shown.outerjoin(Ticket, Ticket.id == Booking.ticket_id).where(_scope(token, now))
-                              .distinct()).all()
-    parts += [sorted(rows, key=repr), sorted(_kinds().items())]
-    tag = hashlib.sha1(repr(parts).encode()).hexdigest()
-    return f'"{tag}"', max((t for t in (latest, checked) if t is not None), default=None)
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """A feed's bytes and their validators."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime | None
+
+
+# The token, the schedule's version and the contract in force, in one statement (a feed poll's only query
+# when the feed is in memory). Built once: constructing a statement costs more than running it.
+_LOOKUP = select(
+    FeedToken.token_hash, FeedToken.consultant_id, FeedToken.company_id,
+    select(ScheduleVersion.value).where(ScheduleVersion.id == 1).scalar_subquery(),
+    select(func.max(ContractVersion.id)).scalar_subquery(),
+).where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
+
+CACHE_SIZE = 256  # feeds per process
+CACHE_BYTES = 8 * 1024 * 1024  # a larger feed is rendered at each version but not kept
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def current(raw: str, now: datetime) -> Rendered | None:
+    """The feed of this secret token as it stands (None: no such token, or revoked)."""
+    # Core on the session's connection: the ORM layer would cost as much as the query itself
+    token = db.session.connection().execute(_LOOKUP, {"digest": tokens.digest(raw)}).one_or_none()
+    if token is None:
+        return None
+    day = now.astimezone(PARIS).date()
+    key = (token.token_hash, token[3], token[4], day, str(get_locale()))  # the locale: the labels' language
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+    if found is None:
+        # read after the version: these bytes are at least as new as the version they are kept under
+        found = _render(token, day)
+        if len(found.body) <= CACHE_BYTES:
+            with _cache_lock:
+                _cache[key] = found
+                while len(_cache) > CACHE_SIZE:
+                    _cache.popitem(last=False)
+    return found
 
 
 def _kinds() -> dict[str, str]:
@@ -122,7 +146,7 @@ def day_spans(consultant: Consultant, start: datetime, end: datetime) -> list[tu
     return [(spans[0][0], spans[-1][1]) for spans in days] or [(start, end)]
 
 
-def _rows(token: FeedToken, now: datetime):
+def _rows(token, day: date):
     """Only the columns a feed shows (whole ORM objects cost more than the feed itself)."""
     return db.session.execute(
         select(Booking.id, Booking.ical_uid, Booking.sequence, Booking.start_at, Booking.end_at, Booking.status,
@@ -131,14 +155,16 @@ def _rows(token: FeedToken, now: datetime):
         .join(Company, Company.id == Booking.company_id)
         .join(Consultant, Consultant.id == Booking.consultant_id).join(User, User.id == Consultant.user_id)
         .outerjoin(Ticket, Ticket.id == Booking.ticket_id)
-        .where(_scope(token, now)).order_by(Booking.start_at)
+        .where(_scope(token, day)).order_by(Booking.start_at)
     ).all()
 
 
-def _confirmed_prerequisites(booking_ids: list[int]) -> dict[int, int]:
-    return dict(db.session.execute(
-        select(PrerequisiteCheck.booking_id, func.count()).where(PrerequisiteCheck.booking_id.in_(booking_ids))
-        .group_by(PrerequisiteCheck.booking_id)).all())
+def _confirmed_prerequisites(booking_ids: list[int]) -> tuple[dict[int, int], datetime | None]:
+    """How many prerequisites each booking has confirmed, and the latest confirmation."""
+    rows = db.session.execute(
+        select(PrerequisiteCheck.booking_id, func.count(), func.max(PrerequisiteCheck.confirmed_at))
+        .where(PrerequisiteCheck.booking_id.in_(booking_ids)).group_by(PrerequisiteCheck.booking_id)).all()
+    return {booking_id: count for booking_id, count, _ in rows}, max((r[2] for r in rows), default=None)
 
 
 def _events(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], checklists: dict[str, int],
@@ -173,17 +199,20 @@ def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], ch
                      cancelled=row.status in CANCELLED, stamp=row.updated_at)
 
 
-def render(token: FeedToken, now: datetime | None = None) -> bytes:
-    """The whole feed."""
-    now = now or utcnow()
-    rows = _rows(token, now)
-    confirmed = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"]) if token.consultant_id else {}
+def _render(token, day: date) -> Rendered:
+    """The whole feed, its digest, and its latest change (a booking's or a confirmed prerequisite's)."""
+    rows = _rows(token, day)
+    confirmed, checked = ({}, None)
+    if token.consultant_id:
+        confirmed, checked = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"])
     kinds, checklists = _kinds(), _checklists()
     if token.consultant_id:
         name = f"ERP-Lib — {db.session.get_one(Consultant, token.consultant_id).name}"
     else:
         name = f"ERP-Lib — {db.session.get_one(Company, token.company_id).name}"
     consultants: dict[int, Consultant] = {}
-    return feed(name, (event for r in rows
+    body = feed(name, (event for r in rows
                        for event in _events(r, bool(token.consultant_id), kinds, confirmed, checklists, consultants)),
                 "Planning ERP-Lib Planner")
+    latest = max((t for t in (*(r.updated_at for r in rows), checked) if t is not None), default=None)
+    return Rendered(body, f'"{hashlib.sha1(body).hexdigest()}"', latest)

@@ -12,22 +12,20 @@ bp = Blueprint("feeds", __name__)
 
 @bp.route("/calendars/<token>.ics")
 def feed(token: str):
-    found = feeds.token_for(token)
+    found = feeds.current(token, utcnow())
     if found is None:
         abort(404)
-    now = utcnow()
-    etag, latest = feeds.version(found, now)
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=0, must-revalidate"}
-    if latest is not None:
-        headers["Last-Modified"] = http_date(latest)
+    headers = {"ETag": found.etag, "Cache-Control": "private, max-age=0, must-revalidate"}
+    if found.last_modified is not None:
+        headers["Last-Modified"] = http_date(found.last_modified)
     matches = request.headers.get("If-None-Match")
     if matches is not None:
         # weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"; a proxy may have weakened ours
-        fresh = matches.strip() == "*" or etag in re.findall(r'(?:W/)?("[^"]*")', matches)
+        fresh = matches.strip() == "*" or found.etag in re.findall(r'(?:W/)?("[^"]*")', matches)
     else:
         since = parse_date(request.headers.get("If-Modified-Since"))
-        fresh = since is not None and latest is not None and latest.replace(microsecond=0) <= since
+        fresh = since is not None and found.last_modified is not None and found.last_modified.replace(microsecond=0) <= since
     if fresh:
         return Response(status=304, headers=headers)
     # text/calendar whatever the Accept header: calendar clients send all sorts
-    return Response(feeds.render(found, now), headers=headers, content_type="text/calendar; charset=utf-8")
+    return Response(found.body, headers=headers, content_type="text/calendar; charset=utf-8")
