@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Consultant, PriorityRequest, ReshufflePlan
+from . import solver_ids
 
 VALID_FOR = timedelta(hours=24)  # beyond a day, the schedule the plan was made on has likely moved
 CENT = Decimal("0.01")
@@ -75,13 +76,14 @@ def build(request: PriorityRequest, plan: ReshufflePlan | None) -> Quote | None:
     if plan is None or not plan.plan or plan.status not in ("ready", "applied"):
         return None
     names = {c.id: c.name for c in db.session.scalars(select(Consultant))}
-    placements = [Placement(names.get(int(p["consultant"][1:]), p["consultant"]), datetime.fromisoformat(p["start"]),
-                            datetime.fromisoformat(p["end"])) for p in plan.plan.get("placements", [])]
+    placements = [Placement(names.get(solver_ids.consultant_id(p["consultant"]), p["consultant"]),
+                            datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]))
+                  for p in plan.plan.get("placements", [])]
     lines = []
     for move in plan.plan.get("moves", []):
         if not move.get("compensation_eur"):
             continue  # a booking moved at no cost to the requester is in the plan, not in the quote
-        booking = db.session.get(Booking, int(move["id"][1:]))
+        booking = db.session.get(Booking, solver_ids.booking_id(move["id"]))
         lines.append(Compensation(booking, booking.company.name, datetime.fromisoformat(move["from"]["start"]),
                                   datetime.fromisoformat(move["to"]["start"]),
                                   Decimal(str(move["compensation_eur"])).quantize(CENT)))

@@ -15,7 +15,7 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import Booking, Consultant, PriorityRequest, ReshufflePlan
 from ..models.types import utcnow
-from ..services import priority, quotes
+from ..services import priority, quotes, solver_ids
 from ..services.errors import Invalid, ServiceError
 from .forms.priority import ApplyPlanForm
 from .money import eur
@@ -94,18 +94,18 @@ def _diff(plan: ReshufflePlan) -> dict | None:
         return None
     moves = plan.plan.get("moves", [])
     rows, per_client = [], defaultdict(float)
-    bookings = {m["id"]: db.session.get(Booking, int(m["id"][1:])) for m in moves}
+    bookings = {m["id"]: db.session.get(Booking, solver_ids.booking_id(m["id"])) for m in moves}
     names = {c.id: c.name for c in db.session.scalars(select(Consultant))}
     for move in moves:
         booking = bookings[move["id"]]
-        rows.append({"booking": booking, "from_consultant": names.get(int(move["from"]["consultant"][1:])),
+        rows.append({"booking": booking, "from_consultant": names.get(solver_ids.consultant_id(move["from"]["consultant"])),
                      "from": datetime.fromisoformat(move["from"]["start"]),
-                     "to_consultant": names.get(int(move["to"]["consultant"][1:])),
+                     "to_consultant": names.get(solver_ids.consultant_id(move["to"]["consultant"])),
                      "to": datetime.fromisoformat(move["to"]["start"]), "eur": move["compensation_eur"]})
         per_client[booking.company.name] += move["compensation_eur"]
     return {"rows": rows, "per_client": sorted(per_client.items()), "objective": plan.plan.get("objective", {}),
             "status": plan.plan.get("status"), "reason": plan.plan.get("reason", ""),
-            "placements": [{"consultant": names.get(int(p["consultant"][1:])), "start": datetime.fromisoformat(p["start"]),
+            "placements": [{"consultant": names.get(solver_ids.consultant_id(p["consultant"])), "start": datetime.fromisoformat(p["start"]),
                             "end": datetime.fromisoformat(p["end"])} for p in plan.plan.get("placements", [])],
             "timelines": _timelines(plan, moves, names)}
 
@@ -138,5 +138,5 @@ def _timelines(plan: ReshufflePlan, moves: list[dict], names: dict) -> list[dict
             after[(p["consultant"], day)].append(("priority_consulting", 0.0, 100.0))
             touched.add((p["consultant"], day))
             day += timedelta(days=1)
-    return [{"consultant": names.get(int(c[1:]), c), "day": d, "before": before[(c, d)], "after": after[(c, d)]}
+    return [{"consultant": names.get(solver_ids.consultant_id(c), c), "day": d, "before": before[(c, d)], "after": after[(c, d)]}
             for c, d in sorted(touched, key=lambda k: (k[1], k[0]))][:40]
