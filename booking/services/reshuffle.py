@@ -18,11 +18,6 @@ from . import solver_ids
 
 WEEKS = 4
 WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
-POLICY = {"freeze_hours": 48, "compensated_if_booked_days_before": 14,
-          "compensation_eur": {"erplib": 60, "callback": 0, "minor_update": 250, "major_install": 900,
-                               "major_install_test": 600, "priority_consulting": 900},
-          "short_notice_factor": [[2, 3.0], [5, 2.0], [10, 1.5]],
-          "weights": {"moved": 100, "consultant_change": 20, "displacement_hour": 1}}
 
 
 def _iso(instant: datetime) -> str:
@@ -89,5 +84,5 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
         "horizon": {"start": _iso(now), "end": _iso(end)},
         "consultants": [{"id": solver_ids.consultant(c.id), "skills": list(c.skills),
                          "unavailable": _unavailable(c, now, end)} for c in consultants],
-        "bookings": bookings, "priority_jobs": jobs, "policy": POLICY,
+        "bookings": bookings, "priority_jobs": jobs, "policy": terms.reshuffle.to_instance(),
     }
