@@ -23,8 +23,8 @@ bp = Blueprint("absences", __name__)
 @role_required("planner", "admin")
 def declare():
     form = AbsenceForm()
-    form.consultant.choices = [(c.id, c.name) for c in db.session.scalars(select(Consultant).join(Consultant.user)
-                                                                          .order_by(User.name))]
+    rows = db.session.execute(select(Consultant.id, User.name).join(Consultant.user).order_by(User.name))
+    form.consultant.choices = [(consultant_id, name) for consultant_id, name in rows]  # one query, not one a name
     if form.validate_on_submit():
         consultant = db.session.get(Consultant, form.consultant.data)
         try:
