@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from calendars.worktime import PARIS
+
 
 def _secret_key(instance: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
@@ -36,7 +38,6 @@ def from_environment(instance: Path) -> dict:
         "MAIL_SERVER": env("MAIL_SERVER", ""),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_SENDER": env("MAIL_SENDER", "planning@erplib.example"),
-        "BOOKING_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
         "RESHUFFLE_SECONDS": float(env("RESHUFFLE_SECONDS", "10")),
         # Calendar URLs: one deadline for the whole fetch; loopback only for a test server on this machine.
         "CALENDAR_FETCH_SECONDS": float(env("CALENDAR_FETCH_SECONDS", "15")),
@@ -48,7 +49,8 @@ def from_environment(instance: Path) -> dict:
         "LOCK_TIMEOUT_SECONDS": float(env("LOCK_TIMEOUT_SECONDS", "5")),
         # A pending Idempotency-Key whose request stopped answering is taken over by a retry after this.
         "IDEMPOTENCY_LEASE_SECONDS": float(env("IDEMPOTENCY_LEASE_SECONDS", "10")),
-        "BABEL_DEFAULT_TIMEZONE": env("BOOKING_TIMEZONE", "Europe/Paris"),
+        # Pages show business time, which is Paris time by contract (calendars/worktime.py): not a setting.
+        "BABEL_DEFAULT_TIMEZONE": PARIS.key,
         "CONTRACT_FILE": env("CONTRACT_FILE", ""),
         "PUBLIC_URL": public_url,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # uploads: a 10 MiB calendar and its form

@@ -60,6 +60,24 @@ class BookingPolicy:
 
 
 @dataclass(frozen=True)
+class ReshufflePolicy:
+    """What moving other clients' bookings costs, for priority consulting and absence repair: the solver
+    instance's `policy` (docs/solver-format.md)."""
+    freeze_hours: int  # bookings starting sooner than this never move
+    compensated_if_booked_days_before: int  # only bookings made at least this long ago are compensated
+    compensation_eur: dict[str, int | float]  # per service kind moved; a kind not listed costs nothing
+    short_notice_factor: tuple[tuple[int, int | float], ...]  # (business days of notice under, factor)
+    weights: dict[str, int | float]  # moved, consultant_change, displacement_hour
+
+    def to_instance(self) -> dict:
+        return {"freeze_hours": self.freeze_hours,
+                "compensated_if_booked_days_before": self.compensated_if_booked_days_before,
+                "compensation_eur": dict(self.compensation_eur),
+                "short_notice_factor": [list(row) for row in self.short_notice_factor],
+                "weights": dict(self.weights)}
+
+
+@dataclass(frozen=True)
 class Tier:
     name: str
     label: str
@@ -91,6 +109,7 @@ class Tier:
 class Contract:
     services: dict[str, Service]
     tiers: dict[str, Tier]
+    reshuffle: ReshufflePolicy
     policy: BookingPolicy = BookingPolicy()
 
     def tier(self, name: str) -> Tier:
@@ -192,6 +211,47 @@ def _check_service_hours(service: Service) -> None:
             raise ContractError(f"services.{service.kind}.{name}: {value!r} must be a whole number from 0 to 400")
 
 
+RESHUFFLE_WEIGHTS = ("moved", "consultant_change", "displacement_hour")
+
+
+def _number(value, where: str, low: float, high: float, *, whole: bool = False) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise ContractError(f"{where}: {value!r} must be {kind} from {low} to {high}")
+    return value
+
+
+def _reshuffle(raw: dict | None, kinds: set[str]) -> ReshufflePolicy:
+    """The [reshuffle] table: required, because a priority quote is priced from it."""
+    if not isinstance(raw, dict):
+        raise ContractError("reshuffle: the table is missing (the compensation policy of priority consulting)")
+    unknown = set(raw) - {"freeze_hours", "compensated_if_booked_days_before", "compensation_eur",
+                          "short_notice_factor", "weights"}
+    if unknown:
+        raise ContractError(f"reshuffle: unknown {sorted(unknown)}")
+    try:
+        compensation, rows, weights = raw["compensation_eur"], raw["short_notice_factor"], raw["weights"]
+        freeze = _number(raw["freeze_hours"], "reshuffle.freeze_hours", 0, 720, whole=True)
+        booked = _number(raw["compensated_if_booked_days_before"], "reshuffle.compensated_if_booked_days_before",
+                         0, 730, whole=True)
+    except KeyError as exc:
+        raise ContractError(f"reshuffle: missing {exc.args[0]!r}") from None
+    for kind in compensation:
+        if kind not in kinds:
+            raise ContractError(f"reshuffle.compensation_eur: unknown service {kind!r}")
+    amounts = {kind: _number(v, f"reshuffle.compensation_eur.{kind}", 0, 100_000) for kind, v in compensation.items()}
+    if not isinstance(rows, list) or any(not isinstance(row, list) or len(row) != 2 for row in rows):
+        raise ContractError("reshuffle.short_notice_factor: a list of [business days, factor] pairs")
+    factors = tuple((_number(d, "reshuffle.short_notice_factor", 1, 400, whole=True),
+                     _number(f, "reshuffle.short_notice_factor", 1, 100)) for d, f in rows)
+    if [d for d, _f in factors] != sorted({d for d, _f in factors}):
+        raise ContractError("reshuffle.short_notice_factor: business days must increase from row to row")
+    if set(weights) != set(RESHUFFLE_WEIGHTS):
+        raise ContractError(f"reshuffle.weights: exactly {list(RESHUFFLE_WEIGHTS)}")
+    weighted = {name: _number(weights[name], f"reshuffle.weights.{name}", 0, 1_000_000) for name in RESHUFFLE_WEIGHTS}
+    return ReshufflePolicy(freeze, booked, amounts, factors, weighted)
+
+
 def parse(raw: dict) -> Contract:
     """Build and validate a contract from its TOML data."""
     services = {kind: _service(kind, data) for kind, data in raw.get("services", {}).items()}
@@ -200,7 +260,8 @@ def parse(raw: dict) -> Contract:
     tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
     if not tiers or not services:
         raise ContractError("The contract needs at least one tier and one service")
-    return Contract(services=services, tiers=tiers, policy=_policy(raw.get("booking", {})))
+    return Contract(services=services, tiers=tiers, reshuffle=_reshuffle(raw.get("reshuffle"), set(services)),
+                    policy=_policy(raw.get("booking", {})))
 
 
 def parse_text(text: str, origin: str) -> Contract:

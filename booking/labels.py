@@ -58,13 +58,13 @@ def skills_label(skills) -> str:
     return ", ".join(str(SKILLS.get(s, s)) for s in skills)
 SECTIONS = {
     "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
-               ("priority.client_requests", _l("Conseil prioritaire")),
+               ("priority_client.index", _l("Conseil prioritaire")),
                ("portal.hour_bank_page", _l("Banque d'heures et facturation")), ("calendars.agenda", _l("Agenda")),
                ("contacts.home", _l("Contacts"))],
     "consultant": [("consultant.home", _l("Mon planning")), ("calendars.agenda", _l("Agenda et calendriers"))],
     "planner": [("planner.home", _l("Planification")), ("dashboard.index", _l("Tableau de bord")),
-                ("priority.week", _l("Semaine")),
-                ("consultants.index", _l("Consultants")), ("priority.absences", _l("Absences")),
+                ("planner_week.show", _l("Semaine")),
+                ("consultants.index", _l("Consultants")), ("absences.declare", _l("Absences")),
                 ("planner.interventions_page", _l("Interventions")),
                 ("calendars.conflicts", _l("Conflits d'agenda")), ("why_not.index", _l("Pourquoi pas libre ?")),
                 ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),

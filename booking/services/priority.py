@@ -17,7 +17,7 @@ from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
 from ..models.types import utcnow
-from . import audit, background, consultants, locking, notify, quotes, reshuffle
+from . import audit, background, consultants, locking, notify, quotes, reshuffle, solver_ids
 from .errors import Conflict, Invalid, NotEntitled
 
 log = logging.getLogger(__name__)
@@ -165,10 +165,6 @@ def resume_abandoned(now: datetime) -> int:
     return resumed
 
 
-def _db_id(instance_id: str) -> int:
-    return int(instance_id[1:])  # "b42" → 42, "c7" → 7, "p3" → 3
-
-
 def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: int | None = None) -> ReshufflePlan:
     """The requester accepts the quote they read (`plan_id`): the plan is applied at once. A quote that
     changed since, or expired, is refused; an expired one is computed afresh and mailed again."""
@@ -239,11 +235,11 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
     touched = {m["to"]["consultant"] for m in moves} | {m["from"]["consultant"] for m in moves} | \
         {p["consultant"] for p in placements}
-    keys = [locking.consultant_day(_db_id(c), (now + timedelta(days=d)).date())
+    keys = [locking.consultant_day(solver_ids.consultant_id(c), (now + timedelta(days=d)).date())
             for c in touched for d in range(reshuffle.WEEKS * 7 + 1)]
     keys += [locking.company(plan.request.company_id)] if plan.request else []
     # the moved bookings' own lock, the one their cancel or move takes: neither can slip in meanwhile
-    moved_ids = [_db_id(m["id"]) for m in moves]
+    moved_ids = [solver_ids.booking_id(m["id"]) for m in moves]
     keys += [locking.company(c) for c in db.session.scalars(select(Booking.company_id).where(Booking.id.in_(moved_ids)))]
     created, moved, previous = [], [], {}  # previous: each moved booking's (start, consultant id)
     with locking.locked(keys):
@@ -263,7 +259,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
                               plan=fresh.id), code="plan_stale")
         if consent is not None:
             consent(plan.request)
-        bookings = {m["id"]: db.session.get_one(Booking, _db_id(m["id"])) for m in moves}
+        bookings = {m["id"]: db.session.get_one(Booking, solver_ids.booking_id(m["id"])) for m in moves}
         for booking in bookings.values():  # park first: moves may swap places within the transaction
             booking.status = "expired"
         db.session.flush()
@@ -271,7 +267,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
             booking = bookings[move["id"]]
             previous[booking.id] = (booking.start_at, booking.consultant_id)
             booking.status = "confirmed"
-            booking.consultant_id = _db_id(move["to"]["consultant"])
+            booking.consultant_id = solver_ids.consultant_id(move["to"]["consultant"])
             booking.start_at = datetime.fromisoformat(move["to"]["start"])
             booking.end_at = datetime.fromisoformat(move["to"]["end"])
             booking.sequence += 1
@@ -286,7 +282,8 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
             request = plan.request
             assert request is not None  # placements are a priority request's jobs
             booking = Booking(kind="priority_consulting", status="confirmed", company_id=request.company_id,
-                              contact_id=request.requester_id, consultant_id=_db_id(placement["consultant"]),
+                              contact_id=request.requester_id,
+                              consultant_id=solver_ids.consultant_id(placement["consultant"]),
                               start_at=datetime.fromisoformat(placement["start"]),
                               end_at=datetime.fromisoformat(placement["end"]), booked_at=now,
                               notes=request.description)

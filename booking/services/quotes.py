@@ -6,21 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-
+from solver.instance import read_plan
 from .. import contract
-from ..extensions import db
-from ..models import Booking, Consultant, PriorityRequest, ReshufflePlan
+from ..models import Booking, PriorityRequest, ReshufflePlan
+from . import plan_view
+from .plan_view import Placement
 
 VALID_FOR = timedelta(hours=24)  # beyond a day, the schedule the plan was made on has likely moved
 CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Placement:
-    consultant: str
-    start: datetime
-    end: datetime
 
 
 @dataclass(frozen=True)
@@ -74,17 +67,11 @@ def build(request: PriorityRequest, plan: ReshufflePlan | None) -> Quote | None:
     """The quote of the request's ready (or applied) plan; None while there is none to judge."""
     if plan is None or not plan.plan or plan.status not in ("ready", "applied"):
         return None
-    names = {c.id: c.name for c in db.session.scalars(select(Consultant))}
-    placements = [Placement(names.get(int(p["consultant"][1:]), p["consultant"]), datetime.fromisoformat(p["start"]),
-                            datetime.fromisoformat(p["end"])) for p in plan.plan.get("placements", [])]
-    lines = []
-    for move in plan.plan.get("moves", []):
-        if not move.get("compensation_eur"):
-            continue  # a booking moved at no cost to the requester is in the plan, not in the quote
-        booking = db.session.get_one(Booking, int(move["id"][1:]))
-        lines.append(Compensation(booking, booking.company.name, datetime.fromisoformat(move["from"]["start"]),
-                                  datetime.fromisoformat(move["to"]["start"]),
-                                  Decimal(str(move["compensation_eur"])).quantize(CENT)))
+    result, names = read_plan(plan.plan), plan_view.consultant_names()
+    # a booking moved at no cost to the requester is in the plan, not in the quote
+    lines = [Compensation(m.booking, m.booking.company.name, m.moved_from, m.moved_to,
+                          Decimal(str(m.compensation_eur)).quantize(CENT))
+             for m in plan_view.moves(result, names) if m.compensation_eur]
     included, rate, consulting = consulting_price(request)
-    return Quote(plan.id, placements, included, rate, consulting, lines,
+    return Quote(plan.id, plan_view.placements(result, names), included, rate, consulting, lines,
                  request.quote_valid_until or valid_until(plan))

@@ -14,14 +14,10 @@ from ..extensions import db
 from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
 from .availability import BUSINESS, calendar_for, eligible
 from .availability import earliest as first_start
+from . import solver_ids
 
 WEEKS = 4
 WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
-POLICY = {"freeze_hours": 48, "compensated_if_booked_days_before": 14,
-          "compensation_eur": {"erplib": 60, "callback": 0, "minor_update": 250, "major_install": 900,
-                               "major_install_test": 600, "priority_consulting": 900},
-          "short_notice_factor": [[2, 3.0], [5, 2.0], [10, 1.5]],
-          "weights": {"moved": 100, "consultant_change": 20, "displacement_hour": 1}}
 
 
 def _iso(instant: datetime) -> str:
@@ -65,10 +61,10 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
         minutes = int((booking.end_at - booking.start_at).total_seconds() // 60) if service.span == "block" \
             else 450 * (service.duration_days or 1)
         bookings.append({
-            "id": f"b{booking.id}", "client": f"company{booking.company_id}", "kind": booking.kind,
-            "duration_minutes": minutes, "span": "block" if service.span == "block" else "days",
-            "consultant": f"c{booking.consultant_id}", "start": _iso(booking.start_at),
-            "eligible": sorted({f"c{booking.consultant_id}", *(f"c{c}" for c in by_skill[skill])}),
+            "id": solver_ids.booking(booking.id), "client": solver_ids.client(booking.company_id),
+            "kind": booking.kind, "duration_minutes": minutes, "span": "block" if service.span == "block" else "days",
+            "consultant": solver_ids.consultant(booking.consultant_id), "start": _iso(booking.start_at),
+            "eligible": sorted(map(solver_ids.consultant, {booking.consultant_id, *by_skill[skill]})),
             "window": {"start": _iso(now), "end": _iso(min(end, booking.start_at + WINDOW_AFTER))},
             "pinned": booking.pinned, "booked_at": _iso(booking.booked_at)})
     jobs = []
@@ -76,7 +72,8 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
         accepted = request.accepted_at or now
         # the same minimum notice as any booking, so that the consultant can prepare
         earliest = first_start(max(now, accepted))
-        jobs.append({"id": f"p{request.id}", "client": f"company{request.company_id}", "kind": "priority_consulting",
+        jobs.append({"id": solver_ids.job(request.id), "client": solver_ids.client(request.company_id),
+                     "kind": "priority_consulting",
                      "duration_minutes": request.amount * (450 if request.unit == "days" else 60),
                      "span": "days" if request.unit == "days" else "block", "skill": request.skill,
                      "window": {"start": _iso(earliest), "end": _iso(accepted + timedelta(days=7))}})
@@ -85,7 +82,7 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
         "calendar": {**_calendar(), "holidays": [d.isoformat() for d in holidays],
                      "grid_minutes": terms.policy.grid_minutes},
         "horizon": {"start": _iso(now), "end": _iso(end)},
-        "consultants": [{"id": f"c{c.id}", "skills": list(c.skills), "unavailable": _unavailable(c, now, end)}
-                        for c in consultants],
-        "bookings": bookings, "priority_jobs": jobs, "policy": POLICY,
+        "consultants": [{"id": solver_ids.consultant(c.id), "skills": list(c.skills),
+                         "unavailable": _unavailable(c, now, end)} for c in consultants],
+        "bookings": bookings, "priority_jobs": jobs, "policy": terms.reshuffle.to_instance(),
     }

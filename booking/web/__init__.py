@@ -15,11 +15,14 @@ from ..services.locking import LockTimeout
 
 def register(app) -> None:
     from .. import labels
-    from . import (account, admin, audit_log, auth, book, calendars, consultant, consultants, contacts, dashboard, feeds,
-                   health, links, outbox, planner, policy, portal, priority, staff_bookings, webhooks, why_not)
+    from . import (absences, account, admin, audit_log, auth, book, calendars, consultant, consultants, contacts, dashboard,
+                   feeds,
+                   health, links, outbox, planner, planner_week, policy, portal, priority, priority_client,
+                   staff_bookings, webhooks, why_not)
 
     for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
-                   consultants, policy, audit_log, staff_bookings, webhooks, contacts, links, why_not, dashboard):
+                   consultants, policy, audit_log, staff_bookings, webhooks, contacts, links, why_not,
+                   priority_client, absences, planner_week, dashboard):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
