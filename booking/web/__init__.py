@@ -16,10 +16,10 @@ from ..services.locking import LockTimeout
 def register(app) -> None:
     from .. import labels
     from . import (account, admin, audit_log, auth, book, calendars, consultant, consultants, contacts, feeds, health,
-                   links, outbox, planner, policy, portal, priority, staff_bookings, webhooks, why_not)
+                   links, outbox, plan_status, planner, policy, portal, priority, staff_bookings, webhooks, why_not)
 
     for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
-                   consultants, policy, audit_log, staff_bookings, webhooks, contacts, links, why_not):
+                   consultants, policy, audit_log, staff_bookings, webhooks, contacts, links, why_not, plan_status):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
