@@ -156,7 +156,14 @@ def test_two_planners_start_reshuffles_at_once_both_queued_then_computed_side_by
             _stop(scheduler)
         server.terminate()
         server.wait(10)
-    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]  # the workers went with it
+    _until(lambda: not [pid for pid in workers if _alive(pid)], 30, "the workers stopped with their scheduler")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def _running_mid_solve(plan_id: int, log: Path) -> ReshufflePlan:
