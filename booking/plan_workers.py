@@ -36,9 +36,10 @@ def _config(app) -> dict:
 class _Worker:
     """One worker process and the plan it is computing, if any."""
 
-    def __init__(self, context, config: dict):
+    def __init__(self, context, factory, config: dict):
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(config, theirs), name="reshuffle-worker", daemon=True)
+        self.process = context.Process(target=_serve, args=(factory, config, theirs), name="reshuffle-worker",
+                                       daemon=True)
         self.process.start()
         theirs.close()
         self.ready, self.plan, self.since = False, None, 0.0  # plan: (id, attempt) being computed
@@ -85,7 +86,7 @@ class PlanWorkers:
         self.last_reclaim = 0.0
 
     def start(self) -> "PlanWorkers":
-        self.workers = [_Worker(self.context, self.config) for _ in range(self.size)]
+        self.workers = [_Worker(self.context, self.app.extensions["factory"], self.config) for _ in range(self.size)]
         self.thread.start()
         log.info("reshuffle workers started: %d processes", self.size)
         return self
@@ -124,7 +125,7 @@ class PlanWorkers:
                     plan_queue.give_back(*worker.plan, utcnow(), why)
                 log.warning("reshuffle worker %s ended (code %s): replaced", worker.name, worker.process.exitcode)
                 worker.stop()
-                self.workers[index] = _Worker(self.context, self.config)
+                self.workers[index] = _Worker(self.context, self.app.extensions["factory"], self.config)
         if time.monotonic() - self.last_reclaim > RECLAIM_SECONDS:
             self.last_reclaim = time.monotonic()
             plan_queue.reclaim(utcnow())
@@ -148,13 +149,13 @@ def start(app) -> PlanWorkers | None:
 
 
 # --- in the worker process -----------------------------------------------------------------------------
-def _serve(config: dict, connection) -> None:
-    """A worker's life: build the app once, then compute each plan sent until the scheduler goes away."""
-    from . import create_app
+def _serve(factory, config: dict, connection) -> None:
+    """A worker's life: build the app once (`factory`: create_app, passed to avoid importing the package that
+    imports this module), then compute each plan sent until the scheduler goes away."""
     from .extensions import db
     from .services import plan_compute
 
-    app = create_app(config)
+    app = factory(config)
     connection.send(("ready", os.getpid()))
     while True:
         try:
