@@ -163,13 +163,27 @@ def _serve(factory, config: dict, connection) -> None:
         except (EOFError, OSError):  # the scheduler is gone: nothing more will come
             return
         with app.app_context():
-            with _beating(app, plan_id, attempt):
-                plan_compute.compute(plan_id, attempt)
+            try:
+                with _beating(app, plan_id, attempt):
+                    plan_compute.compute(plan_id, attempt)
+            except Exception:  # even recording the failure failed (database away): back to the queue, worker kept
+                log.exception("reshuffle plan %s: computation could not be recorded", plan_id)
+                db.session.rollback()
+                _give_back(plan_id, attempt)
             db.session.remove()
         try:
             connection.send(("done", plan_id))
         except OSError:
             return
+
+
+def _give_back(plan_id: int, attempt: int) -> None:
+    from .services import plan_queue
+
+    try:
+        plan_queue.give_back(plan_id, attempt, utcnow(), "erreur d'accès à la base pendant le calcul")
+    except Exception:  # still away: the plan's heartbeat stops, and a scheduler reclaims it
+        log.exception("reshuffle plan %s left to be reclaimed", plan_id)
 
 
 @contextmanager
