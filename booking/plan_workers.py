@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0  # how soon a queued plan is claimed, at worst
 RECLAIM_SECONDS = 10.0  # how often the queue is searched for plans whose worker went silent
 OVERRUN_SECONDS = 120  # beyond its time limit: building the instance and writing the plan take far less
+RESTART_SECONDS = 10.0  # a worker that dies before it is ready (bad settings) is not restarted in a tight loop
 
 
 def _config(app) -> dict:
@@ -43,6 +44,7 @@ class _Worker:
         self.process.start()
         theirs.close()
         self.ready, self.plan, self.since = False, None, 0.0  # plan: (id, attempt) being computed
+        self.started = time.monotonic()
 
     @property
     def name(self) -> str:
@@ -123,6 +125,9 @@ class PlanWorkers:
                 if worker.plan:
                     why = f"processus de calcul arrêté (code {worker.process.exitcode})"
                     plan_queue.give_back(*worker.plan, utcnow(), why)
+                    worker.plan = None
+                if not worker.ready and time.monotonic() - worker.started < RESTART_SECONDS:
+                    continue
                 log.warning("reshuffle worker %s ended (code %s): replaced", worker.name, worker.process.exitcode)
                 worker.stop()
                 self.workers[index] = _Worker(self.context, self.app.extensions["factory"], self.config)
@@ -134,7 +139,11 @@ class PlanWorkers:
                 claimed = plan_queue.claim(worker.name, utcnow())
                 if claimed is None:
                     break
-                worker.send(claimed)
+                try:
+                    worker.send(claimed)
+                except OSError:  # it died just now: the next tick replaces it
+                    plan_queue.give_back(*claimed, utcnow(), "processus de calcul arrêté avant le calcul")
+                    worker.plan = None
 
 
 def start(app) -> PlanWorkers | None:

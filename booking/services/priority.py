@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 
 from .. import contract
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
+from ..models import Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
 from . import audit, consultants, locking, notify, quotes, reshuffle
-from .plan_compute import snapshot
 from .errors import Conflict, Invalid, NotEntitled
+from .plan_compute import snapshot
 
 log = logging.getLogger(__name__)
 
