@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    app.extensions["factory"] = create_app  # the scheduler's worker processes build the same app (plan_workers.py)
     inputs.init_app(app)  # first: its `<int:…>` converter must be in place before any route is added
 
     db.init_app(app)

@@ -39,6 +39,10 @@ def from_environment(instance: Path) -> dict:
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_SENDER": env("MAIL_SENDER", "planning@erplib.example"),
         "RESHUFFLE_SECONDS": float(env("RESHUFFLE_SECONDS", "10")),
+        # Worker processes of the scheduler computing plans at once; 0 leaves the queue to other schedulers.
+        "RESHUFFLE_WORKERS": int(env("RESHUFFLE_WORKERS", "2")),
+        # A computing plan whose worker has not beaten for this long is reclaimed (its host or scheduler died).
+        "RESHUFFLE_STALE_SECONDS": float(env("RESHUFFLE_STALE_SECONDS", "30")),
         # Calendar URLs: one deadline for the whole fetch; loopback only for a test server on this machine.
         "CALENDAR_FETCH_SECONDS": float(env("CALENDAR_FETCH_SECONDS", "15")),
         "CALENDAR_FETCH_ALLOW_LOOPBACK": env("CALENDAR_FETCH_ALLOW_LOOPBACK", "0") == "1",

@@ -10,9 +10,10 @@ import uuid
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from . import plan_workers
 from .models.types import utcnow
-from .services import (calendar_sync, callbacks, companies, holds, hour_bank, interventions, lease, mail, priority,
-                       reminders, webhook_delivery)
+from .services import (calendar_sync, callbacks, companies, holds, hour_bank, interventions, lease, mail, reminders,
+                       webhook_delivery)
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ JOBS = [
     (callbacks.alert_at_risk, {"trigger": "interval", "minutes": 10}),
     (calendar_sync.refresh_all, {"trigger": "interval", "minutes": 30}),  # queues every URL calendar
     (calendar_sync.import_queued, {"trigger": "interval", "seconds": 10}),  # reads them, never in a web request
-    (priority.resume_abandoned, {"trigger": "interval", "minutes": 1}),
 ]
+# Reshuffle plans are not a job here: the scheduler's own worker processes compute them (plan_workers.py).
 
 
 def holder_name() -> str:
@@ -65,19 +66,25 @@ def _configure(scheduler, app) -> None:
 
 
 def start_in_process(app) -> BackgroundScheduler:
-    """Run the jobs in a thread of this process (embedded setup, `make run`)."""
+    """Run the jobs in a thread of this process, and its reshuffle workers (embedded setup, `make run`)."""
     if app.extensions.get("scheduler"):
         return app.extensions["scheduler"]
     scheduler = BackgroundScheduler(timezone="UTC")
     _configure(scheduler, app)
     scheduler.start()
+    plan_workers.start(app)
     app.extensions["scheduler"] = scheduler
     return scheduler
 
 
 def run_blocking(app) -> None:
-    """Run the jobs in this process until interrupted (`flask scheduler`, production)."""
+    """Run the jobs in this process, and its reshuffle workers, until interrupted (`flask scheduler`, production)."""
     scheduler = BlockingScheduler(timezone="UTC")
     _configure(scheduler, app)
-    log.info("scheduler started with %d jobs", len(JOBS))
-    scheduler.start()
+    workers = plan_workers.start(app)
+    log.info("scheduler started with %d jobs and %d reshuffle workers", len(JOBS), workers.size if workers else 0)
+    try:
+        scheduler.start()
+    finally:
+        if workers:
+            workers.stop()

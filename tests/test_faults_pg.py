@@ -34,6 +34,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 from .dates import contract_start, working_days
+from .plans import computed
 from .servers import children, gunicorn, wait_for
 
 
@@ -96,12 +97,7 @@ def _ready_plan(app) -> tuple[int, dict]:
                   booked_at=now - timedelta(days=30))
     db.session.commit()
     request = priority.request_consulting(requester, "migration", 1, "days", "Migration urgente", now)
-    plan = priority.decide(planner, request, True, now)
-    deadline = time.monotonic() + 60
-    while plan.status == "running" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        f.reread()
-        plan = db.session.get(ReshufflePlan, plan.id)
+    plan = computed(priority.decide(planner, request, True, now).id)
     assert plan.status == "ready", plan.error
     assert len(plan.plan["moves"]) >= 1
     before = {b.id: (b.consultant_id, b.start_at, b.status, b.sequence) for b in db.session.scalars(select(Booking))}

@@ -3,7 +3,6 @@ server, and each consultant's calendar on a real CalDAV server (Radicale) proces
 After book, move, reassign, cancel and plan, each calendar holds exactly the bookings of its owner."""
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from booking.extensions import db
-from booking.models import Booking, Consultant, ReshufflePlan
+from booking.models import Booking, Consultant
 from booking.services import bookings, mail, priority
 from booking.services.bookings import ACTIVE_STATUSES
 from booking.services.errors import ServiceError
@@ -22,6 +21,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 from .itip_caldav import Calendars, radicale
+from .plans import computed
 from .test_mail import calendar_part, smtp  # noqa: F401 (the fixture)
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
@@ -99,17 +99,6 @@ def test_book_move_reassign_cancel_leave_no_ghost(app, smtp, caldav):  # noqa: F
     assert caldav.uids(first.user.email) == caldav.uids(second.user.email) == set()
 
 
-def _wait(plan_id: int, seconds: float = 60) -> ReshufflePlan:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        f.reread()
-        plan = db.session.get(ReshufflePlan, plan_id)
-        if plan.status != "running":
-            return plan
-        time.sleep(0.2)
-    raise AssertionError("the plan did not finish")
-
-
 def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, caldav):  # noqa: F811
     """Bookings made long ago (their invitations already in the calendars); an absence's repair plan moves
     them, some to another consultant: the absent one's calendar keeps none of those."""
@@ -131,7 +120,7 @@ def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, cal
     with time_machine.travel(now, tick=True):
         # away for the rest of the month: most of the expert's bookings can only go to the other consultant
         start, end = datetime(2026, 12, 3, 0, tzinfo=PARIS), datetime(2027, 1, 1, 0, tzinfo=PARIS)
-        plan = _wait(priority.mark_absent(planner, expert, start, end, "Malade", now).id)
+        plan = computed(priority.mark_absent(planner, expert, start, end, "Malade", now).id)
         assert plan.status == "ready"
         assert any(m["from"]["consultant"] != m["to"]["consultant"] for m in plan.plan["moves"])
         priority.apply(planner, plan, now)

@@ -1,8 +1,8 @@
-"""Priority consulting and absence repair, end to end: request, accept, plan in the background, quote,
-apply in one transaction (or refuse a stale plan), compensations and mails."""
+"""Priority consulting and absence repair, end to end: request, accept, plan queued and computed, quote,
+apply in one transaction (or refuse a stale plan), compensations and mails. Plans are computed here by the
+functions a scheduler's worker runs (tests/plans.py); test_plan_workers_pg.py runs the real workers."""
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -11,24 +11,19 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import AuditEntry, Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
-from booking.services import priority
+from booking.services import plan_queue, priority
 from booking.services.errors import Conflict, NotEntitled
 from calendars.worktime import PARIS
 
 from . import factories as f
+from .plans import computed
 
 NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
 
 
-def wait(plan_id: int, seconds: float = 60) -> ReshufflePlan:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        f.reread()
-        plan = db.session.get(ReshufflePlan, plan_id)
-        if plan.status != "running":
-            return plan
-        time.sleep(0.2)
-    raise AssertionError("the plan did not finish")
+def wait(plan_id: int) -> ReshufflePlan:
+    """The plan computed as a scheduler's worker computes it (tests/plans.py)."""
+    return computed(plan_id)
 
 
 @pytest.fixture
@@ -130,16 +125,20 @@ def test_planner_pages_show_progress_and_diff(world, client, auth):
         assert 'class="block kind-erplib"' in week
 
 
-def test_a_plan_abandoned_by_a_dead_web_process_is_computed_by_the_scheduler(world):
+def test_a_plan_left_running_by_a_dead_web_process_is_queued_again_and_computed(world):
+    """Before the queue, plans were computed in a web worker's thread: one still `running` when that worker
+    died has no heartbeat; the scheduler reclaims it from its creation time, and computes it again."""
     with time_machine.travel(NOW, tick=True):
         request = priority.request_consulting(world["requester"], "migration", 1, "days", "Migration paie", NOW)
         request.status = "accepted"
-        abandoned = ReshufflePlan(kind="priority", status="running", request=request, created_at=NOW - timedelta(hours=1))
-        fresh = ReshufflePlan(kind="priority", status="running", request=request, created_at=NOW)
+        abandoned = ReshufflePlan(kind="priority", status="running", request=request, attempts=1,
+                                  created_at=NOW - timedelta(hours=1))
+        fresh = ReshufflePlan(kind="priority", status="running", request=request, attempts=1, created_at=NOW)
         db.session.add_all([abandoned, fresh])
         db.session.commit()
-        assert priority.resume_abandoned(NOW) == 1
-        assert priority.resume_abandoned(NOW) == 0  # claimed: never computed twice
+        assert plan_queue.reclaim(NOW) == 1
+        assert plan_queue.reclaim(NOW) == 0  # queued again: never handed out twice
+        assert wait(abandoned.id).status == "ready"
     db.session.expire_all()
-    assert db.session.get(ReshufflePlan, abandoned.id).status == "ready"
+    assert db.session.get(ReshufflePlan, abandoned.id).attempts == 2
     assert db.session.get(ReshufflePlan, fresh.id).status == "running"  # still within its time: left alone

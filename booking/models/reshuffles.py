@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, utcnow
 
-PLAN_STATUSES = ("running", "ready", "failed", "applied", "stale")
+# queued: written by the web request; running: claimed by a scheduler's worker (docs/decisions.md, "Plans computed
+# by the scheduler")
+PLAN_STATUSES = ("queued", "running", "ready", "failed", "applied", "stale")
 
 
 class ReshufflePlan(db.Model):
@@ -20,7 +22,7 @@ class ReshufflePlan(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("priority_requests.id"), index=True)
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("consultants.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -29,8 +31,12 @@ class ReshufflePlan(db.Model):
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)  # what the plan assumed, checked before applying
     progress: Mapped[dict] = mapped_column(JSON, default=dict)  # elapsed, value, bound while running
     error: Mapped[str] = mapped_column(Text, default="")
-    attempts: Mapped[int] = mapped_column(default=1, server_default="1")  # computations started: capped when they keep dying
+    # computations started, each claim adds one: the fencing token of the worker computing it, capped when they die
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the current computation's claim
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its worker's last sign of life
+    worker: Mapped[str] = mapped_column(String(120), default="", server_default="")  # host:pid of the process computing it
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped["PriorityRequest | None"] = relationship()  # noqa: F821

@@ -70,7 +70,7 @@ CODES = (
     "unknown_prerequisite", "checklist_closed", "not_major_install",
     # priority consulting and plans
     "invalid_duration", "unknown_skill", "agreement_missing", "no_quote", "quote_changed", "quote_expired",
-    "plan_not_ready", "plan_stale",
+    "plan_not_ready", "plan_stale", "plan_not_found",
     # calendars and webhooks
     "calendar_unreadable", "invalid_url", "webhook_url", "webhook_events", "webhook_not_found",
     "webhook_delivery_not_found",

@@ -1,24 +1,21 @@
-"""Priority consulting and absence repair: request → accept → plan (CP-SAT, in the background, with
-progress) → the requester accepts the quote → the plan is applied in one transaction → everyone is told."""
+"""Priority consulting and absence repair: request → accept → plan (queued, then computed with CP-SAT by a
+scheduler's worker, with progress) → the requester accepts the quote → the plan is applied in one transaction
+→ everyone is told."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from solver.instance import read_instance
-from solver.model import solve
 from .. import contract
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
-from ..models.types import utcnow
-from . import audit, background, consultants, locking, notify, quotes, reshuffle, solver_ids
+from ..models import Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
+from . import audit, consultants, locking, notify, quotes, reshuffle, solver_ids
 from .errors import Conflict, Invalid, NotEntitled
+from .plan_compute import snapshot
 
 log = logging.getLogger(__name__)
 
@@ -60,109 +57,15 @@ def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -
 
 def start(actor: User | None, kind: str, now: datetime, *, request: PriorityRequest | None = None,
           consultant: Consultant | None = None) -> ReshufflePlan:
-    """A new plan, computed in the background; the page follows its progress."""
+    """A new plan, queued: a scheduler's worker computes it (services/plan_queue.py), the page follows it."""
     with locking.locked([]):
-        plan = ReshufflePlan(kind=kind, status="running", request_id=request.id if request else None,
+        plan = ReshufflePlan(kind=kind, status="queued", request_id=request.id if request else None,
                              consultant_id=consultant.id if consultant else None,
                              created_by_id=actor.id if actor else None, created_at=now)
         db.session.add(plan)
-    background.submit(compute, plan.id, now.isoformat())
     return plan
 
 
-def _snapshot(now: datetime) -> dict:
-    """Every active booking of the horizon as the plan sees it; applying checks that nothing changed."""
-    end = now + timedelta(weeks=reshuffle.WEEKS)
-    rows = db.session.execute(select(Booking.id, Booking.start_at, Booking.consultant_id, Booking.status, Booking.sequence)
-                              .where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now, Booking.start_at < end))
-    return {str(i): [s.isoformat(), c, st, q] for i, s, c, st, q in rows}
-
-
-ABANDONED_AFTER_SECONDS = 120  # beyond its time limit, a plan whose computation has not finished was abandoned
-MAX_ATTEMPTS = 3  # a plan whose computation kills its process each time is given up, not retried for ever
-
-
-def compute(plan_id: int, now_text: str) -> None:
-    """Build the instance, run CP-SAT with progress, store the plan (or why there is none). A computation
-    that raises is recorded as failed with its reason: never a plan left `running` for ever."""
-    try:
-        _compute(plan_id, datetime.fromisoformat(now_text))
-    except Exception as error:
-        log.exception("reshuffle plan %s failed", plan_id)
-        db.session.rollback()
-        _fail(plan_id, f"le calcul a échoué ({type(error).__name__} : {str(error)[:200]}). Relancez-le ; "
-                       "si l'erreur revient, signalez-la à l'administrateur.")
-
-
-def _fail(plan_id: int, reason: str) -> None:
-    with locking.locked([]):
-        db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan_id, ReshufflePlan.status == "running")
-                           .values(status="failed", error=reason, finished_at=utcnow()))
-
-
-def _compute(plan_id: int, now: datetime) -> None:
-    plan = db.session.get_one(ReshufflePlan, plan_id)
-    requests = [plan.request] if plan.request else []
-    raw = reshuffle.build(now, requests)
-    snapshot = _snapshot(now)
-    with locking.locked([]):
-        plan = db.session.get_one(ReshufflePlan, plan_id)
-        plan.instance, plan.snapshot = raw, snapshot
-    last = [0.0]
-
-    def progress(elapsed: float, value: float, bound: float) -> None:
-        if time.monotonic() - last[0] < 0.5:
-            return
-        last[0] = time.monotonic()
-        with locking.locked([]):
-            db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan_id).values(
-                progress={"elapsed": round(elapsed, 1), "value": value, "bound": bound}))
-
-    result = solve(read_instance(raw), current_app.config["RESHUFFLE_SECONDS"], progress=progress)
-    with locking.locked([]):
-        plan = db.session.get_one(ReshufflePlan, plan_id)
-        plan.plan = result.to_json()
-        plan.finished_at = utcnow()
-        plan.progress = {"elapsed": round(result.seconds, 1), "value": result.objective.get("value"),
-                         "bound": result.objective.get("best_bound")}
-        if result.status in ("OPTIMAL", "FEASIBLE"):
-            plan.status = "ready"
-            if plan.request:
-                plan.request.status = "planned"
-                plan.request.quote_eur = result.objective["compensation_eur"]
-                plan.request.quote_valid_until = quotes.valid_until(plan)
-                plan.request.client_accepted_at = plan.request.agreement_note = None  # a new quote, a new consent
-                notify.quote_ready(plan.request, plan)
-                audit.record(None, "priority.quote_ready", plan.request, plan=plan.id,
-                             quote_eur=plan.request.quote_eur)
-        else:
-            plan.status, plan.error = "failed", result.reason or result.status
-
-
-def resume_abandoned(now: datetime) -> int:
-    """Plans left `running` by a process that died (a recycled worker, a restart, a crash in the solver)
-    are computed again here, in the scheduler, at most MAX_ATTEMPTS times in all. Each is claimed first,
-    so that two schedulers never both run it."""
-    cutoff = now - timedelta(seconds=current_app.config["RESHUFFLE_SECONDS"] + ABANDONED_AFTER_SECONDS)
-    stale = db.session.scalars(select(ReshufflePlan.id).where(ReshufflePlan.status == "running",
-                                                              ReshufflePlan.created_at < cutoff)).all()
-    resumed = 0
-    for plan_id in stale:
-        with locking.locked([]):
-            claimed = db.session.execute(update(ReshufflePlan).where(
-                ReshufflePlan.id == plan_id, ReshufflePlan.status == "running", ReshufflePlan.created_at < cutoff)
-                .values(created_at=now, attempts=ReshufflePlan.attempts + 1)
-                .returning(ReshufflePlan.attempts)).scalar()
-        if claimed is None:
-            continue
-        if claimed > MAX_ATTEMPTS:
-            log.error("reshuffle plan %s given up after %d interrupted computations", plan_id, MAX_ATTEMPTS)
-            _fail(plan_id, f"le calcul a été interrompu {MAX_ATTEMPTS} fois sans aboutir. Relancez-le ; "
-                           "si cela se reproduit, signalez-le à l'administrateur.")
-        else:
-            compute(plan_id, now.isoformat())
-            resumed += 1
-    return resumed
 
 
 def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: int | None = None) -> ReshufflePlan:
@@ -250,7 +153,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
                            code="plan_not_ready")
         db.session.scalars(select(Booking).where(Booking.id.in_(moved_ids)).with_for_update(of=Booking)
                            .execution_options(populate_existing=True)).all()
-        if _snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
+        if snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
             plan.status = "stale"
             db.session.commit()
             fresh = start(actor, plan.kind, now, request=plan.request,

@@ -17,12 +17,12 @@ def register(app) -> None:
     from .. import labels
     from . import (absences, account, admin, audit_log, auth, book, calendars, consultant, consultants, contacts, dashboard,
                    feeds,
-                   health, links, outbox, planner, planner_week, policy, portal, priority, priority_client,
+                   health, links, outbox, plan_status, planner, planner_week, policy, portal, priority, priority_client,
                    staff_bookings, webhooks, why_not)
 
     for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
                    consultants, policy, audit_log, staff_bookings, webhooks, contacts, links, why_not,
-                   priority_client, absences, planner_week, dashboard):
+                   priority_client, absences, planner_week, dashboard, plan_status):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from booking import create_app
+from booking import create_app, plan_workers
 from booking.demo import ensure_demo
 
 from booking.pgcluster import free_port
@@ -30,8 +30,10 @@ def live_app(sqlite_template, tmp_path_factory):
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    workers = plan_workers.start(app)  # as `make run`'s server does: reshuffle plans are computed beside it
     yield app, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    workers.stop()
 
 
 @pytest.fixture(scope="session")

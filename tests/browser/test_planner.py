@@ -16,7 +16,8 @@ def test_planner_accepts_runs_sees_the_diff_and_applies(page, live_app):
     page.get_by_role("link", name="Aciéries de Lorraine").click()
     expect(page.get_by_test_id("request-status")).to_have_text("Demandée")
     page.get_by_role("button", name="Accepter et planifier").click()
-    expect(page.get_by_role("heading", name="Optimisation en cours…").or_(
+    expect(page.get_by_role("heading", name="En attente d'un calculateur").or_(
+        page.get_by_role("heading", name="Optimisation en cours…")).or_(
         page.get_by_role("heading", name="Plan proposé"))).to_be_visible()
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SHOTS / "priority-progress.png", full_page=True)
