@@ -212,7 +212,9 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
         kept = []
         if time.perf_counter() > deadline:
             scope.elsewhere[booking_id] = t.min_move_cost(booking)
-            scope.positions[booking_id] = stays + ([hint[booking_id]] if booking_id in hint and hint[booking_id] != here
+            wanted = hint.get(booking_id)
+            scope.positions[booking_id] = stays + ([wanted] if wanted is not None and wanted != here and not
+                                                   fixed.overlapping(wanted.consultant, wanted.start, wanted.end)
                                                    else [])
             continue
         walk = nearest(booking) if nearest else t.nearest(booking, max(booking.window.start, t.freeze))
@@ -227,8 +229,10 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
                 break
             kept.append(o)
             scope.costs[(booking_id, o)] = cost
-        if booking_id in hint and hint[booking_id] not in kept and hint[booking_id] != here:
-            kept.append(hint[booking_id])  # the hint must stay possible
+        wanted = hint.get(booking_id)
+        if wanted is not None and wanted not in kept and wanted != here and \
+                not fixed.overlapping(wanted.consultant, wanted.start, wanted.end):
+            kept.append(wanted)  # the hint must stay possible (unless what it moved away must now stay)
         scope.positions[booking_id] = stays + kept
     for job_id, options in placements.options.items():
         scope.positions[job_id] = [o for o in options if not fixed.overlapping(o.consultant, o.start, o.end)]
