@@ -12,15 +12,11 @@ The steps, one function each:
 5. constraints: one Boolean per item and position, at most one item at any instant of a consultant
    (as cliques, which the LP relaxation sees, unlike a NoOverlap of optional intervals);
 6. extraction: the plan and its bound.
-When the reduced model is too large for the time limit, two smaller models share the time: a
-neighbourhood of the priority jobs that finds plans, and a relaxation of the whole problem around
-them that gives the bound (see `_relaxation_scope`).
+When the reduced model is too large for the time limit, the search branches on the jobs' joint
+placement, cheapest bound first, and solves a small relaxation per branch (see `_Search.branches`).
 """
 from __future__ import annotations
 
-import heapq
-import os
-import sys
 import math
 import time
 from bisect import bisect_right
@@ -35,14 +31,11 @@ from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
 
 SCALE = 60  # objective units per value unit: displacement is counted in minutes
-MAX_EXACT = 60_000  # positions in the exact model beyond which it is split into neighbourhood + relaxation
-NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions per booking in the neighbourhood and the relaxation
-NEAR_MAX = 300  # bookings a job may displace, beyond which only its cheapest placements' are listed
-NEAR_PLACEMENTS = 8
-NEIGHBOURHOOD_SHARE = 0.25  # of the time left, per round, for the neighbourhood (plans); the rest bounds
-INCUMBENT_SHARE = 0.2
+MAX_EXACT = 60_000  # positions in the exact model beyond which the search branches on the jobs' placements
+NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions listed at first per booking in a branch's relaxation
+INCUMBENT_SHARE = 0.2  # of the time limit, at most, for the greedy's orders
 WIDE = 1000  # positions listed for a booking beyond which all of them are
-GAP = 1e-4  # relative gap at which a branch's relaxation stops (the target is 5e-3)  # of the time limit, at most, for the greedy's orders
+GAP = 1e-4  # relative gap at which a branch's relaxation stops (the target is 5e-3)
 
 
 def _minutes(t: Timeline, instant) -> int:
@@ -535,14 +528,6 @@ class _Search:
                            blocking, self.nearest, time.perf_counter() + left() / 4)
         until = time.perf_counter() + min(left() - 0.2, max(branch.budget, 0.1))
         built, status, solver = self._solve(scope, until, hint, False, branch.gap)
-        if os.environ.get("SOLVER_DEBUG"):
-            print(f"round {len(limits)} listed, {scope.size} positions, {len(built.cleared)} clearable, slack {slack:.0f} "
-                  f"status {solver.StatusName(status) if solver else None} wall {solver.WallTime() if solver else 0:.2f} "
-                  f"value {solver.ObjectiveValue() / SCALE if solver else 0:.0f} "
-                  f"bound {solver.BestObjectiveBound() / SCALE if solver else 0:.0f} budget {branch.budget} "
-                  f"away {sum(solver.Value(v) for v in built.away.values()) if solver and status in (2, 4) else None} "
-                  f"cleared {sum(solver.Value(v) for v in built.cleared.values()) if solver and status in (2, 4) else None}",
-                  file=sys.stderr)
         if status == cp_model.INFEASIBLE:
             branch.closed = True
             return
@@ -576,71 +561,6 @@ class _Search:
     def _cheaper_than(self, slack: float) -> set[str]:
         """Bookings whose cheapest move costs at most `slack`."""
         return set(self._by_cost[:bisect_right(self._costs, slack + 1e-6)])
-
-    def _near(self) -> set[str]:
-        """The bookings listed with their positions at first: all that a job may displace when they are
-        few, else those of each job's cheapest placements (the others may still be pushed out, as
-        `clearable`, in the relaxation)."""
-        if len(self.placements.core) <= NEAR_MAX:
-            return set(self.placements.core)
-        near = set()
-        for job_id, options in self.placements.options.items():
-            ranked = sorted(options, key=lambda o: sum(self.placements.evicted[(job_id, o)].values()))
-            for o in ranked[:NEAR_PLACEMENTS]:
-                near |= set(self.placements.evicted[(job_id, o)])
-        return near
-
-    def refine(self, left) -> None:
-        """Too large to be exact at once. The bookings near the jobs get their cheapest positions; a
-        relaxation of every plan better than the incumbent gives the bound: an unlisted position costs
-        what the cheapest unlisted one costs and takes no room (`elsewhere`), and any other booking that
-        may move in a better plan can be pushed out at its cheapest move's cost (`clearable`). Where the
-        relaxation's optimum uses either, those bookings get all their positions, or join the listed
-        ones, and it is solved again; a neighbourhood model over the same lists finds plans. A
-        relaxation optimum that uses neither is a plan, and then the optimum."""
-        limits = dict.fromkeys(self._near() | {m.id for m in self.best.moves} | self.must_move, self.listed)
-        rounds = 0
-        while left() > 0.3:
-            rounds += 1
-            reduction = self.reduction()
-            limits = {b: n for b, n in limits.items() if b in reduction.movable}
-            incumbent, hint = self.incumbent, self.hint()
-            neighbourhood = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction,
-                                       hint, limits, set(), self.nearest, time.perf_counter() + left() / 6)
-            neighbourhood.elsewhere.clear()  # exact inside itself: unlisted positions are out
-            until = time.perf_counter() + max(0.5, left() * NEIGHBOURHOOD_SHARE)
-            built, status, solver = self._solve(neighbourhood, until, hint, True)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                self.offer(_extract(self.instance, self.t, self.state, built, neighbourhood, solver, 0.0))
-            if left() < 0.3:
-                break
-            relaxed = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, {},
-                                 limits, reduction.movable - set(limits), self.nearest,
-                                 time.perf_counter() + left() / 4)
-            built, status, solver = self._solve(relaxed, time.perf_counter() + left() - 0.3, hint, False)
-            self.note = (f"{rounds} rounds; last: {len(limits)} bookings near the jobs, "
-                         f"{sum(n is None for n in limits.values())} with every position, "
-                         f"{len(relaxed.clearable)} clearable; bound for the whole problem")
-            if status == cp_model.INFEASIBLE:
-                self.bound = max(self.bound, incumbent)
-                self.proven = True
-                return
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                if solver is not None:  # no solution, but whatever bound it reached holds
-                    self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
-                return
-            self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
-            away = [b for b, v in built.away.items() if solver.Value(v)]
-            cleared = [b for b, v in built.cleared.items() if solver.Value(v)]
-            if not away and not cleared:  # the relaxation's solution is a plan
-                self.offer(_extract(self.instance, self.t, self.state, built, relaxed, solver, 0.0))
-                self.proven = status == cp_model.OPTIMAL
-                if self.proven:
-                    return
-            for b in away:
-                limits[b] = None
-            for b in cleared:
-                limits[b] = self.listed
 
 
 @dataclass
