@@ -428,6 +428,11 @@ class _Search:
         if self.progress and self.incumbent < math.inf:
             self.progress(time.perf_counter() - self.started, self.incumbent, self.bound)
 
+    def _offer(self, branch: "_Branch", plan: Plan) -> None:
+        branch.hint = _hint(plan, self.state)
+        branch.value = min(branch.value, plan.objective["value"])
+        self.offer(plan)
+
     def offer(self, plan: Plan) -> None:
         if plan.objective["value"] < self.incumbent - 1e-6:
             self.best = plan
@@ -476,6 +481,7 @@ class _Search:
         walk = cheapest_first(keyed, _apart)
         upcoming = next(walk, None)
         branches: list[_Branch] = []
+        rounds = 0
         while left() > 0.3:
             branches = [b for b in branches if not b.closed and b.bound < self.incumbent - 1e-6]
             frontier = upcoming[0] + self.repair if upcoming else math.inf
@@ -485,7 +491,11 @@ class _Search:
                 break
             unsettled = [b for b in branches if not b.settled]
             branch = min(unsettled or branches, key=lambda b: b.bound, default=None)
-            if upcoming is not None and (branch is None or not unsettled or frontier <= branch.bound):
+            rounds += 1
+            promising = [b for b in unsettled if b.value < math.inf]
+            if rounds % 2 == 0 and promising:  # every other round deepens the branch of the best plan
+                branch = min(promising, key=lambda b: b.value)
+            elif upcoming is not None and (branch is None or not unsettled or frontier <= branch.bound):
                 combo = upcoming[1]
                 branch = _Branch(combo, self._branch_bound(strong, combo),
                                  dict.fromkeys(self._displaced(strong, combo) | self.must_move, self.listed))
@@ -541,8 +551,7 @@ class _Search:
         cleared = {b for b, v in built.cleared.items() if solver.Value(v)}
         if not away and not cleared:  # the relaxation's solution is a plan
             plan = _extract(self.instance, self.t, self.state, built, scope, solver, 0.0)
-            branch.hint = _hint(plan, self.state)
-            self.offer(plan)
+            self._offer(branch, plan)
             branch.settled = status == cp_model.OPTIMAL
             branch.closed = branch.settled and solver.ObjectiveValue() <= solver.BestObjectiveBound() + 0.5
             return
@@ -551,8 +560,7 @@ class _Search:
         where = dict(self.state.where) | {i: o for i, o in chosen.items() if i in self.bookings}
         plan = complete(self.instance, self.t, where, branch.combo, away | cleared, self._walks)
         if plan is not None:
-            branch.hint = _hint(plan, self.state)
-            self.offer(plan)
+            self._offer(branch, plan)
         else:
             branch.hint = where | branch.combo
         wider = {b: None if limits[b] is None or limits[b] * 4 > WIDE else limits[b] * 4 for b in away}
@@ -571,6 +579,7 @@ class _Branch:
     limits: dict[str, int | None]  # bookings listed with their positions (None: all of them)
     budget: float = 0.5            # seconds for its next relaxation, doubled when that is not enough
     hint: dict[str, Option] = field(default_factory=dict)  # its latest plan, or partial solution
+    value: float = math.inf        # its best plan's value
     gap: float = GAP               # relative gap at which its relaxation stops
     settled: bool = False          # its relaxation's solution is a plan, within `gap` of the optimum
     closed: bool = False           # its optimum is known (and offered), or it has no plan
