@@ -121,6 +121,37 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
     return (cost, moved) if ok else None
 
 
+def complete(instance: Instance, t: Timeline, where: dict[str, Option], placements: dict[str, Option],
+             pending: set[str], cache: dict) -> Plan | None:
+    """A plan from a partial one: the jobs at `placements`, every booking at `where` but the `pending`
+    ones, which go to their cheapest position, pushing movable bookings on when nothing is free (as a
+    job's displaced bookings do); None when one has nowhere to go."""
+    bookings = {b.id: b for b in instance.bookings}
+    occupancy = Occupancy()
+    for booking_id, o in where.items():
+        if booking_id not in pending:
+            occupancy.add(o.consultant, o.start, o.end, booking_id)
+    for job_id, o in placements.items():
+        occupancy.add(o.consultant, o.start, o.end, job_id)
+    state = State(occupancy, dict(where), dict(placements))
+    queue = sorted((bookings[i] for i in pending), key=lambda b: (-b.duration_minutes, b.id))
+    protected = set(placements)
+    while queue:
+        booking = queue.pop(0)
+        found = _relocate(booking, state, bookings, t, cache, protected) if len(protected) < CASCADE * 4 else None
+        if found is None:
+            return None
+        target, pushed = found
+        for pushed_id in pushed:
+            o = state.where[pushed_id]
+            occupancy.remove(o.consultant, o.start, o.end, pushed_id)
+            queue.append(bookings[pushed_id])
+        occupancy.add(target.consultant, target.start, target.end, booking.id)
+        state.where[booking.id] = target
+        protected.add(booking.id)
+    return to_plan(instance, t, placements, state.where, "FEASIBLE", "cp-sat", 0.0)
+
+
 def misplaced(instance: Instance, t: Timeline, state: State) -> list[Booking]:
     """Bookings of the initial state whose position no longer fits (their consultant became unavailable)."""
     return [b for b in instance.bookings if b.id in t.misplaced]

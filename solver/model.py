@@ -12,30 +12,30 @@ The steps, one function each:
 5. constraints: one Boolean per item and position, at most one item at any instant of a consultant
    (as cliques, which the LP relaxation sees, unlike a NoOverlap of optional intervals);
 6. extraction: the plan and its bound.
-When the reduced model is too large for the time limit, two smaller models share the time: a
-neighbourhood of the priority jobs that finds plans, and a relaxation of the whole problem around
-them that gives the bound (see `_relaxation_scope`).
+When the reduced model is too large for the time limit, the search branches on the jobs' joint
+placement, cheapest bound first, and solves a small relaxation per branch (see `_Search.branches`).
 """
 from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .greedy import initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
+from .combos import cheapest_first
+from .greedy import complete, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
 
 SCALE = 60  # objective units per value unit: displacement is counted in minutes
-MAX_EXACT = 60_000  # positions in the exact model beyond which it is split into neighbourhood + relaxation
-NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions per booking in the neighbourhood and the relaxation
-NEAR_MAX = 300  # bookings a job may displace, beyond which only its cheapest placements' are listed
-NEAR_PLACEMENTS = 8
-NEIGHBOURHOOD_SHARE = 0.25  # of the time left, per round, for the neighbourhood (plans); the rest bounds
+MAX_EXACT = 60_000  # positions in the exact model beyond which the search branches on the jobs' placements
+NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions listed at first per booking in a branch's relaxation
 INCUMBENT_SHARE = 0.2  # of the time limit, at most, for the greedy's orders
+WIDE = 1000  # positions listed for a booking beyond which all of them are
+GAP = 1e-4  # relative gap at which a branch's relaxation stops (the target is 5e-3)
 
 
 def _minutes(t: Timeline, instant) -> int:
@@ -177,13 +177,15 @@ class Scope:
         return sum(len(p) for p in self.positions.values())
 
 
-def _fixed_spans(instance: Instance, state, moving: set[str]) -> Occupancy:
-    fixed = Occupancy()
-    for b in instance.bookings:
-        if b.id not in moving:
-            where = state.where[b.id]
-            fixed.add(where.consultant, where.start, where.end, b.id)
-    return fixed
+class _Fixed:
+    """Whether a position overlaps a booking that stays where it is: the state's occupancy read with the
+    moving ones left out (rebuilding an occupancy of the fixed ones cost a pass over every booking)."""
+
+    def __init__(self, state, moving: set[str]):
+        self.occupancy, self.moving = state.occupancy, moving
+
+    def overlapping(self, consultant: str, start, end) -> bool:
+        return any(i not in self.moving for i in self.occupancy.overlapping(consultant, start, end))
 
 
 def _positions(instance: Instance, t: Timeline, state, bookings: dict, placements: Placements,
@@ -194,7 +196,7 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
     `limits` nor in `blocking`, which a relaxation may clear); at most `limits[b]` of them (None: all)
     and the hint's, the least cost of the others in `elsewhere`. Past the `deadline`, the remaining
     bookings get no listed move, and their cheapest move's cost as `elsewhere`."""
-    fixed = _fixed_spans(instance, state, set(limits) | blocking)
+    fixed = _Fixed(state, set(limits) | blocking)
     scope = Scope({}, cheapest=reduction.cheapest)
     for booking_id, limit in sorted(limits.items()):
         booking, here = bookings[booking_id], state.where[booking_id]
@@ -203,7 +205,9 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
         kept: list[Option] = []
         if time.perf_counter() > deadline:
             scope.elsewhere[booking_id] = t.min_move_cost(booking)
-            scope.positions[booking_id] = stays + ([hint[booking_id]] if booking_id in hint and hint[booking_id] != here
+            wanted = hint.get(booking_id)
+            scope.positions[booking_id] = stays + ([wanted] if wanted is not None and wanted != here and not
+                                                   fixed.overlapping(wanted.consultant, wanted.start, wanted.end)
                                                    else [])
             continue
         walk = nearest(booking) if nearest else t.nearest(booking, max(booking.window.start, t.freeze))
@@ -218,8 +222,10 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
                 break
             kept.append(o)
             scope.costs[(booking_id, o)] = cost
-        if booking_id in hint and hint[booking_id] not in kept and hint[booking_id] != here:
-            kept.append(hint[booking_id])  # the hint must stay possible
+        wanted = hint.get(booking_id)
+        if wanted is not None and wanted not in kept and wanted != here and \
+                not fixed.overlapping(wanted.consultant, wanted.start, wanted.end):
+            kept.append(wanted)  # the hint must stay possible (unless what it moved away must now stay)
         scope.positions[booking_id] = stays + kept
     for job_id, options in placements.options.items():
         scope.positions[job_id] = [o for o in options if not fixed.overlapping(o.consultant, o.start, o.end)]
@@ -258,9 +264,16 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
     spans, objective = defaultdict(list), []
     clearing = Occupancy()  # where the clearable bookings are
     for booking_id, o in scope.clearable.items():
-        y = built.cleared[booking_id] = model.new_bool_var(f"cleared[{booking_id}]")
         clearing.add(o.consultant, o.start, o.end, booking_id)
-        objective.append(round(scope.cheapest[booking_id] * SCALE) * y)
+
+    def cleared(booking_id: str) -> cp_model.IntVar:
+        """Made for the clearable bookings that some listed position overlaps: the others never clear."""
+        y = built.cleared.get(booking_id)
+        if y is None:
+            y = built.cleared[booking_id] = model.NewBoolVar(f"cleared[{booking_id}]")
+            objective.append(round(scope.cheapest[booking_id] * SCALE) * y)
+        return y
+
     for item_id, options in scope.positions.items():
         literals = []
         for k, o in enumerate(options):  # the name says which: item, consultant, start (index in the list)
@@ -268,7 +281,7 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
             literals.append(x)
             spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
             for booking_id in clearing.overlapping(o.consultant, o.start, o.end):
-                model.add_implication(x, built.cleared[booking_id])
+                model.add_implication(x, cleared(booking_id))
             if item_id in bookings:
                 cost = scope.costs.get((item_id, o))
                 cost = round((t.move_cost(bookings[item_id], o) if cost is None else cost) * SCALE)
@@ -288,11 +301,12 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
     return built
 
 
-def _run(model: cp_model.CpModel, seconds: float, workers: int, callback=None):
+def _run(model: cp_model.CpModel, seconds: float, workers: int, callback=None, gap: float = 0.0):
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, seconds)
     solver.parameters.num_workers = workers
     solver.parameters.cp_model_probing_level = 0  # presolve probing ate whole time limits here
+    solver.parameters.relative_gap_limit = gap
     return solver.Solve(model, callback), solver
 
 
@@ -365,7 +379,7 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     if search.incumbent < math.inf and _estimate(t, bookings, search.reduction(), max_exact) <= max_exact:
         search.exact(left() - 0.1)
     else:
-        search.refine(left)
+        search.branches(strong, left)
     seconds = time.perf_counter() - started
     best = search.best
     if best.status not in ("FEASIBLE", "OPTIMAL"):
@@ -384,7 +398,15 @@ class _Search:
         self.bound = self.lower = 0.0
         self.proven, self.note = False, ""
         self.must_move = {b.id for b in misplaced(instance, t, state)}
+        self.opened = 0
         self._walks: dict = walks
+        self.repair = sum(t.min_move_cost(bookings[b]) for b in self.must_move)
+        self.cheapest = {b.id: t.min_move_cost(b) for b in instance.bookings if t.movable(b)}
+        self._by_cost = sorted(self.cheapest, key=self.cheapest.__getitem__)
+        self._costs = [self.cheapest[b] for b in self._by_cost]
+        self.by_consultant = defaultdict(list)
+        for b, o in state.where.items():
+            self.by_consultant[o.consultant].append(b)
 
     def nearest(self, booking):
         """A booking's positions cheapest first, kept across rounds (each is produced once)."""
@@ -408,12 +430,17 @@ class _Search:
         if self.progress and self.incumbent < math.inf:
             self.progress(time.perf_counter() - self.started, self.incumbent, self.bound)
 
+    def _offer(self, branch: "_Branch", plan: Plan) -> None:
+        branch.hint = _hint(plan, self.state)
+        branch.value = min(branch.value, plan.objective["value"])
+        self.offer(plan)
+
     def offer(self, plan: Plan) -> None:
         if plan.objective["value"] < self.incumbent - 1e-6:
             self.best = plan
             self.report()
 
-    def _solve(self, scope: Scope, until: float, hint: dict | None, plans: bool):
+    def _solve(self, scope: Scope, until: float, hint: dict | None, plans: bool, gap: float = 0.0):
         """Build and solve; `until`: the instant (perf_counter) by which it must be done."""
         built = _constraints(self.t, self.bookings, scope, hint)
         seconds = until - time.perf_counter()
@@ -421,7 +448,7 @@ class _Search:
             return built, cp_model.UNKNOWN, None
         callback = _Progress(lambda wall, value: self.progress(time.perf_counter() - self.started, value,
                                                                self.bound)) if plans and self.progress else None
-        status, solver = _run(built.model, seconds, self.workers, callback)
+        status, solver = _run(built.model, seconds, self.workers, callback, gap)
         return built, status, solver
 
     def exact(self, seconds: float) -> None:
@@ -439,70 +466,131 @@ class _Search:
             self.proven = self.best.status == "FEASIBLE"
         self.note = f"exact model: {len(reduction.movable)} movable bookings, {scope.size} positions"
 
-    def _near(self) -> set[str]:
-        """The bookings listed with their positions at first: all that a job may displace when they are
-        few, else those of each job's cheapest placements (the others may still be pushed out, as
-        `clearable`, in the relaxation)."""
-        if len(self.placements.core) <= NEAR_MAX:
-            return set(self.placements.core)
-        near = set()
-        for job_id, options in self.placements.options.items():
-            ranked = sorted(options, key=lambda o: sum(self.placements.evicted[(job_id, o)].values()))
-            for o in ranked[:NEAR_PLACEMENTS]:
-                near |= set(self.placements.evicted[(job_id, o)])
-        return near
-
-    def refine(self, left) -> None:
-        """Too large to be exact at once. The bookings near the jobs get their cheapest positions; a
-        relaxation of every plan better than the incumbent gives the bound: an unlisted position costs
-        what the cheapest unlisted one costs and takes no room (`elsewhere`), and any other booking that
-        may move in a better plan can be pushed out at its cheapest move's cost (`clearable`). Where the
-        relaxation's optimum uses either, those bookings get all their positions, or join the listed
-        ones, and it is solved again; a neighbourhood model over the same lists finds plans. A
-        relaxation optimum that uses neither is a plan, and then the optimum."""
-        limits = dict.fromkeys(self._near() | {m.id for m in self.best.moves} | self.must_move, self.listed)
+    def branches(self, strong: Placements, left) -> None:
+        """Branch on the jobs' joint placement, cheapest bound first. Fixing it leaves small models: the
+        bookings it displaces must move, any other booking may move only if its cheapest move fits in the
+        slack of that placement, so the relaxation (listed positions, `elsewhere`, `clearable`) of each
+        branch is solved in a fraction of a second; its solution, completed greedily, is a plan, and its
+        bound holds for the branch. The whole problem's bound is the least over the open branches and the
+        next unopened one. Relaxations stop within GAP of their optimum; a branch whose relaxation is
+        then a plan is settled, and proven exactly only when time is left over."""
+        shared = defaultdict(set)  # booking → the jobs that may displace it
+        for (job_id, _), costs in strong.evicted.items():
+            for b in costs:
+                shared[b].add(job_id)
+        keyed = {j: [(sum(c / len(shared[b]) for b, c in strong.evicted[(j, o)].items()), o) for o in options]
+                 for j, options in strong.options.items()}
+        walk = cheapest_first(keyed, _apart)
+        upcoming = next(walk, None)
+        branches: list[_Branch] = []
         rounds = 0
         while left() > 0.3:
-            rounds += 1
-            reduction = self.reduction()
-            limits = {b: n for b, n in limits.items() if b in reduction.movable}
-            incumbent, hint = self.incumbent, self.hint()
-            neighbourhood = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction,
-                                       hint, limits, set(), self.nearest, time.perf_counter() + left() / 6)
-            neighbourhood.elsewhere.clear()  # exact inside itself: unlisted positions are out
-            until = time.perf_counter() + max(0.5, left() * NEIGHBOURHOOD_SHARE)
-            built, status, solver = self._solve(neighbourhood, until, hint, True)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                self.offer(_extract(self.instance, self.t, self.state, built, neighbourhood, solver, 0.0))
-            if left() < 0.3:
+            branches = [b for b in branches if not b.closed and b.bound < self.incumbent - 1e-6]
+            frontier = upcoming[0] + self.repair if upcoming else math.inf
+            self.bound = max(self.bound, min([self.incumbent, frontier] + [b.bound for b in branches]))
+            if min([frontier] + [b.bound for b in branches]) >= self.incumbent - 1e-6:
+                self.proven = self.incumbent < math.inf
                 break
-            relaxed = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, {},
-                                 limits, reduction.movable - set(limits), self.nearest,
-                                 time.perf_counter() + left() / 4)
-            built, status, solver = self._solve(relaxed, time.perf_counter() + left() - 0.3, hint, False)
-            self.note = (f"{rounds} rounds; last: {len(limits)} bookings near the jobs, "
-                         f"{sum(n is None for n in limits.values())} with every position, "
-                         f"{len(relaxed.clearable)} clearable; bound for the whole problem")
-            if status == cp_model.INFEASIBLE:
-                self.bound = max(self.bound, incumbent)
-                self.proven = True
-                return
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                if solver is not None:  # no solution, but whatever bound it reached holds
-                    self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
-                return
-            self.bound = max(self.bound, min(incumbent, solver.BestObjectiveBound() / SCALE))
-            away = [b for b, v in built.away.items() if solver.Value(v)]
-            cleared = [b for b, v in built.cleared.items() if solver.Value(v)]
-            if not away and not cleared:  # the relaxation's solution is a plan
-                self.offer(_extract(self.instance, self.t, self.state, built, relaxed, solver, 0.0))
-                self.proven = status == cp_model.OPTIMAL
-                if self.proven:
-                    return
-            for b in away:
-                limits[b] = None
-            for b in cleared:
-                limits[b] = self.listed
+            unsettled = [b for b in branches if not b.settled]
+            branch = min(unsettled or branches, key=lambda b: b.bound, default=None)
+            rounds += 1
+            promising = [b for b in unsettled if b.value < math.inf]
+            if rounds % 2 == 0 and promising:  # every other round deepens the branch of the best plan
+                branch = min(promising, key=lambda b: b.value)
+            elif upcoming is not None and (branch is None or not unsettled or frontier <= branch.bound):
+                combo = upcoming[1]
+                branch = _Branch(combo, self._branch_bound(strong, combo),
+                                 dict.fromkeys(self._displaced(strong, combo) | self.must_move, self.listed))
+                branches.append(branch)
+                upcoming = next(walk, None)
+                self.opened += 1
+            elif not unsettled:
+                branch.gap = 0.0  # every branch is within GAP: the time left goes to exact proofs
+            self._round(branch, left)
+            self.note = (f"{self.opened} joint placements of the jobs opened, {len(branches)} open; bound: the least "
+                         "over the open ones and the next unopened (true for the whole problem)")
+
+    def _displaced(self, placements: Placements, combo: dict[str, Option]) -> set[str]:
+        return {b for j, o in combo.items() for b in placements.evicted[(j, o)]}
+
+    def _displaced_costs(self, placements: Placements, combo: dict[str, Option]) -> dict[str, float]:
+        costs: dict[str, float] = {}
+        for j, o in combo.items():
+            for b, c in placements.evicted[(j, o)].items():
+                costs[b] = max(costs.get(b, 0.0), c)
+        return costs
+
+    def _branch_bound(self, strong: Placements, combo: dict[str, Option]) -> float:
+        return sum(self._displaced_costs(strong, combo).values()) + self.repair
+
+    def _round(self, branch: "_Branch", left) -> None:
+        """One relaxation of the branch; its solution completed into a plan; what it sent elsewhere or
+        pushed out gets listed positions for the next round."""
+        displaced = self._displaced_costs(self.placements, branch.combo)
+        slack = self.incumbent - sum(displaced.values()) - self.repair
+        movable = self._cheaper_than(slack) | set(displaced) | self.must_move
+        limits = {b: n for b, n in branch.limits.items() if b in movable}
+        allowance = {b: slack + displaced.get(b, self.cheapest[b] if b in self.must_move else 0.0) for b in limits}
+        reduction = Reduction(movable, allowance, self.cheapest)
+        near = {c for b in limits for c in self.bookings[b].eligible} | {o.consultant for o in branch.combo.values()}
+        blocking = {b for c in near for b in self.by_consultant.get(c, ()) if b in movable and b not in limits}
+        single = Placements({j: [o] for j, o in branch.combo.items()}, {}, set())
+        hint = branch.hint or (self.hint() if all(self.hint().get(j) == o for j, o in branch.combo.items()) else {})
+        scope = _positions(self.instance, self.t, self.state, self.bookings, single, reduction, hint, limits,
+                           blocking, self.nearest, time.perf_counter() + left() / 4)
+        until = time.perf_counter() + min(left() - 0.2, max(branch.budget, 0.1))
+        built, status, solver = self._solve(scope, until, hint, False, branch.gap)
+        if status == cp_model.INFEASIBLE:
+            branch.closed = True
+            return
+        if solver is not None:
+            branch.bound = max(branch.bound, solver.BestObjectiveBound() / SCALE)
+        if status != cp_model.OPTIMAL:
+            branch.budget *= 2
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return
+        away = {b for b, v in built.away.items() if solver.Value(v)}
+        cleared = {b for b, v in built.cleared.items() if solver.Value(v)}
+        if not away and not cleared:  # the relaxation's solution is a plan
+            plan = _extract(self.instance, self.t, self.state, built, scope, solver, 0.0)
+            self._offer(branch, plan)
+            branch.settled = status == cp_model.OPTIMAL
+            branch.closed = branch.settled and solver.ObjectiveValue() <= solver.BestObjectiveBound() + 0.5
+            return
+        chosen = {item: next(o for o in options if solver.Value(built.choice[(item, o)]))
+                  for item, options in scope.positions.items() if item not in away}
+        where = dict(self.state.where) | {i: o for i, o in chosen.items() if i in self.bookings}
+        plan = complete(self.instance, self.t, where, branch.combo, away | cleared, self._walks)
+        if plan is not None:
+            self._offer(branch, plan)
+        else:
+            branch.hint = where | branch.combo
+        wider = {b: None if limits[b] is None or limits[b] * 4 > WIDE else limits[b] * 4 for b in away}
+        branch.limits = limits | wider | {b: self.listed for b in cleared}
+
+    def _cheaper_than(self, slack: float) -> set[str]:
+        """Bookings whose cheapest move costs at most `slack`."""
+        return set(self._by_cost[:bisect_right(self._costs, slack + 1e-6)])
+
+
+@dataclass
+class _Branch:
+    """One joint placement of the priority jobs and what is known of the best plan that uses it."""
+    combo: dict[str, Option]
+    bound: float
+    limits: dict[str, int | None]  # bookings listed with their positions (None: all of them)
+    budget: float = 0.5            # seconds for its next relaxation, doubled when that is not enough
+    hint: dict[str, Option] = field(default_factory=dict)  # its latest plan, or partial solution
+    value: float = math.inf        # its best plan's value
+    gap: float = GAP               # relative gap at which its relaxation stops
+    settled: bool = False          # its relaxation's solution is a plan, within `gap` of the optimum
+    closed: bool = False           # its optimum is known (and offered), or it has no plan
+
+
+def _apart(combo: dict[str, Option]) -> bool:
+    """No two jobs of the combination on one consultant at once."""
+    placed = sorted((o.consultant, o.start, o.end) for o in combo.values())
+    return all(a[0] != b[0] or a[2] <= b[1] for a, b in zip(placed, placed[1:]))
 
 
 def _estimate(t: Timeline, bookings: dict, reduction: Reduction, most: int) -> int:

@@ -2,6 +2,7 @@
 optimum on tiny instances, clear INFEASIBLE answers, and the command line of docs/solver-format.md."""
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -87,12 +88,14 @@ def test_malformed_instances_are_refused_clearly():
 
 
 def brute_force(instance) -> float:
-    """Every placement of the job and every position of every booking, the cheapest valid plan."""
+    """Every placement of every job and every position of every booking, the cheapest valid plan."""
     t = Timeline(instance)
     options = [[(b, None)] + [(b, o) for o in booking_options(b, t)] for b in instance.bookings]
     best = float("inf")
-    for placement in job_options(instance.priority_jobs[0], instance, t):
-        taken = [(placement.consultant, placement.start, placement.end)]
+    for placements in itertools.product(*(job_options(job, instance, t) for job in instance.priority_jobs)):
+        taken = [(p.consultant, p.start, p.end) for p in placements]
+        if any(c == d and a < f and e < b for k, (c, a, b) in enumerate(taken) for d, e, f in taken[k + 1:]):
+            continue
 
         def search(index, taken, cost):
             nonlocal best
@@ -209,6 +212,48 @@ def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes, siz
     assert plan.objective["value"] >= optimum - 1e-6
     if plan.status == "OPTIMAL":
         assert plan.objective["value"] == pytest.approx(optimum)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(slot, min_size=1, max_size=4, unique_by=lambda s: (s[0], s[1])),
+       st.sampled_from([(60, 120), (105, 90), (45, 210)]))
+def test_two_jobs_the_bound_never_exceeds_the_brute_force_optimum(slots, minutes):
+    """Two jobs on the one consultant with their skill: joint placements that overlap are skipped, and a
+    booking that both may displace is counted once in the order in which the branches are opened."""
+    raw = tiny([(f"b{n}", c, *TEMPLATES[k], booked) for n, (c, k, booked) in enumerate(slots, start=10)], minutes[0])
+    raw["priority_jobs"].append({**raw["priority_jobs"][0], "id": "p2", "duration_minutes": minutes[1]})
+    instance = read_instance(raw)
+    optimum = brute_force(instance)
+    plan = solve(instance, time_limit=3, max_exact=0, listed=2)
+    if optimum == float("inf"):
+        assert plan.status in ("INFEASIBLE", "UNKNOWN")
+        return
+    assert violations(instance, plan) == []
+    assert plan.objective["best_bound"] <= optimum + 1e-6 <= plan.objective["value"] + 2e-6
+    if plan.status == "OPTIMAL":
+        assert plan.objective["value"] == pytest.approx(optimum)
+
+
+def test_branches_give_valid_plans_and_a_true_bound_on_a_cascade_instance():
+    """The branch search (max_exact 0) on a busy instance: its completed plans pass the checker and its
+    bound never exceeds its value."""
+    instance = read_instance(generate(6, 2, 4, jobs=2, cascade=True))
+    plan = solve(instance, time_limit=4, max_exact=0)
+    assert plan.status in ("FEASIBLE", "OPTIMAL") and violations(instance, plan) == []
+    assert plan.objective["best_bound"] <= plan.objective["value"]
+
+
+def test_joint_placements_come_cheapest_first_and_are_all_the_compatible_ones():
+    from solver.combos import cheapest_first
+
+    costs = {"p1": [(3.0, "a1"), (1.0, "a2"), (2.0, "b1")], "p2": [(0.5, "a1"), (4.0, "b2")], "p3": [(1.0, "c1")]}
+    apart = lambda combo: combo["p1"] != combo["p2"]  # noqa: E731
+    found = list(cheapest_first(costs, apart))
+    assert [c for c, _ in found] == sorted(c for c, _ in found)
+    expected = [dict(zip(costs, places)) for places in itertools.product(*([p for _, p in v] for v in costs.values()))
+                if apart(dict(zip(costs, places)))]
+    assert sorted(map(sorted, (c.items() for _, c in found))) == sorted(map(sorted, (c.items() for c in expected)))
+    assert list(cheapest_first({}, apart)) == [(0.0, {})]
 
 
 def test_the_cascade_option_makes_a_busier_schedule_of_whole_days_and_short_windows():
