@@ -4,6 +4,7 @@ re-check under its locks (the chosen consultant alone) at each size.
 
 Run: .venv/bin/python bench/availability.py [--sizes 50 100 200 400] [--runs 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,7 @@ import random
 import statistics
 import sys
 import tempfile
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,9 +30,9 @@ from booking.services import availability  # noqa: E402
 from calendars.worktime import PARIS, public_holidays  # noqa: E402
 
 BOOKINGS_EACH = 40
-NOW = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)  # Monday 08:00 in Paris
+NOW = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # Monday 08:00 in Paris
 FIRST, LAST = date(2026, 12, 1), date(2026, 12, 28)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
@@ -40,9 +41,14 @@ def seed(consultants_count: int) -> Company:
     rng = random.Random(7)
     company = Company(name="Bench", tier="serenite", contract_start=date(2026, 1, 1), erp_version="12")
     contact = User(email="bench@bench.example", name="Bench", role="client", company=company, password_hash="x")
-    consultants = [Consultant(user=User(email=f"c{n}@bench.example", name=f"C{n}", role="consultant",
-                                        password_hash="x"), skills=["comptabilite"], daily_cap=8)
-                   for n in range(consultants_count)]
+    consultants = [
+        Consultant(
+            user=User(email=f"c{n}@bench.example", name=f"C{n}", role="consultant", password_hash="x"),
+            skills=["comptabilite"],
+            daily_cap=8,
+        )
+        for n in range(consultants_count)
+    ]
     db.session.add_all([company, contact, *consultants])
     db.session.flush()
     company.privileged_consultant_id = consultants[0].id
@@ -61,8 +67,17 @@ def seed(consultants_count: int) -> Company:
         if any(start < e and s < end for s, e in taken[consultant.id]):
             continue
         taken[consultant.id].append((start, end))
-        db.session.add(Booking(kind="erplib", status="confirmed", start_at=start, end_at=end,
-                               consultant_id=consultant.id, company=company, booked_at=NOW - timedelta(days=20)))
+        db.session.add(
+            Booking(
+                kind="erplib",
+                status="confirmed",
+                start_at=start,
+                end_at=end,
+                consultant_id=consultant.id,
+                company=company,
+                booked_at=NOW - timedelta(days=20),
+            )
+        )
         made += 1
     db.session.commit()
     return company
@@ -85,13 +100,26 @@ def reference(company: Company, start: datetime, end: datetime, now: datetime) -
     service, policy = terms.service("erplib"), terms.policy
     week_start = datetime.combine(FIRST - timedelta(days=FIRST.weekday()), time(), PARIS)
     week_end = datetime.combine(LAST - timedelta(days=LAST.weekday()) + timedelta(days=7), time(), PARIS)
-    rows = db.session.execute(union_all(
-        select(Consultant.id, Consultant.working_pattern, Consultant.holiday_region, Consultant.daily_cap,
-               Consultant.skills, *[literal(None, Booking.start_at.type)] * 2).join(User, User.id == Consultant.user_id)
-        .where(User.active.is_(True)),
-        select(Booking.consultant_id, null(), null(), null(), null(), Booking.start_at, Booking.end_at)
-        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < week_end, Booking.end_at > week_start,
-               or_(Booking.status != "held", Booking.hold_expires_at > now))))
+    rows = db.session.execute(
+        union_all(
+            select(
+                Consultant.id,
+                Consultant.working_pattern,
+                Consultant.holiday_region,
+                Consultant.daily_cap,
+                Consultant.skills,
+                *[literal(None, Booking.start_at.type)] * 2,
+            )
+            .join(User, User.id == Consultant.user_id)
+            .where(User.active.is_(True)),
+            select(Booking.consultant_id, null(), null(), null(), null(), Booking.start_at, Booking.end_at).where(
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_at < week_end,
+                Booking.end_at > week_start,
+                or_(Booking.status != "held", Booking.hold_expires_at > now),
+            ),
+        )
+    )
     people: dict[int, tuple] = {}
     busy: dict[int, list[tuple[int, int]]] = {}
     for cid, pattern, region, cap, skills, b_start, b_end in rows:
@@ -116,16 +144,24 @@ def reference(company: Company, start: datetime, end: datetime, now: datetime) -
         while day <= LAST:
             taken = per_day.get(day, [])
             if day not in public_holidays(day.year, region) and len(taken) < cap:
-                rank = (cid != company.privileged_consultant_id,
-                        per_week.get(day - timedelta(days=day.weekday()), 0), cid)
+                rank = (
+                    cid != company.privileged_consultant_id,
+                    per_week.get(day - timedelta(days=day.weekday()), 0),
+                    cid,
+                )
                 hours = pattern.get(str(day.weekday()), [])
                 key = (repr(hours), day)
                 if key not in blocks:
-                    blocks[key] = [(_minutes(datetime.combine(day, time.fromisoformat(a), PARIS)),
-                                    _minutes(datetime.combine(day, time.fromisoformat(b), PARIS)),
-                                    _minutes(datetime.combine(day, time.fromisoformat(a), PARIS))
-                                    - time.fromisoformat(a).hour * 60 - time.fromisoformat(a).minute)
-                                   for a, b in hours]
+                    blocks[key] = [
+                        (
+                            _minutes(datetime.combine(day, time.fromisoformat(a), PARIS)),
+                            _minutes(datetime.combine(day, time.fromisoformat(b), PARIS)),
+                            _minutes(datetime.combine(day, time.fromisoformat(a), PARIS))
+                            - time.fromisoformat(a).hour * 60
+                            - time.fromisoformat(a).minute,
+                        )
+                        for a, b in hours
+                    ]
                 for a, b, midnight in blocks[key]:
                     # the grid starts each booking rules out: those whose session would overlap it
                     blocked = set()
@@ -167,8 +203,9 @@ def measure(size: int, runs: int) -> dict:
         start, end = availability.local_range(FIRST, LAST)
         found = availability.slots("erplib", company, start, end, NOW)
         expected = reference(company, start, end, NOW)
-        assert [(_minutes(s.start), _minutes(s.end), s.consultant_id) for s in found] == expected, \
+        assert [(_minutes(s.start), _minutes(s.end), s.consultant_id) for s in found] == expected, (
             "slots and the reference disagree"
+        )
         slots_ms, reference_ms = [], []
         for _ in range(runs):  # alternated, so that a burst of load on the shared machine falls on both
             slots_ms += timed(lambda: availability.slots("erplib", company, start, end, NOW), 1)
@@ -180,9 +217,14 @@ def measure(size: int, runs: int) -> dict:
             choose_ms += timed(lambda: availability.decide("erplib", company, slot.start, NOW), 1)
             company = fresh(company)
             recheck_ms += timed(lambda: recheck(company, slot), 1)
-    return {"size": size, "starts": len(found), "slots": statistics.median(slots_ms),
-            "reference": statistics.median(reference_ms), "choose": statistics.median(choose_ms),
-            "recheck": statistics.median(recheck_ms)}
+    return {
+        "size": size,
+        "starts": len(found),
+        "slots": statistics.median(slots_ms),
+        "reference": statistics.median(reference_ms),
+        "choose": statistics.median(choose_ms),
+        "recheck": statistics.median(recheck_ms),
+    }
 
 
 def main() -> None:
@@ -191,19 +233,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     results = [measure(size, args.runs) for size in args.sizes]
-    print(f"availability benchmark — one month of erplib slots ({FIRST} – {LAST}), {BOOKINGS_EACH} bookings per "
-          f"consultant, medians of {args.runs} runs, {os.cpu_count()} cores, SQLite; same answers as the reference")
-    print(f"{'consultants':>11}{'starts':>8}{'slots ms':>10}{'reference ms':>14}{'ratio':>7}  target ≤ 1.5"
-          f"{'choice ms':>11}{'re-check ms':>13}")
+    print(
+        f"availability benchmark — one month of erplib slots ({FIRST} – {LAST}), {BOOKINGS_EACH} bookings per "
+        f"consultant, medians of {args.runs} runs, {os.cpu_count()} cores, SQLite; same answers as the reference"
+    )
+    print(
+        f"{'consultants':>11}{'starts':>8}{'slots ms':>10}{'reference ms':>14}{'ratio':>7}  target ≤ 1.5"
+        f"{'choice ms':>11}{'re-check ms':>13}"
+    )
     for r in results:
         ratio = r["slots"] / r["reference"]
-        print(f"{r['size']:>11}{r['starts']:>8}{r['slots']:>10.1f}{r['reference']:>14.1f}{ratio:>7.2f}  "
-              f"{'met' if ratio <= 1.5 else 'NOT met':<12}{r['choose']:>11.2f}{r['recheck']:>13.2f}")
+        print(
+            f"{r['size']:>11}{r['starts']:>8}{r['slots']:>10.1f}{r['reference']:>14.1f}{ratio:>7.2f}  "
+            f"{'met' if ratio <= 1.5 else 'NOT met':<12}{r['choose']:>11.2f}{r['recheck']:>13.2f}"
+        )
     first, last = results[0], results[-1]
-    print(f"re-check under the booking's locks (the chosen consultant alone): {first['recheck']:.2f} ms at "
-          f"{first['size']}, {last['recheck']:.2f} ms at {last['size']} ({last['recheck'] / first['recheck']:.2f}×); "
-          f"choosing among the whole team (outside the locks, only when the booking names no consultant): "
-          f"{first['choose']:.2f} ms at {first['size']}, {last['choose']:.2f} ms at {last['size']}")
+    print(
+        f"re-check under the booking's locks (the chosen consultant alone): {first['recheck']:.2f} ms at "
+        f"{first['size']}, {last['recheck']:.2f} ms at {last['size']} ({last['recheck'] / first['recheck']:.2f}×); "
+        f"choosing among the whole team (outside the locks, only when the booking names no consultant): "
+        f"{first['choose']:.2f} ms at {first['size']}, {last['choose']:.2f} ms at {last['size']}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Targets: availability >= 0.25 of /healthz throughput, booking >= 0.2; a consulta
 
 Run: .venv/bin/python bench/load.py [--clients 8] [--seconds 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,8 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,12 +47,24 @@ CONSULTANTS, CLIENTS = 20, 40
 def seed(app) -> dict:
     with app.app_context():
         upgrade()
-        consultants = [Consultant(user=User(email=f"c{n}@load.example", name=f"C{n}", role="consultant",
-                                            password_hash="x"), skills=["comptabilite"], daily_cap=8)
-                       for n in range(CONSULTANTS)]
-        contacts = [User(email=f"u{n}@load.example", name=f"U{n}", role="client", password_hash="x",
-                         company=Company(name=f"Client {n}", tier="confort", contract_start=date(2026, 1, 1),
-                                         erp_version="12")) for n in range(CLIENTS)]
+        consultants = [
+            Consultant(
+                user=User(email=f"c{n}@load.example", name=f"C{n}", role="consultant", password_hash="x"),
+                skills=["comptabilite"],
+                daily_cap=8,
+            )
+            for n in range(CONSULTANTS)
+        ]
+        contacts = [
+            User(
+                email=f"u{n}@load.example",
+                name=f"U{n}",
+                role="client",
+                password_hash="x",
+                company=Company(name=f"Client {n}", tier="confort", contract_start=date(2026, 1, 1), erp_version="12"),
+            )
+            for n in range(CLIENTS)
+        ]
         db.session.add_all([*consultants, *contacts])
         db.session.flush()
         raw = [tokens.create(u) for u in contacts]
@@ -81,8 +95,15 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         command, rest = line.split("(", 1)[1].rsplit(")", 1)
         fields = rest.split()
         pid, parent = int(stat.parent.name), int(fields[1])
-        group = ("app" if server_pid in (pid, parent) else "postgres" if command == "postgres"
-                 else "redis" if command == "redis-server" else None)
+        group = (
+            "app"
+            if server_pid in (pid, parent)
+            else "postgres"
+            if command == "postgres"
+            else "redis"
+            if command == "redis-server"
+            else None
+        )
         if group:
             used[group] += (int(fields[11]) + int(fields[12])) / tick
     used["client"] = sum(os.times()[:2])
@@ -123,8 +144,14 @@ def drive(port: int, clients: int, seconds: float, make_request, server_pid: int
         thread.join()
     wall = time.perf_counter() - started
     cpu = {group: (used - cpu_before[group]) * 1000 / len(latencies) for group, used in cpu_seconds(server_pid).items()}
-    return {"count": len(latencies), "rps": len(latencies) / wall, "p50": statistics.median(latencies), "cpu": cpu,
-            "p99": statistics.quantiles(latencies, n=100)[-1], "errors": errors}
+    return {
+        "count": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50": statistics.median(latencies),
+        "cpu": cpu,
+        "p99": statistics.quantiles(latencies, n=100)[-1],
+        "errors": errors,
+    }
 
 
 def main() -> None:
@@ -140,8 +167,12 @@ def main() -> None:
         url = cluster.url("load")
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load"})
         world = seed(app)
-        server, base = gunicorn(url, Path(tempfile.mkdtemp()) / "gunicorn.log", RATELIMIT_BOOKING="100000 per minute",
-                               RATELIMIT_STORAGE_URI=limits_store)
+        server, base = gunicorn(
+            url,
+            Path(tempfile.mkdtemp()) / "gunicorn.log",
+            RATELIMIT_BOOKING="100000 per minute",
+            RATELIMIT_STORAGE_URI=limits_store,
+        )
         port = int(base.rsplit(":", 1)[1])
         auth = lambda i: {"Authorization": f"Bearer {world['tokens'][i % CLIENTS]}"}  # noqa: E731
         first = date.today() + timedelta(days=7)
@@ -156,13 +187,20 @@ def main() -> None:
 
         cases = {
             "/healthz": lambda i: ("GET", "/healthz", {}, None, 200),
-            "availability (1 week)": lambda i: ("GET", f"/api/v1/availability?service=erplib&start={first}"
-                                                f"&end={first + timedelta(days=6)}", auth(i), None, 200),
+            "availability (1 week)": lambda i: (
+                "GET",
+                f"/api/v1/availability?service=erplib&start={first}&end={first + timedelta(days=6)}",
+                auth(i),
+                None,
+                200,
+            ),
             "booking": booking,
             "consultant feed": lambda i: ("GET", f"/calendars/{world['feed']}.ics", {}, None, 200),
         }
-        print(f"load benchmark — {os.cpu_count()} cores, gunicorn 4 workers + PostgreSQL {cluster.version} on "
-              f"loopback, {args.clients} clients, {args.seconds:g} s per endpoint")
+        print(
+            f"load benchmark — {os.cpu_count()} cores, gunicorn 4 workers + PostgreSQL {cluster.version} on "
+            f"loopback, {args.clients} clients, {args.seconds:g} s per endpoint"
+        )
         results = {name: drive(port, args.clients, args.seconds, make, server.pid) for name, make in cases.items()}
         base_rps = results["/healthz"]["rps"]
         print(f"{'endpoint':<24}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}  target")
@@ -171,25 +209,34 @@ def main() -> None:
             ratio = r["rps"] / base_rps
             target = targets.get(name)
             verdict = f"≥ {target:g}: {'met' if ratio >= target else 'NOT met'}" if target else ""
-            print(f"{name:<24}{r['count']:>9}{r['rps']:>9.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}{len(r['errors']):>8}"
-                  f"{ratio:>8.3f}  {verdict}")
+            print(
+                f"{name:<24}{r['count']:>9}{r['rps']:>9.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}{len(r['errors']):>8}"
+                f"{ratio:>8.3f}  {verdict}"
+            )
             for error in r["errors"][:3]:
                 print(f"    {error}")
         print(f"CPU per request, ms (2 cores = {2000 / base_rps:.1f} ms per /healthz request at its rate):")
         print(f"{'endpoint':<24}{'app':>9}{'postgres':>9}{'redis':>9}{'client':>9}{'total':>9}")
         for name, r in results.items():
             cpu = r["cpu"]
-            print(f"{name:<24}{cpu['app']:>9.2f}{cpu['postgres']:>9.2f}{cpu['redis']:>9.2f}{cpu['client']:>9.2f}"
-                  f"{sum(cpu.values()):>9.2f}")
+            print(
+                f"{name:<24}{cpu['app']:>9.2f}{cpu['postgres']:>9.2f}{cpu['redis']:>9.2f}{cpu['client']:>9.2f}"
+                f"{sum(cpu.values()):>9.2f}"
+            )
         feed_cpu = results["consultant feed"]["cpu"]
         served = feed_cpu["app"] + feed_cpu["postgres"]
-        print(f"consultant feed: {served:.2f} ms of server CPU per request (app + PostgreSQL; rendered once per "
-              f"schedule version, then served from memory)   target ≤ 3 ms: {'met' if served <= 3 else 'NOT met'}")
+        print(
+            f"consultant feed: {served:.2f} ms of server CPU per request (app + PostgreSQL; rendered once per "
+            f"schedule version, then served from memory)   target ≤ 3 ms: {'met' if served <= 3 else 'NOT met'}"
+        )
         with app.app_context():
-            doubles = db.session.execute(text(
-                "SELECT count(*) FROM bookings a JOIN bookings b ON a.consultant_id = b.consultant_id AND a.id < b.id "
-                "AND a.start_at < b.end_at AND b.start_at < a.end_at "
-                "WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')")).scalar()
+            doubles = db.session.execute(
+                text(
+                    "SELECT count(*) FROM bookings a JOIN bookings b ON a.consultant_id = b.consultant_id AND a.id < b.id "
+                    "AND a.start_at < b.end_at AND b.start_at < a.end_at "
+                    "WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')"
+                )
+            ).scalar()
             booked = db.session.execute(text("SELECT count(*) FROM bookings")).scalar()
             # The mails the bookings queued leave with the scheduler's job, outside the requests: its cost
             # too, composed here (no SMTP server) in the job's batches.
@@ -200,8 +247,10 @@ def main() -> None:
                 mail.deliver(utcnow())
             cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
             db.engine.dispose()
-        print(f"mail delivery job (outside the requests): {queued} mails composed in {wall:.1f} s, "
-              f"{cpu * 1000 / max(queued, 1):.2f} ms CPU per mail (+ PostgreSQL)")
+        print(
+            f"mail delivery job (outside the requests): {queued} mails composed in {wall:.1f} s, "
+            f"{cpu * 1000 / max(queued, 1):.2f} ms CPU per mail (+ PostgreSQL)"
+        )
         total_errors = sum(len(r["errors"]) for r in results.values())
         print(f"end: {booked} bookings, {doubles} double bookings, {total_errors} errors")
     finally:

@@ -1,4 +1,5 @@
 """Same as `python -m solver bench`: .venv/bin/python bench/solver.py [--seeds 5] [--time-limit 10] [--best-known 120]."""
+
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Shared by the benchmark scripts: repeated timings in milliseconds and their median and p95."""
+
 import statistics
 import time
 
@@ -20,5 +21,7 @@ def line(name: str, samples: list[float], base: float, target: float | None = No
     """One line: median, p95, ratio to the baseline endpoint measured in the same run, and the target."""
     median = statistics.median(samples)
     verdict = "" if target is None else f"   target < {target:g} ms: {'met' if median < target else 'NOT met'}"
-    return (f"  {name:<34} median {median:8.1f} ms   p95 {p95(samples):8.1f} ms   "
-            f"ratio to /healthz {median / base:7.1f}×{verdict}")
+    return (
+        f"  {name:<34} median {median:8.1f} ms   p95 {p95(samples):8.1f} ms   "
+        f"ratio to /healthz {median / base:7.1f}×{verdict}"
+    )

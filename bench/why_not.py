@@ -2,6 +2,7 @@
 (`why_not`, every rule of every consultant), with `decide` on a free instant as the baseline, same process.
 50 consultants, 2,000 bookings (the seed of bench/availability.py). Run: .venv/bin/python bench/why_not.py
 """
+
 from __future__ import annotations
 
 import os
@@ -15,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("SECRET_KEY", "bench")
 
+from availability import NOW, seed  # noqa: E402  (bench/availability.py)
 from flask_migrate import upgrade  # noqa: E402
 from timing import line, timed  # noqa: E402
 
-from availability import NOW, seed  # noqa: E402  (bench/availability.py)
 from booking import create_app  # noqa: E402
 from booking.services import availability  # noqa: E402
 from calendars.worktime import PARIS  # noqa: E402

@@ -1,4 +1,5 @@
 """ERP-Lib Planner: the Flask application factory."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,7 @@ def select_locale() -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; `config` overrides the environment (tests)."""
-    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates",
-                static_folder="web/static")
+    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     if app.config.get("TRUSTED_PROXIES"):  # behind N reverse proxies: their X-Forwarded-* are believed
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     security.init_app(app)

@@ -1,4 +1,5 @@
 """Session login for pages, and the role check that guards every route."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -49,5 +50,6 @@ def role_required(*roles: str):
 
 
 def home_endpoint(user: User) -> str:
-    return {"client": "portal.home", "consultant": "consultant.home",
-            "planner": "planner.home", "admin": "admin.home"}[user.role]
+    return {"client": "portal.home", "consultant": "consultant.home", "planner": "planner.home", "admin": "admin.home"}[
+        user.role
+    ]

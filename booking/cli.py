@@ -1,4 +1,5 @@
 """Command line: users and tokens, demo data, the scheduler."""
+
 from datetime import timedelta
 
 import click
@@ -40,8 +41,10 @@ def tokens_command(email: str) -> None:
     for t in tokens.of(_user(email)):
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "jamais"
         expires = f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "aucune"
-        click.echo(f"{t.id:>6}  {t.label or '-':<24} créé {t.created_at:%Y-%m-%d %H:%M}  utilisé {used}  "
-                   f"expiration {expires}  {states[t.state(now)]}")
+        click.echo(
+            f"{t.id:>6}  {t.label or '-':<24} créé {t.created_at:%Y-%m-%d %H:%M}  utilisé {used}  "
+            f"expiration {expires}  {states[t.state(now)]}"
+        )
 
 
 @users.command("revoke-token")
@@ -150,9 +153,12 @@ def import_command(email: str, source: str) -> None:
 
     consultant, now = _consultant(email), utcnow()
     is_url = source.startswith(("http://", "https://"))
-    existing = db.session.scalar(select(ExternalCalendar).where(
-        ExternalCalendar.consultant_id == consultant.id,
-        ExternalCalendar.url == source if is_url else ExternalCalendar.label == Path(source).name))
+    existing = db.session.scalar(
+        select(ExternalCalendar).where(
+            ExternalCalendar.consultant_id == consultant.id,
+            ExternalCalendar.url == source if is_url else ExternalCalendar.label == Path(source).name,
+        )
+    )
     try:
         data = None if is_url else Path(source).read_bytes()
     except OSError as error:
@@ -161,13 +167,25 @@ def import_command(email: str, source: str) -> None:
         if existing is not None:
             calendar_sync.reimport(existing, now, data)
         else:
-            calendar_sync.add(None, consultant, source if is_url else Path(source).name, now,
-                              url=source if is_url else None, data=data)
+            calendar_sync.add(
+                None,
+                consultant,
+                source if is_url else Path(source).name,
+                now,
+                url=source if is_url else None,
+                data=data,
+            )
     except (ServiceError, calendar_sync.CalendarImportError) as error:
         raise click.ClickException(f"Import refusé, plages précédentes conservées : {error}") from None  # French
-    count = db.session.scalar(select(func.count()).select_from(ExternalBusy).where(
-        ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > now,
-        ExternalBusy.start_at < now + timedelta(days=90)))
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(ExternalBusy)
+        .where(
+            ExternalBusy.consultant_id == consultant.id,
+            ExternalBusy.end_at > now,
+            ExternalBusy.start_at < now + timedelta(days=90),
+        )
+    )
     click.echo(f"{count} plages occupées dans les 90 prochains jours pour {email}.")
 
 

@@ -1,4 +1,5 @@
 """Settings from the environment, with safe defaults for the embedded (SQLite) setup."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ def database_url(url: str) -> str:
     """Use psycopg 3 for plain postgresql:// URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -1,13 +1,14 @@
 """The support contract as data: tiers, entitlements, ticket commitments, service catalogue."""
+
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from calendars.worktime import BusinessDuration
 
@@ -63,6 +64,7 @@ class BookingPolicy:
 class ReshufflePolicy:
     """What moving other clients' bookings costs, for priority consulting and absence repair: the solver
     instance's `policy` (docs/solver-format.md)."""
+
     freeze_hours: int  # bookings starting sooner than this never move
     compensated_if_booked_days_before: int  # only bookings made at least this long ago are compensated
     compensation_eur: dict[str, int | float]  # per service kind moved; a kind not listed costs nothing
@@ -70,11 +72,13 @@ class ReshufflePolicy:
     weights: dict[str, int | float]  # moved, consultant_change, displacement_hour
 
     def to_instance(self) -> dict:
-        return {"freeze_hours": self.freeze_hours,
-                "compensated_if_booked_days_before": self.compensated_if_booked_days_before,
-                "compensation_eur": dict(self.compensation_eur),
-                "short_notice_factor": [list(row) for row in self.short_notice_factor],
-                "weights": dict(self.weights)}
+        return {
+            "freeze_hours": self.freeze_hours,
+            "compensated_if_booked_days_before": self.compensated_if_booked_days_before,
+            "compensation_eur": dict(self.compensation_eur),
+            "short_notice_factor": [list(row) for row in self.short_notice_factor],
+            "weights": dict(self.weights),
+        }
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,15 @@ def _tier(name: str, raw: dict, kinds: set[str]) -> Tier:
     prices = _prices(name, raw.get("prices", {}))
     try:
         return Tier(
-            name=name, label=raw["label"], contacts=int(raw["contacts"]),
+            name=name,
+            label=raw["label"],
+            contacts=int(raw["contacts"]),
             maintained_versions=int(raw["maintained_versions"]),
             privileged_consultant=bool(raw["privileged_consultant"]),
             hour_bank_minutes=int(raw["hour_bank_minutes"]),
-            services=services, tickets=tickets, prices=prices,
+            services=services,
+            tickets=tickets,
+            prices=prices,
         )
     except KeyError as exc:
         raise ContractError(f"tiers.{name}: missing {exc.args[0]!r}") from None
@@ -185,10 +193,18 @@ def _prices(name: str, raw: dict) -> dict[str, Decimal]:
 
 # (lowest, highest) of each booking rule: a value outside would break the slot list (a zero grid, a
 # negative notice) or make no sense (a hold of a week); the same bounds for the file and the admin page.
-POLICY_BOUNDS = {"notice_hours": (0, 400), "horizon_days": (1, 730), "buffer_minutes": (0, 240),
-                 "grid_minutes": (5, 240), "cancel_cutoff_hours": (0, 400), "hold_minutes": (1, 1440),
-                 "follow_up_hold_hours": (1, 720), "reminder_hours": (0, 720), "low_balance_minutes": (0, 100_000),
-                 "callback_risk_hours": (0, 400)}
+POLICY_BOUNDS = {
+    "notice_hours": (0, 400),
+    "horizon_days": (1, 730),
+    "buffer_minutes": (0, 240),
+    "grid_minutes": (5, 240),
+    "cancel_cutoff_hours": (0, 400),
+    "hold_minutes": (1, 1440),
+    "follow_up_hold_hours": (1, 720),
+    "reminder_hours": (0, 720),
+    "low_balance_minutes": (0, 100_000),
+    "callback_risk_hours": (0, 400),
+}
 SERVICE_HOURS = ("prerequisites_gate_hours", "prerequisites_reminder_hours")
 
 
@@ -225,15 +241,21 @@ def _reshuffle(raw: dict | None, kinds: set[str]) -> ReshufflePolicy:
     """The [reshuffle] table: required, because a priority quote is priced from it."""
     if not isinstance(raw, dict):
         raise ContractError("reshuffle: the table is missing (the compensation policy of priority consulting)")
-    unknown = set(raw) - {"freeze_hours", "compensated_if_booked_days_before", "compensation_eur",
-                          "short_notice_factor", "weights"}
+    unknown = set(raw) - {
+        "freeze_hours",
+        "compensated_if_booked_days_before",
+        "compensation_eur",
+        "short_notice_factor",
+        "weights",
+    }
     if unknown:
         raise ContractError(f"reshuffle: unknown {sorted(unknown)}")
     try:
         compensation, rows, weights = raw["compensation_eur"], raw["short_notice_factor"], raw["weights"]
         freeze = _number(raw["freeze_hours"], "reshuffle.freeze_hours", 0, 720, whole=True)
-        booked = _number(raw["compensated_if_booked_days_before"], "reshuffle.compensated_if_booked_days_before",
-                         0, 730, whole=True)
+        booked = _number(
+            raw["compensated_if_booked_days_before"], "reshuffle.compensated_if_booked_days_before", 0, 730, whole=True
+        )
     except KeyError as exc:
         raise ContractError(f"reshuffle: missing {exc.args[0]!r}") from None
     for kind in compensation:
@@ -242,8 +264,13 @@ def _reshuffle(raw: dict | None, kinds: set[str]) -> ReshufflePolicy:
     amounts = {kind: _number(v, f"reshuffle.compensation_eur.{kind}", 0, 100_000) for kind, v in compensation.items()}
     if not isinstance(rows, list) or any(not isinstance(row, list) or len(row) != 2 for row in rows):
         raise ContractError("reshuffle.short_notice_factor: a list of [business days, factor] pairs")
-    factors = tuple((_number(d, "reshuffle.short_notice_factor", 1, 400, whole=True),
-                     _number(f, "reshuffle.short_notice_factor", 1, 100)) for d, f in rows)
+    factors = tuple(
+        (
+            _number(d, "reshuffle.short_notice_factor", 1, 400, whole=True),
+            _number(f, "reshuffle.short_notice_factor", 1, 100),
+        )
+        for d, f in rows
+    )
     if [d for d, _f in factors] != sorted({d for d, _f in factors}):
         raise ContractError("reshuffle.short_notice_factor: business days must increase from row to row")
     if set(weights) != set(RESHUFFLE_WEIGHTS):
@@ -260,8 +287,12 @@ def parse(raw: dict) -> Contract:
     tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
     if not tiers or not services:
         raise ContractError("The contract needs at least one tier and one service")
-    return Contract(services=services, tiers=tiers, reshuffle=_reshuffle(raw.get("reshuffle"), set(services)),
-                    policy=_policy(raw.get("booking", {})))
+    return Contract(
+        services=services,
+        tiers=tiers,
+        reshuffle=_reshuffle(raw.get("reshuffle"), set(services)),
+        policy=_policy(raw.get("booking", {})),
+    )
 
 
 def parse_text(text: str, origin: str) -> Contract:

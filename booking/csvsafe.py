@@ -1,4 +1,5 @@
 """CSV for spreadsheets: a text cell that would start a formula is written as text (OWASP: a leading quote)."""
+
 from __future__ import annotations
 
 import csv

@@ -1,14 +1,16 @@
 """Demo data: six client companies, twelve consultants, four weeks of bookings (idempotent)."""
+
 from __future__ import annotations
 
 import random
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from calendars.worktime import PARIS, WorkCalendar, parse_week
+
 from . import contract
 from .extensions import db
 from .models import Absence, Booking, Company, Consultant, ContractPeriod, PriorityRequest, Ticket, User
@@ -84,20 +86,31 @@ def _people(terms) -> tuple[list[Company], list[Consultant]]:
 
 def _absences(consultants: list[Consultant], monday: date) -> None:
     """A week of leave, a training day and a half-day, at fixed places in the four weeks."""
+
     def at(day: date, hour: int) -> datetime:
         return datetime.combine(day, time(hour), PARIS)
 
-    consultants[2].absences.append(Absence(start_at=at(monday + timedelta(days=14), 0),
-                                           end_at=at(monday + timedelta(days=19), 0), reason="Congés"))
-    consultants[5].absences.append(Absence(start_at=at(monday + timedelta(days=8), 0),
-                                           end_at=at(monday + timedelta(days=9), 0), reason="Formation"))
-    consultants[9].absences.append(Absence(start_at=at(monday + timedelta(days=3), 14),
-                                           end_at=at(monday + timedelta(days=3), 18), reason="Rendez-vous"))
+    consultants[2].absences.append(
+        Absence(start_at=at(monday + timedelta(days=14), 0), end_at=at(monday + timedelta(days=19), 0), reason="Congés")
+    )
+    consultants[5].absences.append(
+        Absence(
+            start_at=at(monday + timedelta(days=8), 0), end_at=at(monday + timedelta(days=9), 0), reason="Formation"
+        )
+    )
+    consultants[9].absences.append(
+        Absence(
+            start_at=at(monday + timedelta(days=3), 14), end_at=at(monday + timedelta(days=3), 18), reason="Rendez-vous"
+        )
+    )
 
 
 def _calendar(consultant: Consultant) -> WorkCalendar:
-    return WorkCalendar(week=parse_week(consultant.working_pattern), holiday_region=consultant.holiday_region,
-                        absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
+    return WorkCalendar(
+        week=parse_week(consultant.working_pattern),
+        holiday_region=consultant.holiday_region,
+        absences=tuple((a.start_at, a.end_at) for a in consultant.absences),
+    )
 
 
 class _Mix:
@@ -185,11 +198,23 @@ def _booking(kind, company, consultant, start, end, now, rng) -> Booking:
     booked_at = min(now, start) - timedelta(days=rng.randint(1, 30), minutes=rng.randint(0, 600))
     status = ("no_show" if rng.random() < 0.05 else "completed") if end <= now else "confirmed"
     contact = rng.choice(company.contacts)
-    booking = Booking(kind=kind, status=status, start_at=start, end_at=end, consultant=consultant,
-                      company=company, contact=contact, booked_at=booked_at)
+    booking = Booking(
+        kind=kind,
+        status=status,
+        start_at=start,
+        end_at=end,
+        consultant=consultant,
+        company=company,
+        contact=contact,
+        booked_at=booked_at,
+    )
     if kind == "callback":
-        booking.ticket = Ticket(company=company, priority=rng.choice(("bloquante", "majeure", "mineure", "basse")),
-                                title="Question sur la clôture mensuelle", opened_at=booked_at)
+        booking.ticket = Ticket(
+            company=company,
+            priority=rng.choice(("bloquante", "majeure", "mineure", "basse")),
+            title="Question sur la clôture mensuelle",
+            opened_at=booked_at,
+        )
     if kind in ("minor_update", "major_install"):
         booking.environment = "production"
     if kind == "major_install":
@@ -228,9 +253,15 @@ def _create(now: datetime, seed: int) -> None:
     db.session.flush()
     _ledger(bookings)
     serenite = next(c for c in companies if c.tier == "serenite")
-    db.session.add(PriorityRequest(
-        company=serenite, requester=serenite.contacts[0], skill="migration", amount=2, unit="days",
-        description="Migration du module de paie avant la clôture annuelle : besoin d'un consultant sous 7 jours.",
-        requested_at=now - timedelta(hours=3),
-    ))
+    db.session.add(
+        PriorityRequest(
+            company=serenite,
+            requester=serenite.contacts[0],
+            skill="migration",
+            amount=2,
+            unit="days",
+            description="Migration du module de paie avant la clôture annuelle : besoin d'un consultant sous 7 jours.",
+            requested_at=now - timedelta(hours=3),
+        )
+    )
     db.session.commit()

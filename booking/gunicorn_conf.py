@@ -1,5 +1,6 @@
 """gunicorn settings shared by `make serve`, the tests' servers and the load benchmark
 (`gunicorn -c python:booking.gunicorn_conf`)."""
+
 import gc
 
 from gunicorn.glogging import Logger

@@ -1,5 +1,6 @@
 """Input that no view should see: NUL bytes, runaway JSON, ids beyond the database's integers, dates out of range.
 Screened once before every request; the parsers below turn a query or form value into a bounded id, day or instant."""
+
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
 from calendars.worktime import PARIS
+
 from .extensions import db
 from .services.errors import NotFound, ServiceError
 
@@ -61,12 +63,17 @@ def screen() -> None:
         try:
             body = json.loads(data)
         except (ValueError, RecursionError):  # RecursionError: nested thousands deep; ValueError: not JSON at all
-            raise BadInput(_("Corps de requête illisible : envoyez un document JSON valide (UTF-8, "
-                             "imbrication raisonnable).")) from None
+            raise BadInput(
+                _("Corps de requête illisible : envoyez un document JSON valide (UTF-8, imbrication raisonnable).")
+            ) from None
         if _json_has_nul(body):
             raise BadInput(_nul_message())
-    texts = [*request.args.items(multi=True), *request.form.items(multi=True), *request.headers,
-             *(request.view_args or {}).items()]
+    texts = [
+        *request.args.items(multi=True),
+        *request.form.items(multi=True),
+        *request.headers,
+        *(request.view_args or {}).items(),
+    ]
     if any(isinstance(value, str) and ("\x00" in key or "\x00" in value) for key, value in texts):
         raise BadInput(_nul_message())
     if any(isinstance(value, int) and value > INT_MAX for value in (request.view_args or {}).values()):
@@ -79,8 +86,12 @@ def _refused_by_database(error: DataError):
     was written, since the transaction is rolled back. Logged, since a parser or a length check is then missing."""
     db.session.rollback()
     log.warning("value refused by the database on %s %s: %s", request.method, request.path, error.orig)
-    refusal = BadInput(_("Une valeur envoyée ne peut pas être enregistrée (trop longue, hors limites ou avec un "
-                         "caractère interdit) : corrigez-la et réessayez."))
+    refusal = BadInput(
+        _(
+            "Une valeur envoyée ne peut pas être enregistrée (trop longue, hors limites ou avec un "
+            "caractère interdit) : corrigez-la et réessayez."
+        )
+    )
     return current_app.handle_user_exception(refusal)  # answered as every refusal is (page or problem+json)
 
 
@@ -155,6 +166,10 @@ def instant(text: str | None) -> datetime:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None or not FIRST_DAY <= value.date() <= LAST_DAY:
-        raise BadInput(_("Créneau invalide : choisissez-en un dans la liste (une date entre 2000 et 2099, "
-                         "avec son décalage horaire)."))
+        raise BadInput(
+            _(
+                "Créneau invalide : choisissez-en un dans la liste (une date entre 2000 et 2099, "
+                "avec son décalage horaire)."
+            )
+        )
     return value

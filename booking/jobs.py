@@ -1,5 +1,6 @@
 """Background jobs (APScheduler 3), defined in code. Each job takes only the clock, claims its rows
 before acting (running twice does no harm), and runs only in the process holding the lease."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import plan_workers
 from .models.types import utcnow
-from .services import (calendar_sync, callbacks, companies, holds, hour_bank, interventions, lease, mail, reminders,
-                       webhook_delivery)
+from .services import (
+    calendar_sync,
+    callbacks,
+    companies,
+    holds,
+    hour_bank,
+    interventions,
+    lease,
+    mail,
+    reminders,
+    webhook_delivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +72,15 @@ def run_all_once(app, holder: str | None = None) -> dict[str, int | None]:
 def _configure(scheduler, app) -> None:
     holder = holder_name()
     for function, trigger in JOBS:
-        scheduler.add_job(run, args=(app, holder, function), id=f"{function.__module__}.{function.__name__}",
-                          replace_existing=True, coalesce=True, max_instances=1, **trigger)
+        scheduler.add_job(
+            run,
+            args=(app, holder, function),
+            id=f"{function.__module__}.{function.__name__}",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            **trigger,
+        )
 
 
 def start_in_process(app) -> BackgroundScheduler:

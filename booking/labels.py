@@ -1,9 +1,14 @@
 """Display names for codes stored in the database (French msgids, translated by Babel)."""
-from flask_babel import lazy_gettext as _l
-from flask_babel import gettext, ngettext
 
-ROLES = {"client": _l("Client"), "consultant": _l("Consultant"), "planner": _l("Planificateur"),
-         "admin": _l("Administrateur")}
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+
+ROLES = {
+    "client": _l("Client"),
+    "consultant": _l("Consultant"),
+    "planner": _l("Planificateur"),
+    "admin": _l("Administrateur"),
+}
 KINDS = {
     "erplib": _l("Session ERP-Lib (45 min)"),
     "callback": _l("Créneau de rappel"),
@@ -13,14 +18,27 @@ KINDS = {
     "priority_consulting": _l("Conseil prioritaire"),
 }
 STATUSES = {
-    "held": _l("Réservé provisoirement"), "confirmed": _l("Confirmé"), "completed": _l("Réalisé"),
-    "no_show": _l("Absent"), "cancelled": _l("Annulé"), "late_cancelled": _l("Annulé tardivement"),
-    "expired": _l("Expiré"), "prerequisites_missing": _l("Prérequis manquants"),
-    "requested": _l("Demandée"), "accepted": _l("Acceptée"), "planned": _l("Planifiée"),
-    "applied": _l("Appliquée"), "refused": _l("Refusée"),
+    "held": _l("Réservé provisoirement"),
+    "confirmed": _l("Confirmé"),
+    "completed": _l("Réalisé"),
+    "no_show": _l("Absent"),
+    "cancelled": _l("Annulé"),
+    "late_cancelled": _l("Annulé tardivement"),
+    "expired": _l("Expiré"),
+    "prerequisites_missing": _l("Prérequis manquants"),
+    "requested": _l("Demandée"),
+    "accepted": _l("Acceptée"),
+    "planned": _l("Planifiée"),
+    "applied": _l("Appliquée"),
+    "refused": _l("Refusée"),
 }
-ACCESS = {"no": _l("non inclus"), "yes": _l("inclus"), "billable": _l("facturable"),
-          "quote": _l("sur devis"), "hour_bank": _l("inclus dans la banque d'heures, puis facturable")}
+ACCESS = {
+    "no": _l("non inclus"),
+    "yes": _l("inclus"),
+    "billable": _l("facturable"),
+    "quote": _l("sur devis"),
+    "hour_bank": _l("inclus dans la banque d'heures, puis facturable"),
+}
 
 
 def minutes_label(minutes: int) -> str:
@@ -32,21 +50,39 @@ def minutes_label(minutes: int) -> str:
     return ngettext("%(num)d minute", "%(num)d minutes", rest)
 
 
-ENTRIES = {"grant": _l("Dotation annuelle"), "reserve": _l("Séance réservée"), "refund": _l("Remboursement"),
-           "consume": _l("Séance consommée"), "adjust": _l("Ajustement"), "expire": _l("Fin d'année contractuelle")}
+ENTRIES = {
+    "grant": _l("Dotation annuelle"),
+    "reserve": _l("Séance réservée"),
+    "refund": _l("Remboursement"),
+    "consume": _l("Séance consommée"),
+    "adjust": _l("Ajustement"),
+    "expire": _l("Fin d'année contractuelle"),
+}
 # A ledger line's note is a code (hour_bank.refund's callers); text written by a person is shown as written.
-LEDGER_NOTES = {"timely_cancel": _l("Annulation dans les délais"),
-                "other_contract_year": _l("Déplacé sur une autre année contractuelle")}
+LEDGER_NOTES = {
+    "timely_cancel": _l("Annulation dans les délais"),
+    "other_contract_year": _l("Déplacé sur une autre année contractuelle"),
+}
 PRIORITIES = {"bloquante": _l("Bloquante"), "majeure": _l("Majeure"), "mineure": _l("Mineure"), "basse": _l("Basse")}
 ENVIRONMENTS = {"test": _l("Test"), "production": _l("Production")}
 # Skills are the planners' own words, typed as codes; the usual ones have a display name in both languages.
-SKILLS = {"comptabilite": _l("Comptabilité"), "paie": _l("Paie"), "production": _l("Production"),
-          "logistique": _l("Logistique"), "achats": _l("Achats"), "installation": _l("Installation"),
-          "migration": _l("Migration")}
+SKILLS = {
+    "comptabilite": _l("Comptabilité"),
+    "paie": _l("Paie"),
+    "production": _l("Production"),
+    "logistique": _l("Logistique"),
+    "achats": _l("Achats"),
+    "installation": _l("Installation"),
+    "migration": _l("Migration"),
+}
 # The contract's default checklist (contract.toml): listed here so that it is extracted and translated. A label
 # an admin rewrote is not in the catalogue and shows as written.
-PREREQUISITES = (_l("Mises à jour du système d'exploitation effectuées"), _l("Correctifs système appliqués"),
-                 _l("Sessions utilisateurs fermées"), _l("Serveur redémarré"))
+PREREQUISITES = (
+    _l("Mises à jour du système d'exploitation effectuées"),
+    _l("Correctifs système appliqués"),
+    _l("Sessions utilisateurs fermées"),
+    _l("Serveur redémarré"),
+)
 
 
 def prerequisite_label(label: str) -> str:
@@ -56,25 +92,46 @@ def prerequisite_label(label: str) -> str:
 
 def skills_label(skills) -> str:
     return ", ".join(str(SKILLS.get(s, s)) for s in skills)
+
+
 SECTIONS = {
-    "client": [("portal.home", _l("Accueil")), ("book.services", _l("Réserver")), ("book.mine", _l("Mes rendez-vous")),
-               ("priority_client.index", _l("Conseil prioritaire")),
-               ("portal.hour_bank_page", _l("Banque d'heures et facturation")), ("calendars.agenda", _l("Agenda")),
-               ("contacts.home", _l("Contacts"))],
+    "client": [
+        ("portal.home", _l("Accueil")),
+        ("book.services", _l("Réserver")),
+        ("book.mine", _l("Mes rendez-vous")),
+        ("priority_client.index", _l("Conseil prioritaire")),
+        ("portal.hour_bank_page", _l("Banque d'heures et facturation")),
+        ("calendars.agenda", _l("Agenda")),
+        ("contacts.home", _l("Contacts")),
+    ],
     "consultant": [("consultant.home", _l("Mon planning")), ("calendars.agenda", _l("Agenda et calendriers"))],
-    "planner": [("planner.home", _l("Planification")), ("dashboard.index", _l("Tableau de bord")),
-                ("planner_week.show", _l("Semaine")),
-                ("consultants.index", _l("Consultants")), ("absences.declare", _l("Absences")),
-                ("planner.interventions_page", _l("Interventions")),
-                ("calendars.conflicts", _l("Conflits d'agenda")), ("why_not.index", _l("Pourquoi pas libre ?")),
-                ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
-                ("audit_log.index", _l("Journal"))],
-    "admin": [("admin.home", _l("Administration")), ("admin.users", _l("Utilisateurs")),
-              ("policy.index", _l("Contrat et règles")), ("planner.home", _l("Planification")),
-              ("dashboard.index", _l("Tableau de bord")),
-              ("consultants.index", _l("Consultants")), ("planner.interventions_page", _l("Interventions")),
-              ("why_not.index", _l("Pourquoi pas libre ?")), ("planner.billing_index", _l("Facturation")), ("outbox.index", _l("Courrier")),
-              ("audit_log.index", _l("Journal")), ("webhooks.index", _l("Webhooks"))],
+    "planner": [
+        ("planner.home", _l("Planification")),
+        ("dashboard.index", _l("Tableau de bord")),
+        ("planner_week.show", _l("Semaine")),
+        ("consultants.index", _l("Consultants")),
+        ("absences.declare", _l("Absences")),
+        ("planner.interventions_page", _l("Interventions")),
+        ("calendars.conflicts", _l("Conflits d'agenda")),
+        ("why_not.index", _l("Pourquoi pas libre ?")),
+        ("planner.billing_index", _l("Facturation")),
+        ("outbox.index", _l("Courrier")),
+        ("audit_log.index", _l("Journal")),
+    ],
+    "admin": [
+        ("admin.home", _l("Administration")),
+        ("admin.users", _l("Utilisateurs")),
+        ("policy.index", _l("Contrat et règles")),
+        ("planner.home", _l("Planification")),
+        ("dashboard.index", _l("Tableau de bord")),
+        ("consultants.index", _l("Consultants")),
+        ("planner.interventions_page", _l("Interventions")),
+        ("why_not.index", _l("Pourquoi pas libre ?")),
+        ("planner.billing_index", _l("Facturation")),
+        ("outbox.index", _l("Courrier")),
+        ("audit_log.index", _l("Journal")),
+        ("webhooks.index", _l("Webhooks")),
+    ],
 }
 
 

@@ -1,6 +1,7 @@
 """Secrets kept out of log lines: a feed URL carries its token (/calendars/<token>.ics), a mailed
 set-password link its own (/mot-de-passe/<token>), which anyone reading the access log could otherwise use. `MaskSecrets` rewrites each record on the
 loggers that write request lines (gunicorn's access and error logs, werkzeug's, the app's own)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """A PostgreSQL cluster from the system binaries, run as the `postgres` user when we are root: a
 throwaway one for the tests, or a kept one under the instance folder for `make serve` on one machine."""
+
 from __future__ import annotations
 
 import glob
@@ -51,10 +52,20 @@ class Cluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, text=True)
 
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         if not (self.data / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                      *(() if self.durable else ("--no-sync",)))
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                *(() if self.durable else ("--no-sync",)),
+            )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", self._options(), "-w", "start")
         return self
 
@@ -66,8 +77,19 @@ class Cluster:
 
     def restart(self) -> None:
         """Stop fast (sessions are cut) and start again on the same port: for the fault tests."""
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", self._options(),
-                  "-m", "fast", "-w", "restart")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            self._options(),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
 
     def stop(self) -> None:
         try:
@@ -78,6 +100,7 @@ class Cluster:
 
     def create_database(self, name: str) -> None:
         import psycopg
+
         with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')

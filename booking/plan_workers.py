@@ -6,6 +6,7 @@ each a long-lived process started with `spawn` (a clean interpreter: forking a p
 database connections is unsafe) that builds the app once and computes the plans it is sent. A worker that
 dies (kill -9, out of memory) or overruns its time is replaced, and its plan queued again; a worker beats
 on its plan's row while computing, so that another scheduler reclaims the plan if this whole process dies."""
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,9 @@ class _Worker:
 
     def __init__(self, context, factory, config: dict):
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(factory, config, theirs), name="reshuffle-worker",
-                                       daemon=True)
+        self.process = context.Process(
+            target=_serve, args=(factory, config, theirs), name="reshuffle-worker", daemon=True
+        )
         self.process.start()
         theirs.close()
         self.ready, self.plan, self.since = False, None, 0.0  # plan: (id, attempt) being computed
@@ -87,7 +89,7 @@ class PlanWorkers:
         self.thread = threading.Thread(target=self._loop, name="reshuffle-dispatcher", daemon=True)
         self.last_reclaim = 0.0
 
-    def start(self) -> "PlanWorkers":
+    def start(self) -> PlanWorkers:
         self.workers = [_Worker(self.context, self.app.extensions["factory"], self.config) for _ in range(self.size)]
         self.thread.start()
         log.info("reshuffle workers started: %d processes", self.size)

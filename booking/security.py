@@ -1,4 +1,5 @@
 """Web security in one place: response headers, cookie flags, and the rate limits' clear 429."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,10 @@ from .extensions import limiter
 
 # No inline script anywhere; the timelines position their bars with style attributes, hence
 # style-src-attr (attributes only: no <style> element or injected stylesheet is allowed).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
-       "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 # A Redis that hangs must not hang the request: give up within half a second (then count in memory).
@@ -47,8 +50,11 @@ def _headers(response):
 
 def _too_many(error: RateLimitExceeded):
     seconds = _retry_after()
-    message = _("Trop de demandes en peu de temps (limite : %(limit)s). Réessayez dans %(seconds)s s.",
-                limit=error.description, seconds=seconds)
+    message = _(
+        "Trop de demandes en peu de temps (limite : %(limit)s). Réessayez dans %(seconds)s s.",
+        limit=error.description,
+        seconds=seconds,
+    )
     if request.path.startswith("/api/"):
         response = problem(429, message)
     else:

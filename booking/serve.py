@@ -6,6 +6,7 @@ DATABASE_URL names the database. Without it, a local cluster is started from the
 kept between runs (LOCAL_PG_DIR; as root under /var/lib, since the server runs as `postgres`).
 RATELIMIT_STORAGE_URI names the rate limits' shared store; without it, the Redis run here is used.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,9 +60,12 @@ def main() -> None:
         subprocess.run([*flask, "db", "upgrade"], check=True, cwd=ROOT)
         if env.get("SEED_DEMO") == "1":
             subprocess.run([*flask, "demo"], check=True, cwd=ROOT)
-        print(f"ERP-Lib Planner (gunicorn {env['WEB_CONCURRENCY']} workers + planificateur, sous supervisord) : "
-              f"http://{env['BIND']}/  — base : {env['DATABASE_URL'].split('@')[-1]}"
-              f"  — limites : {env['RATELIMIT_STORAGE_URI']}", flush=True)
+        print(
+            f"ERP-Lib Planner (gunicorn {env['WEB_CONCURRENCY']} workers + planificateur, sous supervisord) : "
+            f"http://{env['BIND']}/  — base : {env['DATABASE_URL'].split('@')[-1]}"
+            f"  — limites : {env['RATELIMIT_STORAGE_URI']}",
+            flush=True,
+        )
         # In this process, so that PostgreSQL is stopped after everything supervisord runs has stopped.
         supervisord.main(["-c", str(CONFIG)])
     finally:

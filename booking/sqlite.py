@@ -4,6 +4,7 @@ Python's sqlite3 opens a transaction lazily (not on SELECT), so a read-then-writ
 as SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" notes advise, we take
 over BEGIN ourselves. Sessions that write bookings ask for BEGIN IMMEDIATE (see `immediate`).
 """
+
 import sqlite3
 
 from sqlalchemy import event

@@ -3,11 +3,12 @@
 icalendar builds every piece; each event's text is cached by its content (uid, sequence, times,
 texts), so a feed re-read after one change serialises one event, not two thousand.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Iterable
 
 from icalendar import Calendar, vDuration
 
@@ -36,8 +37,16 @@ def _frame(name: str, description: str) -> bytes:
         calendar.add("description", description)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))  # PT15M: as an X- property it would be text
-    probe = vevent(EventData(uid="probe", sequence=0, start=datetime(2026, 1, 1, tzinfo=PARIS),
-                             end=datetime(2026, 1, 1, 1, tzinfo=PARIS), summary="", stamp=datetime(2026, 1, 1, tzinfo=PARIS)))
+    probe = vevent(
+        EventData(
+            uid="probe",
+            sequence=0,
+            start=datetime(2026, 1, 1, tzinfo=PARIS),
+            end=datetime(2026, 1, 1, 1, tzinfo=PARIS),
+            summary="",
+            stamp=datetime(2026, 1, 1, tzinfo=PARIS),
+        )
+    )
     calendar.add_component(probe)
     add_timezones(calendar)
     calendar.subcomponents.remove(probe)

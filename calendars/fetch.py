@@ -5,6 +5,7 @@ multicast, reserved or cloud-metadata address), and the connection goes to the a
 checked, so a second DNS answer cannot slip an internal address in (DNS rebinding). Each redirect
 is checked the same way. Errors name the cause in French and never repeat what the server sent.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -13,12 +14,12 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from .importer import MAX_BYTES, CalendarImportError
@@ -32,15 +33,35 @@ Resolver = Callable[[str, int], list[str]]
 Connector = Callable[[tuple[str, int], float], socket.socket]
 
 # Named first so that the refusal says which kind of address it is.
-METADATA = {ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "169.254.170.2", "169.254.169.253",  # AWS, GCP, Azure, OpenStack; ECS tasks; AWS DNS
-    "fd00:ec2::254", "fd00:ec2::253", "100.100.100.200", "192.0.0.192")}  # AWS IPv6, Alibaba, Oracle
+METADATA = {
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.169.253",  # AWS, GCP, Azure, OpenStack; ECS tasks; AWS DNS
+        "fd00:ec2::254",
+        "fd00:ec2::253",
+        "100.100.100.200",
+        "192.0.0.192",
+    )
+}  # AWS IPv6, Alibaba, Oracle
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 ULA = ipaddress.ip_network("fc00::/7")
 # Python's is_private / is_global miss some special-purpose ranges in 3.11: listed here as well.
-SPECIAL = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "::/96", "100::/64", "2001::/23",
-    "2001:db8::/32", "fec0::/10"))
+SPECIAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "240.0.0.0/4",
+        "::/96",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fec0::/10",
+    )
+)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -143,8 +164,10 @@ def _target(url: str) -> _Target:
     if not parts.hostname:
         raise FetchError("Adresse invalide : le nom du serveur manque.")
     if parts.username is not None:
-        raise FetchError("Adresse refusée : les identifiants dans l'adresse ne sont pas pris en charge ; "
-                         "utilisez l'adresse secrète de partage du calendrier.")
+        raise FetchError(
+            "Adresse refusée : les identifiants dans l'adresse ne sont pas pris en charge ; "
+            "utilisez l'adresse secrète de partage du calendrier."
+        )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _Target(parts.scheme == "https", parts.hostname, port or (443 if parts.scheme == "https" else 80), path)
 
@@ -161,8 +184,10 @@ def check_url(url: str, allow_loopback: bool = False) -> None:
     """The checks that need no network: scheme, host, and a literal address (refused at once)."""
     target = _target(url)
     if _literal(target.host) and (reason := refusal(target.host, allow_loopback)):
-        raise FetchError(f"Adresse refusée : « {target.host} » est une {reason} ; seuls les serveurs publics "
-                         "d'Internet sont acceptés.")
+        raise FetchError(
+            f"Adresse refusée : « {target.host} » est une {reason} ; seuls les serveurs publics "
+            "d'Internet sont acceptés."
+        )
 
 
 # Name resolution has no timeout of its own: it runs here, and the fetch waits for it only as long as its
@@ -170,7 +195,7 @@ def check_url(url: str, allow_loopback: bool = False) -> None:
 _RESOLVERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
 
 
-def _addresses(target: _Target, policy: Policy, redirected: bool, clock: "_Clock") -> list[str]:
+def _addresses(target: _Target, policy: Policy, redirected: bool, clock: _Clock) -> list[str]:
     """The checked addresses of the host: all must be public, or the URL is refused."""
     if _literal(target.host):
         found = [target.host]
@@ -187,8 +212,10 @@ def _addresses(target: _Target, policy: Policy, redirected: bool, clock: "_Clock
         # One private answer is enough: a name that mixes them is either misconfigured or an attack.
         if reason := refusal(address, policy.allow_loopback):
             what = "Redirection refusée" if redirected else "Adresse refusée"
-            raise FetchError(f"{what} : « {target.host} » désigne une {reason} ; seuls les serveurs "
-                             "publics d'Internet sont acceptés.")
+            raise FetchError(
+                f"{what} : « {target.host} » désigne une {reason} ; seuls les serveurs "
+                "publics d'Internet sont acceptés."
+            )
     return found
 
 
@@ -209,7 +236,7 @@ class _Reader(io.RawIOBase):
     """The socket as a file for http.client, each read bounded by the deadline (a server that
     drips one byte a second cannot stretch the fetch past it)."""
 
-    def __init__(self, owner: "_BoundedSocket"):
+    def __init__(self, owner: _BoundedSocket):
         self.owner = owner
 
     def readable(self) -> bool:
@@ -293,8 +320,12 @@ def _body(response: http.client.HTTPResponse, policy: Policy) -> bytes:
     return b"".join(chunks)
 
 
-HINTS = {401: "le calendrier n'est pas public", 403: "le calendrier n'est pas public",
-         404: "vérifiez l'adresse", 410: "le calendrier a été supprimé"}
+HINTS = {
+    401: "le calendrier n'est pas public",
+    403: "le calendrier n'est pas public",
+    404: "vérifiez l'adresse",
+    410: "le calendrier a été supprimé",
+}
 
 
 def _status_error(status: int) -> FetchError:
@@ -316,8 +347,16 @@ def _headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
     return headers
 
 
-def _exchange(method: str, url: str, headers: dict[str, str], data: bytes | None, clock: _Clock, policy: Policy,
-              redirected: bool, read: Callable[[http.client.HTTPResponse], object]):
+def _exchange(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    data: bytes | None,
+    clock: _Clock,
+    policy: Policy,
+    redirected: bool,
+    read: Callable[[http.client.HTTPResponse], object],
+):
     """One request to the checked addresses of the URL's host; `read` turns the response into the result
     while the connection is open (and bounds what it reads)."""
     target = _target(url)
@@ -338,13 +377,15 @@ def _failures(host: Callable[[], str], deadline: float, what: str, awaited: str)
     except TimeoutError:
         raise FetchError(f"Délai dépassé : le serveur « {host()} » n'a pas {awaited} en {deadline:g} s.") from None
     except ssl.SSLError:
-        raise FetchError(f"Connexion sécurisée impossible avec « {host()} » : certificat refusé ou "
-                         "chiffrement incompatible.") from None
+        raise FetchError(
+            f"Connexion sécurisée impossible avec « {host()} » : certificat refusé ou chiffrement incompatible."
+        ) from None
     except ConnectionRefusedError:
         raise FetchError(f"{what} injoignable : « {host()} » refuse la connexion.") from None
     except (http.client.HTTPException, OSError):
-        raise FetchError(f"{what} injoignable : la connexion avec « {host()} » a échoué ou sa réponse "
-                         "n'est pas du HTTP valide.") from None
+        raise FetchError(
+            f"{what} injoignable : la connexion avec « {host()} » a échoué ou sa réponse n'est pas du HTTP valide."
+        ) from None
 
 
 def _calendar(policy: Policy) -> Callable[[http.client.HTTPResponse], tuple[str | None, Fetched | None]]:
@@ -358,11 +399,11 @@ def _calendar(policy: Policy) -> Callable[[http.client.HTTPResponse], tuple[str 
             raise _status_error(response.status)
         body = _body(response, policy)
         return None, Fetched(body, response.getheader("ETag"), response.getheader("Last-Modified"))
+
     return read
 
 
-def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None,
-          policy: Policy = Policy()) -> Fetched:
+def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None, policy: Policy = Policy()) -> Fetched:
     """GET a calendar URL (conditionally when validators are given) under `policy`; raises FetchError."""
     clock, headers = _Clock(policy.deadline), _headers(etag, last_modified)
     current = [url]

@@ -20,23 +20,25 @@ Every refusal, skip and warning is a `Note`: a stable code, the line it concerns
 sentence marked for translation (the booking layer translates it). Nothing of the file's text
 is echoed except a sanitised zone name.
 """
+
 from __future__ import annotations
 
 import re
 import time as clock
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator, cast
+from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 import recurring_ical_events
-from dateutil.rrule import rrulestr
 import x_wr_timezone
+from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component, vDDDTypes
 
 from .invite import PRODID
 from .worktime import PARIS, Interval
 
-UTC = timezone.utc
+UTC = UTC
 MAX_BYTES = 10 * 1024 * 1024
 MAX_INSTANCES = 10_000  # occurrences expanded per calendar and window
 MAX_SPANS = 5_000  # busy rows stored per calendar, after merging
@@ -56,13 +58,22 @@ MESSAGES = {
     # refusals: nothing is imported
     "too_big": _l("Fichier trop volumineux (%(count)s Kio) : 10 Mio au plus."),
     "empty": _l("Le fichier est vide."),
-    "not_ical": _l("Ce fichier n'est pas un calendrier iCalendar (.ics) : il ne contient ni BEGIN:VCALENDAR ni BEGIN:VEVENT."),
-    "nothing_readable": _l("Aucun événement lisible dans ce fichier : %(count)s élément(s) illisible(s), le premier à la ligne %(line)s."),
-    "own_feed": _l("Ce calendrier est un flux ou une invitation d'ERP-Lib Planner : ses rendez-vous sont déjà dans "
-                   "votre planning, l'importer les bloquerait une seconde fois."),
-    "too_slow": _l("Lecture interrompue au bout de %(count)s secondes : ce calendrier est trop volumineux ou trop complexe."),
-    "unclosed_empty": _l("Fichier incomplet (END:VCALENDAR manquant, téléchargement interrompu ?) : aucun événement "
-                         "n'a pu y être lu."),
+    "not_ical": _l(
+        "Ce fichier n'est pas un calendrier iCalendar (.ics) : il ne contient ni BEGIN:VCALENDAR ni BEGIN:VEVENT."
+    ),
+    "nothing_readable": _l(
+        "Aucun événement lisible dans ce fichier : %(count)s élément(s) illisible(s), le premier à la ligne %(line)s."
+    ),
+    "own_feed": _l(
+        "Ce calendrier est un flux ou une invitation d'ERP-Lib Planner : ses rendez-vous sont déjà dans "
+        "votre planning, l'importer les bloquerait une seconde fois."
+    ),
+    "too_slow": _l(
+        "Lecture interrompue au bout de %(count)s secondes : ce calendrier est trop volumineux ou trop complexe."
+    ),
+    "unclosed_empty": _l(
+        "Fichier incomplet (END:VCALENDAR manquant, téléchargement interrompu ?) : aucun événement n'a pu y être lu."
+    ),
     "unexpected": _l("Erreur inattendue pendant l'import ; réessayez plus tard."),
     # skipped components: the others are imported
     "unreadable": _l("%(component)s ligne %(line)s ignoré : son texte est illisible."),
@@ -70,14 +81,19 @@ MESSAGES = {
     "no_start": _l("%(component)s ligne %(line)s ignoré : il n'a pas de date de début (DTSTART)."),
     "bad_value": _l("%(component)s ligne %(line)s ignoré : sa valeur %(detail)s est illisible."),
     "expansion": _l("%(component)s ligne %(line)s ignoré : ses répétitions ne peuvent pas être calculées."),
-    "huge_count": _l("%(component)s ligne %(line)s ignoré : sa répétition, trop fréquente et trop longue, ne peut pas être calculée."),
+    "huge_count": _l(
+        "%(component)s ligne %(line)s ignoré : sa répétition, trop fréquente et trop longue, ne peut pas être calculée."
+    ),
     # warnings: imported, with a caveat
-    "bad_exdate": _l("%(component)s ligne %(line)s : ses exceptions (EXDATE) sont illisibles, toutes ses répétitions "
-                     "sont comptées."),
+    "bad_exdate": _l(
+        "%(component)s ligne %(line)s : ses exceptions (EXDATE) sont illisibles, toutes ses répétitions sont comptées."
+    ),
     "unknown_tz": _l("Fuseau horaire inconnu « %(detail)s » (ligne %(line)s) : heures lues à l'heure de Paris."),
     "empty_tz": _l("Fuseau horaire vide (ligne %(line)s) : heures lues à l'heure de Paris."),
-    "capped_instances": _l("Plus de %(count)s occurrences dans la période : les suivantes sont ignorées "
-                           "(événement répété trop souvent, ligne %(line)s)."),
+    "capped_instances": _l(
+        "Plus de %(count)s occurrences dans la période : les suivantes sont ignorées "
+        "(événement répété trop souvent, ligne %(line)s)."
+    ),
     "capped_spans": _l("Plus de %(count)s plages occupées : seules les %(count)s premières sont gardées."),
     "unclosed": _l("Fichier incomplet (END:VCALENDAR manquant) : les événements complets ont été lus."),
 }
@@ -86,6 +102,7 @@ MESSAGES = {
 @dataclass(frozen=True)
 class Note:
     """One refusal, skipped component or warning: a stable code and where it is in the file."""
+
     code: str
     line: int | None = None
     component: str = ""
@@ -105,18 +122,19 @@ class Note:
         return {k: v for k, v in {"code": self.code, **self.params()}.items() if v not in (None, "")}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Note":
+    def from_json(cls, data: dict) -> Note:
         return cls(**{k: data[k] for k in ("code", "line", "component", "detail", "count") if k in data})
 
 
 @dataclass(frozen=True)
 class Deadline:
     """When reading must stop (time.monotonic()), and its length for the message."""
+
     seconds: float
     at: float = 0.0
 
     @classmethod
-    def after(cls, seconds: float) -> "Deadline":
+    def after(cls, seconds: float) -> Deadline:
         return cls(seconds, clock.monotonic() + seconds)
 
     def check(self) -> None:
@@ -143,6 +161,7 @@ class Imported:
 
 
 # ---------------------------------------------------------------- the text, cut into components
+
 
 def _text(data: bytes) -> str:
     """Bytes to text whatever the producer's encoding: UTF-8 (with or without BOM), UTF-16 (Outlook,
@@ -270,6 +289,7 @@ def _may_touch(lines: list[str], first_day: str, last_day: str) -> bool:
 
 # ---------------------------------------------------------------- reading the components
 
+
 def _broken(component: Component) -> str | None:
     """The name of the first timing property icalendar could not read, if any."""
     for error in getattr(component, "errors", ()):
@@ -314,8 +334,11 @@ def _zone_notes(piece: _Piece, component: Component) -> list[Note]:
         tzid, value = str(prop.params["TZID"]), getattr(prop, "dt", None)
         if isinstance(value, datetime) and value.tzinfo is None:
             clean = re.sub(r"[^A-Za-z0-9 /_+.:()-]", "", tzid)[:50]
-            notes.append(Note("unknown_tz", piece.line, piece.name, clean) if clean.strip()
-                         else Note("empty_tz", piece.line, piece.name))
+            notes.append(
+                Note("unknown_tz", piece.line, piece.name, clean)
+                if clean.strip()
+                else Note("empty_tz", piece.line, piece.name)
+            )
             break
     return notes
 
@@ -436,11 +459,13 @@ def _problem(piece: _Piece, component: Component, start: datetime, warnings: lis
 def _together(header: list[str], kept: list[tuple[_Piece, list[str]]], skipped: list[Note]):
     """One calendar of the kept components, parsed together (a zone defined in the file applies to
     the events using it); a component icalendar cannot parse at all is found alone and skipped."""
+
     def text(parts):
         body = ["BEGIN:VCALENDAR", *[h for h in header if ":" in h]]
         for _piece, cleaned in parts:
             body += cleaned
         return "\r\n".join([*body, "END:VCALENDAR"]) + "\r\n"
+
     try:
         calendar = Calendar.from_ical(text(kept))
     except Exception:  # icalendar raises ValueError, KeyError, IndexError… on malformed text
@@ -458,7 +483,9 @@ def _together(header: list[str], kept: list[tuple[_Piece, list[str]]], skipped: 
         except Exception:  # the calendar-level lines themselves: read the components without them
             header = []
             calendar = Calendar.from_ical(text(kept))
-    return calendar, [(piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents), strict=False)]
+    return calendar, [
+        (piece, component) for (piece, _), component in zip(kept, list(calendar.subcomponents), strict=False)
+    ]
 
 
 def _instant(value, tz) -> datetime:
@@ -524,13 +551,24 @@ def _density(component: Component) -> tuple[float, int]:
         elif frequency == "MONTHLY":
             per_day += times * max(days * 5, len(rule.get("BYMONTHDAY") or []), 1) / (28 * interval)
         else:  # YEARLY: every day it could name
-            per_day += times * max(days * 53, len(rule.get("BYMONTHDAY") or []) * 12, len(rule.get("BYYEARDAY") or []),
-                                   len(rule.get("BYWEEKNO") or []) * 7, len(rule.get("BYMONTH") or []), 1) / (365 * interval)
+            per_day += (
+                times
+                * max(
+                    days * 53,
+                    len(rule.get("BYMONTHDAY") or []) * 12,
+                    len(rule.get("BYYEARDAY") or []),
+                    len(rule.get("BYWEEKNO") or []) * 7,
+                    len(rule.get("BYMONTH") or []),
+                    1,
+                )
+                / (365 * interval)
+            )
     return per_day, extra + counted + 1
 
 
-def _expand(calendar: Calendar, start: datetime, end: datetime, deadline: Deadline | None,
-            limit: int) -> tuple[list[Component], Component | None]:
+def _expand(
+    calendar: Calendar, start: datetime, end: datetime, deadline: Deadline | None, limit: int
+) -> tuple[list[Component], Component | None]:
     """VEVENT occurrences overlapping [start, end): at most `limit`, and the busiest series when
     there were more. The window is read in one query when its instances surely fit, else in
     slices sized for the densest rule, so that memory stays bounded whatever the rule says."""
@@ -625,8 +663,9 @@ def read(data: bytes, start: datetime, end: datetime, tz=PARIS, deadline: Deadli
     return result
 
 
-def _one_by_one(calendar: Calendar, start, end, deadline, got: _Read,
-                result: Imported) -> tuple[list[Component], Component | None]:
+def _one_by_one(
+    calendar: Calendar, start, end, deadline, got: _Read, result: Imported
+) -> tuple[list[Component], Component | None]:
     found: list[Component] = []
     for series in _series(calendar):
         try:
@@ -660,5 +699,3 @@ def merge(spans: list[Interval]) -> list[Interval]:
 def busy_from_bytes(data: bytes, start: datetime, end: datetime, tz=PARIS) -> list[Interval]:
     """Merged busy intervals (UTC) inside [start, end) (what `read` finds, without its report)."""
     return read(data, start, end, tz).spans
-
-

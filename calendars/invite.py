@@ -1,9 +1,9 @@
 """iTIP invitations (RFC 5546): METHOD:REQUEST for a new or moved event, METHOD:CANCEL to remove it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
@@ -37,20 +37,32 @@ class EventData:
 
     def to_json(self) -> dict:
         """Plain JSON (instants in ISO 8601): the outbox keeps the event as it was when it changed."""
-        return {**{name: getattr(self, name) for name in ("uid", "sequence", "summary", "description", "location",
-                                                          "cancelled")},
-                **{name: getattr(self, name).isoformat() if getattr(self, name) else None
-                   for name in ("start", "end", "stamp")},
-                "organizer": [self.organizer.email, self.organizer.name] if self.organizer else None,
-                "attendees": [[p.email, p.name] for p in self.attendees]}
+        return {
+            **{
+                name: getattr(self, name)
+                for name in ("uid", "sequence", "summary", "description", "location", "cancelled")
+            },
+            **{
+                name: getattr(self, name).isoformat() if getattr(self, name) else None
+                for name in ("start", "end", "stamp")
+            },
+            "organizer": [self.organizer.email, self.organizer.name] if self.organizer else None,
+            "attendees": [[p.email, p.name] for p in self.attendees],
+        }
 
     @classmethod
-    def from_json(cls, data: dict) -> "EventData":
+    def from_json(cls, data: dict) -> EventData:
         instant = lambda text: datetime.fromisoformat(text) if text else None  # noqa: E731
-        return cls(**{**data, "start": instant(data["start"]), "end": instant(data["end"]),
-                      "stamp": instant(data["stamp"]),
-                      "organizer": Person(*data["organizer"]) if data["organizer"] else None,
-                      "attendees": tuple(Person(*p) for p in data["attendees"])})
+        return cls(
+            **{
+                **data,
+                "start": instant(data["start"]),
+                "end": instant(data["end"]),
+                "stamp": instant(data["stamp"]),
+                "organizer": Person(*data["organizer"]) if data["organizer"] else None,
+                "attendees": tuple(Person(*p) for p in data["attendees"]),
+            }
+        )
 
 
 def _address(person: Person, **params) -> vCalAddress:
@@ -65,7 +77,7 @@ def vevent(data: EventData) -> Event:
     """One VEVENT with local times (TZID Europe/Paris), stable UID and SEQUENCE."""
     event = Event()
     event.add("uid", data.uid)
-    event.add("dtstamp", (data.stamp or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    event.add("dtstamp", (data.stamp or datetime.now(UTC)).astimezone(UTC))
     event.add("sequence", data.sequence)
     event.add("dtstart", data.start.astimezone(PARIS))
     event.add("dtend", data.end.astimezone(PARIS))

@@ -6,16 +6,17 @@ local midnight, so that the slot grid, counted in local wall time, is one modulo
 change crosses (a night pattern) carries None, and each free segment is placed on the grid from its own
 local time, as the datetime pipeline did.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Iterable
 
 from .worktime import PARIS, WorkCalendar
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 Block = tuple[int, int, "int | None"]  # start, end, the minute of local midnight (None: a clock change inside)
 
@@ -75,8 +76,9 @@ def _on_grid(minute: int, zero: int | None, grid: int) -> int:
     return minute + (zero - minute) % grid
 
 
-def free_starts(blocks: tuple[Block, ...], holes: tuple[list[int], list[int]], low: int, high: int,
-                length: int, grid: int) -> list[tuple[int, int]]:
+def free_starts(
+    blocks: tuple[Block, ...], holes: tuple[list[int], list[int]], low: int, high: int, length: int, grid: int
+) -> list[tuple[int, int]]:
     """(start, end) of every grid start in [low, high) whose `length` fits in a block outside the holes."""
     starts, ends = holes
     found = []

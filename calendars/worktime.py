@@ -3,18 +3,19 @@
 Instants in and out are timezone-aware and returned in UTC; days and blocks are computed in
 the calendar's local zone (Europe/Paris), so a clock change never shifts or drops a block.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import holidays
 
-UTC = timezone.utc
+UTC = UTC
 PARIS = ZoneInfo("Europe/Paris")
 Block = tuple[time, time]
 Interval = tuple[datetime, datetime]
@@ -35,7 +36,7 @@ class BusinessDuration:
     unit: str
 
     @classmethod
-    def parse(cls, text: str) -> "BusinessDuration":
+    def parse(cls, text: str) -> BusinessDuration:
         match = _DURATION.match(str(text))
         if not match:
             raise ValueError(f"{text!r} is not a business duration such as '4h' or '2j'")

@@ -1,4 +1,5 @@
 """python -m solver solve|check|generate|bench (see docs/solver-format.md)."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--seed", type=int, default=1)
     generate.add_argument("--jobs", type=int)
     generate.add_argument("--cascade", action="store_true", help="busier, chains of moves needed (see generate.py)")
-    for name, limit, text in (("bench", 10.0, "the solver on generated instances, against best-known values"),
-                              ("best-known", 120.0, "recompute solver/best_known.json by long runs")):
+    for name, limit, text in (
+        ("bench", 10.0, "the solver on generated instances, against best-known values"),
+        ("best-known", 120.0, "recompute solver/best_known.json by long runs"),
+    ):
         bench = sub.add_parser(name, help=text)
         bench.add_argument("--seeds", type=int, default=5)
         bench.add_argument("--sizes", default="10,30,80")
@@ -75,8 +78,15 @@ def main(argv: list[str] | None = None) -> int:
 
             from .bench import BEST_KNOWN
 
-            best_known(sizes, args.seeds, args.time_limit, args.cascades, not args.no_large, args.only,
-                       Path(args.file) if args.file else BEST_KNOWN)
+            best_known(
+                sizes,
+                args.seeds,
+                args.time_limit,
+                args.cascades,
+                not args.no_large,
+                args.only,
+                Path(args.file) if args.file else BEST_KNOWN,
+            )
         return 0
     except (InstanceError, OSError, json.JSONDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Every hard rule of the format (docs/solver-format.md), one function each, checked on a plan; and the
 objective recomputed from the moves."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,6 +13,7 @@ from .timeline import Option, Timeline
 
 class Occupied(NamedTuple):
     """Where an item ends up under a plan."""
+
     item: str
     consultant: str
     start: datetime
@@ -22,8 +24,13 @@ def violations(instance: Instance, plan: Plan, timeline: Timeline | None = None)
     """Human-readable broken rules; empty when the plan is valid."""
     t = timeline or Timeline(instance)
     occupied = final_positions(instance, plan, t)
-    return (jobs_placed(instance, plan, t) + working_time(instance, plan, t, occupied)
-            + no_overlap(occupied) + moves_allowed(instance, plan, t) + inside_horizon(instance, occupied))
+    return (
+        jobs_placed(instance, plan, t)
+        + working_time(instance, plan, t, occupied)
+        + no_overlap(occupied)
+        + moves_allowed(instance, plan, t)
+        + inside_horizon(instance, occupied)
+    )
 
 
 def _moves(plan: Plan) -> dict[str, Move]:
@@ -40,8 +47,11 @@ def final_positions(instance: Instance, plan: Plan, t: Timeline) -> list[Occupie
         if move:
             occupied.append(Occupied(booking.id, move.consultant, move.start, move.end))
         else:
-            occupied.append(Occupied(booking.id, booking.consultant, booking.start,
-                                     t.end_of(booking, booking.consultant, booking.start)))
+            occupied.append(
+                Occupied(
+                    booking.id, booking.consultant, booking.start, t.end_of(booking, booking.consultant, booking.start)
+                )
+            )
     return occupied
 
 
@@ -86,7 +96,9 @@ def no_overlap(occupied: list[Occupied]) -> list[str]:
     problems = []
     for consultant, spans in by_consultant.items():
         spans.sort()
-        reach: tuple[datetime, str] | None = None  # the item reaching furthest so far: it overlaps any later start before its end
+        reach: tuple[datetime, str] | None = (
+            None  # the item reaching furthest so far: it overlaps any later start before its end
+        )
         for start, end, item in spans:
             if reach is not None and start < reach[0]:
                 problems.append(f"{reach[1]} and {item} overlap on {consultant}")
@@ -139,5 +151,10 @@ def objective(instance: Instance, plan: Plan, timeline: Timeline | None = None) 
         hours += abs((move.start - booking.start).total_seconds()) / 3600
     w = t.weights
     value = 1000 * compensation + w["moved"] * moved + w["consultant_change"] * changes + w["displacement_hour"] * hours
-    return {"compensation_eur": round(compensation, 4), "moved": int(moved), "consultant_changes": int(changes),
-            "displacement_hours": round(hours, 4), "value": round(value, 4)}
+    return {
+        "compensation_eur": round(compensation, 4),
+        "moved": int(moved),
+        "consultant_changes": int(changes),
+        "displacement_hours": round(hours, 4),
+        "value": round(value, 4),
+    }

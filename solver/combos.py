@@ -1,6 +1,7 @@
 """Joint placements of the priority jobs, cheapest lower bound first (a best-first walk over each job's
 placements sorted by cost, so that stopping anywhere leaves every unseen combination at least as dear
 as the next one)."""
+
 from __future__ import annotations
 
 import heapq
@@ -10,8 +11,9 @@ from typing import TypeVar
 Place = TypeVar("Place")
 
 
-def cheapest_first(costs: Mapping[str, Sequence[tuple[float, Place]]],
-                   compatible: Callable[[dict[str, Place]], bool]) -> Iterator[tuple[float, dict[str, Place]]]:
+def cheapest_first(
+    costs: Mapping[str, Sequence[tuple[float, Place]]], compatible: Callable[[dict[str, Place]], bool]
+) -> Iterator[tuple[float, dict[str, Place]]]:
     """(sum of the jobs' costs, {job: place}) in increasing sum, skipping incompatible combinations.
     Each index tuple is reached once: a successor raises one coordinate, and is pushed only by its
     predecessor on the last coordinate that is not zero before it (the usual k-best enumeration)."""
@@ -32,5 +34,5 @@ def cheapest_first(costs: Mapping[str, Sequence[tuple[float, Place]]],
         last = max((k for k, i in enumerate(index) if i), default=0)
         for k in range(last, len(index)):  # raise only coordinates at or after the last raised one
             if index[k] + 1 < len(lists[k]):
-                successor = index[:k] + (index[k] + 1,) + index[k + 1:]
+                successor = index[:k] + (index[k] + 1,) + index[k + 1 :]
                 heapq.heappush(heap, (total - lists[k][index[k]][0] + lists[k][index[k] + 1][0], successor))

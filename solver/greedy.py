@@ -1,14 +1,15 @@
 """Greedy baseline: for each priority job, try its few cheapest-looking placements; each one pushes
 the bookings it overlaps to their cheapest free position; keep the cheapest complete plan."""
+
 from __future__ import annotations
 
 import itertools
 import time
 from dataclasses import dataclass, field
 
+from . import check
 from .instance import Booking, Instance, Move, Placement, Plan, PriorityJob
 from .timeline import Occupancy, Option, Timeline
-from . import check
 
 TRIES = 8  # placements tried per priority job, cheapest lower bound first
 
@@ -16,7 +17,7 @@ TRIES = 8  # placements tried per priority job, cheapest lower bound first
 @dataclass
 class State:
     occupancy: Occupancy
-    where: dict[str, Option]                     # booking id → current position
+    where: dict[str, Option]  # booking id → current position
     placements: dict[str, Option] = field(default_factory=dict)
 
 
@@ -30,8 +31,12 @@ def initial_state(instance: Instance, timeline: Timeline) -> State:
 
 
 def job_options(job: PriorityJob, instance: Instance, timeline: Timeline) -> list[Option]:
-    return [option for c in instance.consultants if job.skill in c.skills
-            for option in timeline.options(job, c.id, job.window.start, job.window.end, whole_window=False)]
+    return [
+        option
+        for c in instance.consultants
+        if job.skill in c.skills
+        for option in timeline.options(job, c.id, job.window.start, job.window.end, whole_window=False)
+    ]
 
 
 def placement_bound(option: Option, state: State, bookings: dict[str, Booking], timeline: Timeline) -> float | None:
@@ -47,7 +52,9 @@ def placement_bound(option: Option, state: State, bookings: dict[str, Booking], 
 
 def booking_options(booking: Booking, timeline: Timeline) -> list[Option]:
     lo = max(booking.window.start, timeline.freeze)
-    return [o for c in booking.eligible for o in timeline.options(booking, c, lo, booking.window.end, whole_window=True)]
+    return [
+        o for c in booking.eligible for o in timeline.options(booking, c, lo, booking.window.end, whole_window=True)
+    ]
 
 
 CASCADE = 80  # most bookings one placement may set in motion
@@ -60,8 +67,9 @@ def _targets(booking: Booking, timeline: Timeline, cache: dict):
     return options
 
 
-def _relocate(booking: Booking, state: State, bookings, timeline: Timeline, cache: dict,
-              protected: set[str]) -> tuple[Option, list[str]] | None:
+def _relocate(
+    booking: Booking, state: State, bookings, timeline: Timeline, cache: dict, protected: set[str]
+) -> tuple[Option, list[str]] | None:
     """The cheapest position for a displaced booking: a free one, else one whose occupants can be pushed on."""
     best = None
     for option in _targets(booking, timeline, cache):
@@ -114,15 +122,22 @@ def _try(job: PriorityJob, option: Option, state: State, bookings, timeline, cac
         start_where[booking.id] = target
         moved[booking.id] = target
         protected.add(booking.id)
-    cost = sum(timeline.move_cost(bookings[i], o) - timeline.move_cost(bookings[i], state.where[i])
-               for i, o in moved.items())
+    cost = sum(
+        timeline.move_cost(bookings[i], o) - timeline.move_cost(bookings[i], state.where[i]) for i, o in moved.items()
+    )
     for action, consultant, start, end, item in reversed(journal):
         (occupancy.remove if action == "added" else occupancy.add)(consultant, start, end, item)
     return (cost, moved) if ok else None
 
 
-def complete(instance: Instance, t: Timeline, where: dict[str, Option], placements: dict[str, Option],
-             pending: set[str], cache: dict) -> Plan | None:
+def complete(
+    instance: Instance,
+    t: Timeline,
+    where: dict[str, Option],
+    placements: dict[str, Option],
+    pending: set[str],
+    cache: dict,
+) -> Plan | None:
     """A plan from a partial one: the jobs at `placements`, every booking at `where` but the `pending`
     ones, which go to their cheapest position, pushing movable bookings on when nothing is free (as a
     job's displaced bookings do); None when one has nowhere to go."""
@@ -181,8 +196,13 @@ def _orders(jobs: tuple[PriorityJob, ...]):
         yield from (order for order in itertools.permutations(first) if order != first)
 
 
-def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: int = TRIES,
-                 all_orders: bool = True, budget: float | None = None) -> Plan:
+def solve_greedy(
+    instance: Instance,
+    timeline: Timeline | None = None,
+    tries: int = TRIES,
+    all_orders: bool = True,
+    budget: float | None = None,
+) -> Plan:
     """The cheapest of the greedy plans over the orders of the priority jobs (or the first order only);
     with every order, each job also at its single cheapest-looking placement (taking the cheapest of
     `tries` for the first job can cost the next one more); past `budget` seconds no further is tried."""
@@ -200,8 +220,10 @@ def solve_greedy(instance: Instance, timeline: Timeline | None = None, tries: in
         if plan.status == "INFEASIBLE":
             best = plan
             break
-        if best is None or (plan.status == "FEASIBLE" and (best.status != "FEASIBLE"
-                                                           or plan.objective["value"] < best.objective["value"])):
+        if best is None or (
+            plan.status == "FEASIBLE"
+            and (best.status != "FEASIBLE" or plan.objective["value"] < best.objective["value"])
+        ):
             best = plan
     assert best is not None  # the loop runs at least once: the budget is only checked once a plan exists
     best.seconds = time.perf_counter() - started
@@ -213,23 +235,38 @@ def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict
     bookings = {b.id: b for b in instance.bookings}
     state = initial_state(instance, t)
     if not _repair(instance, state, bookings, t, cache):
-        return Plan("INFEASIBLE", "greedy", seconds=time.perf_counter() - started,
-                    reason="a booking that no longer fits its consultant's working time has nowhere to go")
+        return Plan(
+            "INFEASIBLE",
+            "greedy",
+            seconds=time.perf_counter() - started,
+            reason="a booking that no longer fits its consultant's working time has nowhere to go",
+        )
     for job in order:
         options = job_options(job, instance, t)
         if not options:
-            return Plan("INFEASIBLE", "greedy", seconds=time.perf_counter() - started,
-                        reason=f"{job.id}: no consultant with skill {job.skill!r} has working time for it in its window")
-        scored = sorted((bound, o.start, o.consultant, o) for o in options
-                        if (bound := placement_bound(o, state, bookings, t)) is not None)
+            return Plan(
+                "INFEASIBLE",
+                "greedy",
+                seconds=time.perf_counter() - started,
+                reason=f"{job.id}: no consultant with skill {job.skill!r} has working time for it in its window",
+            )
+        scored = sorted(
+            (bound, o.start, o.consultant, o)
+            for o in options
+            if (bound := placement_bound(o, state, bookings, t)) is not None
+        )
         best = None
         for _bound, _, _, option in scored[:tries]:
             attempt = _try(job, option, state, bookings, t, cache)
             if attempt and (best is None or attempt[0] < best[0]):
                 best = (attempt[0], option, attempt[1])
         if best is None:
-            return Plan("UNKNOWN", "greedy", seconds=time.perf_counter() - started,
-                        reason=f"{job.id}: the greedy found no placement whose displaced bookings could all move")
+            return Plan(
+                "UNKNOWN",
+                "greedy",
+                seconds=time.perf_counter() - started,
+                reason=f"{job.id}: the greedy found no placement whose displaced bookings could all move",
+            )
         _, option, moved = best
         for booking_id in moved:
             where = state.where[booking_id]
@@ -242,8 +279,16 @@ def _greedy_once(instance: Instance, t: Timeline, order, tries: int, cache: dict
     return to_plan(instance, t, state.placements, state.where, "FEASIBLE", "greedy", time.perf_counter() - started)
 
 
-def to_plan(instance: Instance, t: Timeline, placements: dict[str, Option], where: dict[str, Option],
-            status: str, solver: str, seconds: float, reason: str = "") -> Plan:
+def to_plan(
+    instance: Instance,
+    t: Timeline,
+    placements: dict[str, Option],
+    where: dict[str, Option],
+    status: str,
+    solver: str,
+    seconds: float,
+    reason: str = "",
+) -> Plan:
     plan = Plan(status, solver, reason=reason)
     for job in instance.priority_jobs:
         o = placements[job.id]
@@ -251,8 +296,17 @@ def to_plan(instance: Instance, t: Timeline, placements: dict[str, Option], wher
     for booking in instance.bookings:
         o = where[booking.id]
         if o.consultant != booking.consultant or o.start != booking.start:
-            plan.moves.append(Move(booking.id, booking.consultant, booking.start, o.consultant, o.start, o.end,
-                                   round(t.compensation(booking), 4)))
+            plan.moves.append(
+                Move(
+                    booking.id,
+                    booking.consultant,
+                    booking.start,
+                    o.consultant,
+                    o.start,
+                    o.end,
+                    round(t.compensation(booking), 4),
+                )
+            )
     plan.objective = check.objective(instance, plan, t)
     plan.seconds = seconds
     return plan

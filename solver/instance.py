@@ -1,9 +1,10 @@
 """Reshuffle instance and plan types, read and written exactly as docs/solver-format.md says."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 INSTANCE_FORMAT = "erplib-reshuffle/1"
@@ -23,7 +24,7 @@ def _instant(text: str, where: str) -> datetime:
         raise InstanceError(f"{where}: {text!r} has no offset")
     # One tzinfo object everywhere: comparing instants that share it skips utcoffset() calls,
     # which otherwise dominate the solver's bisections.
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Window:
     end: datetime
 
     @classmethod
-    def read(cls, raw: dict, where: str) -> "Window":
+    def read(cls, raw: dict, where: str) -> Window:
         return cls(_instant(raw["start"], f"{where}.start"), _instant(raw["end"], f"{where}.end"))
 
 
@@ -106,31 +107,66 @@ def read_instance(raw: dict) -> Instance:
     try:
         cal = raw["calendar"]
         calendar = CalendarSpec(
-            timezone=cal["timezone"], weekdays=tuple(cal["weekdays"]),
+            timezone=cal["timezone"],
+            weekdays=tuple(cal["weekdays"]),
             hours=tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in cal["hours"]),
             holidays=frozenset(date.fromisoformat(d) for d in cal.get("holidays", [])),
-            grid_minutes=int(cal.get("grid_minutes", 15)))
+            grid_minutes=int(cal.get("grid_minutes", 15)),
+        )
         consultants = tuple(
-            Consultant(c["id"], frozenset(c.get("skills", [])),
-                       tuple(Window.read(u, f"consultants[{c['id']}].unavailable") for u in c.get("unavailable", [])))
-            for c in raw["consultants"])
+            Consultant(
+                c["id"],
+                frozenset(c.get("skills", [])),
+                tuple(Window.read(u, f"consultants[{c['id']}].unavailable") for u in c.get("unavailable", [])),
+            )
+            for c in raw["consultants"]
+        )
         bookings = tuple(
-            Booking(b["id"], b.get("client", ""), b["kind"], int(b["duration_minutes"]), b["span"], b["consultant"],
-                    _instant(b["start"], f"bookings[{b['id']}].start"), tuple(b.get("eligible", [b["consultant"]])),
-                    Window.read(b["window"], f"bookings[{b['id']}].window"), bool(b.get("pinned", False)),
-                    _instant(b["booked_at"], f"bookings[{b['id']}].booked_at"))
-            for b in raw["bookings"])
+            Booking(
+                b["id"],
+                b.get("client", ""),
+                b["kind"],
+                int(b["duration_minutes"]),
+                b["span"],
+                b["consultant"],
+                _instant(b["start"], f"bookings[{b['id']}].start"),
+                tuple(b.get("eligible", [b["consultant"]])),
+                Window.read(b["window"], f"bookings[{b['id']}].window"),
+                bool(b.get("pinned", False)),
+                _instant(b["booked_at"], f"bookings[{b['id']}].booked_at"),
+            )
+            for b in raw["bookings"]
+        )
         jobs = tuple(
-            PriorityJob(j["id"], j.get("client", ""), j.get("kind", "priority_consulting"), int(j["duration_minutes"]),
-                        j["span"], j["skill"], Window.read(j["window"], f"priority_jobs[{j['id']}].window"))
-            for j in raw["priority_jobs"])
+            PriorityJob(
+                j["id"],
+                j.get("client", ""),
+                j.get("kind", "priority_consulting"),
+                int(j["duration_minutes"]),
+                j["span"],
+                j["skill"],
+                Window.read(j["window"], f"priority_jobs[{j['id']}].window"),
+            )
+            for j in raw["priority_jobs"]
+        )
         pol = raw["policy"]
-        policy = Policy(float(pol["freeze_hours"]), float(pol["compensated_if_booked_days_before"]),
-                        {k: float(v) for k, v in pol["compensation_eur"].items()},
-                        tuple((float(a), float(b)) for a, b in pol["short_notice_factor"]),
-                        {k: float(v) for k, v in pol["weights"].items()})
-        instance = Instance(_instant(raw["now"], "now"), calendar, Window.read(raw["horizon"], "horizon"),
-                            consultants, bookings, jobs, policy, raw)
+        policy = Policy(
+            float(pol["freeze_hours"]),
+            float(pol["compensated_if_booked_days_before"]),
+            {k: float(v) for k, v in pol["compensation_eur"].items()},
+            tuple((float(a), float(b)) for a, b in pol["short_notice_factor"]),
+            {k: float(v) for k, v in pol["weights"].items()},
+        )
+        instance = Instance(
+            _instant(raw["now"], "now"),
+            calendar,
+            Window.read(raw["horizon"], "horizon"),
+            consultants,
+            bookings,
+            jobs,
+            policy,
+            raw,
+        )
     except KeyError as missing:
         raise InstanceError(f"missing field {missing.args[0]!r}") from None
     except (TypeError, ValueError) as error:
@@ -187,13 +223,24 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         data = {
-            "format": PLAN_FORMAT, "status": self.status, "solver": self.solver,
-            "placements": [{"id": p.id, "consultant": p.consultant, "start": p.start.isoformat(),
-                            "end": p.end.isoformat()} for p in self.placements],
-            "moves": [{"id": m.id, "from": {"consultant": m.from_consultant, "start": m.from_start.isoformat()},
-                       "to": {"consultant": m.consultant, "start": m.start.isoformat(), "end": m.end.isoformat()},
-                       "compensation_eur": m.compensation_eur} for m in self.moves],
-            "objective": self.objective, "seconds": round(self.seconds, 3),
+            "format": PLAN_FORMAT,
+            "status": self.status,
+            "solver": self.solver,
+            "placements": [
+                {"id": p.id, "consultant": p.consultant, "start": p.start.isoformat(), "end": p.end.isoformat()}
+                for p in self.placements
+            ],
+            "moves": [
+                {
+                    "id": m.id,
+                    "from": {"consultant": m.from_consultant, "start": m.from_start.isoformat()},
+                    "to": {"consultant": m.consultant, "start": m.start.isoformat(), "end": m.end.isoformat()},
+                    "compensation_eur": m.compensation_eur,
+                }
+                for m in self.moves
+            ],
+            "objective": self.objective,
+            "seconds": round(self.seconds, 3),
         }
         if self.reason:
             data["reason"] = self.reason
@@ -205,10 +252,25 @@ def read_plan(raw: dict) -> Plan:
     if raw.get("format") != PLAN_FORMAT:
         raise InstanceError(f"plan format must be {PLAN_FORMAT!r}")
     return Plan(
-        status=raw.get("status", "UNKNOWN"), solver=raw.get("solver", ""),
-        placements=[Placement(p["id"], p["consultant"], _instant(p["start"], "placement"), _instant(p["end"], "placement"))
-                    for p in raw.get("placements", [])],
-        moves=[Move(m["id"], m["from"]["consultant"], _instant(m["from"]["start"], "move"), m["to"]["consultant"],
-                    _instant(m["to"]["start"], "move"), _instant(m["to"]["end"], "move"),
-                    float(m.get("compensation_eur", 0))) for m in raw.get("moves", [])],
-        objective=raw.get("objective", {}), seconds=float(raw.get("seconds", 0)), reason=raw.get("reason", ""))
+        status=raw.get("status", "UNKNOWN"),
+        solver=raw.get("solver", ""),
+        placements=[
+            Placement(p["id"], p["consultant"], _instant(p["start"], "placement"), _instant(p["end"], "placement"))
+            for p in raw.get("placements", [])
+        ],
+        moves=[
+            Move(
+                m["id"],
+                m["from"]["consultant"],
+                _instant(m["from"]["start"], "move"),
+                m["to"]["consultant"],
+                _instant(m["to"]["start"], "move"),
+                _instant(m["to"]["end"], "move"),
+                float(m.get("compensation_eur", 0)),
+            )
+            for m in raw.get("moves", [])
+        ],
+        objective=raw.get("objective", {}),
+        seconds=float(raw.get("seconds", 0)),
+        reason=raw.get("reason", ""),
+    )

@@ -15,6 +15,7 @@ The steps, one function each:
 When the reduced model is too large for the time limit, the search branches on the jobs' joint
 placement, cheapest bound first, and solves a small relaxation per branch (see `_Search.branches`).
 """
+
 from __future__ import annotations
 
 import math
@@ -55,27 +56,39 @@ def _incumbent(instance: Instance, t: Timeline, time_limit: float) -> Plan:
 @dataclass
 class Placements:
     """Each job's usable placements and, per placement, the least cost of each booking it displaces."""
+
     options: dict[str, list[Option]]
     evicted: dict[tuple[str, Option], dict[str, float]]
     core: set[str]  # every booking some usable placement displaces, and those an absence now covers
 
 
-def _placements(instance: Instance, t: Timeline, state, bookings: dict, must_move: list,
-                shares: bool, walks: dict) -> Placements | str:
+def _placements(
+    instance: Instance, t: Timeline, state, bookings: dict, must_move: list, shares: bool, walks: dict
+) -> Placements | str:
     """Placements that nothing fixed blocks and whose displaced bookings can all go somewhere; a reason
     string when a job has none. With `shares`, a displaced booking landing on a booking no job
     displaces is charged a share of its move (a stronger bound); without, it is charged nothing, so
     that the bound counts only displaced bookings (what the reduction's argument needs)."""
     repaired = {b.id for b in must_move}  # paid for by the repair, not by the job
-    candidates = {job.id: [(o, set(state.occupancy.overlapping(o.consultant, o.start, o.end)) - repaired)
-                           for o in job_options(job, instance, t)
-                           if placement_bound(o, state, bookings, t) is not None]
-                  for job in instance.priority_jobs}
+    candidates = {
+        job.id: [
+            (o, set(state.occupancy.overlapping(o.consultant, o.start, o.end)) - repaired)
+            for o in job_options(job, instance, t)
+            if placement_bound(o, state, bookings, t) is not None
+        ]
+        for job in instance.priority_jobs
+    }
     core = {b for options in candidates.values() for _, ids in options for b in ids} | {b.id for b in must_move}
     counted = core if shares else set(bookings)
-    eviction = Eviction(t, state.occupancy, bookings, fixed={b.id for b in instance.bookings if not t.movable(b)},
-                        counted=counted,
-                        shortest_minutes=min((bookings[b].duration_minutes for b in core), default=15), nearest=walks)
+    eviction = Eviction(
+        t,
+        state.occupancy,
+        bookings,
+        fixed={b.id for b in instance.bookings if not t.movable(b)},
+        counted=counted,
+        shortest_minutes=min((bookings[b].duration_minutes for b in core), default=15),
+        nearest=walks,
+    )
     options, evicted = {}, {}
     for job in instance.priority_jobs:
         usable = []
@@ -85,8 +98,10 @@ def _placements(instance: Instance, t: Timeline, state, bookings: dict, must_mov
                 usable.append(option)
                 evicted[(job.id, option)] = costs
         if not usable:
-            return (f"{job.id}: every placement in its window overlaps pinned or frozen bookings, "
-                    "or displaces one that has nowhere else to go")
+            return (
+                f"{job.id}: every placement in its window overlaps pinned or frozen bookings, "
+                "or displaces one that has nowhere else to go"
+            )
         options[job.id] = usable
     return Placements(options, evicted, core)
 
@@ -94,8 +109,9 @@ def _placements(instance: Instance, t: Timeline, state, bookings: dict, must_mov
 def _prune(placements: Placements, incumbent: float) -> None:
     """Drop placements that cannot be in a plan better than the incumbent: their own displaced bookings
     plus the cheapest placement of every other job (jobs never displace the same booking) exceed it."""
-    own = {j: {o: sum(placements.evicted[(j, o)].values()) for o in options}
-           for j, options in placements.options.items()}
+    own = {
+        j: {o: sum(placements.evicted[(j, o)].values()) for o in options} for j, options in placements.options.items()
+    }
     least = {j: min(costs.values()) for j, costs in own.items()}
     for j, costs in own.items():
         others = sum(v for k, v in least.items() if k != j)
@@ -139,13 +155,14 @@ def _relaxation_bound(placements: Placements, t: Timeline, seconds: float, worke
 # --- 3. reduction -------------------------------------------------------------------------------------
 @dataclass
 class Reduction:
-    movable: set[str]                      # bookings that may move in a better plan
-    allowance: dict[str, float]            # booking → dearest position a better plan may give it
-    cheapest: dict[str, float]             # booking → its cheapest move
+    movable: set[str]  # bookings that may move in a better plan
+    allowance: dict[str, float]  # booking → dearest position a better plan may give it
+    cheapest: dict[str, float]  # booking → its cheapest move
 
 
-def _reduction(instance: Instance, t: Timeline, placements: Placements, lower: float, incumbent: float,
-               also: set[str]) -> Reduction:
+def _reduction(
+    instance: Instance, t: Timeline, placements: Placements, lower: float, incumbent: float, also: set[str]
+) -> Reduction:
     """What a plan cheaper than `incumbent` may move, given that `lower` bounds (from below) what the
     bookings displaced by the jobs cost. `also`: bookings kept movable whatever they cost (the hint's)."""
     slack = incumbent - lower
@@ -155,8 +172,9 @@ def _reduction(instance: Instance, t: Timeline, placements: Placements, lower: f
         if o in placements.options.get(j, ()):
             for b, cost in costs.items():
                 counted[b] = max(counted[b], cost)
-    movable = (set(counted) | placements.core | also) & set(cheapest) | \
-        {b for b, c in cheapest.items() if c <= slack + 1e-6}
+    movable = (set(counted) | placements.core | also) & set(cheapest) | {
+        b for b, c in cheapest.items() if c <= slack + 1e-6
+    }
     allowance = {b: slack + max(counted[b], cheapest[b]) for b in movable}
     return Reduction(movable, allowance, cheapest)
 
@@ -166,8 +184,9 @@ def _reduction(instance: Instance, t: Timeline, placements: Placements, lower: f
 class Scope:
     """What one CP-SAT model covers. A model whose scope has no `elsewhere` and no `clearable` is exact:
     its solutions are plans. Otherwise it is a relaxation and only its bound is used."""
-    positions: dict[str, list[Option]]                          # item → explicit positions
-    elsewhere: dict[str, float] = field(default_factory=dict)   # booking → least cost of an unlisted position
+
+    positions: dict[str, list[Option]]  # item → explicit positions
+    elsewhere: dict[str, float] = field(default_factory=dict)  # booking → least cost of an unlisted position
     clearable: dict[str, Option] = field(default_factory=dict)  # booking → where it is; may leave at its cheapest
     cheapest: dict[str, float] = field(default_factory=dict)
     costs: dict[tuple[str, Option], float] = field(default_factory=dict)  # (booking, position) → its move cost
@@ -188,9 +207,19 @@ class _Fixed:
         return any(i not in self.moving for i in self.occupancy.overlapping(consultant, start, end))
 
 
-def _positions(instance: Instance, t: Timeline, state, bookings: dict, placements: Placements,
-               reduction: Reduction, hint: dict[str, Option], limits: dict[str, int | None],
-               blocking: set[str], nearest=None, deadline: float = math.inf) -> Scope:
+def _positions(
+    instance: Instance,
+    t: Timeline,
+    state,
+    bookings: dict,
+    placements: Placements,
+    reduction: Reduction,
+    hint: dict[str, Option],
+    limits: dict[str, int | None],
+    blocking: set[str],
+    nearest=None,
+    deadline: float = math.inf,
+) -> Scope:
     """Each booking of `limits`: where it is (if it still fits), then its legal positions within its
     allowance, cheapest first, avoiding every booking that stays where it is (those neither in
     `limits` nor in `blocking`, which a relaxation may clear); at most `limits[b]` of them (None: all)
@@ -206,9 +235,13 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
         if time.perf_counter() > deadline:
             scope.elsewhere[booking_id] = t.min_move_cost(booking)
             wanted = hint.get(booking_id)
-            scope.positions[booking_id] = stays + ([wanted] if wanted is not None and wanted != here and not
-                                                   fixed.overlapping(wanted.consultant, wanted.start, wanted.end)
-                                                   else [])
+            scope.positions[booking_id] = stays + (
+                [wanted]
+                if wanted is not None
+                and wanted != here
+                and not fixed.overlapping(wanted.consultant, wanted.start, wanted.end)
+                else []
+            )
             continue
         walk = nearest(booking) if nearest else t.nearest(booking, max(booking.window.start, t.freeze))
         for o in walk:  # cheapest first
@@ -223,8 +256,12 @@ def _positions(instance: Instance, t: Timeline, state, bookings: dict, placement
             kept.append(o)
             scope.costs[(booking_id, o)] = cost
         wanted = hint.get(booking_id)
-        if wanted is not None and wanted not in kept and wanted != here and \
-                not fixed.overlapping(wanted.consultant, wanted.start, wanted.end):
+        if (
+            wanted is not None
+            and wanted not in kept
+            and wanted != here
+            and not fixed.overlapping(wanted.consultant, wanted.start, wanted.end)
+        ):
             kept.append(wanted)  # the hint must stay possible (unless what it moved away must now stay)
         scope.positions[booking_id] = stays + kept
     for job_id, options in placements.options.items():
@@ -254,7 +291,7 @@ def _at_most_one_at_a_time(model: cp_model.CpModel, spans: dict) -> None:
 class Built:
     model: cp_model.CpModel
     choice: dict[tuple[str, Option], cp_model.IntVar]
-    away: dict[str, cp_model.IntVar]   # relaxation: booking gone to an unlisted position
+    away: dict[str, cp_model.IntVar]  # relaxation: booking gone to an unlisted position
     cleared: dict[str, cp_model.IntVar]  # relaxation: booking pushed out of its place
 
 
@@ -323,8 +360,10 @@ class _Progress(cp_model.CpSolverSolutionCallback):
 
 # --- 6. extraction ------------------------------------------------------------------------------------
 def _extract(instance: Instance, t: Timeline, state, built: Built, scope: Scope, solver, seconds: float) -> Plan:
-    chosen = {item: next(o for o in options if solver.Value(built.choice[(item, o)]))
-              for item, options in scope.positions.items()}
+    chosen = {
+        item: next(o for o in options if solver.Value(built.choice[(item, o)]))
+        for item, options in scope.positions.items()
+    }
     jobs = {j.id for j in instance.priority_jobs}
     where = dict(state.where) | {i: o for i, o in chosen.items() if i not in jobs}
     return to_plan(instance, t, {j: chosen[j] for j in jobs}, where, "FEASIBLE", "cp-sat", seconds)
@@ -344,8 +383,15 @@ def _hint(plan: Plan, state) -> dict[str, Option]:
     return hint
 
 
-def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeline: Timeline | None = None,
-          progress=None, max_exact: int = MAX_EXACT, listed: int = NEIGHBOURHOOD_OPTIONS) -> Plan:
+def solve(
+    instance: Instance,
+    time_limit: float = 10.0,
+    workers: int = 2,
+    timeline: Timeline | None = None,
+    progress=None,
+    max_exact: int = MAX_EXACT,
+    listed: int = NEIGHBOURHOOD_OPTIONS,
+) -> Plan:
     """The best plan found within `time_limit`; `progress(elapsed, value, bound)` hears of each improvement.
     `max_exact`: positions beyond which the reduced model is refined in rounds rather than solved at once;
     `listed`: positions listed at first per booking in those rounds."""
@@ -359,8 +405,12 @@ def solve(instance: Instance, time_limit: float = 10.0, workers: int = 2, timeli
     state = initial_state(instance, t)
     must_move = misplaced(instance, t, state)  # repair: bookings an absence now covers
     if any(not t.movable(b) for b in must_move):
-        return Plan("INFEASIBLE", "cp-sat", seconds=time.perf_counter() - started,
-                    reason="a pinned or frozen booking lies in time its consultant no longer works")
+        return Plan(
+            "INFEASIBLE",
+            "cp-sat",
+            seconds=time.perf_counter() - started,
+            reason="a pinned or frozen booking lies in time its consultant no longer works",
+        )
     walks: dict = {}  # each booking's positions cheapest first, produced once and shared
     strong = _placements(instance, t, state, bookings, must_move, True, walks)
     if isinstance(strong, str):
@@ -430,7 +480,7 @@ class _Search:
         if self.progress and self.incumbent < math.inf:
             self.progress(time.perf_counter() - self.started, self.incumbent, self.bound)
 
-    def _offer(self, branch: "_Branch", plan: Plan) -> None:
+    def _offer(self, branch: _Branch, plan: Plan) -> None:
         branch.hint = _hint(plan, self.state)
         branch.value = min(branch.value, plan.objective["value"])
         self.offer(plan)
@@ -446,16 +496,28 @@ class _Search:
         seconds = until - time.perf_counter()
         if seconds < 0.05:
             return built, cp_model.UNKNOWN, None
-        callback = _Progress(lambda wall, value: self.progress(time.perf_counter() - self.started, value,
-                                                               self.bound)) if plans and self.progress else None
+        callback = (
+            _Progress(lambda wall, value: self.progress(time.perf_counter() - self.started, value, self.bound))
+            if plans and self.progress
+            else None
+        )
         status, solver = _run(built.model, seconds, self.workers, callback, gap)
         return built, status, solver
 
     def exact(self, seconds: float) -> None:
         """Every plan better than the incumbent is in the reduced model: its optimum is the optimum."""
         incumbent, reduction = self.incumbent, self.reduction()
-        scope = _positions(self.instance, self.t, self.state, self.bookings, self.placements, reduction, self.hint(),
-                           dict.fromkeys(reduction.movable), set())
+        scope = _positions(
+            self.instance,
+            self.t,
+            self.state,
+            self.bookings,
+            self.placements,
+            reduction,
+            self.hint(),
+            dict.fromkeys(reduction.movable),
+            set(),
+        )
         built, status, solver = self._solve(scope, time.perf_counter() + seconds, self.hint(), True)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self.offer(_extract(self.instance, self.t, self.state, built, scope, solver, 0.0))
@@ -478,8 +540,10 @@ class _Search:
         for (job_id, _), costs in strong.evicted.items():
             for b in costs:
                 shared[b].add(job_id)
-        keyed = {j: [(sum(c / len(shared[b]) for b, c in strong.evicted[(j, o)].items()), o) for o in options]
-                 for j, options in strong.options.items()}
+        keyed = {
+            j: [(sum(c / len(shared[b]) for b, c in strong.evicted[(j, o)].items()), o) for o in options]
+            for j, options in strong.options.items()
+        }
         walk = cheapest_first(keyed, _apart)
         upcoming = next(walk, None)
         branches: list[_Branch] = []
@@ -499,16 +563,21 @@ class _Search:
                 branch = min(promising, key=lambda b: b.value)
             elif upcoming is not None and (branch is None or not unsettled or frontier <= branch.bound):
                 combo = upcoming[1]
-                branch = _Branch(combo, self._branch_bound(strong, combo),
-                                 dict.fromkeys(self._displaced(strong, combo) | self.must_move, self.listed))
+                branch = _Branch(
+                    combo,
+                    self._branch_bound(strong, combo),
+                    dict.fromkeys(self._displaced(strong, combo) | self.must_move, self.listed),
+                )
                 branches.append(branch)
                 upcoming = next(walk, None)
                 self.opened += 1
             elif not unsettled:
                 branch.gap = 0.0  # every branch is within GAP: the time left goes to exact proofs
             self._round(branch, left)
-            self.note = (f"{self.opened} joint placements of the jobs opened, {len(branches)} open; bound: the least "
-                         "over the open ones and the next unopened (true for the whole problem)")
+            self.note = (
+                f"{self.opened} joint placements of the jobs opened, {len(branches)} open; bound: the least "
+                "over the open ones and the next unopened (true for the whole problem)"
+            )
 
     def _displaced(self, placements: Placements, combo: dict[str, Option]) -> set[str]:
         return {b for j, o in combo.items() for b in placements.evicted[(j, o)]}
@@ -523,7 +592,7 @@ class _Search:
     def _branch_bound(self, strong: Placements, combo: dict[str, Option]) -> float:
         return sum(self._displaced_costs(strong, combo).values()) + self.repair
 
-    def _round(self, branch: "_Branch", left) -> None:
+    def _round(self, branch: _Branch, left) -> None:
         """One relaxation of the branch; its solution completed into a plan; what it sent elsewhere or
         pushed out gets listed positions for the next round."""
         displaced = self._displaced_costs(self.placements, branch.combo)
@@ -536,8 +605,19 @@ class _Search:
         blocking = {b for c in near for b in self.by_consultant.get(c, ()) if b in movable and b not in limits}
         single = Placements({j: [o] for j, o in branch.combo.items()}, {}, set())
         hint = branch.hint or (self.hint() if all(self.hint().get(j) == o for j, o in branch.combo.items()) else {})
-        scope = _positions(self.instance, self.t, self.state, self.bookings, single, reduction, hint, limits,
-                           blocking, self.nearest, time.perf_counter() + left() / 4)
+        scope = _positions(
+            self.instance,
+            self.t,
+            self.state,
+            self.bookings,
+            single,
+            reduction,
+            hint,
+            limits,
+            blocking,
+            self.nearest,
+            time.perf_counter() + left() / 4,
+        )
         until = time.perf_counter() + min(left() - 0.2, max(branch.budget, 0.1))
         built, status, solver = self._solve(scope, until, hint, False, branch.gap)
         if status == cp_model.INFEASIBLE:
@@ -557,8 +637,11 @@ class _Search:
             branch.settled = status == cp_model.OPTIMAL
             branch.closed = branch.settled and solver.ObjectiveValue() <= solver.BestObjectiveBound() + 0.5
             return
-        chosen = {item: next(o for o in options if solver.Value(built.choice[(item, o)]))
-                  for item, options in scope.positions.items() if item not in away}
+        chosen = {
+            item: next(o for o in options if solver.Value(built.choice[(item, o)]))
+            for item, options in scope.positions.items()
+            if item not in away
+        }
         where = dict(self.state.where) | {i: o for i, o in chosen.items() if i in self.bookings}
         plan = complete(self.instance, self.t, where, branch.combo, away | cleared, self._walks)
         if plan is not None:
@@ -570,21 +653,22 @@ class _Search:
 
     def _cheaper_than(self, slack: float) -> set[str]:
         """Bookings whose cheapest move costs at most `slack`."""
-        return set(self._by_cost[:bisect_right(self._costs, slack + 1e-6)])
+        return set(self._by_cost[: bisect_right(self._costs, slack + 1e-6)])
 
 
 @dataclass
 class _Branch:
     """One joint placement of the priority jobs and what is known of the best plan that uses it."""
+
     combo: dict[str, Option]
     bound: float
     limits: dict[str, int | None]  # bookings listed with their positions (None: all of them)
-    budget: float = 0.5            # seconds for its next relaxation, doubled when that is not enough
+    budget: float = 0.5  # seconds for its next relaxation, doubled when that is not enough
     hint: dict[str, Option] = field(default_factory=dict)  # its latest plan, or partial solution
-    value: float = math.inf        # its best plan's value
-    gap: float = GAP               # relative gap at which its relaxation stops
-    settled: bool = False          # its relaxation's solution is a plan, within `gap` of the optimum
-    closed: bool = False           # its optimum is known (and offered), or it has no plan
+    value: float = math.inf  # its best plan's value
+    gap: float = GAP  # relative gap at which its relaxation stops
+    settled: bool = False  # its relaxation's solution is a plan, within `gap` of the optimum
+    closed: bool = False  # its optimum is known (and offered), or it has no plan
 
 
 def _apart(combo: dict[str, Option]) -> bool:

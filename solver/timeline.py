@@ -2,6 +2,7 @@
 
 Every rule about time lives here, so that the checker, the greedy and the CP-SAT model agree.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -13,6 +14,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from calendars.worktime import WorkCalendar
+
 from .instance import Booking, Instance, PriorityJob
 
 Item = Booking | PriorityJob
@@ -20,6 +22,7 @@ Item = Booking | PriorityJob
 
 class Option(NamedTuple):
     """A position: tens of thousands are made per instance, so a tuple rather than a dataclass."""
+
     consultant: str
     start: datetime
     end: datetime
@@ -34,12 +37,20 @@ class Timeline:
         self.tz = ZoneInfo(spec.timezone)
         week = tuple(spec.hours if day in spec.weekdays else () for day in range(7))
         self.grid = spec.grid_minutes
-        self.day_minutes = sum((datetime.combine(date.min, b) - datetime.combine(date.min, a)).seconds // 60
-                               for a, b in spec.hours)
+        self.day_minutes = sum(
+            (datetime.combine(date.min, b) - datetime.combine(date.min, a)).seconds // 60 for a, b in spec.hours
+        )
         self.business = WorkCalendar(week=week, tz=self.tz, extra_holidays=spec.holidays, public_holidays=False)
-        self.calendars = {c.id: WorkCalendar(week=week, tz=self.tz, extra_holidays=spec.holidays, public_holidays=False,
-                                             absences=tuple((u.start, u.end) for u in c.unavailable))
-                          for c in instance.consultants}
+        self.calendars = {
+            c.id: WorkCalendar(
+                week=week,
+                tz=self.tz,
+                extra_holidays=spec.holidays,
+                public_holidays=False,
+                absences=tuple((u.start, u.end) for u in c.unavailable),
+            )
+            for c in instance.consultants
+        }
         self.skills = {c.id: c.skills for c in instance.consultants}
         self.freeze = instance.now + timedelta(hours=instance.policy.freeze_hours)
         self._compensation: dict[str, float] = {}
@@ -105,14 +116,14 @@ class Timeline:
         lo <= start, and end <= hi (bookings: inside the window) or start < hi (jobs: start inside)."""
         every, starts = self.positions(consultant, item)
         found = []
-        for option in every[bisect_left(starts, lo):]:
+        for option in every[bisect_left(starts, lo) :]:
             if option.start >= hi:
                 break
             if not whole_window or option.end <= hi:
                 found.append(option)
         return found
 
-    def nearest(self, booking: Booking, lo: datetime) -> "Nearest":
+    def nearest(self, booking: Booking, lo: datetime) -> Nearest:
         """The booking's legal positions (start >= lo, inside its window), cheapest move first."""
         return Nearest(self, booking, lo)
 
@@ -139,8 +150,12 @@ class Timeline:
                 duration, step = timedelta(minutes=minutes), timedelta(minutes=self.grid)
                 for a, b in self._free_horizon[consultant]:
                     local = a.astimezone(self.tz)
-                    late = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
-                                     microseconds=local.microsecond) % step
+                    late = (
+                        timedelta(
+                            hours=local.hour, minutes=local.minute, seconds=local.second, microseconds=local.microsecond
+                        )
+                        % step
+                    )
                     start = a if not late else a + (step - late)
                     while start + duration <= b:
                         found.append(Option(consultant, start, start + duration))
@@ -156,7 +171,9 @@ class Timeline:
             return self._whole_days(option.consultant, first, self.days_needed(item)) == (option.start, option.end)
         if option.end - option.start != timedelta(minutes=item.duration_minutes) or not self.on_grid(option.start):
             return False
-        return any(a <= option.start and option.end <= b for a, b in self.free(option.consultant, option.start, option.end))
+        return any(
+            a <= option.start and option.end <= b for a, b in self.free(option.consultant, option.start, option.end)
+        )
 
     def end_of(self, item: Item, consultant: str, start: datetime) -> datetime:
         if item.span == "days":
@@ -173,15 +190,19 @@ class Timeline:
         notice = self._notice.get(last)
         if notice is None:  # one count per date: tens of thousands of bookings share a few dozen dates
             today = self.instance.now.astimezone(self.tz).date()
-            notice = self._notice[last] = sum(1 for n in range(1, (last - today).days + 1)
-                                              if self.business.is_working_day(today + timedelta(days=n)))
+            notice = self._notice[last] = sum(
+                1 for n in range(1, (last - today).days + 1) if self.business.is_working_day(today + timedelta(days=n))
+            )
         return notice
 
     @cached_property
     def misplaced(self) -> frozenset[str]:
         """Bookings that no longer fit where they are (their consultant became unavailable)."""
-        return frozenset(b.id for b in self.instance.bookings
-                         if not self.fits(b, Option(b.consultant, b.start, self.end_of(b, b.consultant, b.start))))
+        return frozenset(
+            b.id
+            for b in self.instance.bookings
+            if not self.fits(b, Option(b.consultant, b.start, self.end_of(b, b.consultant, b.start)))
+        )
 
     def compensation(self, booking: Booking) -> float:
         """EUR owed if this booking moves (0 when booked recently)."""
@@ -201,23 +222,32 @@ class Timeline:
     @cached_property
     def weights(self) -> dict[str, float]:
         w = self.instance.policy.weights
-        return {"moved": w.get("moved", 100), "consultant_change": w.get("consultant_change", 20),
-                "displacement_hour": w.get("displacement_hour", 1)}
+        return {
+            "moved": w.get("moved", 100),
+            "consultant_change": w.get("consultant_change", 20),
+            "displacement_hour": w.get("displacement_hour", 1),
+        }
 
     def move_cost(self, booking: Booking, option: Option) -> float:
         """The objective's share of putting `booking` at `option` (0 where it is now)."""
         if option.consultant == booking.consultant and option.start == booking.start:
             return 0.0
         hours = abs((option.start - booking.start).total_seconds()) / 3600
-        return (1000 * self.compensation(booking) + self.weights["moved"]
-                + self.weights["consultant_change"] * (option.consultant != booking.consultant)
-                + self.weights["displacement_hour"] * hours)
+        return (
+            1000 * self.compensation(booking)
+            + self.weights["moved"]
+            + self.weights["consultant_change"] * (option.consultant != booking.consultant)
+            + self.weights["displacement_hour"] * hours
+        )
 
     def min_move_cost(self, booking: Booking) -> float:
         """No move of this booking can cost less (used for pruning and for the global bound)."""
         grid_hours = self.grid / 60
-        return (1000 * self.compensation(booking) + self.weights["moved"]
-                + min(self.weights["consultant_change"], self.weights["displacement_hour"] * grid_hours))
+        return (
+            1000 * self.compensation(booking)
+            + self.weights["moved"]
+            + min(self.weights["consultant_change"], self.weights["displacement_hour"] * grid_hours)
+        )
 
 
 class Nearest:
@@ -268,8 +298,16 @@ class Eviction:
     bookings can overlap it. Occupants that a job or a repair may displace themselves are already
     counted elsewhere and are charged nothing here."""
 
-    def __init__(self, t: Timeline, occupancy: "Occupancy", bookings: dict, fixed: set[str],
-                 counted: set[str], shortest_minutes: int, nearest: dict | None = None):
+    def __init__(
+        self,
+        t: Timeline,
+        occupancy: Occupancy,
+        bookings: dict,
+        fixed: set[str],
+        counted: set[str],
+        shortest_minutes: int,
+        nearest: dict | None = None,
+    ):
         self.t, self.occupancy, self.bookings = t, occupancy, bookings
         self.fixed, self.counted, self.shortest = fixed, counted, max(1, shortest_minutes)
         self.nearest: dict = {} if nearest is None else nearest  # booking id → Nearest, shareable
@@ -289,8 +327,11 @@ class Eviction:
                 break
             if option.consultant == job.consultant and option.start < job.end and job.start < option.end:
                 continue
-            there = [i for i in self.occupancy.overlapping(option.consultant, option.start, option.end)
-                     if i not in leaving and i != booking.id]
+            there = [
+                i
+                for i in self.occupancy.overlapping(option.consultant, option.start, option.end)
+                if i not in leaving and i != booking.id
+            ]
             if any(i in self.fixed or i not in self.bookings for i in there):
                 continue
             charge = sum(self._share(i) for i in there if i not in self.counted)
@@ -315,7 +356,7 @@ class Occupancy:
         spans = self.spans.get(consultant, [])
         index = bisect_left(spans, (start,))
         # spans never overlap each other: only the one just before `start` can reach into [start, end)
-        found = [i for a, b, i in spans[max(0, index - 1):index] if b > start and a < end]
+        found = [i for a, b, i in spans[max(0, index - 1) : index] if b > start and a < end]
         for a, _b, i in spans[index:]:
             if a >= end:
                 break

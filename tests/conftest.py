@@ -1,4 +1,5 @@
 """Fixtures: apps on SQLite and on a real throwaway PostgreSQL, clients, logins, factories."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,15 +12,14 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from hypothesis import settings
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
-
 from booking.pgcluster import Cluster  # noqa: E402
 
 # Properties are about answers, not speed: on two cores shared with servers, browsers and solvers, an example
@@ -31,8 +31,11 @@ _counter = itertools.count()
 
 
 def pytest_addoption(parser):
-    parser.addoption("--clock", metavar="YYYY-MM-DDTHH:MM",
-                     help="run with the clock set to this Paris time (and the processes the tests start)")
+    parser.addoption(
+        "--clock",
+        metavar="YYYY-MM-DDTHH:MM",
+        help="run with the clock set to this Paris time (and the processes the tests start)",
+    )
 
 
 def pytest_configure(config):
@@ -45,15 +48,17 @@ def pytest_configure(config):
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=ZoneInfo("Europe/Paris"))
     os.environ["PLANNER_CLOCK_OFFSET"] = str(instant.timestamp() - time.time())
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent / "clock"),
-                                                             os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).parent / "clock"), os.environ.get("PYTHONPATH")])
+    )
     time_machine.travel(instant, tick=True).start()
+
+
 _pg_tests = {"passed": 0, "failed": 0}
 
 
 def _config(url: str) -> dict:
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": "planner.test"}
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "SERVER_NAME": "planner.test"}
 
 
 def _migrate(url: str) -> None:
@@ -173,14 +178,20 @@ def auth(client):
 _PG_FIXTURES = {"pg_app", "pg_cluster", "pg_template", "cluster"}
 # Tests measured at 5 s or more on the 2-core machine (`pytest --durations=0 --durations-min=5`), one node id
 # or file a line; a parametrised test is named without its brackets.
-_SLOW = {line.split("  #")[0].strip() for line in (Path(__file__).parent / "slow.txt").read_text().splitlines()
-         if line.strip() and not line.startswith("#")}
+_SLOW = {
+    line.split("  #")[0].strip()
+    for line in (Path(__file__).parent / "slow.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+}
 
 
 def _on_postgresql(item) -> bool:
     params = getattr(item, "callspec", None)
-    return (bool(_PG_FIXTURES & set(item.fixturenames)) or item.module.__name__.endswith("_pg")
-            or (params is not None and "postgresql" in params.params.values()))
+    return (
+        bool(_PG_FIXTURES & set(item.fixturenames))
+        or item.module.__name__.endswith("_pg")
+        or (params is not None and "postgresql" in params.params.values())
+    )
 
 
 def pytest_collection_modifyitems(items):

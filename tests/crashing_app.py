@@ -3,6 +3,7 @@ the OOM killer or a power cut: nothing cleans up — at a chosen point of a requ
 CRASH_AT: at the first SQL statement matching this regular expression;
 CRASH_AFTER_ANSWER: once the answer to a request for this path is ready, before it is sent.
 Run by tests.servers.app_process: `python -m tests.crashing_app` with PORT and DATABASE_URL."""
+
 from __future__ import annotations
 
 import os
@@ -32,6 +33,7 @@ def main() -> None:
                 _die()
 
     if os.environ.get("CRASH_AFTER_ANSWER"):
+
         @app.after_request
         def _crash_after(response):
             if request.path == os.environ["CRASH_AFTER_ANSWER"]:

@@ -1,5 +1,6 @@
 """Dates for tests that run against the real clock (servers, subprocesses): chosen with the business
 calendar, so that a test passes on every day of the year (`make test-calendar` runs them on many)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,4 +1,5 @@
 """Build test data in one line each."""
+
 from __future__ import annotations
 
 import itertools
@@ -13,8 +14,14 @@ PASSWORD = "secret-pass"
 
 def company(tier: str = "serenite", **kw) -> Company:
     n = next(_n)
-    obj = Company(name=kw.pop("name", f"Société {n}"), tier=tier, contract_start=kw.pop("contract_start", date(2026, 1, 1)),
-                  erp_version=kw.pop("erp_version", "12.1"), environments=kw.pop("environments", ["test", "production"]), **kw)
+    obj = Company(
+        name=kw.pop("name", f"Société {n}"),
+        tier=tier,
+        contract_start=kw.pop("contract_start", date(2026, 1, 1)),
+        erp_version=kw.pop("erp_version", "12.1"),
+        environments=kw.pop("environments", ["test", "production"]),
+        **kw,
+    )
     db.session.add(obj)
     db.session.flush()
     return obj
@@ -24,8 +31,13 @@ def user(role: str = "client", company_obj: Company | None = None, **kw) -> User
     n = next(_n)
     if role == "client" and company_obj is None:
         company_obj = company()
-    obj = User(email=kw.pop("email", f"user{n}@test.example"), name=kw.pop("name", f"Utilisateur {n}"), role=role,
-               company=company_obj, **kw)
+    obj = User(
+        email=kw.pop("email", f"user{n}@test.example"),
+        name=kw.pop("name", f"Utilisateur {n}"),
+        role=role,
+        company=company_obj,
+        **kw,
+    )
     obj.set_password(PASSWORD)
     db.session.add(obj)
     db.session.flush()
@@ -41,8 +53,15 @@ def consultant(skills=("comptabilite",), **kw) -> Consultant:
 
 def booking(consultant_obj: Consultant, start: datetime, minutes: int = 45, **kw) -> Booking:
     company_obj = kw.pop("company", None) or company()
-    obj = Booking(kind=kw.pop("kind", "erplib"), status=kw.pop("status", "confirmed"), start_at=start,
-                  end_at=start + timedelta(minutes=minutes), consultant=consultant_obj, company=company_obj, **kw)
+    obj = Booking(
+        kind=kw.pop("kind", "erplib"),
+        status=kw.pop("status", "confirmed"),
+        start_at=start,
+        end_at=start + timedelta(minutes=minutes),
+        consultant=consultant_obj,
+        company=company_obj,
+        **kw,
+    )
     db.session.add(obj)
     db.session.flush()
     return obj

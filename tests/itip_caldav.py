@@ -2,13 +2,14 @@
 REQUEST puts the event under its UID (unless the calendar already holds a later SEQUENCE), CANCEL deletes
 it (RFC 5546 iTIP, RFC 4791 CalDAV; a stored calendar object carries no METHOD). Plain HTTP, one calendar
 per mailbox."""
+
 from __future__ import annotations
 
 import base64
+import socket
 import subprocess
 import sys
 import time
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,18 +20,31 @@ from icalendar import Calendar
 from booking.pgcluster import free_port
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
-QUERY = (b'<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
-         b'<D:prop><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR">'
-         b'<C:comp-filter name="VEVENT"/></C:comp-filter></C:filter></C:calendar-query>')
+QUERY = (
+    b'<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    b'<D:prop><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR">'
+    b'<C:comp-filter name="VEVENT"/></C:comp-filter></C:filter></C:calendar-query>'
+)
 
 
 def radicale(directory: Path) -> tuple[subprocess.Popen, str]:
     """A throwaway Radicale on a free loopback port, no authentication, storage in `directory`."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}", "--auth-type", "none",
-         "--storage-filesystem-folder", str(directory / "collections")],
-        stdout=open(directory / "radicale.log", "w"), stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--auth-type",
+            "none",
+            "--storage-filesystem-folder",
+            str(directory / "collections"),
+        ],
+        stdout=open(directory / "radicale.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 20
     while True:
         try:

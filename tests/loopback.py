@@ -1,11 +1,12 @@
 """Small HTTP servers on loopback for the fetch tests: each request handled by a plain function."""
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -51,8 +52,9 @@ def serving(handle: Handler) -> Iterator[Server]:
         server.close()
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", reason: str | None = None,
-         **headers: str) -> None:
+def send(
+    handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", reason: str | None = None, **headers: str
+) -> None:
     """A complete answer with a Content-Length (header names with _ for -)."""
     handler.send_response(status, reason)
     for name, value in headers.items():

@@ -1,5 +1,6 @@
 """Queued reshuffle plans computed in the test's own process, by the functions a scheduler's worker runs
 (claim, then compute): fixed-date tests keep their frozen clock, which a worker process would not share."""
+
 from __future__ import annotations
 
 from booking.extensions import db

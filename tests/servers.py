@@ -1,4 +1,5 @@
 """Real servers for the tests and benchmarks: gunicorn on a given database, Redis, on free loopback ports."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,22 @@ def gunicorn(url: str, log: Path, workers: int = 4, **env) -> tuple[subprocess.P
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-server", **env}
     process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--timeout", "60", "-c", "python:booking.gunicorn_conf", "booking:create_app()"], env=environment, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "-c",
+            "python:booking.gunicorn_conf",
+            "booking:create_app()",
+        ],
+        env=environment,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process, log)
     return process, base
@@ -31,9 +46,23 @@ def redis_server(directory: Path) -> tuple[subprocess.Popen, str]:
     """A throwaway redis-server on a free loopback port, nothing saved: the process and its URL."""
     port = free_port()
     log = directory / "redis.log"
-    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(directory)],
-                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
     client, deadline = redis.Redis(port=port), time.monotonic() + 10
     while True:
         try:
@@ -73,8 +102,13 @@ def app_process(url: str, log: Path, **env) -> tuple[subprocess.Popen, str]:
     die mid-request), on the database `url`; returns the process and its base URL."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-server", "PORT": str(port), **env}
-    process = subprocess.Popen([sys.executable, "-m", "tests.crashing_app"], env=environment,
-                               cwd=Path(__file__).resolve().parent.parent, stdout=open(log, "a"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.crashing_app"],
+        env=environment,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=open(log, "a"),
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz", process, log)
     return process, base

@@ -1,5 +1,6 @@
 """Feed secrets never reach a log: gunicorn's access log (any format) and the development server's
 request lines show /calendars/***.ics instead of the token."""
+
 from __future__ import annotations
 
 import logging
@@ -22,16 +23,19 @@ from .servers import gunicorn
 TOKEN = "cal_q3Zk9xV-2b_Lw8RtYp0sNcUe4HjMfA7d"
 
 
-@pytest.mark.parametrize("line", [
-    f'127.0.0.1 - - [29/Nov/2026:10:00:00 +0000] "GET /calendars/{TOKEN}.ics HTTP/1.1" 200 812 "-" "Outlook"',
-    f'"GET /calendars/{TOKEN}.ics?x=1 HTTP/1.1" 304 0',
-    f'"GET /calendars/{TOKEN} HTTP/1.1" 404 0',  # without its suffix, still a secret
-    f'"GET /calendars/{TOKEN.replace("_", "%5F")}.ics HTTP/1.1" 200 1',
-    f'"GET /%63alendars/{TOKEN}.ics HTTP/1.1" 200 1',
-    f'"GET /planning HTTP/1.1" 200 1 "https://planner.example/calendars/{TOKEN}.ics"',
-    f'"GET /x?feed={TOKEN} HTTP/1.1" 404 1',
-    f'"GET /CALENDARS/{TOKEN}.ICS HTTP/1.1" 404 1',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'127.0.0.1 - - [29/Nov/2026:10:00:00 +0000] "GET /calendars/{TOKEN}.ics HTTP/1.1" 200 812 "-" "Outlook"',
+        f'"GET /calendars/{TOKEN}.ics?x=1 HTTP/1.1" 304 0',
+        f'"GET /calendars/{TOKEN} HTTP/1.1" 404 0',  # without its suffix, still a secret
+        f'"GET /calendars/{TOKEN.replace("_", "%5F")}.ics HTTP/1.1" 200 1',
+        f'"GET /%63alendars/{TOKEN}.ics HTTP/1.1" 200 1',
+        f'"GET /planning HTTP/1.1" 200 1 "https://planner.example/calendars/{TOKEN}.ics"',
+        f'"GET /x?feed={TOKEN} HTTP/1.1" 404 1',
+        f'"GET /CALENDARS/{TOKEN}.ICS HTTP/1.1" 404 1',
+    ],
+)
 def test_a_feed_token_is_masked_in_any_log_line(line):
     masked = mask(line)
     assert TOKEN not in masked and TOKEN[4:] not in masked and "***" in masked
@@ -59,17 +63,23 @@ def _get(url: str, headers: dict[str, str] | None = None) -> int:
 
 def _requests(base: str, raw: str) -> list[int]:
     """The feed as pollers ask for it: plain, conditional, percent-encoded, mistyped, as a Referer."""
-    return [_get(f"{base}/calendars/{raw}.ics"),
-            _get(f"{base}/calendars/{raw}.ics", {"If-None-Match": "*"}),
-            _get(f"{base}/calendars/{urllib.parse.quote(raw, safe='')}.ics".replace("_", "%5F")),
-            _get(f"{base}/calendars/{raw}x.ics"),
-            _get(f"{base}/healthz", {"Referer": f"{base}/calendars/{raw}.ics"})]
+    return [
+        _get(f"{base}/calendars/{raw}.ics"),
+        _get(f"{base}/calendars/{raw}.ics", {"If-None-Match": "*"}),
+        _get(f"{base}/calendars/{urllib.parse.quote(raw, safe='')}.ics".replace("_", "%5F")),
+        _get(f"{base}/calendars/{raw}x.ics"),
+        _get(f"{base}/healthz", {"Referer": f"{base}/calendars/{raw}.ics"}),
+    ]
 
 
-@pytest.mark.parametrize("log_format", [
-    None,  # gunicorn's default (combined) format
-    '%(h)s "%(r)s" %(s)s U=%(U)s q=%(q)s referer="%(f)s" %({referer}i)s',
-], ids=["default-format", "custom-format"])
+@pytest.mark.parametrize(
+    "log_format",
+    [
+        None,  # gunicorn's default (combined) format
+        '%(h)s "%(r)s" %(s)s U=%(U)s q=%(q)s referer="%(f)s" %({referer}i)s',
+    ],
+    ids=["default-format", "custom-format"],
+)
 def test_gunicorn_access_log_never_contains_a_feed_token(app, tmp_path, log_format):
     raw = _feed(app)
     access, output = tmp_path / "access.log", tmp_path / "gunicorn.log"

@@ -1,5 +1,6 @@
 """The JSON API: OpenAPI document, bearer tokens, problem+json, idempotency, scoping."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -9,7 +10,7 @@ from booking.services import tokens
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 @pytest.fixture
@@ -36,8 +37,14 @@ def call(client, method, path, key, **kw):
 def test_openapi_document_lists_the_resources(client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    assert {"/api/v1/availability", "/api/v1/bookings", "/api/v1/bookings/{booking_id}",
-            "/api/v1/bookings/{booking_id}/cancel", "/api/v1/hour-bank", "/api/v1/callbacks"} <= set(doc["paths"])
+    assert {
+        "/api/v1/availability",
+        "/api/v1/bookings",
+        "/api/v1/bookings/{booking_id}",
+        "/api/v1/bookings/{booking_id}/cancel",
+        "/api/v1/hour-bank",
+        "/api/v1/callbacks",
+    } <= set(doc["paths"])
     assert "application/problem+json" in doc["paths"]["/api/v1/bookings"]["post"]["responses"]["409"]["content"]
 
 
@@ -48,12 +55,15 @@ def test_availability_groups_slots_by_local_day(client, world):
     assert first["start"] == "2026-12-03T09:00:00+01:00" and first["consultant_id"] == world["consultant"].id
 
 
-@pytest.mark.parametrize("query, field", [
-    ("service=erplib&start=2026-12-05&end=2026-12-01", "end"),
-    ("service=erplib&start=2026-12-01&end=2027-06-01", "end"),
-    ("service=massage&start=2026-12-01&end=2026-12-02", "service"),
-    ("service=erplib&start=01/12/2026&end=2026-12-02", "start"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("service=erplib&start=2026-12-05&end=2026-12-01", "end"),
+        ("service=erplib&start=2026-12-01&end=2027-06-01", "end"),
+        ("service=massage&start=2026-12-01&end=2026-12-02", "service"),
+        ("service=erplib&start=01/12/2026&end=2026-12-02", "start"),
+    ],
+)
 def test_bad_availability_queries_are_clear_422s(client, world, query, field):
     r = call(client, "GET", f"/api/v1/availability?{query}", world["keys"]["me"])
     assert r.status_code == 422 and r.mimetype == "application/problem+json"
@@ -80,7 +90,9 @@ def test_idempotency_key_replays_the_first_answer(client, world):
     again = call(client, "POST", "/api/v1/bookings", key, json=body, headers={"Idempotency-Key": "abc"})
     assert first.status_code == again.status_code == 201 and first.json == again.json
     assert again.headers["Idempotent-Replayed"] == "true"
-    other = call(client, "POST", "/api/v1/bookings", key, json={**body, "notes": "x"}, headers={"Idempotency-Key": "abc"})
+    other = call(
+        client, "POST", "/api/v1/bookings", key, json={**body, "notes": "x"}, headers={"Idempotency-Key": "abc"}
+    )
     assert other.status_code == 422 and "autre requête" in other.json["detail"]
     assert len(call(client, "GET", "/api/v1/bookings", key).json) == 1
 
@@ -93,12 +105,24 @@ def test_taken_slot_is_409_problem_json(client, world):
 
 
 def test_naive_times_are_refused_with_a_hint(client, world):
-    r = call(client, "POST", "/api/v1/bookings", world["keys"]["me"], json={"service": "erplib", "start": "2026-12-08T10:00:00"})
+    r = call(
+        client,
+        "POST",
+        "/api/v1/bookings",
+        world["keys"]["me"],
+        json={"service": "erplib", "start": "2026-12-08T10:00:00"},
+    )
     assert r.status_code == 422 and "décalage horaire" in r.json["detail"]
 
 
 def test_another_companys_booking_is_a_404(client, world):
-    r = call(client, "POST", "/api/v1/bookings", world["keys"]["me"], json={"service": "erplib", "start": "2026-12-08T10:00:00+01:00"})
+    r = call(
+        client,
+        "POST",
+        "/api/v1/bookings",
+        world["keys"]["me"],
+        json={"service": "erplib", "start": "2026-12-08T10:00:00+01:00"},
+    )
     booking_id = r.json["id"]
     stranger = world["keys"]["stranger"]
     assert call(client, "GET", f"/api/v1/bookings/{booking_id}", stranger).status_code == 404
@@ -111,25 +135,46 @@ def test_services_say_why_not(client, world):
     services = {s["kind"]: s for s in call(client, "GET", "/api/v1/services", world["keys"]["stranger"]).json}
     assert services["erplib"]["bookable"] and not services["minor_update"]["bookable"]
     assert "Standard n'inclut pas" in services["minor_update"]["reason"]
-    r = call(client, "POST", "/api/v1/bookings", world["keys"]["stranger"],
-             json={"service": "minor_update", "start": "2026-12-08T14:00:00+01:00"})
+    r = call(
+        client,
+        "POST",
+        "/api/v1/bookings",
+        world["keys"]["stranger"],
+        json={"service": "minor_update", "start": "2026-12-08T14:00:00+01:00"},
+    )
     assert r.status_code == 403 and "Standard n'inclut pas" in r.json["detail"]
 
 
 def test_callbacks_carry_their_ticket_and_commitment(client, world):
     key = world["keys"]["me"]
     ticket = {"reference": "TCK-9", "priority": "bloquante", "opened_at": "2026-12-02T09:00:00+01:00"}
-    r = call(client, "GET", "/api/v1/availability?service=callback&start=2026-12-02&end=2026-12-03"
-                            "&ticket_priority=bloquante&ticket_opened_at=2026-12-02T09:00:00%2B01:00", key)
+    r = call(
+        client,
+        "GET",
+        "/api/v1/availability?service=callback&start=2026-12-02&end=2026-12-03"
+        "&ticket_priority=bloquante&ticket_opened_at=2026-12-02T09:00:00%2B01:00",
+        key,
+    )
     flags = [s["within_commitment"] for d in r.json["days"] for s in d["slots"]]
     # Sérénité bloquante: taken charge of within 2 business hours; a callback needs only 30 minutes' notice
     assert flags[0] is True and flags[-1] is False
-    r = call(client, "POST", "/api/v1/bookings", key, json={"service": "callback", "start": "2026-12-03T10:00:00+01:00", "ticket": ticket})
+    r = call(
+        client,
+        "POST",
+        "/api/v1/bookings",
+        key,
+        json={"service": "callback", "start": "2026-12-03T10:00:00+01:00", "ticket": ticket},
+    )
     assert r.status_code == 201 and r.json["beyond_commitment"] is True and r.json["ticket"]["reference"] == "TCK-9"
     assert [b["id"] for b in call(client, "GET", "/api/v1/callbacks", key).json] == [r.json["id"]]
 
 
 def test_staff_book_for_a_company(client, world):
-    r = call(client, "POST", "/api/v1/bookings", world["keys"]["planner"],
-             json={"service": "minor_update", "start": "2026-12-08T14:00:00+01:00", "company_id": world["company"].id})
+    r = call(
+        client,
+        "POST",
+        "/api/v1/bookings",
+        world["keys"]["planner"],
+        json={"service": "minor_update", "start": "2026-12-08T14:00:00+01:00", "company_id": world["company"].id},
+    )
     assert r.status_code == 201 and r.json["company"]["id"] == world["company"].id

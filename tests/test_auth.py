@@ -1,4 +1,5 @@
 """Login, logout, role checks on every route, API tokens."""
+
 import re
 
 import pytest
@@ -11,9 +12,18 @@ from booking.services import tokens
 from . import factories as f
 
 # Routes anyone may reach; every other route must check a role.
-PUBLIC = {"static", "auth.login", "auth.logout", "auth.language", "auth.index", "auth.forgot", "auth.set_password",
-          "health.healthz",
-          "api-docs.openapi_json", "feeds.feed"}
+PUBLIC = {
+    "static",
+    "auth.login",
+    "auth.logout",
+    "auth.language",
+    "auth.index",
+    "auth.forgot",
+    "auth.set_password",
+    "health.healthz",
+    "api-docs.openapi_json",
+    "feeds.feed",
+}
 HOMES = {"client": "/portail/", "consultant": "/consultant/", "planner": "/planification/", "admin": "/admin/"}
 
 
@@ -51,9 +61,14 @@ def test_logout_ends_the_session(app, client, auth):
     assert client.get("/admin/").headers["Location"].startswith("/login")
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/admin/", "/admin/"), ("https://evil.example/", "/admin/"), ("//evil.example/x", "/admin/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/admin/", "/admin/"),
+        ("https://evil.example/", "/admin/"),
+        ("//evil.example/x", "/admin/"),
+    ],
+)
 def test_login_never_redirects_off_site(app, client, target, expected):
     user = f.user("admin")
     db.session.commit()

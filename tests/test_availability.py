@@ -1,5 +1,6 @@
 """The availability pipeline: each subtraction, the grid, notice, horizon, cap, preference, DST."""
-from datetime import date, datetime, time, timedelta, timezone
+
+from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +12,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 def paris(text: str) -> datetime:
@@ -74,7 +75,7 @@ def test_horizon_and_holidays(app):
 
 def test_clock_change_week_keeps_local_hours(app):
     f.consultant()
-    found = day_slots(f.company(), "2026-10-26", now=datetime(2026, 10, 20, 8, tzinfo=timezone.utc))
+    found = day_slots(f.company(), "2026-10-26", now=datetime(2026, 10, 20, 8, tzinfo=UTC))
     assert hhmm(found)[0] == "09:00" and found[0].start.hour == 8  # 09:00 CET = 08:00 UTC
 
 

@@ -1,7 +1,8 @@
 """The schedule version and the cached availability listing: any change is seen at once."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
@@ -12,7 +13,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 DAY = datetime(2026, 12, 8, tzinfo=PARIS)
 
 
@@ -27,8 +28,14 @@ def test_every_change_availability_reads_bumps_the_version(any_app):
         lambda: f.booking(consultant, DAY.replace(hour=10)),
         lambda: db.session.execute(text("UPDATE bookings SET status = 'cancelled'")),
         lambda: db.session.add(Absence(consultant=consultant, start_at=DAY, end_at=DAY + timedelta(hours=3))),
-        lambda: db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=consultant.id, label="x"),
-                                            consultant_id=consultant.id, start_at=DAY, end_at=DAY + timedelta(hours=1))),
+        lambda: db.session.add(
+            ExternalBusy(
+                calendar=ExternalCalendar(consultant_id=consultant.id, label="x"),
+                consultant_id=consultant.id,
+                start_at=DAY,
+                end_at=DAY + timedelta(hours=1),
+            )
+        ),
         lambda: setattr(consultant.user, "active", False),
         lambda: db.session.execute(text("DELETE FROM external_busy")),
     ]
@@ -61,6 +68,7 @@ def test_the_listing_cuts_at_this_instants_notice(app):
     start, end = availability.local_range(NOW.date(), (NOW + timedelta(days=1)).date())
     early = availability.listing("erplib", company, start, end, NOW)
     later = NOW + timedelta(seconds=50)  # same minute: the cached entry, cut at the later notice
-    assert availability.listing("erplib", company, start, end, later) == \
-        [s for s in availability.slots("erplib", company, start, end, later)]
+    assert availability.listing("erplib", company, start, end, later) == [
+        s for s in availability.slots("erplib", company, start, end, later)
+    ]
     assert len(early) >= len(availability.listing("erplib", company, start, end, later))

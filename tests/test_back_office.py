@@ -1,8 +1,9 @@
 """The back office (issue 15): consultants and their absences, the contract edited from a page, the audit
 log, long lists in pages."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from html import unescape
 
@@ -20,8 +21,15 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .dates import working_days
 
-PART_TIME = {"day0": "09:00-12:30, 14:00-18:00", "day1": "08:30-12:00", "day2": "", "day3": "", "day4": "",
-             "day5": "", "day6": ""}
+PART_TIME = {
+    "day0": "09:00-12:30, 14:00-18:00",
+    "day1": "08:30-12:00",
+    "day2": "",
+    "day3": "",
+    "day4": "",
+    "day5": "",
+    "day6": "",
+}
 
 
 def _planner(auth, role="planner"):
@@ -33,21 +41,32 @@ def _planner(auth, role="planner"):
 
 def test_a_planner_adds_a_part_time_consultant_whose_week_the_slots_follow(app, client, auth):
     _planner(auth)
-    form = {"name": "Inès Partiel", "email": "ines@erplib.example", "skills": "Paie, comptabilite",
-            "holiday_region": "57", "daily_cap": "4", **PART_TIME}
+    form = {
+        "name": "Inès Partiel",
+        "email": "ines@erplib.example",
+        "skills": "Paie, comptabilite",
+        "holiday_region": "57",
+        "daily_cap": "4",
+        **PART_TIME,
+    }
     response = client.post("/planification/consultants/nouveau", data=form)
     assert response.status_code == 302
     created = db.session.scalar(select(Consultant).join(User).where(User.email == "ines@erplib.example"))
     assert created.working_pattern == {"0": [["09:00", "12:30"], ["14:00", "18:00"]], "1": [["08:30", "12:00"]]}
     assert created.skills == ["comptabilite", "paie"] and created.holiday_region == "57" and created.daily_cap == 4
-    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.object_id == created.id,
-                                                            AuditEntry.object_type == "consultant")) == "consultant.create"
+    assert (
+        db.session.scalar(
+            select(AuditEntry.action).where(AuditEntry.object_id == created.id, AuditEntry.object_type == "consultant")
+        )
+        == "consultant.create"
+    )
     company = f.company("serenite")
     db.session.commit()
     monday = next(d for d in working_days(15, 7) if d.weekday() == 0)
     start = datetime.combine(monday, datetime.min.time(), PARIS)
-    found = availability.slots("erplib", company, start, start + timedelta(days=7), datetime.now(timezone.utc),
-                               consultant_id=created.id)
+    found = availability.slots(
+        "erplib", company, start, start + timedelta(days=7), datetime.now(UTC), consultant_id=created.id
+    )
     assert found and {s.start.astimezone(PARIS).weekday() for s in found} <= {0, 1}
     assert all(s.start.astimezone(PARIS).hour < 12 for s in found if s.start.astimezone(PARIS).weekday() == 1)
 
@@ -57,8 +76,15 @@ def test_a_consultant_form_shows_its_values_and_errors_in_place_and_changes_noth
     consultant = f.consultant()
     db.session.commit()
     before = dict(consultant.working_pattern)
-    form = {"name": "Nouveau nom", "skills": "comptabilite", "holiday_region": "", "daily_cap": "99",
-            **PART_TIME, "day2": "14:00-13:00", "day3": "le matin"}
+    form = {
+        "name": "Nouveau nom",
+        "skills": "comptabilite",
+        "holiday_region": "",
+        "daily_cap": "99",
+        **PART_TIME,
+        "day2": "14:00-13:00",
+        "day3": "le matin",
+    }
     response = client.post(f"/planification/consultants/{consultant.id}", data=form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -96,9 +122,19 @@ def test_absences_are_edited_and_deleted_under_their_locks_with_their_conflicts(
     db.session.refresh(absence)
     assert absence.end_at == start.replace(hour=18)
     # an end before the start: 422, the values shown again
-    wrong = client.post(url, data={**moved, "start": local + "18:00", "end": local + "09:00",
-                                   "seen_start": absence.start_at.isoformat(), "seen_end": absence.end_at.isoformat()})
-    assert wrong.status_code == 422 and "La fin de l'absence doit suivre son début" in unescape(wrong.get_data(as_text=True))
+    wrong = client.post(
+        url,
+        data={
+            **moved,
+            "start": local + "18:00",
+            "end": local + "09:00",
+            "seen_start": absence.start_at.isoformat(),
+            "seen_end": absence.end_at.isoformat(),
+        },
+    )
+    assert wrong.status_code == 422 and "La fin de l'absence doit suivre son début" in unescape(
+        wrong.get_data(as_text=True)
+    )
     # delete: a second step first, then the post
     confirm = client.get(url + "/supprimer")
     assert confirm.status_code == 200 and "Oui, supprimer l'absence" in confirm.get_data(as_text=True)
@@ -107,18 +143,31 @@ def test_absences_are_edited_and_deleted_under_their_locks_with_their_conflicts(
     assert client.post(url + "/supprimer").status_code == 302
     db.session.expunge_all()
     assert db.session.get(Absence, absence_id) is None
-    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "consultant",
-                                                                 AuditEntry.object_id == consultant_id)).all()
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_type == "consultant", AuditEntry.object_id == consultant_id)
+    ).all()
     assert {"consultant.absence_update", "consultant.absence_delete"} <= set(actions)
     assert client.post(url + "/supprimer").status_code == 404  # gone
 
 
 def _rules(**changes):
     terms = contract.load()
-    form = {"source": "regles", **{name: getattr(terms.policy, name) for name in
-                                   ("notice_hours", "horizon_days", "grid_minutes", "buffer_minutes",
-                                    "cancel_cutoff_hours", "hold_minutes", "follow_up_hold_hours")},
-            "gate_hours": terms.service("minor_update").prerequisites_gate_hours}
+    form = {
+        "source": "regles",
+        **{
+            name: getattr(terms.policy, name)
+            for name in (
+                "notice_hours",
+                "horizon_days",
+                "grid_minutes",
+                "buffer_minutes",
+                "cancel_cutoff_hours",
+                "hold_minutes",
+                "follow_up_hold_hours",
+            )
+        },
+        "gate_hours": terms.service("minor_update").prerequisites_gate_hours,
+    }
     form.update(changes)
     return form
 
@@ -130,8 +179,9 @@ def test_the_contract_rules_are_previewed_then_applied_audited_and_exported(app,
     page = preview.get_data(as_text=True)
     assert "-notice_hours = 4" in page and "+notice_hours = 8" in page
     assert db.session.scalar(select(func.count()).select_from(ContractVersion)) == 0  # a preview changes nothing
-    text = contract_store.set_value(contract_store.normalise(open(contract.DEFAULT_FILE).read()),
-                                    "booking", "notice_hours", 8)
+    text = contract_store.set_value(
+        contract_store.normalise(open(contract.DEFAULT_FILE).read()), "booking", "notice_hours", 8
+    )
     assert "notice_hours = 8           # business hours" in text  # the comment kept
     assert client.post("/admin/contrat/appliquer", data={"apply-text": text, "apply-based_on": ""}).status_code == 302
     version = db.session.scalar(select(ContractVersion))
@@ -139,8 +189,10 @@ def test_the_contract_rules_are_previewed_then_applied_audited_and_exported(app,
     with app.test_request_context():
         assert contract.current().policy.notice_hours == 8
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "contract.apply"))
-    assert "+notice_hours = 8           # business hours between now and the earliest bookable start" in \
-        entry.details["changes"]
+    assert (
+        "+notice_hours = 8           # business hours between now and the earliest bookable start"
+        in entry.details["changes"]
+    )
     exported = client.get("/admin/contrat/contrat.toml")
     assert exported.get_data(as_text=True) == text and "attachment" in exported.headers["Content-Disposition"]
     # applying against a version that is no longer the newest is refused
@@ -149,18 +201,28 @@ def test_the_contract_rules_are_previewed_then_applied_audited_and_exported(app,
     assert db.session.scalar(select(func.count()).select_from(ContractVersion)) == 1
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace('erplib = "billable", callback', 'erplib = "gratuit", callback', 1),
-     "tiers.standard.services.erplib: 'gratuit' is not one of"),
-    (lambda t: t.replace('bloquante = { acknowledge = "2h"', 'bloquante = { acknowledge = "2 heures"', 1),
-     "is not a business duration"),
-    (lambda t: t.replace("erplib_hour = 120", "erplib_hour = -5", 1), "must be euros, at most two decimals"),
-    (lambda t: t.replace("grid_minutes = 15          #", "grid_minutes = 0          #", 1),
-     "booking.grid_minutes: 0 must be a whole number from 5 to 240"),
-    (lambda t: t + "\n[tiers.standard\n", "contract.toml:"),
-])
-def test_an_invalid_contract_gets_the_file_loader_s_error_and_changes_nothing(app, client, auth, edit, message,
-                                                                               tmp_path):
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda t: t.replace('erplib = "billable", callback', 'erplib = "gratuit", callback', 1),
+            "tiers.standard.services.erplib: 'gratuit' is not one of",
+        ),
+        (
+            lambda t: t.replace('bloquante = { acknowledge = "2h"', 'bloquante = { acknowledge = "2 heures"', 1),
+            "is not a business duration",
+        ),
+        (lambda t: t.replace("erplib_hour = 120", "erplib_hour = -5", 1), "must be euros, at most two decimals"),
+        (
+            lambda t: t.replace("grid_minutes = 15          #", "grid_minutes = 0          #", 1),
+            "booking.grid_minutes: 0 must be a whole number from 5 to 240",
+        ),
+        (lambda t: t + "\n[tiers.standard\n", "contract.toml:"),
+    ],
+)
+def test_an_invalid_contract_gets_the_file_loader_s_error_and_changes_nothing(
+    app, client, auth, edit, message, tmp_path
+):
     _planner(auth, "admin")
     text = edit(open(contract.DEFAULT_FILE, encoding="utf-8").read())
     response = client.post("/admin/contrat/apercu", data={"source": "texte", "text": text})
@@ -188,13 +250,24 @@ def test_the_audit_log_is_searched_by_company_booking_user_and_day(app, client, 
     planner = _planner(auth)
     consultant, second = f.consultant(), f.consultant()
     mine, other = f.company(name="Alpha"), f.company(name="Beta")
-    when = datetime.now(timezone.utc) + timedelta(days=20)
+    when = datetime.now(UTC) + timedelta(days=20)
     b1, b2 = f.booking(consultant, when, company=mine), f.booking(second, when, company=other)
-    old = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
-    db.session.add_all([AuditEntry(actor_id=planner.id, action="booking.cancel", object_type="booking", object_id=b1.id,
-                                   details={}, at=old),
-                        AuditEntry(actor_id=None, action="booking.confirm", object_type="booking", object_id=b2.id,
-                                   details={}, at=old + timedelta(days=3))])
+    old = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    db.session.add_all(
+        [
+            AuditEntry(
+                actor_id=planner.id, action="booking.cancel", object_type="booking", object_id=b1.id, details={}, at=old
+            ),
+            AuditEntry(
+                actor_id=None,
+                action="booking.confirm",
+                object_type="booking",
+                object_id=b2.id,
+                details={},
+                at=old + timedelta(days=3),
+            ),
+        ]
+    )
     db.session.commit()
 
     def rows(**args):
@@ -212,8 +285,11 @@ def _many(consultants, company, first: datetime, count: int, **kw):
     """`count` bookings, 45 minutes apart on each consultant in turn, from `first`."""
     made = []
     for n in range(count):
-        made.append(f.booking(consultants[n % len(consultants)], first + timedelta(hours=n // len(consultants)),
-                              company=company, **kw))
+        made.append(
+            f.booking(
+                consultants[n % len(consultants)], first + timedelta(hours=n // len(consultants)), company=company, **kw
+            )
+        )
     return made
 
 
@@ -233,7 +309,11 @@ def test_mes_rendez_vous_come_a_page_at_a_time_next_first_with_filters_in_the_ad
         response = client.get("/portail/rendez-vous", query_string=args)
         assert response.status_code == 200, response.status_code
         page = response.get_data(as_text=True)
-        return [int(part.split('"')[0]) for part in page.split('href="/portail/rendez-vous/')[1:] if part.split('"')[0].isdigit()]
+        return [
+            int(part.split('"')[0])
+            for part in page.split('href="/portail/rendez-vous/')[1:]
+            if part.split('"')[0].isdigit()
+        ]
 
     by_start = sorted(ahead, key=lambda b: (b.start_at, b.id))
     first = ids()
@@ -248,8 +328,9 @@ def test_mes_rendez_vous_come_a_page_at_a_time_next_first_with_filters_in_the_ad
     assert "6 lignes" in page
     more = client.get("/portail/rendez-vous").get_data(as_text=True)
     assert 'href="/portail/rendez-vous?page=2"' in more and "130 lignes" in more
-    assert 'href="/portail/rendez-vous?quand=a-venir&amp;ordre=recents&amp;page=2"' in \
-        client.get("/portail/rendez-vous", query_string={"quand": "a-venir", "ordre": "recents"}).get_data(as_text=True)
+    assert 'href="/portail/rendez-vous?quand=a-venir&amp;ordre=recents&amp;page=2"' in client.get(
+        "/portail/rendez-vous", query_string={"quand": "a-venir", "ordre": "recents"}
+    ).get_data(as_text=True)
     assert client.get("/portail/rendez-vous", query_string={"quand": "demain"}).status_code == 400
 
 
@@ -257,19 +338,23 @@ def test_the_planner_s_three_days_and_lists_never_stop_silently(app, client, aut
     _planner(auth)
     consultants = [f.consultant() for _ in range(6)]
     company, other = f.company(name="Alpha"), f.company(name="Beta")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     made = _many(consultants, company, first, 60) + _many(consultants, other, first + timedelta(hours=11), 6)
     db.session.commit()
     today = now.astimezone(PARIS).date()
-    within = sorted((b for b in made if b.start_at.astimezone(PARIS).date() <= today + timedelta(days=2)),
-                    key=lambda b: (b.start_at, b.id))
+    within = sorted(
+        (b for b in made if b.start_at.astimezone(PARIS).date() <= today + timedelta(days=2)),
+        key=lambda b: (b.start_at, b.id),
+    )
     home = client.get("/planification/").get_data(as_text=True)
     assert f"{len(within)} lignes" in home and "page=2" in home
     rows = client.get("/planification/rendez-vous", query_string={"entreprise": other.id}).get_data(as_text=True)
-    assert rows.count("<td data-label=\"Client\">Beta</td>") == 6 and "Alpha</td>" not in rows
-    one = client.get("/planification/rendez-vous", query_string={"consultant": consultants[0].id}).get_data(as_text=True)
-    assert one.count(f"<td data-label=\"Consultant\">{consultants[0].name}</td>") == 11
+    assert rows.count('<td data-label="Client">Beta</td>') == 6 and "Alpha</td>" not in rows
+    one = client.get("/planification/rendez-vous", query_string={"consultant": consultants[0].id}).get_data(
+        as_text=True
+    )
+    assert one.count(f'<td data-label="Consultant">{consultants[0].name}</td>') == 11
     assert client.get("/planification/rendez-vous", query_string={"entreprise": "x"}).status_code == 400
     lines = client.get("/planification/facturation/lignes")
     assert lines.status_code == 200
@@ -278,6 +363,7 @@ def test_the_planner_s_three_days_and_lists_never_stop_silently(app, client, aut
 def test_a_contract_applied_by_one_worker_is_in_force_in_another_at_its_next_transaction(pg_app):
     """Two apps on one PostgreSQL database stand for two gunicorn workers (or a worker and the scheduler)."""
     from booking import create_app
+
     admin = f.user("admin")
     db.session.commit()
     other = create_app({**pg_app.config, "SQLALCHEMY_DATABASE_URI": str(db.engine.url.render_as_string(False))})
@@ -286,18 +372,20 @@ def test_a_contract_applied_by_one_worker_is_in_force_in_another_at_its_next_tra
         db.session.commit()
     text = contract_store.set_value(contract_store.text_in_force(), "booking", "horizon_days", 30)
     with pg_app.test_request_context():
-        contract_store.apply(admin, text, None, datetime.now(timezone.utc))
+        contract_store.apply(admin, text, None, datetime.now(UTC))
     with other.app_context():
         assert contract.current().policy.horizon_days == 30
         db.engine.dispose()
     with pg_app.test_request_context(), pytest.raises(Exception, match="modifié entre-temps"):
-        contract_store.apply(admin, text.replace("horizon_days = 30", "horizon_days = 20"), None,
-                             datetime.now(timezone.utc))  # based on the file, but version 1 is in force now
+        contract_store.apply(
+            admin, text.replace("horizon_days = 30", "horizon_days = 20"), None, datetime.now(UTC)
+        )  # based on the file, but version 1 is in force now
 
 
 @given(st.lists(st.integers(), max_size=120), st.integers(1, 30))
 def test_the_pages_of_a_list_are_the_list(items, size):
     from booking.services.pages import slice_page
+
     first = slice_page(items, 1, size)
     seen = [x for n in range(1, first.pages + 1) for x in slice_page(items, n, size).items]
     assert seen == items and first.total == len(items)
@@ -309,14 +397,20 @@ def test_the_pages_of_a_list_are_the_list(items, size):
 def _bare_app():
     """An app for the labels' locale only (no database is touched)."""
     from booking import create_app
+
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-@given(st.dictionaries(st.sampled_from([str(d) for d in range(7)]),
-                       st.sampled_from([[["09:00", "12:30"]], [["09:00", "12:30"], ["14:00", "18:00"]],
-                                        [["08:30", "12:00"]]]), min_size=1))
+@given(
+    st.dictionaries(
+        st.sampled_from([str(d) for d in range(7)]),
+        st.sampled_from([[["09:00", "12:30"]], [["09:00", "12:30"], ["14:00", "18:00"]], [["08:30", "12:00"]]]),
+        min_size=1,
+    )
+)
 def test_a_week_summary_names_every_working_day_once_with_its_hours(pattern):
     from booking.web.consultants import WEEKDAYS, week_summary
+
     with _bare_app().test_request_context():
         summary = week_summary(pattern)
         days = []

@@ -1,10 +1,11 @@
 """Back office (issue 15): companies and their contract periods, tier changes on a date, invitations and
 set-password links, deactivation, "mot de passe oublié", main contacts, the admin API; every change audited."""
+
 from __future__ import annotations
 
 import re
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -22,14 +23,15 @@ from calendars.worktime import PARIS
 from . import factories as f
 
 # A Wednesday in December, far from holidays and clock changes; tests that need it freeze the clock there.
-NOW = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 TODAY = NOW.astimezone(PARIS).date()
 
 
 def _link(recipient: str) -> str:
     """The path of the last set-password link mailed to `recipient` (read from the outbox)."""
-    body = db.session.scalars(select(OutboxMessage.body).where(OutboxMessage.recipient == recipient)
-                              .order_by(OutboxMessage.id.desc())).first()
+    body = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id.desc())
+    ).first()
     assert body, f"no mail to {recipient}"
     return re.search(r"https?://[^/\s]+(/mot-de-passe/[\w-]+)", body).group(1)
 
@@ -53,13 +55,25 @@ def test_admin_creates_a_company_and_its_first_contract_period(app):
     client, _ = _admin_client(app)
     consultant = f.consultant()
     db.session.commit()
-    response = client.post("/admin/societes/nouvelle", data={
-        "name": "Fromageries Dubois", "tier": "serenite", "contract_start": "2026-03-01", "erp_version": "12.1",
-        "environments": ["test", "production"], "privileged_consultant_id": str(consultant.id), "notes": "Client VIP"})
+    response = client.post(
+        "/admin/societes/nouvelle",
+        data={
+            "name": "Fromageries Dubois",
+            "tier": "serenite",
+            "contract_start": "2026-03-01",
+            "erp_version": "12.1",
+            "environments": ["test", "production"],
+            "privileged_consultant_id": str(consultant.id),
+            "notes": "Client VIP",
+        },
+    )
     assert response.status_code == 302
     company = db.session.scalar(select(Company).where(Company.name == "Fromageries Dubois"))
-    assert (company.tier, company.contract_start, company.environments) == ("serenite", date(2026, 3, 1),
-                                                                             ["test", "production"])
+    assert (company.tier, company.contract_start, company.environments) == (
+        "serenite",
+        date(2026, 3, 1),
+        ["test", "production"],
+    )
     assert company.privileged_consultant_id == consultant.id and company.notes == "Client VIP"
     assert [(p.starts_on, p.tier) for p in periods.history(company)] == [(date(2026, 3, 1), "serenite")]
     assert _actions("company.create") == 1
@@ -71,17 +85,32 @@ def test_a_refused_company_form_shows_its_values_and_the_reason_beside_the_field
     client, _ = _admin_client(app)
     f.company("confort", name="Déjà Là")
     db.session.commit()
-    response = client.post("/admin/societes/nouvelle", data={
-        "name": "déjà là", "tier": "confort", "contract_start": "2026-03-01", "erp_version": "11.4",
-        "environments": ["production"], "notes": "gardé"})
+    response = client.post(
+        "/admin/societes/nouvelle",
+        data={
+            "name": "déjà là",
+            "tier": "confort",
+            "contract_start": "2026-03-01",
+            "erp_version": "11.4",
+            "environments": ["production"],
+            "notes": "gardé",
+        },
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Une société s&#39;appelle déjà « déjà là » : choisissez un autre nom." in html
     assert 'value="11.4"' in html and "gardé" in html and 'value="2026-03-01"' in html
     # a privileged consultant outside Sérénité, a missing date: each beside its field, nothing created
-    response = client.post("/admin/societes/nouvelle", data={
-        "name": "Nouvelle", "tier": "standard", "contract_start": "", "erp_version": "11.4",
-        "environments": ["production"]})
+    response = client.post(
+        "/admin/societes/nouvelle",
+        data={
+            "name": "Nouvelle",
+            "tier": "standard",
+            "contract_start": "",
+            "erp_version": "11.4",
+            "environments": ["production"],
+        },
+    )
     assert response.status_code == 422 and "Indiquez la date de début du contrat" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Company)) == 1
 
@@ -90,9 +119,16 @@ def test_editing_a_company_is_audited_with_what_changed(app):
     client, _ = _admin_client(app)
     company = f.company("confort", erp_version="11.4", environments=["production"])
     db.session.commit()
-    response = client.post(f"/admin/societes/{company.id}/modifier", data={
-        "name": company.name, "contract_start": company.contract_start.isoformat(), "erp_version": "12.1",
-        "environments": ["test", "production"], "notes": ""})
+    response = client.post(
+        f"/admin/societes/{company.id}/modifier",
+        data={
+            "name": company.name,
+            "contract_start": company.contract_start.isoformat(),
+            "erp_version": "12.1",
+            "environments": ["test", "production"],
+            "notes": "",
+        },
+    )
     assert response.status_code == 302
     f.reread()
     assert db.session.get(Company, company.id).erp_version == "12.1"
@@ -110,15 +146,18 @@ def test_a_tier_change_next_month_says_what_changes_then_takes_effect_on_its_day
         db.session.add(ContractPeriod(company_id=company.id, starts_on=date(2026, 3, 1), tier="serenite"))
         db.session.commit()
         first = date(2027, 1, 1)
-        preview = client.post(f"/admin/societes/{company.id}/formule",
-                              data={"tier": "confort", "starts_on": first.isoformat()})
+        preview = client.post(
+            f"/admin/societes/{company.id}/formule", data={"tier": "confort", "starts_on": first.isoformat()}
+        )
         html = preview.get_data(as_text=True)
         assert preview.status_code == 200 and "Confirmer le changement de formule" in html
         assert "Banque d&#39;heures : elle se ferme le 1 janvier 2027" in html
         assert "Version majeure (test ou production) : inclus → non inclus" in html
         assert db.session.scalar(select(func.count()).select_from(ContractPeriod)) == 1  # nothing yet
-        done = client.post(f"/admin/societes/{company.id}/formule",
-                           data={"tier": "confort", "starts_on": first.isoformat(), "confirm": "1"})
+        done = client.post(
+            f"/admin/societes/{company.id}/formule",
+            data={"tier": "confort", "starts_on": first.isoformat(), "confirm": "1"},
+        )
         assert done.status_code == 302
         f.reread()
         company = db.session.get(Company, company.id)
@@ -126,8 +165,8 @@ def test_a_tier_change_next_month_says_what_changes_then_takes_effect_on_its_day
         assert periods.tier_on(company, first - timedelta(days=1)) == "serenite"
         assert periods.tier_on(company, first) == "confort"
         assert companies.apply_due(NOW) == 0
-    with time_machine.travel(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc), tick=False):  # 00:30 in Paris
-        assert companies.apply_due(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == 1
+    with time_machine.travel(datetime(2026, 12, 31, 23, 30, tzinfo=UTC), tick=False):  # 00:30 in Paris
+        assert companies.apply_due(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == 1
         f.reread()
         assert db.session.get(Company, company.id).tier == "confort"
     assert _actions("contract.change") == 1 and _actions("contract.apply") == 1
@@ -138,12 +177,15 @@ def test_a_change_in_the_past_or_to_the_same_tier_is_refused_beside_its_field(ap
         client, _ = _admin_client(app)
         company = f.company("confort")
         db.session.commit()
-        past = client.post(f"/admin/societes/{company.id}/formule",
-                           data={"tier": "serenite", "starts_on": (TODAY - timedelta(days=1)).isoformat()})
+        past = client.post(
+            f"/admin/societes/{company.id}/formule",
+            data={"tier": "serenite", "starts_on": (TODAY - timedelta(days=1)).isoformat()},
+        )
         assert past.status_code == 422
         assert "prend effet aujourd&#39;hui ou plus tard" in past.get_data(as_text=True)
-        same = client.post(f"/admin/societes/{company.id}/formule",
-                           data={"tier": "confort", "starts_on": TODAY.isoformat()})
+        same = client.post(
+            f"/admin/societes/{company.id}/formule", data={"tier": "confort", "starts_on": TODAY.isoformat()}
+        )
         assert same.status_code == 422 and "est déjà en formule Confort" in same.get_data(as_text=True)
 
 
@@ -159,8 +201,10 @@ def test_a_booking_after_a_planned_change_follows_the_new_tier(app):
         companies.change_tier(admin, company, "confort", change, NOW)
         before = bookings.book(contact, "erplib", datetime(2026, 12, 10, 10, tzinfo=PARIS), NOW)
         after = bookings.book(contact, "erplib", datetime(2026, 12, 15, 10, tzinfo=PARIS), NOW)
-        rows = {r.booking_id: (r.minutes, r.billable_minutes) for r in db.session.scalars(
-            select(LedgerEntry).where(LedgerEntry.kind == "reserve"))}
+        rows = {
+            r.booking_id: (r.minutes, r.billable_minutes)
+            for r in db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "reserve"))
+        }
         assert rows[before.id] == (-45, 0) and rows[after.id] == (0, 45)
         with pytest.raises(NotEntitled):  # major installs are Sérénité only: not after the change
             bookings.check_entitlement(company, "major_install", change)
@@ -183,9 +227,11 @@ def test_an_upgrade_opens_the_hour_bank_for_the_whole_contract_year(app):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(starts=st.lists(st.integers(0, 400), min_size=1, max_size=6, unique=True),
-       tiers=st.lists(st.sampled_from(["standard", "confort", "serenite"]), min_size=6, max_size=6),
-       day=st.integers(-10, 420))
+@given(
+    starts=st.lists(st.integers(0, 400), min_size=1, max_size=6, unique=True),
+    tiers=st.lists(st.sampled_from(["standard", "confort", "serenite"]), min_size=6, max_size=6),
+    day=st.integers(-10, 420),
+)
 def test_the_tier_on_a_day_is_the_last_period_started_by_then(app, starts, tiers, day):
     company = f.company("standard")
     base = date(2026, 1, 1)
@@ -205,8 +251,9 @@ def test_an_invited_contact_sets_a_password_once_through_the_mailed_link(app):
     client, _ = _admin_client(app)
     company = f.company("serenite")
     db.session.commit()
-    response = client.post(f"/admin/societes/{company.id}/contacts",
-                           data={"name": "Lucie Petit", "email": "Lucie.Petit@Dubois.example"})
+    response = client.post(
+        f"/admin/societes/{company.id}/contacts", data={"name": "Lucie Petit", "email": "Lucie.Petit@Dubois.example"}
+    )
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "lucie.petit@dubois.example"))
     assert user.company_id == company.id and user.active
@@ -233,9 +280,9 @@ def test_an_expired_link_or_one_replaced_by_a_newer_one_no_longer_works(app):
     expired = _link(user.email)
     client = app.test_client()
     assert client.get(expired).status_code == 410  # reset links live 2 hours
-    invitations.send_reset(admin, user, datetime.now(timezone.utc))
+    invitations.send_reset(admin, user, datetime.now(UTC))
     first = _link(user.email)
-    invitations.send_reset(admin, user, datetime.now(timezone.utc))
+    invitations.send_reset(admin, user, datetime.now(UTC))
     assert client.get(first).status_code == 410
     assert client.get(_link(user.email)).status_code == 200
 
@@ -243,7 +290,7 @@ def test_an_expired_link_or_one_replaced_by_a_newer_one_no_longer_works(app):
 def test_two_concurrent_uses_of_one_link_set_the_password_once(pg_app):
     user = f.user("client")
     db.session.commit()
-    invitations.forgot(user.email, datetime.now(timezone.utc))
+    invitations.forgot(user.email, datetime.now(UTC))
     raw, user_id = _link(user.email).rsplit("/", 1)[1], user.id
     outcomes, barrier = [], threading.Barrier(2)
 
@@ -251,7 +298,7 @@ def test_two_concurrent_uses_of_one_link_set_the_password_once(pg_app):
         with pg_app.app_context():
             barrier.wait()
             try:
-                invitations.redeem(raw, password, datetime.now(timezone.utc))
+                invitations.redeem(raw, password, datetime.now(UTC))
                 outcomes.append(password)
             except invitations.LinkRefused:
                 outcomes.append(None)
@@ -305,8 +352,7 @@ def test_a_company_with_bookings_to_come_is_deactivated_only_once_they_are_cance
     client, admin = _admin_client(app)
     company = f.company("confort")
     contact = f.user("client", company)
-    booking = f.booking(f.consultant(), datetime.now(timezone.utc) + timedelta(days=5), company=company,
-                        contact=contact)
+    booking = f.booking(f.consultant(), datetime.now(UTC) + timedelta(days=5), company=company, contact=contact)
     db.session.commit()
     step = client.get(f"/admin/societes/{company.id}/desactiver").get_data(as_text=True)
     assert "Annuler ce rendez-vous et désactiver" in step and contact.name in step  # listed before anything
@@ -315,8 +361,14 @@ def test_a_company_with_bookings_to_come_is_deactivated_only_once_they_are_cance
     assert client.post(f"/admin/societes/{company.id}/desactiver", data={"cancel_bookings": "1"}).status_code == 302
     f.reread()
     assert db.session.get(type(booking), booking.id).status == "cancelled"  # by staff: not a late cancellation
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.booking_id == booking.id, OutboxMessage.recipient == contact.email)) == 1  # the usual mail
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.booking_id == booking.id, OutboxMessage.recipient == contact.email)
+        )
+        == 1
+    )  # the usual mail
     f.reread()
     assert not db.session.get(Company, company.id).active and not db.session.get(User, contact.id).active
     with pytest.raises(Conflict):
@@ -357,7 +409,9 @@ def test_a_main_contact_manages_their_company_contacts_within_the_cap(app):
     db.session.commit()
     client = app.test_client()
     client.post("/login", data={"email": main.email, "password": f.PASSWORD})
-    assert client.post("/portail/contacts/inviter", data={"name": "Trois", "email": "trois@x.example"}).status_code == 302
+    assert (
+        client.post("/portail/contacts/inviter", data={"name": "Trois", "email": "trois@x.example"}).status_code == 302
+    )
     full = client.post("/portail/contacts/inviter", data={"name": "Quatre", "email": "quatre@x.example"})
     assert full.status_code == 422 and "désactivez d&#39;abord un contact" in full.get_data(as_text=True)
     assert client.post(f"/portail/contacts/{stranger.id}/desactiver").status_code == 404
@@ -376,24 +430,35 @@ def test_the_admin_api_creates_a_company_invites_and_says_why_it_refuses(app):
     raw = tokens.create(admin, "back office")
     db.session.commit()
     client, headers = app.test_client(), {"Authorization": f"Bearer {raw}"}
-    created = client.post("/api/v1/companies", headers=headers, json={
-        "name": "API SA", "tier": "standard", "contract_start": "2026-01-01", "erp_version": "12.1"})
+    created = client.post(
+        "/api/v1/companies",
+        headers=headers,
+        json={"name": "API SA", "tier": "standard", "contract_start": "2026-01-01", "erp_version": "12.1"},
+    )
     assert created.status_code == 201 and created.json["periods"][0]["tier"] == "standard"
     company_id = created.json["id"]
-    first = client.post(f"/api/v1/companies/{company_id}/contacts", headers=headers,
-                        json={"name": "Un", "email": "un@api.example"})
+    first = client.post(
+        f"/api/v1/companies/{company_id}/contacts", headers=headers, json={"name": "Un", "email": "un@api.example"}
+    )
     assert first.status_code == 201
-    second = client.post(f"/api/v1/companies/{company_id}/contacts", headers=headers,
-                         json={"name": "Deux", "email": "deux@api.example"})
+    second = client.post(
+        f"/api/v1/companies/{company_id}/contacts", headers=headers, json={"name": "Deux", "email": "deux@api.example"}
+    )
     assert second.status_code == 409 and second.json["code"] == "contact_cap"
     assert second.mimetype == "application/problem+json"
     assert "désactivez d'abord un contact, ou changez de formule" in second.json["detail"]
-    duplicate = client.post("/api/v1/companies", headers=headers, json={
-        "name": "api sa", "tier": "standard", "contract_start": "2026-01-01", "erp_version": "12.1"})
+    duplicate = client.post(
+        "/api/v1/companies",
+        headers=headers,
+        json={"name": "api sa", "tier": "standard", "contract_start": "2026-01-01", "erp_version": "12.1"},
+    )
     assert duplicate.status_code == 409 and duplicate.json["code"] == "name_taken"
     later = (date.today() + timedelta(days=40)).isoformat()
-    change = client.post(f"/api/v1/companies/{company_id}/contract-changes", headers=headers,
-                         json={"tier": "serenite", "starts_on": later})
+    change = client.post(
+        f"/api/v1/companies/{company_id}/contract-changes",
+        headers=headers,
+        json={"tier": "serenite", "starts_on": later},
+    )
     assert change.status_code == 201 and change.json["period"]["tier"] == "serenite"
     assert any("Banque d'heures" in line for line in change.json["consequences"])
     client_token = tokens.create(db.session.get(User, first.json["id"]), "x")
@@ -414,8 +479,7 @@ def test_two_invitations_for_the_last_seat_let_one_in(pg_app):
             actor, target = db.session.get(User, admin_id), db.session.get(Company, company_id)
             barrier.wait()
             try:
-                invitations.invite_contact(actor, target,
-                                           email, "Invité", datetime.now(timezone.utc))
+                invitations.invite_contact(actor, target, email, "Invité", datetime.now(UTC))
                 outcomes.append(email)
             except Conflict as refused:
                 outcomes.append(refused.code)
@@ -435,7 +499,7 @@ def test_the_admin_api_deactivates_people_and_refuses_a_company_with_bookings_to
     raw = tokens.create(admin, "back office")
     company = f.company("confort")
     contact = f.user("client", company)
-    f.booking(f.consultant(), datetime.now(timezone.utc) + timedelta(days=3), company=company)
+    f.booking(f.consultant(), datetime.now(UTC) + timedelta(days=3), company=company)
     db.session.commit()
     client, headers = app.test_client(), {"Authorization": f"Bearer {raw}"}
     refused = client.post(f"/api/v1/companies/{company.id}/deactivate", headers=headers)
@@ -472,5 +536,6 @@ def test_the_cost_shown_for_a_session_after_a_planned_change_is_what_its_ledger_
         cost = costs.for_booking(held)
         assert (cost.included_minutes, cost.billable_minutes) == shown
         bookings.confirm(contact, held, NOW, expected_billable=cost.billable_minutes)
-        assert costs.for_booking(held) == costs.Cost(cost.basis, *shown, cost.price_eur, cost.balance_after,
-                                                     cost.free_cancel_until)
+        assert costs.for_booking(held) == costs.Cost(
+            cost.basis, *shown, cost.price_eur, cost.balance_after, cost.free_cancel_until
+        )

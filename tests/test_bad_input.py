@@ -1,10 +1,11 @@
 """Bad input, table-driven, on SQLite and PostgreSQL (which refuses NUL bytes and integers beyond 32 bits where
 SQLite lets them through): each case gets a clear 4xx, and no table changes (row counts before and after). API
 cases answer application/problem+json; pages answer with the form's page (or an error page) and its reason."""
+
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from booking.services import tokens
 from . import factories as f
 
 CORPUS = Path(__file__).parent / "data" / "ical-corpus"
-NOW = datetime(2027, 3, 10, 9, 0, tzinfo=timezone.utc)  # Wednesday 10:00 in Paris, far from any holiday
-LATER = datetime(2027, 3, 22, 9, 0, tzinfo=timezone.utc)  # a Monday twelve days on
+NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)  # Wednesday 10:00 in Paris, far from any holiday
+LATER = datetime(2027, 3, 22, 9, 0, tzinfo=UTC)  # a Monday twelve days on
 NEXT_WEEK = "2027-03-17"
 BIG = 13 * 1024 * 1024  # above MAX_CONTENT_LENGTH
 HUGE = 2**31  # one beyond PostgreSQL's integer
@@ -42,8 +43,17 @@ def world(any_app):
         planner = f.user("planner")
         raw = tokens.create(client, "bad-input")
         db.session.commit()
-    return {"token": raw, "mine": mine.id, "theirs": theirs.id, "client": client, "consultant": consultant,
-            "consultant_id": consultant.id, "company": own.id, "planner": planner, "huge": HUGE}
+    return {
+        "token": raw,
+        "mine": mine.id,
+        "theirs": theirs.id,
+        "client": client,
+        "consultant": consultant,
+        "consultant_id": consultant.id,
+        "company": own.id,
+        "planner": planner,
+        "huge": HUGE,
+    }
 
 
 def _booking(start, **extra) -> dict:
@@ -51,8 +61,11 @@ def _booking(start, **extra) -> dict:
 
 
 def _callback(opened_at: str, reference: str = "TCK-1") -> dict:
-    return {"service": "callback", "start": "2027-03-15T10:00:00+01:00",
-            "ticket": {"reference": reference, "priority": "majeure", "opened_at": opened_at}}
+    return {
+        "service": "callback",
+        "start": "2027-03-15T10:00:00+01:00",
+        "ticket": {"reference": reference, "priority": "majeure", "opened_at": opened_at},
+    }
 
 
 def _nested(depth: int) -> bytes:
@@ -66,7 +79,14 @@ API = [
     ("impossible offset", "POST", "/api/v1/bookings", _booking("2027-03-15T10:00:00+25:00"), 422, "start"),
     ("year one", "POST", "/api/v1/bookings", _booking("0001-01-01T10:00:00+01:00"), 422, "2000"),
     ("year 9999", "POST", "/api/v1/bookings", _booking("9999-12-31T23:59:00-12:00"), 422, "2000"),
-    ("unknown service", "POST", "/api/v1/bookings", {"service": "astrologie", "start": LATER.isoformat()}, 422, "service"),
+    (
+        "unknown service",
+        "POST",
+        "/api/v1/bookings",
+        {"service": "astrologie", "start": LATER.isoformat()},
+        422,
+        "service",
+    ),
     ("wrong types", "POST", "/api/v1/bookings", {"service": ["erplib"], "start": 12, "hold": "peut-être"}, 422, "hold"),
     ("not JSON", "POST", "/api/v1/bookings", b"{not json", 400, "JSON"),
     ("JSON nested 10,000 deep", "POST", "/api/v1/bookings", _nested(10_000), 400, "JSON"),
@@ -74,27 +94,90 @@ API = [
     ("oversized body", "POST", "/api/v1/bookings", b"x" * BIG, 413, ""),
     ("NUL byte in a string", "POST", "/api/v1/bookings", _booking(LATER.isoformat(), notes="a\x00b"), 400, "nul"),
     ("NUL byte in a key", "POST", "/api/v1/bookings", {"service": "erplib", "start\x00": "x"}, 400, "nul"),
-    ("NUL byte in a ticket reference", "POST", "/api/v1/bookings", _callback("2027-03-10T09:00:00+01:00", "T\x00"), 400,
-     "nul"),
-    ("NUL byte in a query", "GET", "/api/v1/availability?service=erp%00lib&start=2027-03-15&end=2027-03-16", None,
-     400, "nul"),
-    ("consultant id beyond 32 bits", "POST", "/api/v1/bookings", _booking(LATER.isoformat(), consultant_id=HUGE), 422,
-     "consultant_id"),
-    ("negative consultant id", "POST", "/api/v1/bookings", _booking(LATER.isoformat(), consultant_id=-1), 422,
-     "consultant_id"),
-    ("company id beyond 32 bits", "GET",
-     f"/api/v1/availability?service=erplib&start={NEXT_WEEK}&end={NEXT_WEEK}&company_id={HUGE}", None, 422, "company_id"),
+    (
+        "NUL byte in a ticket reference",
+        "POST",
+        "/api/v1/bookings",
+        _callback("2027-03-10T09:00:00+01:00", "T\x00"),
+        400,
+        "nul",
+    ),
+    (
+        "NUL byte in a query",
+        "GET",
+        "/api/v1/availability?service=erp%00lib&start=2027-03-15&end=2027-03-16",
+        None,
+        400,
+        "nul",
+    ),
+    (
+        "consultant id beyond 32 bits",
+        "POST",
+        "/api/v1/bookings",
+        _booking(LATER.isoformat(), consultant_id=HUGE),
+        422,
+        "consultant_id",
+    ),
+    (
+        "negative consultant id",
+        "POST",
+        "/api/v1/bookings",
+        _booking(LATER.isoformat(), consultant_id=-1),
+        422,
+        "consultant_id",
+    ),
+    (
+        "company id beyond 32 bits",
+        "GET",
+        f"/api/v1/availability?service=erplib&start={NEXT_WEEK}&end={NEXT_WEEK}&company_id={HUGE}",
+        None,
+        422,
+        "company_id",
+    ),
     ("ticket opened in 2099", "POST", "/api/v1/bookings", _callback("2099-01-01T09:00:00+01:00"), 422, "futur"),
     ("ticket opened in year one", "POST", "/api/v1/bookings", _callback("0001-01-01T09:00:00+01:00"), 422, "2000"),
-    ("ticket opened beyond the clock skew", "POST", "/api/v1/bookings", _callback("2027-03-10T10:10:00+01:00"), 422,
-     "futur"),
-    ("ticket reference too long", "POST", "/api/v1/bookings", _callback("2027-03-10T09:00:00+01:00", "T" * 41), 422,
-     "reference"),
+    (
+        "ticket opened beyond the clock skew",
+        "POST",
+        "/api/v1/bookings",
+        _callback("2027-03-10T10:10:00+01:00"),
+        422,
+        "futur",
+    ),
+    (
+        "ticket reference too long",
+        "POST",
+        "/api/v1/bookings",
+        _callback("2027-03-10T09:00:00+01:00", "T" * 41),
+        422,
+        "reference",
+    ),
     ("notes too long", "POST", "/api/v1/bookings", _booking(LATER.isoformat(), notes="n" * 2001), 422, "notes"),
-    ("availability for a ticket of 9999", "GET", "/api/v1/availability?service=callback&start=2027-03-15&end=2027-03-16"
-     "&ticket_priority=majeure&ticket_opened_at=9999-12-31T23:59:00%2B01:00", None, 422, "2000"),
-    ("inverted range", "GET", f"/api/v1/availability?service=erplib&start={NEXT_WEEK}&end=2027-03-14", None, 422, "end"),
-    ("huge range", "GET", f"/api/v1/availability?service=erplib&start={NEXT_WEEK}&end=2028-04-30", None, 422, "62 jours"),
+    (
+        "availability for a ticket of 9999",
+        "GET",
+        "/api/v1/availability?service=callback&start=2027-03-15&end=2027-03-16"
+        "&ticket_priority=majeure&ticket_opened_at=9999-12-31T23:59:00%2B01:00",
+        None,
+        422,
+        "2000",
+    ),
+    (
+        "inverted range",
+        "GET",
+        f"/api/v1/availability?service=erplib&start={NEXT_WEEK}&end=2027-03-14",
+        None,
+        422,
+        "end",
+    ),
+    (
+        "huge range",
+        "GET",
+        f"/api/v1/availability?service=erplib&start={NEXT_WEEK}&end=2028-04-30",
+        None,
+        422,
+        "62 jours",
+    ),
     ("year one range", "GET", "/api/v1/availability?service=erplib&start=0001-01-01&end=0001-01-02", None, 422, "2000"),
     ("malformed day", "GET", "/api/v1/availability?service=erplib&start=demain&end=2027-03-20", None, 422, "start"),
     ("unknown id", "GET", "/api/v1/bookings/999999", None, 404, "999999"),
@@ -106,7 +189,14 @@ API = [
     ("negative id", "GET", "/api/v1/bookings/-1", None, 404, "URL"),
     ("other company's id", "GET", "/api/v1/bookings/{theirs}", None, 404, "Aucun rendez-vous"),
     ("other company's id, cancel", "POST", "/api/v1/bookings/{theirs}/cancel", {}, 404, "Aucun rendez-vous"),
-    ("other company's id, move", "PATCH", "/api/v1/bookings/{theirs}", {"start": LATER.isoformat()}, 404, "Aucun rendez-vous"),
+    (
+        "other company's id, move",
+        "PATCH",
+        "/api/v1/bookings/{theirs}",
+        {"start": LATER.isoformat()},
+        404,
+        "Aucun rendez-vous",
+    ),
     ("malformed move", "PATCH", "/api/v1/bookings/{mine}", {"start": "mardi"}, 422, "start"),
     ("unknown prerequisite", "POST", "/api/v1/bookings/{mine}/prerequisites", {"code": "nope"}, 422, ""),
 ]
@@ -119,8 +209,11 @@ ON_BOTH = ("NUL", "bits", "digits", "year", "9999", "2099", "JSON")
 
 def _cases(table):
     both = lambda label: any(word in label for word in ON_BOTH)  # noqa: E731
-    return [pytest.param(db_name, *case, id=f"{db_name}-{case[0]}") for case in table
-            for db_name in (("sqlite", "postgresql") if both(case[0]) else ("sqlite",))]
+    return [
+        pytest.param(db_name, *case, id=f"{db_name}-{case[0]}")
+        for case in table
+        for db_name in (("sqlite", "postgresql") if both(case[0]) else ("sqlite",))
+    ]
 
 
 @pytest.mark.parametrize("any_app, label, method, path, body, status, words", _cases(API), indirect=["any_app"])
@@ -140,8 +233,11 @@ def test_api_bad_input_is_refused_clearly_and_changes_nothing(world, any_app, la
 
 def test_api_refuses_a_nul_byte_in_a_header(world, any_app):
     before = _counts()
-    response = any_app.test_client().post("/api/v1/bookings", json=_booking(LATER.isoformat()), headers={
-        "Authorization": f"Bearer {world['token']}", "Idempotency-Key": "clé\x00"})
+    response = any_app.test_client().post(
+        "/api/v1/bookings",
+        json=_booking(LATER.isoformat()),
+        headers={"Authorization": f"Bearer {world['token']}", "Idempotency-Key": "clé\x00"},
+    )
     assert response.status_code == 400 and "nul" in response.json["detail"]
     assert _counts() == before
 
@@ -151,31 +247,100 @@ def _upload(name: str, data: bytes) -> dict:
 
 
 def _absence(**fields) -> dict:
-    return {"consultant": "{consultant_id}", "start": "2027-03-18T09:00", "end": "2027-03-18T12:00",
-            "reason": "Formation", **fields}
+    return {
+        "consultant": "{consultant_id}",
+        "start": "2027-03-18T09:00",
+        "end": "2027-03-18T12:00",
+        "reason": "Formation",
+        **fields,
+    }
 
 
 TICKET = "/portail/reserver/callback?ticket=TCK-1&priorite=majeure&ouvert="
 # (label, role, method, path, form or None, expected status, words the page must contain)
 PAGES = [
-    ("invalid .ics", "consultant", "POST", "/agenda/calendriers",
-     lambda: _upload("x.ics", b"BEGIN:VCALENDAR\nnot really"), 422, ""),
-    ("corrupt UTC offset in .ics", "consultant", "POST", "/agenda/calendriers",
-     lambda: _upload("x.ics", (CORPUS / "icalendar" / "parsing_error_in_UTC_offset.ics").read_bytes()), 422, ""),
+    (
+        "invalid .ics",
+        "consultant",
+        "POST",
+        "/agenda/calendriers",
+        lambda: _upload("x.ics", b"BEGIN:VCALENDAR\nnot really"),
+        422,
+        "",
+    ),
+    (
+        "corrupt UTC offset in .ics",
+        "consultant",
+        "POST",
+        "/agenda/calendriers",
+        lambda: _upload("x.ics", (CORPUS / "icalendar" / "parsing_error_in_UTC_offset.ics").read_bytes()),
+        422,
+        "",
+    ),
     ("oversized upload", "consultant", "POST", "/agenda/calendriers", lambda: _upload("big.ics", b"x" * BIG), 413, ""),
-    ("empty calendar form", "consultant", "POST", "/agenda/calendriers", lambda: {"label": "Perso"}, 422, "fichier .ics"),
-    ("NUL byte in a calendar's name", "consultant", "POST", "/agenda/calendriers",
-     lambda: _upload("x.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n") | {"label": "Per\x00so"}, 400, "nul"),
-    ("malformed start", "client", "POST", "/portail/reserver/erplib", lambda: {"start": "lundi 10h"}, 422,
-     "Créneau invalide"),
-    ("start without offset", "client", "POST", "/portail/reserver/erplib", lambda: {"start": "2027-03-15T10:00:00"},
-     422, "Créneau invalide"),
-    ("start in year 9999", "client", "POST", "/portail/reserver/erplib",
-     lambda: {"start": "9999-12-31T23:59:00-12:00"}, 422, YEARS),
-    ("NUL byte in the notes", "client", "POST", "/portail/reserver/erplib",
-     lambda: {"start": LATER.isoformat(), "notes": "a\x00b"}, 400, "nul"),
-    ("unknown service", "client", "POST", "/portail/reserver/astrologie", lambda: {"start": LATER.isoformat()}, 422,
-     "astrologie"),
+    (
+        "empty calendar form",
+        "consultant",
+        "POST",
+        "/agenda/calendriers",
+        lambda: {"label": "Perso"},
+        422,
+        "fichier .ics",
+    ),
+    (
+        "NUL byte in a calendar's name",
+        "consultant",
+        "POST",
+        "/agenda/calendriers",
+        lambda: _upload("x.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n") | {"label": "Per\x00so"},
+        400,
+        "nul",
+    ),
+    (
+        "malformed start",
+        "client",
+        "POST",
+        "/portail/reserver/erplib",
+        lambda: {"start": "lundi 10h"},
+        422,
+        "Créneau invalide",
+    ),
+    (
+        "start without offset",
+        "client",
+        "POST",
+        "/portail/reserver/erplib",
+        lambda: {"start": "2027-03-15T10:00:00"},
+        422,
+        "Créneau invalide",
+    ),
+    (
+        "start in year 9999",
+        "client",
+        "POST",
+        "/portail/reserver/erplib",
+        lambda: {"start": "9999-12-31T23:59:00-12:00"},
+        422,
+        YEARS,
+    ),
+    (
+        "NUL byte in the notes",
+        "client",
+        "POST",
+        "/portail/reserver/erplib",
+        lambda: {"start": LATER.isoformat(), "notes": "a\x00b"},
+        400,
+        "nul",
+    ),
+    (
+        "unknown service",
+        "client",
+        "POST",
+        "/portail/reserver/astrologie",
+        lambda: {"start": LATER.isoformat()},
+        422,
+        "astrologie",
+    ),
     ("week of year one", "client", "GET", "/portail/reserver/erplib?semaine=0001-01-01", None, 400, YEARS),
     ("week of 9999", "client", "GET", "/portail/reserver/erplib?semaine=9999-12-31", None, 400, YEARS),
     ("malformed week", "client", "GET", "/portail/reserver/erplib?semaine=lundi", None, 400, YEARS),
@@ -183,45 +348,130 @@ PAGES = [
     ("ticket opened in year one", "client", "GET", TICKET + "0001-01-01T00:00", None, 400, YEARS),
     ("ticket opened in 9999", "client", "GET", TICKET + "9999-12-31T23:59", None, 400, YEARS),
     ("ticket opened in 2099", "client", "GET", TICKET + "2099-01-01T09:00", None, 400, "futur"),
-    ("hold for a ticket of 9999", "client", "POST", TICKET + "9999-12-31T23:59",
-     lambda: {"start": "2027-03-15T10:00:00+01:00"}, 422, YEARS),
-    ("move to year one", "client", "POST", "/portail/rendez-vous/{mine}/deplacer",
-     lambda: {"start": "0001-01-01T00:00:00+14:00"}, 422, YEARS),
+    (
+        "hold for a ticket of 9999",
+        "client",
+        "POST",
+        TICKET + "9999-12-31T23:59",
+        lambda: {"start": "2027-03-15T10:00:00+01:00"},
+        422,
+        YEARS,
+    ),
+    (
+        "move to year one",
+        "client",
+        "POST",
+        "/portail/rendez-vous/{mine}/deplacer",
+        lambda: {"start": "0001-01-01T00:00:00+14:00"},
+        422,
+        YEARS,
+    ),
     ("other company's booking", "client", "POST", "/portail/rendez-vous/{theirs}/annuler", lambda: {}, 404, ""),
-    ("unknown booking", "client", "POST", "/portail/rendez-vous/999999/deplacer", lambda: {"start": LATER.isoformat()},
-     404, ""),
+    (
+        "unknown booking",
+        "client",
+        "POST",
+        "/portail/rendez-vous/999999/deplacer",
+        lambda: {"start": LATER.isoformat()},
+        404,
+        "",
+    ),
     ("booking id beyond 32 bits", "client", "GET", "/portail/rendez-vous/{huge}", None, 404, ""),
     ("booking id beyond 32 bits, cancel", "client", "POST", "/portail/rendez-vous/{huge}/annuler", lambda: {}, 404, ""),
-    ("follow-up in 9999", "consultant", "POST", "/consultant/rendez-vous/{mine}/suivi",
-     lambda: {"start": "9999-12-31T23:59:00+01:00"}, 422, YEARS),
+    (
+        "follow-up in 9999",
+        "consultant",
+        "POST",
+        "/consultant/rendez-vous/{mine}/suivi",
+        lambda: {"start": "9999-12-31T23:59:00+01:00"},
+        422,
+        YEARS,
+    ),
     ("planner week of year one", "planner", "GET", "/planification/semaine?semaine=0001-01-01", None, 400, YEARS),
     ("planner week of 9999", "planner", "GET", "/planification/semaine?semaine=9999-12-31", None, 400, YEARS),
     ("billing of year one", "planner", "GET", "/planification/facturation?mois=0001-01", None, 400, YEARS),
     ("billing of 9999", "planner", "GET", "/planification/facturation?mois=9999-12", None, 400, YEARS),
     ("billing CSV of year one", "planner", "GET", "/planification/facturation/{company}/0001-01.csv", None, 400, YEARS),
     ("billing CSV of 9999", "planner", "GET", "/planification/facturation/{company}/9999-12.csv", None, 400, YEARS),
-    ("billing CSV of a company beyond 32 bits", "planner", "GET", "/planification/facturation/{huge}/2027-03.csv",
-     None, 404, ""),
-    ("absence from year one", "planner", "POST", "/planification/absences",
-     lambda: _absence(start="0001-01-01T00:00"), 422, YEARS),  # a form's field error, shown in place
-    ("absence until 9999", "planner", "POST", "/planification/absences", lambda: _absence(end="9999-12-31T23:59"), 422,
-     YEARS),
-    ("absence of a consultant beyond 32 bits", "planner", "POST", "/planification/absences",
-     lambda: _absence(consultant=str(HUGE)), 422, "Consultant"),
-    ("absence of an unknown consultant", "planner", "POST", "/planification/absences",
-     lambda: _absence(consultant="999999"), 422, "consultant"),
-    ("absence ending before it starts", "planner", "POST", "/planification/absences",
-     lambda: _absence(end="2027-03-18T08:00"), 422, "fin"),
-    ("NUL byte in an absence's reason", "planner", "POST", "/planification/absences",
-     lambda: _absence(reason="Form\x00ation"), 400, "nul"),
-    ("priority request of 9e30 days", "client", "POST", "/portail/priorite",
-     lambda: {"skill": "comptabilite", "amount": "9" * 30, "unit": "days"}, 422, "de 1 à 5"),
+    (
+        "billing CSV of a company beyond 32 bits",
+        "planner",
+        "GET",
+        "/planification/facturation/{huge}/2027-03.csv",
+        None,
+        404,
+        "",
+    ),
+    (
+        "absence from year one",
+        "planner",
+        "POST",
+        "/planification/absences",
+        lambda: _absence(start="0001-01-01T00:00"),
+        422,
+        YEARS,
+    ),  # a form's field error, shown in place
+    (
+        "absence until 9999",
+        "planner",
+        "POST",
+        "/planification/absences",
+        lambda: _absence(end="9999-12-31T23:59"),
+        422,
+        YEARS,
+    ),
+    (
+        "absence of a consultant beyond 32 bits",
+        "planner",
+        "POST",
+        "/planification/absences",
+        lambda: _absence(consultant=str(HUGE)),
+        422,
+        "Consultant",
+    ),
+    (
+        "absence of an unknown consultant",
+        "planner",
+        "POST",
+        "/planification/absences",
+        lambda: _absence(consultant="999999"),
+        422,
+        "consultant",
+    ),
+    (
+        "absence ending before it starts",
+        "planner",
+        "POST",
+        "/planification/absences",
+        lambda: _absence(end="2027-03-18T08:00"),
+        422,
+        "fin",
+    ),
+    (
+        "NUL byte in an absence's reason",
+        "planner",
+        "POST",
+        "/planification/absences",
+        lambda: _absence(reason="Form\x00ation"),
+        400,
+        "nul",
+    ),
+    (
+        "priority request of 9e30 days",
+        "client",
+        "POST",
+        "/portail/priorite",
+        lambda: {"skill": "comptabilite", "amount": "9" * 30, "unit": "days"},
+        422,
+        "de 1 à 5",
+    ),
 ]
 
 
 @pytest.mark.parametrize("any_app, label, role, method, path, form, status, words", _cases(PAGES), indirect=["any_app"])
-def test_page_bad_input_is_refused_clearly_and_changes_nothing(world, any_app, label, role, method, path, form,
-                                                               status, words):
+def test_page_bad_input_is_refused_clearly_and_changes_nothing(
+    world, any_app, label, role, method, path, form, status, words
+):
     client = any_app.test_client()
     user = {"client": world["client"], "consultant": world["consultant"].user, "planner": world["planner"]}[role]
     data = form() if form else None

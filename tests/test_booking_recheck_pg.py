@@ -1,6 +1,7 @@
 """A booking that names no consultant: the consultant availability prefers is chosen before the locks, and only
 that consultant is locked and re-checked; if the slot went meanwhile, the whole team is locked and asked again
 (PostgreSQL, a real lock wait: the change lands while the booking waits for its locks)."""
+
 from __future__ import annotations
 
 import threading
@@ -64,8 +65,10 @@ def book_while_waiting(pg_app, contact, company, change: str, *args) -> dict:
         worker = threading.Thread(target=book)
         worker.start()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not holder.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone():
+        while (
+            time.monotonic() < deadline
+            and not holder.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+        ):
             time.sleep(0.05)  # the booking has chosen its consultant and waits for the locks
         holder.execute(change, args)
         holder.execute("SELECT pg_advisory_unlock(%s, %s)", locking.company(company.id))
@@ -82,8 +85,9 @@ def test_a_chosen_consultant_who_became_absent_meanwhile_hands_the_slot_to_the_n
     preferred, other = f.consultant(), f.consultant()
     company.privileged_consultant_id = preferred.id
     db.session.commit()
-    result = book_while_waiting(pg_app, contact, company, ABSENT, preferred.id, paris("2026-12-10 09:00"),
-                                paris("2026-12-10 18:00"))
+    result = book_while_waiting(
+        pg_app, contact, company, ABSENT, preferred.id, paris("2026-12-10 09:00"), paris("2026-12-10 18:00")
+    )
     assert result == {"consultant": other.id}
     assert [ids for ids in locks_taken if ids] == [[preferred.id], sorted([preferred.id, other.id])]
 
@@ -96,8 +100,13 @@ def test_when_nobody_is_left_the_refusal_names_the_reason(pg_app, others):
     db.session.commit()
     ids = [c.id for c in team]
     result = book_while_waiting(
-        pg_app, contact, company,
+        pg_app,
+        contact,
+        company,
         "INSERT INTO absences (consultant_id, start_at, end_at, reason) "
         "SELECT id, %s, %s, 'grève' FROM consultants WHERE id = ANY(%s)",
-        paris("2026-12-10 09:00"), paris("2026-12-10 18:00"), ids)
+        paris("2026-12-10 09:00"),
+        paris("2026-12-10 18:00"),
+        ids,
+    )
     assert result == {"refused": "absence"}

@@ -1,11 +1,13 @@
 """A Sérénité company books, cancels, moves, completes and misses sessions in any order: the hour bank,
 the audit log, the mails and the SEQUENCE follow the effective transitions only, and a refused one
 changes nothing."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
@@ -17,15 +19,22 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 LATER = NOW + timedelta(days=40)  # every slot below has started by then
 YEAR = date(2026, 1, 1)
 # Starts three business days or more ahead (past the cut-off), on the grid, in the working hours
-STARTS = [datetime(2026, 12, d, h, m, tzinfo=PARIS) for d in (8, 9, 10, 11, 14, 15, 16) for h, m in ((9, 0), (10, 0),
-                                                                                                   (14, 0), (15, 30))]
+STARTS = [
+    datetime(2026, 12, d, h, m, tzinfo=PARIS)
+    for d in (8, 9, 10, 11, 14, 15, 16)
+    for h, m in ((9, 0), (10, 0), (14, 0), (15, 30))
+]
 MAILS = {"confirmed": 1, "cancelled": 1, "rescheduled": 1}  # transitions that send one batch
-ALLOWED = {"cancel": ("confirmed",), "reschedule": ("confirmed",), "completed": ("confirmed",),
-           "no_show": ("confirmed",)}
+ALLOWED = {
+    "cancel": ("confirmed",),
+    "reschedule": ("confirmed",),
+    "completed": ("confirmed",),
+    "no_show": ("confirmed",),
+}
 
 
 class Lifecycle(RuleBasedStateMachine):
@@ -44,11 +53,17 @@ class Lifecycle(RuleBasedStateMachine):
 
     def _state(self, booking_id: int) -> tuple:
         """Everything a refused transition must leave alone."""
-        row = db.session.execute(select(Booking.status, Booking.start_at, Booking.sequence)
-                                 .where(Booking.id == booking_id)).one()
-        counts = [db.session.scalar(select(func.count()).select_from(model).where(column == booking_id))
-                  for model, column in ((AuditEntry, AuditEntry.object_id), (OutboxMessage, OutboxMessage.booking_id),
-                                        (LedgerEntry, LedgerEntry.booking_id))]
+        row = db.session.execute(
+            select(Booking.status, Booking.start_at, Booking.sequence).where(Booking.id == booking_id)
+        ).one()
+        counts = [
+            db.session.scalar(select(func.count()).select_from(model).where(column == booking_id))
+            for model, column in (
+                (AuditEntry, AuditEntry.object_id),
+                (OutboxMessage, OutboxMessage.booking_id),
+                (LedgerEntry, LedgerEntry.booking_id),
+            )
+        ]
         return (*row, *counts)
 
     def _effective(self, booking_id: int, status: str, mails: int, bump: bool) -> None:
@@ -100,16 +115,19 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(booking_id=booked, outcome=st.sampled_from(["completed", "no_show"]))
     def outcome(self, booking_id, outcome):
-        if self._attempt(booking_id, outcome,
-                         lambda b: bookings.record_outcome(self.consultant.user, b, outcome, LATER)):
+        if self._attempt(
+            booking_id, outcome, lambda b: bookings.record_outcome(self.consultant.user, b, outcome, LATER)
+        ):
             self._effective(booking_id, outcome, 0, False)
 
     @invariant()
     def the_ledger_and_the_log_follow_the_effective_transitions(self):
         f.reread()
-        lines = db.session.execute(select(LedgerEntry.booking_id, LedgerEntry.kind, LedgerEntry.minutes,
-                                          LedgerEntry.billable_minutes)
-                                   .where(LedgerEntry.company_id == self.company.id)).all()
+        lines = db.session.execute(
+            select(LedgerEntry.booking_id, LedgerEntry.kind, LedgerEntry.minutes, LedgerEntry.billable_minutes).where(
+                LedgerEntry.company_id == self.company.id
+            )
+        ).all()
         used = -sum(minutes for _, kind, minutes, _ in lines if kind != "grant")
         assert used == 600 - hour_bank.balance(self.company, YEAR)
         for booking_id, status in self.status.items():
@@ -120,13 +138,29 @@ class Lifecycle(RuleBasedStateMachine):
                 assert -held[0] + held[1] == 45
             booking = db.session.get(Booking, booking_id)
             assert booking.status == status and booking.sequence == self.sequence[booking_id]
-            assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.object_type == "booking", AuditEntry.object_id == booking_id)) == self.audits[booking_id]
-            assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.booking_id == booking_id)) == self.mails[booking_id]
+            assert (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(AuditEntry)
+                    .where(AuditEntry.object_type == "booking", AuditEntry.object_id == booking_id)
+                )
+                == self.audits[booking_id]
+            )
+            assert (
+                db.session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.booking_id == booking_id)
+                )
+                == self.mails[booking_id]
+            )
 
 
 def test_any_sequence_of_transitions_keeps_the_books(app):
-    run_state_machine_as_test(Lifecycle, settings=settings(
-        max_examples=25, stateful_step_count=12, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        Lifecycle,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

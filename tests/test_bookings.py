@@ -1,7 +1,8 @@
 """The booking lifecycle and the hour bank, through the services shared by pages and API."""
+
 import threading
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_string
-from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 YEAR = date(2026, 1, 1)
 
 
@@ -81,13 +82,16 @@ def test_billable_tiers_record_billable_minutes(app):
     assert (entry.minutes, entry.billable_minutes) == (0, 45)
 
 
-@pytest.mark.parametrize("tier, kind, reason", [
-    ("standard", "minor_update", "n'inclut pas"),
-    ("standard", "major_install_test", "n'inclut pas"),
-    ("confort", "major_install", "n'inclut pas"),
-    ("confort", "priority_consulting", "se demande"),
-    ("standard", "priority_consulting", "n'inclut pas"),
-])
+@pytest.mark.parametrize(
+    "tier, kind, reason",
+    [
+        ("standard", "minor_update", "n'inclut pas"),
+        ("standard", "major_install_test", "n'inclut pas"),
+        ("confort", "major_install", "n'inclut pas"),
+        ("confort", "priority_consulting", "se demande"),
+        ("standard", "priority_consulting", "n'inclut pas"),
+    ],
+)
 def test_services_outside_the_contract_are_refused_with_the_reason(app, tier, kind, reason):
     company = f.company(tier)
     contact = f.user("client", company)
@@ -176,7 +180,9 @@ def test_outcomes_and_follow_up_confirmed_in_one_click(serenite):
     after = paris("2026-12-07 10:50")
     bookings.record_outcome(consultant.user, session, "completed", after)
     proposal = bookings.propose_follow_up(consultant.user, session, paris("2026-12-09 14:00"), after)
-    assert proposal.status == "held" and proposal.consultant_id == consultant.id and proposal.follow_up_of_id == session.id
+    assert (
+        proposal.status == "held" and proposal.consultant_id == consultant.id and proposal.follow_up_of_id == session.id
+    )
     assert proposal.hold_expires_at == after + timedelta(hours=48)
     bookings.confirm(contact, proposal, after + timedelta(hours=20))
     assert proposal.status == "confirmed" and balance(company) == 600 - 90
@@ -213,10 +219,12 @@ def test_callback_windows_after_the_take_charge_deadline_are_the_clients_choice(
     opened = paris("2026-12-02 09:00")  # majeure, Confort: take charge within 1 business day
     deadline = bookings.take_charge_deadline(company, "majeure", opened)
     assert deadline == paris("2026-12-03 09:00")
-    early = bookings.book(contact, "callback", paris("2026-12-02 14:30"), NOW,
-                          ticket=ticket_for(company, "TCK-1", "majeure", opened))
-    late = bookings.book(contact, "callback", paris("2026-12-04 10:00"), NOW,
-                         ticket=ticket_for(company, "TCK-1", "majeure", opened))
+    early = bookings.book(
+        contact, "callback", paris("2026-12-02 14:30"), NOW, ticket=ticket_for(company, "TCK-1", "majeure", opened)
+    )
+    late = bookings.book(
+        contact, "callback", paris("2026-12-04 10:00"), NOW, ticket=ticket_for(company, "TCK-1", "majeure", opened)
+    )
     assert (early.beyond_commitment, late.beyond_commitment) == (False, True)
     assert early.ticket_id == late.ticket_id
     with pytest.raises(Invalid, match="ticket"):

@@ -1,10 +1,11 @@
 """Issue 14 at the service and on the page: partial imports named, stale busy time kept for a
 week only, ERP-Lib's own feeds refused, URL calendars read in parallel, each within its deadline."""
+
 from __future__ import annotations
 
 import html
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from calendars.importer import CalendarImportError
 from . import factories as f
 from .loopback import drip, send, serving
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def event(uid: str, *lines: str) -> str:
@@ -27,7 +28,9 @@ def event(uid: str, *lines: str) -> str:
 
 
 def ics(*events: str) -> bytes:
-    return ("\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", *events, "END:VCALENDAR"]) + "\r\n").encode()
+    return (
+        "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", *events, "END:VCALENDAR"]) + "\r\n"
+    ).encode()
 
 
 DENTIST = event("dentist", "DTSTART;TZID=Europe/Paris:20261203T100000", "DTEND;TZID=Europe/Paris:20261203T110000")
@@ -36,8 +39,9 @@ SPORT_BROKEN = event("sport", "DTEND;TZID=Europe/Paris:20261204T190000")  # its 
 
 
 def busy(calendar_id: int) -> list[tuple[int, int]]:
-    rows = db.session.scalars(select(ExternalBusy).where(ExternalBusy.calendar_id == calendar_id)
-                              .order_by(ExternalBusy.start_at))
+    rows = db.session.scalars(
+        select(ExternalBusy).where(ExternalBusy.calendar_id == calendar_id).order_by(ExternalBusy.start_at)
+    )
     return [(b.start_at.day, b.start_at.hour) for b in rows]
 
 
@@ -48,8 +52,9 @@ def consultant(app):
     return consultant
 
 
-def test_a_partial_read_keeps_the_skipped_events_busy_time_for_a_week_and_the_page_names_them(app, client, auth,
-                                                                                              consultant):
+def test_a_partial_read_keeps_the_skipped_events_busy_time_for_a_week_and_the_page_names_them(
+    app, client, auth, consultant
+):
     calendar, _ = calendar_sync.add(None, consultant, "Perso", NOW, data=ics(DENTIST, SPORT))
     assert busy(calendar.id) == [(3, 9), (4, 17)]
     later = NOW + timedelta(days=1)
@@ -98,15 +103,22 @@ def test_an_erp_lib_feed_is_refused_as_a_file_and_as_an_address(app, client, aut
     with pytest.raises(Invalid, match="flux ou une invitation d'ERP-Lib Planner"):
         calendar_sync.add(None, consultant, "Moi", NOW, data=body)
     auth.login(consultant.user.email)
-    response = client.post("/agenda/calendriers", data={"label": "Moi", "url": f"https://planner.example/calendars/{raw}.ics"})
-    assert response.status_code == 422 and "flux ou une invitation d'ERP-Lib Planner" in html.unescape(response.get_data(as_text=True))
+    response = client.post(
+        "/agenda/calendriers", data={"label": "Moi", "url": f"https://planner.example/calendars/{raw}.ics"}
+    )
+    assert response.status_code == 422 and "flux ou une invitation d'ERP-Lib Planner" in html.unescape(
+        response.get_data(as_text=True)
+    )
     assert db.session.scalar(select(func.count()).select_from(ExternalCalendar)) == 0
 
 
 def test_url_calendars_are_read_in_parallel_each_within_its_deadline(app, consultant):
     app.config.update(CALENDAR_FETCH_ALLOW_LOOPBACK=True, CALENDAR_FETCH_SECONDS=3)
-    with serving(lambda h: drip(h, every=1.0)) as slow, serving(lambda h: drip(h, every=1.0)) as slower, \
-            serving(lambda h: send(h, 200, ics(DENTIST), Content_Type="text/calendar")) as fast:
+    with (
+        serving(lambda h: drip(h, every=1.0)) as slow,
+        serving(lambda h: drip(h, every=1.0)) as slower,
+        serving(lambda h: send(h, 200, ics(DENTIST), Content_Type="text/calendar")) as fast,
+    ):
         for label, server in (("Lent", slow), ("Plus lent", slower), ("Rapide", fast)):
             calendar_sync.queue(None, consultant, label, f"{server.url}/cal.ics", NOW)
         started = time.monotonic()
@@ -115,5 +127,7 @@ def test_url_calendars_are_read_in_parallel_each_within_its_deadline(app, consul
     assert took < 3 * 2  # one after the other: at least 3 + 3 seconds
     rows = {c.label: c for c in db.session.scalars(select(ExternalCalendar))}
     assert rows["Rapide"].status == "done" and busy(rows["Rapide"].id) == [(3, 9)]
-    assert all(rows[label].status == "error" and rows[label].error.startswith("Délai dépassé")
-               for label in ("Lent", "Plus lent"))
+    assert all(
+        rows[label].status == "error" and rows[label].error.startswith("Délai dépassé")
+        for label in ("Lent", "Plus lent")
+    )

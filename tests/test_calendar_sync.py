@@ -1,12 +1,13 @@
 """External calendars: files and URLs (served on loopback), conditional GET, isolation of failures,
 busy time that availability respects, conflicts for planners, the command line."""
+
 from __future__ import annotations
 
 import hashlib
 import io
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -25,12 +26,15 @@ from . import factories as f
 from .dates import working_days
 from .loopback import drip, serving
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def ics(*spans: tuple[str, str]) -> bytes:
-    events = "".join(f"BEGIN:VEVENT\r\nUID:e{n}\r\nDTSTAMP:20261201T000000Z\r\nDTSTART;TZID=Europe/Paris:{a}\r\n"
-                     f"DTEND;TZID=Europe/Paris:{b}\r\nSUMMARY:Dentiste\r\nEND:VEVENT\r\n" for n, (a, b) in enumerate(spans))
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:e{n}\r\nDTSTAMP:20261201T000000Z\r\nDTSTART;TZID=Europe/Paris:{a}\r\n"
+        f"DTEND;TZID=Europe/Paris:{b}\r\nSUMMARY:Dentiste\r\nEND:VEVENT\r\n"
+        for n, (a, b) in enumerate(spans)
+    )
     return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}END:VCALENDAR\r\n".encode()
 
 
@@ -107,7 +111,9 @@ def test_imported_busy_time_blocks_slots_and_shows_conflicts(app):
     db.session.commit()
     calendar_sync.add(None, consultant, "Perso", NOW, data=DENTIST)
     start, end = availability.local_range(datetime(2026, 12, 3).date(), datetime(2026, 12, 3).date())
-    starts = {s.start.astimezone(PARIS).strftime("%H:%M") for s in availability.slots("erplib", company, start, end, NOW)}
+    starts = {
+        s.start.astimezone(PARIS).strftime("%H:%M") for s in availability.slots("erplib", company, start, end, NOW)
+    }
     assert "09:00" in starts and "09:30" not in starts and "10:00" not in starts and "11:00" in starts
     assert [(b.id, busy.calendar.label) for b, busy in calendar_sync.conflicts(NOW)] == [(booking.id, "Perso")]
 
@@ -137,8 +143,13 @@ def test_one_failing_calendar_never_stops_the_others(app, served):
     assert calendar_sync.import_queued(NOW) == 1
     assert "500" in db.session.get(ExternalCalendar, bad.id).error
     assert db.session.get(ExternalCalendar, bad.id).status == "error"
-    assert db.session.scalar(select(func.count()).select_from(ExternalBusy).where(ExternalBusy.calendar_id == bad.id)) == 1
-    assert db.session.scalar(select(func.count()).select_from(ExternalBusy).where(ExternalBusy.calendar_id == good.id)) == 2
+    assert (
+        db.session.scalar(select(func.count()).select_from(ExternalBusy).where(ExternalBusy.calendar_id == bad.id)) == 1
+    )
+    assert (
+        db.session.scalar(select(func.count()).select_from(ExternalBusy).where(ExternalBusy.calendar_id == good.id))
+        == 2
+    )
     gone.server.shutdown()
 
 
@@ -168,11 +179,19 @@ def test_consultant_uploads_from_the_page_and_sees_a_clear_refusal(app, client, 
     db.session.commit()
     with time_machine.travel(NOW, tick=False):  # the page imports around its own now: the dentist's 3 December
         auth.login(consultant.user.email)
-        page = client.post("/agenda/calendriers", data={"label": "Perso", "file": (io.BytesIO(DENTIST), "perso.ics")},
-                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        page = client.post(
+            "/agenda/calendriers",
+            data={"label": "Perso", "file": (io.BytesIO(DENTIST), "perso.ics")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        ).get_data(as_text=True)
         assert "Calendrier importé : 1 plage occupée" in page
-        page = client.post("/agenda/calendriers", data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
-                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+        page = client.post(
+            "/agenda/calendriers",
+            data={"label": "Cassé", "file": (io.BytesIO(b"nope"), "x.ics")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        ).get_data(as_text=True)
         assert "pas un calendrier iCalendar" in page and busy_count() == 1
         shown = client.post("/agenda/flux", follow_redirects=True)
         assert "/calendars/cal_" in shown.get_data(as_text=True) and shown.headers["Cache-Control"] == "no-store"
@@ -187,8 +206,11 @@ def test_no_corpus_file_causes_a_500_when_uploaded(app, client, auth):
     auth.login(consultant.user.email)
     corpus = Path(__file__).resolve().parent / "data" / "ical-corpus"
     for path in sorted(corpus.rglob("*.ics")):
-        response = client.post("/agenda/calendriers", data={"label": path.name, "file": (io.BytesIO(path.read_bytes()), path.name)},
-                               content_type="multipart/form-data")
+        response = client.post(
+            "/agenda/calendriers",
+            data={"label": path.name, "file": (io.BytesIO(path.read_bytes()), path.name)},
+            content_type="multipart/form-data",
+        )
         assert response.status_code in (302, 422), path.name
         if response.status_code == 302:
             assert "Calendrier importé" in client.get("/agenda").get_data(as_text=True), path.name
@@ -214,7 +236,9 @@ def test_the_page_queues_a_url_and_answers_at_once_while_a_slow_server_is_read(a
         assert slow.requests == []  # the request did not touch the URL
         assert calendar_row("Lent").status == "pending"
         page = client.get("/agenda")
-        assert 'data-status="pending"' in page.get_data(as_text=True) and "import en attente" in page.get_data(as_text=True)
+        assert 'data-status="pending"' in page.get_data(as_text=True) and "import en attente" in page.get_data(
+            as_text=True
+        )
         assert page.headers["Refresh"] == "5"
 
         def job():
@@ -248,10 +272,12 @@ def test_the_job_imports_what_the_page_queued_and_the_page_shows_the_count(app, 
     row = client.get("/agenda").get_data(as_text=True)
     assert 'data-status="done"' in row and "Importé" in row
     # "Relire" queues it again (once); the job then asks with the validator and gets a 304
-    assert "Nouvelle lecture demandée" in client.post(f"/agenda/calendriers/{calendar.id}/relire",
-                                                      follow_redirects=True).get_data(as_text=True)
-    assert "déjà en attente" in client.post(f"/agenda/calendriers/{calendar.id}/relire",
-                                            follow_redirects=True).get_data(as_text=True)
+    assert "Nouvelle lecture demandée" in client.post(
+        f"/agenda/calendriers/{calendar.id}/relire", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "déjà en attente" in client.post(
+        f"/agenda/calendriers/{calendar.id}/relire", follow_redirects=True
+    ).get_data(as_text=True)
     assert calendar_sync.import_queued(NOW) == 1 and served.hits[-1] == calendar.etag
     assert calendar_row("Perso").status == "done" and busy_count() == 1
 
@@ -286,12 +312,15 @@ def test_a_claim_lost_to_another_scheduler_or_a_removed_calendar_writes_nothing(
     assert not calendar_sync._import(calendar.id, NOW, NOW) and busy_count() == 0
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://10.0.0.1/cal.ics", "réseau privé"),
-    ("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "métadonnées"),
-    ("http://[::1]:8080/admin", "boucle locale"),
-    ("file:///etc/passwd", "http:// ou https://"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://10.0.0.1/cal.ics", "réseau privé"),
+        ("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "métadonnées"),
+        ("http://[::1]:8080/admin", "boucle locale"),
+        ("file:///etc/passwd", "http:// ou https://"),
+    ],
+)
 def test_the_page_refuses_an_internal_literal_address_at_once(app, client, auth, url, reason):
     app.config["CALENDAR_FETCH_ALLOW_LOOPBACK"] = False
     consultant = f.consultant()

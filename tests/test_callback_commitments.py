@@ -1,8 +1,9 @@
 """Callbacks follow their ticket's commitment: windows from now + a short preparation, both deadlines shown on
 the pages and in the API, a plain word when no window fits, and planners see the callbacks at risk."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
@@ -13,7 +14,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 7, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+NOW = datetime(2026, 12, 7, 8, tzinfo=UTC)  # Monday 09:00 in Paris
 OPENED = NOW  # a Bloquante ticket opened now: Sérénité promises acknowledge within 1 h, take charge within 2 h
 TICKET_ARGS = "ticket=TCK-1&priorite=bloquante&ouvert=2026-12-07T09:00"
 
@@ -41,15 +42,21 @@ def test_a_callback_window_opens_before_the_take_charge_deadline_unlike_the_book
     assert offered[0].start == datetime(2026, 12, 7, 9, 30, tzinfo=PARIS) and offered[0].within_commitment
     assert availability.listing("erplib", contact.company, NOW, day_end, NOW)[0].start >= availability.earliest(NOW)
     assert availability.earliest(NOW) >= deadline  # the general notice alone could never have met it
-    booked = bookings.book(contact, "callback", offered[0].start, NOW,
-                           ticket=ticket_for(contact.company, "TCK-1", "bloquante", OPENED))
+    booked = bookings.book(
+        contact, "callback", offered[0].start, NOW, ticket=ticket_for(contact.company, "TCK-1", "bloquante", OPENED)
+    )
     assert not booked.beyond_commitment and callbacks.at_risk(NOW) == []
 
 
 def test_a_callback_booked_beyond_its_deadline_is_at_risk_for_planners(any_app):
     contact = serenite_contact()
-    late = bookings.book(contact, "callback", datetime(2026, 12, 7, 14, tzinfo=PARIS), NOW,
-                         ticket=ticket_for(contact.company, "TCK-2", "bloquante", OPENED))
+    late = bookings.book(
+        contact,
+        "callback",
+        datetime(2026, 12, 7, 14, tzinfo=PARIS),
+        NOW,
+        ticket=ticket_for(contact.company, "TCK-2", "bloquante", OPENED),
+    )
     assert late.beyond_commitment
     assert callbacks.at_risk(NOW) == [(late, datetime(2026, 12, 7, 11, tzinfo=PARIS))]
 
@@ -81,8 +88,13 @@ def test_the_planners_home_lists_the_callback_at_risk(app, client, auth):
     planner = f.user("planner")
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
-        bookings.book(contact, "callback", datetime(2026, 12, 7, 14, tzinfo=PARIS), NOW,
-                      ticket=ticket_for(contact.company, "TCK-3", "bloquante", OPENED))
+        bookings.book(
+            contact,
+            "callback",
+            datetime(2026, 12, 7, 14, tzinfo=PARIS),
+            NOW,
+            ticket=ticket_for(contact.company, "TCK-3", "bloquante", OPENED),
+        )
         auth.login(planner.email)
         home = client.get("/planification/").get_data(as_text=True)
     assert 'data-testid="callbacks-at-risk"' in home and "TCK-3" in home
@@ -94,9 +106,15 @@ def test_the_api_returns_both_deadlines_with_the_callback(any_app):
     db.session.commit()
     client = any_app.test_client()
     with time_machine.travel(NOW, tick=False):
-        made = client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {key}"}, json={
-            "service": "callback", "start": "2026-12-07T09:30:00+01:00",
-            "ticket": {"reference": "TCK-4", "priority": "bloquante", "opened_at": "2026-12-07T09:00:00+01:00"}})
+        made = client.post(
+            "/api/v1/bookings",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "service": "callback",
+                "start": "2026-12-07T09:30:00+01:00",
+                "ticket": {"reference": "TCK-4", "priority": "bloquante", "opened_at": "2026-12-07T09:00:00+01:00"},
+            },
+        )
     assert made.status_code == 201, made.json
     assert made.json["ticket"]["acknowledge_by"] == "2026-12-07T10:00:00+01:00"
     assert made.json["ticket"]["take_charge_by"] == "2026-12-07T11:00:00+01:00"

@@ -1,7 +1,8 @@
 """The client's home page: the Sérénité hour bank's burn-down (numbers and chart), upcoming interventions
 with their consultant, and the privileged consultant named."""
+
 import html
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import time_machine
 
@@ -12,21 +13,39 @@ from booking.services import burn_down
 from . import factories as f
 
 # A contract year from 1 March 2026 to 1 March 2027: on 1 September 2026 half of it (184 of 365 days) is gone.
-TODAY = datetime(2026, 9, 1, 8, 0, tzinfo=timezone.utc)
+TODAY = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
 def _world(tier="serenite"):
     consultant = f.consultant()
     company = f.company(tier, contract_start=date(2026, 3, 1), privileged_consultant_id=consultant.id)
     client = f.user("client", company)
-    db.session.add_all([
-        LedgerEntry(company_id=company.id, contract_year=date(2026, 3, 1), kind="grant", minutes=600,
-                    created_at=datetime(2026, 3, 1, 9, tzinfo=timezone.utc)),
-        LedgerEntry(company_id=company.id, contract_year=date(2026, 3, 1), kind="reserve", minutes=-90,
-                    created_at=datetime(2026, 5, 4, 9, tzinfo=timezone.utc)),
-        LedgerEntry(company_id=company.id, contract_year=date(2026, 3, 1), kind="reserve", minutes=-60,
-                    created_at=datetime(2026, 7, 6, 9, tzinfo=timezone.utc))])
-    booking = f.booking(consultant, datetime(2026, 9, 8, 8, 0, tzinfo=timezone.utc), company=company)
+    db.session.add_all(
+        [
+            LedgerEntry(
+                company_id=company.id,
+                contract_year=date(2026, 3, 1),
+                kind="grant",
+                minutes=600,
+                created_at=datetime(2026, 3, 1, 9, tzinfo=UTC),
+            ),
+            LedgerEntry(
+                company_id=company.id,
+                contract_year=date(2026, 3, 1),
+                kind="reserve",
+                minutes=-90,
+                created_at=datetime(2026, 5, 4, 9, tzinfo=UTC),
+            ),
+            LedgerEntry(
+                company_id=company.id,
+                contract_year=date(2026, 3, 1),
+                kind="reserve",
+                minutes=-60,
+                created_at=datetime(2026, 7, 6, 9, tzinfo=UTC),
+            ),
+        ]
+    )
+    booking = f.booking(consultant, datetime(2026, 9, 8, 8, 0, tzinfo=UTC), company=company)
     db.session.commit()
     return company, client, consultant, booking
 

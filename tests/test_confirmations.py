@@ -1,6 +1,7 @@
 """Destructive steps ask first (a page that works without JavaScript) and say what they did;
 the confirm step and the API tell the cost before consent."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -12,7 +13,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 YEAR = date(2026, 1, 1)
 START = datetime(2026, 12, 8, 14, tzinfo=PARIS)
 
@@ -23,8 +24,16 @@ def _contact(tier: str = "serenite", taken: int = 0):
     f.consultant(skills=("installation",))
     if taken:
         hour_bank.ensure_grant(company, YEAR)
-        db.session.add(LedgerEntry(company_id=company.id, contract_year=YEAR, kind="adjust", minutes=-taken,
-                                   billable_minutes=0, note="test"))
+        db.session.add(
+            LedgerEntry(
+                company_id=company.id,
+                contract_year=YEAR,
+                kind="adjust",
+                minutes=-taken,
+                billable_minutes=0,
+                note="test",
+            )
+        )
     db.session.commit()
     return company, contact
 
@@ -39,16 +48,25 @@ def test_the_confirm_step_shows_the_fourteenth_sessions_split_and_the_cancellati
     assert "Annulation gratuite jusqu'au jeudi 3 décembre à 11 h 00 ; après, la séance est décomptée." in page
 
 
-@pytest.mark.parametrize("tier, kind, shown", [
-    ("standard", "erplib", "45 minutes, soit 90,00\xa0€ HT"),
-    ("confort", "erplib", "45 minutes, soit 82,50\xa0€ HT"),
-    ("confort", "minor_update", "inclus dans votre contrat"),
-    ("serenite", "major_install", "inclus dans votre contrat"),
-])
+@pytest.mark.parametrize(
+    "tier, kind, shown",
+    [
+        ("standard", "erplib", "45 minutes, soit 90,00\xa0€ HT"),
+        ("confort", "erplib", "45 minutes, soit 82,50\xa0€ HT"),
+        ("confort", "minor_update", "inclus dans votre contrat"),
+        ("serenite", "major_install", "inclus dans votre contrat"),
+    ],
+)
 def test_the_confirm_step_tells_every_tier_its_cost(app, client, auth, tier, kind, shown):
     _company, contact = _contact(tier)
-    held = bookings.book(contact, kind, START if kind != "major_install" else datetime(2026, 12, 9, 9, tzinfo=PARIS),
-                         NOW, hold=True, environment="test" if kind == "major_install" else None)
+    held = bookings.book(
+        contact,
+        kind,
+        START if kind != "major_install" else datetime(2026, 12, 9, 9, tzinfo=PARIS),
+        NOW,
+        hold=True,
+        environment="test" if kind == "major_install" else None,
+    )
     with time_machine.travel(NOW, tick=False):
         auth.login(contact.email)
         page = client.get(f"/portail/rendez-vous/{held.id}/confirmer").get_data(as_text=True)
@@ -61,12 +79,18 @@ def test_the_api_tells_the_cost_of_a_hold_and_what_the_booking_recorded(app, cli
     db.session.commit()
     auth = {"Authorization": f"Bearer {raw}"}
     with time_machine.travel(NOW, tick=False):
-        r = client.post("/api/v1/bookings", json={"service": "erplib", "start": START.isoformat(), "hold": True},
-                        headers=auth)
+        r = client.post(
+            "/api/v1/bookings", json={"service": "erplib", "start": START.isoformat(), "hold": True}, headers=auth
+        )
         assert r.status_code == 201, r.json
-        assert r.json["cost"] == {"basis": "hour_bank", "included_minutes": 15, "billable_minutes": 30,
-                                  "price_eur": "50.00", "hour_bank_balance_after": 0,
-                                  "free_cancellation_until": "2026-12-03T11:00:00+01:00"}
+        assert r.json["cost"] == {
+            "basis": "hour_bank",
+            "included_minutes": 15,
+            "billable_minutes": 30,
+            "price_eur": "50.00",
+            "hour_bank_balance_after": 0,
+            "free_cancellation_until": "2026-12-03T11:00:00+01:00",
+        }
         done = client.post(f"/api/v1/bookings/{r.json['id']}/confirm", headers=auth)
     assert done.status_code == 200 and done.json["cost"] == r.json["cost"]
 
@@ -90,7 +114,7 @@ def test_cancelling_asks_first_then_says_the_minutes_came_back(app, client, auth
 def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_consumed(app, client, auth):
     company, contact = _contact("standard")
     booking = bookings.book(contact, "erplib", START, NOW)
-    late = datetime(2026, 12, 8, 8, tzinfo=timezone.utc)
+    late = datetime(2026, 12, 8, 8, tzinfo=UTC)
     with time_machine.travel(late, tick=False):
         auth.login(contact.email)
         ask = client.get(f"/portail/rendez-vous/{booking.id}/annuler").get_data(as_text=True)
@@ -117,10 +141,13 @@ def bookings_status(booking) -> str:
     return db.session.get(type(booking), booking.id).status
 
 
-@pytest.mark.parametrize("path, question", [
-    ("/agenda/flux", "Remplacer l'adresse de votre agenda ?"),
-    ("/agenda/flux/revoquer", "Révoquer l'adresse de votre agenda ?"),
-])
+@pytest.mark.parametrize(
+    "path, question",
+    [
+        ("/agenda/flux", "Remplacer l'adresse de votre agenda ?"),
+        ("/agenda/flux/revoquer", "Révoquer l'adresse de votre agenda ?"),
+    ],
+)
 def test_rotating_or_revoking_a_feed_asks_first(app, client, auth, path, question):
     _company, contact = _contact("serenite")
     raw = feeds.issue(contact, contact.company)

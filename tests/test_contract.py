@@ -1,4 +1,5 @@
 """Every cell of the contract matrix (docs/contract.md), checked against the contract data module."""
+
 import pytest
 
 from booking import contract
@@ -43,25 +44,35 @@ def test_ticket_commitments(key, index, tier):
     assert got == (BusinessDuration.parse(expected) if expected else None)
 
 
-@pytest.mark.parametrize("tier, contacts, versions, privileged, bank", [
-    ("standard", 1, 1, False, 0),
-    ("confort", 3, 1, False, 0),
-    ("serenite", 5, 2, True, 600),
-])
+@pytest.mark.parametrize(
+    "tier, contacts, versions, privileged, bank",
+    [
+        ("standard", 1, 1, False, 0),
+        ("confort", 3, 1, False, 0),
+        ("serenite", 5, 2, True, 600),
+    ],
+)
 def test_tier_rows(tier, contacts, versions, privileged, bank):
     t = TERMS.tier(tier)
-    assert (t.contacts, t.maintained_versions, t.privileged_consultant, t.hour_bank_minutes) == \
-        (contacts, versions, privileged, bank)
+    assert (t.contacts, t.maintained_versions, t.privileged_consultant, t.hour_bank_minutes) == (
+        contacts,
+        versions,
+        privileged,
+        bank,
+    )
 
 
-@pytest.mark.parametrize("kind, minutes, days, span, environments", [
-    ("erplib", 45, None, "block", ()),
-    ("callback", 30, None, "block", ()),
-    ("minor_update", 120, None, "block", ("production",)),
-    ("major_install", None, 1, "days", ("test", "production")),
-    ("major_install_test", None, 1, "days", ("test",)),
-    ("priority_consulting", None, None, "days_or_hours", ()),
-])
+@pytest.mark.parametrize(
+    "kind, minutes, days, span, environments",
+    [
+        ("erplib", 45, None, "block", ()),
+        ("callback", 30, None, "block", ()),
+        ("minor_update", 120, None, "block", ("production",)),
+        ("major_install", None, 1, "days", ("test", "production")),
+        ("major_install_test", None, 1, "days", ("test",)),
+        ("priority_consulting", None, None, "days_or_hours", ()),
+    ],
+)
 def test_service_catalogue(kind, minutes, days, span, environments):
     s = TERMS.service(kind)
     assert (s.duration_minutes, s.duration_days, s.span, s.environments) == (minutes, days, span, environments)
@@ -83,12 +94,15 @@ def test_an_admin_can_change_the_matrix_without_code(tmp_path):
     assert contract.load(path).tier("standard").access("minor_update") == "yes"
 
 
-@pytest.mark.parametrize("mutation, message", [
-    (('erplib = "billable"', 'erplib = "free"'), "is not one of"),
-    (('[services.callback]', '[services.callback]\nunknown_key = 1'), "unknown_key"),
-    (('basse = { acknowledge = "3j" }', 'basse = { acknowledge = "3 weeks" }'), "business duration"),
-    (('label = "Standard"', 'label = "Standard'), "contract.toml"),
-])
+@pytest.mark.parametrize(
+    "mutation, message",
+    [
+        (('erplib = "billable"', 'erplib = "free"'), "is not one of"),
+        (("[services.callback]", "[services.callback]\nunknown_key = 1"), "unknown_key"),
+        (('basse = { acknowledge = "3j" }', 'basse = { acknowledge = "3 weeks" }'), "business duration"),
+        (('label = "Standard"', 'label = "Standard'), "contract.toml"),
+    ],
+)
 def test_a_broken_contract_file_is_refused_clearly(tmp_path, mutation, message):
     path = tmp_path / "contract.toml"
     path.write_text(contract.DEFAULT_FILE.read_text().replace(*mutation, 1))
@@ -96,20 +110,32 @@ def test_a_broken_contract_file_is_refused_clearly(tmp_path, mutation, message):
         contract.load(path)
 
 
-@pytest.mark.parametrize("tier, item, price", [
-    ("standard", "erplib_hour", "120.00"), ("confort", "erplib_hour", "110.00"), ("serenite", "erplib_hour", "100.00"),
-    ("confort", "priority_consulting_day", "950.00"), ("confort", "priority_consulting_hour", "140.00"),
-    ("serenite", "priority_consulting_day", None), ("standard", "priority_consulting_hour", None),
-])
+@pytest.mark.parametrize(
+    "tier, item, price",
+    [
+        ("standard", "erplib_hour", "120.00"),
+        ("confort", "erplib_hour", "110.00"),
+        ("serenite", "erplib_hour", "100.00"),
+        ("confort", "priority_consulting_day", "950.00"),
+        ("confort", "priority_consulting_hour", "140.00"),
+        ("serenite", "priority_consulting_day", None),
+        ("standard", "priority_consulting_hour", None),
+    ],
+)
 def test_price_list_per_tier(tier, item, price):
     found = contract.load().tier(tier).price(item)
     assert (str(found) if found is not None else None) == price
 
 
-@pytest.mark.parametrize("prices, message", [
-    ({"erplib_hour": -1}, "must be euros"), ({"erplib_hour": 1.234}, "must be euros"),
-    ({"erplib_hour": "abc"}, "not an amount"), ({"coffee": 2}, "unknown item"),
-])
+@pytest.mark.parametrize(
+    "prices, message",
+    [
+        ({"erplib_hour": -1}, "must be euros"),
+        ({"erplib_hour": 1.234}, "must be euros"),
+        ({"erplib_hour": "abc"}, "not an amount"),
+        ({"coffee": 2}, "unknown item"),
+    ],
+)
 def test_a_bad_price_is_refused(prices, message):
     with pytest.raises(contract.ContractError, match=message):
         contract._prices("standard", prices)

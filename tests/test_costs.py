@@ -1,5 +1,6 @@
 """The cost preview told before consent is what the ledger then records, for every tier and kind."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 YEAR = date(2026, 1, 1)
 
 
@@ -30,8 +31,16 @@ def _client(tier: str, balance: int | None = None):
     if balance is not None:
         hour_bank.ensure_grant(company, YEAR)
         if balance != 600:
-            db.session.add(LedgerEntry(company_id=company.id, contract_year=YEAR, kind="adjust",
-                                       minutes=balance - 600, billable_minutes=0, note="test"))
+            db.session.add(
+                LedgerEntry(
+                    company_id=company.id,
+                    contract_year=YEAR,
+                    kind="adjust",
+                    minutes=balance - 600,
+                    billable_minutes=0,
+                    note="test",
+                )
+            )
     db.session.commit()
     return company, contact
 
@@ -41,12 +50,21 @@ def _recorded(booking) -> tuple[int, int]:
     return -sum(e.minutes for e in lines), sum(e.billable_minutes for e in lines)
 
 
-@pytest.mark.parametrize("tier, kind, balance", [
-    ("serenite", "erplib", 600), ("serenite", "erplib", 45), ("serenite", "erplib", 15), ("serenite", "erplib", 0),
-    ("standard", "erplib", None), ("confort", "erplib", None),
-    ("serenite", "minor_update", 0), ("confort", "minor_update", None),
-    ("serenite", "callback", 0), ("standard", "callback", None),
-])
+@pytest.mark.parametrize(
+    "tier, kind, balance",
+    [
+        ("serenite", "erplib", 600),
+        ("serenite", "erplib", 45),
+        ("serenite", "erplib", 15),
+        ("serenite", "erplib", 0),
+        ("standard", "erplib", None),
+        ("confort", "erplib", None),
+        ("serenite", "minor_update", 0),
+        ("confort", "minor_update", None),
+        ("serenite", "callback", 0),
+        ("standard", "callback", None),
+    ],
+)
 def test_the_preview_is_what_the_ledger_then_records(any_app, tier, kind, balance):
     company, contact = _client(tier, balance)
     ticket = ticket_for(company, "T-1", "mineure", NOW - timedelta(hours=1)) if kind == "callback" else None
@@ -67,15 +85,18 @@ def test_the_fourteenth_serenite_session_shows_15_included_and_30_billable_price
     assert cost.balance_after == 0
 
 
-@pytest.mark.parametrize("tier, kind, basis, billable, price", [
-    ("standard", "erplib", "billable", 45, Decimal("90.00")),
-    ("confort", "erplib", "billable", 45, Decimal("82.50")),
-    ("serenite", "erplib", "hour_bank", 0, Decimal("0.00")),
-    ("confort", "minor_update", "included", 0, None),
-    ("serenite", "major_install", "included", 0, None),
-    ("standard", "callback", "included", 0, None),
-    ("confort", "priority_consulting", "quote", 0, None),
-])
+@pytest.mark.parametrize(
+    "tier, kind, basis, billable, price",
+    [
+        ("standard", "erplib", "billable", 45, Decimal("90.00")),
+        ("confort", "erplib", "billable", 45, Decimal("82.50")),
+        ("serenite", "erplib", "hour_bank", 0, Decimal("0.00")),
+        ("confort", "minor_update", "included", 0, None),
+        ("serenite", "major_install", "included", 0, None),
+        ("standard", "callback", "included", 0, None),
+        ("confort", "priority_consulting", "quote", 0, None),
+    ],
+)
 def test_each_tier_and_kind_has_its_basis_and_price(app, tier, kind, basis, billable, price):
     company, _contact = _client(tier)
     cost = costs.preview(company, kind, paris("2026-12-08 14:00"), paris("2026-12-08 14:45"))
@@ -85,20 +106,24 @@ def test_each_tier_and_kind_has_its_basis_and_price(app, tier, kind, basis, bill
 def test_no_price_when_the_contract_lists_none(app, tmp_path):
     text = open(contract.DEFAULT_FILE, encoding="utf-8").read()
     edited = tmp_path / "contract.toml"
-    edited.write_text(text.replace("[tiers.standard.prices]\nerplib_hour = 120", "[tiers.standard.prices]"),
-                      encoding="utf-8")
+    edited.write_text(
+        text.replace("[tiers.standard.prices]\nerplib_hour = 120", "[tiers.standard.prices]"), encoding="utf-8"
+    )
     app.config["CONTRACT_FILE"] = str(edited)  # as an admin edits it
     company, _contact = _client("standard")
     cost = costs.preview(company, "erplib", paris("2026-12-08 14:00"), paris("2026-12-08 14:45"))
     assert (cost.billable_minutes, cost.price_eur) == (45, None)
 
 
-@pytest.mark.parametrize("start, until", [
-    ("2026-12-08 10:00", "2026-12-02 17:30"),  # back over a weekend
-    ("2026-12-07 09:00", "2026-12-01 16:30"),  # a Monday morning
-    ("2026-12-10 10:30", "2026-12-07 09:00"),  # the limit falls at a block's start
-    ("2026-12-10 14:00", "2026-12-07 11:00"),  # across lunch breaks
-])
+@pytest.mark.parametrize(
+    "start, until",
+    [
+        ("2026-12-08 10:00", "2026-12-02 17:30"),  # back over a weekend
+        ("2026-12-07 09:00", "2026-12-01 16:30"),  # a Monday morning
+        ("2026-12-10 10:30", "2026-12-07 09:00"),  # the limit falls at a block's start
+        ("2026-12-10 14:00", "2026-12-07 11:00"),  # across lunch breaks
+    ],
+)
 def test_free_cancellation_ends_exactly_where_the_cutoff_starts(app, start, until):
     company, _contact = _client("serenite")
     consultant = f.consultant()
@@ -109,10 +134,13 @@ def test_free_cancellation_ends_exactly_where_the_cutoff_starts(app, start, unti
     assert bookings.cutoff_passed(booking, limit + timedelta(minutes=1))
 
 
-@pytest.mark.parametrize("when, late, status, balance", [
-    (NOW, False, "cancelled", 600),
-    (paris("2026-12-08 09:00"), True, "late_cancelled", 555),
-])
+@pytest.mark.parametrize(
+    "when, late, status, balance",
+    [
+        (NOW, False, "cancelled", 600),
+        (paris("2026-12-08 09:00"), True, "late_cancelled", 555),
+    ],
+)
 def test_the_cancellation_told_beforehand_is_what_cancel_does(any_app, when, late, status, balance):
     company, contact = _client("serenite", 600)
     booking = bookings.book(contact, "erplib", paris("2026-12-08 14:00"), NOW)
@@ -128,8 +156,10 @@ def _two_holds_on_the_last_45_minutes():
     company, first = _client("serenite", 45)
     second = f.user("client", company)
     db.session.commit()
-    holds = [bookings.book(contact, "erplib", paris(start), NOW, hold=True)
-             for contact, start in ((first, "2026-12-08 14:00"), (second, "2026-12-08 15:00"))]
+    holds = [
+        bookings.book(contact, "erplib", paris(start), NOW, hold=True)
+        for contact, start in ((first, "2026-12-08 14:00"), (second, "2026-12-08 15:00"))
+    ]
     shown = [costs.for_booking(b) for b in holds]
     assert [(c.included_minutes, c.billable_minutes) for c in shown] == [(45, 0), (45, 0)]
     return company, (first, second), holds
@@ -158,8 +188,10 @@ def test_the_api_and_the_page_confirm_only_at_the_cost_shown(client, auth):
         auth.login(first.email)
         page = client.get(f"/portail/rendez-vous/{one.id}/confirmer").get_data(as_text=True)
         assert 'name="billable_minutes" value="0"' in page
-        answer = client.post(f"/api/v1/bookings/{other.id}/confirm?expected_billable_minutes=0",
-                             headers={"Authorization": f"Bearer {key}"})
+        answer = client.post(
+            f"/api/v1/bookings/{other.id}/confirm?expected_billable_minutes=0",
+            headers={"Authorization": f"Bearer {key}"},
+        )
         assert answer.status_code == 200 and answer.get_json()["cost"]["billable_minutes"] == 0
         refused = client.post(f"/portail/rendez-vous/{one.id}/confirmer", data={"billable_minutes": "0"})
         assert refused.status_code == 302 and refused.location.endswith(f"/portail/rendez-vous/{one.id}/confirmer")
@@ -167,17 +199,30 @@ def test_the_api_and_the_page_confirm_only_at_the_cost_shown(client, auth):
         assert "Le coût a changé" in again and 'name="billable_minutes" value="45"' in again
         db.session.expire_all()
         assert one.status == "held"
-        late = client.post(f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=0",
-                           headers={"Authorization": f"Bearer {first_key}"})
+        late = client.post(
+            f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=0",
+            headers={"Authorization": f"Bearer {first_key}"},
+        )
         assert late.status_code == 409 and late.get_json()["code"] == "cost_changed"
-        assert client.post(f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=-3",
-                           headers={"Authorization": f"Bearer {first_key}"}).status_code == 422
+        assert (
+            client.post(
+                f"/api/v1/bookings/{one.id}/confirm?expected_billable_minutes=-3",
+                headers={"Authorization": f"Bearer {first_key}"},
+            ).status_code
+            == 422
+        )
 
 
-@pytest.mark.parametrize("tier, kind, balance", [
-    ("serenite", "erplib", 600), ("serenite", "erplib", 15), ("serenite", "erplib", 0),
-    ("confort", "erplib", None), ("confort", "minor_update", None),
-])
+@pytest.mark.parametrize(
+    "tier, kind, balance",
+    [
+        ("serenite", "erplib", 600),
+        ("serenite", "erplib", 15),
+        ("serenite", "erplib", 0),
+        ("confort", "erplib", None),
+        ("confort", "minor_update", None),
+    ],
+)
 def test_a_booking_answers_the_cost_its_ledger_lines_record(any_app, tier, kind, balance):
     """The booking's answer takes its cost from the lines it has just written (no second read): it must be
     what the ledger, read afresh, records."""
@@ -188,8 +233,11 @@ def test_a_booking_answers_the_cost_its_ledger_lines_record(any_app, tier, kind,
     db.session.commit()
     client = any_app.test_client()
     with time_machine.travel(NOW, tick=False):
-        answer = client.post("/api/v1/bookings", json={"service": kind, "start": "2026-12-08T14:00:00+01:00"},
-                             headers={"Authorization": f"Bearer {key}"})
+        answer = client.post(
+            "/api/v1/bookings",
+            json={"service": kind, "start": "2026-12-08T14:00:00+01:00"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
         assert answer.status_code == 201, answer.get_json()
         read = client.get(f"/api/v1/bookings/{answer.get_json()['id']}", headers={"Authorization": f"Bearer {key}"})
     db.session.rollback()

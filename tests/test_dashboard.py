@@ -1,10 +1,11 @@
 """The planners' dashboard: each chart's figures against data computed by hand (fixed days chosen on the business
 calendar: the week after the March 2026 clock change with Alsace-Moselle's Good Friday, a weekend inside a
 commitment, a month boundary at Paris midnight), its CSV, its period bounds and who may see it."""
+
 from __future__ import annotations
 
 import html
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import time_machine
@@ -29,6 +30,7 @@ def _text(response) -> str:
 
 
 # --- load ------------------------------------------------------------------------------------------------------
+
 
 def _load_world():
     national = f.consultant()
@@ -81,9 +83,11 @@ def test_load_csv(app):
 
 # --- callbacks ------------------------------------------------------------------------------------------------------
 
+
 def _callback(consultant, company, priority, opened, start, status="confirmed"):
-    ticket = Ticket(company_id=company.id, reference=f"T-{opened:%m%d%H%M}-{start:%d%H%M}", priority=priority,
-                    opened_at=opened)
+    ticket = Ticket(
+        company_id=company.id, reference=f"T-{opened:%m%d%H%M}-{start:%d%H%M}", priority=priority, opened_at=opened
+    )
     db.session.add(ticket)
     db.session.flush()
     return f.booking(consultant, start, 30, company=company, kind="callback", ticket_id=ticket.id, status=status)
@@ -94,8 +98,12 @@ def _callbacks_world():
     serenite, confort = f.company("serenite"), f.company("confort")
     # Confort until 1 February 2026, Sérénité since: a ticket keeps the tier it was opened under
     upgraded = f.company("serenite")
-    db.session.add_all([ContractPeriod(company_id=upgraded.id, starts_on=date(2025, 1, 1), tier="confort"),
-                        ContractPeriod(company_id=upgraded.id, starts_on=date(2026, 2, 1), tier="serenite")])
+    db.session.add_all(
+        [
+            ContractPeriod(company_id=upgraded.id, starts_on=date(2025, 1, 1), tier="confort"),
+            ContractPeriod(company_id=upgraded.id, starts_on=date(2026, 2, 1), tier="serenite"),
+        ]
+    )
     # Sérénité, blocking: take charge within 2 business hours of 10:00 → 12:00
     _callback(consultant, serenite, "bloquante", paris(2026, 1, 12, 10), paris(2026, 1, 12, 11))  # within
     _callback(consultant, serenite, "bloquante", paris(2026, 1, 12, 10, 5), paris(2026, 1, 12, 12, 5))  # at it: after
@@ -119,10 +127,16 @@ def test_callbacks_within_and_after_their_commitment_per_tier_and_month(any_app)
     _callbacks_world()
     counts = {c.tier: c for c in dashboard.callbacks(date(2026, 1, 1), 3)}
     assert list(counts) == ["standard", "confort", "serenite"]
-    assert (counts["serenite"].within, counts["serenite"].after, counts["serenite"].without) == \
-        ([2, 0, 1], [1, 0, 0], [0, 0, 0])
-    assert (counts["confort"].within, counts["confort"].after, counts["confort"].without) == \
-        ([0, 1, 0], [0, 1, 0], [0, 1, 0])
+    assert (counts["serenite"].within, counts["serenite"].after, counts["serenite"].without) == (
+        [2, 0, 1],
+        [1, 0, 0],
+        [0, 0, 0],
+    )
+    assert (counts["confort"].within, counts["confort"].after, counts["confort"].without) == (
+        [0, 1, 0],
+        [0, 1, 0],
+        [0, 1, 0],
+    )
     assert counts["standard"].within == counts["standard"].after == counts["standard"].without == [0, 0, 0]
 
 
@@ -130,8 +144,12 @@ def test_callbacks_csv(app):
     _callbacks_world()
     lines = dashboard_csv.callbacks(date(2026, 1, 1), 3).splitlines()
     assert lines[0] == "mois;formule;dans_engagement;hors_engagement;sans_engagement"
-    assert {"2026-01;serenite;2;1;0", "2026-02;confort;1;1;1", "2026-03;serenite;1;0;0",
-            "2026-02;standard;0;0;0"} <= set(lines)
+    assert {
+        "2026-01;serenite;2;1;0",
+        "2026-02;confort;1;1;1",
+        "2026-03;serenite;1;0;0",
+        "2026-02;standard;0;0;0",
+    } <= set(lines)
     assert len(lines) == 1 + 3 * 3
 
 
@@ -142,11 +160,24 @@ TODAY = date(2026, 9, 1)  # contract years from 1 March 2026: 184 of 365 days go
 
 def _bank(name, used, **kw):
     company = f.company("serenite", name=name, contract_start=date(2026, 3, 1), **kw)
-    db.session.add_all([
-        LedgerEntry(company_id=company.id, contract_year=date(2026, 3, 1), kind="grant", minutes=600,
-                    created_at=datetime(2026, 3, 1, 9, tzinfo=timezone.utc)),
-        LedgerEntry(company_id=company.id, contract_year=date(2026, 3, 1), kind="reserve", minutes=-used,
-                    created_at=datetime(2026, 6, 1, 9, tzinfo=timezone.utc))])
+    db.session.add_all(
+        [
+            LedgerEntry(
+                company_id=company.id,
+                contract_year=date(2026, 3, 1),
+                kind="grant",
+                minutes=600,
+                created_at=datetime(2026, 3, 1, 9, tzinfo=UTC),
+            ),
+            LedgerEntry(
+                company_id=company.id,
+                contract_year=date(2026, 3, 1),
+                kind="reserve",
+                minutes=-used,
+                created_at=datetime(2026, 6, 1, 9, tzinfo=UTC),
+            ),
+        ]
+    )
     return company
 
 
@@ -185,6 +216,7 @@ def test_hour_banks_csv(app):
 
 # --- compensations ------------------------------------------------------------------------------------------------
 
+
 def _compensations_world():
     consultant = f.consultant()
     payer, other_payer, moved = f.company(), f.company(), f.company()
@@ -193,13 +225,21 @@ def _compensations_world():
     db.session.add(plan)
     db.session.flush()
     for payer_company, amount, when in (
-            (payer, "60.00", datetime(2026, 1, 31, 22, 30, tzinfo=timezone.utc)),  # 23:30 in Paris: January
-            (payer, "900.00", datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)),  # 00:30 in Paris: February
-            (other_payer, "250.50", datetime(2026, 2, 20, 10, tzinfo=timezone.utc)),
-            (payer, "999.00", datetime(2026, 4, 1, 10, tzinfo=timezone.utc))):  # after the period
-        db.session.add(Compensation(plan_id=plan.id, payer_company_id=payer_company.id,
-                                    beneficiary_company_id=moved.id, booking_id=booking.id,
-                                    amount_eur=Decimal(amount), created_at=when))
+        (payer, "60.00", datetime(2026, 1, 31, 22, 30, tzinfo=UTC)),  # 23:30 in Paris: January
+        (payer, "900.00", datetime(2026, 1, 31, 23, 30, tzinfo=UTC)),  # 00:30 in Paris: February
+        (other_payer, "250.50", datetime(2026, 2, 20, 10, tzinfo=UTC)),
+        (payer, "999.00", datetime(2026, 4, 1, 10, tzinfo=UTC)),
+    ):  # after the period
+        db.session.add(
+            Compensation(
+                plan_id=plan.id,
+                payer_company_id=payer_company.id,
+                beneficiary_company_id=moved.id,
+                booking_id=booking.id,
+                amount_eur=Decimal(amount),
+                created_at=when,
+            )
+        )
     db.session.commit()
 
 
@@ -207,29 +247,50 @@ def test_compensations_paid_per_paris_month(any_app):
     _compensations_world()
     paid = dashboard.compensations(date(2026, 1, 1), 3)
     assert [(m.month, m.amount, m.moved, len(m.payers)) for m in paid] == [
-        (date(2026, 1, 1), Decimal("60.00"), 1, 1), (date(2026, 2, 1), Decimal("1150.50"), 2, 2),
-        (date(2026, 3, 1), Decimal("0"), 0, 0)]
+        (date(2026, 1, 1), Decimal("60.00"), 1, 1),
+        (date(2026, 2, 1), Decimal("1150.50"), 2, 2),
+        (date(2026, 3, 1), Decimal("0"), 0, 0),
+    ]
     assert dashboard_csv.compensations(date(2026, 1, 1), 3).splitlines() == [
-        "mois;montant_eur;rendez_vous_deplaces;clients_payeurs", "2026-01;60,00;1;1", "2026-02;1150,50;2;2",
-        "2026-03;0,00;0;0"]
+        "mois;montant_eur;rendez_vous_deplaces;clients_payeurs",
+        "2026-01;60,00;1;1",
+        "2026-02;1150,50;2;2",
+        "2026-03;0,00;0;0",
+    ]
 
 
 # --- priority consulting ----------------------------------------------------------------------------------------
+
 
 def _priority_world():
     company = f.company("serenite", name="Urgences SA")
     requester = f.user("client", company)
 
     def request(requested, accepted=None, status="requested", **kw):
-        obj = PriorityRequest(company_id=company.id, requester_id=requester.id, skill="comptabilite", amount=1,
-                              unit="days", status=status, requested_at=requested, accepted_at=accepted, **kw)
+        obj = PriorityRequest(
+            company_id=company.id,
+            requester_id=requester.id,
+            skill="comptabilite",
+            amount=1,
+            unit="days",
+            status=status,
+            requested_at=requested,
+            accepted_at=accepted,
+            **kw,
+        )
         db.session.add(obj)
         db.session.flush()
         return obj
 
     def plan(obj, status, start):
-        db.session.add(ReshufflePlan(kind="priority", status=status, request_id=obj.id, plan={"placements": [
-            {"consultant": "c1", "start": start, "end": start}], "moves": []}))
+        db.session.add(
+            ReshufflePlan(
+                kind="priority",
+                status=status,
+                request_id=obj.id,
+                plan={"placements": [{"consultant": "c1", "start": start, "end": start}], "moves": []},
+            )
+        )
 
     # Friday 17:00 → Monday 10:00: two business hours; placed Friday 16 January 09:00, 3 days 23 hours after
     fast = request(paris(2026, 1, 9, 17), paris(2026, 1, 12, 10), "applied", client_accepted_at=paris(2026, 1, 12, 14))
@@ -254,13 +315,23 @@ def test_priority_requests_and_how_fast_they_were_placed(app):
     assert late.within_promise is False and late.applied_at == paris(2026, 2, 3, 9)
     assert waiting.business_hours_to_accept is None and waiting.days_to_start is None and waiting.within_promise is None
     lines = dashboard_csv.priority(date(2026, 1, 1), 3).splitlines()
-    assert lines[1].split(";")[1:] == ["Urgences SA", "applied", "2026-01-09 17:00", "2026-01-12 10:00", "2",
-                                       "2026-01-12 14:00", "2026-01-16 09:00", "4", "oui"]
+    assert lines[1].split(";")[1:] == [
+        "Urgences SA",
+        "applied",
+        "2026-01-09 17:00",
+        "2026-01-12 10:00",
+        "2",
+        "2026-01-12 14:00",
+        "2026-01-16 09:00",
+        "4",
+        "oui",
+    ]
     assert lines[2].split(";")[5:] == ["2,5", "2026-02-03 09:00", "2026-02-10 09:00", "7,9", "non"]
     assert lines[3].split(";")[2:] == ["requested", "2026-02-20 09:00", "", "", "", "", "", ""]
 
 
 # --- the page, its CSV files, its period, who may see it -------------------------------------------------------------
+
 
 def _planner(auth, locale="fr"):
     planner = f.user("planner", locale=locale)
@@ -275,7 +346,7 @@ def test_the_page_draws_each_chart_with_its_numbers(app, client, auth):
     _banks_world()
     _compensations_world()
     _priority_world()
-    with time_machine.travel(datetime(2026, 9, 1, 8, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 9, 1, 8, tzinfo=UTC), tick=False):
         _planner(auth)  # signed in on the day shown: a session cannot start in the future
         response = client.get("/planification/tableau-de-bord/?semaine=2026-03-25&semaines=4&mois=2026-01&nb_mois=3")
     page = _text(response)
@@ -289,13 +360,15 @@ def test_the_page_draws_each_chart_with_its_numbers(app, client, auth):
     assert "épuisée vers le 20 novembre 2026" in page and "épuisée</span>" in page
     assert "1 150,50 €" in page and "7,9" in page and "2 h ouvrées" in page
     for chart in dashboard_csv.CHARTS:
-        assert f"/planification/tableau-de-bord/{chart}.csv?semaine=2026-03-23&amp;semaines=4&amp;mois=2026-01" \
-               f"&amp;nb_mois=3" in response.get_data(as_text=True)
+        assert (
+            f"/planification/tableau-de-bord/{chart}.csv?semaine=2026-03-23&amp;semaines=4&amp;mois=2026-01"
+            f"&amp;nb_mois=3" in response.get_data(as_text=True)
+        )
 
 
 def test_the_page_in_english_uses_english_number_formats(app, client, auth):
     _compensations_world()
-    with time_machine.travel(datetime(2026, 9, 1, 8, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 9, 1, 8, tzinfo=UTC), tick=False):
         _planner(auth, "en")
         page = _text(client.get("/planification/tableau-de-bord/?mois=2026-01&nb_mois=3"))
     assert "Dashboard" in page and "€1,150.50" in page and "Compensation paid" in page
@@ -307,8 +380,11 @@ def test_each_chart_downloads_as_csv_for_the_period_shown(app, client, auth):
     response = client.get("/planification/tableau-de-bord/compensations.csv?mois=2026-02&nb_mois=3")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "tableau-de-bord-compensations-2026-02-01.csv" in response.headers["Content-Disposition"]
-    assert response.get_data(as_text=True).splitlines()[1:] == ["2026-02;1150,50;2;2", "2026-03;0,00;0;0",
-                                                                "2026-04;999,00;1;1"]
+    assert response.get_data(as_text=True).splitlines()[1:] == [
+        "2026-02;1150,50;2;2",
+        "2026-03;0,00;0;0",
+        "2026-04;999,00;1;1",
+    ]
     for chart in dashboard_csv.CHARTS:
         assert client.get(f"/planification/tableau-de-bord/{chart}.csv").status_code == 200
     assert client.get("/planification/tableau-de-bord/budget.csv").status_code == 404
@@ -332,8 +408,17 @@ def test_the_default_period_is_three_weeks_back_to_four_ahead_and_six_months(app
 
 def test_a_period_that_cannot_be_read_is_a_400_that_says_why(app, client, auth):
     _planner(auth)
-    for query in ("semaines=9", "semaines=abc", "nb_mois=0", "nb_mois=25", "semaine=2026-02-30", "semaine=1999-12-27",
-                  "mois=2026-13", "mois=2100-01", "semaine=x&mois=y"):
+    for query in (
+        "semaines=9",
+        "semaines=abc",
+        "nb_mois=0",
+        "nb_mois=25",
+        "semaine=2026-02-30",
+        "semaine=1999-12-27",
+        "mois=2026-13",
+        "mois=2100-01",
+        "semaine=x&mois=y",
+    ):
         response = client.get(f"/planification/tableau-de-bord/?{query}")
         assert response.status_code == 400, query
         assert 'class="error"' in response.get_data(as_text=True), query

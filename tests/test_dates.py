@@ -1,5 +1,6 @@
 """The dates that real-clock tests pick (tests/dates.py) are right on every day of four years: working
 days everywhere, past the notice and the cut-off, inside the horizon, in one contract year."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

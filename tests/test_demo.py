@@ -1,5 +1,6 @@
 """Demo data: idempotent, complete, and consistent with the rules it will be judged by."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from booking.models import KINDS, Booking, Company, Consultant, LedgerEntry, Pri
 from booking.services import hour_bank
 from calendars.worktime import WorkCalendar, parse_week
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
 
 
 def count(model) -> int:
@@ -31,8 +32,12 @@ def test_demo_is_idempotent_and_complete(any_app):
     assert count(Consultant) == 12
     assert {role for role, _ in logins} == {"client", "consultant", "planner", "admin"}
     assert set(db.session.scalars(select(Booking.kind).distinct())) == set(KINDS)
-    assert db.session.scalar(select(func.count()).select_from(PriorityRequest)
-                             .where(PriorityRequest.status == "requested")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(PriorityRequest).where(PriorityRequest.status == "requested")
+        )
+        == 1
+    )
     assert any(c.absences for c in db.session.scalars(select(Consultant)))
 
 
@@ -41,8 +46,11 @@ def test_demo_bookings_respect_the_contract_and_working_time(app):
     terms = contract.load()
     for booking in db.session.scalars(select(Booking)):
         consultant = booking.consultant
-        calendar = WorkCalendar(week=parse_week(consultant.working_pattern), holiday_region=consultant.holiday_region,
-                                absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
+        calendar = WorkCalendar(
+            week=parse_week(consultant.working_pattern),
+            holiday_region=consultant.holiday_region,
+            absences=tuple((a.start_at, a.end_at) for a in consultant.absences),
+        )
         assert calendar.between(booking.start_at, booking.end_at) > (booking.end_at - booking.start_at) * 0.5
         assert calendar.next_working_moment(booking.start_at) == booking.start_at
         assert terms.tier(booking.company.tier).access(booking.kind) != "no", booking.kind
@@ -54,7 +62,8 @@ def test_demo_hour_banks_balance(app):
     ensure_demo(NOW)
     for company in db.session.scalars(select(Company).where(Company.tier == "serenite")):
         year = hour_bank.contract_year(company, NOW.date())
-        sessions = db.session.scalar(select(func.count()).select_from(Booking)
-                                     .where(Booking.company_id == company.id, Booking.kind == "erplib"))
+        sessions = db.session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.company_id == company.id, Booking.kind == "erplib")
+        )
         left = hour_bank.balance(company, year)
         assert 0 < left == 600 - 45 * sessions

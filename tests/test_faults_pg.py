@@ -4,6 +4,7 @@
 - a PostgreSQL restart during a burst of bookings through gunicorn.
 Afterwards: no partial plan, no lost confirmed booking, no booking without its ledger line, and the
 app serves again without being restarted."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -18,7 +19,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, time as clock, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 
 import psycopg
 import pytest
@@ -64,8 +66,9 @@ def test_serve_runs_four_workers_and_the_scheduler_and_stops_them(database, tmp_
     port = free_port()
     log = tmp_path / "serve.log"
     env = {**os.environ, "DATABASE_URL": url, "BIND": f"127.0.0.1:{port}", "SECRET_KEY": "serve-test"}
-    runner = subprocess.Popen([sys.executable, "-m", "booking.serve"], env=env, stdout=open(log, "w"),
-                              stderr=subprocess.STDOUT)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "booking.serve"], env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", runner, log, seconds=60)
         processes = children(runner.pid)
@@ -79,13 +82,16 @@ def test_serve_runs_four_workers_and_the_scheduler_and_stops_them(database, tmp_
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(60)
-    assert not [pid for pid in processes if os.path.exists(f"/proc/{pid}") and
-                open(f"/proc/{pid}/stat").read().split()[2] != "Z"]
+    assert not [
+        pid
+        for pid in processes
+        if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+    ]
 
 
 def _ready_plan(app) -> tuple[int, dict]:
     """A priority request whose plan moves several bookings; their positions before applying."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     requester = f.user("client", f.company("serenite", contract_start=contract_start()))
     patient_company = f.company("confort")
     patient = f.user("client", patient_company)
@@ -93,8 +99,13 @@ def _ready_plan(app) -> tuple[int, dict]:
     f.consultant(skills=("comptabilite",))
     planner = f.user("planner")
     for day in working_days(13, after=1):  # the expert's mornings of the next weeks, booked long ago
-        f.booking(expert, datetime.combine(day, clock(9), PARIS), company=patient_company, contact=patient,
-                  booked_at=now - timedelta(days=30))
+        f.booking(
+            expert,
+            datetime.combine(day, clock(9), PARIS),
+            company=patient_company,
+            contact=patient,
+            booked_at=now - timedelta(days=30),
+        )
     db.session.commit()
     request = priority.request_consulting(requester, "migration", 1, "days", "Migration urgente", now)
     plan = computed(priority.decide(planner, request, True, now).id)
@@ -141,7 +152,7 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
     request_id = db.session.get(ReshufflePlan, plan_id).request_id
     # the client's agreement was noted earlier: the apply's first write is then its bookings, not the note
     db.session.get(PriorityRequest, request_id).agreement_note = "Accord du client par téléphone"
-    db.session.get(PriorityRequest, request_id).client_accepted_at = datetime.now(timezone.utc)
+    db.session.get(PriorityRequest, request_id).client_accepted_at = datetime.now(UTC)
     db.session.commit()
     planner = db.session.scalar(select(User.email).where(User.role == "planner"))
     server, base = gunicorn(url, tmp_path / "gunicorn.log", workers=1)
@@ -154,18 +165,24 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
         with psycopg.connect(raw) as blocker:
             # hold the request's row: the apply writes its bookings, then waits here, inside its transaction
             blocker.execute("SELECT id FROM priority_requests WHERE id = %s FOR UPDATE", (request_id,))
-            applying = threading.Thread(target=_ignore_cut, args=(
-                person.post, f"/planification/plans/{plan_id}/appliquer", page, AGREED, 120))
+            applying = threading.Thread(
+                target=_ignore_cut, args=(person.post, f"/planification/plans/{plan_id}/appliquer", page, AGREED, 120)
+            )
             applying.start()
             with psycopg.connect(raw, autocommit=True) as watcher:
                 deadline, rows = time.monotonic() + 60, []
                 while not rows and time.monotonic() < deadline:
                     time.sleep(0.05)
-                    rows = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                           "AND query ILIKE 'UPDATE priority_requests%%'").fetchall()
+                    rows = watcher.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE 'UPDATE priority_requests%%'"
+                    ).fetchall()
                 assert rows, "the apply never reached the locked row"
-                written = watcher.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = "
-                                          "'bookings'::regclass AND mode = 'RowExclusiveLock'", (rows[0][0],)).fetchone()[0]
+                written = watcher.execute(
+                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = "
+                    "'bookings'::regclass AND mode = 'RowExclusiveLock'",
+                    (rows[0][0],),
+                ).fetchone()[0]
                 assert written >= 1  # it had written bookings when it died
             os.kill(worker, signal.SIGKILL)
             applying.join(60)
@@ -193,8 +210,12 @@ def test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan(database, t
 
 
 def _post(url: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.load(response)
@@ -218,8 +239,13 @@ def test_postgresql_restart_during_a_burst_of_bookings(database, cluster, tmp_pa
         for n in range(per_client):  # distinct slots per client and consultant: every refusal is a fault
             day = days[n // 6]
             start = datetime.combine(day, clock((9, 10, 11, 14, 15, 16)[n % 6]), PARIS)
-            results.append(_post(f"{base}/api/v1/bookings", raw[index],
-                                 {"service": "erplib", "start": start.isoformat(), "consultant_id": consultants[index]}))
+            results.append(
+                _post(
+                    f"{base}/api/v1/bookings",
+                    raw[index],
+                    {"service": "erplib", "start": start.isoformat(), "consultant_id": consultants[index]},
+                )
+            )
             time.sleep(0.05)
 
     try:
@@ -232,13 +258,22 @@ def test_postgresql_restart_during_a_burst_of_bookings(database, cluster, tmp_pa
             thread.join()
         statuses = [status for status, _ in results]
         assert len(statuses) == clients * per_client
-        assert set(statuses) <= {201, 503}, [b for s, b in results if s not in (201, 503)][:3]  # refused during the outage, never a 500
+        assert set(statuses) <= {201, 503}, [b for s, b in results if s not in (201, 503)][
+            :3
+        ]  # refused during the outage, never a 500
         assert 503 in statuses and 201 in statuses  # the restart fell inside the burst
         print(f"burst: {statuses.count(201)} booked, {statuses.count(503)} refused during the restart")
         # recovered without restarting gunicorn
         day = days[2]
-        status, body = _post(f"{base}/api/v1/bookings", raw[0], {"service": "erplib", "consultant_id": consultants[0],
-                                                                   "start": datetime.combine(day, clock(15), PARIS).isoformat()})
+        status, body = _post(
+            f"{base}/api/v1/bookings",
+            raw[0],
+            {
+                "service": "erplib",
+                "consultant_id": consultants[0],
+                "start": datetime.combine(day, clock(15), PARIS).isoformat(),
+            },
+        )
         assert status == 201, body
     finally:
         server.terminate()

@@ -1,9 +1,10 @@
 """Feeds rendered once per schedule version: a poll of an unchanged feed costs one query; any change to what
 a feed shows, however it is written (service, raw SQL, another process), is in the very next response."""
+
 from __future__ import annotations
 
 import urllib.request
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import psycopg
@@ -22,7 +23,7 @@ from .conftest import _pg_url
 from .dates import contract_start, working_days
 from .servers import gunicorn
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def paris(value: str) -> datetime:
@@ -42,8 +43,10 @@ def world(any_app):
     consultant = f.consultant(skills=("installation",))
     db.session.commit()
     with time_machine.travel(NOW, tick=True):
-        made = [bookings.book(contact, "erplib", paris("2026-12-10 10:00"), NOW),
-                bookings.book(contact, "minor_update", paris("2026-12-08 14:00"), NOW)]
+        made = [
+            bookings.book(contact, "erplib", paris("2026-12-10 10:00"), NOW),
+            bookings.book(contact, "minor_update", paris("2026-12-08 14:00"), NOW),
+        ]
         raws = {"consultant": feeds.issue(None, consultant), "company": feeds.issue(None, company)}
         yield {"company": company, "contact": contact, "consultant": consultant, "bookings": made, "raw": raws}
 
@@ -74,8 +77,9 @@ def _ticket(world):
     ticket = Ticket(company_id=world["company"].id, reference="TCK-9", priority="mineure", opened_at=NOW)
     db.session.add(ticket)
     db.session.flush()
-    db.session.execute(text("UPDATE bookings SET ticket_id = :t WHERE id = :b"),
-                       {"t": ticket.id, "b": world["bookings"][0].id})
+    db.session.execute(
+        text("UPDATE bookings SET ticket_id = :t WHERE id = :b"), {"t": ticket.id, "b": world["bookings"][0].id}
+    )
     db.session.commit()
     return ticket
 
@@ -89,24 +93,49 @@ def _contract_with_three_prerequisites():
 
 # Each change as the app or an operator may write it, and what the next response must then show.
 CHANGES = {
-    "booking moved": (lambda w: bookings.reschedule(w["contact"], w["bookings"][0], paris("2026-12-11 15:00"), NOW),
-                      "consultant", "DTSTART;TZID=Europe/Paris:20261211T150000"),
-    "booking cancelled": (lambda w: bookings.cancel(w["contact"], w["bookings"][0], NOW),
-                          "company", "STATUS:CANCELLED"),
-    "consultant renamed": (lambda w: db.session.execute(text("UPDATE users SET name = 'Zoé Nouveau' WHERE id = :u"),
-                                                        {"u": w["consultant"].user_id}),
-                           "company", "Consultant : Zoé Nouveau"),
-    "company renamed": (lambda w: db.session.execute(text("UPDATE companies SET name = 'Labo Après' WHERE id = :c"),
-                                                     {"c": w["company"].id}),
-                        "consultant", "Client : Labo Après"),
-    "ticket escalated": (lambda w: db.session.execute(text("UPDATE tickets SET priority = 'bloquante' WHERE id = :t"),
-                                                      {"t": _ticket(w).id}),
-                         "company", "Ticket : TCK-9 (bloquante)"),
-    "prerequisite ticked": (lambda w: db.session.add(PrerequisiteCheck(booking_id=w["bookings"][1].id, code="os_updates",
-                                                                       confirmed_at=NOW)),
-                            "consultant", "Prérequis : 1/4 confirmés"),
-    "contract's checklist shortened": (lambda w: _contract_with_three_prerequisites(),
-                                       "consultant", "Prérequis : 0/3 confirmés"),
+    "booking moved": (
+        lambda w: bookings.reschedule(w["contact"], w["bookings"][0], paris("2026-12-11 15:00"), NOW),
+        "consultant",
+        "DTSTART;TZID=Europe/Paris:20261211T150000",
+    ),
+    "booking cancelled": (
+        lambda w: bookings.cancel(w["contact"], w["bookings"][0], NOW),
+        "company",
+        "STATUS:CANCELLED",
+    ),
+    "consultant renamed": (
+        lambda w: db.session.execute(
+            text("UPDATE users SET name = 'Zoé Nouveau' WHERE id = :u"), {"u": w["consultant"].user_id}
+        ),
+        "company",
+        "Consultant : Zoé Nouveau",
+    ),
+    "company renamed": (
+        lambda w: db.session.execute(
+            text("UPDATE companies SET name = 'Labo Après' WHERE id = :c"), {"c": w["company"].id}
+        ),
+        "consultant",
+        "Client : Labo Après",
+    ),
+    "ticket escalated": (
+        lambda w: db.session.execute(
+            text("UPDATE tickets SET priority = 'bloquante' WHERE id = :t"), {"t": _ticket(w).id}
+        ),
+        "company",
+        "Ticket : TCK-9 (bloquante)",
+    ),
+    "prerequisite ticked": (
+        lambda w: db.session.add(
+            PrerequisiteCheck(booking_id=w["bookings"][1].id, code="os_updates", confirmed_at=NOW)
+        ),
+        "consultant",
+        "Prérequis : 1/4 confirmés",
+    ),
+    "contract's checklist shortened": (
+        lambda w: _contract_with_three_prerequisites(),
+        "consultant",
+        "Prérequis : 0/3 confirmés",
+    ),
 }
 
 
@@ -156,7 +185,7 @@ def served(pg_cluster, pg_template, tmp_path):
 
 def test_a_change_reaches_every_gunicorn_worker_at_once(served):
     base, app, url = served
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first, second = working_days(2)
     with app.app_context():
         company = f.company("serenite", contract_start=contract_start(), name="Labo Avant")
@@ -176,8 +205,10 @@ def test_a_change_reaches_every_gunicorn_worker_at_once(served):
     with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("UPDATE companies SET name = 'Labo Après' WHERE id = %s", (company_id,))
         moved = datetime.combine(second, time(15), PARIS)
-        conn.execute("UPDATE bookings SET start_at = %s, end_at = %s, sequence = sequence + 1 WHERE id = %s",
-                     (moved, moved + timedelta(minutes=45), booking_id))
+        conn.execute(
+            "UPDATE bookings SET start_at = %s, end_at = %s, sequence = sequence + 1 WHERE id = %s",
+            (moved, moved + timedelta(minutes=45), booking_id),
+        )
     after = bodies()
     assert all("Labo Après" in body and "Labo Avant" not in body for body in after)
     assert all(f"DTSTART;TZID=Europe/Paris:{second:%Y%m%d}T150000" in body for body in after)

@@ -1,4 +1,5 @@
 """Secret iCal feeds: tokens, RFC 5545/7986 properties, 304s, and validity for three independent readers."""
+
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -14,12 +15,12 @@ from icalendar import Calendar
 
 from booking.extensions import db
 from booking.models import FeedToken
+from booking.pgcluster import free_port
 from booking.services import bookings, feeds
 
 from . import factories as f
-from booking.pgcluster import free_port
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def paris(text):
@@ -96,8 +97,9 @@ def test_cancelled_events_stay_30_days_with_a_higher_sequence(world, client):
     cancelled = world["bookings"][0]
     with time_machine.travel(NOW, tick=False):
         bookings.cancel(world["contact"], cancelled, NOW)
-        event = next(e for e in Calendar.from_ical(get(client, raw).data).walk("VEVENT")
-                     if str(e["UID"]) == cancelled.ical_uid)
+        event = next(
+            e for e in Calendar.from_ical(get(client, raw).data).walk("VEVENT") if str(e["UID"]) == cancelled.ical_uid
+        )
     assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 1
     with time_machine.travel(NOW + timedelta(days=31), tick=False):
         assert cancelled.ical_uid not in get(client, raw).data.decode()
@@ -128,9 +130,20 @@ def test_strict_parser_accepts_the_feed(world, client):
 def radicale(tmp_path):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}", "--auth-type", "none",
-         "--storage-filesystem-folder", str(tmp_path / "collections")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--auth-type",
+            "none",
+            "--storage-filesystem-folder",
+            str(tmp_path / "collections"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -158,8 +171,9 @@ def test_a_caldav_server_stores_and_finds_every_event(world, client, radicale):
             single.add_component(zone)
         single.add_component(event)
         target.save_event(single.to_ical().decode())
-    found = target.search(start=datetime(2026, 12, 1, tzinfo=timezone.utc), end=datetime(2026, 12, 31, tzinfo=timezone.utc),
-                          event=True, expand=False)
+    found = target.search(
+        start=datetime(2026, 12, 1, tzinfo=UTC), end=datetime(2026, 12, 31, tzinfo=UTC), event=True, expand=False
+    )
     uids = {str(e.icalendar_component["UID"]) for e in found}
     assert uids == {b.ical_uid for b in world["bookings"]}  # the consultant sees every client
 
@@ -192,28 +206,49 @@ def test_the_published_ttl_is_a_duration(world, client):
 def test_a_five_day_job_appears_as_its_five_working_days(world, client):
     """Fri 4 → Thu 10 Dec: Friday, then Monday to Thursday (not one span through the weekend)."""
     installer = f.consultant(skills=("installation",))
-    job = f.booking(installer, paris("2026-12-04 09:00"), company=world["company"],
-                    minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60))
+    job = f.booking(
+        installer,
+        paris("2026-12-04 09:00"),
+        company=world["company"],
+        minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60),
+    )
     db.session.commit()
-    events = [e for e in Calendar.from_ical(get(client, feeds.issue(None, installer)).data).walk("VEVENT")
-              if str(e["UID"]).endswith(job.ical_uid)]
+    events = [
+        e
+        for e in Calendar.from_ical(get(client, feeds.issue(None, installer)).data).walk("VEVENT")
+        if str(e["UID"]).endswith(job.ical_uid)
+    ]
     days = sorted((e["DTSTART"].dt.strftime("%a %d %H:%M"), e["DTEND"].dt.strftime("%H:%M")) for e in events)
-    assert days == [("Fri 04 09:00", "18:00"), ("Mon 07 09:00", "18:00"), ("Thu 10 09:00", "18:00"),
-                    ("Tue 08 09:00", "18:00"), ("Wed 09 09:00", "18:00")]
+    assert days == [
+        ("Fri 04 09:00", "18:00"),
+        ("Mon 07 09:00", "18:00"),
+        ("Thu 10 09:00", "18:00"),
+        ("Tue 08 09:00", "18:00"),
+        ("Wed 09 09:00", "18:00"),
+    ]
     assert len({str(e["UID"]) for e in events}) == 5 and any(str(e["UID"]) == job.ical_uid for e in events)
 
 
 def test_pages_show_a_five_day_job_with_its_working_days(world, client, auth):
     installer = f.consultant(skills=("installation",))
-    job = f.booking(installer, paris("2026-12-04 09:00"), company=world["company"], contact=world["contact"],
-                    minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60))
+    job = f.booking(
+        installer,
+        paris("2026-12-04 09:00"),
+        company=world["company"],
+        contact=world["contact"],
+        minutes=int((paris("2026-12-10 18:00") - paris("2026-12-04 09:00")).total_seconds() // 60),
+    )
     db.session.commit()
     auth.login(world["contact"].email)
     page = client.get(f"/portail/rendez-vous/{job.id}").get_data(as_text=True)
-    assert ("vendredi 4 décembre 2026, 09:00 – jeu. 10 déc. 18:00 (5 jours ouvrés : ven. 4 déc., lun. 7 déc., "
-            "mar. 8 déc., mer. 9 déc., jeu. 10 déc.)") in page
+    assert (
+        "vendredi 4 décembre 2026, 09:00 – jeu. 10 déc. 18:00 (5 jours ouvrés : ven. 4 déc., lun. 7 déc., "
+        "mar. 8 déc., mer. 9 déc., jeu. 10 déc.)"
+    ) in page
     client.post("/langue/en", data={"next": "/"})
-    assert "(5 working days: Fri 4 Dec, Mon 7 Dec" in client.get(f"/portail/rendez-vous/{job.id}").get_data(as_text=True)
+    assert "(5 working days: Fri 4 Dec, Mon 7 Dec" in client.get(f"/portail/rendez-vous/{job.id}").get_data(
+        as_text=True
+    )
     one_day = world["bookings"][0]
     local = [t.astimezone(feeds.PARIS).strftime("%H:%M") for t in (one_day.start_at, one_day.end_at)]
     page = client.get(f"/portail/rendez-vous/{one_day.id}").get_data(as_text=True)

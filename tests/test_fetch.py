@@ -1,6 +1,7 @@
 """The calendar fetcher (calendars/fetch.py): internal addresses refused at the address check, before
 any connection; a total deadline; a size cap; errors that never repeat the server's words.
 Traffic goes to loopback test servers only; other addresses are refused before connecting."""
+
 from __future__ import annotations
 
 import socket
@@ -41,6 +42,7 @@ def stub(**answers: list[str]):
     def resolve(host: str, port: int) -> list[str]:
         calls.append(host)
         return table[host]
+
     resolve.calls = calls
     return resolve
 
@@ -54,23 +56,26 @@ def test_a_literal_loopback_address_is_refused_when_loopback_is_not_allowed():
     assert FRENCH_REFUSAL in str(refused.value)
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://10.0.0.1/cal.ics", "réseau privé"),
-    ("http://192.168.1.1/cal.ics", "réseau privé"),
-    ("http://172.16.5.4:8080/cal.ics", "réseau privé"),
-    ("http://169.254.169.254/latest/meta-data/", "métadonnées"),
-    ("http://[fd00:ec2::254]/latest/meta-data/", "métadonnées"),
-    ("http://100.100.100.200/latest/meta-data/", "métadonnées"),
-    ("http://169.254.10.1/", "lien-local"),
-    ("http://[::1]/cal.ics", "boucle locale"),
-    ("http://[::ffff:127.0.0.1]/cal.ics", "boucle locale"),
-    ("http://[fe80::1]/cal.ics", "lien-local"),
-    ("http://[fd12:3456::1]/cal.ics", "locale unique"),
-    ("http://100.64.0.1/cal.ics", "CGNAT"),
-    ("http://224.0.0.1/cal.ics", "multidiffusion"),
-    ("http://0.0.0.0/cal.ics", "réservée"),
-    ("http://240.0.0.1/cal.ics", "réservée"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://10.0.0.1/cal.ics", "réseau privé"),
+        ("http://192.168.1.1/cal.ics", "réseau privé"),
+        ("http://172.16.5.4:8080/cal.ics", "réseau privé"),
+        ("http://169.254.169.254/latest/meta-data/", "métadonnées"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "métadonnées"),
+        ("http://100.100.100.200/latest/meta-data/", "métadonnées"),
+        ("http://169.254.10.1/", "lien-local"),
+        ("http://[::1]/cal.ics", "boucle locale"),
+        ("http://[::ffff:127.0.0.1]/cal.ics", "boucle locale"),
+        ("http://[fe80::1]/cal.ics", "lien-local"),
+        ("http://[fd12:3456::1]/cal.ics", "locale unique"),
+        ("http://100.64.0.1/cal.ics", "CGNAT"),
+        ("http://224.0.0.1/cal.ics", "multidiffusion"),
+        ("http://0.0.0.0/cal.ics", "réservée"),
+        ("http://240.0.0.1/cal.ics", "réservée"),
+    ],
+)
 def test_internal_literal_addresses_are_refused_before_any_connection(url, reason):
     connections = Connections()
     with pytest.raises(FetchError, match=reason) as refused:
@@ -80,13 +85,16 @@ def test_internal_literal_addresses_are_refused_before_any_connection(url, reaso
         fetch.check_url(url)
 
 
-@pytest.mark.parametrize("addresses, reason", [
-    (["10.1.2.3"], "réseau privé"),
-    (["169.254.169.254"], "métadonnées"),
-    (["93.184.216.34", "192.168.0.10"], "réseau privé"),  # one internal answer is enough
-    (["fe80::1"], "lien-local"),
-    (["127.0.0.1"], "boucle locale"),
-])
+@pytest.mark.parametrize(
+    "addresses, reason",
+    [
+        (["10.1.2.3"], "réseau privé"),
+        (["169.254.169.254"], "métadonnées"),
+        (["93.184.216.34", "192.168.0.10"], "réseau privé"),  # one internal answer is enough
+        (["fe80::1"], "lien-local"),
+        (["127.0.0.1"], "boucle locale"),
+    ],
+)
 def test_a_host_name_resolving_to_an_internal_address_is_refused(addresses, reason):
     connections, resolve = Connections(), stub(intranet_example_com=addresses)
     with pytest.raises(FetchError, match=reason) as refused:
@@ -101,18 +109,23 @@ def test_public_addresses_pass_the_check():
     assert fetch.refusal("10.0.0.1", allow_loopback=True) == "adresse de réseau privé"
 
 
-@pytest.mark.parametrize("target, reason", [
-    ("http://10.0.0.1/cal.ics", "réseau privé"),
-    ("http://169.254.169.254/latest/meta-data/", "métadonnées"),
-    ("http://[fe80::1]/", "lien-local"),
-    ("http://internal.example/cal.ics", "réseau privé"),
-])
+@pytest.mark.parametrize(
+    "target, reason",
+    [
+        ("http://10.0.0.1/cal.ics", "réseau privé"),
+        ("http://169.254.169.254/latest/meta-data/", "métadonnées"),
+        ("http://[fe80::1]/", "lien-local"),
+        ("http://internal.example/cal.ics", "réseau privé"),
+    ],
+)
 def test_a_redirect_to_an_internal_address_is_refused(target, reason):
     connections = Connections()
     resolve = stub(internal_example=["192.168.1.1"])
     with serving(lambda h: send(h, 302, Location=target)) as server:
         with pytest.raises(FetchError, match=reason) as refused:
-            fetch.fetch(f"{server.url}/cal.ics", policy=Policy(allow_loopback=True, resolve=resolve, connect=connections))
+            fetch.fetch(
+                f"{server.url}/cal.ics", policy=Policy(allow_loopback=True, resolve=resolve, connect=connections)
+            )
     assert str(refused.value).startswith("Redirection refusée")
     assert connections.made == [("127.0.0.1", server.port)]  # the allowed server only
 
@@ -126,21 +139,33 @@ def test_redirects_are_followed_up_to_the_cap():
         assert fetch.fetch(f"{server.url}/hop/0", policy=Policy(allow_loopback=True)).body == ICS
         with pytest.raises(FetchError, match="Trop de redirections : plus de 2"):
             fetch.fetch(f"{server.url}/hop/0", policy=Policy(allow_loopback=True, max_redirects=2))
-        assert [path for path, _ in server.requests] == ["/hop/0", "/hop/1", "/hop/2", "/hop/3",
-                                                         "/hop/0", "/hop/1", "/hop/2"]
+        assert [path for path, _ in server.requests] == [
+            "/hop/0",
+            "/hop/1",
+            "/hop/2",
+            "/hop/3",
+            "/hop/0",
+            "/hop/1",
+            "/hop/2",
+        ]
 
 
 def test_the_checked_address_is_the_one_connected_to(monkeypatch):
     """Resolved once, then connected to by address: no second lookup that could answer otherwise."""
     resolve = stub(calendar_example=["127.0.0.1"])
     with serving(lambda h: send(h, 200, ICS, ETag='"v1"')) as server:
+
         def second_lookup(*args, **kwargs):
             raise AssertionError("resolved a second time")
+
         monkeypatch.setattr(socket, "getaddrinfo", second_lookup)
-        fetched = fetch.fetch(f"http://calendar.example:{server.port}/cal.ics",
-                              policy=Policy(allow_loopback=True, resolve=resolve))
+        fetched = fetch.fetch(
+            f"http://calendar.example:{server.port}/cal.ics", policy=Policy(allow_loopback=True, resolve=resolve)
+        )
     assert fetched.body == ICS and fetched.etag == '"v1"'
-    assert resolve.calls == ["calendar.example"] and server.requests == [("/cal.ics", f"calendar.example:{server.port}")]
+    assert resolve.calls == ["calendar.example"] and server.requests == [
+        ("/cal.ics", f"calendar.example:{server.port}")
+    ]
 
 
 @pytest.mark.parametrize("headers", [True, False], ids=["dripping-body", "dripping-status-line"])
@@ -169,7 +194,10 @@ def test_an_oversized_body_is_cut_at_the_cap(declared):
     with serving(handle) as server:
         with pytest.raises(FetchError, match="trop volumineux : plus de 4 Kio"):
             fetch.fetch(f"{server.url}/big.ics", policy=Policy(allow_loopback=True, max_bytes=4096))
-        assert fetch.fetch(f"{server.url}/big.ics", policy=Policy(allow_loopback=True, max_bytes=50000)).body == b"x" * 50000
+        assert (
+            fetch.fetch(f"{server.url}/big.ics", policy=Policy(allow_loopback=True, max_bytes=50000)).body
+            == b"x" * 50000
+        )
 
 
 def test_an_error_names_the_status_without_echoing_the_server():
@@ -197,14 +225,17 @@ def test_conditional_get_answers_none_on_304():
         assert fetch.fetch(f"{server.url}/cal.ics", etag='"v1"', policy=Policy(allow_loopback=True)).body is None
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("file:///etc/passwd", "http:// ou https://"),
-    ("ftp://example.com/cal.ics", "http:// ou https://"),
-    ("gopher://example.com:70/", "http:// ou https://"),
-    ("http:///cal.ics", "nom du serveur manque"),
-    ("http://example.com:99999/", "port"),
-    ("https://user:password@example.com/cal.ics", "identifiants"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("file:///etc/passwd", "http:// ou https://"),
+        ("ftp://example.com/cal.ics", "http:// ou https://"),
+        ("gopher://example.com:70/", "http:// ou https://"),
+        ("http:///cal.ics", "nom du serveur manque"),
+        ("http://example.com:99999/", "port"),
+        ("https://user:password@example.com/cal.ics", "identifiants"),
+    ],
+)
 def test_only_http_and_https_urls_are_fetched(url, reason):
     with pytest.raises(FetchError, match=reason):
         fetch.fetch(url, policy=Policy(resolve=no_resolver, connect=Connections()))
@@ -224,6 +255,7 @@ def test_an_unknown_host_and_a_closed_port_are_named():
 
 def test_a_name_that_takes_long_to_resolve_is_cut_at_the_deadline():
     """The resolver has no timeout of its own: the fetch stops waiting for it at its deadline."""
+
     def slow(host: str, port: int) -> list[str]:
         time.sleep(5)
         return ["93.184.216.34"]

@@ -2,18 +2,20 @@
 no 5xx, and every response conforms to the document (status, content type, body schema).
 Then the web pages, from the URL map: each hostile kind of value in each field a view reads, and hypothesis
 over paths, queries and forms; no 5xx, ever. On SQLite and PostgreSQL (which refuses NUL bytes and big ints)."""
+
 from __future__ import annotations
 
 import inspect
 import re
 import sys
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 
 import pytest
 import schemathesis
 import time_machine
-from hypothesis import HealthCheck, given, settings
 from flask_wtf import FlaskForm
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
 from werkzeug.routing import IntegerConverter
@@ -27,12 +29,17 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .dates import working_days
 
-
 # What the document promises. Left out: positive_data_acceptance, since schema-valid requests may still
 # break a business rule (an end before the start, a slot already taken) and get a documented 409/422.
-CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-          checks.response_schema_conformance, checks.response_headers_conformance, checks.negative_data_rejection,
-          checks.ignored_auth]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+    checks.negative_data_rejection,
+    checks.ignored_auth,
+]
 
 
 @pytest.fixture
@@ -60,30 +67,76 @@ def test_api_answers_generated_requests_as_documented(api_schema, any_app):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+        @settings(
+            max_examples=25,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
         def conforms(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
+
         conforms()
 
 
 # --- The web pages: every route of the URL map, with the query and form fields its view reads -----------------
-NOW = datetime(2027, 3, 10, 10, 0, tzinfo=timezone.utc)  # a Wednesday: the world's bookings sit around it
+NOW = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)  # a Wednesday: the world's bookings sit around it
 # The kinds of input that gave a 500 (issue 13, item 7), each put in one field while the others are plausible.
-SWEEP = ["a\x00b", "0001-01-01", "9999-12-31", "0001-01", "9999-12", "0001-01-01T00:00", "9999-12-31T23:59",
-         "0001-01-01T00:00:00+14:00", "2147483648", "-2147483649", "9" * 30, "x" * 3000]
+SWEEP = [
+    "a\x00b",
+    "0001-01-01",
+    "9999-12-31",
+    "0001-01",
+    "9999-12",
+    "0001-01-01T00:00",
+    "9999-12-31T23:59",
+    "0001-01-01T00:00:00+14:00",
+    "2147483648",
+    "-2147483649",
+    "9" * 30,
+    "x" * 3000,
+]
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
-VALUE = st.one_of(st.sampled_from(SWEEP + ["", " ", "-1", "0", "NaN", "1e999", "2027-02-30", "<b>", "é" * 300]),
-                  TEXT, st.integers(-2**64, 2**64).map(str), st.dates().map(date.isoformat),
-                  st.datetimes().map(lambda d: d.isoformat(timespec="minutes")))
+VALUE = st.one_of(
+    st.sampled_from(SWEEP + ["", " ", "-1", "0", "NaN", "1e999", "2027-02-30", "<b>", "é" * 300]),
+    TEXT,
+    st.integers(-(2**64), 2**64).map(str),
+    st.dates().map(date.isoformat),
+    st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
+)
 # A plausible value for each field the pages read, so that the one hostile field is the one that gets read.
-PLAUSIBLE = {"semaine": "2027-03-15", "mois": "2027-03", "ticket": "TCK-1", "priorite": "majeure",
-             "ouvert": "2027-03-10T09:00", "start": "2027-03-18T10:00:00+01:00", "end": "2027-03-18T12:00:00+01:00",
-             "reason": "Formation", "skill": "comptabilite", "amount": "2", "unit": "days", "description": "Urgent",
-             "outcome": "completed", "code": "backup", "done": "1", "notes": "RAS", "changes": "RAS",
-             "environment": "production", "email": "nobody@test.example", "name": "Nouveau", "password": "x" * 12,
-             "label": "Perso", "url": "", "next": "/", "page": "1", "statut": "failed", "decision": "refuse"}
+PLAUSIBLE = {
+    "semaine": "2027-03-15",
+    "mois": "2027-03",
+    "ticket": "TCK-1",
+    "priorite": "majeure",
+    "ouvert": "2027-03-10T09:00",
+    "start": "2027-03-18T10:00:00+01:00",
+    "end": "2027-03-18T12:00:00+01:00",
+    "reason": "Formation",
+    "skill": "comptabilite",
+    "amount": "2",
+    "unit": "days",
+    "description": "Urgent",
+    "outcome": "completed",
+    "code": "backup",
+    "done": "1",
+    "notes": "RAS",
+    "changes": "RAS",
+    "environment": "production",
+    "email": "nobody@test.example",
+    "name": "Nouveau",
+    "password": "x" * 12,
+    "label": "Perso",
+    "url": "",
+    "next": "/",
+    "page": "1",
+    "statut": "failed",
+    "decision": "refuse",
+}
 PATH = {"kind": "erplib", "code": "fr", "month": "2027-03", "token": "x", "filename": "app.css"}
 # Fields read through request.form / .args / .files (or a local `form = request.form`), in quotes.
 FIELD = re.compile(r'(?:request\.(?:form|args|files)|\bform)(?:\.get\(|\[)\s*"([^"]+)"')
@@ -117,15 +170,31 @@ def web_world(any_app):
     with time_machine.travel(NOW, tick=False):
         company = f.company()
         consultant = f.consultant()
-        users = {"client": f.user("client", company), "consultant": consultant.user,
-                 "planner": f.user("planner"), "admin": f.user("admin")}
+        users = {
+            "client": f.user("client", company),
+            "consultant": consultant.user,
+            "planner": f.user("planner"),
+            "admin": f.user("admin"),
+        }
         past = f.booking(consultant, NOW - timedelta(days=1), company=company)  # an outcome to record
-        held = f.booking(consultant, NOW + timedelta(days=8), company=company, status="held",
-                         hold_expires_at=NOW + timedelta(hours=1))
-        f.booking(consultant, NOW + timedelta(days=15), minutes=120, company=company, kind="minor_update",
-                  status="cancelled")  # cancelled: an absence fuzzed over it never starts a background repair
-        request_ = PriorityRequest(company=company, requester_id=users["client"].id, skill="comptabilite",
-                                   amount=1, unit="days", status="refused")
+        held = f.booking(
+            consultant,
+            NOW + timedelta(days=8),
+            company=company,
+            status="held",
+            hold_expires_at=NOW + timedelta(hours=1),
+        )
+        f.booking(
+            consultant, NOW + timedelta(days=15), minutes=120, company=company, kind="minor_update", status="cancelled"
+        )  # cancelled: an absence fuzzed over it never starts a background repair
+        request_ = PriorityRequest(
+            company=company,
+            requester_id=users["client"].id,
+            skill="comptabilite",
+            amount=1,
+            unit="days",
+            status="refused",
+        )
         calendar = ExternalCalendar(consultant_id=consultant.id, label="Perso")
         db.session.add_all([request_, calendar])
         db.session.commit()
@@ -133,10 +202,20 @@ def web_world(any_app):
         for role, user in users.items():
             clients[role] = any_app.test_client()
             assert clients[role].post("/login", data={"email": user.email, "password": f.PASSWORD}).status_code == 302
-        ids = {"booking_id": held.id, "company_id": company.id, "request_id": request_.id,
-               "calendar_id": calendar.id, "plan_id": 1, "token_id": 1}
-        yield {"clients": clients, "ids": ids, "all_ids": [past.id, *ids.values()],
-               "plausible": {**PLAUSIBLE, "consultant": str(consultant.id)}}
+        ids = {
+            "booking_id": held.id,
+            "company_id": company.id,
+            "request_id": request_.id,
+            "calendar_id": calendar.id,
+            "plan_id": 1,
+            "token_id": 1,
+        }
+        yield {
+            "clients": clients,
+            "ids": ids,
+            "all_ids": [past.id, *ids.values()],
+            "plausible": {**PLAUSIBLE, "consultant": str(consultant.id)},
+        }
 
 
 def _routes(app):
@@ -154,8 +233,9 @@ def _send(world, rule, method, role, values, fields):
     url = rule.build(values, append_unknown=False)[1]
     try:
         with time_machine.travel(NOW, tick=False):
-            response = world["clients"][role].open(url, method=method, query_string=fields,
-                                                   data=fields if method == "POST" else None)
+            response = world["clients"][role].open(
+                url, method=method, query_string=fields, data=fields if method == "POST" else None
+            )
     except Exception as error:  # TESTING lets a view's exception through: under gunicorn it is a 500
         return f"{method} {url} {str(fields)[:200]}: {type(error).__name__}: {str(error)[:200]}"
     if response.status_code >= 500:
@@ -164,8 +244,10 @@ def _send(world, rule, method, role, values, fields):
 
 
 def _path(world, rule, override=None) -> dict:
-    values = {name: world["ids"].get(name, 1) if isinstance(rule._converters[name], IntegerConverter)
-              else PATH.get(name, "x") for name in rule.arguments}
+    values = {
+        name: world["ids"].get(name, 1) if isinstance(rule._converters[name], IntegerConverter) else PATH.get(name, "x")
+        for name in rule.arguments
+    }
     return {**values, **(override or {})}
 
 
@@ -192,12 +274,14 @@ def test_pages_answer_generated_values_without_a_server_error(any_app, web_world
     failures, routes = [], 0
     for rule, method, role, fields in _routes(any_app):
         routes += 1
-        path = st.fixed_dictionaries({name: ids if isinstance(rule._converters[name], IntegerConverter) else words
-                                      for name in rule.arguments})
+        path = st.fixed_dictionaries(
+            {name: ids if isinstance(rule._converters[name], IntegerConverter) else words for name in rule.arguments}
+        )
 
         @given(values=path, form=st.fixed_dictionaries({}, optional={name: VALUE for name in fields}))
-        @settings(max_examples=10, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=10, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def no_server_error(values, form):
             # run at once, inside this iteration: the loop variables are the ones meant
             assert _send(web_world, rule, method, role, values, form) is None  # noqa: B023

@@ -1,5 +1,6 @@
 """The prerequisites gate re-reads the intervention under its lock: one cancelled, or moved a week later,
 between the job's selection and its lock is left as it is, neither stopped nor mailed (PostgreSQL, real lock wait)."""
+
 from __future__ import annotations
 
 import threading
@@ -16,11 +17,13 @@ from booking.services import bookings, interventions, locking
 from . import factories as f
 from .test_jobs import paris
 
-
 CHANGES = {
     "cancelled": ("UPDATE bookings SET status = 'cancelled' WHERE id = %s", "cancelled"),
-    "moved a week later": ("UPDATE bookings SET start_at = start_at + interval '7 days', "
-                           "end_at = end_at + interval '7 days' WHERE id = %s", "confirmed"),
+    "moved a week later": (
+        "UPDATE bookings SET start_at = start_at + interval '7 days', "
+        "end_at = end_at + interval '7 days' WHERE id = %s",
+        "confirmed",
+    ),
 }
 
 
@@ -45,8 +48,10 @@ def test_an_intervention_changed_while_the_gate_waits_for_its_lock_is_left_alone
         job = threading.Thread(target=gate)
         job.start()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not holder.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone():
+        while (
+            time.monotonic() < deadline
+            and not holder.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+        ):
             time.sleep(0.05)  # the job has selected the intervention and waits for its lock
         holder.execute(statement, (booking.id,))
         holder.execute("SELECT pg_advisory_unlock(%s, %s)", locking.company(company.id))

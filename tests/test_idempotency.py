@@ -1,12 +1,13 @@
 """Idempotency-Key: a key left pending by a request that died is taken over once its lease ends, and
 an answer is written only with the work it reports, by the request that holds the key.
 (The real faults — kill -9, a PostgreSQL restart, a crashed SQLite app — are in test_idempotency_faults*.py.)"""
+
 from __future__ import annotations
 
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -20,7 +21,7 @@ from booking.services import tokens
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 LEASE = 10  # seconds: IDEMPOTENCY_LEASE_SECONDS's default
 PATH = "/api/v1/bookings"
 
@@ -43,8 +44,12 @@ def _world(app):
 
 
 def _post(app, world, key: str):
-    return app.test_client().post(PATH, data=world["body"], content_type="application/json",
-                                  headers={"Authorization": f"Bearer {world['token']}", "Idempotency-Key": key})
+    return app.test_client().post(
+        PATH,
+        data=world["body"],
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {world['token']}", "Idempotency-Key": key},
+    )
 
 
 def _count(model) -> int:
@@ -56,8 +61,16 @@ def test_a_key_left_pending_by_a_dead_request_is_taken_over_once_its_lease_ends(
     world = _world(any_app)
     # what a request killed between its claim and its answer leaves behind
     fingerprint = idempotency.fingerprint("POST", PATH, b"", world["body"].encode())
-    db.session.add(IdempotentRequest(user_id=world["user_id"], key="k-dead", fingerprint=fingerprint, status=0, body={},
-                                     claimed_at=NOW - timedelta(seconds=1) if claimed == "1 s ago" else None))
+    db.session.add(
+        IdempotentRequest(
+            user_id=world["user_id"],
+            key="k-dead",
+            fingerprint=fingerprint,
+            status=0,
+            body={},
+            claimed_at=NOW - timedelta(seconds=1) if claimed == "1 s ago" else None,
+        )
+    )
     db.session.commit()
     if claimed == "1 s ago":  # within its lease it may still be running: the twin is told to wait, how long
         waiting = _post(any_app, world, "k-dead")
@@ -79,8 +92,9 @@ def _wait_for_lock(watcher, statement: str) -> int:
     """The backend waiting for a lock while running `statement`."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        row = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s",
-                              (statement + "%",)).fetchone()
+        row = watcher.execute(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s", (statement + "%",)
+        ).fetchone()
         if row:
             return row[0]
         time.sleep(0.02)
@@ -98,8 +112,11 @@ def test_a_request_whose_key_was_taken_over_keeps_nothing(pg_app, frozen):
         with pg_app.app_context():
             answers.append(_post(pg_app, world, "k-late"))
 
-    with psycopg.connect(raw) as company_lock, psycopg.connect(raw) as taker, \
-            psycopg.connect(raw, autocommit=True) as watcher:
+    with (
+        psycopg.connect(raw) as company_lock,
+        psycopg.connect(raw) as taker,
+        psycopg.connect(raw, autocommit=True) as watcher,
+    ):
         # the booking's row is written, then its company's foreign-key check waits here
         company_lock.execute("SELECT id FROM companies WHERE id = %s FOR UPDATE", (world["company_id"],))
         late = threading.Thread(target=request)

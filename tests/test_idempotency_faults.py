@@ -2,6 +2,7 @@
 booking's answer is being written, a crash of the SQLite app process mid-request or just before its
 answer leaves. Afterwards the same POST with the same key completes the booking or replays its answer
 (the same id) — never a key stuck "in progress", never a booking whose id the client cannot learn."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, time as clock
+from datetime import datetime
+from datetime import time as clock
 
 import psycopg
 import pytest
@@ -59,17 +61,27 @@ def _world() -> dict:
     consultant = f.consultant()
     token = tokens.create(f.user("client", company))
     start = datetime.combine(working_day(), clock(10), PARIS)  # past the notice, inside the horizon
-    world = {"company_id": company.id, "token": token,
-             "body": {"service": "erplib", "start": start.isoformat(), "consultant_id": consultant.id}}
+    world = {
+        "company_id": company.id,
+        "token": token,
+        "body": {"service": "erplib", "start": start.isoformat(), "consultant_id": consultant.id},
+    }
     db.session.commit()  # and no transaction left open, that the restart would cut
     return world
 
 
 def _post(base: str, world: dict, key: str) -> tuple[int, dict, dict]:
     """POST the booking with this Idempotency-Key: status (0: the connection was cut), headers, JSON body."""
-    request = urllib.request.Request(f"{base}/api/v1/bookings", data=json.dumps(world["body"]).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {world['token']}", "Idempotency-Key": key,
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/api/v1/bookings",
+        data=json.dumps(world["body"]).encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {world['token']}",
+            "Idempotency-Key": key,
+            "Content-Type": "application/json",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, dict(response.headers), json.load(response)
@@ -105,8 +117,9 @@ def _wait_for_lock(watcher, statement: str) -> int:
     """The backend waiting for a lock while running `statement`."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        row = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s",
-                              (statement + "%",)).fetchone()
+        row = watcher.execute(
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s", (statement + "%",)
+        ).fetchone()
         if row:
             return row[0]
         time.sleep(0.02)
@@ -130,8 +143,11 @@ def _fault_while_the_answer_is_written(url: str, base: str, world: dict, key: st
             key_lock.execute("SELECT id FROM idempotent_requests WHERE key = %s FOR UPDATE", (key,))
             company_lock.rollback()
             pid = _wait_for_lock(watcher, "UPDATE idempotent_requests")
-            written = watcher.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = "
-                                      "'bookings'::regclass AND mode = 'RowExclusiveLock'", (pid,)).fetchone()[0]
+            written = watcher.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = "
+                "'bookings'::regclass AND mode = 'RowExclusiveLock'",
+                (pid,),
+            ).fetchone()[0]
             assert written == 1  # the booking is written: only its answer is missing
         fault()
         sending.join(60)
@@ -161,12 +177,14 @@ def test_kill_9_of_the_worker_writing_the_answer_then_the_retry_completes_the_bo
         server.wait(10)
 
 
-def test_postgresql_restart_while_the_answer_is_written_then_the_retry_completes_the_booking(pg_database, cluster,
-                                                                                              tmp_path):
+def test_postgresql_restart_while_the_answer_is_written_then_the_retry_completes_the_booking(
+    pg_database, cluster, tmp_path
+):
     url, _ = pg_database
     world = _world()
-    server, base = gunicorn(url, tmp_path / "gunicorn.log", workers=1, IDEMPOTENCY_LEASE_SECONDS=LEASE,
-                            LOCK_TIMEOUT_SECONDS="60")
+    server, base = gunicorn(
+        url, tmp_path / "gunicorn.log", workers=1, IDEMPOTENCY_LEASE_SECONDS=LEASE, LOCK_TIMEOUT_SECONDS="60"
+    )
     try:
         first = _fault_while_the_answer_is_written(url, base, world, "k-restart", cluster.restart)
         # Usually the database goes away under it: "retry in a few seconds". A fast shutdown ends every backend

@@ -1,9 +1,10 @@
 """Imports of real calendars from public projects (tests/data/ical-corpus), exactly as its SOURCES.md says."""
+
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,8 +18,11 @@ from calendars.worktime import PARIS
 # Real calendars from public projects (licences in its SOURCES.md), kept here so that a clone alone runs the tests.
 CORPUS = Path(__file__).resolve().parent / "data" / "ical-corpus"
 # The table's counts hold for the versions it was made with, which constraints.txt pins for every install.
-PINS = dict(line.split("==") for line in (CORPUS.parents[2] / "constraints.txt").read_text().splitlines()
-            if line and not line.startswith("#"))
+PINS = dict(
+    line.split("==")
+    for line in (CORPUS.parents[2] / "constraints.txt").read_text().splitlines()
+    if line and not line.startswith("#")
+)
 
 
 def expectations() -> list[tuple[str, bool, int | None]]:
@@ -35,7 +39,7 @@ def expectations() -> list[tuple[str, bool, int | None]]:
 
 
 CASES = expectations()
-SPAN = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2030, 1, 1, tzinfo=timezone.utc))
+SPAN = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
 # Files that icalendar or recurring-ical-events cannot take whole: what is read of them now
 # (instances, or the code of the refusal and of the first skipped component).
 PARTIAL = {
@@ -63,8 +67,12 @@ def test_the_corpus_is_all_there():
 
 def clean(message: str) -> bool:
     """A sentence for a person: no NUL, no Python exception name, no raw component text."""
-    return ("\x00" not in message and not re.search(r"[A-Z][a-z]+(Error|Exception|Format)\b", message)
-            and "DTSTAMP" not in message and len(message) > 15)
+    return (
+        "\x00" not in message
+        and not re.search(r"[A-Z][a-z]+(Error|Exception|Format)\b", message)
+        and "DTSTAMP" not in message
+        and len(message) > 15
+    )
 
 
 @pytest.mark.parametrize("name, parses, count", CASES, ids=[c[0] for c in CASES])
@@ -107,16 +115,33 @@ def local(spans):
 
 def test_recurrences_exdates_overrides_transparent_and_cancelled():
     data = ics(
-        event("r", "DTSTART;TZID=Europe/Paris:20261207T100000", "DTEND;TZID=Europe/Paris:20261207T110000",
-              "RRULE:FREQ=DAILY;COUNT=5", "EXDATE;TZID=Europe/Paris:20261209T100000"),
-        event("r", "RECURRENCE-ID;TZID=Europe/Paris:20261208T100000", "DTSTART;TZID=Europe/Paris:20261208T150000",
-              "DTEND;TZID=Europe/Paris:20261208T160000"),
-        event("r", "RECURRENCE-ID;TZID=Europe/Paris:20261210T100000", "DTSTART;TZID=Europe/Paris:20261210T100000",
-              "DTEND;TZID=Europe/Paris:20261210T110000", "STATUS:CANCELLED"),
+        event(
+            "r",
+            "DTSTART;TZID=Europe/Paris:20261207T100000",
+            "DTEND;TZID=Europe/Paris:20261207T110000",
+            "RRULE:FREQ=DAILY;COUNT=5",
+            "EXDATE;TZID=Europe/Paris:20261209T100000",
+        ),
+        event(
+            "r",
+            "RECURRENCE-ID;TZID=Europe/Paris:20261208T100000",
+            "DTSTART;TZID=Europe/Paris:20261208T150000",
+            "DTEND;TZID=Europe/Paris:20261208T160000",
+        ),
+        event(
+            "r",
+            "RECURRENCE-ID;TZID=Europe/Paris:20261210T100000",
+            "DTSTART;TZID=Europe/Paris:20261210T100000",
+            "DTEND;TZID=Europe/Paris:20261210T110000",
+            "STATUS:CANCELLED",
+        ),
         event("t", "DTSTART:20261207T130000Z", "DTEND:20261207T140000Z", "TRANSP:TRANSPARENT"),
     )
-    assert local(importer.busy_from_bytes(data, *WEEK)) == [("Mon 10:00", "Mon 11:00"), ("Tue 15:00", "Tue 16:00"),
-                                                             ("Fri 10:00", "Fri 11:00")]
+    assert local(importer.busy_from_bytes(data, *WEEK)) == [
+        ("Mon 10:00", "Mon 11:00"),
+        ("Tue 15:00", "Tue 16:00"),
+        ("Fri 10:00", "Fri 11:00"),
+    ]
 
 
 def test_all_day_events_block_the_whole_local_day():
@@ -125,8 +150,13 @@ def test_all_day_events_block_the_whole_local_day():
 
 
 def test_windows_zone_names_and_x_wr_timezone_are_understood():
-    windows = ics(event("w", "DTSTART;TZID=W. Europe Standard Time:20261207T100000",
-                        "DTEND;TZID=W. Europe Standard Time:20261207T110000"))
+    windows = ics(
+        event(
+            "w",
+            "DTSTART;TZID=W. Europe Standard Time:20261207T100000",
+            "DTEND;TZID=W. Europe Standard Time:20261207T110000",
+        )
+    )
     google = ics(event("g", "DTSTART:20261207T100000", "DTEND:20261207T110000"), extra="X-WR-TIMEZONE:America/New_York")
     assert local(importer.busy_from_bytes(windows, *WEEK)) == [("Mon 10:00", "Mon 11:00")]
     assert local(importer.busy_from_bytes(google, *WEEK)) == [("Mon 16:00", "Mon 17:00")]
@@ -137,14 +167,20 @@ def test_floating_times_are_read_in_paris_time():
     assert local(importer.busy_from_bytes(data, *WEEK)) == [("Mon 10:00", "Mon 11:30")]
 
 
-@pytest.mark.parametrize("data, code, words", [
-    (b"", "empty", "vide"),
-    (b"this is not a calendar", "not_ical", "pas un calendrier iCalendar"),
-    (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:2026XX\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-     "nothing_readable", "ligne 2"),
-    (b"x" * (importer.MAX_BYTES + 1), "too_big", "volumineux"),
-    (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "unclosed_empty", "incomplet"),
-])
+@pytest.mark.parametrize(
+    "data, code, words",
+    [
+        (b"", "empty", "vide"),
+        (b"this is not a calendar", "not_ical", "pas un calendrier iCalendar"),
+        (
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:2026XX\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "nothing_readable",
+            "ligne 2",
+        ),
+        (b"x" * (importer.MAX_BYTES + 1), "too_big", "volumineux"),
+        (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "unclosed_empty", "incomplet"),
+    ],
+)
 def test_unreadable_files_are_refused_clearly(data, code, words):
     with pytest.raises(importer.CalendarImportError, match=words) as refused:
         importer.busy_from_bytes(data, *WEEK)
@@ -153,9 +189,15 @@ def test_unreadable_files_are_refused_clearly(data, code, words):
 
 # ---- one synthetic file per failure class of issue 14, each built from a valid file plus its defect
 
-GOOD = (event("good-1", "DTSTART;TZID=Europe/Paris:20261207T100000", "DTEND;TZID=Europe/Paris:20261207T110000",
-              "SUMMARY:Réunion"),
-        event("good-2", "DTSTART;TZID=Europe/Paris:20261209T140000", "DTEND;TZID=Europe/Paris:20261209T150000"))
+GOOD = (
+    event(
+        "good-1",
+        "DTSTART;TZID=Europe/Paris:20261207T100000",
+        "DTEND;TZID=Europe/Paris:20261207T110000",
+        "SUMMARY:Réunion",
+    ),
+    event("good-2", "DTSTART;TZID=Europe/Paris:20261209T140000", "DTEND;TZID=Europe/Paris:20261209T150000"),
+)
 GOOD_SPANS = [("Mon 10:00", "Mon 11:00"), ("Wed 14:00", "Wed 15:00")]
 
 
@@ -163,11 +205,23 @@ def with_defect(defect: str) -> bytes:
     return ics(GOOD[0], defect, GOOD[1])
 
 
-@pytest.mark.parametrize("defect", [
-    event("alarm", "DTSTART:20261208T090000Z", "DTEND:20261208T100000Z",
-          "BEGIN:VALARM", "TRIGGER:PT-2H", "ACTION:DISPLAY", "DESCRIPTION:x", "END:VALARM"),
-    event("spaced", "DTSTART:20261208T090000Z", "DURATION:PT1H "),
-], ids=["broken VALARM trigger", "DURATION with a trailing space"])
+@pytest.mark.parametrize(
+    "defect",
+    [
+        event(
+            "alarm",
+            "DTSTART:20261208T090000Z",
+            "DTEND:20261208T100000Z",
+            "BEGIN:VALARM",
+            "TRIGGER:PT-2H",
+            "ACTION:DISPLAY",
+            "DESCRIPTION:x",
+            "END:VALARM",
+        ),
+        event("spaced", "DTSTART:20261208T090000Z", "DURATION:PT1H "),
+    ],
+    ids=["broken VALARM trigger", "DURATION with a trailing space"],
+)
 def test_an_event_with_a_harmless_defect_is_read(defect):
     result = importer.read(with_defect(defect), *WEEK)
     assert local(result.spans) == [GOOD_SPANS[0], ("Tue 10:00", "Tue 11:00"), GOOD_SPANS[1]]
@@ -196,8 +250,14 @@ def test_a_bad_date_skips_its_event_only():
 
 
 def test_an_exchange_rule_with_escaped_semicolons_is_expanded():
-    data = with_defect(event("x", "DTSTART;TZID=Europe/Paris:20261208T080000", "DTEND;TZID=Europe/Paris:20261208T083000",
-                             "RRULE:FREQ=DAILY\\;UNTIL=20261210T235959Z\\;INTERVAL=1"))
+    data = with_defect(
+        event(
+            "x",
+            "DTSTART;TZID=Europe/Paris:20261208T080000",
+            "DTEND;TZID=Europe/Paris:20261208T083000",
+            "RRULE:FREQ=DAILY\\;UNTIL=20261210T235959Z\\;INTERVAL=1",
+        )
+    )
     result = importer.read(data, *WEEK)
     assert ("Tue 08:00", "Tue 08:30") in local(result.spans) and ("Thu 08:00", "Thu 08:30") in local(result.spans)
     assert result.instances == 5 and result.skipped == []
@@ -206,12 +266,14 @@ def test_an_exchange_rule_with_escaped_semicolons_is_expanded():
 def test_an_exchange_meeting_with_an_empty_tzid_is_read_in_paris_time_and_said():
     original = (CORPUS / "icalendar/issue_836_do_not_quote_tzid.ics").read_bytes()
     data = original.replace(b"DTSTART;TZID=Eastern Standard Time:", b"DTSTART;TZID=:").replace(
-        b"DTEND;TZID=Eastern Standard Time:", b"DTEND;TZID=:")
+        b"DTEND;TZID=Eastern Standard Time:", b"DTEND;TZID=:"
+    )
     assert data != original
     october = (datetime(2024, 10, 28, tzinfo=PARIS), datetime(2024, 10, 29, tzinfo=PARIS))
     result = importer.read(data, *october)
-    assert [(a.astimezone(PARIS).strftime("%H:%M"), b.astimezone(PARIS).strftime("%H:%M")) for a, b in result.spans] \
-        == [("17:00", "18:00")]
+    assert [
+        (a.astimezone(PARIS).strftime("%H:%M"), b.astimezone(PARIS).strftime("%H:%M")) for a, b in result.spans
+    ] == [("17:00", "18:00")]
     assert [n.code for n in result.warnings] == ["empty_tz"] and "(ligne 20)" in str(result.warnings[0])
 
 
@@ -234,7 +296,9 @@ def test_a_rule_every_minute_is_merged_before_it_is_stored():
 
 
 def test_stored_rows_are_capped_too_and_said():
-    data = ics(event("s", "DTSTART;TZID=Europe/Paris:20261207T090000", "DURATION:PT1S", "RRULE:FREQ=SECONDLY;INTERVAL=2"))
+    data = ics(
+        event("s", "DTSTART;TZID=Europe/Paris:20261207T090000", "DURATION:PT1S", "RRULE:FREQ=SECONDLY;INTERVAL=2")
+    )
     result = importer.read(data, *WEEK)
     assert result.instances == importer.MAX_INSTANCES and len(result.spans) == importer.MAX_SPANS
     assert [n.code for n in result.warnings] == ["capped_instances", "capped_spans"]
@@ -242,42 +306,78 @@ def test_stored_rows_are_capped_too_and_said():
 
 def test_a_daily_rule_since_long_ago_is_exact_in_the_window():
     """DTSTART moved forward by whole periods to the window: the same instances, in no time."""
-    data = ics(event("d", "DTSTART;TZID=Europe/Paris:19900101T091500", "DTEND;TZID=Europe/Paris:19900101T094500",
-                     "RRULE:FREQ=HOURLY;INTERVAL=24", "EXDATE;TZID=Europe/Paris:20261209T091500"),
-               event("d", "RECURRENCE-ID;TZID=Europe/Paris:20261210T091500", "DTSTART;TZID=Europe/Paris:20261210T160000",
-                     "DTEND;TZID=Europe/Paris:20261210T163000"))
+    data = ics(
+        event(
+            "d",
+            "DTSTART;TZID=Europe/Paris:19900101T091500",
+            "DTEND;TZID=Europe/Paris:19900101T094500",
+            "RRULE:FREQ=HOURLY;INTERVAL=24",
+            "EXDATE;TZID=Europe/Paris:20261209T091500",
+        ),
+        event(
+            "d",
+            "RECURRENCE-ID;TZID=Europe/Paris:20261210T091500",
+            "DTSTART;TZID=Europe/Paris:20261210T160000",
+            "DTEND;TZID=Europe/Paris:20261210T163000",
+        ),
+    )
     assert local(importer.read(data, *WEEK).spans) == [
-        ("Mon 09:15", "Mon 09:45"), ("Tue 09:15", "Tue 09:45"), ("Thu 16:00", "Thu 16:30"), ("Fri 09:15", "Fri 09:45"),
-        ("Sat 09:15", "Sat 09:45"), ("Sun 09:15", "Sun 09:45")]
+        ("Mon 09:15", "Mon 09:45"),
+        ("Tue 09:15", "Tue 09:45"),
+        ("Thu 16:00", "Thu 16:30"),
+        ("Fri 09:15", "Fri 09:45"),
+        ("Sat 09:15", "Sat 09:45"),
+        ("Sun 09:15", "Sun 09:45"),
+    ]
 
 
 def test_freebusy_busy_periods_are_busy_time():
-    freebusy = "\r\n".join(["BEGIN:VFREEBUSY", "UID:fb", "DTSTAMP:20261201T000000Z",
-                             "FREEBUSY:20261208T080000Z/20261208T090000Z,20261210T130000Z/PT30M",
-                             "FREEBUSY;FBTYPE=FREE:20261211T080000Z/20261211T170000Z",
-                             "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20261212T080000Z/20261212T090000Z", "END:VFREEBUSY"])
+    freebusy = "\r\n".join(
+        [
+            "BEGIN:VFREEBUSY",
+            "UID:fb",
+            "DTSTAMP:20261201T000000Z",
+            "FREEBUSY:20261208T080000Z/20261208T090000Z,20261210T130000Z/PT30M",
+            "FREEBUSY;FBTYPE=FREE:20261211T080000Z/20261211T170000Z",
+            "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20261212T080000Z/20261212T090000Z",
+            "END:VFREEBUSY",
+        ]
+    )
     result = importer.read(with_defect(freebusy), *WEEK)
-    assert local(result.spans) == [GOOD_SPANS[0], ("Tue 09:00", "Tue 10:00"), GOOD_SPANS[1], ("Thu 14:00", "Thu 14:30"),
-                                   ("Sat 09:00", "Sat 10:00")]
+    assert local(result.spans) == [
+        GOOD_SPANS[0],
+        ("Tue 09:00", "Tue 10:00"),
+        GOOD_SPANS[1],
+        ("Thu 14:00", "Thu 14:30"),
+        ("Sat 09:00", "Sat 10:00"),
+    ]
 
 
 def test_an_all_day_date_with_a_time_zone_blocks_the_local_day():
-    data = with_defect(event("a", "DTSTART;TZID=America/New_York;VALUE=DATE:20261208",
-                             "DTEND;TZID=America/New_York;VALUE=DATE:20261209"))
+    data = with_defect(
+        event(
+            "a", "DTSTART;TZID=America/New_York;VALUE=DATE:20261208", "DTEND;TZID=America/New_York;VALUE=DATE:20261209"
+        )
+    )
     assert local(importer.read(data, *WEEK).spans) == [GOOD_SPANS[0], ("Tue 00:00", "Wed 00:00"), GOOD_SPANS[1]]
 
 
 def test_an_unknown_zone_is_read_in_paris_time_and_named():
-    result = importer.read(with_defect(event("u", "DTSTART;TZID=Mars/Olympus:20261208T100000",
-                                             "DTEND;TZID=Mars/Olympus:20261208T110000")), *WEEK)
+    result = importer.read(
+        with_defect(event("u", "DTSTART;TZID=Mars/Olympus:20261208T100000", "DTEND;TZID=Mars/Olympus:20261208T110000")),
+        *WEEK,
+    )
     assert ("Tue 10:00", "Tue 11:00") in local(result.spans)
     assert [str(n) for n in result.warnings] == [
-        "Fuseau horaire inconnu « Mars/Olympus » (ligne 11) : heures lues à l'heure de Paris."]
+        "Fuseau horaire inconnu « Mars/Olympus » (ligne 11) : heures lues à l'heure de Paris."
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "cp1252"])
 def test_a_file_in_another_encoding_is_read(encoding):
-    text = with_defect(event("e", "DTSTART:20261208T090000Z", "DTEND:20261208T100000Z", "SUMMARY:Réunion équipe")).decode()
+    text = with_defect(
+        event("e", "DTSTART:20261208T090000Z", "DTEND:20261208T100000Z", "SUMMARY:Réunion équipe")
+    ).decode()
     result = importer.read(text.encode(encoding), *WEEK)
     assert len(result.spans) == 3 and result.skipped == [] and result.warnings == []
 
@@ -293,9 +393,14 @@ def test_a_file_cut_off_imports_its_complete_events_and_says_so():
 
 def test_an_erp_lib_feed_is_refused():
     start = datetime(2026, 12, 8, 9, tzinfo=PARIS)
-    ours = feed.feed("ERP-Lib — Claire", [invite.EventData(uid="b1@erp-lib", sequence=0, start=start,
-                                                             end=start + timedelta(hours=2), summary="Audit",
-                                                             stamp=start)])
+    ours = feed.feed(
+        "ERP-Lib — Claire",
+        [
+            invite.EventData(
+                uid="b1@erp-lib", sequence=0, start=start, end=start + timedelta(hours=2), summary="Audit", stamp=start
+            )
+        ],
+    )
     with pytest.raises(importer.CalendarImportError) as refused:
         importer.read(ours, *WEEK)
     assert refused.value.note.code == "own_feed" and "ERP-Lib" in str(refused.value)

@@ -1,5 +1,6 @@
 """The import graph: no cycle inside booking/ (imports inside functions count), pages that do not reach into the
 API layer, and solver/ and calendars/ importing neither Flask, SQLAlchemy nor booking."""
+
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,7 @@ def _imports(path: Path, package: str, modules: set[str] = frozenset()) -> set[s
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
             target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module or ""
             names = {f"{target}.{alias.name}" for alias in node.names}
             found |= names if names <= modules else names | {target}
@@ -33,9 +34,14 @@ def _modules(top: str) -> dict[str, Path]:
 
 def _graph(top: str) -> dict[str, set[str]]:
     modules = _modules(top)
-    return {name: {m for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0],
-                                       set(modules))
-                   if m in modules and m != name} for name, path in modules.items()}
+    return {
+        name: {
+            m
+            for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0], set(modules))
+            if m in modules and m != name
+        }
+        for name, path in modules.items()
+    }
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -45,7 +51,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt, path + [nxt])):
                 return found
         state[node] = 2

@@ -1,5 +1,6 @@
 """Intervention pages and API: tick the checklist, see the status, notes for major installs."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import time_machine
 
@@ -9,7 +10,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def test_client_ticks_prerequisites_in_the_portal_and_the_api(app, client, auth):
@@ -27,11 +28,17 @@ def test_client_ticks_prerequisites_in_the_portal_and_the_api(app, client, auth)
         client.post(f"/portail/rendez-vous/{minor.id}/prerequis", data={"code": "os_updates", "done": "1"})
         page = client.get(f"/portail/rendez-vous/{minor.id}").get_data(as_text=True)
         assert page.count('aria-checked="true"') == 1
-        r = client.post(f"/api/v1/bookings/{minor.id}/prerequisites", json={"code": "server_restarted"},
-                        headers={"Authorization": f"Bearer {raw}"})
+        r = client.post(
+            f"/api/v1/bookings/{minor.id}/prerequisites",
+            json={"code": "server_restarted"},
+            headers={"Authorization": f"Bearer {raw}"},
+        )
         assert r.status_code == 200 and sum(1 for item in r.json if item["confirmed_at"]) == 2
-        bad = client.post(f"/api/v1/bookings/{minor.id}/prerequisites", json={"code": "coffee"},
-                          headers={"Authorization": f"Bearer {raw}"})
+        bad = client.post(
+            f"/api/v1/bookings/{minor.id}/prerequisites",
+            json={"code": "coffee"},
+            headers={"Authorization": f"Bearer {raw}"},
+        )
         assert bad.status_code == 422 and "Prérequis inconnu" in bad.json["detail"]
         auth.logout()
         auth.login(planner.email)
@@ -51,6 +58,8 @@ def test_major_install_notes_client_and_planner(app, client, auth):
         client.post(f"/portail/rendez-vous/{install.id}/analyse", data={"notes": "2 serveurs, Oracle 19c"})
         auth.logout()
         auth.login(planner.email)
-        client.post(f"/planification/interventions/{install.id}/changements", data={"changes": "https://notes.example/12.1"})
+        client.post(
+            f"/planification/interventions/{install.id}/changements", data={"changes": "https://notes.example/12.1"}
+        )
         listing = client.get("/planification/interventions").get_data(as_text=True)
         assert "2 serveurs, Oracle 19c" in listing and "https://notes.example/12.1" in listing

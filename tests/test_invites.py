@@ -1,9 +1,10 @@
 """Invitations keep every consultant's calendar exact (issue 14, item 8): each mail goes through a real SMTP
 server, and each consultant's calendar on a real CalDAV server (Radicale) processes the iTIP it receives.
 After book, move, reassign, cancel and plan, each calendar holds exactly the bookings of its owner."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -24,7 +25,7 @@ from .itip_caldav import Calendars, radicale
 from .plans import computed
 from .test_mail import calendar_part, smtp  # noqa: F401 (the fixture)
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -47,8 +48,13 @@ def assert_exact(calendars: Calendars) -> None:
     """Each consultant's calendar holds the UIDs of their own active bookings, no more, no fewer."""
     db.session.expire_all()
     for consultant in db.session.scalars(select(Consultant)):
-        own = set(db.session.scalars(select(Booking.ical_uid).where(
-            Booking.consultant_id == consultant.id, Booking.status.in_(ACTIVE_STATUSES))))
+        own = set(
+            db.session.scalars(
+                select(Booking.ical_uid).where(
+                    Booking.consultant_id == consultant.id, Booking.status.in_(ACTIVE_STATUSES)
+                )
+            )
+        )
         assert calendars.uids(consultant.user.email) == own, consultant.user.name
 
 
@@ -102,7 +108,7 @@ def test_book_move_reassign_cancel_leave_no_ghost(app, smtp, caldav):  # noqa: F
 def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, caldav):  # noqa: F811
     """Bookings made long ago (their invitations already in the calendars); an absence's repair plan moves
     them, some to another consultant: the absent one's calendar keeps none of those."""
-    now = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+    now = datetime(2026, 11, 30, 8, tzinfo=UTC)  # Monday 09:00 in Paris
     app.config["RESHUFFLE_SECONDS"] = 2
     other = f.company("confort", name="Patient SARL")
     patient = f.user("client", other)
@@ -115,7 +121,9 @@ def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, cal
     db.session.commit()
     mailboxes = {expert.user.email, spare.user.email}
     for booking in db.session.scalars(select(Booking)):  # as the invitations of long ago left them
-        caldav.receive(expert.user.email, ics_file(_event(booking)).replace(b"VERSION:2.0", b"VERSION:2.0\r\nMETHOD:REQUEST", 1))
+        caldav.receive(
+            expert.user.email, ics_file(_event(booking)).replace(b"VERSION:2.0", b"VERSION:2.0\r\nMETHOD:REQUEST", 1)
+        )
     assert_exact(caldav)
     with time_machine.travel(now, tick=True):
         # away for the rest of the month: most of the expert's bookings can only go to the other consultant
@@ -133,12 +141,16 @@ def test_an_absence_repair_plan_moves_calendars_with_the_bookings(app, smtp, cal
 
 def _event(booking):
     from booking.services.notify import event_data
+
     return event_data(booking)
 
 
 SLOTS = [datetime(2026, 12, day, hour, tzinfo=PARIS) for day in (8, 9, 10) for hour in (9, 10, 14, 15)]
-STEPS = st.lists(st.tuples(st.sampled_from(["book", "move", "cancel"]), st.integers(0, 3),
-                           st.sampled_from(range(len(SLOTS)))), min_size=1, max_size=8)
+STEPS = st.lists(
+    st.tuples(st.sampled_from(["book", "move", "cancel"]), st.integers(0, 3), st.sampled_from(range(len(SLOTS)))),
+    min_size=1,
+    max_size=8,
+)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -166,8 +178,7 @@ def test_any_sequence_leaves_each_calendar_exact(app, smtp, caldav, steps):  # n
     for action, which, slot in steps:
         try:
             if action == "book":
-                mine.append(bookings.book(contact, "erplib", SLOTS[slot], NOW,
-                                          consultant_id=consultants[which % 2].id))
+                mine.append(bookings.book(contact, "erplib", SLOTS[slot], NOW, consultant_id=consultants[which % 2].id))
             elif mine and action == "move":
                 bookings.reschedule(contact, mine[which % len(mine)], SLOTS[slot], NOW)
             elif mine:

@@ -1,10 +1,11 @@
 """Background jobs with a controlled clock, on SQLite and PostgreSQL; two schedulers on one database."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -177,7 +178,7 @@ def test_two_scheduler_processes_on_postgresql_run_each_due_job_once(pg_cluster,
 
     url = _pg_url(pg_cluster, pg_template)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.app_context():
         company = f.company("standard")
         contact = f.user("client", company)
@@ -187,8 +188,16 @@ def test_two_scheduler_processes_on_postgresql_run_each_due_job_once(pg_cluster,
         db.session.commit()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "two-schedulers"}
     flask = os.path.join(os.path.dirname(sys.executable), "flask")
-    processes = [subprocess.Popen([flask, "--app", "wsgi", "scheduler", "--once"], env=env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [flask, "--app", "wsgi", "scheduler", "--once"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     ran = [out for out, _ in outputs if "send_reminders: 6" in out]

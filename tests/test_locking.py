@@ -1,11 +1,12 @@
 """locking: a lock not granted within the timeout is a 503 with Retry-After (never a hung worker),
 and locked() refuses unsaved changes instead of committing them unseen."""
+
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -18,7 +19,7 @@ from booking.services import locking, tokens
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 START = "2026-12-08T10:00:00+01:00"  # the next Tuesday: past the notice, before the cut-off
 TIMEOUT = 1  # seconds, LOCK_TIMEOUT_SECONDS in these tests
 SAFETY = 20  # seconds after which the blocker lets go anyway: code that waits forever then fails, not hangs
@@ -54,7 +55,7 @@ class Blocker:
             self.conn = psycopg.connect(url.replace("+psycopg", ""))
         self.timer = threading.Timer(SAFETY, self.release)
 
-    def hold(self, pg_statement: str, *params) -> "Blocker":
+    def hold(self, pg_statement: str, *params) -> Blocker:
         self.conn.execute("BEGIN IMMEDIATE") if self.sqlite else self.conn.execute(pg_statement, params)
         self.timer.start()
         return self
@@ -72,8 +73,11 @@ class Blocker:
 
 
 def _post(client, world, path="/api/v1/bookings", **headers):
-    return client.post(path, json={"service": "erplib", "start": START, "consultant_id": world["consultant_id"]},
-                       headers={"Authorization": f"Bearer {world['key']}", **headers})
+    return client.post(
+        path,
+        json={"service": "erplib", "start": START, "consultant_id": world["consultant_id"]},
+        headers={"Authorization": f"Bearer {world['key']}", **headers},
+    )
 
 
 def _bookings() -> int:
@@ -107,15 +111,17 @@ def test_a_change_behind_a_row_lock_is_a_503(pg_app):
     with time_machine.travel(NOW, tick=False):
         company = f.company("confort")
         client_user = f.user("client", company)
-        booking = f.booking(f.consultant(), datetime(2026, 12, 8, 9, 0, tzinfo=timezone.utc), company=company,
-                            contact=client_user)
+        booking = f.booking(
+            f.consultant(), datetime(2026, 12, 8, 9, 0, tzinfo=UTC), company=company, contact=client_user
+        )
         key, booking_id = tokens.create(client_user), booking.id
         db.session.commit()
         blocker = Blocker(pg_app).hold("SELECT id FROM bookings WHERE id = %s FOR UPDATE", booking_id)
         try:
             started = time.monotonic()
-            refused = pg_app.test_client().post(f"/api/v1/bookings/{booking_id}/cancel",
-                                                headers={"Authorization": f"Bearer {key}"})
+            refused = pg_app.test_client().post(
+                f"/api/v1/bookings/{booking_id}/cancel", headers={"Authorization": f"Bearer {key}"}
+            )
             waited = time.monotonic() - started
         finally:
             blocker.close()
@@ -148,8 +154,11 @@ def test_locked_refuses_unsaved_changes_rather_than_commit_them(app):
         with locking.locked([]):
             pass
     db.session.rollback()
-    db.session.add(Company(name="Nouvelle", tier="standard", contract_start=NOW.date(), erp_version="12.1",
-                           environments=["production"]))
+    db.session.add(
+        Company(
+            name="Nouvelle", tier="standard", contract_start=NOW.date(), erp_version="12.1", environments=["production"]
+        )
+    )
     with pytest.raises(locking.PendingChanges):
         with locking.locked([locking.company(company_id)]):
             pass

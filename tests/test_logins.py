@@ -1,12 +1,13 @@
 """Login failures counted per e-mail address with a progressive delay, the same answers and the same
 timing whether the account exists or not, and the unlock paths (a successful login, an admin, the CLI)."""
+
 from __future__ import annotations
 
 import re
 import statistics
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -17,7 +18,7 @@ from booking.services import logins
 
 from . import factories as f
 
-T0 = datetime(2027, 3, 10, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2027, 3, 10, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +46,9 @@ def test_five_failures_then_one_two_four_minutes_and_a_success_resets(app, clien
         assert locked.status_code == 429 and int(locked.headers["Retry-After"]) == 60  # not even the right one
         clock.shift(timedelta(seconds=61))
         assert _try(client, user.email)[0] == 429  # the sixth failure: two minutes
-        assert db.session.get(LoginFailure, logins.account_key(user.email)).locked_until == T0 + timedelta(seconds=61 + 120)
+        assert db.session.get(LoginFailure, logins.account_key(user.email)).locked_until == T0 + timedelta(
+            seconds=61 + 120
+        )
         clock.shift(timedelta(seconds=121))
         assert _try(client, user.email)[0] == 429  # the seventh: four minutes
         clock.shift(timedelta(minutes=4, seconds=1))

@@ -1,11 +1,12 @@
 """Booking mails through a real local SMTP server (aiosmtpd), with iTIP parts mail clients act on, queued in
 the transaction of the change (the outbox) and delivered by the scheduler's job."""
+
 import os
 import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -15,14 +16,14 @@ from sqlalchemy import select, update
 from booking.extensions import db
 from booking.models import OutboxMessage
 from booking.models.types import utcnow
+from booking.pgcluster import free_port
 from booking.services import bookings, mail
 from booking.services.errors import Conflict
 from calendars.worktime import PARIS
 
-from booking.pgcluster import free_port
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
 
 class Inbox:
@@ -131,6 +132,7 @@ def test_a_refused_change_queues_no_mail(app):
 
 # --- Faults: a mail server that goes away, a scheduler killed mid-batch, mail that cannot leave ---
 
+
 def _queue(count: int) -> list[int]:
     """`count` mails queued in one committed change; their outbox ids."""
     mail.queue([f"r{n}@example.test" for n in range(count)], "Sujet", "Corps")
@@ -198,12 +200,20 @@ def test_a_scheduler_killed_mid_batch_resends_at_most_the_mail_in_flight(any_app
     scheduler = {}
     dying = DyingInbox(accept=5, die=lambda: os.kill(scheduler["process"].pid, signal.SIGKILL))
     controller = _serve(dying, port)
-    env = {**os.environ, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "PUBLIC_URL": "https://planning.example.fr"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(port),
+        "PUBLIC_URL": "https://planning.example.fr",
+    }
     try:
         scheduler["process"] = subprocess.Popen(
             [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "wsgi", "scheduler", "--once"],
-            env=env, stdout=open(tmp_path / "scheduler.log", "w"), stderr=subprocess.STDOUT)
+            env=env,
+            stdout=open(tmp_path / "scheduler.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         assert scheduler["process"].wait(60) == -signal.SIGKILL, (tmp_path / "scheduler.log").read_text()
     finally:
         controller.stop()
@@ -278,10 +288,16 @@ def test_mail_that_can_no_longer_leave_is_failed_not_left_queued(app):
     """A last attempt cut off by a crash, and mail kept for days while no server was set."""
     crashed, stale, fresh = _queue(3)
     assert mail.deliver(NOW) == 0  # composed, kept: no server yet
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == crashed).values(
-        attempts=mail.MAX_ATTEMPTS, next_attempt_at=NOW - timedelta(minutes=1)))
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == stale).values(
-        created_at=utcnow() - mail.RESEND_WITHIN - timedelta(minutes=1)))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == crashed)
+        .values(attempts=mail.MAX_ATTEMPTS, next_attempt_at=NOW - timedelta(minutes=1))
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == stale)
+        .values(created_at=utcnow() - mail.RESEND_WITHIN - timedelta(minutes=1))
+    )
     db.session.commit()
     inbox = Inbox()
     port = free_port()

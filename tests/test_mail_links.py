@@ -1,9 +1,10 @@
 """Booking mails (issue 14, item 9): Date and Message-ID headers, and signed, expiring links to see,
 reschedule and cancel the booking that still need a login and the booking's access rules."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import time_machine
@@ -15,7 +16,7 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .test_mail import smtp  # noqa: F401 (the fixture)
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 LINK = re.compile(r"(\S+) : (http://\S+/lien/(\w+)/(\S+))")
 
 
@@ -24,8 +25,9 @@ def _world():
     contact, consultant = f.user("client", company), f.consultant()
     stranger = f.user("client", f.company("serenite", contract_start=date(2026, 1, 1)))
     db.session.commit()
-    booking = bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW,
-                            consultant_id=consultant.id)
+    booking = bookings.book(
+        contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), NOW, consultant_id=consultant.id
+    )
     db.session.commit()
     return contact, consultant, stranger, booking
 
@@ -40,8 +42,9 @@ def _links(message) -> dict[str, str]:
 def test_every_mail_has_date_and_message_id_and_the_client_links_to_see_move_cancel(app, smtp, client, auth):  # noqa: F811
     contact, consultant, stranger, booking = _world()
     mail.deliver(NOW)
-    (to_client,), (to_consultant,) = ([m for rcpt, m in smtp.messages if rcpt == [who]]
-                                      for who in (contact.email, consultant.user.email))
+    (to_client,), (to_consultant,) = (
+        [m for rcpt, m in smtp.messages if rcpt == [who]] for who in (contact.email, consultant.user.email)
+    )
     ids = {m["Message-ID"] for _, m in smtp.messages}
     assert len(ids) == 2 and all(re.fullmatch(r"<outbox-\d+@127\.0\.0\.1>", i) for i in ids)
     assert all(parsedate_to_datetime(m["Date"]).tzinfo is not None for _, m in smtp.messages)
@@ -52,8 +55,11 @@ def test_every_mail_has_date_and_message_id_and_the_client_links_to_see_move_can
     assert "/login" in client.get(client_links["voir"]).headers["Location"]
     auth.login(contact.email)
     pages = {p: client.get(path).headers["Location"] for p, path in client_links.items()}
-    assert pages == {"voir": f"/portail/rendez-vous/{booking.id}", "deplacer": f"/portail/rendez-vous/{booking.id}/deplacer",
-                     "annuler": f"/portail/rendez-vous/{booking.id}/annuler"}
+    assert pages == {
+        "voir": f"/portail/rendez-vous/{booking.id}",
+        "deplacer": f"/portail/rendez-vous/{booking.id}/deplacer",
+        "annuler": f"/portail/rendez-vous/{booking.id}/annuler",
+    }
     assert client.get(pages["annuler"]).status_code == 200  # the second step of the cancellation, as usual
     auth.logout()
     auth.login(consultant.user.email)

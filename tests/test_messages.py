@@ -1,10 +1,11 @@
 """Messages in the reader's language: a refusal has one stable code and a sentence in French or English (API and
 pages alike); codes stored in the database are shown through labels; nothing a person reads is left out of the
 catalogue, in the code (refusals, flashes, problems) or in the templates."""
+
 import ast
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from calendars.worktime import PARIS
 from . import factories as f
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # a Wednesday, 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # a Wednesday, 09:00 in Paris
 TUESDAY_10 = datetime(2026, 12, 8, 10, 0, tzinfo=PARIS)  # free, inside the horizon, past the notice
 
 
@@ -42,6 +43,7 @@ def _client(tier: str, locale: str = "fr"):
 
 # --- the API: one code, the sentence in the request's language --------------------------------------------------
 
+
 def test_a_service_the_contract_excludes_is_refused_in_each_language_with_one_code(app, client, frozen):
     f.consultant(skills=("installation",))
     key = tokens.create(_client("standard"))
@@ -59,8 +61,17 @@ def test_a_state_refusal_names_the_state_in_each_language(app, client, frozen):
     cancelled = f.booking(f.consultant(), TUESDAY_10, company=user.company, status="cancelled")
     key = tokens.create(user)
     db.session.commit()
-    fr, en = (_api(client, key, lang, "PATCH", f"/bookings/{cancelled.id}",
-                   json={"start": TUESDAY_10.replace(hour=11).isoformat()}) for lang in ("fr", "en"))
+    fr, en = (
+        _api(
+            client,
+            key,
+            lang,
+            "PATCH",
+            f"/bookings/{cancelled.id}",
+            json={"start": TUESDAY_10.replace(hour=11).isoformat()},
+        )
+        for lang in ("fr", "en")
+    )
     assert fr.status_code == en.status_code == 409
     assert fr.json["code"] == en.json["code"] == "state_changed"
     assert fr.json["detail"] == "Ce rendez-vous est déjà annulé : il ne peut plus être déplacé."
@@ -73,7 +84,10 @@ def test_a_revoked_token_is_refused_in_english_with_its_code(app, client, frozen
     db.session.commit()
     r = _api(client, key, "en", "GET", "/me")
     assert r.status_code == 401 and r.json["code"] == "token_revoked"
-    assert r.json["detail"].startswith("This API token was revoked on ") and "Authorization: Bearer <token>" in r.json["detail"]
+    assert (
+        r.json["detail"].startswith("This API token was revoked on ")
+        and "Authorization: Bearer <token>" in r.json["detail"]
+    )
 
 
 def test_a_refused_request_body_is_described_in_english(app, client, frozen):
@@ -86,20 +100,30 @@ def test_a_refused_request_body_is_described_in_english(app, client, frozen):
 
 # --- pages: the same sentences, and codes through labels --------------------------------------------------------
 
+
 def _page(client, auth, user, url: str, method: str = "GET", **kw):
     auth.login(user.email)
     r = client.open(url, method=method, **kw)
     return r.status_code, html.unescape(r.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("locale, words, absent", [
-    ("fr", "La formule Standard n'inclut pas « Mise à jour mineure ».", "does not include"),
-    ("en", "The Standard plan does not include “Minor update”.", "n'inclut pas"),
-])
+@pytest.mark.parametrize(
+    "locale, words, absent",
+    [
+        ("fr", "La formule Standard n'inclut pas « Mise à jour mineure ».", "does not include"),
+        ("en", "The Standard plan does not include “Minor update”.", "n'inclut pas"),
+    ],
+)
 def test_the_page_says_the_refusal_in_the_readers_language(app, client, auth, frozen, locale, words, absent):
     f.consultant(skills=("installation",))
-    status, page = _page(client, auth, _client("standard", locale), "/portail/reserver/minor_update", "POST",
-                         data={"start": TUESDAY_10.replace(hour=14).isoformat()})
+    status, page = _page(
+        client,
+        auth,
+        _client("standard", locale),
+        "/portail/reserver/minor_update",
+        "POST",
+        data={"start": TUESDAY_10.replace(hour=14).isoformat()},
+    )
     assert status == 403 and words in page and absent not in page
 
 
@@ -120,12 +144,20 @@ def test_the_hour_bank_shows_its_notes_in_english(app, client, auth, frozen):
     assert "Dotation" not in page and "Annulation dans les délais" not in page
 
 
-@pytest.mark.parametrize("locale, shown", [("fr", ["Serveur redémarré", "Production"]),
-                                           ("en", ["Server restarted", "Operating system updates done"])])
+@pytest.mark.parametrize(
+    "locale, shown",
+    [("fr", ["Serveur redémarré", "Production"]), ("en", ["Server restarted", "Operating system updates done"])],
+)
 def test_the_prerequisites_checklist_is_in_the_readers_language(app, client, auth, frozen, locale, shown):
     user = _client("serenite", locale)
-    found = f.booking(f.consultant(skills=("installation",)), TUESDAY_10, 120, company=user.company,
-                      kind="minor_update", environment="production")
+    found = f.booking(
+        f.consultant(skills=("installation",)),
+        TUESDAY_10,
+        120,
+        company=user.company,
+        kind="minor_update",
+        environment="production",
+    )
     db.session.commit()
     status, page = _page(client, auth, user, f"/portail/rendez-vous/{found.id}")
     assert status == 200 and all(words in page for words in shown)
@@ -144,6 +176,7 @@ def test_codes_reach_pages_through_labels(app, client, auth, frozen):
 
 # --- nothing unmarked: the code and the templates ---------------------------------------------------------------
 
+
 def _trees(*folders: str):
     for folder in folders:
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -154,8 +187,13 @@ def _refusal_classes() -> set[str]:
     """ServiceError and every class that derives from it, read from the source."""
     names, trees = {"ServiceError"}, [tree for _, tree in _trees("booking")]
     while True:
-        more = {node.name for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
-                and any(getattr(base, "id", getattr(base, "attr", None)) in names for base in node.bases)}
+        more = {
+            node.name
+            for tree in trees
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef)
+            and any(getattr(base, "id", getattr(base, "attr", None)) in names for base in node.bases)
+        }
         if more <= names:
             return names
         names |= more
@@ -163,8 +201,11 @@ def _refusal_classes() -> set[str]:
 
 def _literal(node) -> bool:
     """A sentence written in place (a string or an f-string), which no catalogue can translate."""
-    return (isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
-            or (isinstance(node, ast.BinOp) and (_literal(node.left) or _literal(node.right))))
+    return (
+        isinstance(node, ast.JoinedStr)
+        or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+        or (isinstance(node, ast.BinOp) and (_literal(node.left) or _literal(node.right)))
+    )
 
 
 def test_every_sentence_a_person_reads_is_marked_for_translation():
@@ -190,8 +231,12 @@ def test_every_refusal_code_is_catalogued():
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "code" and isinstance(node.value, ast.Constant):
                 used.setdefault(node.value.value, f"{path}:{node.value.lineno}")
-            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["code"] \
-                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["code"]
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
                 used.setdefault(node.value.value, f"{path}:{node.lineno}")
     assert {code: at for code, at in used.items() if code not in known} == {}
 
@@ -205,8 +250,12 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.inside_script = tag in ("script", "style")
-        self.words += [w for name, value in attrs if name in ("title", "placeholder", "aria-label", "alt", "data-label")
-                       for w in re.findall(r"[A-Za-zÀ-ÿ][\w'’-]+", value or "")]
+        self.words += [
+            w
+            for name, value in attrs
+            if name in ("title", "placeholder", "aria-label", "alt", "data-label")
+            for w in re.findall(r"[A-Za-zÀ-ÿ][\w'’-]+", value or "")
+        ]
 
     def handle_data(self, data):
         if not self.inside_script:

@@ -1,5 +1,6 @@
 """The migrations and the models describe the same PostgreSQL schema, and every migration steps back and
 forth: upgrade to head, downgrade to base, upgrade again, on a throwaway database of the real cluster."""
+
 from __future__ import annotations
 
 import itertools
@@ -50,8 +51,12 @@ def _schema() -> dict:
             sorted(str(k) for k in inspector.get_foreign_keys(table)),
         )
     with db.engine.connect() as conn:
-        exclusions = conn.execute(sa.text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-                                          "FROM pg_constraint WHERE contype = 'x' ORDER BY 2")).all()
+        exclusions = conn.execute(
+            sa.text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE contype = 'x' ORDER BY 2"
+            )
+        ).all()
     return {"tables": tables, "exclusions": exclusions}
 
 

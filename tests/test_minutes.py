@@ -1,10 +1,11 @@
 """Business time in whole minutes: rounding that keeps comparisons exact, the local grid, clock changes."""
-from datetime import date, datetime, time, timedelta, timezone
+
+from datetime import UTC, date, datetime, time, timedelta
 
 from calendars import minutes
 from calendars.worktime import PARIS, parse_week
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_starts_floor_and_ends_ceil_to_the_minute():

@@ -1,5 +1,6 @@
 """Model and database-constraint tests, on SQLite and on a real PostgreSQL."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from booking.models import Booking, User
 
 from . import factories as f
 
-PARIS_9AM = datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc)
+PARIS_9AM = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 
 
 def test_instants_round_trip_in_utc(any_app):
@@ -21,7 +22,7 @@ def test_instants_round_trip_in_utc(any_app):
     db.session.expire_all()
     stored = db.session.get(Booking, b.id)
     assert stored.start_at == local
-    assert stored.start_at.tzinfo == timezone.utc and stored.start_at.hour == 9
+    assert stored.start_at.tzinfo == UTC and stored.start_at.hour == 9
 
 
 def test_naive_instants_are_refused(any_app):
@@ -30,21 +31,29 @@ def test_naive_instants_are_refused(any_app):
         f.booking(c, datetime(2026, 12, 7, 9, 0))
 
 
-@pytest.mark.parametrize("offset, minutes, overlaps", [
-    (0, 45, True),        # same slot
-    (30, 45, True),       # starts inside
-    (-30, 45, True),      # ends inside
-    (-60, 180, True),     # contains
-    (45, 45, False),      # back to back: [start, end) ranges touch, do not overlap
-    (-45, 45, False),
-])
+@pytest.mark.parametrize(
+    "offset, minutes, overlaps",
+    [
+        (0, 45, True),  # same slot
+        (30, 45, True),  # starts inside
+        (-30, 45, True),  # ends inside
+        (-60, 180, True),  # contains
+        (45, 45, False),  # back to back: [start, end) ranges touch, do not overlap
+        (-45, 45, False),
+    ],
+)
 def test_database_forbids_overlapping_active_bookings(any_app, offset, minutes, overlaps):
     c = f.consultant()
     f.booking(c, PARIS_9AM)
     db.session.commit()
-    second = Booking(kind="minor_update", status="confirmed", consultant=c, company=f.company(),
-                     start_at=PARIS_9AM + timedelta(minutes=offset),
-                     end_at=PARIS_9AM + timedelta(minutes=offset + minutes))
+    second = Booking(
+        kind="minor_update",
+        status="confirmed",
+        consultant=c,
+        company=f.company(),
+        start_at=PARIS_9AM + timedelta(minutes=offset),
+        end_at=PARIS_9AM + timedelta(minutes=offset + minutes),
+    )
     db.session.add(second)
     if overlaps:
         with pytest.raises(IntegrityError, match="ex_bookings_no_overlap|exclusion|conflicting key"):

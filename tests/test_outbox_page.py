@@ -1,9 +1,10 @@
 """The planners' outbox page: queued, sent and failed mail, newest first, by status and page, and a
 mail sent again now (POST with CSRF), for planners and admins only."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -16,7 +17,7 @@ from booking.services import mail
 
 from . import factories as f
 
-WHEN = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
 
 def _mails(count: int) -> list[int]:
@@ -82,7 +83,7 @@ def test_the_outbox_is_paginated(client, planner):
     assert len(first) == mail.PAGE_SIZE and first[0] == f"r{mail.PAGE_SIZE * 2 + 4}@example.test"
     last = client.get("/planification/courrier/?page=3").get_data(as_text=True)
     assert _rows(last)[-1] == "r0@example.test" and len(_rows(last)) == 5 and "Page 3 sur 3" in last
-    assert _rows(client.get(f"/planification/courrier/?page={2 ** 70}").get_data(as_text=True)) == _rows(last)
+    assert _rows(client.get(f"/planification/courrier/?page={2**70}").get_data(as_text=True)) == _rows(last)
     assert _rows(client.get("/planification/courrier/?page=abc").get_data(as_text=True)) == first
 
 
@@ -111,7 +112,7 @@ def test_retry_now_refusals_say_why(app, client, planner):
     assert sent.status_code == 409 and "déjà parti" in sent.get_data(as_text=True)
     unknown = client.post("/planification/courrier/reessayer", data={"message_id": id_ + 1})
     assert unknown.status_code == 404 and "Aucun courriel" in unknown.get_data(as_text=True)
-    for bad in ({}, {"message_id": "x"}, {"message_id": 2 ** 31}):
+    for bad in ({}, {"message_id": "x"}, {"message_id": 2**31}):
         assert client.post("/planification/courrier/reessayer", data=bad).status_code == 400
     app.config.update(MAIL_SERVER="")
     no_server = client.post("/planification/courrier/reessayer", data={"message_id": id_})

@@ -1,8 +1,9 @@
 """A reshuffle whose computation fails ends `failed` with its reason, on the planner's page; one whose
 worker keeps dying, or goes silent, is queued again a few times, then given up, never left `running` for ever."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 
@@ -14,7 +15,7 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .test_priority import wait
 
-NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)  # Monday 09:00 in Paris
 
 
 def _request_with_a_departed_consultant():
@@ -67,8 +68,15 @@ def test_a_worker_that_dies_each_time_is_given_up_after_three_computations(any_a
 
 def test_a_silent_worker_s_plan_is_reclaimed_then_given_up(any_app):
     request, _planner = _request_with_a_departed_consultant()
-    plan = ReshufflePlan(kind="priority", status="running", request_id=request.id, created_at=NOW,
-                         started_at=NOW, heartbeat_at=NOW, attempts=plan_queue.MAX_ATTEMPTS)
+    plan = ReshufflePlan(
+        kind="priority",
+        status="running",
+        request_id=request.id,
+        created_at=NOW,
+        started_at=NOW,
+        heartbeat_at=NOW,
+        attempts=plan_queue.MAX_ATTEMPTS,
+    )
     db.session.add(plan)
     db.session.commit()
     assert plan_queue.reclaim(NOW + timedelta(seconds=20)) == 0  # it beat 20 s ago: alive

@@ -2,6 +2,7 @@
 and its workers on a real PostgreSQL, `flask serve` (make run) on SQLite. The web request only queues the
 plan; two planners' plans run at once; a worker or a whole scheduler killed with -9 mid-run leaves the plan
 to be computed again, never `running` for ever."""
+
 from __future__ import annotations
 
 import html
@@ -13,7 +14,8 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, time as clock, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import psycopg
@@ -52,28 +54,46 @@ def pg(pg_cluster, pg_template):
 def _world(requesters: int = 1) -> dict:
     """An expert booked every morning of the coming weeks (long ago), a spare consultant, Sérénité clients
     asking for a day of priority consulting each, and as many planners."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     patient_company = f.company("confort")
     patient = f.user("client", patient_company)
     expert = f.consultant(skills=("migration",))
     f.consultant(skills=("comptabilite",))
     for day in working_days(13, after=1):
-        f.booking(expert, datetime.combine(day, clock(9), PARIS), company=patient_company, contact=patient,
-                  booked_at=now - timedelta(days=30))
+        f.booking(
+            expert,
+            datetime.combine(day, clock(9), PARIS),
+            company=patient_company,
+            contact=patient,
+            booked_at=now - timedelta(days=30),
+        )
     requesters_ = [f.user("client", f.company("serenite", contract_start=contract_start())) for _ in range(requesters)]
     planners = [f.user("planner") for _ in range(requesters)]
     db.session.commit()
-    requests = [priority.request_consulting(r, "migration", 1, "days", f"Migration urgente {n}", now)
-                for n, r in enumerate(requesters_)]
+    requests = [
+        priority.request_consulting(r, "migration", 1, "days", f"Migration urgente {n}", now)
+        for n, r in enumerate(requesters_)
+    ]
     return {"requests": [r.id for r in requests], "planners": [p.email for p in planners]}
 
 
 def _scheduler(url: str, log: Path, **env) -> subprocess.Popen:
     """`flask scheduler` (production's process) in a process group of its own, with its workers."""
-    environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "plan-workers",
-                   "RESHUFFLE_SECONDS": str(SOLVER_SECONDS), **env}
-    return subprocess.Popen([FLASK, "--app", "wsgi", "scheduler"], env=environment, cwd=ROOT, start_new_session=True,
-                            stdout=open(log, "a"), stderr=subprocess.STDOUT)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "plan-workers",
+        "RESHUFFLE_SECONDS": str(SOLVER_SECONDS),
+        **env,
+    }
+    return subprocess.Popen(
+        [FLASK, "--app", "wsgi", "scheduler"],
+        env=environment,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=open(log, "a"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -114,9 +134,11 @@ def _instances_held(url: str):
 
 def _computing(plan_ids, log: Path) -> list[ReshufflePlan]:
     """The plans once each is claimed by a worker that has beaten since: mid-computation, alive."""
+
     def caught():
         plans = _plans(plan_ids)
         return plans if all(p.status == "running" and p.heartbeat_at > p.started_at for p in plans) else None
+
     return _until(caught, 120, "the plans claimed, their workers beating", log)
 
 
@@ -195,7 +217,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_plan_computed_again(pg, tmp
     world = _world()
     planner = db.session.scalar(select(User).where(User.email == world["planners"][0]))
     request = db.session.get(PriorityRequest, world["requests"][0])
-    plan_id = priority.decide(planner, request, True, datetime.now(timezone.utc)).id
+    plan_id = priority.decide(planner, request, True, datetime.now(UTC)).id
     log = tmp_path / "scheduler.log"
     scheduler = _scheduler(pg, log, RESHUFFLE_WORKERS="1")
     try:
@@ -204,8 +226,12 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_plan_computed_again(pg, tmp
             victim = _pid(plan)
             assert victim in children(scheduler.pid)
             os.kill(victim, signal.SIGKILL)
-        (plan,) = _until(lambda: [p for p in _plans([plan_id]) if p.status not in ("queued", "running")], 120,
-                         "the plan computed again", log)
+        (plan,) = _until(
+            lambda: [p for p in _plans([plan_id]) if p.status not in ("queued", "running")],
+            120,
+            "the plan computed again",
+            log,
+        )
         assert (plan.status, plan.attempts) == ("ready", 2), plan.error
         assert _pid(plan) != victim and _pid(plan) in children(scheduler.pid)  # its replacement
         assert "interrupted" in log.read_text() and "code -9" in log.read_text()
@@ -217,7 +243,7 @@ def test_a_scheduler_killed_with_its_workers_leaves_the_plan_to_another(pg, tmp_
     world = _world()
     planner = db.session.scalar(select(User).where(User.email == world["planners"][0]))
     request = db.session.get(PriorityRequest, world["requests"][0])
-    plan_id = priority.decide(planner, request, True, datetime.now(timezone.utc)).id
+    plan_id = priority.decide(planner, request, True, datetime.now(UTC)).id
     log = tmp_path / "scheduler.log"
     first = _scheduler(pg, log, RESHUFFLE_WORKERS="1")
     try:
@@ -231,8 +257,12 @@ def test_a_scheduler_killed_with_its_workers_leaves_the_plan_to_another(pg, tmp_
     assert plan.status == "running"  # as the dead worker left it: only another scheduler can tell
     second = _scheduler(pg, log, RESHUFFLE_WORKERS="1", RESHUFFLE_STALE_SECONDS="5")
     try:
-        (plan,) = _until(lambda: [p for p in _plans([plan_id]) if p.status not in ("queued", "running")], 120,
-                         "the plan reclaimed and computed", log)
+        (plan,) = _until(
+            lambda: [p for p in _plans([plan_id]) if p.status not in ("queued", "running")],
+            120,
+            "the plan reclaimed and computed",
+            log,
+        )
         assert (plan.status, plan.attempts) == ("ready", 2), plan.error
         assert _pid(plan) in children(second.pid)
     finally:
@@ -250,14 +280,24 @@ def test_make_run_s_server_computes_plans_itself(sqlite_template, tmp_path):
         world = _world()
         planner = db.session.scalar(select(User).where(User.email == world["planners"][0]))
         request = db.session.get(PriorityRequest, world["requests"][0])
-        plan_id = priority.decide(planner, request, True, datetime.now(timezone.utc)).id
+        plan_id = priority.decide(planner, request, True, datetime.now(UTC)).id
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "make-run", "RESHUFFLE_SECONDS": str(SOLVER_SECONDS)}
-        server = subprocess.Popen([FLASK, "--app", "wsgi", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                                  start_new_session=True, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [FLASK, "--app", "wsgi", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz", server, log)
-            (plan,) = _until(lambda: [p for p in _plans([plan_id]) if p.status not in ("queued", "running")], 120,
-                             "the plan computed by make run's server", log)
+            (plan,) = _until(
+                lambda: [p for p in _plans([plan_id]) if p.status not in ("queued", "running")],
+                120,
+                "the plan computed by make run's server",
+                log,
+            )
             assert plan.status == "ready", plan.error
             assert _pid(plan) in children(server.pid)
         finally:

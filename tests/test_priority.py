@@ -1,9 +1,10 @@
 """Priority consulting and absence repair, end to end: request, accept, plan queued and computed, quote,
 apply in one transaction (or refuse a stale plan), compensations and mails. Plans are computed here by the
 functions a scheduler's worker runs (tests/plans.py); test_plan_workers_pg.py runs the real workers."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -18,7 +19,7 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .plans import computed
 
-NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)  # Monday 09:00 in Paris
 
 
 def wait(plan_id: int) -> ReshufflePlan:
@@ -74,8 +75,10 @@ def test_request_plan_quote_apply(world):
     assert len(new) == 1 and new[0].company_id == request.company_id and new[0].consultant_id == world["expert"].id
     moved = [db.session.get(Booking, i) for i in moved_ids]
     assert moved and all(b.sequence == 1 and b.status == "confirmed" for b in moved)
-    assert all(not (b.consultant_id == new[0].consultant_id and b.start_at < new[0].end_at and new[0].start_at < b.end_at)
-               for b in moved)
+    assert all(
+        not (b.consultant_id == new[0].consultant_id and b.start_at < new[0].end_at and new[0].start_at < b.end_at)
+        for b in moved
+    )
     paid = db.session.scalar(select(func.sum(Compensation.amount_eur)))
     assert float(paid) == pytest.approx(request.quote_eur)
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) > before_mail
@@ -97,7 +100,10 @@ def test_a_plan_made_stale_by_a_change_is_refused_and_replanned(world):
         # nothing was accepted: the acceptance is recorded in the apply's own transaction, or not at all
         assert db.session.get(PriorityRequest, request.id).client_accepted_at is None
         assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "priority.quote_accepted")).all()
-        assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.kind == "priority_consulting")) == 0
+        assert (
+            db.session.scalar(select(func.count()).select_from(Booking).where(Booking.kind == "priority_consulting"))
+            == 0
+        )
         fresh = db.session.scalars(select(ReshufflePlan).order_by(ReshufflePlan.id.desc())).first()
         assert fresh.id != plan.id and wait(fresh.id).status == "ready"
 
@@ -109,8 +115,11 @@ def test_an_absence_over_booked_time_is_repaired(world):
         plan = wait(plan.id)
         assert plan.status == "ready" and plan.kind == "repair" and plan.plan["moves"]
         priority.apply(world["planner"], plan, NOW)
-    hit = db.session.scalars(select(Booking).where(Booking.consultant_id == world["expert"].id,
-                                                   Booking.start_at >= start, Booking.start_at < end)).all()
+    hit = db.session.scalars(
+        select(Booking).where(
+            Booking.consultant_id == world["expert"].id, Booking.start_at >= start, Booking.start_at < end
+        )
+    ).all()
     assert hit == []
 
 
@@ -131,8 +140,9 @@ def test_a_plan_left_running_by_a_dead_web_process_is_queued_again_and_computed(
     with time_machine.travel(NOW, tick=True):
         request = priority.request_consulting(world["requester"], "migration", 1, "days", "Migration paie", NOW)
         request.status = "accepted"
-        abandoned = ReshufflePlan(kind="priority", status="running", request=request, attempts=1,
-                                  created_at=NOW - timedelta(hours=1))
+        abandoned = ReshufflePlan(
+            kind="priority", status="running", request=request, attempts=1, created_at=NOW - timedelta(hours=1)
+        )
         fresh = ReshufflePlan(kind="priority", status="running", request=request, attempts=1, created_at=NOW)
         db.session.add_all([abandoned, fresh])
         db.session.commit()

@@ -1,9 +1,10 @@
 """Invariants under generated sequences: the Sérénité hour bank, and free slots in the weeks of the
 clock changes with absences."""
+
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,14 +18,16 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 YEAR = date(2026, 1, 1)
 CONSUMED = ("confirmed", "late_cancelled", "completed", "no_show")
 
 # (day offset from Monday 7 December, start hour): some collide, some fall on holidays or weekends
 starts = st.tuples(st.integers(0, 27), st.sampled_from([9, 10, 11, 14, 15, 16]))
-steps = st.lists(st.one_of(st.tuples(st.just("book"), starts),
-                           st.tuples(st.just("cancel"), st.integers(0, 30), st.booleans())), max_size=25)
+steps = st.lists(
+    st.one_of(st.tuples(st.just("book"), starts), st.tuples(st.just("cancel"), st.integers(0, 30), st.booleans())),
+    max_size=25,
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -50,8 +53,11 @@ def test_hour_bank_never_negative_and_each_booking_accounts_for_its_minutes(app,
         left = hour_bank.balance(company, YEAR)
         assert 0 <= left <= 600
         included, billable = defaultdict(int), defaultdict(int)
-        for line in db.session.scalars(select(LedgerEntry).where(  # this example's company: examples share the database
-                LedgerEntry.company_id == company.id, LedgerEntry.booking_id.is_not(None))):
+        for line in db.session.scalars(
+            select(LedgerEntry).where(  # this example's company: examples share the database
+                LedgerEntry.company_id == company.id, LedgerEntry.booking_id.is_not(None)
+            )
+        ):
             included[line.booking_id] -= line.minutes
             billable[line.booking_id] += line.billable_minutes
         for booking in made:
@@ -70,16 +76,25 @@ clock_change_days = st.sampled_from([date(2027, 3, 22), date(2026, 10, 19)])  # 
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(clock_change_days, st.integers(0, 4 * 24 - 1), st.lists(st.tuples(st.integers(0, 6 * 24), st.integers(1, 24)),
-                                                               max_size=3))
+@given(
+    clock_change_days,
+    st.integers(0, 4 * 24 - 1),
+    st.lists(st.tuples(st.integers(0, 6 * 24), st.integers(1, 24)), max_size=3),
+)
 def test_slots_in_clock_change_weeks_stay_in_working_time_and_out_of_notice(app, monday, quarter, absences):
     consultant = f.consultant()
     company = f.company()
     week_start = datetime.combine(monday, datetime.min.time(), PARIS)
     now = week_start - timedelta(days=1) + timedelta(minutes=15 * quarter)
     for hour, length in absences:  # absences in hours from Monday 00:00 local
-        db.session.add(Absence(consultant=consultant, start_at=week_start + timedelta(hours=hour),
-                               end_at=week_start + timedelta(hours=hour + length), reason="test"))
+        db.session.add(
+            Absence(
+                consultant=consultant,
+                start_at=week_start + timedelta(hours=hour),
+                end_at=week_start + timedelta(hours=hour + length),
+                reason="test",
+            )
+        )
     db.session.flush()
     calendar = availability.calendar_for(consultant)
     earliest = availability.BUSINESS.add_minutes(now, 240)

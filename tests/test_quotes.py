@@ -1,10 +1,11 @@
 """The priority-consulting quote a client can judge: dates, consultant, consulting price, compensation lines,
 total and validity; a mail with its link; acceptance in two steps; a planner's recorded agreement; billing."""
+
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,7 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .test_priority import wait
 
-NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # Monday 09:00 in Paris
+NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)  # Monday 09:00 in Paris
 NBSP = ("\u00a0", "\u202f")
 
 
@@ -81,8 +82,9 @@ def test_a_serenite_quote_shows_dates_consultant_included_consulting_lines_and_t
 @pytest.mark.parametrize("amount, unit, price", [(2, "days", Decimal("1900.00")), (3, "hours", Decimal("420.00"))])
 def test_confort_consulting_is_priced_from_the_contracts_rate(app, amount, unit, price):
     contact = f.user("client", f.company("confort"))
-    request = PriorityRequest(company_id=contact.company_id, requester_id=contact.id, skill="x", amount=amount,
-                              unit=unit, requested_at=NOW)
+    request = PriorityRequest(
+        company_id=contact.company_id, requester_id=contact.id, skill="x", amount=amount, unit=unit, requested_at=NOW
+    )
     db.session.add(request)
     db.session.flush()
     included, rate, consulting = quotes.consulting_price(request)
@@ -91,8 +93,11 @@ def test_confort_consulting_is_priced_from_the_contracts_rate(app, amount, unit,
 
 def test_the_requester_is_mailed_a_link_to_the_quote(serenite):
     world, request, plan = serenite
-    sent = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == world["requester"].email,
-                                                          OutboxMessage.subject.contains("Devis"))).all()
+    sent = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.recipient == world["requester"].email, OutboxMessage.subject.contains("Devis")
+        )
+    ).all()
     assert len(sent) == 1
     body = plain(sent[0].body)
     assert f"/portail/priorite/{request.id}/devis" in body
@@ -138,7 +143,9 @@ def test_an_expired_quote_is_refused_and_computed_afresh(serenite):
         fresh = priority.latest(db.session.get(PriorityRequest, request.id))
         assert fresh.id != plan.id
         wait(fresh.id)
-    assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.kind == "priority_consulting")) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(Booking).where(Booking.kind == "priority_consulting")) == 0
+    )
 
 
 def test_a_planner_applies_before_the_client_only_with_a_note_of_their_agreement(serenite):
@@ -161,7 +168,9 @@ def test_the_planner_page_asks_for_the_agreement_and_refuses_without_it(serenite
         auth.login(world["planner"].email)
         page = plain(client.get(f"/planification/priorite/{request.id}").get_data(as_text=True))
         assert "Accord du client" in page and world["expert"].name in page and "Total" in page
-        refused = client.post(f"/planification/plans/{plan.id}/appliquer", data={"agreement": ""}, follow_redirects=True)
+        refused = client.post(
+            f"/planification/plans/{plan.id}/appliquer", data={"agreement": ""}, follow_redirects=True
+        )
         assert "notez son accord" in refused.get_data(as_text=True)
         f.reread()
         assert db.session.get(ReshufflePlan, plan.id).status == "ready"
@@ -178,7 +187,9 @@ def test_compensations_appear_on_the_billing_page_and_csv(serenite, client, auth
         paid = db.session.scalar(select(func.sum(Compensation.amount_eur)))
         auth.login(world["planner"].email)
         page = plain(client.get("/planification/facturation?mois=2026-11").get_data(as_text=True))
-        text = client.get(f"/planification/facturation/{world['requester'].company_id}/2026-11.csv").get_data(as_text=True)
+        text = client.get(f"/planification/facturation/{world['requester'].company_id}/2026-11.csv").get_data(
+            as_text=True
+        )
     assert paid > 0 and fr(paid) in page
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     lines = [r for r in rows if r and r[0] == "compensation"]

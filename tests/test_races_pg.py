@@ -1,12 +1,14 @@
 """No double booking and an hour bank that never goes negative, under real concurrency:
 gunicorn with 4 workers on the real PostgreSQL, requests released together."""
+
 from __future__ import annotations
 
 import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime
+from datetime import time as clock
 
 import pytest
 from sqlalchemy import func, select
@@ -18,8 +20,8 @@ from booking.services import hour_bank, tokens
 from calendars.worktime import PARIS
 
 from . import factories as f
-from .dates import contract_start, working_day
 from .conftest import _pg_url
+from .dates import contract_start, working_day
 from .servers import gunicorn
 
 
@@ -39,8 +41,12 @@ def release_together(requests: list[tuple[str, str, dict]]) -> list[tuple[int, s
     barrier, results = threading.Barrier(len(requests)), [None] * len(requests)
 
     def post(index, url, token, body):
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         barrier.wait()
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -97,14 +103,24 @@ def test_a_two_hour_intervention_races_an_overlapping_session(server):
     day = working_day(6)
     minor = datetime.combine(day, clock(14), PARIS).isoformat()
     session = datetime.combine(day, clock(15), PARIS).isoformat()
-    requests = [(f"{base}/api/v1/bookings", t, {"service": "minor_update" if i % 2 else "erplib",
-                                                 "start": minor if i % 2 else session, "consultant_id": consultant_id})
-                for i, t in enumerate(raw)]
+    requests = [
+        (
+            f"{base}/api/v1/bookings",
+            t,
+            {
+                "service": "minor_update" if i % 2 else "erplib",
+                "start": minor if i % 2 else session,
+                "consultant_id": consultant_id,
+            },
+        )
+        for i, t in enumerate(raw)
+    ]
     results = release_together(requests)
     assert sorted(s for s, _, _ in results) == [201] + [409] * 19
     with app.app_context():
-        booked = db.session.scalars(select(Booking).where(Booking.consultant_id == consultant_id,
-                                                          Booking.status == "confirmed")).all()
+        booked = db.session.scalars(
+            select(Booking).where(Booking.consultant_id == consultant_id, Booking.status == "confirmed")
+        ).all()
         assert len(booked) == 1
 
 
@@ -118,13 +134,16 @@ def test_the_hour_bank_never_goes_negative_under_parallel_bookings(server):
         db.session.add(LedgerEntry(company_id=company_id, contract_year=year, kind="adjust", minutes=-555))
         db.session.commit()
     start = datetime.combine(working_day(8), clock(10), PARIS).isoformat()
-    requests = [(f"{base}/api/v1/bookings", token, {"service": "erplib", "start": start, "consultant_id": cid})
-                for token, cid in zip(raw, consultant_ids, strict=True)]
+    requests = [
+        (f"{base}/api/v1/bookings", token, {"service": "erplib", "start": start, "consultant_id": cid})
+        for token, cid in zip(raw, consultant_ids, strict=True)
+    ]
     results = release_together(requests)
     assert [s for s, _, _ in results] == [201] * 5
     with app.app_context():
         company = db.session.get(Company, company_id)
-        reserves = db.session.scalars(select(LedgerEntry).where(LedgerEntry.company_id == company_id,
-                                                                LedgerEntry.kind == "reserve")).all()
+        reserves = db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.company_id == company_id, LedgerEntry.kind == "reserve")
+        ).all()
         assert sorted((e.minutes, e.billable_minutes) for e in reserves) == [(-45, 0)] + [(0, 45)] * 4
         assert hour_bank.balance(company, year) == 0

@@ -1,6 +1,7 @@
 """Rate limits that hold as configured across gunicorn's workers: counted in a real Redis shared by the
 four workers (as under `make serve`), per account whatever the client's address; Redis down, the
 service still answers (each worker counts in memory meanwhile) and says so in its log."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -22,6 +23,7 @@ from . import factories as f
 from . import servers
 from .servers import gunicorn
 
+
 @pytest.fixture
 def redis_server(tmp_path):
     """A throwaway redis-server: (its URL, its process)."""
@@ -36,8 +38,13 @@ def server(pg_app, redis_server, tmp_path):
     """gunicorn with 4 workers on the test's database, its limits in the Redis; X-Forwarded-For believed
     (one proxy), so that each request can come from an address of its own."""
     log = tmp_path / "gunicorn.log"
-    process, base = gunicorn(pg_app.config["SQLALCHEMY_DATABASE_URI"], log, workers=4,
-                             RATELIMIT_STORAGE_URI=redis_server[0], TRUSTED_PROXIES="1")
+    process, base = gunicorn(
+        pg_app.config["SQLALCHEMY_DATABASE_URI"],
+        log,
+        workers=4,
+        RATELIMIT_STORAGE_URI=redis_server[0],
+        TRUSTED_PROXIES="1",
+    )
     yield base, log, redis_server[1]
     process.terminate()
     process.wait(10)
@@ -58,8 +65,9 @@ class Visitor:
 
     def __init__(self, base: str, address: str = "203.0.113.7"):
         self.base, self.address = base, address
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-                                                  _NoRedirect())
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
         page = self._open(f"{base}/login").text
         self.csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
@@ -113,8 +121,9 @@ def test_failures_spread_over_addresses_are_still_limited_per_account(server):
     statuses = [a.status_code for a in answers]
     assert statuses == [200] * 4 + [429] * 8, statuses
     assert all("E-mail ou mot de passe incorrect" in a.text for a in answers[:4])
-    assert all("Trop d&#39;échecs de connexion" in a.text or "Trop d'échecs de connexion" in a.text
-               for a in answers[4:10])  # the account's delay, kept in the database
+    assert all(
+        "Trop d&#39;échecs de connexion" in a.text or "Trop d'échecs de connexion" in a.text for a in answers[4:10]
+    )  # the account's delay, kept in the database
     assert all("Trop de demandes" in a.text for a in answers[10:])  # the account's rate limit, in Redis
     f.reread()
     assert db.session.get(LoginFailure, logins.account_key(user.email)).failures == 5

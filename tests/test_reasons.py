@@ -1,6 +1,7 @@
 """Every refusal names its reason: one row per code, on the service, the API (code + detail) and the page."""
+
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -13,7 +14,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 def paris(text: str) -> datetime:
@@ -25,8 +26,14 @@ def _absent(c, start, end):
 
 
 def _imported(c, start, end):
-    db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=c.id, label="Perso"), consultant_id=c.id,
-                                start_at=paris(start), end_at=paris(end)))
+    db.session.add(
+        ExternalBusy(
+            calendar=ExternalCalendar(consultant_id=c.id, label="Perso"),
+            consultant_id=c.id,
+            start_at=paris(start),
+            end_at=paris(end),
+        )
+    )
 
 
 def _booked(c, start, **kw):
@@ -36,8 +43,14 @@ def _booked(c, start, **kw):
 # (code, service, start (Paris), tier, setup, words of the sentence)
 ROWS = [
     ("grid", "erplib", "2026-12-08 10:07", "serenite", None, "toutes les 15 minutes (par exemple à 10:00 ou à 10:15)"),
-    ("notice", "erplib", "2026-12-02 10:00", "serenite", None,
-     "délai de prévenance de 4 heures ouvrées : choisissez un créneau à partir du mercredi 2 décembre 2026 à 14:30"),
+    (
+        "notice",
+        "erplib",
+        "2026-12-02 10:00",
+        "serenite",
+        None,
+        "délai de prévenance de 4 heures ouvrées : choisissez un créneau à partir du mercredi 2 décembre 2026 à 14:30",
+    ),
     ("gate", "minor_update", "2026-12-03 14:00", "serenite", None, "24 heures ouvrées avant son début"),
     ("horizon", "erplib", "2027-02-15 10:00", "serenite", None, "horizon de réservation de 60 jours"),
     ("holiday", "erplib", "2026-12-25 10:00", "serenite", None, "vendredi 25 décembre 2026 est un jour férié"),
@@ -45,16 +58,39 @@ ROWS = [
     ("closed", "erplib", "2026-12-05 10:00", "serenite", None, "en dehors des heures ouvrées"),  # Saturday
     ("closed", "erplib", "2026-12-08 17:30", "serenite", None, "en dehors des heures ouvrées"),  # past 18:00
     ("closed", "major_install", "2026-12-08 14:00", "serenite", None, "commence à l'ouverture d'un jour ouvré"),
-    ("absence", "erplib", "2026-12-08 10:00", "serenite",
-     lambda c: _absent(c, "2026-12-08 09:00", "2026-12-08 12:30"), "pendant une absence du consultant"),
-    ("absence", "major_install", "2026-12-08 09:00", "serenite",
-     lambda c: _absent(c, "2026-12-08 14:00", "2026-12-08 18:00"), "absent une partie du mardi 8 décembre 2026"),
-    ("busy", "erplib", "2026-12-08 10:00", "serenite",
-     lambda c: _imported(c, "2026-12-08 10:30", "2026-12-08 11:00"), "a un autre engagement"),
+    (
+        "absence",
+        "erplib",
+        "2026-12-08 10:00",
+        "serenite",
+        lambda c: _absent(c, "2026-12-08 09:00", "2026-12-08 12:30"),
+        "pendant une absence du consultant",
+    ),
+    (
+        "absence",
+        "major_install",
+        "2026-12-08 09:00",
+        "serenite",
+        lambda c: _absent(c, "2026-12-08 14:00", "2026-12-08 18:00"),
+        "absent une partie du mardi 8 décembre 2026",
+    ),
+    (
+        "busy",
+        "erplib",
+        "2026-12-08 10:00",
+        "serenite",
+        lambda c: _imported(c, "2026-12-08 10:30", "2026-12-08 11:00"),
+        "a un autre engagement",
+    ),
     ("taken", "erplib", "2026-12-08 10:00", "serenite", lambda c: _booked(c, "2026-12-08 10:15"), "plus disponible"),
-    ("daily_cap", "erplib", "2026-12-08 14:00", "serenite", lambda c: (setattr(c, "daily_cap", 1),
-                                                                      _booked(c, "2026-12-08 09:00")),
-     "nombre maximal de rendez-vous le mardi 8 décembre 2026"),
+    (
+        "daily_cap",
+        "erplib",
+        "2026-12-08 14:00",
+        "serenite",
+        lambda c: (setattr(c, "daily_cap", 1), _booked(c, "2026-12-08 09:00")),
+        "nombre maximal de rendez-vous le mardi 8 décembre 2026",
+    ),
     ("not_entitled", "minor_update", "2026-12-09 14:00", "standard", None, "n'inclut pas"),
 ]
 IDS = [f"{row[0]}-{n}" for n, row in enumerate(ROWS)]
@@ -93,8 +129,11 @@ def test_the_api_answers_the_code_and_the_sentence(app, client, frozen, code, ki
     _, user = _world(tier, setup)
     key = tokens.create(user)
     db.session.commit()
-    r = client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {key}"},
-                    json={"service": kind, "start": paris(start).isoformat()})
+    r = client.post(
+        "/api/v1/bookings",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"service": kind, "start": paris(start).isoformat()},
+    )
     assert r.status_code == (403 if code == "not_entitled" else 409)
     assert r.mimetype == "application/problem+json" and r.json["code"] == code and words in r.json["detail"]
 

@@ -1,4 +1,5 @@
 """Response headers, cookie flags, rate limits with a clear 429, tokens and passwords stored hashed."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,6 +46,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, client, auth):
 
 def test_cookie_is_secure_when_published_over_https(tmp_path, monkeypatch):
     from booking.config import from_environment
+
     monkeypatch.setenv("PUBLIC_URL", "https://planning.erplib.example")
     assert from_environment(tmp_path)["SESSION_COOKIE_SECURE"] is True
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "0")
@@ -72,11 +74,12 @@ def test_api_bookings_are_limited_per_token_with_problem_json(app, client):
     raw, other = tokens.create(user), tokens.create(f.user("client"))
     db.session.commit()
     bad = {"service": "erplib", "start": "not a date"}
-    seen = [client.post("/api/v1/bookings", json=bad, headers={"Authorization": f"Bearer {raw}"}).status_code
-            for _ in range(3)]
+    seen = [
+        client.post("/api/v1/bookings", json=bad, headers={"Authorization": f"Bearer {raw}"}).status_code
+        for _ in range(3)
+    ]
     assert seen == [422, 422, 429]
     refused = client.post("/api/v1/bookings", json=bad, headers={"Authorization": f"Bearer {raw}"})
     assert refused.mimetype == "application/problem+json" and "Réessayez" in refused.json["detail"]
     assert client.post("/api/v1/bookings", json=bad, headers={"Authorization": f"Bearer {other}"}).status_code == 422
     assert db.session.scalar(select(func.count(Booking.id))) == 0
-

@@ -1,6 +1,7 @@
 """`make serve` under supervisord (booking/serve.py, booking/supervisord.conf), on a real PostgreSQL:
 a scheduler or a gunicorn master killed with kill -9 is restarted, and the restart logged, while the
 rest keeps serving; the rate limits count in the Redis it runs; SIGTERM or Ctrl-C stops every process."""
+
 from __future__ import annotations
 
 import os
@@ -47,11 +48,22 @@ def serve(pg_cluster, tmp_path, request):
     pg_cluster.create_database(name)
     port = free_port()
     log = tmp_path / "serve.log"
-    env = {**os.environ, "DATABASE_URL": pg_cluster.url(name), "BIND": f"127.0.0.1:{port}", "SECRET_KEY": "serve-test",
-           "WEB_CONCURRENCY": "2", "ERPLIB_RUN_DIR": str(tmp_path / "run")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_cluster.url(name),
+        "BIND": f"127.0.0.1:{port}",
+        "SECRET_KEY": "serve-test",
+        "WEB_CONCURRENCY": "2",
+        "ERPLIB_RUN_DIR": str(tmp_path / "run"),
+    }
     env.pop("RATELIMIT_STORAGE_URI", None)
-    runner = subprocess.Popen([sys.executable, "-m", "booking.serve"], env=env, stdout=open(log, "ab"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "booking.serve"],
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base, stop = f"http://127.0.0.1:{port}", {"signal": signal.SIGTERM, "whole_group": False}
     try:
         wait_for(f"{base}/healthz", runner, log, seconds=60)
@@ -94,8 +106,12 @@ def test_a_killed_scheduler_is_restarted_and_logged_while_gunicorn_keeps_answeri
         restarted = _program(runner, "scheduler")
         while restarted == scheduler:
             restarted = _program(runner, "scheduler")
-        assert _log_shows(log, "exited: scheduler (terminated by SIGKILL", "spawned: 'scheduler'",
-                          "success: scheduler entered RUNNING state")
+        assert _log_shows(
+            log,
+            "exited: scheduler (terminated by SIGKILL",
+            "spawned: 'scheduler'",
+            "success: scheduler entered RUNNING state",
+        )
     finally:
         stop.set()
         prober.join(10)
@@ -119,8 +135,9 @@ def test_the_rate_limits_count_in_the_redis_that_serve_runs_and_ctrl_c_stops_all
     runner, _base, _log, stop = serve
     stop.update(signal=signal.SIGINT, whole_group=True)  # Ctrl-C in the terminal: the whole foreground group
     master = _program(runner, "gunicorn")
-    environment = dict(item.split("=", 1) for item in
-                       Path(f"/proc/{master}/environ").read_text().split("\0") if "=" in item)
+    environment = dict(
+        item.split("=", 1) for item in Path(f"/proc/{master}/environ").read_text().split("\0") if "=" in item
+    )
     uri = environment["RATELIMIT_STORAGE_URI"]
     assert uri.startswith("redis://127.0.0.1:")
     assert redis.Redis.from_url(uri).ping()

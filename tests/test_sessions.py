@@ -1,5 +1,6 @@
 """Sessions that can be cut off: logout and a password change end every copy of a session (and of a
 remember-me cookie); an admin and the CLI can end them too."""
+
 from __future__ import annotations
 
 from flask_login.utils import encode_cookie
@@ -56,8 +57,9 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app):
     db.session.commit()
     here, elsewhere = _logged_in(app, user), _logged_in(app, user)
     stolen = elsewhere.get_cookie("session", domain="planner.test")
-    response = here.post("/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "nouveau-secret",
-                                                       "confirm": "nouveau-secret"})
+    response = here.post(
+        "/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "nouveau-secret", "confirm": "nouveau-secret"}
+    )
     assert response.status_code == 302
     assert here.get(PAGE).status_code == 200
     assert _is_out(elsewhere.get(PAGE)) and _is_out(_replay(app, stolen).get(PAGE))
@@ -71,11 +73,13 @@ def test_a_wrong_current_password_or_a_mismatch_changes_nothing(app):
     user = f.user("admin")
     db.session.commit()
     here, elsewhere = _logged_in(app, user), _logged_in(app, user)
-    wrong = here.post("/compte/mot-de-passe", data={"current": "pas-le-bon", "new": "nouveau-secret",
-                                                    "confirm": "nouveau-secret"})
+    wrong = here.post(
+        "/compte/mot-de-passe", data={"current": "pas-le-bon", "new": "nouveau-secret", "confirm": "nouveau-secret"}
+    )
     assert wrong.status_code == 422 and "Le mot de passe actuel ne correspond pas" in wrong.get_data(as_text=True)
-    mismatch = here.post("/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "nouveau-secret",
-                                                       "confirm": "autre-secret"})
+    mismatch = here.post(
+        "/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "nouveau-secret", "confirm": "autre-secret"}
+    )
     assert mismatch.status_code == 422 and "diffèrent" in mismatch.get_data(as_text=True)
     short = here.post("/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "court", "confirm": "court"})
     assert short.status_code == 422

@@ -1,6 +1,7 @@
 """What a slot promises, said on the slot before consent: free cancellation until when, or not; prerequisites due."""
+
 import html
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import time_machine
 
@@ -10,7 +11,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 def paris(text: str) -> datetime:
@@ -30,7 +31,8 @@ def test_inside_the_cut_off_cancelling_is_not_refunded(app):
 def test_a_minor_update_says_by_when_its_prerequisites_are_due(app):
     assert texts("minor_update", "2026-12-09 14:00") == [
         ("free_cancel", "annulation gratuite jusqu'au ven. 4 déc. 11:00"),
-        ("prerequisites", "prérequis à confirmer avant le ven. 4 déc. 11:00")]
+        ("prerequisites", "prérequis à confirmer avant le ven. 4 déc. 11:00"),
+    ]
 
 
 def test_a_callback_costs_nothing_to_cancel(app):

@@ -1,5 +1,6 @@
 """The reshuffle solver: plans always pass the checker, CP-SAT never worse than the greedy, the exact
 optimum on tiny instances, clear INFEASIBLE answers, and the command line of docs/solver-format.md."""
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,10 @@ def test_the_example_schedule_is_valid_but_for_the_unplaced_job(example):
 def test_plans_for_the_example_pass_the_checker(example, engine):
     plan = solve_greedy(example) if engine == "greedy" else solve(example, time_limit=5)
     assert plan.status in ("FEASIBLE", "OPTIMAL") and violations(example, plan) == []
-    assert plan.objective == {**objective(example, plan), **({"best_bound": plan.objective.get("best_bound")}
-                                                             if engine == "cp-sat" else {})}
+    assert plan.objective == {
+        **objective(example, plan),
+        **({"best_bound": plan.objective.get("best_bound")} if engine == "cp-sat" else {}),
+    }
     again = read_plan(json.loads(json.dumps(plan.to_json())))
     assert violations(example, again) == []
     if engine == "cp-sat":
@@ -50,8 +53,15 @@ def test_the_checker_catches_each_broken_rule(example):
     t = Timeline(example)
     pinned = next(b for b in example.bookings if b.pinned or b.start < t.freeze)
     other = next(b for b in example.bookings if b.consultant == pinned.consultant and b.id != pinned.id)
-    frozen = Move(pinned.id, pinned.consultant, pinned.start, pinned.consultant, other.start,
-                  other.start + (pinned_end(t, pinned) - pinned.start), 0)
+    frozen = Move(
+        pinned.id,
+        pinned.consultant,
+        pinned.start,
+        pinned.consultant,
+        other.start,
+        other.start + (pinned_end(t, pinned) - pinned.start),
+        0,
+    )
     bad = Plan("FEASIBLE", "test", good.placements, good.moves + [frozen])
     assert any("freeze horizon" in v or "pinned" in v for v in violations(example, bad))
     job = example.priority_jobs[0]
@@ -94,7 +104,7 @@ def brute_force(instance) -> float:
     best = float("inf")
     for placements in itertools.product(*(job_options(job, instance, t) for job in instance.priority_jobs)):
         taken = [(p.consultant, p.start, p.end) for p in placements]
-        if any(c == d and a < f and e < b for k, (c, a, b) in enumerate(taken) for d, e, f in taken[k + 1:]):
+        if any(c == d and a < f and e < b for k, (c, a, b) in enumerate(taken) for d, e, f in taken[k + 1 :]):
             continue
 
         def search(index, taken, cost):
@@ -105,8 +115,11 @@ def brute_force(instance) -> float:
                 best = cost
                 return
             for booking, o in options[index]:
-                here = (booking.consultant, booking.start, t.end_of(booking, booking.consultant, booking.start)) \
-                    if o is None else (o.consultant, o.start, o.end)
+                here = (
+                    (booking.consultant, booking.start, t.end_of(booking, booking.consultant, booking.start))
+                    if o is None
+                    else (o.consultant, o.start, o.end)
+                )
                 if any(c == here[0] and a < here[2] and here[1] < b for c, a, b in taken):
                     continue
                 search(index + 1, taken + [here], cost + (0 if o is None else t.move_cost(booking, o)))
@@ -171,6 +184,7 @@ def test_repair_moves_what_an_absence_now_covers():
 
 def test_the_tight_case_defeats_the_simple_greedy_but_not_the_solver():
     from solver.bench import _tight
+
     instance = _tight()
     assert solve_greedy(instance, tries=1, all_orders=False).status == "UNKNOWN"
     plan = solve(instance, 5)
@@ -194,8 +208,11 @@ slot = st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(range(len(TEMPLATE
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])), st.sampled_from([120, 210, 300]),
-       st.sampled_from([(60_000, 60), (0, 60), (0, 2)]))
+@given(
+    st.lists(slot, min_size=1, max_size=5, unique_by=lambda s: (s[0], s[1])),
+    st.sampled_from([120, 210, 300]),
+    st.sampled_from([(60_000, 60), (0, 60), (0, 2)]),
+)
 def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes, sizes):
     """The bound is true for the whole problem, both from the exact reduced model and (max_exact 0) from the
     rounds of neighbourhood and relaxation (listed positions, `elsewhere`, `clearable` bookings), also with
@@ -215,8 +232,10 @@ def test_the_bound_never_exceeds_the_brute_force_optimum(slots, job_minutes, siz
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(slot, min_size=1, max_size=4, unique_by=lambda s: (s[0], s[1])),
-       st.sampled_from([(60, 120), (105, 90), (45, 210)]))
+@given(
+    st.lists(slot, min_size=1, max_size=4, unique_by=lambda s: (s[0], s[1])),
+    st.sampled_from([(60, 120), (105, 90), (45, 210)]),
+)
 def test_two_jobs_the_bound_never_exceeds_the_brute_force_optimum(slots, minutes):
     """Two jobs on the one consultant with their skill: joint placements that overlap are skipped, and a
     booking that both may displace is counted once in the order in which the branches are opened."""
@@ -250,8 +269,11 @@ def test_joint_placements_come_cheapest_first_and_are_all_the_compatible_ones():
     apart = lambda combo: combo["p1"] != combo["p2"]  # noqa: E731
     found = list(cheapest_first(costs, apart))
     assert [c for c, _ in found] == sorted(c for c, _ in found)
-    expected = [dict(zip(costs, places)) for places in itertools.product(*([p for _, p in v] for v in costs.values()))
-                if apart(dict(zip(costs, places)))]
+    expected = [
+        dict(zip(costs, places))
+        for places in itertools.product(*([p for _, p in v] for v in costs.values()))
+        if apart(dict(zip(costs, places)))
+    ]
     assert sorted(map(sorted, (c.items() for _, c in found))) == sorted(map(sorted, (c.items() for c in expected)))
     assert list(cheapest_first({}, apart)) == [(0.0, {})]
 
@@ -262,7 +284,9 @@ def test_the_cascade_option_makes_a_busier_schedule_of_whole_days_and_short_wind
     plain, cascade = (generate(10, 4, 3, jobs=2, cascade=flag) for flag in (False, True))
     days = [sum(b["span"] == "days" for b in raw["bookings"]) / len(raw["bookings"]) for raw in (plain, cascade)]
     assert days[1] > 2 * days[0]
-    stretch = [max(datetime.fromisoformat(b["window"]["end"]) - datetime.fromisoformat(b["start"])
-                   for b in raw["bookings"]) for raw in (plain, cascade)]
+    stretch = [
+        max(datetime.fromisoformat(b["window"]["end"]) - datetime.fromisoformat(b["start"]) for b in raw["bookings"])
+        for raw in (plain, cascade)
+    ]
     assert stretch[1] <= timedelta(days=7) < stretch[0]
     assert plain == generate(10, 4, 3, jobs=2)  # the option leaves the usual instances as they were

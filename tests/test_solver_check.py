@@ -1,6 +1,7 @@
 """Each hard rule of the format has its own function in solver/check.py; each is tested here on one fixed
 instance (TINY: a Tuesday, consultants a with skill x and b) against a valid plan and plans that break
 exactly that rule."""
+
 from __future__ import annotations
 
 import json
@@ -34,16 +35,24 @@ def move(booking_id: str, frm: tuple[str, str], to: tuple[str, str, str]) -> Mov
 
 
 JOB = Placement("p1", "a", at("09:00"), at("12:30"))
-VALID = Plan("FEASIBLE", "test", [JOB], [move("b1", ("a", "09:00"), ("b", "10:00", "10:45")),
-                                         move("b2", ("a", "10:00"), ("b", "11:00", "11:45"))])
+VALID = Plan(
+    "FEASIBLE",
+    "test",
+    [JOB],
+    [move("b1", ("a", "09:00"), ("b", "10:00", "10:45")), move("b2", ("a", "10:00"), ("b", "11:00", "11:45"))],
+)
 
 
 def rules(instance, plan):
     t = Timeline(instance)
     occupied = check.final_positions(instance, plan, t)
-    return {"1": check.jobs_placed(instance, plan, t), "2": check.working_time(instance, plan, t, occupied),
-            "3": check.no_overlap(occupied), "4": check.moves_allowed(instance, plan, t),
-            "5": check.inside_horizon(instance, occupied)}
+    return {
+        "1": check.jobs_placed(instance, plan, t),
+        "2": check.working_time(instance, plan, t, occupied),
+        "3": check.no_overlap(occupied),
+        "4": check.moves_allowed(instance, plan, t),
+        "5": check.inside_horizon(instance, occupied),
+    }
 
 
 def broken(instance, plan) -> dict[str, list[str]]:
@@ -55,12 +64,15 @@ def test_the_valid_plan_breaks_no_rule():
     assert broken(instance, VALID) == {} and check.violations(instance, VALID) == []
 
 
-@pytest.mark.parametrize("placements, message", [
-    ([], "p1 not placed"),
-    ([Placement("p1", "b", at("09:00"), at("12:30"))], "p1: b lacks skill 'x'"),
-    ([Placement("p1", "a", at("18:00"), at("21:30"))], "p1: starts 2027-03-09T18:00:00+01:00 outside its window"),
-    ([JOB, Placement("p9", "b", at("14:00"), at("15:00"))], "placement p9 is not a priority job"),
-])
+@pytest.mark.parametrize(
+    "placements, message",
+    [
+        ([], "p1 not placed"),
+        ([Placement("p1", "b", at("09:00"), at("12:30"))], "p1: b lacks skill 'x'"),
+        ([Placement("p1", "a", at("18:00"), at("21:30"))], "p1: starts 2027-03-09T18:00:00+01:00 outside its window"),
+        ([JOB, Placement("p9", "b", at("14:00"), at("15:00"))], "placement p9 is not a priority job"),
+    ],
+)
 def test_rule_1_every_job_placed_in_its_window_with_the_skill(placements, message):
     instance = read_instance(TINY)
     assert message in check.jobs_placed(instance, Plan("FEASIBLE", "t", placements, VALID.moves), Timeline(instance))
@@ -72,16 +84,39 @@ def test_rule_1_a_start_off_the_grid():
     assert any("off the grid" in v for v in check.jobs_placed(instance, plan, Timeline(instance)))
 
 
-@pytest.mark.parametrize("plan, message", [
-    (Plan("FEASIBLE", "t", [Placement("p1", "a", at("11:00"), at("14:30"))], []),  # across the lunch break
-     "p1: not in working time of a or wrong span/end"),
-    (Plan("FEASIBLE", "t", [JOB], [move("b1", ("a", "09:00"), ("b", "12:45", "13:30")),
-                                   move("b2", ("a", "10:00"), ("b", "11:00", "11:45"))]),
-     "b1: not in working time of b or wrong span/end"),
-    (Plan("FEASIBLE", "t", [JOB], [move("b1", ("a", "09:00"), ("b", "10:00", "11:00")),  # 60 minutes, not 45
-                                   move("b2", ("a", "10:00"), ("b", "11:00", "11:45"))]),
-     "b1: not in working time of b or wrong span/end"),
-])
+@pytest.mark.parametrize(
+    "plan, message",
+    [
+        (
+            Plan("FEASIBLE", "t", [Placement("p1", "a", at("11:00"), at("14:30"))], []),  # across the lunch break
+            "p1: not in working time of a or wrong span/end",
+        ),
+        (
+            Plan(
+                "FEASIBLE",
+                "t",
+                [JOB],
+                [
+                    move("b1", ("a", "09:00"), ("b", "12:45", "13:30")),
+                    move("b2", ("a", "10:00"), ("b", "11:00", "11:45")),
+                ],
+            ),
+            "b1: not in working time of b or wrong span/end",
+        ),
+        (
+            Plan(
+                "FEASIBLE",
+                "t",
+                [JOB],
+                [
+                    move("b1", ("a", "09:00"), ("b", "10:00", "11:00")),  # 60 minutes, not 45
+                    move("b2", ("a", "10:00"), ("b", "11:00", "11:45")),
+                ],
+            ),
+            "b1: not in working time of b or wrong span/end",
+        ),
+    ],
+)
 def test_rule_2_working_time_and_span(plan, message):
     instance = read_instance(TINY)
     t = Timeline(instance)
@@ -89,37 +124,54 @@ def test_rule_2_working_time_and_span(plan, message):
 
 
 def test_rule_2_an_absence_makes_a_booking_left_in_place_invalid():
-    instance = instance_with(consultants__1__unavailable=[{"start": "2027-03-09T15:00:00+01:00",
-                                                           "end": "2027-03-09T16:00:00+01:00"}])
+    instance = instance_with(
+        consultants__1__unavailable=[{"start": "2027-03-09T15:00:00+01:00", "end": "2027-03-09T16:00:00+01:00"}]
+    )
     assert broken(instance, VALID) == {"2": ["b5: not in working time of b or wrong span/end"]}
 
 
 def test_rule_3_no_two_items_at_once():
     instance = read_instance(TINY)
-    plan = Plan("FEASIBLE", "t", [JOB], [move("b1", ("a", "09:00"), ("b", "09:15", "10:00")),
-                                         move("b2", ("a", "10:00"), ("b", "11:00", "11:45"))])
+    plan = Plan(
+        "FEASIBLE",
+        "t",
+        [JOB],
+        [move("b1", ("a", "09:00"), ("b", "09:15", "10:00")), move("b2", ("a", "10:00"), ("b", "11:00", "11:45"))],
+    )
     assert broken(instance, plan) == {"3": ["b4 and b1 overlap on b"]}
     unmoved = Plan("FEASIBLE", "t", [JOB], [])
     assert check.no_overlap(check.final_positions(instance, unmoved, Timeline(instance))) == [
-        "b1 and p1 overlap on a", "p1 and b2 overlap on a"]
+        "b1 and p1 overlap on a",
+        "p1 and b2 overlap on a",
+    ]
 
 
 def test_rule_3_an_item_covering_two_others_overlaps_both():
-    spans = [check.Occupied("long", "a", at("09:00"), at("12:00")), check.Occupied("x", "a", at("09:30"), at("10:00")),
-             check.Occupied("y", "a", at("11:00"), at("11:30")), check.Occupied("z", "a", at("12:00"), at("12:30"))]
+    spans = [
+        check.Occupied("long", "a", at("09:00"), at("12:00")),
+        check.Occupied("x", "a", at("09:30"), at("10:00")),
+        check.Occupied("y", "a", at("11:00"), at("11:30")),
+        check.Occupied("z", "a", at("12:00"), at("12:30")),
+    ]
     assert check.no_overlap(spans) == ["long and x overlap on a", "long and y overlap on a"]
 
 
-@pytest.mark.parametrize("changes, plan_moves, message", [
-    ({"bookings__0__pinned": True}, None, "move b1: the booking is pinned"),
-    ({"now": "2027-03-08T09:00:00+01:00"}, None, "move b1: inside the freeze horizon"),
-    ({"bookings__0__eligible": ["a"]}, None, "move b1: b is not eligible"),
-    ({"bookings__0__window": {"start": "2027-03-09T00:00:00+01:00", "end": "2027-03-09T10:30:00+01:00"}}, None,
-     "move b1: outside the client's window"),
-    ({}, [move("b3", ("a", "14:30"), ("a", "14:30", "15:15"))], "move b3: neither consultant nor start changed"),
-    ({}, [move("b5", ("a", "15:00"), ("b", "16:00", "16:45"))], "move b5: 'from' does not match the instance"),
-    ({}, [move("b99", ("a", "15:00"), ("b", "16:00", "16:45"))], "move b99: no such booking"),
-])
+@pytest.mark.parametrize(
+    "changes, plan_moves, message",
+    [
+        ({"bookings__0__pinned": True}, None, "move b1: the booking is pinned"),
+        ({"now": "2027-03-08T09:00:00+01:00"}, None, "move b1: inside the freeze horizon"),
+        ({"bookings__0__eligible": ["a"]}, None, "move b1: b is not eligible"),
+        (
+            {"bookings__0__window": {"start": "2027-03-09T00:00:00+01:00", "end": "2027-03-09T10:30:00+01:00"}},
+            None,
+            "move b1: outside the client's window",
+        ),
+        ({}, [move("b3", ("a", "14:30"), ("a", "14:30", "15:15"))], "move b3: neither consultant nor start changed"),
+        ({}, [move("b5", ("a", "15:00"), ("b", "16:00", "16:45"))], "move b5: 'from' does not match the instance"),
+        ({}, [move("b99", ("a", "15:00"), ("b", "16:00", "16:45"))], "move b99: no such booking"),
+    ],
+)
 def test_rule_4_moves_allowed(changes, plan_moves, message):
     instance = instance_with(**changes)
     plan = Plan("FEASIBLE", "t", [JOB], plan_moves if plan_moves is not None else VALID.moves)

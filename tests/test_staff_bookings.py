@@ -1,9 +1,10 @@
 """A planner moves or cancels any booking from its page, priority consulting included: the consequences
 come first (the plan is not undone, compensations stay due), then yes or no; a booking moved since the
 page was shown is not changed blind."""
+
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 import time_machine
@@ -15,7 +16,7 @@ from calendars.worktime import PARIS
 from . import factories as f
 from .dates import working_days
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 @pytest.fixture
@@ -25,8 +26,13 @@ def world(app):
         company = f.company("serenite")
         consultant = f.consultant()
         planner = f.user("planner")
-        priority = f.booking(consultant, datetime.combine(days[0], time(9), PARIS), minutes=9 * 60,
-                             company=company, kind="priority_consulting")  # 09:00–18:00
+        priority = f.booking(
+            consultant,
+            datetime.combine(days[0], time(9), PARIS),
+            minutes=9 * 60,
+            company=company,
+            kind="priority_consulting",
+        )  # 09:00–18:00
         db.session.commit()
         yield {"planner": planner, "priority": priority, "days": days}
 
@@ -41,8 +47,11 @@ def test_a_planner_sees_the_consequences_then_cancels_a_priority_consulting(clie
         assert "ne touche aucun autre rendez-vous" in step and "Oui, annuler ce rendez-vous" in step
         db.session.expire_all()
         assert db.session.get(Booking, booking.id).status == "confirmed"  # the step changed nothing
-        done = client.post(f"/planification/rendez-vous/{booking.id}/annuler", data={"sequence": booking.sequence},
-                           follow_redirects=True).get_data(as_text=True)
+        done = client.post(
+            f"/planification/rendez-vous/{booking.id}/annuler",
+            data={"sequence": booking.sequence},
+            follow_redirects=True,
+        ).get_data(as_text=True)
         assert "Rendez-vous annulé" in done
         db.session.expire_all()
         assert db.session.get(Booking, booking.id).status == "cancelled"
@@ -53,17 +62,19 @@ def test_moving_asks_once_more_and_a_booking_moved_meanwhile_is_not_changed_blin
         auth.login(world["planner"].email)
         booking, day = world["priority"], world["days"][1]
         start, seen = f"{day.isoformat()}T09:00", world["priority"].sequence
-        step = client.post(f"/planification/rendez-vous/{booking.id}/deplacer",
-                           data={"start": start, "sequence": seen})
+        step = client.post(f"/planification/rendez-vous/{booking.id}/deplacer", data={"start": start, "sequence": seen})
         assert step.status_code == 200 and "Oui, déplacer ce rendez-vous" in step.get_data(as_text=True)
         db.session.expire_all()
         assert db.session.get(Booking, booking.id).sequence == seen  # not moved yet
-        stale = client.post(f"/planification/rendez-vous/{booking.id}/deplacer",
-                            data={"start": start, "sequence": seen + 7,
-                                  "confirmed": "1"})
+        stale = client.post(
+            f"/planification/rendez-vous/{booking.id}/deplacer",
+            data={"start": start, "sequence": seen + 7, "confirmed": "1"},
+        )
         assert stale.status_code == 409
-        moved = client.post(f"/planification/rendez-vous/{booking.id}/deplacer",
-                            data={"start": start, "sequence": seen, "confirmed": "1"})
+        moved = client.post(
+            f"/planification/rendez-vous/{booking.id}/deplacer",
+            data={"start": start, "sequence": seen, "confirmed": "1"},
+        )
         assert moved.status_code == 302
         db.session.expire_all()
         after = db.session.get(Booking, booking.id)

@@ -1,9 +1,10 @@
 """Ticket references belong to their company: two companies may use the same one, neither sees the other's,
 and the migration that made it so keeps the tickets and their bookings on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
@@ -19,14 +20,17 @@ from booking.services import tokens
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 TICKET = {"reference": "TCK-2026-001", "opened_at": "2026-12-02T08:30:00+01:00"}
 _fresh = itertools.count()
 
 
 def _callback(client, key, start: str, priority: str):
-    return client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {key}"},
-                       json={"service": "callback", "start": start, "ticket": {**TICKET, "priority": priority}})
+    return client.post(
+        "/api/v1/bookings",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"service": "callback", "start": start, "ticket": {**TICKET, "priority": priority}},
+    )
 
 
 def test_two_companies_use_the_same_reference_and_neither_sees_the_other(any_app):
@@ -52,9 +56,10 @@ def test_two_companies_use_the_same_reference_and_neither_sees_the_other(any_app
 
 def test_a_reference_is_unique_within_its_company(any_app):
     first, second = f.company(), f.company()
-    opened = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
-    db.session.add_all([Ticket(company=c, reference="TCK-7", priority="majeure", opened_at=opened)
-                        for c in (first, second)])
+    opened = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    db.session.add_all(
+        [Ticket(company=c, reference="TCK-7", priority="majeure", opened_at=opened) for c in (first, second)]
+    )
     db.session.commit()
     db.session.add(Ticket(company=first, reference="TCK-7", priority="basse", opened_at=opened))
     with pytest.raises(IntegrityError):
@@ -80,23 +85,52 @@ def _rows_at_revision_0010() -> tuple[int, int]:
     """A consultant, a company, a ticket and its callback written as the schema of revision 0010 has them
     (plain rows: today's models carry columns later revisions add)."""
     tables = sa.MetaData()
-    now = datetime(2026, 11, 30, 9, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, 9, tzinfo=UTC)
 
     def run(table: str, **row) -> int:
-        return db.session.execute(sa.insert(sa.Table(table, tables, autoload_with=db.engine))
-                                  .values(**row)).inserted_primary_key[0]
+        return db.session.execute(
+            sa.insert(sa.Table(table, tables, autoload_with=db.engine)).values(**row)
+        ).inserted_primary_key[0]
 
-    user = run("users", email="c@test.example", name="C", role="consultant", password_hash="x", locale="fr",
-               active=True, created_at=now)
+    user = run(
+        "users",
+        email="c@test.example",
+        name="C",
+        role="consultant",
+        password_hash="x",
+        locale="fr",
+        active=True,
+        created_at=now,
+    )
     consultant = run("consultants", user_id=user, skills=["comptabilite"], working_pattern={}, daily_cap=8)
-    company = run("companies", name="Client", tier="confort", contract_start=date(2026, 1, 1),
-                  environments=["production"], erp_version="12")
-    opened = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    company = run(
+        "companies",
+        name="Client",
+        tier="confort",
+        contract_start=date(2026, 1, 1),
+        environments=["production"],
+        erp_version="12",
+    )
+    opened = datetime(2026, 12, 1, 9, tzinfo=UTC)
     ticket = run("tickets", company_id=company, reference="TCK-1", priority="majeure", title="", opened_at=opened)
-    start = datetime(2026, 12, 3, 9, tzinfo=timezone.utc)
-    booking = run("bookings", kind="callback", status="confirmed", start_at=start, end_at=start.replace(minute=30),
-                  consultant_id=consultant, company_id=company, ticket_id=ticket, notes="", ical_uid="u@test",
-                  sequence=0, booked_at=now, updated_at=now, pinned=False, beyond_commitment=False)
+    start = datetime(2026, 12, 3, 9, tzinfo=UTC)
+    booking = run(
+        "bookings",
+        kind="callback",
+        status="confirmed",
+        start_at=start,
+        end_at=start.replace(minute=30),
+        consultant_id=consultant,
+        company_id=company,
+        ticket_id=ticket,
+        notes="",
+        ical_uid="u@test",
+        sequence=0,
+        booked_at=now,
+        updated_at=now,
+        pinned=False,
+        beyond_commitment=False,
+    )
     db.session.commit()
     return ticket, booking
 

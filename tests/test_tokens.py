@@ -1,9 +1,10 @@
 """API tokens that can be cut off: named, listed, revoked (account page, admin page, CLI), expiring; a
 revoked or expired token answers 401 problem+json at once; last use recorded at most once a minute."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -15,7 +16,7 @@ from booking.services import tokens
 
 from . import factories as f
 
-T0 = datetime(2027, 3, 10, 9, 30, tzinfo=timezone.utc)  # any instant: nothing here depends on the calendar
+T0 = datetime(2027, 3, 10, 9, 30, tzinfo=UTC)  # any instant: nothing here depends on the calendar
 
 
 def _me(client, raw):
@@ -42,8 +43,9 @@ def test_the_account_page_creates_a_named_token_and_shows_it_once(app, client, a
     assert stored.created_at == T0
 
 
-@pytest.mark.parametrize("form", [{"name": "", "lifetime": "90"}, {"name": "x" * 81, "lifetime": "90"},
-                                  {"name": "ok", "lifetime": "9999"}])
+@pytest.mark.parametrize(
+    "form", [{"name": "", "lifetime": "90"}, {"name": "x" * 81, "lifetime": "90"}, {"name": "ok", "lifetime": "9999"}]
+)
 def test_a_token_needs_a_name_and_a_known_lifetime(app, client, auth, form):
     user = f.user("planner")
     db.session.commit()

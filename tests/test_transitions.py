@@ -1,10 +1,11 @@
 """Every state change of a booking re-reads its state under the booking's lock: a transition that is no
 longer allowed is refused (409, naming the current state), and an effective one writes one audit row,
 one mail batch and one SEQUENCE bump. On SQLite, with threads on the app's file."""
+
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -18,7 +19,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 LATER = NOW + timedelta(days=30)  # every booking of these tests has started by then
 YEAR = date(2026, 1, 1)
 
@@ -37,20 +38,31 @@ def serenite(app):
 
 
 def audits(booking_id: int, action: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.object_id == booking_id, AuditEntry.object_type == "booking", AuditEntry.action == action))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.object_id == booking_id, AuditEntry.object_type == "booking", AuditEntry.action == action)
+    )
 
 
 def mails(booking_id: int, subject: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.booking_id == booking_id, OutboxMessage.subject.startswith(subject)))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.booking_id == booking_id, OutboxMessage.subject.startswith(subject))
+    )
 
 
 def net(booking_id: int) -> tuple[int, int]:
     """(included, billable) minutes the booking still holds."""
-    return tuple(db.session.execute(select(func.coalesce(-func.sum(LedgerEntry.minutes), 0),
-                                     func.coalesce(func.sum(LedgerEntry.billable_minutes), 0))
-                              .where(LedgerEntry.booking_id == booking_id)).one())
+    return tuple(
+        db.session.execute(
+            select(
+                func.coalesce(-func.sum(LedgerEntry.minutes), 0),
+                func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
+            ).where(LedgerEntry.booking_id == booking_id)
+        ).one()
+    )
 
 
 def elsewhere(app, change) -> None:
@@ -91,6 +103,7 @@ def test_twenty_parallel_cancels_cancel_once(app, serenite):
 
     def cancel():
         from booking.models import User
+
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
 
     results = in_parallel(app, [cancel] * 20)
@@ -110,11 +123,16 @@ def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(app, serenite):
 
     def user():
         from booking.models import User
+
         return db.session.get(User, contact_id)
 
-    results = in_parallel(app, [
-        lambda: bookings.cancel(user(), db.session.get(Booking, booking_id), NOW),
-        lambda: bookings.reschedule(user(), db.session.get(Booking, booking_id), paris("2026-12-09 14:00"), NOW)])
+    results = in_parallel(
+        app,
+        [
+            lambda: bookings.cancel(user(), db.session.get(Booking, booking_id), NOW),
+            lambda: bookings.reschedule(user(), db.session.get(Booking, booking_id), paris("2026-12-09 14:00"), NOW),
+        ],
+    )
     f.reread()
     booking = db.session.get(Booking, booking_id)
     assert sorted(r[:3] for r in results) == ["409", "ok"], results
@@ -138,6 +156,7 @@ def test_a_stale_booking_is_read_again_under_the_lock(app, serenite):
 
     def cancel_there():
         from booking.models import User
+
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
 
     elsewhere(app, cancel_there)
@@ -162,6 +181,7 @@ def test_a_stale_hold_cancelled_elsewhere_is_not_confirmed(app, serenite):
 
     def cancel_there():
         from booking.models import User
+
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, held_id), NOW)
 
     elsewhere(app, cancel_there)
@@ -193,6 +213,7 @@ def test_a_prerequisite_of_a_cancelled_intervention_is_refused(app):
 
     def cancel_there():
         from booking.models import User
+
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
 
     elsewhere(app, cancel_there)
@@ -211,14 +232,23 @@ def priority_booking(app):
     contact, planner = f.user("client", company), f.user("planner")
     expert = f.consultant(skills=("migration",))
     other = f.booking(expert, paris("2026-12-17 09:00"))
-    booking = f.booking(expert, paris("2026-12-08 09:00"), minutes=33 * 60, kind="priority_consulting",
-                        company=company, contact=contact)
+    booking = f.booking(
+        expert, paris("2026-12-08 09:00"), minutes=33 * 60, kind="priority_consulting", company=company, contact=contact
+    )
     plan = ReshufflePlan(kind="priority", status="applied", plan={"moves": [{"id": f"b{other.id}"}]})
     db.session.add(plan)
     db.session.flush()
-    db.session.add(Compensation(plan_id=plan.id, payer_company_id=company.id, beneficiary_company_id=other.company_id,
-                                booking_id=other.id, amount_eur=180))
+    db.session.add(
+        Compensation(
+            plan_id=plan.id,
+            payer_company_id=company.id,
+            beneficiary_company_id=other.company_id,
+            booking_id=other.id,
+            amount_eur=180,
+        )
+    )
     from booking.services import audit
+
     audit.record(planner, "booking.priority", booking, plan=plan.id)
     db.session.commit()
     return booking, contact, planner, other
@@ -238,8 +268,11 @@ def test_a_client_may_neither_move_nor_cancel_a_priority_consulting(priority_boo
 
 def test_a_planner_sees_what_cancelling_a_priority_consulting_implies_then_cancels(priority_booking):
     booking, _, planner, other = priority_booking
-    with pytest.raises(Conflict, match=r"les 1 rendez-vous d'autres clients déplacés pour lui ne reviennent pas à "
-                                       r"leur place, et les compensations déjà facturées \(180,00\s€\) restent dues"):
+    with pytest.raises(
+        Conflict,
+        match=r"les 1 rendez-vous d'autres clients déplacés pour lui ne reviennent pas à "
+        r"leur place, et les compensations déjà facturées \(180,00\s€\) restent dues",
+    ):
         bookings.cancel(planner, booking, NOW)
     assert audits(booking.id, "booking.cancel") == 0
     bookings.cancel(planner, booking, NOW, acknowledged=True)
@@ -268,8 +301,11 @@ def test_the_client_is_refused_through_the_api(priority_booking, client):
     answer = client.post(f"/api/v1/bookings/{booking.id}/cancel", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 403 and answer.mimetype == "application/problem+json"
     assert "Appelez votre planificateur" in answer.json["detail"]
-    answer = client.patch(f"/api/v1/bookings/{booking.id}", headers={"Authorization": f"Bearer {token}"},
-                          json={"start": paris("2026-12-09 09:00").isoformat()})
+    answer = client.patch(
+        f"/api/v1/bookings/{booking.id}",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"start": paris("2026-12-09 09:00").isoformat()},
+    )
     assert answer.status_code == 403
 
 
@@ -280,12 +316,16 @@ def test_a_planner_confirms_a_priority_change_through_the_api(priority_booking, 
     token = tokens.create(planner)
     db.session.commit()
     auth = {"Authorization": f"Bearer {token}"}
-    first = client.patch(f"/api/v1/bookings/{booking.id}", headers=auth,
-                         json={"start": paris("2026-12-14 09:00").isoformat()})
+    first = client.patch(
+        f"/api/v1/bookings/{booking.id}", headers=auth, json={"start": paris("2026-12-14 09:00").isoformat()}
+    )
     assert first.status_code == 409 and "acknowledged=true" in first.json["detail"]
     with time_machine.travel(NOW, tick=False):
-        moved = client.patch(f"/api/v1/bookings/{booking.id}", headers=auth,
-                             json={"start": paris("2026-12-14 09:00").isoformat(), "acknowledged": True})
+        moved = client.patch(
+            f"/api/v1/bookings/{booking.id}",
+            headers=auth,
+            json={"start": paris("2026-12-14 09:00").isoformat(), "acknowledged": True},
+        )
         assert moved.status_code == 200, moved.json
         assert client.post(f"/api/v1/bookings/{booking.id}/cancel", headers=auth).status_code == 409
         cancelled = client.post(f"/api/v1/bookings/{booking.id}/cancel?acknowledged=true", headers=auth)
@@ -299,7 +339,9 @@ def test_the_client_pages_neither_offer_nor_open_a_priority_change(priority_book
         auth.login(contact.email)  # at the test's time: a session cookie signed later would not be valid yet
         detail = client.get(f"/portail/rendez-vous/{booking.id}").get_data(as_text=True)
         assert "Appelez votre planificateur" in detail
-        assert f"/rendez-vous/{booking.id}/deplacer" not in detail and f"/rendez-vous/{booking.id}/annuler" not in detail
+        assert (
+            f"/rendez-vous/{booking.id}/deplacer" not in detail and f"/rendez-vous/{booking.id}/annuler" not in detail
+        )
         assert f"/rendez-vous/{booking.id}/deplacer" not in client.get("/portail/rendez-vous").get_data(as_text=True)
         for path in ("deplacer", "annuler"):
             page = client.get(f"/portail/rendez-vous/{booking.id}/{path}")

@@ -1,13 +1,15 @@
 """Transitions of one booking sent at the same moment, through gunicorn (4 workers) on the real PostgreSQL:
 exactly one happens, the others are refused with a 409 naming the state; ledger, audit, mails and SEQUENCE
 count the effective one only."""
+
 from __future__ import annotations
 
 import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import datetime, time as clock
+from datetime import datetime
+from datetime import time as clock
 
 import pytest
 from sqlalchemy import func, select
@@ -35,8 +37,12 @@ def server(pg_cluster, pg_template, tmp_path_factory):
 
 
 def call(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, str, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body or {}).encode(), method=method,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body or {}).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.headers["Content-Type"], json.load(response)
@@ -79,14 +85,26 @@ def at(day, hour: int) -> str:
 def facts(app, booking_id: int) -> dict:
     with app.app_context():
         booking = db.session.get(Booking, booking_id)
-        audit = db.session.scalars(select(AuditEntry.action).where(
-            AuditEntry.object_type == "booking", AuditEntry.object_id == booking_id).order_by(AuditEntry.id)).all()
+        audit = db.session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_type == "booking", AuditEntry.object_id == booking_id)
+            .order_by(AuditEntry.id)
+        ).all()
         subjects = db.session.scalars(select(OutboxMessage.subject).where(OutboxMessage.booking_id == booking_id)).all()
-        held = db.session.execute(select(func.coalesce(-func.sum(LedgerEntry.minutes), 0),
-                                         func.coalesce(func.sum(LedgerEntry.billable_minutes), 0))
-                                  .where(LedgerEntry.booking_id == booking_id)).one()
-        return {"status": booking.status, "sequence": booking.sequence, "start": booking.start_at.isoformat(),
-                "audit": audit, "mails": sorted(s.split(" :")[0] for s in subjects), "held": tuple(held)}
+        held = db.session.execute(
+            select(
+                func.coalesce(-func.sum(LedgerEntry.minutes), 0),
+                func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
+            ).where(LedgerEntry.booking_id == booking_id)
+        ).one()
+        return {
+            "status": booking.status,
+            "sequence": booking.sequence,
+            "start": booking.start_at.isoformat(),
+            "audit": audit,
+            "mails": sorted(s.split(" :")[0] for s in subjects),
+            "held": tuple(held),
+        }
 
 
 def test_twenty_cancels_of_one_booking_cancel_it_once(server, client):
@@ -110,12 +128,14 @@ def test_a_cancel_and_a_move_sent_together_one_happens(server, client):
     days = working_days(10, after=9)
     outcomes = set()
     for n in range(5):
-        status, _, booking = call("POST", f"{base}/api/v1/bookings", client,
-                                  {"service": "erplib", "start": at(days[n], 11)})
+        status, _, booking = call(
+            "POST", f"{base}/api/v1/bookings", client, {"service": "erplib", "start": at(days[n], 11)}
+        )
         assert status == 201
         url = f"{base}/api/v1/bookings/{booking['id']}"
-        (cancel_status, _, cancelled), (move_status, move_type, moved) = together([
-            ("POST", f"{url}/cancel", client, None), ("PATCH", url, client, {"start": at(days[n + 5], 15)})])
+        (cancel_status, _, cancelled), (move_status, move_type, moved) = together(
+            [("POST", f"{url}/cancel", client, None), ("PATCH", url, client, {"start": at(days[n + 5], 15)})]
+        )
         assert sorted((cancel_status, move_status)) == [200, 409]
         seen = facts(app, booking["id"])
         assert seen["sequence"] == 1
@@ -123,7 +143,11 @@ def test_a_cancel_and_a_move_sent_together_one_happens(server, client):
             outcomes.add("cancelled")
             assert move_type == "application/problem+json"
             assert moved["detail"] == "Ce rendez-vous est déjà annulé : il ne peut plus être déplacé."
-            assert seen["status"] == "cancelled" and seen["held"] == (0, 0) and datetime.fromisoformat(seen["start"]) == datetime.fromisoformat(booking["start"])
+            assert (
+                seen["status"] == "cancelled"
+                and seen["held"] == (0, 0)
+                and datetime.fromisoformat(seen["start"]) == datetime.fromisoformat(booking["start"])
+            )
             assert seen["audit"] == ["booking.confirm", "booking.cancel"]
             assert seen["mails"] == ["Rendez-vous annulé"] * 2 + ["Rendez-vous confirmé"] * 2
         else:

@@ -1,4 +1,7 @@
 """Web shell: health check, language switch, error pages."""
+
+from datetime import UTC
+
 from booking import create_app
 from booking.extensions import db
 
@@ -11,8 +14,7 @@ def test_healthz_reports_the_database(any_app):
 
 
 def test_healthz_is_503_when_the_database_is_gone():
-    broken = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-                         "TESTING": True})
+    broken = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none", "TESTING": True})
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert "injoignable" in response.json["detail"]
@@ -46,13 +48,14 @@ def test_admin_adds_contacts_up_to_the_tier_cap(app, client, auth):
     form = {"name": "Nouveau", "email": "new@std.example"}
     page = client.post(f"/admin/societes/{company.id}/contacts", data=form, follow_redirects=True)
     assert "Invitation envoyée à new@std.example" in page.get_data(as_text=True)
-    refused = client.post(f"/admin/societes/{company.id}/contacts", data={**form, "email": "two@std.example"},
-                          follow_redirects=True).get_data(as_text=True)
+    refused = client.post(
+        f"/admin/societes/{company.id}/contacts", data={**form, "email": "two@std.example"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "La formule Standard donne accès au portail à 1 contact(s)" in refused
 
 
 def test_planner_downloads_the_monthly_billable_csv(app, client, auth):
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from booking.services import bookings
     from calendars.worktime import PARIS
@@ -62,7 +65,7 @@ def test_planner_downloads_the_monthly_billable_csv(app, client, auth):
     f.consultant()
     planner = f.user("planner")
     db.session.commit()
-    now = datetime(2026, 12, 2, 8, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 2, 8, tzinfo=UTC)
     days = (7, 8, 9, 10, 11, 14, 15)
     for n in range(14):
         bookings.book(contact, "erplib", datetime(2026, 12, days[n // 2], 9 + n % 2, tzinfo=PARIS), now)
@@ -86,11 +89,16 @@ def test_every_french_text_has_an_english_translation(tmp_path):
 
     root = Path(__file__).resolve().parents[1]
     pot = tmp_path / "messages.pot"
-    subprocess.run([Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l",
-                    "-o", pot, "."], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        [Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l", "-o", pot, "."],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     template = {m.id for m in read_po(pot.open("rb")) if m.id}
     po = root / "booking" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
     english = {m.id: m for m in read_po(po.open("rb")) if m.id}
+
     def translated(message) -> bool:  # a plural needs each of its forms
         forms = message.string if isinstance(message.string, (tuple, list)) else [message.string]
         return all(forms) and not message.fuzzy

@@ -1,12 +1,13 @@
 """Signed webhooks against a real HTTP receiver on loopback: queued with the change (never sent from a
 request), delivered by the scheduler's job, retried with back-off while the receiver is gone, all
 delivered once it is back, each event id once (a redelivery keeps its id); on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
-import threading
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+import threading
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -17,9 +18,8 @@ from sqlalchemy import func, select
 from booking.extensions import db
 from booking.models import LedgerEntry, WebhookDelivery
 from booking.models.types import utcnow
-from booking.services import (bookings, callbacks, hour_bank, interventions, priority, tokens, webhook_delivery,
-                              webhook_subscriptions as subs)
-from booking.services import webhooks
+from booking.services import bookings, callbacks, hour_bank, interventions, priority, tokens, webhook_delivery, webhooks
+from booking.services import webhook_subscriptions as subs
 from booking.services.access import ticket_for
 from booking.services.errors import Conflict, Invalid
 from calendars import fetch
@@ -29,9 +29,9 @@ from . import factories as f
 from .dates import working_day
 from .webhook_receiver import Receiver, verify
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris: the bookings' clock
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris: the bookings' clock
 YEAR = date(2026, 1, 1)
-QUOTE_NOW = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)  # tests.test_quotes' clock
+QUOTE_NOW = datetime(2026, 11, 30, 8, tzinfo=UTC)  # tests.test_quotes' clock
 
 
 def paris(text: str) -> datetime:
@@ -57,8 +57,9 @@ def deliveries(**where) -> list[WebhookDelivery]:
 def test_receiver_gone_and_back_gets_everything_once_with_valid_signatures(world):
     company, contact, admin = world
     receiver = Receiver()
-    subscription, secret = subs.create(admin, receiver.url, ["booking.created", "booking.rescheduled",
-                                                             "booking.cancelled"], "ERP du client")
+    subscription, secret = subs.create(
+        admin, receiver.url, ["booking.created", "booking.rescheduled", "booking.cancelled"], "ERP du client"
+    )
     receiver.secret = secret
     receiver.start()
     try:
@@ -96,14 +97,23 @@ def test_receiver_gone_and_back_gets_everything_once_with_valid_signatures(world
         receiver.stop()
 
     assert receiver.refused == 0
-    assert [e["type"] for e in receiver.events] == ["booking.created", "booking.created", "booking.rescheduled",
-                                                    "booking.cancelled"]
+    assert [e["type"] for e in receiver.events] == [
+        "booking.created",
+        "booking.created",
+        "booking.rescheduled",
+        "booking.cancelled",
+    ]
     assert len(set(receiver.ids())) == 4
     moved = receiver.events[2]["data"]
     assert moved["id"] == first.id and moved["start"] == "2026-12-10T13:00:00Z"
     assert moved["previous_start"].startswith("2026-12-08T09:00:00")
-    assert receiver.events[3]["data"] == {**receiver.events[3]["data"], "id": second.id, "status": "cancelled",
-                                          "company_id": company.id, "object": "booking"}
+    assert receiver.events[3]["data"] == {
+        **receiver.events[3]["data"],
+        "id": second.id,
+        "status": "cancelled",
+        "company_id": company.id,
+        "object": "booking",
+    }
     headers, body = receiver.raw[0]
     assert headers["ERPLib-Webhook-Id"] == receiver.events[0]["id"] and headers["ERPLib-Event"] == "booking.created"
     assert headers["Content-Type"] == "application/json; charset=utf-8"
@@ -221,8 +231,11 @@ def test_the_request_only_queues_and_the_scheduler_sends(world, any_app, monkeyp
     receiver.start()
     try:
         start = datetime.combine(working_day(), time(10, 0), PARIS)  # the request runs on the real clock
-        response = client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {token}"},
-                               json={"service": "erplib", "start": start.isoformat()})
+        response = client.post(
+            "/api/v1/bookings",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"service": "erplib", "start": start.isoformat()},
+        )
         assert response.status_code == 201, response.json
         assert sent_in_request == [] and receiver.events == []
         assert len(deliveries(delivered_at=None)) == 1
@@ -232,14 +245,17 @@ def test_the_request_only_queues_and_the_scheduler_sends(world, any_app, monkeyp
         receiver.stop()
 
 
-@pytest.mark.parametrize("url, words", [
-    ("https://10.0.0.8/hooks", "réseau privé"),
-    ("https://169.254.169.254/latest", "métadonnées"),
-    ("http://example.com/hooks", "https://"),
-    ("ftp://example.com/hooks", "http:// ou https://"),
-    ("https://user:pw@example.com/", "identifiants"),
-    ("", "https://"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("https://10.0.0.8/hooks", "réseau privé"),
+        ("https://169.254.169.254/latest", "métadonnées"),
+        ("http://example.com/hooks", "https://"),
+        ("ftp://example.com/hooks", "http:// ou https://"),
+        ("https://user:pw@example.com/", "identifiants"),
+        ("", "https://"),
+    ],
+)
 def test_refused_urls_change_nothing(world, url, words):
     _company, _contact, admin = world
     with pytest.raises(Invalid, match=words.replace("(", r"\(")) as refused:
@@ -257,8 +273,11 @@ def test_loopback_is_refused_unless_a_test_allows_it(world, any_app):
 
 def test_hour_bank_exhausted_and_low_and_outcomes_are_events(world):
     company, contact, admin = world
-    subscription, _ = subs.create(admin, "http://127.0.0.1:9/hooks",
-                                  ["hour_bank.exhausted", "hour_bank.low", "booking.completed", "booking.no_show"])
+    subscription, _ = subs.create(
+        admin,
+        "http://127.0.0.1:9/hooks",
+        ["hour_bank.exhausted", "hour_bank.low", "booking.completed", "booking.no_show"],
+    )
     hour_bank.ensure_grant(company, YEAR)
     db.session.add(LedgerEntry(company_id=company.id, contract_year=YEAR, kind="adjust", minutes=-570))
     db.session.commit()
@@ -269,10 +288,18 @@ def test_hour_bank_exhausted_and_low_and_outcomes_are_events(world):
     bookings.record_outcome(consultant, done, "completed", paris("2026-12-08 11:00"))
     bookings.record_outcome(consultant, absent, "no_show", paris("2026-12-08 12:00"))
     bodies = [json.loads(d.body) for d in deliveries()]
-    assert [b["type"] for b in bodies] == ["hour_bank.low", "hour_bank.exhausted", "booking.completed",
-                                           "booking.no_show"]
-    assert bodies[0]["data"] == {"object": "hour_bank", "company_id": company.id, "contract_year_start": "2026-01-01",
-                                 "balance_minutes": 30}
+    assert [b["type"] for b in bodies] == [
+        "hour_bank.low",
+        "hour_bank.exhausted",
+        "booking.completed",
+        "booking.no_show",
+    ]
+    assert bodies[0]["data"] == {
+        "object": "hour_bank",
+        "company_id": company.id,
+        "contract_year_start": "2026-01-01",
+        "balance_minutes": 30,
+    }
     assert bodies[1]["data"]["balance_minutes"] == 0
     assert bodies[2]["data"]["status"] == "completed" and bodies[3]["data"]["id"] == absent.id
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 4
@@ -290,8 +317,9 @@ def test_callback_at_risk_and_prerequisites_missing_are_events(world):
     f.consultant()
     db.session.commit()
     opened = paris("2026-12-07 09:00")  # Standard, bloquante: take charge within 1 business day
-    late = bookings.book(caller, "callback", paris("2026-12-09 10:00"), opened,
-                         ticket=ticket_for(standard, "TCK-W", "bloquante", opened))
+    late = bookings.book(
+        caller, "callback", paris("2026-12-09 10:00"), opened, ticket=ticket_for(standard, "TCK-W", "bloquante", opened)
+    )
     assert callbacks.alert_at_risk(paris("2026-12-08 08:00")) == 1
     assert callbacks.alert_at_risk(paris("2026-12-08 08:30")) == 0  # once
     [risk] = _bodies("callback.at_risk")
@@ -309,8 +337,9 @@ def test_a_quote_waiting_then_a_plan_applied_are_events(app):
     app.config["WEBHOOK_ALLOW_LOOPBACK"] = True
     admin = f.user("admin")
     db.session.commit()
-    subs.create(admin, "http://127.0.0.1:9/hooks", ["quote.waiting", "plan.applied", "booking.created",
-                                                    "booking.rescheduled"])
+    subs.create(
+        admin, "http://127.0.0.1:9/hooks", ["quote.waiting", "plan.applied", "booking.created", "booking.rescheduled"]
+    )
     world, request, plan = planned(app)
     [waiting] = _bodies("quote.waiting")
     assert waiting["data"]["id"] == request.id and waiting["data"]["plan_id"] == plan.id
@@ -318,8 +347,13 @@ def test_a_quote_waiting_then_a_plan_applied_are_events(app):
     with time_machine.travel(QUOTE_NOW, tick=True):
         priority.accept_quote(world["requester"], request, QUOTE_NOW, plan.id)
     [applied] = _bodies("plan.applied")
-    assert applied["data"] == {**applied["data"], "object": "plan", "id": plan.id, "status": "applied",
-                               "request_id": request.id}
+    assert applied["data"] == {
+        **applied["data"],
+        "object": "plan",
+        "id": plan.id,
+        "status": "applied",
+        "request_id": request.id,
+    }
     created = _bodies("booking.created")
     assert created and all(b["data"]["kind"] == "priority_consulting" for b in created)
     assert len(_bodies("booking.rescheduled")) == applied["data"]["moved"]
@@ -359,8 +393,12 @@ def test_an_attempt_cut_off_by_a_crash_is_sent_again_after_its_back_off_with_the
         receiver.stop()
 
 
-@given(secret=st.text(min_size=1, max_size=60), body=st.binary(max_size=2000), flip=st.integers(0, 1999),
-       previous=st.one_of(st.none(), st.text(min_size=1, max_size=60)))
+@given(
+    secret=st.text(min_size=1, max_size=60),
+    body=st.binary(max_size=2000),
+    flip=st.integers(0, 1999),
+    previous=st.one_of(st.none(), st.text(min_size=1, max_size=60)),
+)
 @settings(max_examples=200, deadline=None)
 def test_a_signature_verifies_with_each_valid_secret_and_with_no_changed_byte(secret, body, flip, previous):
     """The receiver's documented check (its own code) accepts what `sign` makes, for every secret still

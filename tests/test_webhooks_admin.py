@@ -1,10 +1,11 @@
 """Webhook administration through the API and the pages: the secret given once, refusals with a code,
 rotation and deletion after a confirmation, the delivery log and redelivery, in French and English."""
+
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -26,9 +27,15 @@ def _queue(subscription_id: int, n: int = 1) -> list[int]:
     """Deliveries as `emit` writes them (the event itself is not under test here)."""
     ids = []
     for i in range(n):
-        body = webhooks.payload(f"evt_{i:032x}", "booking.created", datetime.now(timezone.utc), {"object": "booking"})
-        delivery = WebhookDelivery(subscription_id=subscription_id, event_id=f"evt_{i:032x}",
-                                   event_type="booking.created", body=body, attempts=3, error="Réponse 500")
+        body = webhooks.payload(f"evt_{i:032x}", "booking.created", datetime.now(UTC), {"object": "booking"})
+        delivery = WebhookDelivery(
+            subscription_id=subscription_id,
+            event_id=f"evt_{i:032x}",
+            event_type="booking.created",
+            body=body,
+            attempts=3,
+            error="Réponse 500",
+        )
         db.session.add(delivery)
         db.session.flush()
         ids.append(delivery.id)
@@ -38,8 +45,11 @@ def _queue(subscription_id: int, n: int = 1) -> list[int]:
 
 def test_api_create_gives_the_secret_once_then_only_a_hint(app, client):
     _admin, headers = _admin_token()
-    created = client.post("/api/v1/webhooks", headers=headers, json={
-        "url": "https://hooks.example.com/erp", "events": ["booking.cancelled", "booking.created"]})
+    created = client.post(
+        "/api/v1/webhooks",
+        headers=headers,
+        json={"url": "https://hooks.example.com/erp", "events": ["booking.cancelled", "booking.created"]},
+    )
     assert created.status_code == 201, created.json
     secret = created.json["secret"]
     assert created.headers["Cache-Control"] == "no-store"
@@ -62,12 +72,14 @@ def test_api_create_gives_the_secret_once_then_only_a_hint(app, client):
 
 def test_api_refuses_internal_addresses_and_unknown_events_and_changes_nothing(app, client):
     _admin, headers = _admin_token()
-    internal = client.post("/api/v1/webhooks", headers=headers,
-                           json={"url": "https://192.168.1.10/hook", "events": ["booking.created"]})
+    internal = client.post(
+        "/api/v1/webhooks", headers=headers, json={"url": "https://192.168.1.10/hook", "events": ["booking.created"]}
+    )
     assert internal.status_code == 422 and internal.json["code"] == "webhook_url"
     assert "réseau privé" in internal.json["detail"]
-    unknown = client.post("/api/v1/webhooks", headers=headers,
-                          json={"url": "https://hooks.example.com/", "events": ["booking.exploded"]})
+    unknown = client.post(
+        "/api/v1/webhooks", headers=headers, json={"url": "https://hooks.example.com/", "events": ["booking.exploded"]}
+    )
     assert unknown.status_code == 422
     assert db.session.scalars(select(WebhookSubscription)).all() == []
 
@@ -82,15 +94,17 @@ def test_api_is_for_admins_only(app, client):
 
 def test_api_delivery_log_and_redelivery(app, client):
     _admin, headers = _admin_token()
-    sid = client.post("/api/v1/webhooks", headers=headers,
-                      json={"url": "https://hooks.example.com/", "events": ["booking.created"]}).json["id"]
+    sid = client.post(
+        "/api/v1/webhooks", headers=headers, json={"url": "https://hooks.example.com/", "events": ["booking.created"]}
+    ).json["id"]
     first, _second = _queue(sid, 2)
     log = client.get(f"/api/v1/webhooks/{sid}/deliveries?status=pending", headers=headers)
     assert log.status_code == 200 and [d["status"] for d in log.json] == ["pending", "pending"]
     again = client.post(f"/api/v1/webhooks/{sid}/deliveries/{first}/redeliver", headers=headers)
     assert again.status_code == 202 and again.json["attempts"] == 0 and again.json["event_id"] == f"evt_{0:032x}"
-    other = client.post("/api/v1/webhooks", headers=headers,
-                        json={"url": "https://hooks.example.com/2", "events": ["booking.created"]}).json["id"]
+    other = client.post(
+        "/api/v1/webhooks", headers=headers, json={"url": "https://hooks.example.com/2", "events": ["booking.created"]}
+    ).json["id"]
     assert client.post(f"/api/v1/webhooks/{other}/deliveries/{first}/redeliver", headers=headers).status_code == 404
     assert client.get(f"/api/v1/webhooks/{sid}/deliveries?status=lost", headers=headers).status_code == 422
 
@@ -104,9 +118,14 @@ def test_pages_create_show_secret_once_edit_disable_rotate_delete(app, client, a
     assert refused.status_code == 200 and "réseau privé" in refused.get_data(as_text=True)
     empty = client.post("/admin/webhooks/nouveau", data={"url": "https://hooks.example.com/x"})
     assert "Choisissez au moins un événement" in empty.get_data(as_text=True)
-    created = client.post("/admin/webhooks/nouveau", data={"url": "https://hooks.example.com/x",
-                                                            "events": ["booking.created", "quote.waiting"],
-                                                            "description": "ERP"})
+    created = client.post(
+        "/admin/webhooks/nouveau",
+        data={
+            "url": "https://hooks.example.com/x",
+            "events": ["booking.created", "quote.waiting"],
+            "description": "ERP",
+        },
+    )
     page = created.get_data(as_text=True)
     assert created.headers["Cache-Control"] == "no-store"
     secret = re.search(r'data-testid="secret">(whsec_[^<]+)<', page).group(1)
@@ -115,8 +134,9 @@ def test_pages_create_show_secret_once_edit_disable_rotate_delete(app, client, a
     shown = client.get(f"/admin/webhooks/{subscription.id}").get_data(as_text=True)
     assert secret not in shown and secret[:10] in shown and "Journal des envois" in shown
 
-    edited = client.post(f"/admin/webhooks/{subscription.id}", data={"url": "https://hooks.example.com/y",
-                                                                      "events": ["plan.applied"]})
+    edited = client.post(
+        f"/admin/webhooks/{subscription.id}", data={"url": "https://hooks.example.com/y", "events": ["plan.applied"]}
+    )
     assert edited.status_code == 302
     f.reread()
     assert subscription.url == "https://hooks.example.com/y" and subscription.events == ["plan.applied"]
@@ -131,7 +151,9 @@ def test_pages_create_show_secret_once_edit_disable_rotate_delete(app, client, a
     assert "Remplacer le secret de signature ?" in question
     f.reread()
     assert subscription.secret == secret  # asking changed nothing
-    rotated = client.post(f"/admin/webhooks/{subscription.id}/rotation", data={"keep_previous": "y"}).get_data(as_text=True)
+    rotated = client.post(f"/admin/webhooks/{subscription.id}/rotation", data={"keep_previous": "y"}).get_data(
+        as_text=True
+    )
     f.reread()
     assert subscription.secret in rotated and subscription.previous_secret == secret
 
@@ -153,7 +175,9 @@ def test_page_log_redelivers_and_speaks_english(app, client, auth):
     page = client.get(f"/admin/webhooks/{subscription.id}?statut=en-attente").get_data(as_text=True)
     assert page.count("Renvoyer</button>") == 2 and "3 sur 10" in page
     assert client.get(f"/admin/webhooks/{subscription.id}?statut=perdu").status_code == 400
-    answer = client.post(f"/admin/webhooks/{subscription.id}/renvoyer", data={"delivery_id": first}, follow_redirects=True)
+    answer = client.post(
+        f"/admin/webhooks/{subscription.id}/renvoyer", data={"delivery_id": first}, follow_redirects=True
+    )
     assert "remis en file, avec le même identifiant" in answer.get_data(as_text=True)
     f.reread()
     assert db.session.get(WebhookDelivery, first).attempts == 0

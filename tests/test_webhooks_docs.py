@@ -1,15 +1,17 @@
 """The API documentation's webhook examples work as served: the Python check and the openssl command
 verify a real delivery's signature, and the curl command's test event passes the receiver's check."""
+
 from __future__ import annotations
 
 import re
 import subprocess
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from booking.extensions import db
 from booking.models.types import utcnow
-from booking.services import bookings, webhook_delivery, webhook_subscriptions as subs, webhooks
+from booking.services import bookings, webhook_delivery, webhooks
+from booking.services import webhook_subscriptions as subs
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -26,7 +28,9 @@ def _examples(client) -> dict[str, str]:
     for event_type in webhooks.EVENTS:
         operation = doc["webhooks"][event_type]["post"]
         assert operation["parameters"][0] == {"$ref": "#/components/parameters/WebhookSignature"}
-        assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["type"] == {"const": event_type}
+        assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["type"] == {
+            "const": event_type
+        }
     return {"python": blocks[0][1], "verify": blocks[1][1], "send": blocks[2][1]}
 
 
@@ -42,7 +46,7 @@ def test_the_documented_checks_verify_a_real_delivery(app, client, tmp_path):
     receiver.secret = secret
     receiver.start()
     try:
-        bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), datetime(2026, 12, 2, 8, tzinfo=timezone.utc))
+        bookings.book(contact, "erplib", datetime(2026, 12, 8, 10, tzinfo=PARIS), datetime(2026, 12, 2, 8, tzinfo=UTC))
         assert webhook_delivery.deliver(utcnow()) == 1
         headers, body = receiver.raw[0]
         header = headers["ERPLib-Signature"]
@@ -57,13 +61,25 @@ def test_the_documented_checks_verify_a_real_delivery(app, client, tmp_path):
 
         (tmp_path / "body.json").write_bytes(body)
         stamp = re.search(r"t=(\d+)", header).group(1)
-        printed = subprocess.run(["bash", "-c", examples["verify"]], cwd=tmp_path, capture_output=True, text=True,
-                                 env={"PATH": "/usr/bin:/bin", "T": stamp, "SECRET": secret}, check=True).stdout
+        printed = subprocess.run(
+            ["bash", "-c", examples["verify"]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "T": stamp, "SECRET": secret},
+            check=True,
+        ).stdout
         assert f"v1={printed.strip()}" in header.split(",")
 
         (tmp_path / "body.json").write_text('{"id":"evt_00000000000000000000000000000000","type":"booking.created"}')
-        subprocess.run(["bash", "-c", examples["send"]], cwd=tmp_path, capture_output=True, check=True,
-                       env={"PATH": "/usr/bin:/bin", "SECRET": secret, "URL": receiver.url}, timeout=30)
+        subprocess.run(
+            ["bash", "-c", examples["send"]],
+            cwd=tmp_path,
+            capture_output=True,
+            check=True,
+            env={"PATH": "/usr/bin:/bin", "SECRET": secret, "URL": receiver.url},
+            timeout=30,
+        )
         assert receiver.refused == 0 and receiver.events[-1]["id"] == "evt_00000000000000000000000000000000"
     finally:
         receiver.stop()

@@ -1,5 +1,6 @@
 """A whole-day service needs whole working days: a day with any absence (or busy time) is not one for it."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,7 +13,7 @@ from calendars.worktime import PARIS
 
 from . import factories as f
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Paris
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 def paris(text: str) -> datetime:
@@ -21,8 +22,10 @@ def paris(text: str) -> datetime:
 
 def offered(company, first: str, last: str, kind="major_install"):
     start, end = availability.local_range(date.fromisoformat(first), date.fromisoformat(last))
-    return [(s.start.astimezone(PARIS).strftime("%a %d %H:%M"), s.end.astimezone(PARIS).strftime("%a %d %H:%M"))
-            for s in availability.slots(kind, company, start, end, NOW)]
+    return [
+        (s.start.astimezone(PARIS).strftime("%a %d %H:%M"), s.end.astimezone(PARIS).strftime("%a %d %H:%M"))
+        for s in availability.slots(kind, company, start, end, NOW)
+    ]
 
 
 @pytest.fixture
@@ -36,9 +39,14 @@ def absent(consultant, start: str, end: str):
 
 
 @pytest.mark.parametrize("kind", ["major_install", "major_install_test"])
-@pytest.mark.parametrize("start, end", [("2026-12-08 09:00", "2026-12-08 12:30"),   # the morning
-                                        ("2026-12-08 14:00", "2026-12-08 18:00"),   # the afternoon
-                                        ("2026-12-08 11:00", "2026-12-08 11:30")])  # half an hour
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("2026-12-08 09:00", "2026-12-08 12:30"),  # the morning
+        ("2026-12-08 14:00", "2026-12-08 18:00"),  # the afternoon
+        ("2026-12-08 11:00", "2026-12-08 11:30"),
+    ],
+)  # half an hour
 def test_a_partial_absence_takes_the_whole_day_away(installer, kind, start, end):
     company = f.company("serenite")
     absent(installer, start, end)
@@ -48,9 +56,14 @@ def test_a_partial_absence_takes_the_whole_day_away(installer, kind, start, end)
 
 def test_imported_busy_time_takes_the_whole_day_away(installer):
     company = f.company("serenite")
-    db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=installer.id, label="Perso"),
-                                consultant_id=installer.id, start_at=paris("2026-12-08 16:00"),
-                                end_at=paris("2026-12-08 17:00")))
+    db.session.add(
+        ExternalBusy(
+            calendar=ExternalCalendar(consultant_id=installer.id, label="Perso"),
+            consultant_id=installer.id,
+            start_at=paris("2026-12-08 16:00"),
+            end_at=paris("2026-12-08 17:00"),
+        )
+    )
     db.session.flush()
     assert [a for a, _ in offered(company, "2026-12-07", "2026-12-09")] == ["Mon 07 09:00", "Wed 09 09:00"]
 
@@ -68,8 +81,10 @@ def test_the_afternoon_left_cannot_be_booked(installer):
 
 def test_a_two_day_install_does_not_cross_an_absent_morning(app, installer, tmp_path):
     two_days = contract.DEFAULT_FILE.read_text().replace(
-        "[services.major_install]\nskill = \"installation\"\nduration_days = 1",
-        "[services.major_install]\nskill = \"installation\"\nduration_days = 2", 1)
+        '[services.major_install]\nskill = "installation"\nduration_days = 1',
+        '[services.major_install]\nskill = "installation"\nduration_days = 2',
+        1,
+    )
     path = tmp_path / "contract.toml"
     path.write_text(two_days)
     app.config["CONTRACT_FILE"] = str(path)

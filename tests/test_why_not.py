@@ -1,9 +1,9 @@
 """The troubleshooter ("why is this slot not free?"): every blocking rule per consultant, from the same steps
 as `decide`, which must agree with it instant by instant, on the DST weeks and on a week with a holiday."""
-from dataclasses import replace
-from datetime import date, datetime, time, timedelta
 
 import html
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -51,8 +51,11 @@ def at(day: date, hhmm: str) -> datetime:
 SUNDAYS = [last_sunday(2027, 3), last_sunday(2027, 10)]
 HOLIDAY = first_holiday_after(date(2027, 5, 1) + timedelta(days=1))  # a weekday holiday in May 2027
 # the week that starts the day after each clock change (now, a week before, is on the other side of it)
-WEEKS = [("dst-march", SUNDAYS[0] + timedelta(days=1)), ("dst-october", SUNDAYS[1] + timedelta(days=1)),
-         ("holiday", HOLIDAY)]
+WEEKS = [
+    ("dst-march", SUNDAYS[0] + timedelta(days=1)),
+    ("dst-october", SUNDAYS[1] + timedelta(days=1)),
+    ("holiday", HOLIDAY),
+]
 
 
 def _now(day: date) -> datetime:
@@ -65,8 +68,14 @@ def _world(day: date):
     company, other = f.company("serenite"), f.company("serenite", name="Autre client")
     work = working_days_after(day - timedelta(days=day.weekday() + 1), 3)  # the first three of its week
     first.absences.append(Absence(start_at=at(work[0], "09:00"), end_at=at(work[0], "10:30")))
-    db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=first.id, label="Perso"),
-                                consultant_id=first.id, start_at=at(work[1], "14:00"), end_at=at(work[1], "15:00")))
+    db.session.add(
+        ExternalBusy(
+            calendar=ExternalCalendar(consultant_id=first.id, label="Perso"),
+            consultant_id=first.id,
+            start_at=at(work[1], "14:00"),
+            end_at=at(work[1], "15:00"),
+        )
+    )
     f.booking(first, at(work[1], "10:00"), company=other)
     f.booking(second, at(work[2], "09:00"), company=other)
     db.session.commit()
@@ -133,13 +142,18 @@ def test_every_rule_is_listed_with_what_blocks(app, monkeypatch):
     consultant = f.consultant(daily_cap=1)
     company = f.company("serenite")
     consultant.absences.append(Absence(start_at=at(day, "09:00"), end_at=at(day, "09:30")))
-    db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
-                                consultant_id=consultant.id, start_at=at(day, "09:40"), end_at=at(day, "10:00")))
+    db.session.add(
+        ExternalBusy(
+            calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
+            consultant_id=consultant.id,
+            start_at=at(day, "09:40"),
+            end_at=at(day, "10:00"),
+        )
+    )
     f.booking(consultant, at(day, "10:00"))  # ends 10:45; its buffer reaches the start of 09:45's ten minutes
     db.session.commit()
     terms = contract.current()
-    monkeypatch.setattr(contract, "current",
-                        lambda: replace(terms, policy=replace(terms.policy, buffer_minutes=10)))
+    monkeypatch.setattr(contract, "current", lambda: replace(terms, policy=replace(terms.policy, buffer_minutes=10)))
     verdict = availability.why_not("erplib", company, at(day, "09:15"), at(day, "07:00"))
     assert [b.reason.code for b in verdict.shared] == ["notice"]
     blockers = verdict.consultants[0][1]
@@ -165,9 +179,16 @@ def _page(client, auth, company, consultant, start: datetime, kind="erplib"):
     db.session.commit()
     auth.login(planner.email)
     local = start.astimezone(PARIS)
-    return client.get("/planification/pourquoi/", query_string={
-        "consultant": consultant.id if consultant else "", "company": company.id, "service": kind,
-        "day": local.date().isoformat(), "time": local.strftime("%H:%M")})
+    return client.get(
+        "/planification/pourquoi/",
+        query_string={
+            "consultant": consultant.id if consultant else "",
+            "company": company.id,
+            "service": kind,
+            "day": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+        },
+    )
 
 
 def test_the_planner_page_lists_each_rule_with_what_it_found(app, client, auth):
@@ -194,8 +215,10 @@ def test_the_page_refuses_bad_input_and_clients(app, client, auth):
     planner, customer = f.user("planner"), f.user("client", company)
     db.session.commit()
     auth.login(planner.email)
-    r = client.get("/planification/pourquoi/", query_string={"company": company.id, "service": "erplib",
-                                                             "day": "2027-02-30", "time": "25:00"})
+    r = client.get(
+        "/planification/pourquoi/",
+        query_string={"company": company.id, "service": "erplib", "day": "2027-02-30", "time": "25:00"},
+    )
     assert r.status_code == 422 and "aria-invalid" in r.get_data(as_text=True)
     assert client.get("/planification/pourquoi/").status_code == 200  # the empty form
     auth.logout()
@@ -210,13 +233,21 @@ def test_the_api_explains_in_each_reader_s_words(app, client):
     db.session.commit()
     start = at(work[1], "10:15").isoformat()
     with time_machine.travel(_now(HOLIDAY), tick=False):
-        staff = client.get("/api/v1/availability/why", headers={"Authorization": f"Bearer {staff_key}"},
-                           query_string={"service": "erplib", "start": start, "consultant_id": first.id,
-                                         "company_id": company.id})
-        mine = client.get("/api/v1/availability/why", headers={"Authorization": f"Bearer {client_key}"},
-                          query_string={"service": "erplib", "start": start, "consultant_id": first.id})
-        bad = client.get("/api/v1/availability/why", headers={"Authorization": f"Bearer {client_key}"},
-                         query_string={"service": "erplib", "start": "demain"})
+        staff = client.get(
+            "/api/v1/availability/why",
+            headers={"Authorization": f"Bearer {staff_key}"},
+            query_string={"service": "erplib", "start": start, "consultant_id": first.id, "company_id": company.id},
+        )
+        mine = client.get(
+            "/api/v1/availability/why",
+            headers={"Authorization": f"Bearer {client_key}"},
+            query_string={"service": "erplib", "start": start, "consultant_id": first.id},
+        )
+        bad = client.get(
+            "/api/v1/availability/why",
+            headers={"Authorization": f"Bearer {client_key}"},
+            query_string={"service": "erplib", "start": "demain"},
+        )
     assert staff.status_code == 200 and staff.json["free"] is False
     [row] = staff.json["consultants"]
     assert row["consultant"] == first.name and [r["code"] for r in row["rules"]] == ["taken"]
@@ -243,17 +274,25 @@ def test_a_refused_booking_says_why_in_the_client_s_words(app, client, auth):
 
 
 _WEEK = working_days_after(SUNDAYS[1], 5)  # the week after the October clock change (with 1 November's holiday)
-_quarters = st.builds(lambda d, q: at(d, "00:00") + timedelta(minutes=15 * q),
-                      st.sampled_from(_WEEK + [SUNDAYS[1] + timedelta(days=1)]), st.integers(7 * 4, 19 * 4))
+_quarters = st.builds(
+    lambda d, q: at(d, "00:00") + timedelta(minutes=15 * q),
+    st.sampled_from(_WEEK + [SUNDAYS[1] + timedelta(days=1)]),
+    st.integers(7 * 4, 19 * 4),
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(bookings=st.lists(st.tuples(_quarters, st.sampled_from([30, 45, 120])), max_size=6),
-       absences=st.lists(st.tuples(_quarters, st.sampled_from([30, 90, 240])), max_size=2),
-       imported=st.lists(st.tuples(_quarters, st.sampled_from([15, 60])), max_size=3),
-       cap=st.integers(1, 6), buffer=st.sampled_from([0, 15]), asked=_quarters)
-def test_decide_is_the_first_rule_the_troubleshooter_lists(app, monkeypatch, bookings, absences, imported, cap,
-                                                           buffer, asked):
+@given(
+    bookings=st.lists(st.tuples(_quarters, st.sampled_from([30, 45, 120])), max_size=6),
+    absences=st.lists(st.tuples(_quarters, st.sampled_from([30, 90, 240])), max_size=2),
+    imported=st.lists(st.tuples(_quarters, st.sampled_from([15, 60])), max_size=3),
+    cap=st.integers(1, 6),
+    buffer=st.sampled_from([0, 15]),
+    asked=_quarters,
+)
+def test_decide_is_the_first_rule_the_troubleshooter_lists(
+    app, monkeypatch, bookings, absences, imported, cap, buffer, asked
+):
     """Whatever the consultant's week: free exactly when no rule blocks, and refused with the first rule listed."""
     terms = contract.current()
     buffered = replace(terms, policy=replace(terms.policy, buffer_minutes=buffer))
@@ -263,9 +302,14 @@ def test_decide_is_the_first_rule_the_troubleshooter_lists(app, monkeypatch, boo
     for start, minutes in absences:
         consultant.absences.append(Absence(start_at=start, end_at=start + timedelta(minutes=minutes)))
     for start, minutes in imported:
-        db.session.add(ExternalBusy(calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
-                                    consultant_id=consultant.id, start_at=start,
-                                    end_at=start + timedelta(minutes=minutes)))
+        db.session.add(
+            ExternalBusy(
+                calendar=ExternalCalendar(consultant_id=consultant.id, label="Perso"),
+                consultant_id=consultant.id,
+                start_at=start,
+                end_at=start + timedelta(minutes=minutes),
+            )
+        )
     placed = []
     for start, minutes in bookings:  # the database refuses overlapping bookings of one consultant
         end = start + timedelta(minutes=minutes)

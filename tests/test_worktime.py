@@ -1,5 +1,6 @@
 """Business time: named cases (clock changes, French holidays) and properties."""
-from datetime import date, datetime, time, timedelta, timezone
+
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -7,7 +8,7 @@ from hypothesis import strategies as st
 
 from calendars.worktime import PARIS, BusinessDuration, WorkCalendar, parse_week
 
-UTC = timezone.utc
+UTC = UTC
 CAL = WorkCalendar()
 MOSELLE = WorkCalendar(holiday_region="57")
 
@@ -29,21 +30,25 @@ def test_friday_1730_plus_two_business_hours_is_monday_1030():
     assert local(CAL.add(paris("2026-11-27 17:30"), BusinessDuration.parse("2h"))) == "Mon 2026-11-30 10:30"
 
 
-@pytest.mark.parametrize("start, expected", [
-    ("2026-12-01 10:00", "Wed 2026-12-02 10:00"),   # Tuesday → Wednesday, same time
-    ("2026-11-27 16:00", "Mon 2026-11-30 16:00"),   # Friday → Monday
-    ("2026-11-28 10:00", "Tue 2026-12-01 09:00"),   # Saturday: counts from Monday's opening
-    ("2026-12-01 13:00", "Wed 2026-12-02 14:00"),   # lunch break: counts from 14:00
-    ("2026-12-01 18:00", "Wed 2026-12-02 18:00"),   # closing time stays closing time
-    ("2026-05-13 10:00", "Fri 2026-05-15 10:00"),   # Ascension Thursday skipped
-    ("2026-12-24 11:00", "Mon 2026-12-28 11:00"),   # Christmas Friday skipped
-])
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        ("2026-12-01 10:00", "Wed 2026-12-02 10:00"),  # Tuesday → Wednesday, same time
+        ("2026-11-27 16:00", "Mon 2026-11-30 16:00"),  # Friday → Monday
+        ("2026-11-28 10:00", "Tue 2026-12-01 09:00"),  # Saturday: counts from Monday's opening
+        ("2026-12-01 13:00", "Wed 2026-12-02 14:00"),  # lunch break: counts from 14:00
+        ("2026-12-01 18:00", "Wed 2026-12-02 18:00"),  # closing time stays closing time
+        ("2026-05-13 10:00", "Fri 2026-05-15 10:00"),  # Ascension Thursday skipped
+        ("2026-12-24 11:00", "Mon 2026-12-28 11:00"),  # Christmas Friday skipped
+    ],
+)
 def test_plus_one_business_day_is_the_same_time_on_the_next_working_day(start, expected):
     assert local(CAL.add_days(paris(start), 1)) == expected
 
 
-@pytest.mark.parametrize("day", ["2026-05-01", "2026-05-08", "2026-05-14", "2026-05-25", "2026-12-25",
-                                 "2026-11-28", "2026-11-29"])
+@pytest.mark.parametrize(
+    "day", ["2026-05-01", "2026-05-08", "2026-05-14", "2026-05-25", "2026-12-25", "2026-11-28", "2026-11-29"]
+)
 def test_public_holidays_and_weekends_have_no_working_time(day):
     assert CAL.day_intervals(date.fromisoformat(day)) == []
 
@@ -59,17 +64,22 @@ def test_clock_change_weeks_keep_every_block_at_local_time(monday):
     days = [monday + timedelta(days=n) for n in range(5)]
     for day in days:
         blocks = CAL.day_intervals(day)
-        assert [(a.astimezone(PARIS).time(), b.astimezone(PARIS).time()) for a, b in blocks] == \
-            [(time(9), time(12, 30)), (time(14), time(18))]
+        assert [(a.astimezone(PARIS).time(), b.astimezone(PARIS).time()) for a, b in blocks] == [
+            (time(9), time(12, 30)),
+            (time(14), time(18)),
+        ]
     summer = date(2026, 3, 29) < monday < date(2026, 10, 25)
     assert CAL.day_intervals(days[0])[0][0].hour == (7 if summer else 8)
 
 
-@pytest.mark.parametrize("start, minutes, expected", [
-    ("2026-03-27 17:30", 120, "Mon 2026-03-30 10:30"),  # across the spring-forward night
-    ("2026-10-23 17:30", 120, "Mon 2026-10-26 10:30"),  # across the fall-back night
-    ("2026-03-27 09:00", 450 * 2, "Mon 2026-03-30 18:00"),
-])
+@pytest.mark.parametrize(
+    "start, minutes, expected",
+    [
+        ("2026-03-27 17:30", 120, "Mon 2026-03-30 10:30"),  # across the spring-forward night
+        ("2026-10-23 17:30", 120, "Mon 2026-10-26 10:30"),  # across the fall-back night
+        ("2026-03-27 09:00", 450 * 2, "Mon 2026-03-30 18:00"),
+    ],
+)
 def test_adding_hours_across_a_clock_change(start, minutes, expected):
     assert local(CAL.add_minutes(paris(start), minutes)) == expected
 
@@ -115,12 +125,18 @@ def test_bad_input_is_refused():
 
 
 # Properties: instants anywhere in 2025–2027, with extra weight on the clock-change weekends.
-CLOCK_CHANGES = [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC),
-                 datetime(2027, 3, 28, 1, tzinfo=UTC)]
+CLOCK_CHANGES = [
+    datetime(2026, 3, 29, 1, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, tzinfo=UTC),
+    datetime(2027, 3, 28, 1, tzinfo=UTC),
+]
 instants = st.one_of(
     st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 1), timezones=st.just(UTC)),
-    st.builds(lambda base, minutes: base + timedelta(minutes=minutes),
-              st.sampled_from(CLOCK_CHANGES), st.integers(-5 * 1440, 5 * 1440)),
+    st.builds(
+        lambda base, minutes: base + timedelta(minutes=minutes),
+        st.sampled_from(CLOCK_CHANGES),
+        st.integers(-5 * 1440, 5 * 1440),
+    ),
 )
 calendars = st.sampled_from([CAL, MOSELLE])
 

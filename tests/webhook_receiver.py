@@ -1,6 +1,7 @@
 """A real webhook receiver for the tests: an HTTP server on a fixed loopback port that verifies each
 delivery's signature as the API documentation tells receivers to (its own HMAC code, not the
 service's), answers 200 to a valid one and 401 otherwise, and can be stopped and started again."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,7 @@ class Receiver:
         self.refused = 0
         self.httpd = None
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):

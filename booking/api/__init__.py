@@ -1,4 +1,5 @@
 """The JSON API under /api/v1 (flask-smorest): OpenAPI 3 at /api/v1/openapi.json, problem+json errors."""
+
 from __future__ import annotations
 
 import flask_smorest
@@ -12,8 +13,14 @@ def _summary(messages) -> str:
     """webargs' nested messages as one line: 'start: Not a valid datetime.; end: …'."""
     parts = []
     for location in messages.values() if isinstance(messages, dict) else []:
-        for field, errors in (location.items() if isinstance(location, dict) else []):
-            text = errors if isinstance(errors, str) else "; ".join(map(str, errors)) if isinstance(errors, list) else str(errors)
+        for field, errors in location.items() if isinstance(location, dict) else []:
+            text = (
+                errors
+                if isinstance(errors, str)
+                else "; ".join(map(str, errors))
+                if isinstance(errors, list)
+                else str(errors)
+            )
             parts.append(f"{field} : {text}")
     return " ; ".join(parts)
 
@@ -26,8 +33,12 @@ class Api(flask_smorest.Api):
             return error
         messages = (getattr(error, "data", None) or {}).get("messages")
         if messages:
-            return problem(error.code, _("Requête invalide — %(summary)s", summary=_summary(messages)), errors=messages,
-                           code="invalid_request")
+            return problem(
+                error.code,
+                _("Requête invalide — %(summary)s", summary=_summary(messages)),
+                errors=messages,
+                code="invalid_request",
+            )
         return problem(error.code, error.description)
 
 
@@ -40,8 +51,13 @@ def init_app(app) -> None:
     from .backoffice import blp as backoffice
     from .routes import blp
 
-    app.config.update(API_TITLE="ERP-Lib Planner API", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
-                      OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json")
+    app.config.update(
+        API_TITLE="ERP-Lib Planner API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(blp)

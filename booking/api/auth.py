@@ -1,4 +1,5 @@
 """Bearer-token authentication for the API (never the session cookie, so no CSRF exposure)."""
+
 from functools import wraps
 
 from flask import g, request
@@ -26,8 +27,14 @@ def token_required(*roles: str):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
                 return response
             if roles and user.role not in roles:
-                return problem(403, gettext("Le rôle « %(role)s » n'a pas accès à cette ressource.",
-                                            role=labels.ROLES.get(user.role, user.role)), code="role_refused")
+                return problem(
+                    403,
+                    gettext(
+                        "Le rôle « %(role)s » n'a pas accès à cette ressource.",
+                        role=labels.ROLES.get(user.role, user.role),
+                    ),
+                    code="role_refused",
+                )
             g.api_user = user
             return view(*args, **kwargs)
 

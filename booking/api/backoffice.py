@@ -1,5 +1,6 @@
 """Back office API (admins): companies, their contracts and contacts, people's access. The services'
 refusals become problem+json with their stable `code` and the same sentence as the pages."""
+
 from __future__ import annotations
 
 from flask import g
@@ -59,10 +60,12 @@ class CompanyInSchema(Schema):
     tier = fields.Str(required=True, validate=validate.OneOf(TIERS))
     contract_start = fields.Date(required=True)
     erp_version = fields.Str(required=True, validate=validate.Length(1, 20))
-    environments = fields.List(fields.Str(validate=validate.OneOf(ENVIRONMENTS)), load_default=["production"],
-                               validate=validate.Length(1, 2))
-    privileged_consultant_id = fields.Int(allow_none=True, load_default=None, strict=True,
-                                         validate=validate.Range(1, 2**31 - 1))
+    environments = fields.List(
+        fields.Str(validate=validate.OneOf(ENVIRONMENTS)), load_default=["production"], validate=validate.Length(1, 2)
+    )
+    privileged_consultant_id = fields.Int(
+        allow_none=True, load_default=None, strict=True, validate=validate.Range(1, 2**31 - 1)
+    )
     notes = fields.Str(load_default="", validate=validate.Length(max=4000))
 
 
@@ -135,9 +138,15 @@ def get_company(company_id: int):
 def update_company(data, company_id: int):
     """Change the given fields (the tier changes on a date: `contract-changes`)."""
     company = companies.get(company_id)
-    merged = {"name": company.name, "erp_version": company.erp_version, "environments": company.environments,
-              "privileged_consultant_id": company.privileged_consultant_id, "notes": company.notes,
-              "contract_start": company.contract_start, **data}
+    merged = {
+        "name": company.name,
+        "erp_version": company.erp_version,
+        "environments": company.environments,
+        "privileged_consultant_id": company.privileged_consultant_id,
+        "notes": company.notes,
+        "contract_start": company.contract_start,
+        **data,
+    }
     return companies.edit(g.api_user, company, CompanyData(**merged))
 
 
@@ -178,8 +187,9 @@ def deactivate_company(args, company_id: int):
 @blp.doc(security=SECURITY)
 def invite_contact(data, company_id: int):
     """A new contact, invited by mail; 409 `contact_cap` beyond the tier's number of contacts."""
-    return invitations.invite_contact(g.api_user, companies.get(company_id), data["email"], data["name"], utcnow(),
-                                      main_contact=data["main_contact"])
+    return invitations.invite_contact(
+        g.api_user, companies.get(company_id), data["email"], data["name"], utcnow(), main_contact=data["main_contact"]
+    )
 
 
 def _user_action(user_id: int, action):

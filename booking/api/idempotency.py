@@ -5,6 +5,7 @@ transaction of the work it reports (locking.holding_commit / finishing), so afte
 exist or neither. A claim whose request died is taken over by a retry once its lease has run out, and
 `attempt` fences the late one: an answer is written only by the request that holds the claim.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,13 +62,17 @@ def _lease() -> timedelta:
 
 
 def _load(user_id: int, key: str) -> IdempotentRequest | None:
-    return db.session.scalar(select(IdempotentRequest).where(
-        IdempotentRequest.user_id == user_id, IdempotentRequest.key == key).execution_options(populate_existing=True))
+    return db.session.scalar(
+        select(IdempotentRequest)
+        .where(IdempotentRequest.user_id == user_id, IdempotentRequest.key == key)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _in_progress(seconds: float):
-    response = problem(409, _("Une requête avec cette clé Idempotency-Key est encore en cours : "
-                              "réessayez dans un instant."))
+    response = problem(
+        409, _("Une requête avec cette clé Idempotency-Key est encore en cours : réessayez dans un instant.")
+    )
     response.headers["Retry-After"] = str(max(1, math.ceil(seconds)))
     return response
 
@@ -83,18 +88,22 @@ def _replay(saved: IdempotentRequest):
 
 def _fenced(claim_id: int, attempt: int):
     """An update of a pending claim that applies only while `attempt` still holds it."""
-    return (update(IdempotentRequest)
-            .where(IdempotentRequest.id == claim_id, IdempotentRequest.attempt == attempt,
-                   IdempotentRequest.status == PENDING)
-            .execution_options(synchronize_session=False))
+    return (
+        update(IdempotentRequest)
+        .where(
+            IdempotentRequest.id == claim_id, IdempotentRequest.attempt == attempt, IdempotentRequest.status == PENDING
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _claim(user_id: int, key: str, now: datetime):
     """Claim the key (new, or pending with its lease run out): a _Claim, or the answer to give instead."""
     saved = _load(user_id, key)
     if saved is None:
-        claim = IdempotentRequest(user_id=user_id, key=key, fingerprint=_fingerprint(), status=PENDING, body={},
-                                  claimed_at=now, attempt=0)
+        claim = IdempotentRequest(
+            user_id=user_id, key=key, fingerprint=_fingerprint(), status=PENDING, body={}, claimed_at=now, attempt=0
+        )
         try:
             with locking.locked([]):
                 db.session.add(claim)
@@ -102,7 +111,9 @@ def _claim(user_id: int, key: str, now: datetime):
         except IntegrityError:  # a twin claimed it first
             saved = _load(user_id, key)
     if saved.fingerprint != _fingerprint():
-        return problem(422, _("Cette clé Idempotency-Key a déjà servi pour une autre requête : utilisez-en une nouvelle."))
+        return problem(
+            422, _("Cette clé Idempotency-Key a déjà servi pour une autre requête : utilisez-en une nouvelle.")
+        )
     if saved.status != PENDING:
         return _replay(saved)
     if saved.claimed_at is not None and saved.claimed_at + _lease() > now:
@@ -121,8 +132,9 @@ def _settled(user_id: int, key: str):
 
 def _store(claim: _Claim, response) -> None:
     """Write the answer, in the transaction of the work (finishing), if this request still holds the claim."""
-    stored = db.session.execute(_fenced(claim.id, claim.attempt).values(status=response.status_code,
-                                                                         body=response.get_json()))
+    stored = db.session.execute(
+        _fenced(claim.id, claim.attempt).values(status=response.status_code, body=response.get_json())
+    )
     if not stored.rowcount:
         raise _TakenOver
 

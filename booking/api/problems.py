@@ -1,4 +1,5 @@
 """RFC 9457 problem details: every API error says what went wrong in words a person can act on."""
+
 from flask import jsonify
 from werkzeug.http import HTTP_STATUS_CODES
 

@@ -1,35 +1,45 @@
 """API resources: services, availability, bookings, hour bank, callbacks. Parse → service → serialise.
 Schemas are given as instances: built once, not on every request."""
+
 from __future__ import annotations
 
 from flask import g, jsonify
 from flask_smorest import Blueprint
 
 from calendars.worktime import PARIS
+
 from .. import contract, labels
 from ..extensions import db, limiter
-from ..security import booking_limit, user_key
 from ..models import Booking
 from ..models.types import utcnow
+from ..security import booking_limit, user_key
 from ..services import access, availability, bookings, hour_bank, interventions, why_not
 from . import schemas as s
 from .auth import token_required
 from .idempotency import idempotent
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="ERP-Lib Planner, JSON API v1")
-ERRORS = {400: "Requête illisible (caractère nul, JSON mal formé, nombre ou date hors bornes)",
-          401: "Jeton manquant ou invalide", 403: "Rôle ou contrat insuffisant", 404: "Introuvable",
-          409: "Conflit (créneau pris, délai dépassé)", 422: "Requête invalide"}
+ERRORS = {
+    400: "Requête illisible (caractère nul, JSON mal formé, nombre ou date hors bornes)",
+    401: "Jeton manquant ou invalide",
+    403: "Rôle ou contrat insuffisant",
+    404: "Introuvable",
+    409: "Conflit (créneau pris, délai dépassé)",
+    422: "Requête invalide",
+}
 SECURITY = [{"bearer": []}]
 
 
 def errors(*codes):
     """Document problem+json answers; every route may answer 400 (the input screen reads every request)."""
+
     def decorator(view):
         for code in sorted({400, *codes}):
-            view = blp.alt_response(code, schema=s.ProblemSchema, description=ERRORS[code],
-                                    content_type="application/problem+json")(view)
+            view = blp.alt_response(
+                code, schema=s.ProblemSchema, description=ERRORS[code], content_type="application/problem+json"
+            )(view)
         return view
+
     return decorator
 
 
@@ -41,8 +51,13 @@ def errors(*codes):
 def me():
     """Who the token belongs to."""
     user = g.api_user
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
-            "company": user.company.name if user.company else None}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "company": user.company.name if user.company else None,
+    }
 
 
 @blp.route("/services")
@@ -56,9 +71,17 @@ def services():
     result = []
     for kind, service in terms.services.items():
         reason = bookings.refusal(company, kind)
-        result.append({"kind": kind, "label": str(labels.KINDS[kind]), "bookable": reason is None, "reason": reason,
-                       "access": terms.tier(company.tier).access(kind),
-                       "duration_minutes": service.duration_minutes, "duration_days": service.duration_days})
+        result.append(
+            {
+                "kind": kind,
+                "label": str(labels.KINDS[kind]),
+                "bookable": reason is None,
+                "reason": reason,
+                "access": terms.tier(company.tier).access(kind),
+                "duration_minutes": service.duration_minutes,
+                "duration_days": service.duration_days,
+            }
+        )
     return result
 
 
@@ -79,9 +102,16 @@ def availability_view(query):
     found = availability.listing(query["service"], company, start, end, utcnow(), deadline=deadline)
     # Returned as a ready Response, so that flask-smorest does not dump it again: each slot's JSON is
     # computed once (through SlotSchema, so the document still describes it) and reused.
-    return jsonify({"service": query["service"], "timezone": str(PARIS),
-                    "days": [{"date": day.isoformat(), "slots": [s.slot_json(slot) for slot in day_slots]}
-                             for day, day_slots in availability.by_day(found)]})
+    return jsonify(
+        {
+            "service": query["service"],
+            "timezone": str(PARIS),
+            "days": [
+                {"date": day.isoformat(), "slots": [s.slot_json(slot) for slot in day_slots]}
+                for day, day_slots in availability.by_day(found)
+            ],
+        }
+    )
 
 
 @blp.route("/availability/why")
@@ -96,16 +126,29 @@ def availability_why(query):
     user = g.api_user
     company = access.company_for(user, query.get("company_id"))
     staff = user.role != "client"
-    answer = why_not.explain(query["service"], company, query["start"], utcnow(),
-                             consultant_id=query.get("consultant_id"), for_client=not staff)
+    answer = why_not.explain(
+        query["service"],
+        company,
+        query["start"],
+        utcnow(),
+        consultant_id=query.get("consultant_id"),
+        for_client=not staff,
+    )
 
     def rules(found):
         return [{"code": r.code, "sentence": r.sentence, "detail": r.detail} for r in found]
 
-    return {"service": query["service"], "start": query["start"], "free": answer.slot is not None,
-            "slot": answer.slot, "shared": rules(answer.shared),
-            "consultants": [{"consultant_id": c.id if staff else None, "consultant": c.name if staff else None,
-                             "rules": rules(found)} for c, found in answer.consultants]}
+    return {
+        "service": query["service"],
+        "start": query["start"],
+        "free": answer.slot is not None,
+        "slot": answer.slot,
+        "shared": rules(answer.shared),
+        "consultants": [
+            {"consultant_id": c.id if staff else None, "consultant": c.name if staff else None, "rules": rules(found)}
+            for c, found in answer.consultants
+        ],
+    }
 
 
 @blp.route("/bookings", methods=["POST"])
@@ -115,16 +158,34 @@ def availability_why(query):
 @blp.arguments(s.BookingInSchema())
 @blp.response(201, s.CostedBookingSchema())
 @errors(401, 403, 404, 409, 422)
-@blp.doc(security=SECURITY, parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
-                                          "description": "repeat a POST safely: the first answer is returned"}])
+@blp.doc(
+    security=SECURITY,
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string"},
+            "description": "repeat a POST safely: the first answer is returned",
+        }
+    ],
+)
 def create_booking(data):
     """Book a slot (or hold it with "hold": true)."""
     user = g.api_user
     company = access.company_for(user, data.get("company_id"))
     ticket = access.ticket_for(company, **data["ticket"]) if data.get("ticket") else None
-    return bookings.book(user, data["service"], data["start"], utcnow(), company=company,
-                         consultant_id=data.get("consultant_id"), ticket=ticket, hold=data["hold"],
-                         environment=data.get("environment"), notes=data["notes"])
+    return bookings.book(
+        user,
+        data["service"],
+        data["start"],
+        utcnow(),
+        company=company,
+        consultant_id=data.get("consultant_id"),
+        ticket=ticket,
+        hold=data["hold"],
+        environment=data.get("environment"),
+        notes=data["notes"],
+    )
 
 
 @blp.route("/bookings")
@@ -168,8 +229,9 @@ def reschedule_booking(data, booking_id: int):
 @blp.doc(security=SECURITY)
 def cancel_booking(args, booking_id: int):
     """Cancel: refunded before the cut-off, consumed after it."""
-    return bookings.cancel(g.api_user, access.booking_for(g.api_user, booking_id), utcnow(),
-                           acknowledged=args["acknowledged"])
+    return bookings.cancel(
+        g.api_user, access.booking_for(g.api_user, booking_id), utcnow(), acknowledged=args["acknowledged"]
+    )
 
 
 @blp.route("/bookings/<int:booking_id>/confirm", methods=["POST"])
@@ -181,8 +243,12 @@ def cancel_booking(args, booking_id: int):
 @blp.doc(security=SECURITY)
 def confirm_booking(args, booking_id: int):
     """Confirm a held slot or a consultant's follow-up proposal (at the cost shown, with expected_billable_minutes)."""
-    return bookings.confirm(g.api_user, access.booking_for(g.api_user, booking_id), utcnow(),
-                            expected_billable=args["expected_billable_minutes"])
+    return bookings.confirm(
+        g.api_user,
+        access.booking_for(g.api_user, booking_id),
+        utcnow(),
+        expected_billable=args["expected_billable_minutes"],
+    )
 
 
 @blp.route("/hour-bank")
@@ -216,5 +282,7 @@ def tick_prerequisite(data, booking_id: int):
     """Confirm (or withdraw) one prerequisite of a minor update; returns the checklist."""
     booking = access.booking_for(g.api_user, booking_id)
     interventions.tick(g.api_user, booking, data["code"], data["done"], utcnow())
-    return [{"code": c, "label": labels.prerequisite_label(label), "confirmed_at": at}
-            for c, label, at in interventions.checklist(booking)]
+    return [
+        {"code": c, "label": labels.prerequisite_label(label), "confirmed_at": at}
+        for c, label, at in interventions.checklist(booking)
+    ]

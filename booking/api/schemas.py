@@ -1,4 +1,5 @@
 """Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
+
 from datetime import datetime
 from functools import lru_cache
 
@@ -7,14 +8,15 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from calendars.worktime import PARIS
+
 from .. import labels
 from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
-from ..services.errors import CODES as ERROR_CODES
-from ..services.reasons import CODES as REASON_CODES
 from ..services import callbacks, costs
+from ..services.errors import CODES as ERROR_CODES
 from ..services.interventions import checklist
+from ..services.reasons import CODES as REASON_CODES
 
 
 class LocalDateTime(fields.DateTime):
@@ -38,7 +40,9 @@ class OpenedAt(LocalDateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed > utcnow() + CLOCK_SKEW:
-            raise ValidationError(_("La date d'ouverture du ticket est dans le futur : indiquez quand il a été ouvert."))
+            raise ValidationError(
+                _("La date d'ouverture du ticket est dans le futur : indiquez quand il a été ouvert.")
+            )
         return parsed
 
 
@@ -61,17 +65,22 @@ class ProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String(metadata={"description": "what went wrong and what to do, in the request's language"})
-    code = fields.String(validate=validate.OneOf(REASON_CODES + tuple(c for c in ERROR_CODES if c not in REASON_CODES)),
-                         metadata={"description": (
-        "stable name of the reason, for programs (absent when none applies): a slot refused for its start "
-        "off the grid (grid), inside the minimum notice (notice), past an intervention's prerequisites gate (gate), "
-        "beyond the booking horizon (horizon), on a public holiday (holiday), outside working hours — evening, "
-        "lunch, weekend, or not a day's opening for a whole-day service (closed), during the consultant's absence "
-        "(absence; for a whole-day service, any absence that day), during their imported busy time (busy), "
-        "already booked (taken), on a day the consultant is full (daily_cap), with no consultant for the service "
-        "(no_consultant); a service the contract does not include (not_entitled). Every other refusal has its own "
-        "code too (state_changed, moved_meanwhile, cutoff, token_revoked …); the generic invalid, not_found, "
-        "conflict and refused stand where nothing narrower applies")})
+    code = fields.String(
+        validate=validate.OneOf(REASON_CODES + tuple(c for c in ERROR_CODES if c not in REASON_CODES)),
+        metadata={
+            "description": (
+                "stable name of the reason, for programs (absent when none applies): a slot refused for its start "
+                "off the grid (grid), inside the minimum notice (notice), past an intervention's prerequisites gate (gate), "
+                "beyond the booking horizon (horizon), on a public holiday (holiday), outside working hours — evening, "
+                "lunch, weekend, or not a day's opening for a whole-day service (closed), during the consultant's absence "
+                "(absence; for a whole-day service, any absence that day), during their imported busy time (busy), "
+                "already booked (taken), on a day the consultant is full (daily_cap), with no consultant for the service "
+                "(no_consultant); a service the contract does not include (not_entitled). Every other refusal has its own "
+                "code too (state_changed, moved_meanwhile, cutoff, token_revoked …); the generic invalid, not_found, "
+                "conflict and refused stand where nothing narrower applies"
+            )
+        },
+    )
     errors = fields.Dict()
 
 
@@ -146,10 +155,14 @@ class TicketInSchema(Schema):
 class TicketSchema(TicketInSchema):
     id = fields.Integer()
     opened_at = LocalDateTime()
-    acknowledge_by = fields.Method("_acknowledge_by", metadata={
-        "description": "the tier's acknowledge deadline (business time from opened_at); null: no commitment"})
-    take_charge_by = fields.Method("_take_charge_by", metadata={
-        "description": "the tier's take-charge deadline; a callback starting later is beyond the commitment"})
+    acknowledge_by = fields.Method(
+        "_acknowledge_by",
+        metadata={"description": "the tier's acknowledge deadline (business time from opened_at); null: no commitment"},
+    )
+    take_charge_by = fields.Method(
+        "_take_charge_by",
+        metadata={"description": "the tier's take-charge deadline; a callback starting later is beyond the commitment"},
+    )
 
     def _acknowledge_by(self, ticket):
         return _paris(callbacks.commitment(ticket.company, ticket.priority, ticket.opened_at).acknowledge)
@@ -172,8 +185,12 @@ class WhyQuery(Schema):
 class RuleSchema(Schema):
     code = fields.String(metadata={"description": "the reason's stable code (as in problem+json)"})
     sentence = fields.String()
-    detail = fields.String(metadata={"description": "what the rule found (staff: which absence, booking, "
-                                                    "imported calendar; clients: no other client's name)"})
+    detail = fields.String(
+        metadata={
+            "description": "what the rule found (staff: which absence, booking, "
+            "imported calendar; clients: no other client's name)"
+        }
+    )
 
 
 class ConsultantRulesSchema(Schema):
@@ -198,28 +215,48 @@ class BookingInSchema(Schema):
     company_id = Id(metadata={"description": "staff only: the client company"})
     ticket = fields.Nested(TicketInSchema)
     environment = fields.String(validate=validate.OneOf(("test", "production")))
-    hold = fields.Boolean(load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"})
+    hold = fields.Boolean(
+        load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"}
+    )
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
-    acknowledged = fields.Boolean(load_default=False, metadata={"description": (
-        "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
-        "stated. Ignored for other bookings.")})
+    acknowledged = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": (
+                "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
+                "stated. Ignored for other bookings."
+            )
+        },
+    )
 
 
 class CancelArgsSchema(Schema):
-    acknowledged = fields.Boolean(load_default=False, metadata={"description": (
-        "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
-        "stated. Ignored for other bookings.")})
+    acknowledged = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": (
+                "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
+                "stated. Ignored for other bookings."
+            )
+        },
+    )
 
 
 class ConfirmInSchema(Schema):
-    expected_billable_minutes = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100_000),
-                                               metadata={"description": (
-        "the billable minutes the hold's cost showed the client; if the company's hour bank moved since, "
-        "the confirmation is refused (409, code cost_changed) with the new split, and nothing is recorded")})
+    expected_billable_minutes = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=100_000),
+        metadata={
+            "description": (
+                "the billable minutes the hold's cost showed the client; if the company's hour bank moved since, "
+                "the confirmation is refused (409, code cost_changed) with the new split, and nothing is recorded"
+            )
+        },
+    )
 
 
 class PrerequisiteInSchema(Schema):
@@ -251,25 +288,34 @@ class BookingSchema(Schema):
     prerequisites = fields.Method("_prerequisites")
 
     def _prerequisites(self, booking):
-        return [{"code": c, "label": labels.prerequisite_label(label), "done": at is not None}
-                for c, label, at in checklist(booking)]
+        return [
+            {"code": c, "label": labels.prerequisite_label(label), "done": at is not None}
+            for c, label, at in checklist(booking)
+        ]
 
 
 class CostSchema(Schema):
     """What the booking costs, told before consent (a hold) or as the ledger records it (confirmed)."""
+
     basis = fields.String(metadata={"description": "hour_bank, billable, included (by the contract), quote"})
     included_minutes = fields.Integer(metadata={"description": "minutes drawn from the hour bank"})
     billable_minutes = fields.Integer()
-    price_eur = fields.Decimal(as_string=True, allow_none=True,
-                               metadata={"description": "price of the billable minutes, excluding VAT; "
-                                                        "null when the contract lists none"})
+    price_eur = fields.Decimal(
+        as_string=True,
+        allow_none=True,
+        metadata={"description": "price of the billable minutes, excluding VAT; null when the contract lists none"},
+    )
     hour_bank_balance_after = fields.Integer(attribute="balance_after", allow_none=True)
-    free_cancellation_until = LocalDateTime(attribute="free_cancel_until", allow_none=True,
-                                            metadata={"description": "later, a cancellation consumes the session"})
+    free_cancellation_until = LocalDateTime(
+        attribute="free_cancel_until",
+        allow_none=True,
+        metadata={"description": "later, a cancellation consumes the session"},
+    )
 
 
 class CostedBookingSchema(BookingSchema):
     """One booking with its cost: the answer to a hold, a booking, a confirmation or a cancellation."""
+
     cost = fields.Nested(CostSchema)
 
     def get_attribute(self, obj, attr, default):
@@ -284,8 +330,10 @@ class LedgerEntrySchema(Schema):
     minutes = fields.Integer()
     billable_minutes = fields.Integer()
     booking_id = fields.Integer(allow_none=True)
-    note = fields.Function(lambda entry: str(labels.LEDGER_NOTES.get(entry.note, entry.note)),
-                           metadata={"description": "what the line is about, in the request's language"})
+    note = fields.Function(
+        lambda entry: str(labels.LEDGER_NOTES.get(entry.note, entry.note)),
+        metadata={"description": "what the line is about, in the request's language"},
+    )
 
 
 class HourBankSchema(Schema):
@@ -294,4 +342,3 @@ class HourBankSchema(Schema):
     balance_minutes = fields.Integer()
     billable_minutes = fields.Integer()
     entries = fields.List(fields.Nested(LedgerEntrySchema))
-

@@ -1,6 +1,7 @@
 """Webhook subscriptions for admins under /api/v1/webhooks, and the `webhooks` section of the OpenAPI
 document: one entry per event type, with the body's schema and the signature header (docs/webhooks.md
 shows how receivers verify it, in Python and with curl/openssl)."""
+
 from __future__ import annotations
 
 from flask import g
@@ -9,24 +10,32 @@ from marshmallow import Schema, fields, validate
 
 from ..inputs import INT_MAX
 from ..models.types import utcnow
-from ..services import webhook_delivery, webhook_subscriptions as subs, webhooks
+from ..services import webhook_delivery, webhooks
+from ..services import webhook_subscriptions as subs
 from .auth import token_required
 
 blp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1", description="Webhooks signés (admins)")
 SECURITY = [{"bearer": []}]
-ERRORS = {400: "Requête illisible (caractère nul, JSON mal formé, nombre ou date hors bornes)",
-          401: "Jeton manquant ou invalide", 403: "Rôle insuffisant (admins seulement)", 404: "Introuvable",
-          422: "Requête invalide (adresse refusée, événement inconnu)"}
+ERRORS = {
+    400: "Requête illisible (caractère nul, JSON mal formé, nombre ou date hors bornes)",
+    401: "Jeton manquant ou invalide",
+    403: "Rôle insuffisant (admins seulement)",
+    404: "Introuvable",
+    422: "Requête invalide (adresse refusée, événement inconnu)",
+}
 EVENT_TYPES = list(webhooks.EVENTS)
 
 
 def errors(*codes):
     """Document problem+json answers; every route may answer 400 (the input screen reads every request)."""
+
     def decorator(view):
         for code in sorted({400, *codes}):
-            view = blp.alt_response(code, schema="ProblemSchema", description=ERRORS[code],
-                                    content_type="application/problem+json")(view)
+            view = blp.alt_response(
+                code, schema="ProblemSchema", description=ERRORS[code], content_type="application/problem+json"
+            )(view)
         return view
+
     return decorator
 
 
@@ -36,36 +45,48 @@ class SubscriptionSchema(Schema):
     description = fields.String()
     events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)))
     active = fields.Boolean()
-    secret_hint = fields.Function(lambda s: subs.hint(s.secret), dump_only=True,
-                                  metadata={"description": "the secret's first characters (it is given whole once)"})
+    secret_hint = fields.Function(
+        lambda s: subs.hint(s.secret),
+        dump_only=True,
+        metadata={"description": "the secret's first characters (it is given whole once)"},
+    )
     previous_secret_until = fields.DateTime(attribute="previous_until", dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
 
 class SubscriptionInSchema(Schema):
     url = fields.String(required=True, validate=validate.Length(max=subs.MAX_URL))
-    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), required=True,
-                         validate=validate.Length(min=1, max=len(EVENT_TYPES) * 2))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(EVENT_TYPES) * 2),
+    )
     description = fields.String(load_default="", validate=validate.Length(max=200))
 
 
 class SubscriptionPatchSchema(Schema):
     url = fields.String(validate=validate.Length(max=subs.MAX_URL))
-    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
-                         validate=validate.Length(min=1, max=len(EVENT_TYPES) * 2))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(EVENT_TYPES)), validate=validate.Length(min=1, max=len(EVENT_TYPES) * 2)
+    )
     description = fields.String(validate=validate.Length(max=200))
     active = fields.Boolean()
 
 
 class WithSecretSchema(SubscriptionSchema):
-    secret = fields.String(attribute="given_secret",
-                           metadata={"description": "the signing secret, shown this once: keep it now"})
+    secret = fields.String(
+        attribute="given_secret", metadata={"description": "the signing secret, shown this once: keep it now"}
+    )
 
 
 class RotateSchema(Schema):
-    keep_previous = fields.Boolean(load_default=True, metadata={
-        "description": f"the previous secret still signs for {int(subs.OVERLAP.total_seconds() // 3600)} h "
-                       "(false: it stops at once, for a leaked secret)"})
+    keep_previous = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": f"the previous secret still signs for {int(subs.OVERLAP.total_seconds() // 3600)} h "
+            "(false: it stops at once, for a leaked secret)"
+        },
+    )
 
 
 class DeliverySchema(Schema):
@@ -206,45 +227,99 @@ curl -sS -X POST "$URL" -H 'Content-Type: application/json' -H "ERPLib-Signature
      -H 'ERPLib-Webhook-Id: evt_00000000000000000000000000000000' --data-binary @body.json
 """
 SIGNATURE = {
-    "name": webhooks.SIGNATURE_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+    "name": webhooks.SIGNATURE_HEADER,
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
     "example": "t=1765101600,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
-    "description": ("`t` = Unix time of the attempt; `v1` = hex HMAC-SHA256 keyed with the subscription's secret "
-                    "(the whole `whsec_...` string, as UTF-8) over `<t>.` followed by the raw body. During a "
-                    "rotation's overlap a second `v1=` is signed with the previous secret: accept the request "
-                    "if any `v1` matches. Refuse a `t` more than 5 minutes from your clock (replay).\n\n"
-                    f"Python:\n\n```python\n{VERIFY_PYTHON}```\n\nopenssl:\n\n```sh\n{VERIFY_SHELL}```\n\n"
-                    f"curl (a signed test event to your receiver):\n\n```sh\n{SEND_SHELL}```\n"),
+    "description": (
+        "`t` = Unix time of the attempt; `v1` = hex HMAC-SHA256 keyed with the subscription's secret "
+        "(the whole `whsec_...` string, as UTF-8) over `<t>.` followed by the raw body. During a "
+        "rotation's overlap a second `v1=` is signed with the previous secret: accept the request "
+        "if any `v1` matches. Refuse a `t` more than 5 minutes from your clock (replay).\n\n"
+        f"Python:\n\n```python\n{VERIFY_PYTHON}```\n\nopenssl:\n\n```sh\n{VERIFY_SHELL}```\n\n"
+        f"curl (a signed test event to your receiver):\n\n```sh\n{SEND_SHELL}```\n"
+    ),
 }
 _DATA = {
-    "booking": {"type": "object", "properties": {
-        "object": {"const": "booking"}, "id": {"type": "integer"}, "kind": {"type": "string"},
-        "status": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
-        "end": {"type": "string", "format": "date-time"}, "consultant_id": {"type": "integer"},
-        "company_id": {"type": "integer"}, "ticket": {"type": ["string", "null"]},
-        "sequence": {"type": "integer", "description": "goes up with every change of the booking"},
-        "previous_start": {"type": ["string", "null"], "description": "booking.rescheduled by a person: the start before"},
-        "deadline": {"type": ["string", "null"], "description": "callback.at_risk: the take-charge deadline"}}},
-    "hour_bank": {"type": "object", "properties": {
-        "object": {"const": "hour_bank"}, "company_id": {"type": "integer"},
-        "contract_year_start": {"type": "string", "format": "date"}, "balance_minutes": {"type": "integer"}}},
-    "priority_request": {"type": "object", "properties": {
-        "object": {"const": "priority_request"}, "id": {"type": "integer"}, "company_id": {"type": "integer"},
-        "status": {"type": "string"}, "skill": {"type": "string"}, "quote_eur": {"type": ["number", "null"]},
-        "quote_valid_until": {"type": ["string", "null"], "format": "date-time"}, "plan_id": {"type": ["integer", "null"]}}},
-    "plan": {"type": "object", "properties": {
-        "object": {"const": "plan"}, "id": {"type": "integer"}, "kind": {"type": "string"},
-        "status": {"type": "string"}, "request_id": {"type": ["integer", "null"]}, "moved": {"type": "integer"}}},
+    "booking": {
+        "type": "object",
+        "properties": {
+            "object": {"const": "booking"},
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "status": {"type": "string"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "consultant_id": {"type": "integer"},
+            "company_id": {"type": "integer"},
+            "ticket": {"type": ["string", "null"]},
+            "sequence": {"type": "integer", "description": "goes up with every change of the booking"},
+            "previous_start": {
+                "type": ["string", "null"],
+                "description": "booking.rescheduled by a person: the start before",
+            },
+            "deadline": {"type": ["string", "null"], "description": "callback.at_risk: the take-charge deadline"},
+        },
+    },
+    "hour_bank": {
+        "type": "object",
+        "properties": {
+            "object": {"const": "hour_bank"},
+            "company_id": {"type": "integer"},
+            "contract_year_start": {"type": "string", "format": "date"},
+            "balance_minutes": {"type": "integer"},
+        },
+    },
+    "priority_request": {
+        "type": "object",
+        "properties": {
+            "object": {"const": "priority_request"},
+            "id": {"type": "integer"},
+            "company_id": {"type": "integer"},
+            "status": {"type": "string"},
+            "skill": {"type": "string"},
+            "quote_eur": {"type": ["number", "null"]},
+            "quote_valid_until": {"type": ["string", "null"], "format": "date-time"},
+            "plan_id": {"type": ["integer", "null"]},
+        },
+    },
+    "plan": {
+        "type": "object",
+        "properties": {
+            "object": {"const": "plan"},
+            "id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "status": {"type": "string"},
+            "request_id": {"type": ["integer", "null"]},
+            "moved": {"type": "integer"},
+        },
+    },
 }
-_OBJECT_OF = {"hour_bank.low": "hour_bank", "hour_bank.exhausted": "hour_bank", "plan.applied": "plan",
-              "quote.waiting": "priority_request"}
+_OBJECT_OF = {
+    "hour_bank.low": "hour_bank",
+    "hour_bank.exhausted": "hour_bank",
+    "plan.applied": "plan",
+    "quote.waiting": "priority_request",
+}
 
 
 def _event_schema(event_type: str) -> dict:
-    return {"type": "object", "required": ["id", "type", "created_at", "api_version", "data"], "properties": {
-        "id": {"type": "string", "pattern": "^evt_[0-9a-f]{32}$",
-               "description": "the event's id: the same at every attempt and redelivery; drop a repeat"},
-        "type": {"const": event_type}, "created_at": {"type": "string", "format": "date-time"},
-        "api_version": {"const": webhooks.API_VERSION}, "data": _DATA[_OBJECT_OF.get(event_type, "booking")]}}
+    return {
+        "type": "object",
+        "required": ["id", "type", "created_at", "api_version", "data"],
+        "properties": {
+            "id": {
+                "type": "string",
+                "pattern": "^evt_[0-9a-f]{32}$",
+                "description": "the event's id: the same at every attempt and redelivery; drop a repeat",
+            },
+            "type": {"const": event_type},
+            "created_at": {"type": "string", "format": "date-time"},
+            "api_version": {"const": webhooks.API_VERSION},
+            "data": _DATA[_OBJECT_OF.get(event_type, "booking")],
+        },
+    }
 
 
 def document(spec) -> None:
@@ -252,14 +327,22 @@ def document(spec) -> None:
     spec.components.parameter("WebhookSignature", "header", SIGNATURE)
     section = {}
     for event_type, label in webhooks.EVENTS.items():
-        section[event_type] = {"post": {
-            "summary": str(label), "operationId": f"webhook_{event_type.replace('.', '_')}",
-            "description": "Sent by the scheduler to every active subscription to this event type. "
-                           "Answer 2xx within 10 s; anything else is retried after 1, 2, 4 … 256 minutes.",
-            "parameters": [{"$ref": "#/components/parameters/WebhookSignature"},
-                           {"name": webhooks.ID_HEADER, "in": "header", "schema": {"type": "string"}},
-                           {"name": webhooks.EVENT_HEADER, "in": "header", "schema": {"const": event_type}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _event_schema(event_type)}}},
-            "responses": {"2XX": {"description": "received (any 2xx)"}},
-        }}
+        section[event_type] = {
+            "post": {
+                "summary": str(label),
+                "operationId": f"webhook_{event_type.replace('.', '_')}",
+                "description": "Sent by the scheduler to every active subscription to this event type. "
+                "Answer 2xx within 10 s; anything else is retried after 1, 2, 4 … 256 minutes.",
+                "parameters": [
+                    {"$ref": "#/components/parameters/WebhookSignature"},
+                    {"name": webhooks.ID_HEADER, "in": "header", "schema": {"type": "string"}},
+                    {"name": webhooks.EVENT_HEADER, "in": "header", "schema": {"const": event_type}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _event_schema(event_type)}},
+                },
+                "responses": {"2XX": {"description": "received (any 2xx)"}},
+            }
+        }
     spec.options["webhooks"] = section

@@ -1,11 +1,11 @@
 """Typed models, one module per aggregate."""
+
 from .audit import AuditEntry
-from .bookings import (ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PrerequisiteCheck, PriorityRequest,
-                       Ticket)
-from .jobs import Alert, SchedulerLease
+from .bookings import ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PrerequisiteCheck, PriorityRequest, Ticket
 from .calendars import ExternalBusy, ExternalCalendar, FeedToken
 from .companies import TIERS, Company, ContractPeriod
 from .contract_versions import ContractVersion
+from .jobs import Alert, SchedulerLease
 from .ledger import LedgerEntry
 from .outbox import IdempotentRequest, OutboxMessage
 from .people import ROLES, Absence, ApiToken, Consultant, PasswordLink, User
@@ -14,10 +14,36 @@ from .schedule import ScheduleVersion
 from .webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "ACTIVE_STATUSES", "KINDS", "PRIORITIES", "ROLES", "STATUSES", "TIERS",
-    "Absence", "Alert", "ApiToken", "AuditEntry", "Booking", "Company", "Compensation", "Consultant", "ContractPeriod",
-    "ContractVersion", "ExternalBusy", "ExternalCalendar", "FeedToken", "IdempotentRequest", "LedgerEntry",
-    "PasswordLink", "ReshufflePlan",
-    "OutboxMessage", "PrerequisiteCheck", "SchedulerLease",
-    "PriorityRequest", "ScheduleVersion", "Ticket", "User", "WebhookDelivery", "WebhookSubscription",
+    "ACTIVE_STATUSES",
+    "KINDS",
+    "PRIORITIES",
+    "ROLES",
+    "STATUSES",
+    "TIERS",
+    "Absence",
+    "Alert",
+    "ApiToken",
+    "AuditEntry",
+    "Booking",
+    "Company",
+    "Compensation",
+    "Consultant",
+    "ContractPeriod",
+    "ContractVersion",
+    "ExternalBusy",
+    "ExternalCalendar",
+    "FeedToken",
+    "IdempotentRequest",
+    "LedgerEntry",
+    "PasswordLink",
+    "ReshufflePlan",
+    "OutboxMessage",
+    "PrerequisiteCheck",
+    "SchedulerLease",
+    "PriorityRequest",
+    "ScheduleVersion",
+    "Ticket",
+    "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

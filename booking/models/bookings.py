@@ -1,4 +1,5 @@
 """Tickets and bookings (sessions, callbacks, interventions, priority consulting)."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,8 +13,16 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 KINDS = ("erplib", "callback", "minor_update", "major_install", "major_install_test", "priority_consulting")
-STATUSES = ("held", "confirmed", "completed", "no_show", "cancelled", "late_cancelled",
-            "expired", "prerequisites_missing")
+STATUSES = (
+    "held",
+    "confirmed",
+    "completed",
+    "no_show",
+    "cancelled",
+    "late_cancelled",
+    "expired",
+    "prerequisites_missing",
+)
 # Statuses that occupy the consultant's time; the no-overlap constraints cover exactly these.
 ACTIVE_STATUSES = ("held", "confirmed", "completed", "no_show")
 PRIORITIES = ("bloquante", "majeure", "mineure", "basse")
@@ -40,7 +49,7 @@ class Ticket(db.Model):
     title: Mapped[str] = mapped_column(String(200), default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    company: Mapped["Company"] = relationship()  # noqa: F821
+    company: Mapped[Company] = relationship()  # noqa: F821
 
 
 class Booking(db.Model):
@@ -52,8 +61,14 @@ class Booking(db.Model):
         CheckConstraint("sequence >= 0", name="ck_bookings_sequence"),
         Index("ix_bookings_consultant_start", "consultant_id", "start_at"),
         # One installation per major version per contract (held, confirmed or done).
-        Index("ux_bookings_one_install_per_version", "company_id", "target_version", unique=True,
-              sqlite_where=text(_ONE_INSTALL), postgresql_where=text(_ONE_INSTALL)),
+        Index(
+            "ux_bookings_one_install_per_version",
+            "company_id",
+            "target_version",
+            unique=True,
+            sqlite_where=text(_ONE_INSTALL),
+            postgresql_where=text(_ONE_INSTALL),
+        ),
         # Last line of defence against double booking on PostgreSQL (needs btree_gist);
         # SQLite gets equivalent triggers in the migration.
         ExcludeConstraint(
@@ -94,12 +109,12 @@ class Booking(db.Model):
     gate_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     risk_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    consultant: Mapped["Consultant"] = relationship()  # noqa: F821
-    company: Mapped["Company"] = relationship()  # noqa: F821
-    contact: Mapped["User | None"] = relationship()  # noqa: F821
+    consultant: Mapped[Consultant] = relationship()  # noqa: F821
+    company: Mapped[Company] = relationship()  # noqa: F821
+    contact: Mapped[User | None] = relationship()  # noqa: F821
     ticket: Mapped[Ticket | None] = relationship()
-    follow_up_of: Mapped["Booking | None"] = relationship(remote_side=[id])
-    checks: Mapped[list["PrerequisiteCheck"]] = relationship(back_populates="booking", cascade="all, delete-orphan")
+    follow_up_of: Mapped[Booking | None] = relationship(remote_side=[id])
+    checks: Mapped[list[PrerequisiteCheck]] = relationship(back_populates="booking", cascade="all, delete-orphan")
 
 
 class PrerequisiteCheck(db.Model):
@@ -122,8 +137,9 @@ class PriorityRequest(db.Model):
 
     __tablename__ = "priority_requests"
     __table_args__ = (
-        CheckConstraint("status IN ('requested', 'accepted', 'planned', 'applied', 'refused')",
-                        name="ck_priority_status"),
+        CheckConstraint(
+            "status IN ('requested', 'accepted', 'planned', 'applied', 'refused')", name="ck_priority_status"
+        ),
         CheckConstraint("unit IN ('hours', 'days')", name="ck_priority_unit"),
         CheckConstraint("amount BETWEEN 1 AND 5", name="ck_priority_amount"),
     )
@@ -144,5 +160,5 @@ class PriorityRequest(db.Model):
     quote_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after it, the plan is recomputed
     agreement_note: Mapped[str | None] = mapped_column(Text)  # a planner's record of an agreement by phone
 
-    company: Mapped["Company"] = relationship()  # noqa: F821
-    requester: Mapped["User"] = relationship(foreign_keys=[requester_id])  # noqa: F821
+    company: Mapped[Company] = relationship()  # noqa: F821
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])  # noqa: F821

@@ -1,4 +1,5 @@
 """Secret feed tokens, consultants' external calendars and the busy time read from them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -56,13 +57,15 @@ class ExternalCalendar(db.Model):
     # The last read that skipped nothing: busy time kept from it for skipped events expires after a while.
     complete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    busy: Mapped[list["ExternalBusy"]] = relationship(back_populates="calendar", cascade="all, delete-orphan")
+    busy: Mapped[list[ExternalBusy]] = relationship(back_populates="calendar", cascade="all, delete-orphan")
 
 
 class ExternalBusy(db.Model):
     __tablename__ = "external_busy"
-    __table_args__ = (CheckConstraint("end_at > start_at", name="ck_external_busy_order"),
-                      Index("ix_external_busy_consultant_start", "consultant_id", "start_at"))
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="ck_external_busy_order"),
+        Index("ix_external_busy_consultant_start", "consultant_id", "start_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(ForeignKey("external_calendars.id", ondelete="CASCADE"), index=True)

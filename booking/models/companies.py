@@ -1,4 +1,5 @@
 """Client companies and their contract."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -29,8 +30,8 @@ class Company(db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    contacts: Mapped[list["User"]] = relationship(back_populates="company")  # noqa: F821
-    privileged_consultant: Mapped["Consultant | None"] = relationship()  # noqa: F821
+    contacts: Mapped[list[User]] = relationship(back_populates="company")  # noqa: F821
+    privileged_consultant: Mapped[Consultant | None] = relationship()  # noqa: F821
 
     def __repr__(self) -> str:
         return f"<Company {self.name} ({self.tier})>"
@@ -41,8 +42,10 @@ class ContractPeriod(db.Model):
     history, and changes planned for a later date. `Company.tier` is the tier of today's period."""
 
     __tablename__ = "contract_periods"
-    __table_args__ = (CheckConstraint(f"tier IN {TIERS}", name="ck_contract_periods_tier"),
-                      UniqueConstraint("company_id", "starts_on", name="uq_contract_periods_start"))
+    __table_args__ = (
+        CheckConstraint(f"tier IN {TIERS}", name="ck_contract_periods_tier"),
+        UniqueConstraint("company_id", "starts_on", name="uq_contract_periods_start"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)

@@ -1,4 +1,5 @@
 """The contract as an admin applied it from the page: every version kept, the newest in force."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,4 +19,4 @@ class ContractVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    actor: Mapped["User | None"] = relationship()  # noqa: F821
+    actor: Mapped[User | None] = relationship()  # noqa: F821

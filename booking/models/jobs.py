@@ -1,4 +1,5 @@
 """What the background jobs need: the scheduler's lease and one-off alerts."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

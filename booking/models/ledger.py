@@ -1,4 +1,5 @@
 """The Sérénité hour bank and billable minutes, as an append-only ledger."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -21,8 +22,14 @@ class LedgerEntry(db.Model):
         CheckConstraint(f"kind IN {ENTRY_KINDS}", name="ck_ledger_kind"),
         Index("ix_ledger_company_year", "company_id", "contract_year"),
         # One grant per company and contract year, even if two processes roll over at once.
-        Index("ux_ledger_one_grant", "company_id", "contract_year", unique=True,
-              sqlite_where=text("kind = 'grant'"), postgresql_where=text("kind = 'grant'")),
+        Index(
+            "ux_ledger_one_grant",
+            "company_id",
+            "contract_year",
+            unique=True,
+            sqlite_where=text("kind = 'grant'"),
+            postgresql_where=text("kind = 'grant'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,5 +42,5 @@ class LedgerEntry(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    company: Mapped["Company"] = relationship()  # noqa: F821
-    booking: Mapped["Booking | None"] = relationship()  # noqa: F821
+    company: Mapped[Company] = relationship()  # noqa: F821
+    booking: Mapped[Booking | None] = relationship()  # noqa: F821

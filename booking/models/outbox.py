@@ -1,4 +1,5 @@
 """Mail waiting to be sent (or kept, when no SMTP server is configured), and API idempotency."""
+
 from __future__ import annotations
 
 from datetime import datetime

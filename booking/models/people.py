@@ -1,4 +1,5 @@
 """Users, their API tokens and login failures, consultants and their absences."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,8 +38,8 @@ class User(UserMixin, db.Model):
     # Part of the id kept in sessions and remember-me cookies: bumping it ends them all.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    company: Mapped["Company | None"] = relationship(back_populates="contacts")  # noqa: F821
-    consultant: Mapped["Consultant | None"] = relationship(back_populates="user")
+    company: Mapped[Company | None] = relationship(back_populates="contacts")  # noqa: F821
+    consultant: Mapped[Consultant | None] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:
@@ -119,7 +120,7 @@ class Consultant(db.Model):
     daily_cap: Mapped[int] = mapped_column(default=6)
 
     user: Mapped[User] = relationship(back_populates="consultant")
-    absences: Mapped[list["Absence"]] = relationship(
+    absences: Mapped[list[Absence]] = relationship(
         back_populates="consultant", cascade="all, delete-orphan", order_by="Absence.start_at"
     )
 

@@ -1,4 +1,5 @@
 """Reshuffle plans (priority consulting and absence repair) and the compensations they price."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,10 @@ PLAN_STATUSES = ("queued", "running", "ready", "failed", "applied", "stale")
 
 class ReshufflePlan(db.Model):
     __tablename__ = "reshuffle_plans"
-    __table_args__ = (CheckConstraint(f"status IN {PLAN_STATUSES}", name="ck_reshuffle_status"),
-                      CheckConstraint("kind IN ('priority', 'repair')", name="ck_reshuffle_kind"))
+    __table_args__ = (
+        CheckConstraint(f"status IN {PLAN_STATUSES}", name="ck_reshuffle_status"),
+        CheckConstraint("kind IN ('priority', 'repair')", name="ck_reshuffle_kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -36,10 +39,12 @@ class ReshufflePlan(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the current computation's claim
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its worker's last sign of life
-    worker: Mapped[str] = mapped_column(String(120), default="", server_default="")  # host:pid of the process computing it
+    worker: Mapped[str] = mapped_column(
+        String(120), default="", server_default=""
+    )  # host:pid of the process computing it
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    request: Mapped["PriorityRequest | None"] = relationship()  # noqa: F821
+    request: Mapped[PriorityRequest | None] = relationship()  # noqa: F821
 
 
 class Compensation(db.Model):

@@ -1,4 +1,5 @@
 """The schedule's version: triggers bump it on every change that availability or a feed shows (migrations 0006, 0019)."""
+
 from sqlalchemy import BigInteger
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -1,4 +1,5 @@
 """Webhook subscriptions and their deliveries (a transactional outbox, like mail)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,9 +36,11 @@ class WebhookDelivery(db.Model):
     every attempt (same `id`), until the receiver answers 2xx or the attempts run out (failed)."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
-                      Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
-                      UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"))
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+        UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))

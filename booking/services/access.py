@@ -1,4 +1,5 @@
 """Load-and-authorise helpers: another company's object is a 404, never a 403 that confirms it exists."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -45,8 +46,14 @@ def company_for(user: User, company_id: int | None) -> Company:
 def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ticket:
     """The company's ticket with this reference; a new one stays unsaved until its booking is written."""
     if priority not in PRIORITIES:
-        raise Invalid(_l("Priorité de ticket inconnue « %(priority)s » : choisissez parmi %(known)s.", priority=priority,
-                         known=", ".join(PRIORITIES)), code="invalid_priority")
+        raise Invalid(
+            _l(
+                "Priorité de ticket inconnue « %(priority)s » : choisissez parmi %(known)s.",
+                priority=priority,
+                known=", ".join(PRIORITIES),
+            ),
+            code="invalid_priority",
+        )
     reference = reference.strip()
     if not reference or len(reference) > 40:
         raise Invalid(_l("Indiquez la référence du ticket (40 caractères au plus)."), code="invalid_ticket")

@@ -1,4 +1,5 @@
 """Accounts: client contacts capped by the company's tier, passwords."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -24,12 +25,21 @@ def add_contact(actor: User, company: Company, email: str, name: str, password: 
 
 
 def _add(actor, company, tier, email, name, password) -> User:
-    count = db.session.scalar(select(func.count()).select_from(User).where(
-        User.company_id == company.id, User.active.is_(True)))
+    count = db.session.scalar(
+        select(func.count()).select_from(User).where(User.company_id == company.id, User.active.is_(True))
+    )
     if count >= tier.contacts:
-        raise Conflict(_l("La formule %(tier)s donne accès au portail à %(cap)s contact(s) : %(company)s en a déjà "
-                          "%(count)s. Désactivez un contact ou changez de formule.", tier=tier.label, cap=tier.contacts,
-                          company=company.name, count=count), code="contact_cap")
+        raise Conflict(
+            _l(
+                "La formule %(tier)s donne accès au portail à %(cap)s contact(s) : %(company)s en a déjà "
+                "%(count)s. Désactivez un contact ou changez de formule.",
+                tier=tier.label,
+                cap=tier.contacts,
+                company=company.name,
+                count=count,
+            ),
+            code="contact_cap",
+        )
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict(_l("Un compte existe déjà pour %(email)s.", email=email), code="email_taken")
     user = User(email=email, name=name.strip(), role="client", company=company)
@@ -50,7 +60,9 @@ def change_password(user: User, current: str, new: str) -> None:
 def set_password(actor: User | None, user: User, new: str) -> None:
     """A new password for `user`; sessions opened with the old one end (the caller commits)."""
     if len(new) < MIN_PASSWORD:
-        raise Invalid(_l("Choisissez un mot de passe d'au moins %(count)s caractères.", count=MIN_PASSWORD), code="weak_password")
+        raise Invalid(
+            _l("Choisissez un mot de passe d'au moins %(count)s caractères.", count=MIN_PASSWORD), code="weak_password"
+        )
     user.set_password(new)
     logins.end_sessions(actor, user)
     audit.record(actor, "user.password", user)

@@ -1,4 +1,5 @@
 """Reading the audit log: who did what, searched by company, booking, user and date."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -6,19 +7,31 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from calendars.worktime import PARIS
+
 from ..extensions import db
 from ..models import AuditEntry, Booking, Company, User
 from .pages import Page, paginate
 
 
-def search(*, company_id: int | None = None, booking_id: int | None = None, user_id: int | None = None,
-           first: date | None = None, last: date | None = None, page: int = 1) -> Page:
+def search(
+    *,
+    company_id: int | None = None,
+    booking_id: int | None = None,
+    user_id: int | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    page: int = 1,
+) -> Page:
     """Newest first; a company's entries are those about it and about its bookings; dates are Paris days."""
     query = select(AuditEntry)
     if company_id is not None:
         bookings = select(Booking.id).where(Booking.company_id == company_id)
-        query = query.where(or_(and_(AuditEntry.object_type == "company", AuditEntry.object_id == company_id),
-                                and_(AuditEntry.object_type == "booking", AuditEntry.object_id.in_(bookings))))
+        query = query.where(
+            or_(
+                and_(AuditEntry.object_type == "company", AuditEntry.object_id == company_id),
+                and_(AuditEntry.object_type == "booking", AuditEntry.object_id.in_(bookings)),
+            )
+        )
     if booking_id is not None:
         query = query.where(AuditEntry.object_type == "booking", AuditEntry.object_id == booking_id)
     if user_id is not None:
@@ -36,5 +49,7 @@ def actors(ids: set[int]) -> dict[int, User]:
 
 def choices() -> tuple[list[Company], list[User]]:
     """The companies and the staff and client users a search may name."""
-    return (list(db.session.scalars(select(Company).order_by(Company.name))),
-            list(db.session.scalars(select(User).order_by(User.name))))
+    return (
+        list(db.session.scalars(select(Company).order_by(Company.name))),
+        list(db.session.scalars(select(User).order_by(User.name))),
+    )

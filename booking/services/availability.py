@@ -8,6 +8,7 @@ A whole-day service needs whole working days: a day with any absence is not one 
 Block services are computed in whole minutes (calendars.minutes); each start goes to the first consultant in
 rank order who has it free, so a day stops asking the team once every start has one.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,18 +16,17 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from flask_babel import format_datetime
 from sqlalchemy import bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from calendars import minutes
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
-from flask_babel import format_datetime
 
 from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, ScheduleVersion, User
 from .reasons import Reason, reason
-
 
 BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
 
@@ -56,8 +56,11 @@ class _Context:
 
 
 def calendar_for(consultant: Consultant) -> WorkCalendar:
-    return WorkCalendar(week=_week(consultant.working_pattern), holiday_region=consultant.holiday_region,
-                        absences=tuple((a.start_at, a.end_at) for a in consultant.absences))
+    return WorkCalendar(
+        week=_week(consultant.working_pattern),
+        holiday_region=consultant.holiday_region,
+        absences=tuple((a.start_at, a.end_at) for a in consultant.absences),
+    )
 
 
 _weeks: dict[str, tuple] = {}
@@ -85,13 +88,15 @@ def _skilled(skills: list[str], needed: str | None) -> bool:
     return needed is None or needed in skills
 
 
-def eligible(service: contract.Service, skill: str | None = None, only: int | None = None, *,
-             reread: bool = False) -> list[Consultant]:
+def eligible(
+    service: contract.Service, skill: str | None = None, only: int | None = None, *, reread: bool = False
+) -> list[Consultant]:
     """Active consultants with the service's skill (any consultant when it needs none); `only` one of them.
     `reread`: refresh consultants already loaded (a booking's re-check under its locks)."""
     needed = skill or service.skill
-    consultants = db.session.scalars(_ELIGIBLE if only is None else _ELIGIBLE_ONE, {"only": only},
-                                     execution_options={"populate_existing": reread}).unique()
+    consultants = db.session.scalars(
+        _ELIGIBLE if only is None else _ELIGIBLE_ONE, {"only": only}, execution_options={"populate_existing": reread}
+    ).unique()
     return [c for c in consultants if _skilled(c.skills, needed)]
 
 
@@ -124,24 +129,32 @@ def _monday(day: date) -> date:
 # Built once (bound parameters): constructing a statement costs more than running it.
 _BUSY = union_all(
     select(Booking.consultant_id, Booking.start_at, Booking.end_at, literal(1).label("booked")).where(
-        Booking.consultant_id.in_(bindparam("ids", expanding=True)), Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start_at < bindparam("end"), Booking.end_at > bindparam("start"), Booking.id != bindparam("exclude"),
+        Booking.consultant_id.in_(bindparam("ids", expanding=True)),
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start_at < bindparam("end"),
+        Booking.end_at > bindparam("start"),
+        Booking.id != bindparam("exclude"),
         # a hold past its expiry frees the slot even before the job sweeps it
-        or_(Booking.status != "held", Booking.hold_expires_at > bindparam("now"))),
+        or_(Booking.status != "held", Booking.hold_expires_at > bindparam("now")),
+    ),
     # imported external busy time blocks too, but counts neither towards caps nor load
     select(ExternalBusy.consultant_id, ExternalBusy.start_at, ExternalBusy.end_at, literal(0)).where(
         ExternalBusy.consultant_id.in_(bindparam("ids", expanding=True)),
-        ExternalBusy.start_at < bindparam("end"), ExternalBusy.end_at > bindparam("start")),
+        ExternalBusy.start_at < bindparam("end"),
+        ExternalBusy.end_at > bindparam("start"),
+    ),
 )
 
 
-def _load(consultant_ids: list[int], start: datetime, end: datetime, now: datetime,
-          exclude_id: int | None) -> tuple[dict, dict, dict, dict, dict]:
+def _load(
+    consultant_ids: list[int], start: datetime, end: datetime, now: datetime, exclude_id: int | None
+) -> tuple[dict, dict, dict, dict, dict]:
     """Busy intervals (also in minutes), bookings per day, booked minutes per week and imported busy intervals."""
     busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
     imported, in_minutes = defaultdict(list), defaultdict(list)
-    rows = db.session.execute(_BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now,
-                                      "exclude": exclude_id or -1}).all()
+    rows = db.session.execute(
+        _BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now, "exclude": exclude_id or -1}
+    ).all()
     weeks: dict[int, tuple[date, date]] = {}  # (local day, its Monday) by UTC hour: the zone's offsets are whole hours
     for consultant_id, b_start, b_end, counts in rows:
         busy[consultant_id].append((b_start, b_end))
@@ -169,8 +182,9 @@ def _whole_day(calendar: WorkCalendar, day: date) -> list[Interval]:
     return blocks
 
 
-def _day_slots(consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime,
-               full_days: set[date]):
+def _day_slots(
+    consultant: Consultant, calendar: WorkCalendar, ctx: _Context, start: datetime, end: datetime, full_days: set[date]
+):
     """Whole consecutive working days, each entirely free, starting at the first day's opening."""
     busy = ctx.busy.get(consultant.id, [])
     day, last = calendar.local_day(start), calendar.local_day(end)
@@ -263,22 +277,27 @@ def free_slots(consultant: Consultant, ctx: _Context, start: datetime, end: date
     if bounds.low >= bounds.high:
         return iter(())
     person = _Person(consultant, ctx)
-    return ((minutes.instant(a), minutes.instant(b), day)
-            for day in _days(minutes.instant(bounds.low), minutes.instant(bounds.high))
-            for a, b in person.starts(day, bounds))
+    return (
+        (minutes.instant(a), minutes.instant(b), day)
+        for day in _days(minutes.instant(bounds.low), minutes.instant(bounds.high))
+        for a, b in person.starts(day, bounds)
+    )
 
 
-def _context(kind: str, consultants: list[Consultant], start: datetime, end: datetime, now: datetime,
-             exclude_id: int | None) -> _Context:
+def _context(
+    kind: str, consultants: list[Consultant], start: datetime, end: datetime, now: datetime, exclude_id: int | None
+) -> _Context:
     terms = contract.current()
     # whole weeks, so that "least load that week" sees the full week
     week_start = datetime.combine(_monday(start.astimezone(PARIS).date()), datetime.min.time(), PARIS)
     week_end = datetime.combine(_monday(end.astimezone(PARIS).date()) + timedelta(days=7), datetime.min.time(), PARIS)
-    busy, daily, weekly, imported, in_minutes = _load([c.id for c in consultants], week_start, week_end, now,
-                                                      exclude_id)
+    busy, daily, weekly, imported, in_minutes = _load(
+        [c.id for c in consultants], week_start, week_end, now, exclude_id
+    )
     service = terms.service(kind)
-    return _Context(service, terms.policy, now, earliest(now, kind), busy, daily, weekly, imported, gate(service, now),
-                    in_minutes)
+    return _Context(
+        service, terms.policy, now, earliest(now, kind), busy, daily, weekly, imported, gate(service, now), in_minutes
+    )
 
 
 def _rank(company: Company, ctx: _Context):
@@ -291,16 +310,34 @@ def _rank(company: Company, ctx: _Context):
     return key
 
 
-def listing(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,
-            exclude_id: int | None = None, deadline: datetime | None = None) -> list[Slot]:
+def listing(
+    kind: str,
+    company: Company,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    exclude_id: int | None = None,
+    deadline: datetime | None = None,
+) -> list[Slot]:
     """`slots` for pages and the API, cached per process under the schedule's version: any change to
     bookings, absences, busy time, consultants or users (by any process) bumps it, so an entry is
     never stale. Computed at the minute, then cut at this instant's minimum notice (holds expiring
     within that minute stay busy until the next). Booking re-checks use `slots`/`find`, uncached."""
     version = db.session.scalar(select(ScheduleVersion.value).where(ScheduleVersion.id == 1))
     minute = now.replace(second=0, microsecond=0)
-    key = (version, minute, kind, company.id, company.privileged_consultant_id, start, end, exclude_id, deadline,
-           id(contract.current()))
+    key = (
+        version,
+        minute,
+        kind,
+        company.id,
+        company.privileged_consultant_id,
+        start,
+        end,
+        exclude_id,
+        deadline,
+        id(contract.current()),
+    )
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
@@ -320,9 +357,18 @@ _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def slots(kind: str, company: Company, start: datetime, end: datetime, now: datetime, *,
-          consultant_id: int | None = None, exclude_id: int | None = None,
-          deadline: datetime | None = None, consultants: list[Consultant] | None = None) -> list[Slot]:
+def slots(
+    kind: str,
+    company: Company,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    consultant_id: int | None = None,
+    exclude_id: int | None = None,
+    deadline: datetime | None = None,
+    consultants: list[Consultant] | None = None,
+) -> list[Slot]:
     """Free slots of a service in [start, end): one per start time, with its preferred consultant.
     With a callback's take-charge `deadline`, each slot says whether it is within the commitment.
     `consultants`: the eligible ones when the caller has already loaded them."""
@@ -337,8 +383,9 @@ def slots(kind: str, company: Company, start: datetime, end: datetime, now: date
     return chosen
 
 
-def _choose(company: Company, consultants: list[Consultant], ctx: _Context, start: datetime,
-            end: datetime) -> list[Slot]:
+def _choose(
+    company: Company, consultants: list[Consultant], ctx: _Context, start: datetime, end: datetime
+) -> list[Slot]:
     """One slot per free start time, with its preferred consultant."""
     if ctx.service.span == "days":
         return _choose_days(company, consultants, ctx, start, end)
@@ -354,8 +401,12 @@ def _choose(company: Company, consultants: list[Consultant], ctx: _Context, star
             ranked[monday] = sorted(people, key=lambda p: key(day, p.id))
         # Everyone in rank order, each start to the first who has it free: the preferred consultant. Once
         # every start that anyone's pattern offers that day has one, nobody further down can change a thing.
-        offered = set().union(*(minutes.grid_starts(p.blocks(day), bounds.low, bounds.high, bounds.length,
-                                                    bounds.grid) for p in _patterns(people, day)))
+        offered = set().union(
+            *(
+                minutes.grid_starts(p.blocks(day), bounds.low, bounds.high, bounds.length, bounds.grid)
+                for p in _patterns(people, day)
+            )
+        )
         found: dict[int, tuple[int, int]] = {}
         for person in ranked[monday]:
             if len(found) == len(offered):
@@ -375,8 +426,9 @@ def _patterns(people: list[_Person], day: date) -> list[_Person]:
     return list(distinct.values())
 
 
-def _choose_days(company: Company, consultants: list[Consultant], ctx: _Context, start: datetime,
-                 end: datetime) -> list[Slot]:
+def _choose_days(
+    company: Company, consultants: list[Consultant], ctx: _Context, start: datetime, end: datetime
+) -> list[Slot]:
     """Whole-day services: one slot per free start, with its preferred consultant."""
     key = _rank(company, ctx)
     best: dict[datetime, tuple] = {}
@@ -399,22 +451,39 @@ def by_day(found: list[Slot]) -> list[tuple[date, list[Slot]]]:
 
 def local_range(first: date, last: date) -> tuple[datetime, datetime]:
     """[first 00:00, day after last 00:00) in local time."""
-    return (datetime.combine(first, datetime.min.time(), PARIS),
-            datetime.combine(last + timedelta(days=1), datetime.min.time(), PARIS))
+    return (
+        datetime.combine(first, datetime.min.time(), PARIS),
+        datetime.combine(last + timedelta(days=1), datetime.min.time(), PARIS),
+    )
 
 
-def find(kind: str, company: Company, start_at: datetime, now: datetime, *,
-         consultant_id: int | None = None, exclude_id: int | None = None,
-         consultants: list[Consultant] | None = None) -> Slot | None:
+def find(
+    kind: str,
+    company: Company,
+    start_at: datetime,
+    now: datetime,
+    *,
+    consultant_id: int | None = None,
+    exclude_id: int | None = None,
+    consultants: list[Consultant] | None = None,
+) -> Slot | None:
     """The slot starting exactly at `start_at` if it is free, else None (`decide` says why)."""
-    outcome = decide(kind, company, start_at, now, consultant_id=consultant_id, exclude_id=exclude_id,
-                     consultants=consultants)
+    outcome = decide(
+        kind, company, start_at, now, consultant_id=consultant_id, exclude_id=exclude_id, consultants=consultants
+    )
     return outcome if isinstance(outcome, Slot) else None
 
 
-def decide(kind: str, company: Company, start_at: datetime, now: datetime, *,
-           consultant_id: int | None = None, exclude_id: int | None = None,
-           consultants: list[Consultant] | None = None) -> Slot | Reason:
+def decide(
+    kind: str,
+    company: Company,
+    start_at: datetime,
+    now: datetime,
+    *,
+    consultant_id: int | None = None,
+    exclude_id: int | None = None,
+    consultants: list[Consultant] | None = None,
+) -> Slot | Reason:
     """The slot starting exactly at `start_at` if it is free, else the reason (the booking call's re-check)."""
     if consultants is None:
         consultants = eligible(contract.current().service(kind), only=consultant_id)
@@ -423,8 +492,12 @@ def decide(kind: str, company: Company, start_at: datetime, now: datetime, *,
     local_day = start_at.astimezone(PARIS).date()
     day_start, day_end = local_range(local_day, local_day)
     ctx = _context(kind, consultants, day_start, day_end, now, exclude_id)
-    return (_first_free(company, consultants, ctx, start_at) or _shared_reason(ctx, start_at)
-            or _consultants_reason(consultants, ctx, start_at) or reason("taken"))
+    return (
+        _first_free(company, consultants, ctx, start_at)
+        or _shared_reason(ctx, start_at)
+        or _consultants_reason(consultants, ctx, start_at)
+        or reason("taken")
+    )
 
 
 def _first_free(company: Company, consultants: list[Consultant], ctx: _Context, start_at: datetime) -> Slot | None:
@@ -432,8 +505,10 @@ def _first_free(company: Company, consultants: list[Consultant], ctx: _Context, 
     day = start_at.astimezone(PARIS).date()
     day_start, day_end = local_range(day, day)
     if ctx.service.span == "days":
-        return next((slot for slot in _choose_days(company, consultants, ctx, day_start, day_end)
-                     if slot.start == start_at), None)
+        return next(
+            (slot for slot in _choose_days(company, consultants, ctx, day_start, day_end) if slot.start == start_at),
+            None,
+        )
     bounds, minute = _bounds(ctx, day_start, day_end), minutes.floor(start_at)
     if minutes.instant(minute) != start_at:
         return None  # not a whole minute: never on the grid
@@ -477,13 +552,25 @@ def _shared_blockers(ctx: _Context, start_at: datetime):
     policy, service = ctx.policy, ctx.service
     around = _grid_neighbours(start_at, policy.grid_minutes) if service.span == "block" else None
     if around:
-        yield Blocker(reason("grid", minutes=policy.grid_minutes, before=format_datetime(around[0], "HH:mm"),
-                             after=format_datetime(around[1], "HH:mm")))
+        yield Blocker(
+            reason(
+                "grid",
+                minutes=policy.grid_minutes,
+                before=format_datetime(around[0], "HH:mm"),
+                after=format_datetime(around[1], "HH:mm"),
+            )
+        )
     if start_at < ctx.earliest:
         callback = service.kind == "callback"
-        yield Blocker(reason("notice", "callback" if callback else None, hours=policy.notice_hours,
-                             minutes=CALLBACK_PREPARATION_MINUTES,
-                             when=_on_grid_after(ctx.earliest, policy.grid_minutes)))
+        yield Blocker(
+            reason(
+                "notice",
+                "callback" if callback else None,
+                hours=policy.notice_hours,
+                minutes=CALLBACK_PREPARATION_MINUTES,
+                when=_on_grid_after(ctx.earliest, policy.grid_minutes),
+            )
+        )
     if ctx.gate is not None and start_at <= ctx.gate:
         yield Blocker(reason("gate", hours=service.prerequisites_gate_hours, when=ctx.gate))
     limit = ctx.now + timedelta(days=policy.horizon_days)
@@ -574,8 +661,9 @@ class Verdict:
     slot: Slot | None  # what `decide` gives: the slot if free
 
 
-def why_not(kind: str, company: Company, start_at: datetime, now: datetime, *,
-            consultant_id: int | None = None) -> Verdict:
+def why_not(
+    kind: str, company: Company, start_at: datetime, now: datetime, *, consultant_id: int | None = None
+) -> Verdict:
     """Every rule that blocks `start_at`, per consultant, from the same steps as `decide` (which stops at
     the first); `slot` is `decide`'s own answer, so the page and the booking never disagree."""
     consultants = eligible(contract.current().service(kind), only=consultant_id)

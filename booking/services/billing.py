@@ -1,15 +1,16 @@
 """Monthly billable report per company: one line per session, net of refunds, then the compensations it
 pays for the bookings of other clients moved for its priority consulting."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-
 from sqlalchemy import func, select
 
 from calendars.worktime import PARIS
+
 from .. import csvsafe
 from ..extensions import db
 from ..models import Booking, Company, Compensation, LedgerEntry
@@ -20,7 +21,9 @@ HEADER = ["date", "heure", "prestation", "contact", "consultant", "statut", "min
 
 def month_range(month: date) -> tuple[datetime, datetime]:
     first = datetime.combine(month.replace(day=1), datetime.min.time(), PARIS)
-    following = datetime.combine(date(month.year + month.month // 12, month.month % 12 + 1, 1), datetime.min.time(), PARIS)
+    following = datetime.combine(
+        date(month.year + month.month // 12, month.month % 12 + 1, 1), datetime.min.time(), PARIS
+    )
     return first, following
 
 
@@ -31,7 +34,8 @@ def monthly_rows(company: Company, month: date) -> list[tuple[Booking, int, int]
         select(Booking, -func.sum(LedgerEntry.minutes), func.sum(LedgerEntry.billable_minutes))
         .join(LedgerEntry, LedgerEntry.booking_id == Booking.id)
         .where(Booking.company_id == company.id, Booking.start_at >= start, Booking.start_at < end)
-        .group_by(Booking.id).order_by(Booking.start_at)
+        .group_by(Booking.id)
+        .order_by(Booking.start_at)
     ).all()
     return [(b, int(inc), int(bill)) for b, inc, bill in rows if inc or bill]
 
@@ -42,16 +46,33 @@ def monthly_csv(company: Company, month: date) -> str:
     lines: list[list] = [HEADER]
     for booking, included, billable in rows:
         local = booking.start_at.astimezone(PARIS)
-        lines.append([local.date().isoformat(), local.strftime("%H:%M"), booking.kind,
-                      booking.contact.email if booking.contact else "", booking.consultant.name,
-                      booking.status, included, billable])
+        lines.append(
+            [
+                local.date().isoformat(),
+                local.strftime("%H:%M"),
+                booking.kind,
+                booking.contact.email if booking.contact else "",
+                booking.consultant.name,
+                booking.status,
+                included,
+                billable,
+            ]
+        )
     lines.append(["total", "", "", "", "", "", sum(r[1] for r in rows), sum(r[2] for r in rows)])
     paid = monthly_compensations(company, month)
     if paid:  # a second block, so that the sessions' columns stay what they were for those who read them
         lines += [[], COMPENSATION_HEADER]
         for entry, beneficiary in paid:
-            lines.append(["compensation", entry.created_at.astimezone(PARIS).date().isoformat(), entry.plan_id,
-                          entry.booking_id, beneficiary, _amount(entry.amount_eur)])
+            lines.append(
+                [
+                    "compensation",
+                    entry.created_at.astimezone(PARIS).date().isoformat(),
+                    entry.plan_id,
+                    entry.booking_id,
+                    beneficiary,
+                    _amount(entry.amount_eur),
+                ]
+            )
         lines.append(["total_compensations", "", "", "", "", _amount(sum((e.amount_eur for e, _ in paid), Decimal(0)))])
     return csvsafe.write(lines)
 
@@ -61,9 +82,13 @@ def monthly_compensations(company: Company, month: date) -> list[tuple[Compensat
     for its priority consulting."""
     start, end = month_range(month)
     rows = db.session.execute(
-        select(Compensation, Company.name).join(Company, Company.id == Compensation.beneficiary_company_id)
-        .where(Compensation.payer_company_id == company.id, Compensation.created_at >= start,
-               Compensation.created_at < end).order_by(Compensation.created_at, Compensation.id))
+        select(Compensation, Company.name)
+        .join(Company, Company.id == Compensation.beneficiary_company_id)
+        .where(
+            Compensation.payer_company_id == company.id, Compensation.created_at >= start, Compensation.created_at < end
+        )
+        .order_by(Compensation.created_at, Compensation.id)
+    )
     return [(entry, name) for entry, name in rows]
 
 

@@ -1,4 +1,5 @@
 """Long lists of bookings and billing lines, filtered and sorted in SQL, one page at a time."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def _ordered(query: Select, filters: Filters) -> Select:
 
 def bookings(base: Select, filters: Filters, now: datetime, number: int | None) -> Page:
     """One page of `base` (the bookings the user may list) under these filters."""
-    query = base.order_by(None).options(selectinload(Booking.company),
-                                        selectinload(Booking.consultant).selectinload(Consultant.user))
+    query = base.order_by(None).options(
+        selectinload(Booking.company), selectinload(Booking.consultant).selectinload(Consultant.user)
+    )
     if filters.when == "a-venir":
         query = query.where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)
     elif filters.when == "passes":
@@ -50,8 +52,9 @@ def bookings(base: Select, filters: Filters, now: datetime, number: int | None) 
     if filters.first is not None:
         query = query.where(Booking.start_at >= datetime.combine(filters.first, datetime.min.time(), PARIS))
     if filters.last is not None:
-        query = query.where(Booking.start_at < datetime.combine(filters.last + timedelta(days=1),
-                                                                datetime.min.time(), PARIS))
+        query = query.where(
+            Booking.start_at < datetime.combine(filters.last + timedelta(days=1), datetime.min.time(), PARIS)
+        )
     return paginate(_ordered(query, filters), number)
 
 
@@ -70,12 +73,17 @@ def billing_lines(month: date, filters: Filters, number: int | None) -> Page:
     """One page of the month's billing lines (booking, included minutes, billable minutes), all companies."""
     start, end = month_range(month)
     included, billable = -func.sum(LedgerEntry.minutes), func.sum(LedgerEntry.billable_minutes)
-    query = (select(Booking, included, billable).join(LedgerEntry, LedgerEntry.booking_id == Booking.id)
-             .options(selectinload(Booking.company), selectinload(Booking.consultant).selectinload(Consultant.user))
-             .where(Booking.start_at >= start, Booking.start_at < end)
-             .group_by(Booking.id).having((included != 0) | (billable != 0)))
+    query = (
+        select(Booking, included, billable)
+        .join(LedgerEntry, LedgerEntry.booking_id == Booking.id)
+        .options(selectinload(Booking.company), selectinload(Booking.consultant).selectinload(Consultant.user))
+        .where(Booking.start_at >= start, Booking.start_at < end)
+        .group_by(Booking.id)
+        .having((included != 0) | (billable != 0))
+    )
     query = _whose(query, filters)
     order = filters.order or "recents"
-    query = query.order_by(*((Booking.start_at, Booking.id) if order == "prochains"
-                             else (Booking.start_at.desc(), Booking.id.desc())))
+    query = query.order_by(
+        *((Booking.start_at, Booking.id) if order == "prochains" else (Booking.start_at.desc(), Booking.id.desc()))
+    )
     return paginate(query, number, scalars=False)

@@ -1,6 +1,7 @@
 """The booking lifecycle, shared by pages, API, jobs and CLI: hold, confirm, reschedule, cancel,
 complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit, queue its mail; commit.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
+
 from .. import contract, labels
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User
@@ -30,18 +32,35 @@ def check_entitlement(company: Company, kind: str, day: date | None = None) -> N
     a booking after a planned tier change follows the new tier)."""
     terms = contract.current()
     if kind not in terms.services:
-        raise Invalid(_l("Prestation inconnue : « %(kind)s ». Prestations : %(known)s.", kind=kind,
-                         known=", ".join(terms.services)), code="unknown_service")
+        raise Invalid(
+            _l(
+                "Prestation inconnue : « %(kind)s ». Prestations : %(known)s.",
+                kind=kind,
+                known=", ".join(terms.services),
+            ),
+            code="unknown_service",
+        )
     tier = terms.tier(periods.tier_on(company, day) if day else company.tier)
     level = tier.access(kind)
     if kind == "priority_consulting" and level in ("yes", "quote"):
-        raise NotEntitled(_l("Le conseil prioritaire se demande (durée, compétence, description) : "
-                             "un planificateur l'accepte puis le place."))
+        raise NotEntitled(
+            _l(
+                "Le conseil prioritaire se demande (durée, compétence, description) : "
+                "un planificateur l'accepte puis le place."
+            )
+        )
     if level == "quote":
-        raise NotEntitled(_l("La formule %(tier)s propose « %(service)s » sur devis : contactez votre planificateur.",
-                             tier=tier.label, service=_label(kind)))
+        raise NotEntitled(
+            _l(
+                "La formule %(tier)s propose « %(service)s » sur devis : contactez votre planificateur.",
+                tier=tier.label,
+                service=_label(kind),
+            )
+        )
     if not tier.may_book(kind):
-        raise NotEntitled(_l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind)))
+        raise NotEntitled(
+            _l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind))
+        )
 
 
 def refusal(company: Company, kind: str) -> str | None:
@@ -61,10 +80,23 @@ def _environment(company: Company, service: contract.Service, wanted: str | None
         return allowed[-1] if "production" in allowed and service.kind != "major_install_test" else allowed[0]
     if wanted not in allowed:
         if not allowed:
-            raise Invalid(_l("Environnement « %(env)s » impossible pour « %(service)s » : votre société n'en a aucun.",
-                             env=wanted, service=_label(service.kind)), code="invalid_environment")
-        raise Invalid(_l("Environnement « %(env)s » impossible pour « %(service)s » : choisissez parmi %(known)s.",
-                         env=wanted, service=_label(service.kind), known=", ".join(allowed)), code="invalid_environment")
+            raise Invalid(
+                _l(
+                    "Environnement « %(env)s » impossible pour « %(service)s » : votre société n'en a aucun.",
+                    env=wanted,
+                    service=_label(service.kind),
+                ),
+                code="invalid_environment",
+            )
+        raise Invalid(
+            _l(
+                "Environnement « %(env)s » impossible pour « %(service)s » : choisissez parmi %(known)s.",
+                env=wanted,
+                service=_label(service.kind),
+                known=", ".join(allowed),
+            ),
+            code="invalid_environment",
+        )
     return wanted
 
 
@@ -86,10 +118,21 @@ class _ChooseAgain(Exception):
     """The consultant chosen before the locks is no longer free at that start: choose among the whole team."""
 
 
-def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: Company | None = None,
-         consultant_id: int | None = None, ticket: Ticket | None = None, hold: bool = False,
-         environment: str | None = None, notes: str = "", follow_up_of: Booking | None = None,
-         contact: User | None = None) -> Booking:
+def book(
+    actor: User,
+    kind: str,
+    start_at: datetime,
+    now: datetime,
+    *,
+    company: Company | None = None,
+    consultant_id: int | None = None,
+    ticket: Ticket | None = None,
+    hold: bool = False,
+    environment: str | None = None,
+    notes: str = "",
+    follow_up_of: Booking | None = None,
+    contact: User | None = None,
+) -> Booking:
     """Create a booking (confirmed, or held while the client confirms) if the slot is still free."""
     company = company or actor.company
     if company is None:
@@ -97,8 +140,10 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
     check_entitlement(company, kind, start_at.astimezone(PARIS).date())
     service = contract.current().service(kind)
     if service.needs_ticket and ticket is None:
-        raise Invalid(_l("Un créneau de rappel est lié à un ticket : indiquez sa référence, sa priorité et sa date "
-                         "d'ouverture."), code="ticket_missing")
+        raise Invalid(
+            _l("Un créneau de rappel est lié à un ticket : indiquez sa référence, sa priorité et sa date d'ouverture."),
+            code="ticket_missing",
+        )
     environment = _environment(company, service, environment)
     if kind == "major_install":
         _check_one_install_per_version(company)
@@ -116,8 +161,7 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
         # the slot is re-read under the locks by its own queries; actor and company need not be
         with locking.locked(_lock_keys(company, consultant_ids, start_at, service), reread=False):
             # read under the locks (absences as they are now), only those the locks cover
-            consultants = [c for c in availability.eligible(service, only=only, reread=True)
-                           if c.id in consultant_ids]
+            consultants = [c for c in availability.eligible(service, only=only, reread=True) if c.id in consultant_ids]
             slot = availability.decide(kind, company, start_at, now, consultants=consultants)
             if isinstance(slot, reasons.Reason):
                 if only != consultant_id:
@@ -125,12 +169,20 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
                 raise reasons.refused(slot)
             # ids rather than relationships: the flush then has only the new rows to look at (the loaded
             # consultant, company and contact are found again in the session when the booking is read)
-            booking = Booking(kind=kind, start_at=slot.start, end_at=slot.end, consultant_id=slot.consultant_id,
-                              company_id=company.id, contact_id=contact.id if contact else None,
-                              environment=environment, notes=notes, booked_at=now,
-                              follow_up_of_id=follow_up_of.id if follow_up_of else None,
-                              status="held" if hold else "confirmed",
-                              target_version=company.erp_version if kind == "major_install" else None)
+            booking = Booking(
+                kind=kind,
+                start_at=slot.start,
+                end_at=slot.end,
+                consultant_id=slot.consultant_id,
+                company_id=company.id,
+                contact_id=contact.id if contact else None,
+                environment=environment,
+                notes=notes,
+                booked_at=now,
+                follow_up_of_id=follow_up_of.id if follow_up_of else None,
+                status="held" if hold else "confirmed",
+                target_version=company.erp_version if kind == "major_install" else None,
+            )
             if ticket is not None:
                 booking.ticket = ticket  # maybe new: written with the booking
                 deadline = take_charge_deadline(company, ticket.priority, ticket.opened_at)
@@ -144,8 +196,14 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
             hour_bank.created(booking)  # its answer's cost then needs no second read of the lines just written
             if not hold:
                 hour_bank.reserve(booking)
-            audit.record(actor, "booking.hold" if hold else "booking.confirm", booking,
-                         kind=kind, start=slot.start.isoformat(), consultant=slot.consultant_id)
+            audit.record(
+                actor,
+                "booking.hold" if hold else "booking.confirm",
+                booking,
+                kind=kind,
+                start=slot.start.isoformat(),
+                consultant=slot.consultant_id,
+            )
             if not hold or follow_up_of:
                 notify.booking_changed(booking, "proposed" if hold else "confirmed")
         return booking
@@ -172,13 +230,23 @@ def book(actor: User, kind: str, start_at: datetime, now: datetime, *, company: 
 
 
 def _check_one_install_per_version(company: Company) -> None:
-    done = db.session.scalar(select(Booking.id).where(
-        Booking.company_id == company.id, Booking.kind == "major_install",
-        Booking.target_version == company.erp_version, Booking.status.in_(("held", "confirmed", "completed"))))
+    done = db.session.scalar(
+        select(Booking.id).where(
+            Booking.company_id == company.id,
+            Booking.kind == "major_install",
+            Booking.target_version == company.erp_version,
+            Booking.status.in_(("held", "confirmed", "completed")),
+        )
+    )
     if done:
-        raise Conflict(_l("Une installation de la version majeure %(version)s est déjà prévue ou faite pour votre "
-                          "société : le contrat en prévoit une par version.", version=company.erp_version),
-                       code="version_installed")
+        raise Conflict(
+            _l(
+                "Une installation de la version majeure %(version)s est déjà prévue ou faite pour votre "
+                "société : le contrat en prévoit une par version.",
+                version=company.erp_version,
+            ),
+            code="version_installed",
+        )
 
 
 # What each state means to whoever wants to change it: a refused transition names the current state.
@@ -198,19 +266,28 @@ CANCELLED = ("cancelled", "late_cancelled")
 def current(booking: Booking) -> Booking:
     """The booking as committed now, read inside the transition's locks (on PostgreSQL its row is locked
     too, so that a job's plain UPDATE cannot land between the check and the write)."""
-    return db.session.scalars(select(Booking).where(Booking.id == booking.id).with_for_update(of=Booking)
-                              .execution_options(populate_existing=True)).one()
+    return db.session.scalars(
+        select(Booking)
+        .where(Booking.id == booking.id)
+        .with_for_update(of=Booking)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def refusal_of_state(booking: Booking, doing: str | None) -> Conflict:
     """409 naming the booking's current state, and what can no longer be done (None: nothing to add)."""
-    state = STATES.get(booking.status) or _l("Ce rendez-vous est au statut « %(status)s »",
-                                             status=labels.STATUSES.get(booking.status, booking.status))
-    sentence = _l("%(state)s.", state=state) if doing is None else _l("%(state)s : %(doing)s.", state=state, doing=doing)
+    state = STATES.get(booking.status) or _l(
+        "Ce rendez-vous est au statut « %(status)s »", status=labels.STATUSES.get(booking.status, booking.status)
+    )
+    sentence = (
+        _l("%(state)s.", state=state) if doing is None else _l("%(state)s : %(doing)s.", state=state, doing=doing)
+    )
     return Conflict(sentence, code="state_changed")
 
 
-def recheck(booking: Booking, seen: int | None, allowed: tuple[str, ...], doing: str, already: tuple[str, ...] = ()) -> None:
+def recheck(
+    booking: Booking, seen: int | None, allowed: tuple[str, ...], doing: str, already: tuple[str, ...] = ()
+) -> None:
     """Under the lock: the state still allows the transition, and nobody moved the booking since the caller
     read it (`seen`: its SEQUENCE then, None: no matter) — of two changes sent at the same moment, only the first happens.
     In a state of `already` the transition was done before: saying so is enough."""
@@ -218,17 +295,27 @@ def recheck(booking: Booking, seen: int | None, allowed: tuple[str, ...], doing:
     if booking.status not in allowed:
         raise refusal_of_state(booking, None if booking.status in already else doing)
     if seen is not None and booking.sequence != seen:
-        raise Conflict(_l("Ce rendez-vous vient d'être déplacé au %(day)s à %(time)s : vérifiez sa nouvelle date, "
-                          "puis recommencez si besoin.", day=format_date(booking.start_at, "dd/MM/yyyy"),
-                          time=format_datetime(booking.start_at, "HH:mm")), code="moved_meanwhile")
+        raise Conflict(
+            _l(
+                "Ce rendez-vous vient d'être déplacé au %(day)s à %(time)s : vérifiez sa nouvelle date, "
+                "puis recommencez si besoin.",
+                day=format_date(booking.start_at, "dd/MM/yyyy"),
+                time=format_datetime(booking.start_at, "HH:mm"),
+            ),
+            code="moved_meanwhile",
+        )
 
 
 def staff_only_for_priority(actor: User, booking: Booking) -> None:
     """A client may neither move nor cancel a priority consulting (NotEntitled, with whom to call)."""
     # other clients' bookings were moved (and compensated) to make room for it: only a planner undoes it
     if booking.kind == "priority_consulting" and actor.role not in STAFF:
-        raise NotEntitled(_l("Un conseil prioritaire ne se déplace ni ne s'annule en ligne : d'autres rendez-vous ont "
-                             "été déplacés pour lui. Appelez votre planificateur, qui vous dira ce que cela implique."))
+        raise NotEntitled(
+            _l(
+                "Un conseil prioritaire ne se déplace ni ne s'annule en ligne : d'autres rendez-vous ont "
+                "été déplacés pour lui. Appelez votre planificateur, qui vous dira ce que cela implique."
+            )
+        )
 
 
 def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int | None = None) -> Booking:
@@ -241,8 +328,10 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
         if booking.hold_expires_at <= now:
             booking.status = "expired"
             db.session.commit()
-            raise Conflict(_l("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."),
-                           code="hold_expired")
+            raise Conflict(
+                _l("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."),
+                code="hold_expired",
+            )
         booking.status, booking.hold_expires_at = "confirmed", None
         booking.contact = booking.contact or actor
         hour_bank.reserve(booking, expected_billable)
@@ -266,8 +355,9 @@ def late_cancellation(actor: User, booking: Booking, now: datetime) -> bool:
     return actor.role not in STAFF and booking.status == "confirmed" and cutoff_passed(booking, now)
 
 
-def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False,
-           seen: int | None = None) -> Booking:
+def cancel(
+    actor: User, booking: Booking, now: datetime, *, acknowledged: bool = False, seen: int | None = None
+) -> Booking:
     """Cancel: before the cut-off the session is refunded; later (clients) it is consumed. A priority
     consulting: planners only, once they have seen what it implies (`acknowledged`). `seen`: the SEQUENCE
     of the booking the person saw (a confirmation page); moved since, the cancellation is refused."""
@@ -289,26 +379,44 @@ def cancel(actor: User, booking: Booking, now: datetime, *, acknowledged: bool =
 
 def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> None:
     if booking.kind == "priority_consulting" and not acknowledged:
-        raise Conflict(_l("%(consequences)s Pour confirmer, renvoyez la demande avec acknowledged=true.",
-                          consequences=priority_changes.consequences(booking, change)), code="acknowledge_first")
+        raise Conflict(
+            _l(
+                "%(consequences)s Pour confirmer, renvoyez la demande avec acknowledged=true.",
+                consequences=priority_changes.consequences(booking, change),
+            ),
+            code="acknowledge_first",
+        )
 
 
-def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime, *,
-               acknowledged: bool = False, seen: int | None = None) -> Booking:
+def reschedule(
+    actor: User,
+    booking: Booking,
+    start_at: datetime,
+    now: datetime,
+    *,
+    acknowledged: bool = False,
+    seen: int | None = None,
+) -> Booking:
     """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
     staff_only_for_priority(actor, booking)
     if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
         raise refusal_of_state(booking, _l("il ne peut plus être déplacé"))
     if actor.role not in STAFF and cutoff_passed(booking, now):
         hours = contract.current().policy.cancel_cutoff_hours
-        raise Conflict(_l("Il reste moins de %(hours)s heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.",
-                          hours=hours), code="cutoff")
+        raise Conflict(
+            _l(
+                "Il reste moins de %(hours)s heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.",
+                hours=hours,
+            ),
+            code="cutoff",
+        )
     seen = booking.sequence if seen is None else seen
     service = contract.current().service(booking.kind)
     priority = booking.kind == "priority_consulting"  # placed by a plan: it stays with its consultant
     consultant_ids = [booking.consultant_id] if priority else [c.id for c in availability.eligible(service)]
-    keys = _lock_keys(booking.company, consultant_ids, start_at, service) + \
-        _lock_keys(booking.company, [booking.consultant_id], booking.start_at, service)
+    keys = _lock_keys(booking.company, consultant_ids, start_at, service) + _lock_keys(
+        booking.company, [booking.consultant_id], booking.start_at, service
+    )
     try:
         with locking.locked(keys):
             recheck(booking, seen, ("confirmed",), _l("il ne peut plus être déplacé"))
@@ -323,8 +431,9 @@ def reschedule(actor: User, booking: Booking, start_at: datetime, now: datetime,
                 hour_bank.refund(booking, "other_contract_year")
                 db.session.flush()
                 hour_bank.reserve(booking)
-            audit.record(actor, "booking.reschedule", booking, before=before,
-                         after=(slot.start.isoformat(), slot.consultant_id))
+            audit.record(
+                actor, "booking.reschedule", booking, before=before, after=(slot.start.isoformat(), slot.consultant_id)
+            )
             notify.booking_changed(booking, "rescheduled", before=previous)
     except IntegrityError:
         raise Conflict(TAKEN, code="taken") from None
@@ -342,15 +451,29 @@ def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availabil
     if start_at <= now or availability.BUSINESS.next_working_moment(start_at) != start_at:
         raise Conflict(_l("Choisissez un début futur, pendant les heures ouvrées."), code="closed")
     end_at = availability.BUSINESS.add_minutes(
-        start_at, int(availability.BUSINESS.between(booking.start_at, booking.end_at).total_seconds() // 60))
-    busy = db.session.scalar(select(Booking.id).where(
-        Booking.consultant_id == booking.consultant_id, Booking.id != booking.id,
-        Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end_at, Booking.end_at > start_at).limit(1))
-    away = db.session.scalar(select(Absence.id).where(
-        Absence.consultant_id == booking.consultant_id, Absence.start_at < end_at, Absence.end_at > start_at).limit(1))
+        start_at, int(availability.BUSINESS.between(booking.start_at, booking.end_at).total_seconds() // 60)
+    )
+    busy = db.session.scalar(
+        select(Booking.id)
+        .where(
+            Booking.consultant_id == booking.consultant_id,
+            Booking.id != booking.id,
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.start_at < end_at,
+            Booking.end_at > start_at,
+        )
+        .limit(1)
+    )
+    away = db.session.scalar(
+        select(Absence.id)
+        .where(Absence.consultant_id == booking.consultant_id, Absence.start_at < end_at, Absence.end_at > start_at)
+        .limit(1)
+    )
     if busy or away:
-        raise Conflict(_l("Ce créneau n'est pas libre pour ce consultant (rendez-vous ou absence) : choisissez-en un "
-                          "autre."), code="taken")
+        raise Conflict(
+            _l("Ce créneau n'est pas libre pour ce consultant (rendez-vous ou absence) : choisissez-en un autre."),
+            code="taken",
+        )
     return availability.Slot(start_at, end_at, booking.consultant_id)
 
 
@@ -372,7 +495,15 @@ def propose_follow_up(actor: User, booking: Booking, start_at: datetime, now: da
     """When a session overran, its consultant holds a next slot that the client confirms in one click."""
     if booking.kind != "erplib" or booking.status not in ("confirmed", "completed"):
         raise Conflict(_l("Un suivi se propose après une session ERP-Lib confirmée ou réalisée."), code="no_follow_up")
-    return book(actor, "erplib", start_at, now, company=booking.company, consultant_id=booking.consultant_id,
-                hold=True, follow_up_of=booking, contact=booking.contact,
-                notes=f"Suite de la session du {booking.start_at.astimezone(PARIS):%d/%m/%Y %H:%M}")
-
+    return book(
+        actor,
+        "erplib",
+        start_at,
+        now,
+        company=booking.company,
+        consultant_id=booking.consultant_id,
+        hold=True,
+        follow_up_of=booking,
+        contact=booking.contact,
+        notes=f"Suite de la session du {booking.start_at.astimezone(PARIS):%d/%m/%Y %H:%M}",
+    )

@@ -1,11 +1,13 @@
 """The Sérénité hour bank's burn-down for the client's home page: minutes left through the contract year,
 against the share of the year elapsed, as numbers and as the points of a small server-drawn chart."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
 from calendars.worktime import PARIS
+
 from .. import contract
 from ..models import Company
 from . import hour_bank
@@ -55,5 +57,13 @@ def burn_down(company: Company, today: date) -> BurnDown | None:
         points += [(x(day), points[-1][1]), (x(day), y(left))]
     left = hour_bank.balance(company, start)
     points.append((x(today), y(left)))
-    return BurnDown(start, end, included, left, round(100 * (today - start).days / days),
-                    round(100 * (included - left) / included), " ".join(f"{a},{b}" for a, b in points), x(today))
+    return BurnDown(
+        start,
+        end,
+        included,
+        left,
+        round(100 * (today - start).days / days),
+        round(100 * (included - left) / included),
+        " ".join(f"{a},{b}" for a, b in points),
+        x(today),
+    )

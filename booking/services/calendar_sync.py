@@ -6,6 +6,7 @@ A read imports every event it can and reports what it skipped (`report`, shown o
 time of events a later read can no longer understand is kept from the last complete read, for
 KEEP_STALE only, and the page says until when; a calendar that cannot be read at all keeps its
 busy time for as long, then loses it (the page says so): never stale time forever."""
+
 from __future__ import annotations
 
 import logging
@@ -23,6 +24,7 @@ from sqlalchemy import CursorResult, and_, delete, or_, select, update
 
 from calendars import fetch, importer
 from calendars.importer import CalendarImportError, Deadline, Imported, Note
+
 from .. import contract
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Consultant, ExternalBusy, ExternalCalendar
@@ -46,8 +48,10 @@ SETTLED = ("done", "error")
 def _policy() -> fetch.Policy:
     """The fetch policy from the settings: loopback only where a test or a demo allows it."""
     config = current_app.config
-    return fetch.Policy(allow_loopback=bool(config.get("CALENDAR_FETCH_ALLOW_LOOPBACK", False)),
-                        deadline=float(config.get("CALENDAR_FETCH_SECONDS", 15)))
+    return fetch.Policy(
+        allow_loopback=bool(config.get("CALENDAR_FETCH_ALLOW_LOOPBACK", False)),
+        deadline=float(config.get("CALENDAR_FETCH_SECONDS", 15)),
+    )
 
 
 def _validator(value: str | None, limit: int) -> str | None:
@@ -76,8 +80,14 @@ def _own_feed(url: str) -> bool:
 
 
 def _previous(calendar: ExternalCalendar):
-    return [(b.start_at, b.end_at) for b in db.session.scalars(
-        select(ExternalBusy).where(ExternalBusy.calendar_id == calendar.id))] if calendar.id else []
+    return (
+        [
+            (b.start_at, b.end_at)
+            for b in db.session.scalars(select(ExternalBusy).where(ExternalBusy.calendar_id == calendar.id))
+        ]
+        if calendar.id
+        else []
+    )
 
 
 def _swap_busy(calendar: ExternalCalendar, result: Imported, now: datetime, fetched: fetch.Fetched | None) -> int:
@@ -91,15 +101,20 @@ def _swap_busy(calendar: ExternalCalendar, result: Imported, now: datetime, fetc
         kept_until = calendar.complete_at + KEEP_STALE
         spans = importer.merge(spans + [(a, b) for a, b in _previous(calendar) if b > now - PAST])
     db.session.execute(delete(ExternalBusy).where(ExternalBusy.calendar_id == calendar.id))
-    db.session.add_all(ExternalBusy(calendar_id=calendar.id, consultant_id=calendar.consultant_id,
-                                    start_at=a, end_at=b) for a, b in spans)
+    db.session.add_all(
+        ExternalBusy(calendar_id=calendar.id, consultant_id=calendar.consultant_id, start_at=a, end_at=b)
+        for a, b in spans
+    )
     if fetched is not None:
         calendar.etag, calendar.last_modified = _validator(fetched.etag, 300), _validator(fetched.last_modified, 100)
     calendar.imported_at, calendar.fetched_at, calendar.error = now, now, ""
     calendar.status, calendar.busy_count = "done", len(spans)
-    calendar.report = {"events": result.events, "skipped": [n.to_json() for n in result.skipped],
-                       "warnings": [n.to_json() for n in result.warnings],
-                       "kept_until": kept_until.isoformat() if kept_until else None}
+    calendar.report = {
+        "events": result.events,
+        "skipped": [n.to_json() for n in result.skipped],
+        "warnings": [n.to_json() for n in result.warnings],
+        "kept_until": kept_until.isoformat() if kept_until else None,
+    }
     return len(spans)
 
 
@@ -111,10 +126,14 @@ def _record_failure(calendar: ExternalCalendar, error: CalendarImportError, now:
         db.session.execute(delete(ExternalBusy).where(ExternalBusy.calendar_id == calendar.id))
         calendar.busy_count = 0
     calendar.error, calendar.fetched_at, calendar.status = str(error)[:2000], now, "error"
-    calendar.report = {"refusal": error.note.to_json() if error.note else None,  # else the text in `error`
-                       "skipped": [n.to_json() for n in error.skipped[:50]], "dropped": dropped,
-                       "kept_until": None if dropped or calendar.imported_at is None
-                       else (calendar.imported_at + KEEP_STALE).isoformat()}
+    calendar.report = {
+        "refusal": error.note.to_json() if error.note else None,  # else the text in `error`
+        "skipped": [n.to_json() for n in error.skipped[:50]],
+        "dropped": dropped,
+        "kept_until": None
+        if dropped or calendar.imported_at is None
+        else (calendar.imported_at + KEEP_STALE).isoformat(),
+    }
 
 
 def _replace_busy(calendar: ExternalCalendar, data: bytes, now: datetime, fetched: fetch.Fetched | None = None) -> int:
@@ -159,9 +178,14 @@ def summary(calendar: ExternalCalendar) -> dict:
             headline += ngettext(", %(num)d ignoré :", ", %(num)d ignorés :", len(skipped))
     refusal_note = report.get("refusal")
     kept = report.get("kept_until")
-    return {"headline": headline, "refusal": sentence(refusal_note) if refusal_note else "",
-            "skipped": [sentence(n) for n in skipped], "warnings": [sentence(n) for n in report.get("warnings", [])],
-            "kept_until": datetime.fromisoformat(kept) if kept else None, "dropped": bool(report.get("dropped"))}
+    return {
+        "headline": headline,
+        "refusal": sentence(refusal_note) if refusal_note else "",
+        "skipped": [sentence(n) for n in skipped],
+        "warnings": [sentence(n) for n in report.get("warnings", [])],
+        "kept_until": datetime.fromisoformat(kept) if kept else None,
+        "dropped": bool(report.get("dropped")),
+    }
 
 
 def _label(label: str) -> str:
@@ -170,8 +194,9 @@ def _label(label: str) -> str:
     return label.strip()[:120]
 
 
-def add(actor, consultant: Consultant, label: str, now: datetime, *, url: str | None = None,
-        data: bytes | None = None) -> tuple[ExternalCalendar, int]:
+def add(
+    actor, consultant: Consultant, label: str, now: datetime, *, url: str | None = None, data: bytes | None = None
+) -> tuple[ExternalCalendar, int]:
     """A new external calendar read at once (an uploaded file, or a URL from the command line);
     nothing is saved if it cannot be read. Web pages queue URLs instead (`queue`)."""
     calendar = ExternalCalendar(consultant_id=consultant.id, label=_label(label), url=url or None)
@@ -201,7 +226,9 @@ def queue(actor, consultant: Consultant, label: str, url: str, now: datetime) ->
     except CalendarImportError as error:
         raise Invalid(refusal(error), code="calendar_unreadable") from None
     if len(url) > 2000:
-        raise Invalid(_l("Adresse trop longue : %(count)s caractères au plus.", count=format_number(2000)), code="invalid_url")
+        raise Invalid(
+            _l("Adresse trop longue : %(count)s caractères au plus.", count=format_number(2000)), code="invalid_url"
+        )
     with locking.locked([]):
         calendar = ExternalCalendar(consultant_id=consultant.id, label=label, url=url, status="pending", queued_at=now)
         db.session.add(calendar)
@@ -213,9 +240,21 @@ def queue(actor, consultant: Consultant, label: str, url: str, now: datetime) ->
 def request_refresh(calendar: ExternalCalendar, now: datetime) -> bool:
     """Queue a URL calendar again; False when it is already waiting or being read."""
     with locking.locked([]):
-        return cast(CursorResult, db.session.execute(update(ExternalCalendar).where(
-            ExternalCalendar.id == calendar.id, ExternalCalendar.url.is_not(None),
-            ExternalCalendar.status.in_(SETTLED)).values(status="pending", queued_at=now))).rowcount == 1
+        return (
+            cast(
+                CursorResult,
+                db.session.execute(
+                    update(ExternalCalendar)
+                    .where(
+                        ExternalCalendar.id == calendar.id,
+                        ExternalCalendar.url.is_not(None),
+                        ExternalCalendar.status.in_(SETTLED),
+                    )
+                    .values(status="pending", queued_at=now)
+                ),
+            ).rowcount
+            == 1
+        )
 
 
 def reimport(calendar: ExternalCalendar, now: datetime, data: bytes | None = None) -> int | None:
@@ -244,25 +283,48 @@ def reimport(calendar: ExternalCalendar, now: datetime, data: bytes | None = Non
 def refresh_all(now: datetime) -> int:
     """The periodic job: queue every URL calendar not already waiting or being read; how many."""
     with locking.locked([]):
-        return cast(CursorResult, db.session.execute(update(ExternalCalendar).where(
-            ExternalCalendar.url.is_not(None), ExternalCalendar.status.in_(SETTLED))
-            .values(status="pending", queued_at=now))).rowcount
+        return cast(
+            CursorResult,
+            db.session.execute(
+                update(ExternalCalendar)
+                .where(ExternalCalendar.url.is_not(None), ExternalCalendar.status.in_(SETTLED))
+                .values(status="pending", queued_at=now)
+            ),
+        ).rowcount
 
 
 def _claimable(now: datetime):
-    return or_(ExternalCalendar.status == "pending",
-               and_(ExternalCalendar.status == "importing", ExternalCalendar.started_at < now - STALE))
+    return or_(
+        ExternalCalendar.status == "pending",
+        and_(ExternalCalendar.status == "importing", ExternalCalendar.started_at < now - STALE),
+    )
 
 
 def _claim(calendar_id: int, now: datetime) -> bool:
     """Mark one calendar `importing` (claimed at `now`); True only for the one caller that did."""
     with locking.locked([]):
-        return cast(CursorResult, db.session.execute(update(ExternalCalendar).where(
-            ExternalCalendar.id == calendar_id, _claimable(now)).values(status="importing", started_at=now))).rowcount == 1
+        return (
+            cast(
+                CursorResult,
+                db.session.execute(
+                    update(ExternalCalendar)
+                    .where(ExternalCalendar.id == calendar_id, _claimable(now))
+                    .values(status="importing", started_at=now)
+                ),
+            ).rowcount
+            == 1
+        )
 
 
-def _finish(calendar_id: int, claimed_at: datetime, now: datetime, *, result: Imported | None = None,
-            fetched: fetch.Fetched | None = None, error: CalendarImportError | None = None) -> bool:
+def _finish(
+    calendar_id: int,
+    claimed_at: datetime,
+    now: datetime,
+    *,
+    result: Imported | None = None,
+    fetched: fetch.Fetched | None = None,
+    error: CalendarImportError | None = None,
+) -> bool:
     """Record the outcome of a claimed import; nothing if the calendar was removed or reclaimed meanwhile."""
     with locking.locked([]):
         calendar = db.session.get(ExternalCalendar, calendar_id)
@@ -278,8 +340,15 @@ def _finish(calendar_id: int, claimed_at: datetime, now: datetime, *, result: Im
     return error is None
 
 
-def _fetch_and_read(url: str, etag: str | None, last_modified: str | None, now: datetime, policy: fetch.Policy,
-                    seconds: float, horizon: tuple[datetime, datetime]):
+def _fetch_and_read(
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    now: datetime,
+    policy: fetch.Policy,
+    seconds: float,
+    horizon: tuple[datetime, datetime],
+):
     """In a worker thread, without the database: download (its own deadline, DNS included) and
     understand (its own deadline). (result or None when unchanged, fetched) or the error."""
     try:
@@ -296,13 +365,17 @@ def _fetch_and_read(url: str, etag: str | None, last_modified: str | None, now: 
 
 def _import(calendar_id: int, claimed_at: datetime, now: datetime) -> bool:
     """Read one claimed calendar's URL and store what it says (or why it could not be read)."""
-    row = db.session.execute(select(ExternalCalendar.url, ExternalCalendar.etag, ExternalCalendar.last_modified)
-                             .where(ExternalCalendar.id == calendar_id)).one_or_none()
+    row = db.session.execute(
+        select(ExternalCalendar.url, ExternalCalendar.etag, ExternalCalendar.last_modified).where(
+            ExternalCalendar.id == calendar_id
+        )
+    ).one_or_none()
     db.session.rollback()  # no transaction stays open while a slow server is read
     if row is None:  # removed since it was claimed
         return False
-    result, fetched, error = _fetch_and_read(row.url, row.etag, row.last_modified, now, _policy(), _parse_seconds(),
-                                             window(now))
+    result, fetched, error = _fetch_and_read(
+        row.url, row.etag, row.last_modified, now, _policy(), _parse_seconds(), window(now)
+    )
     return _finish(calendar_id, claimed_at, now, result=result, fetched=fetched, error=error)
 
 
@@ -313,13 +386,20 @@ def _parse_seconds() -> float:
 def import_queued(now: datetime) -> int:
     """The job: claim each queued calendar (or one abandoned mid-import), read them WORKERS at a
     time, and record each outcome as soon as it is known; how many were read."""
-    waiting = db.session.scalars(select(ExternalCalendar.id).where(_claimable(now))
-                                 .order_by(ExternalCalendar.queued_at, ExternalCalendar.id).limit(BATCH)).all()
+    waiting = db.session.scalars(
+        select(ExternalCalendar.id)
+        .where(_claimable(now))
+        .order_by(ExternalCalendar.queued_at, ExternalCalendar.id)
+        .limit(BATCH)
+    ).all()
     claimed = {}
     for calendar_id in waiting:
         if _claim(calendar_id, now):
-            row = db.session.execute(select(ExternalCalendar.url, ExternalCalendar.etag, ExternalCalendar.last_modified)
-                                     .where(ExternalCalendar.id == calendar_id)).one_or_none()
+            row = db.session.execute(
+                select(ExternalCalendar.url, ExternalCalendar.etag, ExternalCalendar.last_modified).where(
+                    ExternalCalendar.id == calendar_id
+                )
+            ).one_or_none()
             if row is not None:
                 claimed[calendar_id] = row
     db.session.rollback()  # no transaction stays open while slow servers are read
@@ -329,8 +409,12 @@ def import_queued(now: datetime) -> int:
     seconds = _parse_seconds()
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(claimed)), thread_name_prefix="calendar") as pool:
-        futures = {pool.submit(_fetch_and_read, row.url, row.etag, row.last_modified, now, policy, seconds, horizon):
-                   calendar_id for calendar_id, row in claimed.items()}
+        futures = {
+            pool.submit(
+                _fetch_and_read, row.url, row.etag, row.last_modified, now, policy, seconds, horizon
+            ): calendar_id
+            for calendar_id, row in claimed.items()
+        }
         for future in as_completed(futures):
             result, fetched, error = future.result()
             done_at = now + timedelta(seconds=time.monotonic() - started)
@@ -341,9 +425,14 @@ def import_queued(now: datetime) -> int:
 def conflicts(now: datetime) -> list[tuple[Booking, ExternalBusy]]:
     """Future active bookings that overlap imported busy time of their consultant."""
     rows = db.session.execute(
-        select(Booking, ExternalBusy).join(ExternalBusy, ExternalBusy.consultant_id == Booking.consultant_id)
-        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now,
-               ExternalBusy.start_at < Booking.end_at, ExternalBusy.end_at > Booking.start_at)
+        select(Booking, ExternalBusy)
+        .join(ExternalBusy, ExternalBusy.consultant_id == Booking.consultant_id)
+        .where(
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.end_at > now,
+            ExternalBusy.start_at < Booking.end_at,
+            ExternalBusy.end_at > Booking.start_at,
+        )
         .order_by(Booking.start_at)
     ).all()
     return [(booking, busy) for booking, busy in rows]

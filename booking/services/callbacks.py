@@ -1,10 +1,11 @@
 """A callback's commitment (acknowledge and take-charge deadlines) and the callbacks at risk of missing it.
 Callback windows open CALLBACK_PREPARATION_MINUTES after now (availability.earliest), not after the booking
 notice, so that an urgent ticket can be called back within its take-charge deadline."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from .bookings import take_charge_deadline
 @dataclass(frozen=True)
 class Commitment:
     """When the client's ticket must be acknowledged and taken charge of (None: the tier promises nothing)."""
+
     acknowledge: datetime | None
     take_charge: datetime | None
 
@@ -26,15 +28,19 @@ def commitment(company: Company, priority: str, opened_at: datetime) -> Commitme
     """The ticket's deadlines under the company's tier, in business time from its opening."""
     tier = contract.current().tier(company.tier)
     acknowledge = tier.commitment(priority, "acknowledge")
-    return Commitment(availability.BUSINESS.add(opened_at, acknowledge) if acknowledge else None,
-                      take_charge_deadline(company, priority, opened_at))
+    return Commitment(
+        availability.BUSINESS.add(opened_at, acknowledge) if acknowledge else None,
+        take_charge_deadline(company, priority, opened_at),
+    )
 
 
 def commitments(company: Company) -> list[tuple[str, object, object]]:
     """(priority, acknowledge, take-charge) durations of the company's tier, to show before a ticket is given."""
     tier = contract.current().tier(company.tier)
-    return [(p, tier.commitment(p, "acknowledge"), tier.commitment(p, "take_charge"))
-            for p in ("bloquante", "majeure", "mineure", "basse")]
+    return [
+        (p, tier.commitment(p, "acknowledge"), tier.commitment(p, "take_charge"))
+        for p in ("bloquante", "majeure", "mineure", "basse")
+    ]
 
 
 def fits(slots: list, deadline: datetime | None, shown_until: datetime) -> bool:
@@ -45,9 +51,16 @@ def fits(slots: list, deadline: datetime | None, shown_until: datetime) -> bool:
 
 def at_risk(now: datetime) -> list[tuple[Booking, datetime]]:
     """Upcoming callbacks that start at or after their ticket's take-charge deadline, with that deadline."""
-    found = db.session.scalars(select(Booking).where(
-        Booking.kind == "callback", Booking.status.in_(ACTIVE_STATUSES), Booking.ticket_id.is_not(None),
-        Booking.end_at > now).order_by(Booking.start_at)).all()
+    found = db.session.scalars(
+        select(Booking)
+        .where(
+            Booking.kind == "callback",
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.ticket_id.is_not(None),
+            Booking.end_at > now,
+        )
+        .order_by(Booking.start_at)
+    ).all()
     risky = []
     for booking in found:
         assert booking.ticket is not None  # the query keeps callbacks with a ticket
@@ -60,9 +73,15 @@ def at_risk(now: datetime) -> list[tuple[Booking, datetime]]:
 def alert_at_risk(now: datetime) -> int:
     """Tell the planners (once) when a ticket's take-charge deadline is near and its callback comes later."""
     margin = timedelta(hours=contract.current().policy.callback_risk_hours)
-    candidates = db.session.scalars(select(Booking).where(
-        Booking.kind == "callback", Booking.status == "confirmed", Booking.risk_alerted_at.is_(None),
-        Booking.ticket_id.is_not(None), Booking.start_at > now)).all()
+    candidates = db.session.scalars(
+        select(Booking).where(
+            Booking.kind == "callback",
+            Booking.status == "confirmed",
+            Booking.risk_alerted_at.is_(None),
+            Booking.ticket_id.is_not(None),
+            Booking.start_at > now,
+        )
+    ).all()
     alerted = 0
     for booking in candidates:
         assert booking.ticket is not None  # the query keeps callbacks with a ticket
@@ -74,11 +93,18 @@ def alert_at_risk(now: datetime) -> int:
         reference = booking.ticket.reference
         with locking.locked([]):
             if claims.claim(booking.id, "risk_alerted_at", now):
-                audit.record(None, "booking.callback_at_risk", booking,
-                             deadline=deadline.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-                notify.about_booking(booking.id, "callback_at_risk",
-                                     f"Le ticket {reference} doit être pris en charge avant le "
-                                     f"{deadline.astimezone(availability.PARIS):%d/%m %H:%M} ; le rappel est prévu après.",
-                                     to_planners=True)
+                audit.record(
+                    None,
+                    "booking.callback_at_risk",
+                    booking,
+                    deadline=deadline.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                )
+                notify.about_booking(
+                    booking.id,
+                    "callback_at_risk",
+                    f"Le ticket {reference} doit être pris en charge avant le "
+                    f"{deadline.astimezone(availability.PARIS):%d/%m %H:%M} ; le rappel est prévu après.",
+                    to_planners=True,
+                )
                 alerted += 1
     return alerted

@@ -4,6 +4,7 @@ A tier change is a new contract period (`ContractPeriod`); `Company.tier` is tod
 at once for a change effective today and by the daily job `apply_due` for later ones. What a booking is
 entitled to and what the hour bank pays follow the period covering the booking's day (`periods`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
+
 from .. import contract, labels
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, TIERS, ApiToken, Booking, Company, Consultant, ContractPeriod, User
@@ -43,24 +45,42 @@ def _check(data: CompanyData, tier: str, company_id: int | None = None) -> None:
     name = (data.name or "").strip()
     if not name or len(name) > 120:
         raise Invalid(_("Donnez à la société un nom de 1 à 120 caractères."), code="invalid_name", field="name")
-    if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower(),
-                                                  Company.id != (company_id or 0))):
-        raise Conflict(_("Une société s'appelle déjà « %(name)s » : choisissez un autre nom.", name=name),
-                       code="name_taken", field="name")
+    if db.session.scalar(
+        select(Company.id).where(func.lower(Company.name) == name.lower(), Company.id != (company_id or 0))
+    ):
+        raise Conflict(
+            _("Une société s'appelle déjà « %(name)s » : choisissez un autre nom.", name=name),
+            code="name_taken",
+            field="name",
+        )
     if not (data.erp_version or "").strip() or len(data.erp_version.strip()) > 20:
-        raise Invalid(_("Indiquez la version de l'ERP (1 à 20 caractères, par exemple 12.1)."),
-                      code="invalid_erp_version", field="erp_version")
+        raise Invalid(
+            _("Indiquez la version de l'ERP (1 à 20 caractères, par exemple 12.1)."),
+            code="invalid_erp_version",
+            field="erp_version",
+        )
     if not data.environments or set(data.environments) - set(ENVIRONMENTS):
-        raise Invalid(_("Choisissez au moins un environnement : test, production."),
-                      code="invalid_environments", field="environments")
+        raise Invalid(
+            _("Choisissez au moins un environnement : test, production."),
+            code="invalid_environments",
+            field="environments",
+        )
     if data.privileged_consultant_id is not None:
         if not contract.current().tier(tier).privileged_consultant:
-            raise Invalid(_("La formule %(tier)s ne comprend pas de consultant privilégié : laissez le champ vide.",
-                            tier=contract.current().tier(tier).label),
-                          code="no_privileged_consultant", field="privileged_consultant_id")
+            raise Invalid(
+                _(
+                    "La formule %(tier)s ne comprend pas de consultant privilégié : laissez le champ vide.",
+                    tier=contract.current().tier(tier).label,
+                ),
+                code="no_privileged_consultant",
+                field="privileged_consultant_id",
+            )
         if db.session.get(Consultant, data.privileged_consultant_id) is None:
-            raise Invalid(_("Ce consultant n'existe pas : choisissez-en un dans la liste."),
-                          code="unknown_consultant", field="privileged_consultant_id")
+            raise Invalid(
+                _("Ce consultant n'existe pas : choisissez-en un dans la liste."),
+                code="unknown_consultant",
+                field="privileged_consultant_id",
+            )
     if len(data.notes or "") > 4000:
         raise Invalid(_("Les notes tiennent en 4 000 caractères au plus."), code="invalid_notes", field="notes")
 
@@ -70,27 +90,41 @@ def create(actor: User, data: CompanyData) -> Company:
     if data.tier not in TIERS:
         raise Invalid(_("Choisissez une formule : Standard, Confort ou Sérénité."), code="invalid_tier", field="tier")
     if data.contract_start is None:
-        raise Invalid(_("Indiquez la date de début du contrat."), code="invalid_contract_start",
-                      field="contract_start")
+        raise Invalid(_("Indiquez la date de début du contrat."), code="invalid_contract_start", field="contract_start")
     _check(data, data.tier)
     try:
         return _create(actor, data)
     except IntegrityError:  # PostgreSQL: another admin created the same name between the check and the write
-        raise Conflict(_("Une société s'appelle déjà « %(name)s » : choisissez un autre nom.", name=data.name.strip()),
-                       code="name_taken", field="name") from None
+        raise Conflict(
+            _("Une société s'appelle déjà « %(name)s » : choisissez un autre nom.", name=data.name.strip()),
+            code="name_taken",
+            field="name",
+        ) from None
 
 
 def _create(actor: User, data: CompanyData) -> Company:
     assert data.tier is not None and data.contract_start is not None  # create() refused them missing
     with locking.locked([]):
         _check(data, data.tier)  # again in the write transaction (SQLite: under its write lock)
-        company = Company(name=data.name.strip(), tier=data.tier, contract_start=data.contract_start,
-                          erp_version=data.erp_version.strip(), environments=list(data.environments),
-                          privileged_consultant_id=data.privileged_consultant_id, notes=(data.notes or "").strip())
+        company = Company(
+            name=data.name.strip(),
+            tier=data.tier,
+            contract_start=data.contract_start,
+            erp_version=data.erp_version.strip(),
+            environments=list(data.environments),
+            privileged_consultant_id=data.privileged_consultant_id,
+            notes=(data.notes or "").strip(),
+        )
         db.session.add(company)
         db.session.flush()
-        db.session.add(ContractPeriod(company_id=company.id, starts_on=data.contract_start, tier=data.tier,
-                                      created_by_id=getattr(actor, "id", None)))
+        db.session.add(
+            ContractPeriod(
+                company_id=company.id,
+                starts_on=data.contract_start,
+                tier=data.tier,
+                created_by_id=getattr(actor, "id", None),
+            )
+        )
         db.session.flush()
         audit.record(actor, "company.create", company, tier=data.tier, start=data.contract_start.isoformat())
     return company
@@ -102,9 +136,14 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
     with locking.locked([locking.company(company.id)]):
         company = db.session.get_one(Company, company.id)
         _check(data, company.tier, company.id)
-        before = {"name": company.name, "erp_version": company.erp_version, "environments": company.environments,
-                  "privileged_consultant_id": company.privileged_consultant_id, "notes": company.notes,
-                  "contract_start": company.contract_start.isoformat()}
+        before = {
+            "name": company.name,
+            "erp_version": company.erp_version,
+            "environments": company.environments,
+            "privileged_consultant_id": company.privileged_consultant_id,
+            "notes": company.notes,
+            "contract_start": company.contract_start.isoformat(),
+        }
         company.name, company.erp_version = data.name.strip(), data.erp_version.strip()
         company.environments = list(data.environments)
         company.privileged_consultant_id, company.notes = data.privileged_consultant_id, (data.notes or "").strip()
@@ -113,9 +152,14 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
             if first is not None and first.starts_on == company.contract_start:
                 first.starts_on = data.contract_start  # the first period is the contract's start
             company.contract_start = data.contract_start
-        after = {"name": company.name, "erp_version": company.erp_version, "environments": company.environments,
-                 "privileged_consultant_id": company.privileged_consultant_id, "notes": company.notes,
-                 "contract_start": company.contract_start.isoformat()}
+        after = {
+            "name": company.name,
+            "erp_version": company.erp_version,
+            "environments": company.environments,
+            "privileged_consultant_id": company.privileged_consultant_id,
+            "notes": company.notes,
+            "contract_start": company.contract_start.isoformat(),
+        }
         changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         db.session.flush()
         audit.record(actor, "company.update", company, changed=changed)
@@ -123,7 +167,9 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
 
 
 def get(company_id) -> Company:
-    company = db.session.get(Company, int(company_id)) if str(company_id).isdigit() and int(company_id) < 2**31 else None
+    company = (
+        db.session.get(Company, int(company_id)) if str(company_id).isdigit() and int(company_id) < 2**31 else None
+    )
     if company is None:
         raise NotFound(_("Cette société n'existe pas."), code="not_found")
     return company
@@ -136,22 +182,42 @@ def check_change(company: Company, tier: str, starts_on: date, today: date) -> N
     if tier not in TIERS:
         raise Invalid(_("Choisissez une formule : Standard, Confort ou Sérénité."), code="invalid_tier", field="tier")
     if starts_on < today:
-        raise Invalid(_("Un changement de formule prend effet aujourd'hui ou plus tard : choisissez une date à "
-                        "partir du %(day)s.", day=format_date(today, "d MMMM yyyy")),
-                      code="change_in_past", field="starts_on")
+        raise Invalid(
+            _(
+                "Un changement de formule prend effet aujourd'hui ou plus tard : choisissez une date à "
+                "partir du %(day)s.",
+                day=format_date(today, "d MMMM yyyy"),
+            ),
+            code="change_in_past",
+            field="starts_on",
+        )
     if starts_on > today + PLAN_AHEAD:
-        raise Invalid(_("Un changement de formule se prévoit au plus deux ans à l'avance : choisissez une date "
-                        "avant le %(day)s.", day=format_date(today + PLAN_AHEAD, "d MMMM yyyy")),
-                      code="change_too_far", field="starts_on")
+        raise Invalid(
+            _(
+                "Un changement de formule se prévoit au plus deux ans à l'avance : choisissez une date "
+                "avant le %(day)s.",
+                day=format_date(today + PLAN_AHEAD, "d MMMM yyyy"),
+            ),
+            code="change_too_far",
+            field="starts_on",
+        )
     if periods.tier_on(company, starts_on) == tier and not _planned_on(company, starts_on):
-        raise Invalid(_("%(company)s est déjà en formule %(tier)s le %(day)s : choisissez une autre formule ou "
-                        "une autre date.", company=company.name, tier=contract.current().tier(tier).label,
-                        day=format_date(starts_on, "d MMMM yyyy")), code="same_tier", field="tier")
+        raise Invalid(
+            _(
+                "%(company)s est déjà en formule %(tier)s le %(day)s : choisissez une autre formule ou une autre date.",
+                company=company.name,
+                tier=contract.current().tier(tier).label,
+                day=format_date(starts_on, "d MMMM yyyy"),
+            ),
+            code="same_tier",
+            field="tier",
+        )
 
 
 def _planned_on(company: Company, day: date) -> ContractPeriod | None:
-    return db.session.scalar(select(ContractPeriod).where(ContractPeriod.company_id == company.id,
-                                                          ContractPeriod.starts_on == day))
+    return db.session.scalar(
+        select(ContractPeriod).where(ContractPeriod.company_id == company.id, ContractPeriod.starts_on == day)
+    )
 
 
 def consequences(company: Company, tier: str, starts_on: date, now: datetime) -> list[str]:
@@ -161,54 +227,102 @@ def consequences(company: Company, tier: str, starts_on: date, now: datetime) ->
     old_name = periods.tier_on(company, starts_on - timedelta(days=1))
     old, new = terms.tier(old_name), terms.tier(tier)
     day = format_date(starts_on, "d MMMM yyyy")
-    lines = [_("À partir du %(day)s, %(company)s passe de la formule %(old)s à la formule %(new)s.",
-               day=day, company=company.name, old=old.label, new=new.label)]
+    lines = [
+        _(
+            "À partir du %(day)s, %(company)s passe de la formule %(old)s à la formule %(new)s.",
+            day=day,
+            company=company.name,
+            old=old.label,
+            new=new.label,
+        )
+    ]
     for kind in terms.services:
         if old.access(kind) != new.access(kind):
-            lines.append(_("%(service)s : %(old)s → %(new)s.", service=labels.KINDS.get(kind, kind),
-                           old=labels.ACCESS.get(old.access(kind)), new=labels.ACCESS.get(new.access(kind))))
+            lines.append(
+                _(
+                    "%(service)s : %(old)s → %(new)s.",
+                    service=labels.KINDS.get(kind, kind),
+                    old=labels.ACCESS.get(old.access(kind)),
+                    new=labels.ACCESS.get(new.access(kind)),
+                )
+            )
     year = hour_bank.contract_year(company, starts_on)
     if old.hour_bank_minutes and not new.hour_bank_minutes:
         left = hour_bank.balance(company, year)
-        lines.append(_("Banque d'heures : elle se ferme le %(day)s. Les séances réservées avant cette date gardent "
-                       "leurs minutes incluses ; les %(left)s encore incluses ne servent plus aux séances à partir "
-                       "du %(day)s, qui suivent la formule %(new)s.", day=day, left=labels.minutes_label(left),
-                       new=new.label))
+        lines.append(
+            _(
+                "Banque d'heures : elle se ferme le %(day)s. Les séances réservées avant cette date gardent "
+                "leurs minutes incluses ; les %(left)s encore incluses ne servent plus aux séances à partir "
+                "du %(day)s, qui suivent la formule %(new)s.",
+                day=day,
+                left=labels.minutes_label(left),
+                new=new.label,
+            )
+        )
     elif new.hour_bank_minutes and not old.hour_bank_minutes:
-        lines.append(_("Banque d'heures : elle s'ouvre le %(day)s avec %(hours)s incluses pour l'année contractuelle "
-                       "commencée le %(year)s (pas de prorata), puis %(hours)s à chaque anniversaire du contrat.",
-                       day=day, hours=labels.minutes_label(new.hour_bank_minutes),
-                       year=format_date(year, "d MMMM yyyy")))
+        lines.append(
+            _(
+                "Banque d'heures : elle s'ouvre le %(day)s avec %(hours)s incluses pour l'année contractuelle "
+                "commencée le %(year)s (pas de prorata), puis %(hours)s à chaque anniversaire du contrat.",
+                day=day,
+                hours=labels.minutes_label(new.hour_bank_minutes),
+                year=format_date(year, "d MMMM yyyy"),
+            )
+        )
     contacts = _active_contacts(company)
     if contacts > new.contacts:
-        lines.append(_("Contacts : la formule %(new)s en permet %(cap)s, %(company)s en a %(count)s actifs. Ils "
-                       "restent actifs, mais aucun contact ne peut être ajouté tant qu'ils sont plus de %(cap)s : "
-                       "désactivez-en %(extra)s.", new=new.label, cap=new.contacts, company=company.name,
-                       count=contacts, extra=contacts - new.contacts))
+        lines.append(
+            _(
+                "Contacts : la formule %(new)s en permet %(cap)s, %(company)s en a %(count)s actifs. Ils "
+                "restent actifs, mais aucun contact ne peut être ajouté tant qu'ils sont plus de %(cap)s : "
+                "désactivez-en %(extra)s.",
+                new=new.label,
+                cap=new.contacts,
+                company=company.name,
+                count=contacts,
+                extra=contacts - new.contacts,
+            )
+        )
     if old.privileged_consultant and not new.privileged_consultant and company.privileged_consultant_id:
         lines.append(_("Consultant privilégié : il n'est plus attribué à partir du %(day)s.", day=day))
     start = datetime.combine(starts_on, datetime.min.time(), PARIS)
-    later = db.session.scalar(select(func.count()).select_from(Booking).where(
-        Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.start_at >= max(start, now)))
+    later = db.session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.start_at >= max(start, now)
+        )
+    )
     if later:
-        lines.append(_("%(count)s rendez-vous déjà pris après cette date restent tels qu'ils ont été réservés ; "
-                       "les nouveaux suivent la formule %(new)s.", count=later, new=new.label))
+        lines.append(
+            _(
+                "%(count)s rendez-vous déjà pris après cette date restent tels qu'ils ont été réservés ; "
+                "les nouveaux suivent la formule %(new)s.",
+                count=later,
+                new=new.label,
+            )
+        )
     return lines
 
 
-def change_tier(actor: User, company: Company, tier: str, starts_on: date, now: datetime, note: str = "") -> ContractPeriod:
+def change_tier(
+    actor: User, company: Company, tier: str, starts_on: date, now: datetime, note: str = ""
+) -> ContractPeriod:
     """Plan (or apply, when `starts_on` is today) a new tier; a change already planned on that day is replaced."""
     today = now.astimezone(PARIS).date()
     check_change(company, tier, starts_on, today)
     with locking.locked([locking.company(company.id)]):
         company = db.session.get_one(Company, company.id)
         if not company.active:
-            raise Conflict(_("%(company)s est désactivée : réactivez-la avant de changer sa formule.",
-                             company=company.name), code="company_inactive")
+            raise Conflict(
+                _("%(company)s est désactivée : réactivez-la avant de changer sa formule.", company=company.name),
+                code="company_inactive",
+            )
         check_change(company, tier, starts_on, today)
         if not periods.history(company):  # a company made before periods existed: its contract so far first
-            db.session.add(ContractPeriod(company_id=company.id, starts_on=min(company.contract_start, today),
-                                          tier=company.tier))
+            db.session.add(
+                ContractPeriod(company_id=company.id, starts_on=min(company.contract_start, today), tier=company.tier)
+            )
             db.session.flush()
         period = _planned_on(company, starts_on)
         previous = period.tier if period else None
@@ -219,8 +333,7 @@ def change_tier(actor: User, company: Company, tier: str, starts_on: date, now: 
         period.created_by_id, period.created_at = getattr(actor, "id", None), utcnow()
         db.session.flush()
         _apply(company, today)
-        audit.record(actor, "contract.change", company, tier=tier, starts_on=starts_on.isoformat(),
-                     replaced=previous)
+        audit.record(actor, "contract.change", company, tier=tier, starts_on=starts_on.isoformat(), replaced=previous)
     return period
 
 
@@ -232,8 +345,9 @@ def cancel_change(actor: User, company: Company, period_id: int, now: datetime) 
         if period is None or period.company_id != company.id:
             raise NotFound(_("Ce changement de formule n'existe pas."), code="not_found")
         if period.starts_on <= today:
-            raise Conflict(_("Ce changement a déjà pris effet : prévoyez plutôt un nouveau changement."),
-                           code="change_started")
+            raise Conflict(
+                _("Ce changement a déjà pris effet : prévoyez plutôt un nouveau changement."), code="change_started"
+            )
         db.session.delete(period)
         db.session.flush()
         audit.record(actor, "contract.change_cancel", company, tier=period.tier, starts_on=period.starts_on.isoformat())
@@ -268,20 +382,28 @@ def apply_due(now: datetime) -> int:
 
 
 def _active_contacts(company: Company) -> int:
-    return db.session.execute(select(func.count()).select_from(User).where(
-        User.company_id == company.id, User.active.is_(True))).scalar_one()
+    return db.session.execute(
+        select(func.count()).select_from(User).where(User.company_id == company.id, User.active.is_(True))
+    ).scalar_one()
 
 
 def future_bookings(company: Company, now: datetime) -> int:
-    return db.session.execute(select(func.count()).select_from(Booking).where(
-        Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)).scalar_one()
+    return db.session.execute(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)
+    ).scalar_one()
 
 
 def upcoming_bookings(company: Company, now: datetime) -> list[Booking]:
     """The company's bookings still to come (held or confirmed), soonest first: what deactivation waits for."""
-    return list(db.session.scalars(select(Booking).where(
-        Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)
-        .order_by(Booking.start_at)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now)
+            .order_by(Booking.start_at)
+        )
+    )
 
 
 def deactivate(actor: User, company: Company, now: datetime, cancel_bookings: bool = False) -> int:
@@ -295,16 +417,23 @@ def deactivate(actor: User, company: Company, now: datetime, cancel_bookings: bo
         company = db.session.get_one(Company, company.id)
         left = future_bookings(company, now)  # re-checked under the lock: one may have been booked meanwhile
         if left:
-            raise Conflict(_("%(company)s a encore %(count)s rendez-vous à venir : annulez-les d'abord (ou attendez "
-                             "qu'ils aient eu lieu), puis désactivez la société.", company=company.name, count=left),
-                           code="company_has_bookings")
+            raise Conflict(
+                _(
+                    "%(company)s a encore %(count)s rendez-vous à venir : annulez-les d'abord (ou attendez "
+                    "qu'ils aient eu lieu), puis désactivez la société.",
+                    company=company.name,
+                    count=left,
+                ),
+                code="company_has_bookings",
+            )
         company.active = False
         contacts = [u for u in company.contacts if u.active]
         for user in contacts:
             stop_user(actor, user, now)
         db.session.flush()
-        audit.record(actor, "company.deactivate", company, contacts=[u.id for u in contacts],
-                     cancelled_bookings=cancel_bookings)
+        audit.record(
+            actor, "company.deactivate", company, contacts=[u.id for u in contacts], cancelled_bookings=cancel_bookings
+        )
     return len(contacts)
 
 
@@ -321,6 +450,7 @@ def stop_user(actor: User | None, user: User, now: datetime) -> None:
     """Deactivate `user` in the caller's transaction: sessions and API tokens end at once."""
     user.active = False
     logins.end_sessions(actor, user)
-    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                       .values(revoked_at=now))
+    db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
     audit.record(actor, "user.deactivate", user)

@@ -1,5 +1,6 @@
 """Consultants as the planner keeps them: skills, holiday region, weekly working pattern, daily cap,
 active or not; and their absences, edited and deleted under the locks of the days they cover."""
+
 from __future__ import annotations
 
 import secrets
@@ -9,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from calendars.worktime import PARIS, parse_week
+
 from ..extensions import db
 from ..models import Absence, Booking, Consultant, User
 from . import audit, locking
@@ -31,8 +33,11 @@ def check_pattern(pattern: dict) -> dict:
                 raise Invalid(_("Horaires invalides : deux plages se chevauchent le même jour."))
     if not any(week):
         raise Invalid(_("Un consultant actif travaille au moins une plage par semaine."))
-    return {str(day): [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in blocks]
-            for day, blocks in enumerate(week) if blocks}
+    return {
+        str(day): [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in blocks]
+        for day, blocks in enumerate(week)
+        if blocks
+    }
 
 
 def _skills(skills: list[str]) -> list[str]:
@@ -48,8 +53,16 @@ def _region(region: str | None) -> str | None:
     return region or None
 
 
-def create(actor: User, *, name: str, email: str, skills: list[str], holiday_region: str | None,
-           working_pattern: dict, daily_cap: int) -> Consultant:
+def create(
+    actor: User,
+    *,
+    name: str,
+    email: str,
+    skills: list[str],
+    holiday_region: str | None,
+    working_pattern: dict,
+    daily_cap: int,
+) -> Consultant:
     """A consultant and their staff account (a random password: they set theirs through a reset)."""
     pattern = check_pattern(working_pattern)
     email = email.strip().lower()
@@ -58,43 +71,91 @@ def create(actor: User, *, name: str, email: str, skills: list[str], holiday_reg
             raise Conflict(_("Un compte utilise déjà l'adresse %(email)s.", email=email))
         user = User(email=email, name=name.strip(), role="consultant")
         user.set_password(secrets.token_urlsafe(32))
-        consultant = Consultant(user=user, skills=_skills(skills), holiday_region=_region(holiday_region),
-                                working_pattern=pattern, daily_cap=daily_cap)
+        consultant = Consultant(
+            user=user,
+            skills=_skills(skills),
+            holiday_region=_region(holiday_region),
+            working_pattern=pattern,
+            daily_cap=daily_cap,
+        )
         db.session.add(consultant)
         db.session.flush()
-        audit.record(actor, "consultant.create", consultant, email=email, skills=consultant.skills,
-                     pattern=pattern, daily_cap=daily_cap, region=consultant.holiday_region)
+        audit.record(
+            actor,
+            "consultant.create",
+            consultant,
+            email=email,
+            skills=consultant.skills,
+            pattern=pattern,
+            daily_cap=daily_cap,
+            region=consultant.holiday_region,
+        )
     return consultant
 
 
-def update(actor: User, consultant_id: int, *, name: str, skills: list[str], holiday_region: str | None,
-           working_pattern: dict, daily_cap: int, active: bool) -> Consultant:
+def update(
+    actor: User,
+    consultant_id: int,
+    *,
+    name: str,
+    skills: list[str],
+    holiday_region: str | None,
+    working_pattern: dict,
+    daily_cap: int,
+    active: bool,
+) -> Consultant:
     """Change a consultant; bookings already made stay where they are (the week page shows them)."""
     pattern = check_pattern(working_pattern)
     with locking.locked([]):
         consultant = db.session.get(Consultant, consultant_id, with_for_update=True)
         if consultant is None:
             raise NotFound(_("Ce consultant n'existe plus."))
-        before = {"skills": consultant.skills, "pattern": consultant.working_pattern, "daily_cap": consultant.daily_cap,
-                  "region": consultant.holiday_region, "active": consultant.user.active, "name": consultant.user.name}
+        before = {
+            "skills": consultant.skills,
+            "pattern": consultant.working_pattern,
+            "daily_cap": consultant.daily_cap,
+            "region": consultant.holiday_region,
+            "active": consultant.user.active,
+            "name": consultant.user.name,
+        }
         consultant.user.name = name.strip()
         consultant.skills = _skills(skills)
         consultant.holiday_region = _region(holiday_region)
         consultant.working_pattern = pattern
         consultant.daily_cap = daily_cap
         consultant.user.active = active
-        after = {"skills": consultant.skills, "pattern": pattern, "daily_cap": daily_cap,
-                 "region": consultant.holiday_region, "active": active, "name": consultant.user.name}
-        audit.record(actor, "consultant.update", consultant,
-                     **{k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]})
+        after = {
+            "skills": consultant.skills,
+            "pattern": pattern,
+            "daily_cap": daily_cap,
+            "region": consultant.holiday_region,
+            "active": active,
+            "name": consultant.user.name,
+        }
+        audit.record(
+            actor,
+            "consultant.update",
+            consultant,
+            **{k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]},
+        )
     return consultant
 
 
 def conflicts(consultant_id: int, start: datetime, end: datetime, now: datetime) -> list[Booking]:
     """Confirmed bookings still ahead that [start, end) takes the consultant away from."""
-    return list(db.session.scalars(select(Booking).where(
-        Booking.consultant_id == consultant_id, Booking.status == "confirmed", Booking.start_at < end,
-        Booking.end_at > start, Booking.end_at > now).order_by(Booking.start_at)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.consultant_id == consultant_id,
+                Booking.status == "confirmed",
+                Booking.start_at < end,
+                Booking.end_at > start,
+                Booking.end_at > now,
+            )
+            .order_by(Booking.start_at)
+        )
+    )
 
 
 def check_span(start: datetime, end: datetime) -> None:
@@ -121,8 +182,15 @@ def _absence(absence_id: int, consultant_id: int) -> Absence:
     return found
 
 
-def update_absence(actor: User, consultant_id: int, absence_id: int, start: datetime, end: datetime,
-                   reason: str, seen: tuple[datetime, datetime]) -> Absence:
+def update_absence(
+    actor: User,
+    consultant_id: int,
+    absence_id: int,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    seen: tuple[datetime, datetime],
+) -> Absence:
     """Move an absence; the locks cover the days it left and the days it now takes, and the absence is
     read again under them: one changed by someone else since the page was read (`seen`) is refused."""
     check_span(start, end)
@@ -130,9 +198,14 @@ def update_absence(actor: User, consultant_id: int, absence_id: int, start: date
         absence = _absence(absence_id, consultant_id)
         if (absence.start_at, absence.end_at) != seen:
             raise Conflict(_("Cette absence a été modifiée entre-temps : relisez-la avant de la changer."))
-        audit.record(actor, "consultant.absence_update", absence.consultant, absence=absence.id,
-                     start={"from": absence.start_at.isoformat(), "to": start.isoformat()},
-                     end={"from": absence.end_at.isoformat(), "to": end.isoformat()})
+        audit.record(
+            actor,
+            "consultant.absence_update",
+            absence.consultant,
+            absence=absence.id,
+            start={"from": absence.start_at.isoformat(), "to": start.isoformat()},
+            end={"from": absence.end_at.isoformat(), "to": end.isoformat()},
+        )
         absence.start_at, absence.end_at, absence.reason = start, end, reason[:120]
     return absence
 
@@ -146,8 +219,15 @@ def delete_absence(actor: User, consultant_id: int, absence_id: int) -> None:
         absence = _absence(absence_id, consultant_id)
         if (absence.start_at, absence.end_at) != span:  # moved meanwhile: these locks may not cover it
             raise Conflict(_("Cette absence a été modifiée entre-temps : relisez-la avant de la supprimer."))
-        audit.record(actor, "consultant.absence_delete", absence.consultant, absence=absence.id,
-                     start=absence.start_at.isoformat(), end=absence.end_at.isoformat(), reason=absence.reason)
+        audit.record(
+            actor,
+            "consultant.absence_delete",
+            absence.consultant,
+            absence=absence.id,
+            start=absence.start_at.isoformat(),
+            end=absence.end_at.isoformat(),
+            reason=absence.reason,
+        )
         db.session.delete(absence)
 
 

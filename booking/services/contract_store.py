@@ -4,6 +4,7 @@ that every web worker and the scheduler use the same one; the file stays the sta
 Each transaction asks the database once for the newest version's id, and parses a version's text
 once per process; checks, previews and applies go through `contract.parse_text`, the file's own loader.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -4,15 +4,17 @@ free-cancellation limit, and what a cancellation will give back or consume.
 The preview follows `hour_bank.reserve` rule for rule, so that what the client reads is what the
 ledger then records; a booking that has ledger lines is reported from them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import bindparam, func, select
 
 from calendars.worktime import PARIS
+
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Company, LedgerEntry, User
@@ -25,20 +27,22 @@ LEDGER_ACCESS = ("hour_bank", "billable")  # the access levels `hour_bank.reserv
 @dataclass(frozen=True)
 class Cost:
     """Minutes drawn from the hour bank (included) and billed (billable), with their price."""
-    basis: str                       # hour_bank, billable, included (by the contract, no ledger line), quote
+
+    basis: str  # hour_bank, billable, included (by the contract, no ledger line), quote
     included_minutes: int
     billable_minutes: int
-    price_eur: Decimal | None        # of the billable minutes; None when the contract lists no price
-    balance_after: int | None        # the hour bank's balance once this booking counts (Sérénité only)
+    price_eur: Decimal | None  # of the billable minutes; None when the contract lists no price
+    balance_after: int | None  # the hour bank's balance once this booking counts (Sérénité only)
     free_cancel_until: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Cancellation:
     """What cancelling a booking now would do (or did)."""
-    late: bool                       # after the cut-off: the session is consumed
-    included_minutes: int            # given back to the hour bank (or consumed, when late)
-    billable_minutes: int            # no longer billed (or billed, when late)
+
+    late: bool  # after the cut-off: the session is consumed
+    included_minutes: int  # given back to the hour bank (or consumed, when late)
+    billable_minutes: int  # no longer billed (or billed, when late)
     price_eur: Decimal | None
 
 
@@ -82,8 +86,9 @@ def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost
 
 
 # Built once (it runs on every booking's answer): building a statement costs more than running it.
-_HELD = (select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(func.sum(LedgerEntry.billable_minutes), 0))
-         .where(LedgerEntry.booking_id == bindparam("booking_id")))
+_HELD = select(
+    func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(func.sum(LedgerEntry.billable_minutes), 0)
+).where(LedgerEntry.booking_id == bindparam("booking_id"))
 
 
 def held(booking: Booking) -> tuple[int, int]:
@@ -103,12 +108,22 @@ def for_booking(booking: Booking) -> Cost:
     after = None
     if access == "hour_bank":
         after = hour_bank.balance(company, hour_bank.contract_year(company, booking.start_at.astimezone(PARIS).date()))
-    return Cost(_basis(access), included, billable, price(tier, billable) if access in LEDGER_ACCESS else None,
-                after, free_cancel_until(booking.start_at))
+    return Cost(
+        _basis(access),
+        included,
+        billable,
+        price(tier, billable) if access in LEDGER_ACCESS else None,
+        after,
+        free_cancel_until(booking.start_at),
+    )
 
 
 def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:
     """What cancelling `booking` now would do: give its minutes back, or consume them."""
     included, billable = held(booking)
-    return Cancellation(bookings.late_cancellation(actor, booking, now), included, billable,
-                        price(tier_of(booking.company, booking.start_at), billable) if billable else None)
+    return Cancellation(
+        bookings.late_cancellation(actor, booking, now),
+        included,
+        billable,
+        price(tier_of(booking.company, booking.start_at), billable) if billable else None,
+    )

@@ -1,6 +1,7 @@
 """The planners' dashboard: the figures behind its charts (load, callbacks, hour banks, compensations,
 priority consulting), from the schedule, the tickets, the ledger and the applied plans. Queries and arithmetic
 only; business time comes from the calendars availability uses (`calendar_for`, `BUSINESS`)."""
+
 from __future__ import annotations
 
 import math
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from calendars.worktime import PARIS, Interval
+
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Company, Compensation, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
@@ -45,6 +47,7 @@ WEEK_COUNTS, MONTH_COUNTS = (4, 8, 13, 26), (3, 6, 12, 24)  # the lengths a plan
 @dataclass(frozen=True)
 class Period:
     """What the dashboard shows: `weeks` local weeks from a Monday (load), `months` months from a first day."""
+
     first_monday: date
     weeks: int
     first_month: date
@@ -60,6 +63,7 @@ def default_period(today: date) -> Period:
 
 
 # --- load: booked vs available business hours, per consultant and week -------------------------------------
+
 
 @dataclass
 class LoadRow:
@@ -78,21 +82,31 @@ def load(first_monday: date, weeks: int) -> list[LoadRow]:
     start, end = _midnight(first_monday), _midnight(first_monday + timedelta(weeks=weeks))
     busy: dict[int, list[Interval]] = defaultdict(list)
     for consultant_id, b_start, b_end in db.session.execute(
-            select(Booking.consultant_id, Booking.start_at, Booking.end_at)
-            .where(Booking.status.in_(FIRM), Booking.start_at < end, Booking.end_at > start)):
+        select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
+            Booking.status.in_(FIRM), Booking.start_at < end, Booking.end_at > start
+        )
+    ):
         busy[consultant_id].append((b_start, b_end))
     consultants = db.session.scalars(
-        select(Consultant).join(User).where(User.active.is_(True))
-        .options(joinedload(Consultant.absences), joinedload(Consultant.user)).order_by(User.name, Consultant.id)
+        select(Consultant)
+        .join(User)
+        .where(User.active.is_(True))
+        .options(joinedload(Consultant.absences), joinedload(Consultant.user))
+        .order_by(User.name, Consultant.id)
     ).unique()
     rows = []
     for consultant in consultants:
         calendar = calendar_for(consultant)
         # booked time counts inside the working week even over an absence: such a cell shows above 100 %
         working = replace(calendar, absences=()).intervals(start, end)
-        rows.append(LoadRow(consultant.id, consultant.name,
-                            _per_week(calendar.intervals(start, end), first_monday, weeks),
-                            _per_week(_covered(working, sorted(busy[consultant.id])), first_monday, weeks)))
+        rows.append(
+            LoadRow(
+                consultant.id,
+                consultant.name,
+                _per_week(calendar.intervals(start, end), first_monday, weeks),
+                _per_week(_covered(working, sorted(busy[consultant.id])), first_monday, weeks),
+            )
+        )
     return rows
 
 
@@ -123,6 +137,7 @@ def _per_week(intervals: list[Interval], first_monday: date, weeks: int) -> list
 
 # --- callbacks: taken within or after their take-charge commitment, per tier and month -----------------------
 
+
 @dataclass
 class CallbackCounts:
     tier: str
@@ -135,12 +150,17 @@ class CallbackCounts:
 def callbacks(first_month: date, months: int) -> list[CallbackCounts]:
     """Firm callbacks by local month of their start, under the tier in force when their ticket was opened."""
     terms = contract.current()
-    counts = {name: CallbackCounts(name, tier.label, [0] * months, [0] * months, [0] * months)
-              for name, tier in terms.tiers.items()}
+    counts = {
+        name: CallbackCounts(name, tier.label, [0] * months, [0] * months, [0] * months)
+        for name, tier in terms.tiers.items()
+    }
     start, end = _midnight(first_month), _midnight(add_months(first_month, months))
     rows = db.session.execute(
-        select(Booking, Ticket).join(Ticket, Booking.ticket_id == Ticket.id).options(joinedload(Booking.company))
-        .where(Booking.kind == "callback", Booking.status.in_(FIRM), Booking.start_at >= start, Booking.start_at < end))
+        select(Booking, Ticket)
+        .join(Ticket, Booking.ticket_id == Ticket.id)
+        .options(joinedload(Booking.company))
+        .where(Booking.kind == "callback", Booking.status.in_(FIRM), Booking.start_at >= start, Booking.start_at < end)
+    )
     for booking, ticket in rows:
         local = booking.start_at.astimezone(PARIS)
         month = (local.year - first_month.year) * 12 + local.month - first_month.month
@@ -156,6 +176,7 @@ def callbacks(first_month: date, months: int) -> list[CallbackCounts]:
 
 
 # --- hour banks: used vs the contract year elapsed, and who will run out before the year's end -----------------
+
 
 @dataclass
 class Bank:
@@ -193,6 +214,7 @@ def runs_out(burn: burn_down.BurnDown, today: date) -> date | None:
 
 # --- compensations paid per month -------------------------------------------------------------------------------
 
+
 @dataclass
 class MonthPaid:
     month: date
@@ -206,8 +228,10 @@ def compensations(first_month: date, months: int) -> list[MonthPaid]:
     paid = [MonthPaid(add_months(first_month, n)) for n in range(months)]
     start, end = month_range(first_month)[0], month_range(add_months(first_month, months - 1))[1]
     for created_at, amount, payer in db.session.execute(
-            select(Compensation.created_at, Compensation.amount_eur, Compensation.payer_company_id)
-            .where(Compensation.created_at >= start, Compensation.created_at < end)):
+        select(Compensation.created_at, Compensation.amount_eur, Compensation.payer_company_id).where(
+            Compensation.created_at >= start, Compensation.created_at < end
+        )
+    ):
         local = created_at.astimezone(PARIS)
         month = paid[(local.year - first_month.year) * 12 + local.month - first_month.month]
         month.amount += Decimal(amount)
@@ -217,6 +241,7 @@ def compensations(first_month: date, months: int) -> list[MonthPaid]:
 
 
 # --- priority requests and how fast they were placed --------------------------------------------------------------
+
 
 @dataclass
 class Placement:
@@ -252,15 +277,32 @@ def priority(first_month: date, months: int) -> list[Placement]:
     """Priority consulting requested in the months, oldest first, with where their applied plan placed them."""
     start, end = _midnight(first_month), _midnight(add_months(first_month, months))
     requests = db.session.execute(
-        select(PriorityRequest, Company.name).join(Company, Company.id == PriorityRequest.company_id)
+        select(PriorityRequest, Company.name)
+        .join(Company, Company.id == PriorityRequest.company_id)
         .where(PriorityRequest.requested_at >= start, PriorityRequest.requested_at < end)
-        .order_by(PriorityRequest.requested_at, PriorityRequest.id)).all()
-    plans = {plan.request_id: plan for plan in db.session.scalars(select(ReshufflePlan).where(
-        ReshufflePlan.status == "applied", ReshufflePlan.request_id.in_([r.id for r, _ in requests])))}
+        .order_by(PriorityRequest.requested_at, PriorityRequest.id)
+    ).all()
+    plans = {
+        plan.request_id: plan
+        for plan in db.session.scalars(
+            select(ReshufflePlan).where(
+                ReshufflePlan.status == "applied", ReshufflePlan.request_id.in_([r.id for r, _ in requests])
+            )
+        )
+    }
     result = []
     for request, name in requests:
         plan = plans.get(request.id)
         starts = [datetime.fromisoformat(p["start"]) for p in (plan.plan.get("placements", []) if plan else [])]
-        result.append(Placement(request.id, name, request.status, request.requested_at, request.accepted_at,
-                                request.client_accepted_at if plan else None, min(starts) if starts else None))
+        result.append(
+            Placement(
+                request.id,
+                name,
+                request.status,
+                request.requested_at,
+                request.accepted_at,
+                request.client_accepted_at if plan else None,
+                min(starts) if starts else None,
+            )
+        )
     return result

@@ -1,5 +1,6 @@
 """Where a span of time sits on a day's bar, in percent of the business day (the planner's week, a plan's
 before/after timelines): one geometry for every timeline the planner reads."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ def _percent(moment: time) -> float:
     return (datetime.combine(date.min, moment) - opens) / (closes - opens) * 100
 
 
-def day_bars(kind: str, start: datetime, end: datetime, label: str = "", *, first: date | None = None,
-             last: date | None = None) -> list[tuple[date, Bar]]:
+def day_bars(
+    kind: str, start: datetime, end: datetime, label: str = "", *, first: date | None = None, last: date | None = None
+) -> list[tuple[date, Bar]]:
     """The span [start, end) cut into one bar per local day it covers (only from `first` to `last` when given),
     each clamped to the business day; nothing on a closed weekday, nor where it lies wholly after the closing."""
     local_start, local_end = start.astimezone(BUSINESS.tz), end.astimezone(BUSINESS.tz)

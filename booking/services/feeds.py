@@ -8,6 +8,7 @@ wrote it. The key also holds the contract in force, the local day (the feed's wi
 the service labels. The ETag is a digest of the bytes: it changes exactly when the body does. A booking
 over several days appears as one event per working day.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,10 +25,20 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from calendars.feed import feed
 from calendars.invite import EventData
 from calendars.worktime import PARIS, WorkCalendar, parse_week
+
 from .. import contract, labels
 from ..extensions import db
-from ..models import (Booking, Company, Consultant, ContractVersion, FeedToken, PrerequisiteCheck, ScheduleVersion,
-                      Ticket, User)
+from ..models import (
+    Booking,
+    Company,
+    Consultant,
+    ContractVersion,
+    FeedToken,
+    PrerequisiteCheck,
+    ScheduleVersion,
+    Ticket,
+    User,
+)
 from ..models.types import utcnow
 from . import audit, locking, tokens
 
@@ -46,10 +57,13 @@ def issue(actor, owner: Consultant | Company) -> str:
     """A new secret feed token for `owner` (the old one stops working); its only clear copy."""
     raw = PREFIX + secrets.token_urlsafe(24)  # 192 bits
     with locking.locked([]):
-        db.session.execute(update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None))
-                           .values(revoked_at=utcnow()))
-        token = FeedToken(token_hash=tokens.digest(raw), **({"consultant_id": owner.id} if isinstance(owner, Consultant)
-                                                       else {"company_id": owner.id}))
+        db.session.execute(
+            update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+        )
+        token = FeedToken(
+            token_hash=tokens.digest(raw),
+            **({"consultant_id": owner.id} if isinstance(owner, Consultant) else {"company_id": owner.id}),
+        )
         db.session.add(token)
         db.session.flush()
         audit.record(actor, "feed.issue", token)
@@ -58,8 +72,9 @@ def issue(actor, owner: Consultant | Company) -> str:
 
 def revoke(actor, owner: Consultant | Company) -> None:
     with locking.locked([]):
-        db.session.execute(update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None))
-                           .values(revoked_at=utcnow()))
+        db.session.execute(
+            update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+        )
         audit.record(actor, "feed.revoke", owner)
 
 
@@ -68,17 +83,25 @@ def active(owner: Consultant | Company) -> FeedToken | None:
 
 
 def token_for(raw: str) -> FeedToken | None:
-    return db.session.scalar(select(FeedToken).where(FeedToken.token_hash == tokens.digest(raw),
-                                                     FeedToken.revoked_at.is_(None)))
+    return db.session.scalar(
+        select(FeedToken).where(FeedToken.token_hash == tokens.digest(raw), FeedToken.revoked_at.is_(None))
+    )
 
 
 def _scope(token, day: date):
     """The bookings a feed shows on this local day: from 90 days back, cancelled ones for 30 days after the change."""
     midnight = datetime.combine(day, time(), PARIS)
-    owner = Booking.consultant_id == token.consultant_id if token.consultant_id else Booking.company_id == token.company_id
-    return and_(owner, Booking.start_at >= midnight - PAST, or_(
-        Booking.status.in_(SHOWN),
-        and_(Booking.status.in_(CANCELLED), Booking.updated_at >= midnight - KEEP_CANCELLED)))
+    owner = (
+        Booking.consultant_id == token.consultant_id if token.consultant_id else Booking.company_id == token.company_id
+    )
+    return and_(
+        owner,
+        Booking.start_at >= midnight - PAST,
+        or_(
+            Booking.status.in_(SHOWN),
+            and_(Booking.status.in_(CANCELLED), Booking.updated_at >= midnight - KEEP_CANCELLED),
+        ),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +116,9 @@ class Rendered:
 # The token, the schedule's version and the contract in force, in one statement (a feed poll's only query
 # when the feed is in memory). Built once: constructing a statement costs more than running it.
 _LOOKUP = select(
-    FeedToken.token_hash, FeedToken.consultant_id, FeedToken.company_id,
+    FeedToken.token_hash,
+    FeedToken.consultant_id,
+    FeedToken.company_id,
     select(ScheduleVersion.value).where(ScheduleVersion.id == 1).scalar_subquery(),
     select(func.max(ContractVersion.id)).scalar_subquery(),
 ).where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
@@ -142,20 +167,37 @@ def day_spans(consultant: Consultant, start: datetime, end: datetime) -> list[tu
     if start.astimezone(PARIS).date() == end.astimezone(PARIS).date():
         return [(start, end)]
     week = WorkCalendar(week=parse_week(consultant.working_pattern), holiday_region=consultant.holiday_region)
-    days = [list(spans) for _, spans in groupby(week.intervals(start, end), key=lambda i: i[0].astimezone(PARIS).date())]
+    days = [
+        list(spans) for _, spans in groupby(week.intervals(start, end), key=lambda i: i[0].astimezone(PARIS).date())
+    ]
     return [(spans[0][0], spans[-1][1]) for spans in days] or [(start, end)]
 
 
 def _rows(token, day: date):
     """Only the columns a feed shows (whole ORM objects cost more than the feed itself)."""
     return db.session.execute(
-        select(Booking.id, Booking.ical_uid, Booking.sequence, Booking.start_at, Booking.end_at, Booking.status,
-               Booking.kind, Booking.environment, Booking.updated_at, Company.name, User.name,
-               Ticket.reference, Ticket.priority, Booking.consultant_id)
+        select(
+            Booking.id,
+            Booking.ical_uid,
+            Booking.sequence,
+            Booking.start_at,
+            Booking.end_at,
+            Booking.status,
+            Booking.kind,
+            Booking.environment,
+            Booking.updated_at,
+            Company.name,
+            User.name,
+            Ticket.reference,
+            Ticket.priority,
+            Booking.consultant_id,
+        )
         .join(Company, Company.id == Booking.company_id)
-        .join(Consultant, Consultant.id == Booking.consultant_id).join(User, User.id == Consultant.user_id)
+        .join(Consultant, Consultant.id == Booking.consultant_id)
+        .join(User, User.id == Consultant.user_id)
         .outerjoin(Ticket, Ticket.id == Booking.ticket_id)
-        .where(_scope(token, day)).order_by(Booking.start_at)
+        .where(_scope(token, day))
+        .order_by(Booking.start_at)
     ).all()
 
 
@@ -163,12 +205,20 @@ def _confirmed_prerequisites(booking_ids: list[int]) -> tuple[dict[int, int], da
     """How many prerequisites each booking has confirmed, and the latest confirmation."""
     rows = db.session.execute(
         select(PrerequisiteCheck.booking_id, func.count(), func.max(PrerequisiteCheck.confirmed_at))
-        .where(PrerequisiteCheck.booking_id.in_(booking_ids)).group_by(PrerequisiteCheck.booking_id)).all()
+        .where(PrerequisiteCheck.booking_id.in_(booking_ids))
+        .group_by(PrerequisiteCheck.booking_id)
+    ).all()
     return {booking_id: count for booking_id, count, _ in rows}, max((r[2] for r in rows), default=None)
 
 
-def _events(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], checklists: dict[str, int],
-            consultants: dict[int, Consultant]) -> list[EventData]:
+def _events(
+    row,
+    for_consultant: bool,
+    kinds: dict,
+    confirmed: dict[int, int],
+    checklists: dict[str, int],
+    consultants: dict[int, Consultant],
+) -> list[EventData]:
     """The booking's event, or one per working day it covers (the first keeps the booking's UID)."""
     first = _event(row, for_consultant, kinds, confirmed, checklists)
     if first.start.astimezone(PARIS).date() == first.end.astimezone(PARIS).date():
@@ -176,9 +226,16 @@ def _events(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], c
     if row.consultant_id not in consultants:
         consultants[row.consultant_id] = db.session.get_one(Consultant, row.consultant_id)
     days = day_spans(consultants[row.consultant_id], first.start, first.end)
-    return [dataclasses.replace(first, uid=first.uid if n == 1 else f"jour{n}-{first.uid}", start=a, end=b,
-                                summary=f"{first.summary} (jour {n}/{len(days)})" if len(days) > 1 else first.summary)
-            for n, (a, b) in enumerate(days, 1)]
+    return [
+        dataclasses.replace(
+            first,
+            uid=first.uid if n == 1 else f"jour{n}-{first.uid}",
+            start=a,
+            end=b,
+            summary=f"{first.summary} (jour {n}/{len(days)})" if len(days) > 1 else first.summary,
+        )
+        for n, (a, b) in enumerate(days, 1)
+    ]
 
 
 def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], checklists: dict[str, int]) -> EventData:
@@ -194,9 +251,16 @@ def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], ch
         lines.append(f"Environnement : {row.environment}")
     if for_consultant and checklists.get(row.kind):
         lines.append(f"Prérequis : {confirmed.get(row.id, 0)}/{checklists[row.kind]} confirmés")
-    return EventData(uid=row.ical_uid, sequence=row.sequence, start=row.start_at, end=row.end_at,
-                     summary=f"{kind} — {company if for_consultant else 'ERP-Lib'}", description="\n".join(lines),
-                     cancelled=row.status in CANCELLED, stamp=row.updated_at)
+    return EventData(
+        uid=row.ical_uid,
+        sequence=row.sequence,
+        start=row.start_at,
+        end=row.end_at,
+        summary=f"{kind} — {company if for_consultant else 'ERP-Lib'}",
+        description="\n".join(lines),
+        cancelled=row.status in CANCELLED,
+        stamp=row.updated_at,
+    )
 
 
 def _render(token, day: date) -> Rendered:
@@ -211,8 +275,14 @@ def _render(token, day: date) -> Rendered:
     else:
         name = f"ERP-Lib — {db.session.get_one(Company, token.company_id).name}"
     consultants: dict[int, Consultant] = {}
-    body = feed(name, (event for r in rows
-                       for event in _events(r, bool(token.consultant_id), kinds, confirmed, checklists, consultants)),
-                "Planning ERP-Lib Planner")
+    body = feed(
+        name,
+        (
+            event
+            for r in rows
+            for event in _events(r, bool(token.consultant_id), kinds, confirmed, checklists, consultants)
+        ),
+        "Planning ERP-Lib Planner",
+    )
     latest = max((t for t in (*(r.updated_at for r in rows), checked) if t is not None), default=None)
     return Rendered(body, f'"{hashlib.sha1(body).hexdigest()}"', latest)

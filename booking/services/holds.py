@@ -1,4 +1,5 @@
 """Temporary holds that a client keeps while confirming; expired holds free the slot."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,6 +3,7 @@
 Every movement is a ledger line; balances are sums. Callers hold the company's lock
 (see `locking`), so the balance read before a reservation is still true when it is written.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -12,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
+
 from .. import contract
 from ..extensions import db
+from ..models import Alert, Booking, Company, LedgerEntry
 from . import audit, locking, notify, periods
 from .errors import Conflict
-from ..models import Alert, Booking, Company, LedgerEntry
 
 
 def _anniversary(start: date, year: int) -> date:
@@ -42,8 +44,9 @@ def balance(company: Company, year: date, tier: str | None = None) -> int:
     """Included minutes left in a contract year (the year's grant, that of `tier` or else of today's tier,
     counts before it is written)."""
     total, granted = db.session.execute(
-        select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.count().filter(LedgerEntry.kind == "grant"))
-        .where(LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year)
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0), func.count().filter(LedgerEntry.kind == "grant")).where(
+            LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year
+        )
     ).one()
     return total if granted else total + contract.current().tier(tier or company.tier).hour_bank_minutes
 
@@ -54,11 +57,15 @@ def ensure_grant(company: Company, year: date, tier: str | None = None) -> None:
     minutes = contract.current().tier(tier or company.tier).hour_bank_minutes
     if not minutes:
         return
-    exists = db.session.scalar(select(LedgerEntry.id).where(
-        LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"))
+    exists = db.session.scalar(
+        select(LedgerEntry.id).where(
+            LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"
+        )
+    )
     if exists is None:
-        db.session.add(LedgerEntry(company_id=company.id, contract_year=year, kind="grant", minutes=minutes,
-                                   note=""))  # the kind says it: a note would repeat it
+        db.session.add(
+            LedgerEntry(company_id=company.id, contract_year=year, kind="grant", minutes=minutes, note="")
+        )  # the kind says it: a note would repeat it
         db.session.flush()
 
 
@@ -92,8 +99,18 @@ def held_here(booking: Booking) -> tuple[int, int] | None:
 
 
 def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int, note: str = "") -> None:
-    db.session.execute(_INSERT, {"company_id": booking.company_id, "contract_year": year, "booking_id": booking.id,
-                                 "kind": kind, "minutes": minutes, "billable_minutes": billable, "note": note})
+    db.session.execute(
+        _INSERT,
+        {
+            "company_id": booking.company_id,
+            "contract_year": year,
+            "booking_id": booking.id,
+            "kind": kind,
+            "minutes": minutes,
+            "billable_minutes": billable,
+            "note": note,
+        },
+    )
     sums = held_here(booking)
     if sums is not None:
         db.session.info[_NEW][1][booking.id] = (sums[0] + minutes, sums[1] + billable)
@@ -118,12 +135,25 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
         left = balance(booking.company, year)
         included = max(0, min(minutes, left))
     if expected_billable is not None and expected_billable != minutes - included:
-        raise Conflict(_("Le coût a changé depuis son affichage (le compteur d'heures de votre société a bougé) : "
-                         "%(included)s min incluses, %(billable)s min facturables. Vérifiez-le, puis confirmez "
-                         "de nouveau.", included=included, billable=minutes - included), code="cost_changed")
+        raise Conflict(
+            _(
+                "Le coût a changé depuis son affichage (le compteur d'heures de votre société a bougé) : "
+                "%(included)s min incluses, %(billable)s min facturables. Vérifiez-le, puis confirmez "
+                "de nouveau.",
+                included=included,
+                billable=minutes - included,
+            ),
+            code="cost_changed",
+        )
     if access == "hour_bank" and included and included == left:  # this session takes the last included minutes
-        audit.record(None, "hour_bank.exhausted", booking.company, contract_year=year.isoformat(),
-                     balance_minutes=0, booking=booking.id)
+        audit.record(
+            None,
+            "hour_bank.exhausted",
+            booking.company,
+            contract_year=year.isoformat(),
+            balance_minutes=0,
+            booking=booking.id,
+        )
     _write(booking, year, "reserve", -included, minutes - included)
 
 
@@ -131,20 +161,24 @@ def refund(booking: Booking, note: str = "") -> None:
     """Give back everything the booking still holds (included and billable minutes); `note` is a code of
     labels.LEDGER_NOTES, said in the reader's language."""
     held, billable, year = db.session.execute(
-        select(func.coalesce(func.sum(LedgerEntry.minutes), 0),
-               func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
-               func.max(LedgerEntry.contract_year))
-        .where(LedgerEntry.booking_id == booking.id)
+        select(
+            func.coalesce(func.sum(LedgerEntry.minutes), 0),
+            func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
+            func.max(LedgerEntry.contract_year),
+        ).where(LedgerEntry.booking_id == booking.id)
     ).one()
     if held or billable:
         _write(booking, year, "refund", -held, -billable, note)
 
 
 def entries(company_id: int, year: date) -> list[LedgerEntry]:
-    return list(db.session.scalars(
-        select(LedgerEntry).where(LedgerEntry.company_id == company_id, LedgerEntry.contract_year == year)
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.company_id == company_id, LedgerEntry.contract_year == year)
+            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        )
+    )
 
 
 def summary(company: Company, today: date) -> dict:
@@ -169,8 +203,13 @@ def roll_over(now: datetime) -> int:
             continue
         year = contract_year(company, today)
         with locking.locked([locking.company(company.id)]):
-            before = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
-                LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"))
+            before = db.session.scalar(
+                select(func.count())
+                .select_from(LedgerEntry)
+                .where(
+                    LedgerEntry.company_id == company.id, LedgerEntry.contract_year == year, LedgerEntry.kind == "grant"
+                )
+            )
             ensure_grant(company, year)
         written += before == 0
     return written
@@ -193,9 +232,12 @@ def alert_low_balances(now: datetime) -> int:
                 db.session.add(Alert(kind="low_balance", company_id=company.id, period=year))
                 db.session.flush()  # a second alert for the year fails here, before any mail is queued
                 audit.record(None, "hour_bank.low", company, contract_year=year.isoformat(), balance_minutes=left)
-                notify.company_alert(company, "Banque d'heures ERP-Lib bientôt épuisée",
-                                     f"Il reste {left} minutes incluses à {name} pour l'année contractuelle "
-                                     f"commencée le {year:%d/%m/%Y} ; au-delà, les séances sont facturées.")
+                notify.company_alert(
+                    company,
+                    "Banque d'heures ERP-Lib bientôt épuisée",
+                    f"Il reste {left} minutes incluses à {name} pour l'année contractuelle "
+                    f"commencée le {year:%d/%m/%Y} ; au-delà, les séances sont facturées.",
+                )
         except IntegrityError:  # already alerted this contract year
             continue
         alerted += 1

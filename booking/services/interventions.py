@@ -1,4 +1,5 @@
 """Interventions: the minor update's prerequisites checklist, its reminder and its gate."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,16 +11,22 @@ from .. import contract
 from ..extensions import db
 from ..models import Booking, PrerequisiteCheck, User
 from . import audit, availability, bookings, claims, locking, notify
-from .prerequisites import all_confirmed, checklist  # noqa: F401  (checklist: the booking page's)
 from .errors import Conflict, Invalid
+from .prerequisites import all_confirmed, checklist  # noqa: F401  (checklist: the booking page's)
 
 
 def tick(actor: User, booking: Booking, code: str, done: bool, now: datetime) -> Booking:
     """The client confirms (or withdraws) one prerequisite, until the gate has been checked."""
     codes = [c for c, _ in contract.current().service(booking.kind).prerequisites]
     if code not in codes:
-        raise Invalid(_l("Prérequis inconnu « %(code)s » : choisissez parmi %(known)s.", code=code,
-                         known=", ".join(codes) or _l("aucun")), code="unknown_prerequisite")
+        raise Invalid(
+            _l(
+                "Prérequis inconnu « %(code)s » : choisissez parmi %(known)s.",
+                code=code,
+                known=", ".join(codes) or _l("aucun"),
+            ),
+            code="unknown_prerequisite",
+        )
     with locking.locked([locking.company(booking.company_id)]):
         # a move since the page was read does not matter to the checklist: the state alone does
         bookings.recheck(booking, None, ("confirmed",), _l("ses prérequis ne se modifient plus"))
@@ -40,9 +47,15 @@ def _hours(name: str) -> timedelta:
 
 def _due(now: datetime, column: str, before: timedelta) -> list[int]:
     """Confirmed minor updates not yet claimed for `column` whose start is `before` business time away."""
-    candidates = db.session.scalars(select(Booking).where(
-        Booking.kind == "minor_update", Booking.status == "confirmed", getattr(Booking, column).is_(None),
-        Booking.start_at > now, Booking.start_at < now + timedelta(days=14)))
+    candidates = db.session.scalars(
+        select(Booking).where(
+            Booking.kind == "minor_update",
+            Booking.status == "confirmed",
+            getattr(Booking, column).is_(None),
+            Booking.start_at > now,
+            Booking.start_at < now + timedelta(days=14),
+        )
+    )
     return [b.id for b in candidates if availability.BUSINESS.between(now, b.start_at) <= before]
 
 
@@ -68,11 +81,16 @@ def check_gates(now: datetime) -> int:
             booking = db.session.get_one(Booking, booking_id)
             gate = _hours("prerequisites_gate_hours")
             if booking.status != "confirmed" or not (  # cancelled, or moved away from its gate, since selected
-                    now < booking.start_at and availability.BUSINESS.between(now, booking.start_at) <= gate):
+                now < booking.start_at and availability.BUSINESS.between(now, booking.start_at) <= gate
+            ):
                 continue
             ready = all_confirmed(booking)
-            if not claims.claim(booking_id, "gate_checked_at", now,
-                                **({} if ready else {"status": "prerequisites_missing", "sequence": booking.sequence + 1})):
+            if not claims.claim(
+                booking_id,
+                "gate_checked_at",
+                now,
+                **({} if ready else {"status": "prerequisites_missing", "sequence": booking.sequence + 1}),
+            ):
                 continue
             if not ready:
                 audit.record(None, "booking.prerequisites_missing", booking)
@@ -92,16 +110,27 @@ def next_slot(booking: Booking, now: datetime):
 def rebook(actor: User, booking: Booking, start: datetime, now: datetime) -> Booking:
     """One click from the client: book the offered slot in place of an intervention that could not go ahead."""
     if booking.status != "prerequisites_missing":
-        raise Conflict(_l("Seule une intervention reportée faute de prérequis se reprogramme ainsi."), code="state_changed")
-    return bookings.book(actor, booking.kind, start, now, company=booking.company, environment=booking.environment,
-                          notes=f"Remplace l'intervention n°{booking.id}")
+        raise Conflict(
+            _l("Seule une intervention reportée faute de prérequis se reprogramme ainsi."), code="state_changed"
+        )
+    return bookings.book(
+        actor,
+        booking.kind,
+        start,
+        now,
+        company=booking.company,
+        environment=booking.environment,
+        notes=f"Remplace l'intervention n°{booking.id}",
+    )
 
 
 def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:
     """Major installs: the client's environment analysis, or the planner's list of the version's changes."""
     allowed = {"client": "analysis_notes", "planner": "version_changes", "admin": "version_changes"}
     if booking.kind not in ("major_install", "major_install_test") or allowed.get(actor.role) != field:
-        raise Conflict(_l("Ces notes ne concernent que les installations de version majeure."), code="not_major_install")
+        raise Conflict(
+            _l("Ces notes ne concernent que les installations de version majeure."), code="not_major_install"
+        )
     with locking.locked([locking.company(booking.company_id)]):
         setattr(booking, field, text.strip()[:20000])
         audit.record(actor, f"booking.{field}", booking)
@@ -110,7 +139,15 @@ def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:
 
 def upcoming(now: datetime, days: int = 30) -> list[Booking]:
     """Interventions of the coming weeks, for the planner."""
-    return list(db.session.scalars(select(Booking).where(
-        Booking.kind.in_(("minor_update", "major_install", "major_install_test")),
-        Booking.status.in_(("confirmed", "prerequisites_missing")),
-        Booking.start_at > now, Booking.start_at < now + timedelta(days=days)).order_by(Booking.start_at)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.kind.in_(("minor_update", "major_install", "major_install_test")),
+                Booking.status.in_(("confirmed", "prerequisites_missing")),
+                Booking.start_at > now,
+                Booking.start_at < now + timedelta(days=days),
+            )
+            .order_by(Booking.start_at)
+        )
+    )

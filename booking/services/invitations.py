@@ -5,6 +5,7 @@ A link is `secrets.token_urlsafe(32)` shown only in the mail, kept as its SHA-25
 under the account's lock) and expiring; a newer link for the same person replaces the older ones.
 A client's main contact manages the contacts of their own company, within the tier's cap.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,11 +36,19 @@ def digest(raw: str) -> str:
 
 def _issue(user: User, purpose: str, now: datetime) -> None:
     """A new link for `user` (older unused ones stop working), mailed through the outbox."""
-    db.session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
-                       .values(used_at=now))
+    db.session.execute(
+        update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None)).values(used_at=now)
+    )
     raw, hours = secrets.token_urlsafe(32), valid_hours(purpose)
-    db.session.add(PasswordLink(user_id=user.id, token_hash=digest(raw), purpose=purpose, created_at=now,
-                                expires_at=now + timedelta(hours=hours)))
+    db.session.add(
+        PasswordLink(
+            user_id=user.id,
+            token_hash=digest(raw),
+            purpose=purpose,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
     db.session.flush()
     notify.password_link(user, raw, purpose, hours)
 
@@ -49,19 +58,33 @@ def may_manage(actor: User, company: Company) -> None:
     if actor.role == "admin":
         return
     if actor.role != "client" or actor.company_id != company.id or not actor.main_contact:
-        raise NotEntitled(_("Seul le contact principal de la société gère ses contacts : demandez-lui, ou à votre "
-                            "administrateur ERP-Lib."), code="not_main_contact")
+        raise NotEntitled(
+            _(
+                "Seul le contact principal de la société gère ses contacts : demandez-lui, ou à votre "
+                "administrateur ERP-Lib."
+            ),
+            code="not_main_contact",
+        )
 
 
 def _cap(company: Company, adding: int = 1) -> None:
     tier = contract.current().tier(company.tier)
-    count = db.session.execute(select(func.count()).select_from(User).where(
-        User.company_id == company.id, User.active.is_(True))).scalar_one()
+    count = db.session.execute(
+        select(func.count()).select_from(User).where(User.company_id == company.id, User.active.is_(True))
+    ).scalar_one()
     if count + adding > tier.contacts:
-        raise Conflict(_("La formule %(tier)s donne accès au portail à %(cap)s contact(s) et %(company)s en a déjà "
-                         "%(count)s : désactivez d'abord un contact, ou changez de formule.",
-                         tier=tier.label, cap=tier.contacts, company=company.name, count=count),
-                       code="contact_cap", field="email")
+        raise Conflict(
+            _(
+                "La formule %(tier)s donne accès au portail à %(cap)s contact(s) et %(company)s en a déjà "
+                "%(count)s : désactivez d'abord un contact, ou changez de formule.",
+                tier=tier.label,
+                cap=tier.contacts,
+                company=company.name,
+                count=count,
+            ),
+            code="contact_cap",
+            field="email",
+        )
 
 
 def _new_account(email: str, name: str) -> tuple[str, str]:
@@ -69,23 +92,29 @@ def _new_account(email: str, name: str) -> tuple[str, str]:
     if not name or len(name) > 120:
         raise Invalid(_("Indiquez le nom de la personne (1 à 120 caractères)."), code="invalid_name", field="name")
     if "@" not in email or len(email) > 254 or email.startswith("@") or email.endswith("@"):
-        raise Invalid(_("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr."),
-                      code="invalid_email", field="email")
+        raise Invalid(
+            _("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr."),
+            code="invalid_email",
+            field="email",
+        )
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict(_("Un compte existe déjà pour %(email)s.", email=email), code="email_taken", field="email")
     return email, name
 
 
-def invite_contact(actor: User, company: Company, email: str, name: str, now: datetime,
-                   main_contact: bool = False) -> User:
+def invite_contact(
+    actor: User, company: Company, email: str, name: str, now: datetime, main_contact: bool = False
+) -> User:
     """A new portal contact of `company`, within its tier's cap; the invitation mail carries the link."""
     may_manage(actor, company)
     email, name = _new_account(email, name)
     with locking.locked([locking.company(company.id)]):
         company = db.session.get_one(Company, company.id)
         if not company.active:
-            raise Conflict(_("%(company)s est désactivée : réactivez-la avant d'y inviter un contact.",
-                             company=company.name), code="company_inactive")
+            raise Conflict(
+                _("%(company)s est désactivée : réactivez-la avant d'y inviter un contact.", company=company.name),
+                code="company_inactive",
+            )
         _cap(company)
         email, name = _new_account(email, name)
         user = User(email=email, name=name, role="client", company=company, main_contact=bool(main_contact))
@@ -125,8 +154,9 @@ def _managed(actor: User, user: User) -> None:
     elif actor.role != "admin":
         raise NotEntitled(_("Seul un administrateur gère les comptes de l'équipe."), code="admin_only")
     if user.id == actor.id:
-        raise Conflict(_("Vous ne pouvez pas modifier votre propre accès : demandez-le à un autre administrateur."),
-                       code="self")
+        raise Conflict(
+            _("Vous ne pouvez pas modifier votre propre accès : demandez-le à un autre administrateur."), code="self"
+        )
 
 
 def _keys(user: User) -> list:
@@ -141,8 +171,11 @@ def deactivate(actor: User, user: User, now: datetime) -> None:
         if not user.active:
             return
         companies.stop_user(actor, user, now)
-        db.session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id,
-                                                      PasswordLink.used_at.is_(None)).values(used_at=now))
+        db.session.execute(
+            update(PasswordLink)
+            .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+            .values(used_at=now)
+        )
         db.session.flush()
 
 
@@ -155,8 +188,10 @@ def reactivate(actor: User, user: User) -> None:
             return
         if user.company is not None:
             if not user.company.active:
-                raise Conflict(_("%(company)s est désactivée : réactivez d'abord la société.",
-                                 company=user.company.name), code="company_inactive")
+                raise Conflict(
+                    _("%(company)s est désactivée : réactivez d'abord la société.", company=user.company.name),
+                    code="company_inactive",
+                )
             _cap(user.company)
         user.active = True
         db.session.flush()
@@ -179,8 +214,11 @@ def set_role(actor: User, user: User, role: str) -> None:
     """A staff member becomes planner or admin (clients and consultants keep theirs)."""
     _managed(actor, user)
     if role not in STAFF_ROLES or user.role not in STAFF_ROLES:
-        raise Invalid(_("Seuls les membres de l'équipe passent de planificateur à administrateur et inversement."),
-                      code="invalid_role", field="role")
+        raise Invalid(
+            _("Seuls les membres de l'équipe passent de planificateur à administrateur et inversement."),
+            code="invalid_role",
+            field="role",
+        )
     with locking.locked([locking.account(user.id)]):
         user = db.session.get_one(User, user.id)
         before, user.role = user.role, role
@@ -195,8 +233,9 @@ def send_reset(actor: User, user: User, now: datetime) -> None:
     with locking.locked(_keys(user)):
         user = db.session.get_one(User, user.id)
         if not user.active:
-            raise Conflict(_("Ce compte est désactivé : réactivez-le avant de lui envoyer un lien."),
-                           code="user_inactive")
+            raise Conflict(
+                _("Ce compte est désactivé : réactivez-le avant de lui envoyer un lien."), code="user_inactive"
+            )
         audit.record(actor, "user.reset_link", user)
         _issue(user, "reset", now)
 
@@ -220,8 +259,12 @@ class LinkRefused(Invalid):
 
 
 def _refused() -> LinkRefused:
-    return LinkRefused(_("Ce lien n'est plus valable (il a expiré, a déjà servi ou a été remplacé par un plus "
-                         "récent) : demandez-en un nouveau avec « Mot de passe oublié »."))
+    return LinkRefused(
+        _(
+            "Ce lien n'est plus valable (il a expiré, a déjà servi ou a été remplacé par un plus "
+            "récent) : demandez-en un nouveau avec « Mot de passe oublié »."
+        )
+    )
 
 
 def check(raw: str, now: datetime) -> User:
@@ -236,8 +279,11 @@ def redeem(raw: str, password: str, now: datetime) -> User:
     """Set the password through a link: once, before it expires (re-checked under the account's lock)."""
     user = check(raw, now)
     if len(password or "") < accounts.MIN_PASSWORD:
-        raise Invalid(_("Choisissez un mot de passe d'au moins %(n)s caractères.", n=accounts.MIN_PASSWORD),
-                      code="weak_password", field="password")
+        raise Invalid(
+            _("Choisissez un mot de passe d'au moins %(n)s caractères.", n=accounts.MIN_PASSWORD),
+            code="weak_password",
+            field="password",
+        )
     with locking.locked(_keys(user)):
         link = db.session.scalar(select(PasswordLink).where(PasswordLink.token_hash == digest(raw)))
         if link is None or link.used_at is not None or link.expires_at <= now or not link.user.active:

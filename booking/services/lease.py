@@ -1,4 +1,5 @@
 """The scheduler's lease: only its holder runs the jobs, so that starting two schedulers is harmless."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -19,12 +20,17 @@ def acquire(holder: str, now: datetime) -> bool:
     """Take or renew the lease; False while another live holder has it."""
     try:
         with locking.locked([]):
-            renewed = cast(CursorResult, db.session.execute(
-                update(SchedulerLease)
-                .where(SchedulerLease.name == NAME,
-                       or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
-                .values(holder=holder, expires_at=now + TTL)
-            )).rowcount
+            renewed = cast(
+                CursorResult,
+                db.session.execute(
+                    update(SchedulerLease)
+                    .where(
+                        SchedulerLease.name == NAME,
+                        or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now),
+                    )
+                    .values(holder=holder, expires_at=now + TTL)
+                ),
+            ).rowcount
             if renewed:
                 return True
             if db.session.get(SchedulerLease, NAME) is not None:

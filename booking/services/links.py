@@ -1,6 +1,7 @@
 """Links in booking mails (see, reschedule, cancel the booking), like Calendly's: signed so that nobody
 can forge one for another booking, expiring (MAX_AGE, or the booking's start if sooner), and only a way
 in: following one still needs a login, and the page it leads to applies its own access rules."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

@@ -7,13 +7,14 @@ re-check and the write see the same state (a deferred BEGIN would fail with SQLI
 No lock is waited for longer than LOCK_TIMEOUT_SECONDS (PostgreSQL's lock_timeout, SQLite's busy
 timeout): past it, `LockTimeout`, which the pages and the API answer with 503 and Retry-After.
 """
+
 from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Iterable, Iterator
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, text
@@ -65,9 +66,11 @@ def timeout() -> float:
 
 # One statement: the timeout is set first (the locks are taken on the joined rows, which need its row),
 # then unnest yields the sorted keys in order and each lock is taken in turn; no keys, no lock.
-_LOCK_ALL = text("SELECT count(pg_advisory_xact_lock(k.a, k.b)) "
-                 "FROM (SELECT set_config('lock_timeout', :timeout, true)) AS s "
-                 "LEFT JOIN unnest(CAST(:a AS integer[]), CAST(:b AS integer[])) AS k(a, b) ON true")
+_LOCK_ALL = text(
+    "SELECT count(pg_advisory_xact_lock(k.a, k.b)) "
+    "FROM (SELECT set_config('lock_timeout', :timeout, true)) AS s "
+    "LEFT JOIN unnest(CAST(:a AS integer[]), CAST(:b AS integer[])) AS k(a, b) ON true"
+)
 
 
 @event.listens_for(Engine, "connect")
@@ -138,8 +141,10 @@ def locked(keys: Iterable[LockKey], *, reread: bool = True) -> Iterator[None]:
             session.connection(execution_options={IMMEDIATE: True})
         else:
             ordered = sorted(set(keys))
-            session.execute(_LOCK_ALL, {"timeout": f"{int(timeout() * 1000)}ms",
-                                        "a": [a for a, _ in ordered], "b": [b for _, b in ordered]})
+            session.execute(
+                _LOCK_ALL,
+                {"timeout": f"{int(timeout() * 1000)}ms", "a": [a for a, _ in ordered], "b": [b for _, b in ordered]},
+            )
         yield
         if session.info.get(_HOLD):
             session.flush()

@@ -1,5 +1,6 @@
 """Password logins: the same work whether the account exists or not, failures counted per e-mail
 address with a progressive delay, and sessions that end everywhere when asked."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,9 @@ class LoginLocked(ServiceError):
     code = "login_locked"
 
     def __init__(self, until: datetime):
-        super().__init__(_l("Trop d'échecs de connexion pour ce compte : réessayez après %(time)s UTC.",
-                            time=f"{until:%H:%M}"))
+        super().__init__(
+            _l("Trop d'échecs de connexion pour ce compte : réessayez après %(time)s UTC.", time=f"{until:%H:%M}")
+        )
         self.until = until
 
 
@@ -115,31 +117,39 @@ def _count_failure(key: str, now: datetime) -> datetime | None:
     steps = [(following == n, literal(end, table.c.locked_until.type)) for n, end in ends]
     first = delay(1)
     insert = (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
-    statement = insert.values(account=key, failures=1, locked_until=now + first if first else None,
-                              last_failure_at=now).on_conflict_do_update(
-        index_elements=[table.c.account],
-        set_={"failures": following, "last_failure_at": now,
-              "locked_until": case((following < threshold, None), *steps, else_=steps[-1][1])},
-    ).returning(table.c.locked_until)
+    statement = (
+        insert.values(account=key, failures=1, locked_until=now + first if first else None, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.account],
+            set_={
+                "failures": following,
+                "last_failure_at": now,
+                "locked_until": case((following < threshold, None), *steps, else_=steps[-1][1]),
+            },
+        )
+        .returning(table.c.locked_until)
+    )
     return db.session.scalar(statement)
 
 
 def locks(now: datetime) -> dict[str, datetime]:
     """Addresses (hashed) locked at `now`, with the end of their delay."""
-    rows = db.session.execute(select(LoginFailure.account, LoginFailure.locked_until)
-                              .where(LoginFailure.locked_until > now))
+    rows = db.session.execute(
+        select(LoginFailure.account, LoginFailure.locked_until).where(LoginFailure.locked_until > now)
+    )
     return {account: until for account, until in rows if until is not None}  # the query keeps set ones
 
 
 def unlock(actor: User | None, user: User) -> bool:
     """Forget the failures of `user`'s address; True if there were any."""
-    removed = cast(CursorResult, db.session.execute(delete(LoginFailure).where(LoginFailure.account == account_key(user.email))))
+    removed = cast(
+        CursorResult, db.session.execute(delete(LoginFailure).where(LoginFailure.account == account_key(user.email)))
+    )
     audit.record(actor, "user.unlock", user)
     return bool(removed.rowcount)
 
 
 def end_sessions(actor: User | None, user: User) -> None:
     """Every session and remember-me cookie of `user` stops working (their id names the old generation)."""
-    db.session.execute(update(User).where(User.id == user.id)
-                       .values(session_generation=User.session_generation + 1))
+    db.session.execute(update(User).where(User.id == user.id).values(session_generation=User.session_generation + 1))
     audit.record(actor, "user.sessions_end", user)

@@ -8,15 +8,16 @@ most the one in flight, and that one carries the same Message-ID for receivers t
 (after MAX_ATTEMPTS, or refused for good) is marked failed and logged as an error; planners see the
 outbox (`outbox`, `counts`) and send a mail again (`retry_now`).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import smtplib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Sequence
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -25,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select
 
 from calendars.invite import EventData, invitation, method_of
+
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.types import utcnow
@@ -42,26 +44,34 @@ PAGE_SIZE = 50
 EXPIRED, INTERRUPTED = "expired", "interrupted"
 
 _QUEUED = and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
-STATUSES = {"queued": _QUEUED, "sent": OutboxMessage.sent_at.is_not(None),
-            "failed": OutboxMessage.failed_at.is_not(None)}
+STATUSES = {
+    "queued": _QUEUED,
+    "sent": OutboxMessage.sent_at.is_not(None),
+    "failed": OutboxMessage.failed_at.is_not(None),
+}
 
 
 _INSERT = OutboxMessage.__table__.insert()
 
 
-def queue(recipients: list[str], subject: str, body: str, event: EventData | None = None,
-          booking_id: int | None = None) -> None:
+def queue(
+    recipients: list[str], subject: str, body: str, event: EventData | None = None, booking_id: int | None = None
+) -> None:
     """Store one mail per recipient in the caller's transaction, in one call; the invitation (if any)
     is attached when the mail is composed."""
     queue_bodies([(recipients, body)], subject, event, booking_id)
 
 
-def queue_bodies(groups: list[tuple[list[str], str]], subject: str, event: EventData | None = None,
-                 booking_id: int | None = None) -> None:
+def queue_bodies(
+    groups: list[tuple[list[str], str]], subject: str, event: EventData | None = None, booking_id: int | None = None
+) -> None:
     """`queue` for several groups of recipients, each with its own body (a client's links differ from a
     consultant's), in one statement: every statement costs a booking's request more than its rows do."""
-    rows = [{"recipient": recipient, "subject": subject, "body": body, "event": None, "booking_id": booking_id}
-            for recipients, body in groups for recipient in recipients]
+    rows = [
+        {"recipient": recipient, "subject": subject, "body": body, "event": None, "booking_id": booking_id}
+        for recipients, body in groups
+        for recipient in recipients
+    ]
     if rows:
         event_json = event.to_json() if event else None
         for row in rows:
@@ -103,8 +113,10 @@ def _compose(entries: Sequence[OutboxMessage]) -> None:
                 data = EventData.from_json(entry.event)
                 ics, method = invitation(data), method_of(data)
             rendered[key] = message(entry.subject, entry.body, ics, method).as_string()
-        entry.raw = (f"To: {entry.recipient}\nMessage-ID: {message_id(entry.id)}\n"
-                     f"Date: {format_datetime(entry.created_at)}\n{rendered[key]}")
+        entry.raw = (
+            f"To: {entry.recipient}\nMessage-ID: {message_id(entry.id)}\n"
+            f"Date: {format_datetime(entry.created_at)}\n{rendered[key]}"
+        )
 
 
 def _settle(entries: list[OutboxMessage], now: datetime, error: str | None = None, final: bool = False) -> None:
@@ -122,8 +134,13 @@ def _settle(entries: list[OutboxMessage], now: datetime, error: str | None = Non
 def _give_up(entry: OutboxMessage, now: datetime) -> None:
     """Mark a mail failed and raise the alert: it is kept for planners to see and retry, not dropped."""
     entry.failed_at, entry.next_attempt_at = now, None
-    log.error("mail %d to %s given up after %d attempt(s): %s (outbox page: retry once the cause is fixed)",
-              entry.id, entry.recipient, entry.attempts, entry.error)
+    log.error(
+        "mail %d to %s given up after %d attempt(s): %s (outbox page: retry once the cause is fixed)",
+        entry.id,
+        entry.recipient,
+        entry.attempts,
+        entry.error,
+    )
 
 
 def _permanent(exc: Exception) -> bool:
@@ -159,11 +176,18 @@ def _sweep(now: datetime) -> None:
     """Give up mail that can no longer leave: its last attempt was cut off (a crash), or it was kept
     while no server was set and is now stale (RESEND_WITHIN)."""
     with locking.locked([], reread=False):
-        stale = db.session.scalars(select(OutboxMessage).where(_QUEUED, or_(
-            and_(OutboxMessage.attempts >= MAX_ATTEMPTS, OutboxMessage.next_attempt_at <= now),
-            # created_at is the wall clock's, like this
-            and_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.created_at <= utcnow() - RESEND_WITHIN),
-        )).with_for_update(skip_locked=True)).all()
+        stale = db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                _QUEUED,
+                or_(
+                    and_(OutboxMessage.attempts >= MAX_ATTEMPTS, OutboxMessage.next_attempt_at <= now),
+                    # created_at is the wall clock's, like this
+                    and_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.created_at <= utcnow() - RESEND_WITHIN),
+                ),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
         for entry in stale:
             entry.error = entry.error or (INTERRUPTED if entry.attempts else EXPIRED)
             _give_up(entry, now)
@@ -173,10 +197,18 @@ def _claim(now: datetime) -> Sequence[OutboxMessage]:
     """Take the due mail and count its attempt before sending: if this process dies, the mail waits
     for its backoff like any failure (another scheduler skips it meanwhile), never lost nor doubled."""
     with locking.locked([], reread=False):
-        due = db.session.scalars(select(OutboxMessage).where(
-            _QUEUED, OutboxMessage.raw.is_not(None), OutboxMessage.attempts < MAX_ATTEMPTS,
-            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-        ).order_by(OutboxMessage.id).limit(BATCH).with_for_update(skip_locked=True)).all()
+        due = db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                _QUEUED,
+                OutboxMessage.raw.is_not(None),
+                OutboxMessage.attempts < MAX_ATTEMPTS,
+                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
         for entry in due:
             entry.attempts += 1
             entry.next_attempt_at = now + timedelta(minutes=2 ** (entry.attempts - 1))
@@ -186,8 +218,9 @@ def _claim(now: datetime) -> Sequence[OutboxMessage]:
 def deliver(now: datetime) -> int:
     """Compose the queued mail, then send what is due (scheduler job); returns how many were sent."""
     with locking.locked([]):  # SQLite: take the write lock first
-        fresh = db.session.scalars(select(OutboxMessage).where(OutboxMessage.raw.is_(None))
-                                   .order_by(OutboxMessage.id).limit(BATCH)).all()
+        fresh = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.raw.is_(None)).order_by(OutboxMessage.id).limit(BATCH)
+        ).all()
         _compose(fresh)
     if not current_app.config.get("MAIL_SERVER"):
         return 0
@@ -206,8 +239,14 @@ def outbox(status: str | None, number: int) -> Page:
 
 def counts() -> dict[str, int]:
     """How many mails are queued, sent and failed, in one statement."""
-    row = db.session.execute(select(*(func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(status)
-                                      for status, condition in STATUSES.items()))).one()
+    row = db.session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(status)
+                for status, condition in STATUSES.items()
+            )
+        )
+    ).one()
     return dict(row._mapping)
 
 
@@ -219,15 +258,23 @@ def failed_count() -> int:
 def retry_now(entry_id: int, now: datetime) -> OutboxMessage:
     """Send this mail with the next delivery; a failed one gets its attempts anew."""
     if not current_app.config.get("MAIL_SERVER"):
-        raise Conflict(_("Aucun serveur de courrier n'est configuré (MAIL_SERVER) : le courrier reste conservé "
-                         "ici et rien ne peut partir. Configurez-le, puis réessayez."))
+        raise Conflict(
+            _(
+                "Aucun serveur de courrier n'est configuré (MAIL_SERVER) : le courrier reste conservé "
+                "ici et rien ne peut partir. Configurez-le, puis réessayez."
+            )
+        )
     with locking.locked([]):
         entry = db.session.get(OutboxMessage, entry_id, with_for_update=True)
         if entry is None:
             raise NotFound(_("Aucun courriel n°%(id)s dans la file d'envoi.", id=entry_id))
         if entry.sent_at is not None:
-            raise Conflict(_("Ce courriel est déjà parti (%(when)s) : il n'y a rien à réessayer.",
-                             when=local_datetime(entry.sent_at, "d MMM yyyy HH:mm")))
+            raise Conflict(
+                _(
+                    "Ce courriel est déjà parti (%(when)s) : il n'y a rien à réessayer.",
+                    when=local_datetime(entry.sent_at, "d MMM yyyy HH:mm"),
+                )
+            )
         if entry.failed_at is not None:
             entry.failed_at, entry.attempts = None, 0
         entry.next_attempt_at = now

@@ -1,10 +1,11 @@
 """Tell people what happened: mails with an iTIP invitation for booking changes, plain mails for alerts.
 Always called inside the transaction that makes the change: the mail is queued with it (see `mail`)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from babel import dates, numbers
 from flask import current_app
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from calendars.invite import EventData, Person
 from calendars.worktime import PARIS
+
 from .. import labels
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, User
@@ -41,8 +43,12 @@ def event_data(booking: Booking, kind: str | None = None) -> EventData:
     if booking.ticket:
         lines.append(f"Ticket : {booking.ticket.reference} ({booking.ticket.priority})")
     return EventData(
-        uid=booking.ical_uid, sequence=booking.sequence, start=booking.start_at, end=booking.end_at,
-        summary=f"{kind} — {booking.company.name}", description="\n".join(lines),
+        uid=booking.ical_uid,
+        sequence=booking.sequence,
+        start=booking.start_at,
+        end=booking.end_at,
+        summary=f"{kind} — {booking.company.name}",
+        description="\n".join(lines),
         cancelled=booking.status in CANCELLED,
         organizer=Person(current_app.config["MAIL_SENDER"], "ERP-Lib Planner"),
         attendees=tuple(Person(u.email, u.name) for u in (booking.contact, booking.consultant.user) if u),
@@ -50,7 +56,7 @@ def event_data(booking: Booking, kind: str | None = None) -> EventData:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _french(kind: str) -> str:
     """A service's name in French, the language of the mails (looked up once per process)."""
     with force_locale("fr"):
@@ -84,22 +90,28 @@ def _removed(booking: Booking, start: datetime, consultant_id: int) -> None:
         return
     person = Person(previous.user.email, previous.user.name)
     data = event_data(booking, _french(booking.kind))
-    data = replace(data, cancelled=True, attendees=(person,), start=start, end=start + (booking.end_at - booking.start_at))
+    data = replace(
+        data, cancelled=True, attendees=(person,), start=start, end=start + (booking.end_at - booking.start_at)
+    )
     subject = _subject("reassigned", booking, start)
-    body = (f"Bonjour,\n\n{subject}.\n\n{data.description}\n\nCe rendez-vous n'est plus à votre agenda : "
-            "l'invitation jointe l'en retire.\n")  # no link: the booking is no longer theirs to see
+    body = (
+        f"Bonjour,\n\n{subject}.\n\n{data.description}\n\nCe rendez-vous n'est plus à votre agenda : "
+        "l'invitation jointe l'en retire.\n"
+    )  # no link: the booking is no longer theirs to see
     mail.queue([person.email], subject, body, data, booking.id)
 
 
-def about_booking(booking_id: int, what: str, text: str | None, *, to_planners: bool = False,
-                  with_invite: bool = False) -> None:
+def about_booking(
+    booking_id: int, what: str, text: str | None, *, to_planners: bool = False, with_invite: bool = False
+) -> None:
     """A mail about one booking, read afresh (a job may have changed it with a plain UPDATE)."""
     booking = db.session.get_one(Booking, booking_id, populate_existing=True)
     _queue(booking, what, text, to_planners=to_planners, with_invite=with_invite)
 
 
-def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool = False,
-           with_invite: bool = False) -> None:
+def _queue(
+    booking: Booking, what: str, text: str | None, *, to_planners: bool = False, with_invite: bool = False
+) -> None:
     """To the booking's contact and consultant (the event's attendees), optionally to every planner;
     without `text`, the event's description and a word about the attached invitation."""
     db.session.flush()  # the stamp is the change's own updated_at
@@ -112,9 +124,15 @@ def _queue(booking: Booking, what: str, text: str | None, *, to_planners: bool =
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
     contact = booking.contact.email if booking.contact else None
     event = data if with_invite else None
-    mail.queue_bodies([([p.email for p in people if p.email == contact], body + _client_links(booking)),
-                       ([p.email for p in people if p.email != contact], body + _staff_link(booking))],
-                      subject, event, booking.id)
+    mail.queue_bodies(
+        [
+            ([p.email for p in people if p.email == contact], body + _client_links(booking)),
+            ([p.email for p in people if p.email != contact], body + _staff_link(booking)),
+        ],
+        subject,
+        event,
+        booking.id,
+    )
 
 
 def _client_links(booking: Booking) -> str:
@@ -122,8 +140,7 @@ def _client_links(booking: Booking) -> str:
     booking can no longer change."""
     text = f"\nVoir le rendez-vous : {links.url(booking, 'voir')}\n"
     if booking.status == "confirmed":  # a held one is confirmed from its page first
-        text += (f"Le déplacer : {links.url(booking, 'deplacer')}\n"
-                 f"L'annuler : {links.url(booking, 'annuler')}\n")
+        text += f"Le déplacer : {links.url(booking, 'deplacer')}\nL'annuler : {links.url(booking, 'annuler')}\n"
     return text
 
 
@@ -135,15 +152,22 @@ def _staff_link(booking: Booking) -> str:
 def prerequisites_reminder(booking_id: int) -> None:
     booking = db.session.get_one(Booking, booking_id)
     missing = "\n".join(f"- {label}" for _, label, done in checklist(booking) if not done)
-    about_booking(booking_id, "prerequisites_reminder",
-                  f"Confirmez dans votre portail, avant l'échéance de 24 heures ouvrées :\n{missing}")
+    about_booking(
+        booking_id,
+        "prerequisites_reminder",
+        f"Confirmez dans votre portail, avant l'échéance de 24 heures ouvrées :\n{missing}",
+    )
 
 
 def prerequisites_missing(booking_id: int) -> None:
-    about_booking(booking_id, "prerequisites_missing",
-                  "Les prérequis n'ont pas tous été confirmés à temps : l'intervention n'aura pas lieu. "
-                  "Un nouveau créneau vous est proposé dans votre portail, à réserver en un clic.",
-                  to_planners=True, with_invite=True)
+    about_booking(
+        booking_id,
+        "prerequisites_missing",
+        "Les prérequis n'ont pas tous été confirmés à temps : l'intervention n'aura pas lieu. "
+        "Un nouveau créneau vous est proposé dans votre portail, à réserver en un clic.",
+        to_planners=True,
+        with_invite=True,
+    )
 
 
 def company_alert(company: Company, subject: str, text: str) -> None:
@@ -159,9 +183,11 @@ def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
     link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/portail/priorite/{request.id}/devis"
     total = numbers.format_currency(quote.total, "EUR", locale="fr_FR")
     subject = "Devis de conseil prioritaire à valider"
-    body = (f"Bonjour,\n\nLe devis de votre demande de conseil prioritaire ({request.skill}) est prêt : "
-            f"{total} au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
-            f"et acceptez-le ici : {link}\n")
+    body = (
+        f"Bonjour,\n\nLe devis de votre demande de conseil prioritaire ({request.skill}) est prêt : "
+        f"{total} au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
+        f"et acceptez-le ici : {link}\n"
+    )
     mail.queue([request.requester.email], subject, body)
 
 
@@ -171,11 +197,15 @@ def password_link(user: User, raw: str, purpose: str, valid_hours: int) -> None:
     if purpose == "invite":
         where = f" pour {user.company.name}" if user.company else ""
         subject = "Votre accès au planning ERP-Lib"
-        text = (f"Un compte a été créé pour vous{where} sur le planning ERP-Lib (identifiant : {user.email}).\n\n"
-                f"Choisissez votre mot de passe ici : {link}")
+        text = (
+            f"Un compte a été créé pour vous{where} sur le planning ERP-Lib (identifiant : {user.email}).\n\n"
+            f"Choisissez votre mot de passe ici : {link}"
+        )
     else:
         subject = "Nouveau mot de passe pour le planning ERP-Lib"
-        text = ("Une demande de nouveau mot de passe a été faite pour votre compte. Choisissez-le ici : "
-                f"{link}\n\nSi vous n'avez rien demandé, ignorez ce message : votre mot de passe actuel reste valable.")
+        text = (
+            "Une demande de nouveau mot de passe a été faite pour votre compte. Choisissez-le ici : "
+            f"{link}\n\nSi vous n'avez rien demandé, ignorez ce message : votre mot de passe actuel reste valable."
+        )
     text += f"\n\nCe lien ne sert qu'une fois et expire dans {valid_hours} heures."
     mail.queue([user.email], subject, f"Bonjour {user.name},\n\n{text}\n")

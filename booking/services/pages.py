@@ -1,4 +1,5 @@
 """One page of a long list: SQL LIMIT/OFFSET after a count, the page number clamped to the list."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,4 +36,4 @@ def slice_page(items: list, number: int | None, size: int = PAGE_SIZE) -> Page:
     """The same page over a list already computed in Python (a rule SQL cannot say, e.g. a deadline)."""
     pages = max(-(-len(items) // size), 1)
     number = min(max(number or 1, 1), pages)
-    return Page(items[(number - 1) * size:number * size], number, pages, len(items), size)
+    return Page(items[(number - 1) * size : number * size], number, pages, len(items), size)

@@ -3,6 +3,7 @@
 Clients book up to the booking horizon ahead, so a booking may fall after a planned tier change: what it
 is entitled to (and what the hour bank pays) follows the period covering its day, not today's tier.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,6 +12,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from calendars.worktime import PARIS
+
 from ..extensions import db
 from ..models import Company, ContractPeriod
 from ..models.types import utcnow
@@ -32,9 +34,15 @@ def tier_on(company: Company, day: date) -> str:
     known = db.session.info.setdefault(_KNOWN, {})
     key = (company.id, day)
     if key not in known:
-        known[key] = db.session.scalar(select(ContractPeriod.tier).where(
-            ContractPeriod.company_id == company.id, ContractPeriod.starts_on <= day)
-            .order_by(ContractPeriod.starts_on.desc()).limit(1)) or company.tier
+        known[key] = (
+            db.session.scalar(
+                select(ContractPeriod.tier)
+                .where(ContractPeriod.company_id == company.id, ContractPeriod.starts_on <= day)
+                .order_by(ContractPeriod.starts_on.desc())
+                .limit(1)
+            )
+            or company.tier
+        )
     return known[key]
 
 
@@ -52,5 +60,8 @@ def _forget_when_periods_change(session, _context, _instances) -> None:
 
 def history(company: Company) -> list[ContractPeriod]:
     """Every period of the contract, oldest first (planned ones included)."""
-    return list(db.session.scalars(select(ContractPeriod).where(ContractPeriod.company_id == company.id)
-                                   .order_by(ContractPeriod.starts_on)))
+    return list(
+        db.session.scalars(
+            select(ContractPeriod).where(ContractPeriod.company_id == company.id).order_by(ContractPeriod.starts_on)
+        )
+    )

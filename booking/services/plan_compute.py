@@ -1,6 +1,7 @@
 """One claimed reshuffle plan computed: the instance from the database, CP-SAT with its progress on the plan
 row, then the plan (and the priority quote) or why there is none. Runs in a scheduler's worker process
 (booking/plan_workers.py); every write is fenced by the claim's attempt (services/plan_queue.py)."""
+
 from __future__ import annotations
 
 import logging
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from solver.instance import read_instance
 from solver.model import solve
+
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, ReshufflePlan
 from ..models.types import utcnow
@@ -24,8 +26,11 @@ PROGRESS_SECONDS = 0.5  # the page's progress is at most this old, the row writt
 def snapshot(now: datetime) -> dict:
     """Every active booking of the horizon as the plan sees it; applying checks that nothing changed."""
     end = now + timedelta(weeks=reshuffle.WEEKS)
-    rows = db.session.execute(select(Booking.id, Booking.start_at, Booking.consultant_id, Booking.status, Booking.sequence)
-                              .where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now, Booking.start_at < end))
+    rows = db.session.execute(
+        select(Booking.id, Booking.start_at, Booking.consultant_id, Booking.status, Booking.sequence).where(
+            Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now, Booking.start_at < end
+        )
+    )
     return {str(i): [s.isoformat(), c, st, q] for i, s, c, st, q in rows}
 
 
@@ -41,8 +46,10 @@ def compute(plan_id: int, attempt: int) -> None:
             plan = plan_queue.held(plan_id, attempt)
             if plan is not None:
                 plan.status, plan.finished_at = "failed", utcnow()
-                plan.error = (f"le calcul a échoué ({type(error).__name__} : {str(error)[:200]}). Relancez-le ; "
-                              "si l'erreur revient, signalez-la à l'administrateur.")
+                plan.error = (
+                    f"le calcul a échoué ({type(error).__name__} : {str(error)[:200]}). Relancez-le ; "
+                    "si l'erreur revient, signalez-la à l'administrateur."
+                )
 
 
 def _compute(plan_id: int, attempt: int) -> None:
@@ -63,15 +70,20 @@ def _compute(plan_id: int, attempt: int) -> None:
         if time.monotonic() - last[0] < PROGRESS_SECONDS:
             return
         last[0] = time.monotonic()
-        plan_queue.beat(plan_id, attempt, utcnow(), progress={"elapsed": round(elapsed, 1), "limit": limit,
-                                                              "value": value, "bound": bound})
+        plan_queue.beat(
+            plan_id,
+            attempt,
+            utcnow(),
+            progress={"elapsed": round(elapsed, 1), "limit": limit, "value": value, "bound": bound},
+        )
 
     result = solve(read_instance(raw), limit, progress=progress)
     with locking.locked([]):
         plan = plan_queue.held(plan_id, attempt)
         if plan is None:
-            log.warning("reshuffle plan %s: attempt %s finished after its claim was lost; result dropped",
-                        plan_id, attempt)
+            log.warning(
+                "reshuffle plan %s: attempt %s finished after its claim was lost; result dropped", plan_id, attempt
+            )
             return
         _record(plan, result, limit)
 
@@ -80,8 +92,12 @@ def _record(plan: ReshufflePlan, result, limit: float) -> None:
     """The solver's answer on the plan; a priority plan's quote goes to its requester."""
     plan.plan = result.to_json()
     plan.finished_at = utcnow()
-    plan.progress = {"elapsed": round(result.seconds, 1), "limit": limit, "value": result.objective.get("value"),
-                     "bound": result.objective.get("best_bound")}
+    plan.progress = {
+        "elapsed": round(result.seconds, 1),
+        "limit": limit,
+        "value": result.objective.get("value"),
+        "bound": result.objective.get("best_bound"),
+    }
     if result.status not in ("OPTIMAL", "FEASIBLE"):
         plan.status, plan.error = "failed", result.reason or result.status
         return

@@ -1,6 +1,7 @@
 """What a reshuffle plan changes, as the planner and the requester read it: the moved bookings with their
 compensation, the priority consulting's placements, and before/after bars per consultant and day.
 A fixed number of queries however many bookings the plan moves."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -13,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from solver.check import final_positions
 from solver.instance import Plan, read_instance, read_plan
 from solver.timeline import Timeline
+
 from ..extensions import db
 from ..models import Booking, Consultant, ReshufflePlan, User
 from . import solver_ids
@@ -59,8 +61,10 @@ class PlanView:
 
 def consultant_names() -> dict[str, str]:
     """Every consultant's name under their solver id, in one query."""
-    return {solver_ids.consultant(i): name for i, name in db.session.execute(
-        select(Consultant.id, User.name).join(User, Consultant.user_id == User.id))}
+    return {
+        solver_ids.consultant(i): name
+        for i, name in db.session.execute(select(Consultant.id, User.name).join(User, Consultant.user_id == User.id))
+    }
 
 
 def placements(plan: Plan, names: dict[str, str]) -> list[Placement]:
@@ -70,10 +74,25 @@ def placements(plan: Plan, names: dict[str, str]) -> list[Placement]:
 def moves(plan: Plan, names: dict[str, str]) -> list[Move]:
     """The plan's moves in its order, their bookings (and companies) loaded in one query."""
     ids = [solver_ids.booking_id(m.id) for m in plan.moves]
-    bookings = {b.id: b for b in db.session.scalars(
-        select(Booking).options(joinedload(Booking.company)).where(Booking.id.in_(ids)))} if ids else {}
-    return [Move(bookings[i], names.get(m.from_consultant, m.from_consultant), m.from_start,
-                 names.get(m.consultant, m.consultant), m.start, m.compensation_eur) for i, m in zip(ids, plan.moves)]
+    bookings = (
+        {
+            b.id: b
+            for b in db.session.scalars(select(Booking).options(joinedload(Booking.company)).where(Booking.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    return [
+        Move(
+            bookings[i],
+            names.get(m.from_consultant, m.from_consultant),
+            m.from_start,
+            names.get(m.consultant, m.consultant),
+            m.start,
+            m.compensation_eur,
+        )
+        for i, m in zip(ids, plan.moves)
+    ]
 
 
 def describe(plan: ReshufflePlan) -> PlanView | None:
@@ -85,8 +104,15 @@ def describe(plan: ReshufflePlan) -> PlanView | None:
     per_client: dict[str, float] = defaultdict(float)
     for move in moved:
         per_client[move.booking.company.name] += move.compensation_eur
-    return PlanView(result.status, result.reason, result.objective, placements(result, names), moved,
-                    sorted(per_client.items()), timelines(plan, result, names))
+    return PlanView(
+        result.status,
+        result.reason,
+        result.objective,
+        placements(result, names),
+        moved,
+        sorted(per_client.items()),
+        timelines(plan, result, names),
+    )
 
 
 def timelines(plan: ReshufflePlan, result: Plan, names: dict[str, str]) -> list[DayLine]:
@@ -108,5 +134,7 @@ def timelines(plan: ReshufflePlan, result: Plan, names: dict[str, str]) -> list[
             after[(item.consultant, day)].append(bar)
             if item.item in changed:
                 touched.add((item.consultant, day))
-    return [DayLine(names.get(c, c), d, before[(c, d)], after[(c, d)])
-            for c, d in sorted(touched, key=lambda k: (k[1], k[0]))][:MAX_TIMELINES]
+    return [
+        DayLine(names.get(c, c), d, before[(c, d)], after[(c, d)])
+        for c, d in sorted(touched, key=lambda k: (k[1], k[0]))
+    ][:MAX_TIMELINES]

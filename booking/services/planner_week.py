@@ -1,5 +1,6 @@
 """The planner's week: every consultant, day by day, with their bookings by kind, absences and imported busy
 time as bars. A fixed number of queries, however many consultants and bookings the week holds."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -49,16 +50,30 @@ def week_of(day: date) -> Week:
         for when, bar in day_bars(kind, a, b, label, first=monday, last=friday):
             cells[(consultant_id, when)].append(bar)
 
-    consultants = list(db.session.scalars(select(Consultant).options(joinedload(Consultant.user))
-                                          .order_by(Consultant.id)))
-    for b in db.session.scalars(select(Booking).options(joinedload(Booking.company)).where(
-            Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end, Booking.end_at > start)
-            .order_by(Booking.start_at)):
-        add(b.consultant_id, b.kind, b.start_at, b.end_at,
-            f"{b.company.name} {b.start_at.astimezone(BUSINESS.tz):%H:%M}")
-    for a in db.session.scalars(select(Absence).where(Absence.start_at < end, Absence.end_at > start)
-                                .order_by(Absence.consultant_id, Absence.start_at)):
+    consultants = list(
+        db.session.scalars(select(Consultant).options(joinedload(Consultant.user)).order_by(Consultant.id))
+    )
+    for b in db.session.scalars(
+        select(Booking)
+        .options(joinedload(Booking.company))
+        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end, Booking.end_at > start)
+        .order_by(Booking.start_at)
+    ):
+        add(
+            b.consultant_id,
+            b.kind,
+            b.start_at,
+            b.end_at,
+            f"{b.company.name} {b.start_at.astimezone(BUSINESS.tz):%H:%M}",
+        )
+    for a in db.session.scalars(
+        select(Absence)
+        .where(Absence.start_at < end, Absence.end_at > start)
+        .order_by(Absence.consultant_id, Absence.start_at)
+    ):
         add(a.consultant_id, "absence", a.start_at, a.end_at, a.reason or _("Absence"))
-    for busy in db.session.scalars(select(ExternalBusy).where(ExternalBusy.start_at < end, ExternalBusy.end_at > start)):
+    for busy in db.session.scalars(
+        select(ExternalBusy).where(ExternalBusy.start_at < end, ExternalBusy.end_at > start)
+    ):
         add(busy.consultant_id, "busy", busy.start_at, busy.end_at, _("Occupé (calendrier extérieur)"))
     return Week(monday, consultants, dict(cells))

@@ -1,5 +1,6 @@
 """An intervention's prerequisites checklist, read from the contract and the client's ticks (a leaf: notify
 and interventions both read it)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,6 +1,7 @@
 """Priority consulting and absence repair: request → accept → plan (queued, then computed with CP-SAT by a
 scheduler's worker, with progress) → the requester accepts the quote → the plan is applied in one transaction
 → everyone is told."""
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,9 @@ from .plan_compute import snapshot
 log = logging.getLogger(__name__)
 
 
-def request_consulting(actor: User, skill: str, amount: int, unit: str, description: str, now: datetime) -> PriorityRequest:
+def request_consulting(
+    actor: User, skill: str, amount: int, unit: str, description: str, now: datetime
+) -> PriorityRequest:
     """A client asks for priority consulting: Sérénité includes it, Confort gets a quote, Standard cannot."""
     company = actor.company
     assert company is not None  # only client contacts reach this (the pages and the API check the role)
@@ -32,11 +35,24 @@ def request_consulting(actor: User, skill: str, amount: int, unit: str, descript
         raise Invalid(_l("Durée : de 1 à 5 jours ou de 1 à 5 heures."), code="invalid_duration")
     skills = {s for c in db.session.scalars(select(Consultant)) for s in c.skills}
     if skill not in skills:
-        raise Invalid(_l("Compétence inconnue « %(skill)s » : choisissez parmi %(known)s.", skill=skill,
-                         known=", ".join(sorted(skills))), code="unknown_skill")
+        raise Invalid(
+            _l(
+                "Compétence inconnue « %(skill)s » : choisissez parmi %(known)s.",
+                skill=skill,
+                known=", ".join(sorted(skills)),
+            ),
+            code="unknown_skill",
+        )
     with locking.locked([locking.company(company.id)]):
-        request = PriorityRequest(company_id=actor.company_id, requester_id=actor.id, skill=skill, amount=amount,
-                                  unit=unit, description=description.strip()[:2000], requested_at=now)
+        request = PriorityRequest(
+            company_id=actor.company_id,
+            requester_id=actor.id,
+            skill=skill,
+            amount=amount,
+            unit=unit,
+            description=description.strip()[:2000],
+            requested_at=now,
+        )
         db.session.add(request)
         db.session.flush()
         audit.record(actor, "priority.request", request, on_quote=level == "quote")
@@ -55,17 +71,26 @@ def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -
     return start(actor, "priority", now, request=request) if accept else None
 
 
-def start(actor: User | None, kind: str, now: datetime, *, request: PriorityRequest | None = None,
-          consultant: Consultant | None = None) -> ReshufflePlan:
+def start(
+    actor: User | None,
+    kind: str,
+    now: datetime,
+    *,
+    request: PriorityRequest | None = None,
+    consultant: Consultant | None = None,
+) -> ReshufflePlan:
     """A new plan, queued: a scheduler's worker computes it (services/plan_queue.py), the page follows it."""
     with locking.locked([]):
-        plan = ReshufflePlan(kind=kind, status="queued", request_id=request.id if request else None,
-                             consultant_id=consultant.id if consultant else None,
-                             created_by_id=actor.id if actor else None, created_at=now)
+        plan = ReshufflePlan(
+            kind=kind,
+            status="queued",
+            request_id=request.id if request else None,
+            consultant_id=consultant.id if consultant else None,
+            created_by_id=actor.id if actor else None,
+            created_at=now,
+        )
         db.session.add(plan)
     return plan
-
-
 
 
 def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: int | None = None) -> ReshufflePlan:
@@ -77,8 +102,14 @@ def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: 
         request.client_accepted_at = now
         quote = quotes.build(request, plan)
         assert quote is not None  # _quoted_plan returns a ready plan
-        audit.record(actor, "priority.quote_accepted", request, plan=plan.id, quote_eur=request.quote_eur,
-                     total_eur=str(quote.total))
+        audit.record(
+            actor,
+            "priority.quote_accepted",
+            request,
+            plan=plan.id,
+            quote_eur=request.quote_eur,
+            total_eur=str(quote.total),
+        )
 
     return apply(actor, plan, now, consent=consent)
 
@@ -90,16 +121,22 @@ def apply_as_planner(actor: User, plan: ReshufflePlan, now: datetime, agreement_
     if request is not None and request.client_accepted_at is None:
         note = agreement_note.strip()[:2000]
         if not note:
-            raise Invalid(_l("Le client n'a pas encore accepté le devis : notez son accord (par exemple par "
-                             "téléphone : qui, quand) pour appliquer le plan à sa place."), code="agreement_missing")
+            raise Invalid(
+                _l(
+                    "Le client n'a pas encore accepté le devis : notez son accord (par exemple par "
+                    "téléphone : qui, quand) pour appliquer le plan à sa place."
+                ),
+                code="agreement_missing",
+            )
         plan = _quoted_plan(request, now, plan.id)
 
         def consent(request: PriorityRequest) -> None:
             request.client_accepted_at, request.agreement_note = now, note
             quote = quotes.build(request, plan)
             assert quote is not None  # _quoted_plan returns a ready plan
-            audit.record(actor, "priority.quote_agreed_by_phone", request, plan=plan.id, note=note,
-                         total_eur=str(quote.total))
+            audit.record(
+                actor, "priority.quote_agreed_by_phone", request, plan=plan.id, note=note, total_eur=str(quote.total)
+            )
 
         return apply(actor, plan, now, consent=consent)
     return apply(actor, plan, now)
@@ -109,24 +146,38 @@ def _quoted_plan(request: PriorityRequest, now: datetime, plan_id: int | None) -
     """The plan whose quote may be accepted now: the latest, ready, the one that was read, not expired."""
     plan = latest(request)
     if plan is None or plan.status != "ready" or request.status != "planned":
-        raise Conflict(_l("Aucun devis à accepter pour cette demande : il a déjà été accepté, ou le planificateur "
-                          "le recalcule."), code="no_quote")
+        raise Conflict(
+            _l("Aucun devis à accepter pour cette demande : il a déjà été accepté, ou le planificateur le recalcule."),
+            code="no_quote",
+        )
     if plan_id is not None and plan_id != plan.id:
-        raise Conflict(_l("Le devis a changé depuis que vous l'avez lu : relisez le nouveau devis avant de l'accepter."),
-                       code="quote_changed")
+        raise Conflict(
+            _l("Le devis a changé depuis que vous l'avez lu : relisez le nouveau devis avant de l'accepter."),
+            code="quote_changed",
+        )
     if request.quote_valid_until is not None and now >= request.quote_valid_until:
         with locking.locked([]):  # only a plan still ready: never one a twin request has just applied
-            db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan.id, ReshufflePlan.status == "ready")
-                               .values(status="stale"))
+            db.session.execute(
+                update(ReshufflePlan)
+                .where(ReshufflePlan.id == plan.id, ReshufflePlan.status == "ready")
+                .values(status="stale")
+            )
         fresh = start(None, plan.kind, now, request=request)
-        raise Conflict(_l("Ce devis a expiré : un nouveau devis (plan n°%(plan)s) est en cours de calcul ; "
-                          "vous le recevrez par courriel.", plan=fresh.id), code="quote_expired")
+        raise Conflict(
+            _l(
+                "Ce devis a expiré : un nouveau devis (plan n°%(plan)s) est en cours de calcul ; "
+                "vous le recevrez par courriel.",
+                plan=fresh.id,
+            ),
+            code="quote_expired",
+        )
     return plan
 
 
 def latest(request: PriorityRequest) -> ReshufflePlan | None:
-    return db.session.scalar(select(ReshufflePlan).where(ReshufflePlan.request_id == request.id)
-                             .order_by(ReshufflePlan.id.desc()))
+    return db.session.scalar(
+        select(ReshufflePlan).where(ReshufflePlan.request_id == request.id).order_by(ReshufflePlan.id.desc())
+    )
 
 
 def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> ReshufflePlan:
@@ -136,30 +187,55 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     if plan.status != "ready":
         raise Conflict(_l("Ce plan n'est pas applicable (déjà appliqué, périmé ou en échec)."), code="plan_not_ready")
     moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
-    touched = {m["to"]["consultant"] for m in moves} | {m["from"]["consultant"] for m in moves} | \
-        {p["consultant"] for p in placements}
-    keys = [locking.consultant_day(solver_ids.consultant_id(c), (now + timedelta(days=d)).date())
-            for c in touched for d in range(reshuffle.WEEKS * 7 + 1)]
+    touched = (
+        {m["to"]["consultant"] for m in moves}
+        | {m["from"]["consultant"] for m in moves}
+        | {p["consultant"] for p in placements}
+    )
+    keys = [
+        locking.consultant_day(solver_ids.consultant_id(c), (now + timedelta(days=d)).date())
+        for c in touched
+        for d in range(reshuffle.WEEKS * 7 + 1)
+    ]
     keys += [locking.company(plan.request.company_id)] if plan.request else []
     # the moved bookings' own lock, the one their cancel or move takes: neither can slip in meanwhile
     moved_ids = [solver_ids.booking_id(m["id"]) for m in moves]
-    keys += [locking.company(c) for c in db.session.scalars(select(Booking.company_id).where(Booking.id.in_(moved_ids)))]
+    keys += [
+        locking.company(c) for c in db.session.scalars(select(Booking.company_id).where(Booking.id.in_(moved_ids)))
+    ]
     created, moved, previous = [], [], {}  # previous: each moved booking's (start, consultant id)
     with locking.locked(keys):
-        db.session.scalars(select(ReshufflePlan).where(ReshufflePlan.id == plan.id).with_for_update()
-                           .execution_options(populate_existing=True)).one()
+        db.session.scalars(
+            select(ReshufflePlan)
+            .where(ReshufflePlan.id == plan.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
         if plan.status != "ready":  # applied (or made stale) by a twin request that held the locks first
-            raise Conflict(_l("Ce plan vient d'être appliqué ou remplacé : rechargez la page pour voir où il en est."),
-                           code="plan_not_ready")
-        db.session.scalars(select(Booking).where(Booking.id.in_(moved_ids)).with_for_update(of=Booking)
-                           .execution_options(populate_existing=True)).all()
+            raise Conflict(
+                _l("Ce plan vient d'être appliqué ou remplacé : rechargez la page pour voir où il en est."),
+                code="plan_not_ready",
+            )
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.id.in_(moved_ids))
+            .with_for_update(of=Booking)
+            .execution_options(populate_existing=True)
+        ).all()
         if snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
             plan.status = "stale"
             db.session.commit()
-            fresh = start(actor, plan.kind, now, request=plan.request,
-                          consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None)
-            raise Conflict(_l("Le planning a changé depuis le calcul : un nouveau plan (n°%(plan)s) est en cours.",
-                              plan=fresh.id), code="plan_stale")
+            fresh = start(
+                actor,
+                plan.kind,
+                now,
+                request=plan.request,
+                consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None,
+            )
+            raise Conflict(
+                _l("Le planning a changé depuis le calcul : un nouveau plan (n°%(plan)s) est en cours.", plan=fresh.id),
+                code="plan_stale",
+            )
         if consent is not None:
             consent(plan.request)
         bookings = {m["id"]: db.session.get_one(Booking, solver_ids.booking_id(m["id"])) for m in moves}
@@ -177,19 +253,30 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
             moved.append(booking)
             audit.record(actor, "booking.reshuffle", booking, plan=plan.id, to=move["to"])
             if plan.request and move["compensation_eur"]:
-                db.session.add(Compensation(plan_id=plan.id, payer_company_id=plan.request.company_id,
-                                            beneficiary_company_id=booking.company_id, booking_id=booking.id,
-                                            amount_eur=Decimal(str(move["compensation_eur"]))))
+                db.session.add(
+                    Compensation(
+                        plan_id=plan.id,
+                        payer_company_id=plan.request.company_id,
+                        beneficiary_company_id=booking.company_id,
+                        booking_id=booking.id,
+                        amount_eur=Decimal(str(move["compensation_eur"])),
+                    )
+                )
         db.session.flush()
         for placement in placements:
             request = plan.request
             assert request is not None  # placements are a priority request's jobs
-            booking = Booking(kind="priority_consulting", status="confirmed", company_id=request.company_id,
-                              contact_id=request.requester_id,
-                              consultant_id=solver_ids.consultant_id(placement["consultant"]),
-                              start_at=datetime.fromisoformat(placement["start"]),
-                              end_at=datetime.fromisoformat(placement["end"]), booked_at=now,
-                              notes=request.description)
+            booking = Booking(
+                kind="priority_consulting",
+                status="confirmed",
+                company_id=request.company_id,
+                contact_id=request.requester_id,
+                consultant_id=solver_ids.consultant_id(placement["consultant"]),
+                start_at=datetime.fromisoformat(placement["start"]),
+                end_at=datetime.fromisoformat(placement["end"]),
+                booked_at=now,
+                notes=request.description,
+            )
             db.session.add(booking)
             db.session.flush()
             created.append(booking)
@@ -205,17 +292,24 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     return plan
 
 
-def mark_absent(actor: User, consultant: Consultant, start: datetime, end: datetime, reason: str,
-                now: datetime) -> ReshufflePlan | None:
+def mark_absent(
+    actor: User, consultant: Consultant, start: datetime, end: datetime, reason: str, now: datetime
+) -> ReshufflePlan | None:
     """Record an absence; if it covers booked time, start a repair plan for the bookings it hits."""
     consultants.check_span(start, end)
     # the days it covers: a booking being made on one of them re-checks after this absence, or before it
     with locking.locked(consultants.day_keys(consultant.id, (start, end))):
         db.session.add(Absence(consultant_id=consultant.id, start_at=start, end_at=end, reason=reason[:120]))
         audit.record(actor, "consultant.absence", consultant, start=start.isoformat(), end=end.isoformat())
-    hit = db.session.scalar(select(Booking.id).where(
-        Booking.consultant_id == consultant.id, Booking.status == "confirmed",
-        Booking.start_at < end, Booking.end_at > start, Booking.start_at >= now))
+    hit = db.session.scalar(
+        select(Booking.id).where(
+            Booking.consultant_id == consultant.id,
+            Booking.status == "confirmed",
+            Booking.start_at < end,
+            Booking.end_at > start,
+            Booking.start_at >= now,
+        )
+    )
     return start_repair(actor, consultant, now) if hit else None
 
 

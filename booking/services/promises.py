@@ -1,5 +1,6 @@
 """What a slot promises before consent, said on the slot itself: until when cancelling is free (or that it
 no longer is), and by when an intervention's prerequisites must be confirmed."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,12 +34,18 @@ def notes(kind: str, start: datetime, now: datetime) -> list[Note]:
         hours = terms.policy.cancel_cutoff_hours
         until = business_before(start, hours)
         late = bookings.inside_cutoff(start, now)
-        found.append(Note("late_cancel", _("annulation non remboursable")) if late else
-                     Note("free_cancel", _("annulation gratuite jusqu'au %(when)s", when=_when(until))))
+        found.append(
+            Note("late_cancel", _("annulation non remboursable"))
+            if late
+            else Note("free_cancel", _("annulation gratuite jusqu'au %(when)s", when=_when(until)))
+        )
     gate = terms.service(kind).prerequisites_gate_hours
     if gate:
-        found.append(Note("prerequisites", _("prérequis à confirmer avant le %(when)s",
-                                             when=_when(business_before(start, gate)))))
+        found.append(
+            Note(
+                "prerequisites", _("prérequis à confirmer avant le %(when)s", when=_when(business_before(start, gate)))
+            )
+        )
     return found
 
 

@@ -1,5 +1,6 @@
 """The priority-consulting quote as the requester judges it: proposed dates and consultant, the consulting
 itself (included or priced from the contract), one line per moved booking, the total and its validity."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from solver.instance import read_plan
+
 from .. import contract
 from ..models import Booking, PriorityRequest, ReshufflePlan
 from . import plan_view
@@ -69,9 +71,20 @@ def build(request: PriorityRequest, plan: ReshufflePlan | None) -> Quote | None:
         return None
     result, names = read_plan(plan.plan), plan_view.consultant_names()
     # a booking moved at no cost to the requester is in the plan, not in the quote
-    lines = [Compensation(m.booking, m.booking.company.name, m.moved_from, m.moved_to,
-                          Decimal(str(m.compensation_eur)).quantize(CENT))
-             for m in plan_view.moves(result, names) if m.compensation_eur]
+    lines = [
+        Compensation(
+            m.booking, m.booking.company.name, m.moved_from, m.moved_to, Decimal(str(m.compensation_eur)).quantize(CENT)
+        )
+        for m in plan_view.moves(result, names)
+        if m.compensation_eur
+    ]
     included, rate, consulting = consulting_price(request)
-    return Quote(plan.id, plan_view.placements(result, names), included, rate, consulting, lines,
-                 request.quote_valid_until or valid_until(plan))
+    return Quote(
+        plan.id,
+        plan_view.placements(result, names),
+        included,
+        rate,
+        consulting,
+        lines,
+        request.quote_valid_until or valid_until(plan),
+    )

@@ -5,6 +5,7 @@ Codes, in the order the pipeline asks: grid, notice, gate, horizon (the same for
 then holiday, closed, absence, busy, taken, daily_cap (per consultant); no_consultant when nobody
 offers the service; not_entitled comes from the contract's check (errors.NotEntitled).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,29 +16,56 @@ from flask_babel import lazy_gettext as _l
 
 from .errors import Conflict
 
-CODES = ("grid", "notice", "gate", "horizon", "holiday", "closed", "absence", "busy", "taken", "daily_cap",
-         "no_consultant", "not_entitled")
+CODES = (
+    "grid",
+    "notice",
+    "gate",
+    "horizon",
+    "holiday",
+    "closed",
+    "absence",
+    "busy",
+    "taken",
+    "daily_cap",
+    "no_consultant",
+    "not_entitled",
+)
 
 # Keyed by code, or by code/variant where a whole-day service needs its own words.
 _SENTENCES = {
-    "grid": _l("Les créneaux commencent toutes les %(minutes)s minutes (par exemple à %(before)s ou à %(after)s) : "
-               "choisissez un créneau de la liste."),
-    "notice": _l("Ce créneau est dans le délai de prévenance de %(hours)s heures ouvrées : choisissez un créneau "
-                 "à partir du %(day)s à %(time)s."),
-    "notice/callback": _l("Un rappel se prépare en %(minutes)s minutes ouvrées (le temps de lire votre ticket) : "
-                          "choisissez un créneau à partir du %(day)s à %(time)s."),
-    "gate": _l("Les prérequis d'une mise à jour se confirment au plus tard %(hours)s heures ouvrées avant son début, "
-               "et ce délai est déjà passé pour ce créneau : choisissez un créneau après le %(day)s à %(time)s."),
-    "horizon": _l("Ce créneau est au-delà de l'horizon de réservation de %(days)s jours : choisissez un créneau "
-                  "avant le %(day)s à %(time)s."),
+    "grid": _l(
+        "Les créneaux commencent toutes les %(minutes)s minutes (par exemple à %(before)s ou à %(after)s) : "
+        "choisissez un créneau de la liste."
+    ),
+    "notice": _l(
+        "Ce créneau est dans le délai de prévenance de %(hours)s heures ouvrées : choisissez un créneau "
+        "à partir du %(day)s à %(time)s."
+    ),
+    "notice/callback": _l(
+        "Un rappel se prépare en %(minutes)s minutes ouvrées (le temps de lire votre ticket) : "
+        "choisissez un créneau à partir du %(day)s à %(time)s."
+    ),
+    "gate": _l(
+        "Les prérequis d'une mise à jour se confirment au plus tard %(hours)s heures ouvrées avant son début, "
+        "et ce délai est déjà passé pour ce créneau : choisissez un créneau après le %(day)s à %(time)s."
+    ),
+    "horizon": _l(
+        "Ce créneau est au-delà de l'horizon de réservation de %(days)s jours : choisissez un créneau "
+        "avant le %(day)s à %(time)s."
+    ),
     "holiday": _l("Le %(day)s est un jour férié : choisissez un autre jour."),
-    "closed": _l("Ce créneau tombe en dehors des heures ouvrées (soir, pause de midi, week-end) : "
-                 "choisissez un créneau de la liste."),
-    "closed/days": _l("Une intervention d'une journée commence à l'ouverture d'un jour ouvré : "
-                      "choisissez un jour de la liste."),
+    "closed": _l(
+        "Ce créneau tombe en dehors des heures ouvrées (soir, pause de midi, week-end) : "
+        "choisissez un créneau de la liste."
+    ),
+    "closed/days": _l(
+        "Une intervention d'une journée commence à l'ouverture d'un jour ouvré : choisissez un jour de la liste."
+    ),
     "absence": _l("Ce créneau tombe pendant une absence du consultant : choisissez un autre créneau."),
-    "absence/days": _l("Le consultant est absent une partie du %(day)s ; une intervention d'une journée demande "
-                       "des journées entières : choisissez un autre jour."),
+    "absence/days": _l(
+        "Le consultant est absent une partie du %(day)s ; une intervention d'une journée demande "
+        "des journées entières : choisissez un autre jour."
+    ),
     "busy": _l("Le consultant a un autre engagement à ce moment-là : choisissez un autre créneau."),
     "taken": _l("Ce créneau n'est plus disponible : il vient d'être réservé. Choisissez-en un autre."),
     "daily_cap": _l("Le consultant a déjà son nombre maximal de rendez-vous le %(day)s : choisissez un autre jour."),

@@ -1,4 +1,5 @@
 """Reminder mails before every booking, sent once."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -14,9 +15,14 @@ from . import claims, locking, notify
 def send_reminders(now: datetime) -> int:
     """Remind the contact and the consultant of each confirmed booking starting within the reminder delay."""
     horizon = now + timedelta(hours=contract.current().policy.reminder_hours)
-    due = db.session.scalars(select(Booking.id).where(
-        Booking.status == "confirmed", Booking.reminded_at.is_(None),
-        Booking.start_at > now, Booking.start_at <= horizon)).all()
+    due = db.session.scalars(
+        select(Booking.id).where(
+            Booking.status == "confirmed",
+            Booking.reminded_at.is_(None),
+            Booking.start_at > now,
+            Booking.start_at <= horizon,
+        )
+    ).all()
     sent = 0
     for booking_id in due:
         with locking.locked([]):

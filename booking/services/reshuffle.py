@@ -1,6 +1,7 @@
 """The reshuffle instance (docs/solver-format.md) built from the database: consultants with their
 own calendars (working pattern, regional holidays, absences: the one `calendar_for` that the slot list
 uses) and imported busy time as unavailable time; bookings; accepted priority jobs."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -9,12 +10,13 @@ from sqlalchemy import select
 
 from calendars.worktime import PARIS, public_holidays, subtract
 from solver.instance import INSTANCE_FORMAT
+
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
+from . import solver_ids
 from .availability import BUSINESS, calendar_for, eligible
 from .availability import earliest as first_start
-from . import solver_ids
 
 WEEKS = 4
 WINDOW_AFTER = timedelta(days=5)  # a moved booking may go up to five days after its original start
@@ -29,8 +31,11 @@ def _unavailable(consultant: Consultant, start: datetime, end: datetime) -> list
     weekly pattern (part time, other hours), on their regional holidays, during their absences, plus their
     imported busy time. The pattern comes from `calendar_for`, the same calendar the slot list uses."""
     spans = subtract(BUSINESS.intervals(start, end), calendar_for(consultant).intervals(start, end))
-    spans += db.session.execute(select(ExternalBusy.start_at, ExternalBusy.end_at).where(
-        ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > start, ExternalBusy.start_at < end)).all()
+    spans += db.session.execute(
+        select(ExternalBusy.start_at, ExternalBusy.end_at).where(
+            ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > start, ExternalBusy.start_at < end
+        )
+    ).all()
     return [{"start": _iso(a), "end": _iso(b)} for a, b in sorted(spans)]
 
 
@@ -48,41 +53,75 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
     terms = contract.current()
     end = datetime.combine((now + timedelta(weeks=WEEKS)).astimezone(PARIS).date(), datetime.min.time(), PARIS)
     consultants = eligible(terms.service("erplib"))
-    holidays = sorted({d for year in {now.year, end.year} for d in public_holidays(year)
-                       if now.astimezone(PARIS).date() <= d < end.date()})
+    holidays = sorted(
+        {
+            d
+            for year in {now.year, end.year}
+            for d in public_holidays(year)
+            if now.astimezone(PARIS).date() <= d < end.date()
+        }
+    )
     by_skill = {}
     bookings = []
-    for booking in db.session.scalars(select(Booking).where(
-            Booking.status == "confirmed", Booking.start_at >= now, Booking.end_at <= end).order_by(Booking.start_at)):
+    for booking in db.session.scalars(
+        select(Booking)
+        .where(Booking.status == "confirmed", Booking.start_at >= now, Booking.end_at <= end)
+        .order_by(Booking.start_at)
+    ):
         service = terms.service(booking.kind)
         skill = service.skill
         if skill not in by_skill:
             by_skill[skill] = [c.id for c in consultants if skill is None or skill in c.skills]
-        minutes = int((booking.end_at - booking.start_at).total_seconds() // 60) if service.span == "block" \
+        minutes = (
+            int((booking.end_at - booking.start_at).total_seconds() // 60)
+            if service.span == "block"
             else 450 * (service.duration_days or 1)
-        bookings.append({
-            "id": solver_ids.booking(booking.id), "client": solver_ids.client(booking.company_id),
-            "kind": booking.kind, "duration_minutes": minutes, "span": "block" if service.span == "block" else "days",
-            "consultant": solver_ids.consultant(booking.consultant_id), "start": _iso(booking.start_at),
-            "eligible": sorted(map(solver_ids.consultant, {booking.consultant_id, *by_skill[skill]})),
-            "window": {"start": _iso(now), "end": _iso(min(end, booking.start_at + WINDOW_AFTER))},
-            "pinned": booking.pinned, "booked_at": _iso(booking.booked_at)})
+        )
+        bookings.append(
+            {
+                "id": solver_ids.booking(booking.id),
+                "client": solver_ids.client(booking.company_id),
+                "kind": booking.kind,
+                "duration_minutes": minutes,
+                "span": "block" if service.span == "block" else "days",
+                "consultant": solver_ids.consultant(booking.consultant_id),
+                "start": _iso(booking.start_at),
+                "eligible": sorted(map(solver_ids.consultant, {booking.consultant_id, *by_skill[skill]})),
+                "window": {"start": _iso(now), "end": _iso(min(end, booking.start_at + WINDOW_AFTER))},
+                "pinned": booking.pinned,
+                "booked_at": _iso(booking.booked_at),
+            }
+        )
     jobs = []
     for request in requests:
         accepted = request.accepted_at or now
         # the same minimum notice as any booking, so that the consultant can prepare
         earliest = first_start(max(now, accepted))
-        jobs.append({"id": solver_ids.job(request.id), "client": solver_ids.client(request.company_id),
-                     "kind": "priority_consulting",
-                     "duration_minutes": request.amount * (450 if request.unit == "days" else 60),
-                     "span": "days" if request.unit == "days" else "block", "skill": request.skill,
-                     "window": {"start": _iso(earliest), "end": _iso(accepted + timedelta(days=7))}})
+        jobs.append(
+            {
+                "id": solver_ids.job(request.id),
+                "client": solver_ids.client(request.company_id),
+                "kind": "priority_consulting",
+                "duration_minutes": request.amount * (450 if request.unit == "days" else 60),
+                "span": "days" if request.unit == "days" else "block",
+                "skill": request.skill,
+                "window": {"start": _iso(earliest), "end": _iso(accepted + timedelta(days=7))},
+            }
+        )
     return {
-        "format": INSTANCE_FORMAT, "now": _iso(now),
-        "calendar": {**_calendar(), "holidays": [d.isoformat() for d in holidays],
-                     "grid_minutes": terms.policy.grid_minutes},
+        "format": INSTANCE_FORMAT,
+        "now": _iso(now),
+        "calendar": {
+            **_calendar(),
+            "holidays": [d.isoformat() for d in holidays],
+            "grid_minutes": terms.policy.grid_minutes,
+        },
         "horizon": {"start": _iso(now), "end": _iso(end)},
-        "consultants": [{"id": solver_ids.consultant(c.id), "skills": list(c.skills),
-                         "unavailable": _unavailable(c, now, end)} for c in consultants],
-        "bookings": bookings, "priority_jobs": jobs, "policy": terms.reshuffle.to_instance(),
+        "consultants": [
+            {"id": solver_ids.consultant(c.id), "skills": list(c.skills), "unavailable": _unavailable(c, now, end)}
+            for c in consultants
+        ],
+        "bookings": bookings,
+        "priority_jobs": jobs,
+        "policy": terms.reshuffle.to_instance(),
     }

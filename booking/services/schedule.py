@@ -1,4 +1,5 @@
 """Read-only views of the schedule for the home pages."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,14 +11,14 @@ from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, PriorityRequest, User
 
 
-def upcoming(now: datetime, *, company_id: int | None = None, consultant_id: int | None = None,
-             days: int = 14, limit: int = 50) -> list[Booking]:
+def upcoming(
+    now: datetime, *, company_id: int | None = None, consultant_id: int | None = None, days: int = 14, limit: int = 50
+) -> list[Booking]:
     """Active bookings starting in the next `days`, optionally for one company or consultant."""
     query = (
         select(Booking)
         .options(joinedload(Booking.company), joinedload(Booking.consultant).joinedload(Consultant.user))
-        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now,
-               Booking.start_at < now + timedelta(days=days))
+        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.end_at > now, Booking.start_at < now + timedelta(days=days))
         .order_by(Booking.start_at)
         .limit(limit)
     )
@@ -32,8 +33,9 @@ def load_by_consultant(start: datetime, end: datetime) -> list[tuple[Consultant,
     """Each consultant with their number of active bookings and booked hours in [start, end)."""
     load: dict[int, list] = {}
     rows = db.session.execute(
-        select(Booking.consultant_id, Booking.start_at, Booking.end_at)
-        .where(Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end, Booking.end_at > start)
+        select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
+            Booking.status.in_(ACTIVE_STATUSES), Booking.start_at < end, Booking.end_at > start
+        )
     )
     for consultant_id, b_start, b_end in rows:
         count_minutes = load.setdefault(consultant_id, [0, 0.0])
@@ -50,10 +52,13 @@ def load_by_consultant(start: datetime, end: datetime) -> list[tuple[Consultant,
 
 
 def pending_priority_requests() -> list[PriorityRequest]:
-    return list(db.session.scalars(
-        select(PriorityRequest).where(PriorityRequest.status.in_(("requested", "accepted", "planned")))
-        .order_by(PriorityRequest.requested_at)
-    ))
+    return list(
+        db.session.scalars(
+            select(PriorityRequest)
+            .where(PriorityRequest.status.in_(("requested", "accepted", "planned")))
+            .order_by(PriorityRequest.requested_at)
+        )
+    )
 
 
 def companies() -> list[Company]:

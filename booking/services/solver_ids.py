@@ -2,6 +2,7 @@
 
 The solver only sees strings; this module is the one place that turns ids into them and back, so that a
 plan's "b42" can never be read as consultant 42."""
+
 from __future__ import annotations
 
 BOOKING, CONSULTANT, JOB, CLIENT = "b", "c", "p", "company"
@@ -25,17 +26,17 @@ def client(company_id: int) -> str:
 
 
 def booking_id(instance_id: str) -> int:
-    """"b42" → 42; a ValueError for anything else."""
+    """ "b42" → 42; a ValueError for anything else."""
     return _decode(BOOKING, instance_id)
 
 
 def consultant_id(instance_id: str) -> int:
-    """"c7" → 7; a ValueError for anything else."""
+    """ "c7" → 7; a ValueError for anything else."""
     return _decode(CONSULTANT, instance_id)
 
 
 def _decode(prefix: str, instance_id: str) -> int:
-    digits = instance_id[len(prefix):] if instance_id.startswith(prefix) else ""
+    digits = instance_id[len(prefix) :] if instance_id.startswith(prefix) else ""
     if not digits.isascii() or not digits.isdigit():
         raise ValueError(f"{instance_id!r} is not a solver id of kind {prefix!r}")
     return int(digits)

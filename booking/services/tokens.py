@@ -1,4 +1,5 @@
 """Personal API tokens: random, shown once, stored as a SHA-256 digest, named, expiring, revocable."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from ..inputs import INT_MAX
 from ..extensions import db
+from ..inputs import INT_MAX
 from ..models import ApiToken, User
 from ..models.types import utcnow
 from . import audit
@@ -46,7 +47,9 @@ def create_named(user: User, name: str, days: int | None, now: datetime) -> str:
     """A token made from a form: a name to find it again by, an optional lifetime in days."""
     name = (name or "").strip()
     if not name or len(name) > 80:
-        raise Invalid(_l("Donnez au jeton un nom de 1 à 80 caractères, pour le reconnaître plus tard."), code="invalid_name")
+        raise Invalid(
+            _l("Donnez au jeton un nom de 1 à 80 caractères, pour le reconnaître plus tard."), code="invalid_name"
+        )
     if days is not None and not 1 <= days <= 3650:
         raise Invalid(_l("La durée de validité d'un jeton va de 1 à 3650 jours."), code="invalid_lifetime")
     return create(user, name, now + timedelta(days=days) if days else None)
@@ -54,8 +57,11 @@ def create_named(user: User, name: str, days: int | None, now: datetime) -> str:
 
 def of(user: User) -> list[ApiToken]:
     """A user's tokens, newest first, revoked and expired ones included."""
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
 
 
 def owned(user: User, token_id) -> ApiToken:
@@ -67,13 +73,21 @@ def owned(user: User, token_id) -> ApiToken:
 
 
 # Built once: every API call runs it. The company comes in the same query: every call needs it.
-_USER_BY_DIGEST = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
-                   .join(ApiToken, ApiToken.user_id == User.id)
-                   .where(ApiToken.token_hash == bindparam("digest"), User.active.is_(True))
-                   .options(joinedload(User.company)))
-_TOUCH = (update(ApiToken).where(ApiToken.id == bindparam("token_id"),
-                                 or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < bindparam("since")))
-          .values(last_used_at=bindparam("now")).execution_options(synchronize_session=False))
+_USER_BY_DIGEST = (
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"), User.active.is_(True))
+    .options(joinedload(User.company))
+)
+_TOUCH = (
+    update(ApiToken)
+    .where(
+        ApiToken.id == bindparam("token_id"),
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < bindparam("since")),
+    )
+    .values(last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def authenticate(raw: str, now: datetime) -> User:
@@ -83,11 +97,23 @@ def authenticate(raw: str, now: datetime) -> User:
         raise TokenRefused(_l("Jeton d'API manquant ou invalide. %(hint)s", hint=HEADER_HINT), code="token_invalid")
     user, token_id, revoked_at, expires_at, last_used_at = row
     if revoked_at is not None:
-        raise TokenRefused(_l("Ce jeton d'API a été révoqué le %(when)s UTC : créez-en un autre dans « Mon compte ». "
-                              "%(hint)s", when=f"{revoked_at:%Y-%m-%d %H:%M}", hint=HEADER_HINT), code="token_revoked")
+        raise TokenRefused(
+            _l(
+                "Ce jeton d'API a été révoqué le %(when)s UTC : créez-en un autre dans « Mon compte ». %(hint)s",
+                when=f"{revoked_at:%Y-%m-%d %H:%M}",
+                hint=HEADER_HINT,
+            ),
+            code="token_revoked",
+        )
     if expires_at is not None and expires_at <= now:
-        raise TokenRefused(_l("Ce jeton d'API a expiré le %(when)s UTC : créez-en un autre dans « Mon compte ». "
-                              "%(hint)s", when=f"{expires_at:%Y-%m-%d %H:%M}", hint=HEADER_HINT), code="token_expired")
+        raise TokenRefused(
+            _l(
+                "Ce jeton d'API a expiré le %(when)s UTC : créez-en un autre dans « Mon compte ». %(hint)s",
+                when=f"{expires_at:%Y-%m-%d %H:%M}",
+                hint=HEADER_HINT,
+            ),
+            code="token_expired",
+        )
     if last_used_at is None or last_used_at <= now - TOUCH_EVERY:
         _touch(token_id, now)
     return user
@@ -123,10 +149,20 @@ def find(ident: str, email: str | None = None) -> ApiToken:
         query = query.where(func.lower(User.email) == email.strip().lower())
     found = db.session.scalars(query.where(ApiToken.revoked_at.is_(None))).all()
     if not found:
-        raise NotFound(_l("Aucun jeton actif « %(name)s » pour %(email)s.", name=ident, email=email) if email
-                       else _l("Aucun jeton actif « %(name)s ».", name=ident), code="token_not_found")
+        raise NotFound(
+            _l("Aucun jeton actif « %(name)s » pour %(email)s.", name=ident, email=email)
+            if email
+            else _l("Aucun jeton actif « %(name)s ».", name=ident),
+            code="token_not_found",
+        )
     if len(found) > 1:
         listed = ", ".join(f"n° {t.id} ({t.user.email})" for t in found)
-        raise Invalid(_l("Plusieurs jetons actifs s'appellent « %(name)s » : %(listed)s. Indiquez le numéro.", name=ident,
-                         listed=listed), code="token_ambiguous")
+        raise Invalid(
+            _l(
+                "Plusieurs jetons actifs s'appellent « %(name)s » : %(listed)s. Indiquez le numéro.",
+                name=ident,
+                listed=listed,
+            ),
+            code="token_ambiguous",
+        )
     return found[0]

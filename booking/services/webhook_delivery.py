@@ -7,6 +7,7 @@ mid-send retries it after its back-off with the same body and `id` (receivers dr
 A 2xx answer is a delivery; anything else is retried after 1, 2, 4 … 256 minutes (about eight and a
 half hours in all), then the delivery is marked failed, logged, and listed for an admin to redeliver.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select, update
 
 from calendars import fetch
+
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
@@ -34,8 +36,11 @@ USER_AGENT = "ERP-Lib-Planner/1 (webhooks)"
 INTERRUPTED = "interrupted"  # the last attempt was cut off (the scheduler stopped while sending)
 
 _OPEN = and_(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.failed_at.is_(None))
-STATUSES = {"pending": _OPEN, "delivered": WebhookDelivery.delivered_at.is_not(None),
-            "failed": WebhookDelivery.failed_at.is_not(None)}
+STATUSES = {
+    "pending": _OPEN,
+    "delivered": WebhookDelivery.delivered_at.is_not(None),
+    "failed": WebhookDelivery.failed_at.is_not(None),
+}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -59,25 +64,36 @@ class _Claimed:
 
 def _policy() -> fetch.Policy:
     config = current_app.config
-    return fetch.Policy(allow_loopback=webhook_subscriptions.allow_loopback(),
-                        deadline=float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10)), max_redirects=0)
+    return fetch.Policy(
+        allow_loopback=webhook_subscriptions.allow_loopback(),
+        deadline=float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10)),
+        max_redirects=0,
+    )
 
 
 def _sweep(now: datetime) -> None:
     """Deliveries whose last attempt was cut off (a crash while sending) are given up once it is due."""
     with locking.locked([], reread=False):
-        for delivery in db.session.scalars(select(WebhookDelivery).where(
-                _OPEN, WebhookDelivery.attempts >= MAX_ATTEMPTS, WebhookDelivery.next_attempt_at <= now)
-                .with_for_update(skip_locked=True)).all():
+        for delivery in db.session.scalars(
+            select(WebhookDelivery)
+            .where(_OPEN, WebhookDelivery.attempts >= MAX_ATTEMPTS, WebhookDelivery.next_attempt_at <= now)
+            .with_for_update(skip_locked=True)
+        ).all():
             delivery.error = delivery.error or INTERRUPTED
             _give_up(delivery, now)
 
 
 def _give_up(delivery: WebhookDelivery, now: datetime) -> None:
     delivery.failed_at, delivery.next_attempt_at = now, None
-    log.error("webhook delivery %d (%s, subscription %d) given up after %d attempt(s): %s (redeliver it from "
-              "the subscription's delivery log once the receiver is fixed)", delivery.id, delivery.event_id,
-              delivery.subscription_id, delivery.attempts, delivery.error)
+    log.error(
+        "webhook delivery %d (%s, subscription %d) given up after %d attempt(s): %s (redeliver it from "
+        "the subscription's delivery log once the receiver is fixed)",
+        delivery.id,
+        delivery.event_id,
+        delivery.subscription_id,
+        delivery.attempts,
+        delivery.error,
+    )
 
 
 def _claim(now: datetime) -> list[_Claimed]:
@@ -86,19 +102,34 @@ def _claim(now: datetime) -> list[_Claimed]:
         rows = db.session.execute(
             select(WebhookDelivery, WebhookSubscription)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .where(_OPEN, WebhookSubscription.active.is_(True), WebhookDelivery.attempts < MAX_ATTEMPTS,
-                   WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.subscription_id, WebhookDelivery.id).limit(BATCH)
-            .with_for_update(skip_locked=True, of=WebhookDelivery)).all()
+            .where(
+                _OPEN,
+                WebhookSubscription.active.is_(True),
+                WebhookDelivery.attempts < MAX_ATTEMPTS,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .order_by(WebhookDelivery.subscription_id, WebhookDelivery.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True, of=WebhookDelivery)
+        ).all()
         claimed = []
         for delivery, subscription in rows:
             delivery.attempts += 1
             delivery.last_attempt_at = now
             delivery.next_attempt_at = now + backoff(delivery.attempts)
-            claimed.append(_Claimed(delivery.id, subscription.id, subscription.url,
-                                    tuple(webhook_subscriptions.signing_secrets(subscription, now)),
-                                    delivery.event_id, delivery.event_type, delivery.body.encode(),
-                                    delivery.attempts, delivery.next_attempt_at))
+            claimed.append(
+                _Claimed(
+                    delivery.id,
+                    subscription.id,
+                    subscription.url,
+                    tuple(webhook_subscriptions.signing_secrets(subscription, now)),
+                    delivery.event_id,
+                    delivery.event_type,
+                    delivery.body.encode(),
+                    delivery.attempts,
+                    delivery.next_attempt_at,
+                )
+            )
     return claimed
 
 
@@ -122,15 +153,22 @@ def _release(items: list[_Claimed], until: datetime) -> None:
     wait as long as the one that failed, rather than each costing the scheduler a whole deadline."""
     if items:
         with locking.locked([], reread=False):
-            db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_([i.id for i in items]), _OPEN)
-                               .values(attempts=WebhookDelivery.attempts - 1, next_attempt_at=until))
+            db.session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_([i.id for i in items]), _OPEN)
+                .values(attempts=WebhookDelivery.attempts - 1, next_attempt_at=until)
+            )
 
 
 def _headers(item: _Claimed) -> dict[str, str]:
     stamp = int(utcnow().timestamp())  # the receiver's clock judges it: the wall clock, not the job's `now`
-    return {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
-            webhooks.ID_HEADER: item.event_id, webhooks.EVENT_HEADER: item.event_type,
-            webhooks.SIGNATURE_HEADER: webhooks.sign(list(item.secrets), stamp, item.body)}
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        webhooks.ID_HEADER: item.event_id,
+        webhooks.EVENT_HEADER: item.event_type,
+        webhooks.SIGNATURE_HEADER: webhooks.sign(list(item.secrets), stamp, item.body),
+    }
 
 
 def deliver(now: datetime) -> int:
@@ -144,7 +182,7 @@ def deliver(now: datetime) -> int:
                 status = fetch.post(item.url, item.body, _headers(item), policy=policy)
             except fetch.FetchError as refusal:  # unreachable: the rest of this receiver's batch waits
                 _settle(item, now, None, str(refusal))
-                _release(items[position + 1:], item.next_attempt_at)
+                _release(items[position + 1 :], item.next_attempt_at)
                 break
             _settle(item, now, status)
             delivered += 200 <= status < 300
@@ -167,8 +205,9 @@ def log_page(subscription_id: int, number: int, status: str | None = None) -> Pa
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(-(-total // PAGE_SIZE), 1)
     number = min(max(number, 1), pages)
-    items = list(db.session.scalars(query.order_by(WebhookDelivery.id.desc())
-                                    .offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    items = list(
+        db.session.scalars(query.order_by(WebhookDelivery.id.desc()).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    )
     return Page(items, number, pages, total)
 
 
@@ -178,9 +217,15 @@ def status_of(delivery: WebhookDelivery) -> str:
 
 def counts() -> dict[int, dict[str, int]]:
     """Per subscription: how many deliveries are pending, delivered, failed (one statement)."""
-    rows = db.session.execute(select(WebhookDelivery.subscription_id, *(
-        func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(status)
-        for status, condition in STATUSES.items())).group_by(WebhookDelivery.subscription_id)).all()
+    rows = db.session.execute(
+        select(
+            WebhookDelivery.subscription_id,
+            *(
+                func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(status)
+                for status, condition in STATUSES.items()
+            ),
+        ).group_by(WebhookDelivery.subscription_id)
+    ).all()
     return {row.subscription_id: {status: getattr(row, status) for status in STATUSES} for row in rows}
 
 
@@ -189,7 +234,9 @@ def redeliver(subscription_id: int, delivery_id: int, now: datetime) -> WebhookD
     with locking.locked([]):
         delivery = db.session.get(WebhookDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.subscription_id != subscription_id:
-            raise NotFound(_("Aucun envoi n°%(id)s pour cet abonnement.", id=delivery_id), code="webhook_delivery_not_found")
+            raise NotFound(
+                _("Aucun envoi n°%(id)s pour cet abonnement.", id=delivery_id), code="webhook_delivery_not_found"
+            )
         delivery.delivered_at = delivery.failed_at = None
         delivery.attempts, delivery.next_attempt_at, delivery.error = 0, now, ""
     return delivery

@@ -5,6 +5,7 @@ kept as it is, because an HMAC is computed with the key itself (docs/decisions.m
 A rotation may keep the previous secret valid for OVERLAP: deliveries then carry both signatures,
 so that receivers can switch without losing an event.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from calendars import fetch
+
 from ..extensions import db
 from ..models import User, WebhookSubscription
 from . import audit, locking
@@ -44,15 +46,21 @@ def check_url(url: str) -> str:
     """An https URL of a public host (http only to loopback, where a test allows loopback)."""
     url = (url or "").strip()
     if not url or len(url) > MAX_URL:
-        raise Invalid(_("Donnez l'adresse https:// du destinataire (au plus %(n)d caractères).", n=MAX_URL),
-                      code="webhook_url")
+        raise Invalid(
+            _("Donnez l'adresse https:// du destinataire (au plus %(n)d caractères).", n=MAX_URL), code="webhook_url"
+        )
     try:
         fetch.check_url(url, allow_loopback())
     except fetch.FetchError as refusal:
         raise Invalid(str(refusal), code="webhook_url") from None
     if not url.lower().startswith("https://") and not (allow_loopback() and _loopback(url)):
-        raise Invalid(_("L'adresse doit commencer par https:// : les événements décrivent vos clients et ne "
-                        "doivent pas circuler en clair."), code="webhook_url")
+        raise Invalid(
+            _(
+                "L'adresse doit commencer par https:// : les événements décrivent vos clients et ne "
+                "doivent pas circuler en clair."
+            ),
+            code="webhook_url",
+        )
     return url
 
 
@@ -64,8 +72,10 @@ def _loopback(url: str) -> bool:
 def check_events(events: list[str]) -> list[str]:
     unknown = [e for e in events if e not in EVENTS]
     if unknown or not events:
-        raise Invalid(_("Choisissez au moins un type d'événement parmi : %(known)s.", known=", ".join(EVENTS)),
-                      code="webhook_events")
+        raise Invalid(
+            _("Choisissez au moins un type d'événement parmi : %(known)s.", known=", ".join(EVENTS)),
+            code="webhook_events",
+        )
     return [e for e in EVENTS if e in events]  # the catalogue's order, without repeats
 
 
@@ -85,16 +95,29 @@ def create(actor: User, url: str, events: list[str], description: str = "") -> t
     url, events = check_url(url), check_events(events)
     secret = new_secret()
     with locking.locked([]):
-        subscription = WebhookSubscription(url=url, events=events, description=description.strip()[:200],
-                                           secret=secret, active=True, created_by_id=actor.id)
+        subscription = WebhookSubscription(
+            url=url,
+            events=events,
+            description=description.strip()[:200],
+            secret=secret,
+            active=True,
+            created_by_id=actor.id,
+        )
         db.session.add(subscription)
         db.session.flush()
         audit.record(actor, "webhook.create", subscription, url=url, events=events)
     return subscription, secret
 
 
-def update(actor: User, subscription_id: int, *, url: str | None = None, events: list[str] | None = None,
-           description: str | None = None, active: bool | None = None) -> WebhookSubscription:
+def update(
+    actor: User,
+    subscription_id: int,
+    *,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    active: bool | None = None,
+) -> WebhookSubscription:
     """Change what is given; a disabled subscription gets no new events, and its queued ones wait."""
     url = check_url(url) if url is not None else None
     events = check_events(events) if events is not None else None
@@ -108,8 +131,14 @@ def update(actor: User, subscription_id: int, *, url: str | None = None, events:
             subscription.description = description.strip()[:200]
         if active is not None:
             subscription.active = active
-        audit.record(actor, "webhook.update", subscription, url=subscription.url, events=subscription.events,
-                     active=subscription.active)
+        audit.record(
+            actor,
+            "webhook.update",
+            subscription,
+            url=subscription.url,
+            events=subscription.events,
+            active=subscription.active,
+        )
     return subscription
 
 

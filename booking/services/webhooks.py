@@ -10,13 +10,14 @@ Body (documented in the OpenAPI document's `webhooks` section):
 Signature header: `ERPLib-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`, with
 a second v1= while a rotated secret's overlap lasts.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -69,35 +70,58 @@ _INSERT = WebhookDelivery.__table__.insert()
 
 def _instant(value: datetime | None) -> str | None:
     """An instant in UTC, ISO 8601 with Z (the same shape in every body)."""
-    return None if value is None else value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _booking(booking: Booking, details: dict) -> dict:
     previous = details.get("before")
-    return {"object": "booking", "id": booking.id, "kind": booking.kind, "status": booking.status,
-            "start": _instant(booking.start_at), "end": _instant(booking.end_at),
-            "consultant_id": booking.consultant_id, "company_id": booking.company_id,
-            "ticket": booking.ticket.reference if booking.ticket_id and booking.ticket else None,
-            "sequence": booking.sequence,
-            "previous_start": previous[0] if isinstance(previous, (list, tuple)) else None,
-            "deadline": details.get("deadline")}
+    return {
+        "object": "booking",
+        "id": booking.id,
+        "kind": booking.kind,
+        "status": booking.status,
+        "start": _instant(booking.start_at),
+        "end": _instant(booking.end_at),
+        "consultant_id": booking.consultant_id,
+        "company_id": booking.company_id,
+        "ticket": booking.ticket.reference if booking.ticket_id and booking.ticket else None,
+        "sequence": booking.sequence,
+        "previous_start": previous[0] if isinstance(previous, (list, tuple)) else None,
+        "deadline": details.get("deadline"),
+    }
 
 
 def _hour_bank(company: Company, details: dict) -> dict:
-    return {"object": "hour_bank", "company_id": company.id, "contract_year_start": details.get("contract_year"),
-            "balance_minutes": details.get("balance_minutes")}
+    return {
+        "object": "hour_bank",
+        "company_id": company.id,
+        "contract_year_start": details.get("contract_year"),
+        "balance_minutes": details.get("balance_minutes"),
+    }
 
 
 def _request(request: PriorityRequest, details: dict) -> dict:
-    return {"object": "priority_request", "id": request.id, "company_id": request.company_id,
-            "status": request.status, "skill": request.skill,
-            "quote_eur": None if request.quote_eur is None else round(float(request.quote_eur), 2),
-            "quote_valid_until": _instant(request.quote_valid_until), "plan_id": details.get("plan")}
+    return {
+        "object": "priority_request",
+        "id": request.id,
+        "company_id": request.company_id,
+        "status": request.status,
+        "skill": request.skill,
+        "quote_eur": None if request.quote_eur is None else round(float(request.quote_eur), 2),
+        "quote_valid_until": _instant(request.quote_valid_until),
+        "plan_id": details.get("plan"),
+    }
 
 
 def _plan(plan: ReshufflePlan, details: dict) -> dict:
-    return {"object": "plan", "id": plan.id, "kind": plan.kind, "status": plan.status,
-            "request_id": plan.request_id, "moved": details.get("moved", 0)}
+    return {
+        "object": "plan",
+        "id": plan.id,
+        "kind": plan.kind,
+        "status": plan.status,
+        "request_id": plan.request_id,
+        "moved": details.get("moved", 0),
+    }
 
 
 _DATA = {Booking: _booking, Company: _hour_bank, PriorityRequest: _request, ReshufflePlan: _plan}
@@ -105,8 +129,17 @@ _DATA = {Booking: _booking, Company: _hour_bank, PriorityRequest: _request, Resh
 
 def payload(event_id: str, event_type: str, created_at: datetime, data: dict) -> str:
     """The body, serialised once: its bytes are what is signed and sent at every attempt."""
-    return json.dumps({"id": event_id, "type": event_type, "created_at": _instant(created_at),
-                       "api_version": API_VERSION, "data": data}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {
+            "id": event_id,
+            "type": event_type,
+            "created_at": _instant(created_at),
+            "api_version": API_VERSION,
+            "data": data,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def emit(action: str, obj, details: dict) -> int:
@@ -115,21 +148,38 @@ def emit(action: str, obj, details: dict) -> int:
     event_type = ACTIONS.get(action)
     if event_type is None or type(obj) not in _DATA:
         return 0
-    targets = [sid for sid, events in db.session.execute(
-        select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True)))
-        if event_type in (events or [])]
+    targets = [
+        sid
+        for sid, events in db.session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
+        )
+        if event_type in (events or [])
+    ]
     if not targets:
         return 0
     now, event_id = utcnow(), f"evt_{uuid.uuid4().hex}"
     body = payload(event_id, event_type, now, _DATA[type(obj)](obj, details))
-    db.session.execute(_INSERT, [{"subscription_id": sid, "event_id": event_id, "event_type": event_type,
-                                  "body": body, "created_at": now, "next_attempt_at": now} for sid in targets])
+    db.session.execute(
+        _INSERT,
+        [
+            {
+                "subscription_id": sid,
+                "event_id": event_id,
+                "event_type": event_type,
+                "body": body,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for sid in targets
+        ],
+    )
     return len(targets)
 
 
 def sign(secrets: list[str], timestamp: int, body: bytes) -> str:
     """The signature header's value: t=…, then one v1= per secret still valid."""
     signed = f"{timestamp}.".encode() + body
-    return ",".join([f"t={timestamp}"] + [f"v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
-                                          for secret in secrets])
-
+    return ",".join(
+        [f"t={timestamp}"]
+        + [f"v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}" for secret in secrets]
+    )

@@ -4,6 +4,7 @@ The rules come from availability.why_not (the very steps `decide` stops at the f
 only adds the company's entitlement and names what each rule found: which absence, which booking, which
 imported calendar, whether only the buffer touches it. Clients get their words: no other client's name.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,17 +56,31 @@ def _detail(consultant: Consultant, blocker: availability.Blocker, company: Comp
     code, span = blocker.reason.code, _span(blocker.interval)
     buffer = _(" (dans le tampon entre deux rendez-vous)") if blocker.buffered else ""
     if code == "absence":
-        found = db.session.scalar(select(Absence.reason).where(
-            Absence.consultant_id == consultant.id, Absence.start_at == a, Absence.end_at == b).limit(1))
+        found = db.session.scalar(
+            select(Absence.reason)
+            .where(Absence.consultant_id == consultant.id, Absence.start_at == a, Absence.end_at == b)
+            .limit(1)
+        )
         return _("Absence %(span)s", span=span) + (f" : {found}" if found else "")
     if code == "busy":
-        label = db.session.scalar(select(ExternalCalendar.label).join(ExternalBusy.calendar).where(
-            ExternalBusy.consultant_id == consultant.id, ExternalBusy.start_at == a, ExternalBusy.end_at == b).limit(1))
+        label = db.session.scalar(
+            select(ExternalCalendar.label)
+            .join(ExternalBusy.calendar)
+            .where(ExternalBusy.consultant_id == consultant.id, ExternalBusy.start_at == a, ExternalBusy.end_at == b)
+            .limit(1)
+        )
         return _("Agenda importé « %(label)s » : occupé %(span)s", label=label or "?", span=span) + buffer
     if code == "taken":
-        booking = db.session.scalars(select(Booking).where(
-            Booking.consultant_id == consultant.id, Booking.start_at == a, Booking.end_at == b,
-            Booking.status.in_(ACTIVE_STATUSES)).limit(1)).first()
+        booking = db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.consultant_id == consultant.id,
+                Booking.start_at == a,
+                Booking.end_at == b,
+                Booking.status.in_(ACTIVE_STATUSES),
+            )
+            .limit(1)
+        ).first()
         if booking is None:
             return _span(blocker.interval) + buffer
         whose = booking.company.name if booking.company_id != company.id else _("ce client")
@@ -82,8 +97,15 @@ def _client_detail(blocker: availability.Blocker) -> str:
     return ""
 
 
-def explain(kind: str, company: Company, start_at: datetime, now: datetime, *, consultant_id: int | None = None,
-            for_client: bool = False) -> Answer:
+def explain(
+    kind: str,
+    company: Company,
+    start_at: datetime,
+    now: datetime,
+    *,
+    consultant_id: int | None = None,
+    for_client: bool = False,
+) -> Answer:
     """Every rule that blocks `start_at` for `kind` booked by `company` (entitlement included)."""
     answer = Answer()
     try:

@@ -1,4 +1,5 @@
 """Web portal blueprints: parse → service → render or redirect."""
+
 from __future__ import annotations
 
 from flask import current_app, render_template, request
@@ -8,21 +9,68 @@ from sqlalchemy.exc import OperationalError
 
 from ..api.problems import problem
 from ..extensions import db
-from ..services.errors import ServiceError
 from ..services import locking
+from ..services.errors import ServiceError
 from ..services.locking import LockTimeout
 
 
 def register(app) -> None:
     from .. import labels
-    from . import (absences, account, admin, audit_log, auth, book, calendars, consultant, consultants, contacts, dashboard,
-                   feeds,
-                   health, links, outbox, plan_status, planner, planner_week, policy, portal, priority, priority_client,
-                   staff_bookings, webhooks, why_not)
+    from . import (
+        absences,
+        account,
+        admin,
+        audit_log,
+        auth,
+        book,
+        calendars,
+        consultant,
+        consultants,
+        contacts,
+        dashboard,
+        feeds,
+        health,
+        links,
+        outbox,
+        plan_status,
+        planner,
+        planner_week,
+        policy,
+        portal,
+        priority,
+        priority_client,
+        staff_bookings,
+        webhooks,
+        why_not,
+    )
 
-    for module in (auth, health, feeds, portal, book, consultant, planner, outbox, admin, calendars, priority, account,
-                   consultants, policy, audit_log, staff_bookings, webhooks, contacts, links, why_not,
-                   priority_client, absences, planner_week, dashboard, plan_status):
+    for module in (
+        auth,
+        health,
+        feeds,
+        portal,
+        book,
+        consultant,
+        planner,
+        outbox,
+        admin,
+        calendars,
+        priority,
+        account,
+        consultants,
+        policy,
+        audit_log,
+        staff_bookings,
+        webhooks,
+        contacts,
+        links,
+        why_not,
+        priority_client,
+        absences,
+        planner_week,
+        dashboard,
+        plan_status,
+    ):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     app.jinja_env.globals.update(labels.helpers())
@@ -56,8 +104,10 @@ def _database_down(error):
 def _busy(error: LockTimeout):
     """Another change holds what this one needs for longer than the lock timeout: nothing was written
     (the transaction was rolled back); ask for a retry rather than keep the worker waiting."""
-    return _retry_later(_("Une autre opération occupe les mêmes données : réessayez dans quelques secondes "
-                          "(rien n'a été enregistré)."), error.retry_after)
+    return _retry_later(
+        _("Une autre opération occupe les mêmes données : réessayez dans quelques secondes (rien n'a été enregistré)."),
+        error.retry_after,
+    )
 
 
 def _retry_later(message: str, seconds: int):

@@ -1,4 +1,5 @@
 """A planner declares a consultant's absence; a repair plan starts when it covers booked time."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -7,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from calendars.worktime import PARIS
+
 from ..auth import role_required
 from ..extensions import db
 from ..models import Consultant, User
@@ -29,8 +31,14 @@ def declare():
         consultant = db.session.get(Consultant, form.consultant.data)
         try:
             # Paris wall time, as typed
-            plan = priority.mark_absent(current_user, consultant, form.start.data.replace(tzinfo=PARIS),
-                                        form.end.data.replace(tzinfo=PARIS), form.reason.data, utcnow())
+            plan = priority.mark_absent(
+                current_user,
+                consultant,
+                form.start.data.replace(tzinfo=PARIS),
+                form.end.data.replace(tzinfo=PARIS),
+                form.reason.data,
+                utcnow(),
+            )
         except ServiceError as error:
             refused(form, error, "end")
             return render_template("priority/absences.html", form=form), error.status

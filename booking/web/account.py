@@ -1,4 +1,5 @@
 """My account: my API tokens (create, revoke), my password."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -19,9 +20,14 @@ EVERYONE = ("client", "consultant", "planner", "admin")
 
 
 def _page(status: int = 200, token_form=None, password_form=None, secret: str | None = None):
-    html = render_template("account/home.html", tokens=tokens.of(current_user), now=utcnow(), secret=secret,
-                           token_form=token_form or TokenForm(formdata=None),
-                           password_form=password_form or PasswordForm(formdata=None))
+    html = render_template(
+        "account/home.html",
+        tokens=tokens.of(current_user),
+        now=utcnow(),
+        secret=secret,
+        token_form=token_form or TokenForm(formdata=None),
+        password_form=password_form or PasswordForm(formdata=None),
+    )
     # The page may carry a token's only clear copy: no cache may keep it.
     return html, status, {"Cache-Control": "no-store"}
 

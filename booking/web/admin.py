@@ -1,5 +1,6 @@
 """Admin pages: companies, their contracts (history, tier changes on a date) and their contacts; staff
 accounts and everyone's access (invitations, deactivation, links, locks, sessions, tokens)."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -7,17 +8,24 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..inputs import INT_MAX
 from .. import contract
 from ..auth import role_required
 from ..extensions import db
+from ..inputs import INT_MAX
 from ..models import ApiToken, Company, Consultant, User
 from ..models.types import utcnow
 from ..services import companies, invitations, logins, periods, tokens
 from ..services.errors import ServiceError
 from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
-from .forms.admin import CompanyForm, DeactivateCompanyForm, ContractChangeForm, EditCompanyForm, InviteForm, StaffInviteForm
+from .forms.admin import (
+    CompanyForm,
+    ContractChangeForm,
+    DeactivateCompanyForm,
+    EditCompanyForm,
+    InviteForm,
+    StaffInviteForm,
+)
 from .refusals import flash_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -38,8 +46,11 @@ def _consultants() -> list[Consultant]:
 @bp.route("/")
 @role_required("admin")
 def home():
-    listed = list(db.session.scalars(select(Company).options(joinedload(Company.contacts))
-                                     .order_by(Company.active.desc(), Company.name)).unique())
+    listed = list(
+        db.session.scalars(
+            select(Company).options(joinedload(Company.contacts)).order_by(Company.active.desc(), Company.name)
+        ).unique()
+    )
     return render_template("admin/home.html", companies=listed, terms=contract.current())
 
 
@@ -57,8 +68,14 @@ def new_company():
         except ServiceError as error:
             refused(form, error)
         else:
-            flash(_("Société %(name)s créée en formule %(tier)s. Invitez maintenant ses contacts.", name=company.name,
-                    tier=contract.current().tier(company.tier).label), "success")
+            flash(
+                _(
+                    "Société %(name)s créée en formule %(tier)s. Invitez maintenant ses contacts.",
+                    name=company.name,
+                    tier=contract.current().tier(company.tier).label,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.company", company_id=company.id))
     return render_template("admin/company_form.html", form=form, company=None), 422 if form.errors else 200
 
@@ -75,11 +92,20 @@ def _company_page(company: Company, invite_form: InviteForm | None = None, statu
     history = periods.history(company)
     current = max((p for p in history if p.starts_on <= today), key=lambda p: p.starts_on, default=None)
     contacts = sorted(company.contacts, key=lambda u: (not u.active, u.name.lower()))
-    return render_template("admin/company.html", company=company, terms=contract.current(), history=history,
-                           current=current, today=today, contacts=contacts, now=now,
-                           invite_form=invite_form or InviteForm(formdata=None), action=EmptyForm(),
-                           active_contacts=sum(u.active for u in contacts),
-                           future_bookings=companies.future_bookings(company, now)), status
+    return render_template(
+        "admin/company.html",
+        company=company,
+        terms=contract.current(),
+        history=history,
+        current=current,
+        today=today,
+        contacts=contacts,
+        now=now,
+        invite_form=invite_form or InviteForm(formdata=None),
+        action=EmptyForm(),
+        active_contacts=sum(u.active for u in contacts),
+        future_bookings=companies.future_bookings(company, now),
+    ), status
 
 
 @bp.route("/societes/<int:company_id>/modifier", methods=["GET", "POST"])
@@ -98,7 +124,9 @@ def edit_company(company_id: int):
         else:
             flash(_("Société %(name)s enregistrée.", name=company.name), "success")
             return redirect(url_for("admin.company", company_id=company.id))
-    return render_template("admin/company_form.html", form=form, company=company, terms=contract.current()), 422 if form.errors else 200
+    return render_template(
+        "admin/company_form.html", form=form, company=company, terms=contract.current()
+    ), 422 if form.errors else 200
 
 
 @bp.route("/societes/<int:company_id>/formule", methods=["GET", "POST"])
@@ -115,19 +143,34 @@ def change_contract(company_id: int):
             if request.form.get("confirm") != "1":
                 companies.check_change(company, form.tier.data, form.starts_on.data, periods.today())
                 lines = companies.consequences(company, form.tier.data, form.starts_on.data, now)
-                return render_template("admin/contract_confirm.html", form=form, company=company, lines=lines,
-                                       tier=contract.current().tier(form.tier.data))
-            period = companies.change_tier(current_user, company, form.tier.data, form.starts_on.data, now,
-                                           form.note.data or "")
+                return render_template(
+                    "admin/contract_confirm.html",
+                    form=form,
+                    company=company,
+                    lines=lines,
+                    tier=contract.current().tier(form.tier.data),
+                )
+            period = companies.change_tier(
+                current_user, company, form.tier.data, form.starts_on.data, now, form.note.data or ""
+            )
         except ServiceError as error:
             refused(form, error)
         else:
             label = contract.current().tier(period.tier).label
-            flash(_("%(company)s passe en formule %(tier)s à partir du %(day)s.", company=company.name, tier=label,
-                    day=format_date(period.starts_on, "d MMMM yyyy")), "success")
+            flash(
+                _(
+                    "%(company)s passe en formule %(tier)s à partir du %(day)s.",
+                    company=company.name,
+                    tier=label,
+                    day=format_date(period.starts_on, "d MMMM yyyy"),
+                ),
+                "success",
+            )
             return redirect(url_for("admin.company", company_id=company.id))
-    return (render_template("admin/contract_form.html", form=form, company=company, terms=contract.current()),
-            422 if form.errors else 200)
+    return (
+        render_template("admin/contract_form.html", form=form, company=company, terms=contract.current()),
+        422 if form.errors else 200,
+    )
 
 
 @bp.post("/societes/<int:company_id>/formule/annuler")
@@ -153,17 +196,33 @@ def deactivate_company(company_id: int):
         except ServiceError as error:
             refused(form, error)
         else:
-            flash(_("%(company)s est désactivée ; %(count)s contact(s) ne peuvent plus se connecter.",
-                    company=company.name, count=count), "success")
+            flash(
+                _(
+                    "%(company)s est désactivée ; %(count)s contact(s) ne peuvent plus se connecter.",
+                    company=company.name,
+                    count=count,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.company", company_id=company.id))
-    return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(company)s", company=company.name),
-                            question=_("Ses %(count)s contact(s) actifs ne pourront plus se connecter ; leurs sessions "
-                                       "et jetons d'API s'arrêtent. L'historique (rendez-vous, banque d'heures, "
-                                       "contrats) est conservé et la société pourra être réactivée.",
-                                       count=sum(u.active for u in company.contacts)),
-                            bookings=companies.upcoming_bookings(company, now), company=company,
-                            button=_("Désactiver la société"),
-                            back=url_for("admin.company", company_id=company.id)), 409 if form.errors else 200)
+    return (
+        render_template(
+            "admin/confirm.html",
+            form=form,
+            title=_("Désactiver %(company)s", company=company.name),
+            question=_(
+                "Ses %(count)s contact(s) actifs ne pourront plus se connecter ; leurs sessions "
+                "et jetons d'API s'arrêtent. L'historique (rendez-vous, banque d'heures, "
+                "contrats) est conservé et la société pourra être réactivée.",
+                count=sum(u.active for u in company.contacts),
+            ),
+            bookings=companies.upcoming_bookings(company, now),
+            company=company,
+            button=_("Désactiver la société"),
+            back=url_for("admin.company", company_id=company.id),
+        ),
+        409 if form.errors else 200,
+    )
 
 
 @bp.post("/societes/<int:company_id>/reactiver")
@@ -187,20 +246,30 @@ def add_contact(company_id: int):
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            user = invitations.invite_contact(current_user, company, form.email.data, form.name.data, utcnow(),
-                                              main_contact=form.main_contact.data)
+            user = invitations.invite_contact(
+                current_user, company, form.email.data, form.name.data, utcnow(), main_contact=form.main_contact.data
+            )
         except ServiceError as error:
             refused(form, error, "email")
         else:
-            flash(_("Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
-                    email=user.email, hours=invitations.valid_hours("invite")), "success")
+            flash(
+                _(
+                    "Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
+                    email=user.email,
+                    hours=invitations.valid_hours("invite"),
+                ),
+                "success",
+            )
             return redirect(url_for("admin.company", company_id=company.id) + "#contacts")
     return _company_page(company, invite_form=form, status=422)
 
 
 def _back(user: User) -> str:
-    return url_for("admin.company", company_id=user.company_id) + "#contacts" if user.company_id \
+    return (
+        url_for("admin.company", company_id=user.company_id) + "#contacts"
+        if user.company_id
         else url_for("admin.users")
+    )
 
 
 def _user_action(user_id: int, action, done: str):
@@ -226,32 +295,41 @@ def deactivate_user(user_id: int):
 @bp.post("/utilisateurs/<int:user_id>/reactiver")
 @role_required("admin")
 def reactivate_user(user_id: int):
-    return _user_action(user_id, lambda u: invitations.reactivate(current_user, u),
-                        _("%(email)s peut de nouveau se connecter."))
+    return _user_action(
+        user_id, lambda u: invitations.reactivate(current_user, u), _("%(email)s peut de nouveau se connecter.")
+    )
 
 
 @bp.post("/utilisateurs/<int:user_id>/lien")
 @role_required("admin")
 def send_link(user_id: int):
-    return _user_action(user_id, lambda u: invitations.send_reset(current_user, u, utcnow()),
-                        _("Un lien pour choisir un nouveau mot de passe a été envoyé à %(email)s."))
+    return _user_action(
+        user_id,
+        lambda u: invitations.send_reset(current_user, u, utcnow()),
+        _("Un lien pour choisir un nouveau mot de passe a été envoyé à %(email)s."),
+    )
 
 
 @bp.post("/utilisateurs/<int:user_id>/principal")
 @role_required("admin")
 def main_contact(user_id: int):
     main = request.form.get("main") == "1"
-    return _user_action(user_id, lambda u: invitations.set_main_contact(current_user, u, main),
-                        _("%(email)s est maintenant contact principal.") if main
-                        else _("%(email)s n'est plus contact principal."))
+    return _user_action(
+        user_id,
+        lambda u: invitations.set_main_contact(current_user, u, main),
+        _("%(email)s est maintenant contact principal.") if main else _("%(email)s n'est plus contact principal."),
+    )
 
 
 @bp.post("/utilisateurs/<int:user_id>/role")
 @role_required("admin")
 def set_role(user_id: int):
     role = request.form.get("role", "")
-    return _user_action(user_id, lambda u: invitations.set_role(current_user, u, role),
-                        _("Rôle de %(email)s changé ; ses sessions ouvertes sont fermées."))
+    return _user_action(
+        user_id,
+        lambda u: invitations.set_role(current_user, u, role),
+        _("Rôle de %(email)s changé ; ses sessions ouvertes sont fermées."),
+    )
 
 
 @bp.route("/utilisateurs")
@@ -267,10 +345,15 @@ def _users_page(staff_form: StaffInviteForm | None = None, status: int = 200):
     for token in db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())):
         by_user.setdefault(token.user_id, []).append(token)
     locks = logins.locks(now)
-    return render_template("admin/users.html", people=people, tokens=by_user, now=now, action=EmptyForm(),
-                           staff_form=staff_form or StaffInviteForm(formdata=None),
-                           locked={u.id: logins.shown_until(locks[k]) for u in people
-                                   if (k := logins.account_key(u.email)) in locks}), status
+    return render_template(
+        "admin/users.html",
+        people=people,
+        tokens=by_user,
+        now=now,
+        action=EmptyForm(),
+        staff_form=staff_form or StaffInviteForm(formdata=None),
+        locked={u.id: logins.shown_until(locks[k]) for u in people if (k := logins.account_key(u.email)) in locks},
+    ), status
 
 
 @bp.post("/utilisateurs/inviter")

@@ -1,4 +1,5 @@
 """The audit log for admins and planners: searchable by company, booking, user and date."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
@@ -39,9 +40,14 @@ def index():
     status = 200
     page = None
     if form.validate():
-        page = audit_log.search(company_id=int(form.entreprise.data) if form.entreprise.data else None,
-                                booking_id=form.rdv.data, user_id=int(form.utilisateur.data) if form.utilisateur.data else None,
-                                first=form.du.data, last=form.au.data, page=request.args.get("page", 1, type=int))
+        page = audit_log.search(
+            company_id=int(form.entreprise.data) if form.entreprise.data else None,
+            booking_id=form.rdv.data,
+            user_id=int(form.utilisateur.data) if form.utilisateur.data else None,
+            first=form.du.data,
+            last=form.au.data,
+            page=request.args.get("page", 1, type=int),
+        )
     else:
         status = 400
     args = {k: v for k, v in request.args.items() if k != "page" and v}

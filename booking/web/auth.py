@@ -1,4 +1,5 @@
 """Log in, log out, choose the language."""
+
 import math
 from datetime import datetime
 
@@ -46,8 +47,12 @@ def login():
 def _locked(form: LoginForm, until: datetime, now: datetime):
     """The same words whether the account exists or not: only when to come back (a whole minute, rounded up)."""
     shown = logins.shown_until(until)
-    form.password.errors.append(_("Trop d'échecs de connexion pour ce compte. Par sécurité, réessayez à partir "
-                                  "de %(time)s.", time=format_time(shown, "HH:mm")))
+    form.password.errors.append(
+        _(
+            "Trop d'échecs de connexion pour ce compte. Par sécurité, réessayez à partir de %(time)s.",
+            time=format_time(shown, "HH:mm"),
+        )
+    )
     seconds = max(1, math.ceil((until - now).total_seconds()))
     return render_template("auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
 
@@ -60,9 +65,15 @@ def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
         invitations.forgot(form.email.data, utcnow())
-        flash(_("Si un compte actif utilise %(email)s, un lien pour choisir un nouveau mot de passe vient d'y être "
+        flash(
+            _(
+                "Si un compte actif utilise %(email)s, un lien pour choisir un nouveau mot de passe vient d'y être "
                 "envoyé (valable %(hours)s heures). Pensez à regarder dans les indésirables.",
-                email=form.email.data.strip().lower(), hours=invitations.valid_hours("reset")), "success")
+                email=form.email.data.strip().lower(),
+                hours=invitations.valid_hours("reset"),
+            ),
+            "success",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
 

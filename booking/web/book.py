@@ -1,4 +1,5 @@
 """Client booking pages: choose a service → a week of free slots → hold → confirm; my bookings."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -9,17 +10,28 @@ from flask_login import current_user
 
 from calendars.invite import ics_file
 from calendars.worktime import PARIS
+
 from .. import contract, inputs
 from ..auth import role_required
 from ..extensions import limiter
-from ..security import booking_limit, user_key
 from ..models import PRIORITIES
 from ..models.types import utcnow
-from . import consent, listing
-from ..services import (access, availability, booking_lists, bookings, callbacks, costs, interventions, notify,
-                        promises, reasons, why_not)
+from ..security import booking_limit, user_key
+from ..services import (
+    access,
+    availability,
+    booking_lists,
+    bookings,
+    callbacks,
+    costs,
+    interventions,
+    notify,
+    promises,
+    reasons,
+    why_not,
+)
 from ..services.errors import ServiceError
-from .forms import EmptyForm
+from . import consent, listing
 from .forms.booking import ConfirmForm, HoldForm, NotesForm, PrerequisiteForm, SlotForm, first_error
 from .refusals import flash_refusal
 
@@ -68,12 +80,22 @@ def _week_view(kind: str, monday: date, **extra):
     # on a phone one day shows at a time: the day before and after, across weeks (plain links, no script)
     day_before = (monday, week[at - 1]) if at else (monday - timedelta(days=7), monday - timedelta(days=3))
     day_after = (monday, week[at + 1]) if at < 4 else (monday + timedelta(days=7), monday + timedelta(days=7))
-    return render_template("book/week.html", kind=kind, monday=monday, deadline=deadline, promise=promise,
-                           notes=lambda slot: promises.notes(kind, slot.start, now),
-                           fits=callbacks.fits(found, deadline, end),
-                           days=[(day, days.get(day, [])) for day in week], shown=shown,
-                           day_before=day_before, day_after=day_after,
-                           previous=monday - timedelta(days=7), next=monday + timedelta(days=7), **extra)
+    return render_template(
+        "book/week.html",
+        kind=kind,
+        monday=monday,
+        deadline=deadline,
+        promise=promise,
+        notes=lambda slot: promises.notes(kind, slot.start, now),
+        fits=callbacks.fits(found, deadline, end),
+        days=[(day, days.get(day, [])) for day in week],
+        shown=shown,
+        day_before=day_before,
+        day_after=day_after,
+        previous=monday - timedelta(days=7),
+        next=monday + timedelta(days=7),
+        **extra,
+    )
 
 
 def _shown_day(week: list[date], days: dict) -> date:
@@ -98,8 +120,12 @@ def week(kind: str):
     bookings.check_entitlement(current_user.company, kind)
     ticket = _ticket_args() if kind == "callback" else None
     if kind == "callback" and (ticket is None or "error" in ticket):
-        return render_template("book/ticket.html", error=ticket and ticket["error"], now=utcnow(),
-                               commitments=callbacks.commitments(current_user.company)), 400 if ticket else 200
+        return render_template(
+            "book/ticket.html",
+            error=ticket and ticket["error"],
+            now=utcnow(),
+            commitments=callbacks.commitments(current_user.company),
+        ), 400 if ticket else 200
     envs = [e for e in contract.current().service(kind).environments if e in current_user.company.environments]
     return _week_view(kind, _week(utcnow()), ticket=ticket, environments=envs)
 
@@ -117,13 +143,22 @@ def hold(kind: str):
             t = _ticket_args() or {}
             if "error" in t:
                 raise inputs.BadInput(t["error"])
-            ticket = access.ticket_for(current_user.company, t.get("reference", ""), t.get("priority", ""),
-                                       t.get("opened_at"))
+            ticket = access.ticket_for(
+                current_user.company, t.get("reference", ""), t.get("priority", ""), t.get("opened_at")
+            )
         form = HoldForm()
         if not form.validate_on_submit():
             raise inputs.BadInput(first_error(form))
-        booking = bookings.book(current_user, kind, form.start.data, utcnow(), hold=True, ticket=ticket,
-                                environment=form.environment.data or None, notes=form.notes.data)
+        booking = bookings.book(
+            current_user,
+            kind,
+            form.start.data,
+            utcnow(),
+            hold=True,
+            ticket=ticket,
+            environment=form.environment.data or None,
+            notes=form.notes.data,
+        )
     except ServiceError as error:
         flash_refusal(error)
         if getattr(error, "code", None) in _SLOT_RULES:  # "Pourquoi ?": every rule, not just the first
@@ -163,8 +198,14 @@ def mine():
     form, filters = listing.filter_form(staff=False)
     now = utcnow()
     page = booking_lists.bookings(access.bookings_query(current_user), filters, now, request.args.get("page", type=int))
-    return render_template("book/mine.html", page=page, form=form, args=listing.kept_args(), now=now,
-                           cutoff_passed=lambda b: bookings.cutoff_passed(b, now))
+    return render_template(
+        "book/mine.html",
+        page=page,
+        form=form,
+        args=listing.kept_args(),
+        now=now,
+        cutoff_passed=lambda b: bookings.cutoff_passed(b, now),
+    )
 
 
 @bp.route("/rendez-vous/<int:booking_id>")
@@ -172,8 +213,13 @@ def mine():
 def detail(booking_id: int):
     booking, now = access.booking_for(current_user, booking_id), utcnow()
     offer = interventions.next_slot(booking, now) if booking.status == "prerequisites_missing" else None
-    return render_template("book/detail.html", booking=booking, late=bookings.cutoff_passed(booking, now),
-                           checklist=interventions.checklist(booking), offer=offer)
+    return render_template(
+        "book/detail.html",
+        booking=booking,
+        late=bookings.cutoff_passed(booking, now),
+        checklist=interventions.checklist(booking),
+        offer=offer,
+    )
 
 
 @bp.post("/rendez-vous/<int:booking_id>/prerequis")
@@ -226,8 +272,11 @@ def rebook(booking_id: int):
 @role_required("client")
 def ics(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
-    return Response(ics_file(notify.event_data(booking)), mimetype="text/calendar",
-                    headers={"Content-Disposition": f"attachment; filename=rendez-vous-{booking.id}.ics"})
+    return Response(
+        ics_file(notify.event_data(booking)),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f"attachment; filename=rendez-vous-{booking.id}.ics"},
+    )
 
 
 @bp.get("/rendez-vous/<int:booking_id>/annuler")
@@ -239,8 +288,9 @@ def cancel_page(booking_id: int):
         return redirect(url_for("book.detail", booking_id=booking.id))
     bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
     told = costs.cancellation(current_user, booking, utcnow())
-    return render_template("book/cancel_confirm.html", booking=booking,
-                           lines=consent.will_happen(told, booking.status == "held"))
+    return render_template(
+        "book/cancel_confirm.html", booking=booking, lines=consent.will_happen(told, booking.status == "held")
+    )
 
 
 @bp.post("/rendez-vous/<int:booking_id>/annuler")
@@ -253,8 +303,9 @@ def cancel(booking_id: int):
     except ServiceError as error:
         flash_refusal(error)
     else:
-        told = costs.Cancellation(booking.status == "late_cancelled", told.included_minutes,
-                                  told.billable_minutes, told.price_eur)  # as the service decided it
+        told = costs.Cancellation(
+            booking.status == "late_cancelled", told.included_minutes, told.billable_minutes, told.price_eur
+        )  # as the service decided it
         flash(consent.happened(told, was_held), "success")
     return redirect(url_for("book.detail", booking_id=booking.id))
 
@@ -272,8 +323,9 @@ def move(booking_id: int):
             bookings.reschedule(current_user, booking, form.start.data, utcnow())
         except ServiceError as error:
             flash_refusal(error)
-            page = make_response(_week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id,
-                                            environments=[]))
+            page = make_response(
+                _week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id, environments=[])
+            )
             page.status_code = 422  # the week again, with the reason; nothing was moved
             return page
         flash(_("Rendez-vous déplacé. L'invitation mise à jour vous est envoyée dans un instant."), "success")

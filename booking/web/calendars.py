@@ -1,10 +1,14 @@
 """Calendar pages: a consultant's feed and external calendars, a company's feed, the planners' conflicts."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext as _, ngettext
+from flask_babel import format_datetime, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+
+from calendars.importer import CalendarImportError
 
 from ..auth import role_required
 from ..extensions import db
@@ -14,7 +18,6 @@ from ..services import calendar_sync, feeds, locking
 from ..services.errors import ServiceError
 from .forms.booking import CalendarForm, first_error
 from .refusals import flash_refusal
-from calendars.importer import CalendarImportError
 
 bp = Blueprint("calendars", __name__)
 
@@ -28,14 +31,20 @@ def booked_when(booking, fmt: str = "EEE d MMM HH:mm") -> str:
     if len(days) == 1 and format_datetime(start, "yyyyMMdd") == format_datetime(end, "yyyyMMdd"):
         return f"{format_datetime(start, fmt)} – {format_datetime(end, 'HH:mm')}"
     listed = ", ".join(format_datetime(a, "EEE d MMM") for a, _b in days)
-    return _("%(start)s – %(end)s (%(count)s : %(days)s)", start=format_datetime(start, fmt),
-             end=format_datetime(end, "EEE d MMM HH:mm"),
-             count=ngettext("%(num)d jour ouvré", "%(num)d jours ouvrés", len(days)), days=listed)
+    return _(
+        "%(start)s – %(end)s (%(count)s : %(days)s)",
+        start=format_datetime(start, fmt),
+        end=format_datetime(end, "EEE d MMM HH:mm"),
+        count=ngettext("%(num)d jour ouvré", "%(num)d jours ouvrés", len(days)),
+        days=listed,
+    )
 
 
 @bp.app_template_filter("booked_when")
 def _booked_when_filter(booking, fmt: str = "EEE d MMM HH:mm") -> str:
     return booked_when(booking, fmt)
+
+
 MAX_UPLOAD = 10 * 1024 * 1024
 REFRESH_SECONDS = 5  # the page reloads itself while an import waits or runs
 
@@ -51,13 +60,22 @@ def _page(new_url: str | None = None):
     owner = _owner()
     calendars = []
     if current_user.role == "consultant":
-        calendars = db.session.scalars(select(ExternalCalendar).where(ExternalCalendar.consultant_id == owner.id)
-                                       .order_by(ExternalCalendar.label)).all()
+        calendars = db.session.scalars(
+            select(ExternalCalendar).where(ExternalCalendar.consultant_id == owner.id).order_by(ExternalCalendar.label)
+        ).all()
     waiting = any(c.status in ("pending", "importing") for c in calendars)
     reports = {c.id: calendar_sync.summary(c) for c in calendars}
-    response = make_response(render_template("calendars/agenda.html", token=feeds.active(owner), new_url=new_url,
-                                             calendars=calendars, reports=reports, waiting=waiting,
-                                             refresh=REFRESH_SECONDS))
+    response = make_response(
+        render_template(
+            "calendars/agenda.html",
+            token=feeds.active(owner),
+            new_url=new_url,
+            calendars=calendars,
+            reports=reports,
+            waiting=waiting,
+            refresh=REFRESH_SECONDS,
+        )
+    )
     if waiting and new_url is None:  # never reload away a feed URL shown only once
         response.headers["Refresh"] = str(REFRESH_SECONDS)
     return response
@@ -97,8 +115,10 @@ def rotate_feed():
 @role_required("consultant", "client")
 def revoke_feed():
     feeds.revoke(current_user, _owner())
-    flash(_("Adresse secrète révoquée : elle ne fonctionne plus, les agendas abonnés ne reçoivent plus vos rendez-vous."),
-          "success")
+    flash(
+        _("Adresse secrète révoquée : elle ne fonctionne plus, les agendas abonnés ne reçoivent plus vos rendez-vous."),
+        "success",
+    )
     return redirect(url_for("calendars.agenda"))
 
 
@@ -129,7 +149,12 @@ def add_calendar():
     if url:
         flash(_("Calendrier enregistré : import en attente. Cette page se met à jour d'elle-même."), "success")
     else:
-        flash(ngettext("Calendrier importé : %(num)d plage occupée.", "Calendrier importé : %(num)d plages occupées.", count), "success")
+        flash(
+            ngettext(
+                "Calendrier importé : %(num)d plage occupée.", "Calendrier importé : %(num)d plages occupées.", count
+            ),
+            "success",
+        )
     return redirect(url_for("calendars.agenda"))
 
 
@@ -152,12 +177,20 @@ def refresh_calendar(calendar_id: int):
         return redirect(url_for("calendars.agenda"))
     upload = request.files.get("file")
     try:
-        count = calendar_sync.reimport(calendar, utcnow(), upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None)
+        count = calendar_sync.reimport(
+            calendar, utcnow(), upload.read(MAX_UPLOAD + 1) if upload and upload.filename else None
+        )
     except CalendarImportError as error:
         flash(_("Import refusé : %(error)s", error=calendar_sync.refusal(error)), "error")
     else:
-        flash(_("Calendrier inchangé depuis la dernière lecture.") if count is None
-              else ngettext("Calendrier relu : %(num)d plage occupée.", "Calendrier relu : %(num)d plages occupées.", count), "success")
+        flash(
+            _("Calendrier inchangé depuis la dernière lecture.")
+            if count is None
+            else ngettext(
+                "Calendrier relu : %(num)d plage occupée.", "Calendrier relu : %(num)d plages occupées.", count
+            ),
+            "success",
+        )
     return redirect(url_for("calendars.agenda"))
 
 

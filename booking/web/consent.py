@@ -1,9 +1,11 @@
 """The sentences that say, before and after a destructive step, what it does to minutes and money."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import format_currency, format_datetime, gettext as _
+from flask_babel import format_currency, format_datetime
+from flask_babel import gettext as _
 
 from ..labels import minutes_label
 from ..services.costs import Cancellation
@@ -27,18 +29,33 @@ def will_happen(told: Cancellation, held: bool) -> list[str]:
     if told.late:
         lines.append(_("Moins de 24 heures ouvrées avant le rendez-vous : la séance est décomptée."))
         if told.included_minutes:
-            lines.append(_("%(minutes)s restent décomptées de votre banque d'heures.",
-                           minutes=minutes_label(told.included_minutes)))
+            lines.append(
+                _(
+                    "%(minutes)s restent décomptées de votre banque d'heures.",
+                    minutes=minutes_label(told.included_minutes),
+                )
+            )
         if told.billable_minutes:
-            lines.append(_("%(minutes)s restent facturées (%(price)s HT).",
-                           minutes=minutes_label(told.billable_minutes), price=money(told.price_eur)))
+            lines.append(
+                _(
+                    "%(minutes)s restent facturées (%(price)s HT).",
+                    minutes=minutes_label(told.billable_minutes),
+                    price=money(told.price_eur),
+                )
+            )
         return lines
     if told.included_minutes:
-        lines.append(_("%(minutes)s seront rendues à votre banque d'heures.",
-                       minutes=minutes_label(told.included_minutes)))
+        lines.append(
+            _("%(minutes)s seront rendues à votre banque d'heures.", minutes=minutes_label(told.included_minutes))
+        )
     if told.billable_minutes:
-        lines.append(_("%(minutes)s facturables (%(price)s HT) ne seront pas facturées.",
-                       minutes=minutes_label(told.billable_minutes), price=money(told.price_eur)))
+        lines.append(
+            _(
+                "%(minutes)s facturables (%(price)s HT) ne seront pas facturées.",
+                minutes=minutes_label(told.billable_minutes),
+                price=money(told.price_eur),
+            )
+        )
     return lines or [_("Rien ne vous sera facturé.")]
 
 
@@ -47,15 +64,33 @@ def happened(told: Cancellation, was_held: bool) -> str:
     if was_held:
         return _("Créneau libéré : rien ne vous est compté.")
     if told.late:
-        return _("Rendez-vous annulé tardivement : la séance est décomptée (%(what)s).", what=" ; ".join(
-            ([_("%(minutes)s de votre banque d'heures", minutes=minutes_label(told.included_minutes))]
-             if told.included_minutes else []) +
-            ([_("%(minutes)s facturées, %(price)s HT", minutes=minutes_label(told.billable_minutes),
-                price=money(told.price_eur))] if told.billable_minutes else [])) or _("sans frais"))
+        return _(
+            "Rendez-vous annulé tardivement : la séance est décomptée (%(what)s).",
+            what=" ; ".join(
+                (
+                    [_("%(minutes)s de votre banque d'heures", minutes=minutes_label(told.included_minutes))]
+                    if told.included_minutes
+                    else []
+                )
+                + (
+                    [
+                        _(
+                            "%(minutes)s facturées, %(price)s HT",
+                            minutes=minutes_label(told.billable_minutes),
+                            price=money(told.price_eur),
+                        )
+                    ]
+                    if told.billable_minutes
+                    else []
+                )
+            )
+            or _("sans frais"),
+        )
     parts = []
     if told.included_minutes:
         parts.append(_("%(minutes)s rendues à votre banque d'heures", minutes=minutes_label(told.included_minutes)))
     if told.billable_minutes:
-        parts.append(_("%(minutes)s facturables qui ne seront pas facturées",
-                       minutes=minutes_label(told.billable_minutes)))
+        parts.append(
+            _("%(minutes)s facturables qui ne seront pas facturées", minutes=minutes_label(told.billable_minutes))
+        )
     return _("Rendez-vous annulé : %(what)s.", what=" ; ".join(parts) or _("rien ne vous est facturé"))

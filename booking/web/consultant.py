@@ -1,4 +1,5 @@
 """Consultant pages: own schedule, session outcomes, follow-up proposals."""
+
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -27,11 +28,22 @@ def _me():
 @role_required("consultant")
 def home():
     consultant, now = _me(), utcnow()
-    to_record = db.session.scalars(select(Booking).where(
-        Booking.consultant_id == consultant.id, Booking.status == "confirmed",
-        Booking.start_at <= now, Booking.start_at > now - timedelta(days=14)).order_by(Booking.start_at)).all()
-    return render_template("consultant/home.html", consultant=consultant, to_record=to_record,
-                           bookings=schedule.upcoming(now, consultant_id=consultant.id, days=14))
+    to_record = db.session.scalars(
+        select(Booking)
+        .where(
+            Booking.consultant_id == consultant.id,
+            Booking.status == "confirmed",
+            Booking.start_at <= now,
+            Booking.start_at > now - timedelta(days=14),
+        )
+        .order_by(Booking.start_at)
+    ).all()
+    return render_template(
+        "consultant/home.html",
+        consultant=consultant,
+        to_record=to_record,
+        bookings=schedule.upcoming(now, consultant_id=consultant.id, days=14),
+    )
 
 
 @bp.post("/rendez-vous/<int:booking_id>/issue")
@@ -68,6 +80,5 @@ def follow_up(booking_id: int):
 
 
 def _follow_up_page(booking: Booking, now):
-    found = availability.slots("erplib", booking.company, now, now + timedelta(days=14), now,
-                               consultant_id=_me().id)
+    found = availability.slots("erplib", booking.company, now, now + timedelta(days=14), now, consultant_id=_me().id)
     return render_template("consultant/follow_up.html", booking=booking, days=availability.by_day(found))

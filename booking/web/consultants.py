@@ -1,5 +1,6 @@
 """Planner pages for consultants: the list, a new consultant, one consultant's settings and absences
 (edited and deleted, each with the bookings it conflicts with and the repair plan's link)."""
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, 
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from calendars.worktime import PARIS
+
 from ..auth import role_required
 from ..extensions import db
 from ..models import Absence, Consultant
@@ -28,8 +30,14 @@ bp = Blueprint("consultants", __name__, url_prefix="/planification/consultants")
 
 WEEKDAYS = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))
 _BLOCK = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$")
-REGIONS = options([("", _l("France (jours fériés nationaux)")), ("57", _l("Moselle (57)")),
-                   ("67", _l("Bas-Rhin (67)")), ("68", _l("Haut-Rhin (68)"))])
+REGIONS = options(
+    [
+        ("", _l("France (jours fériés nationaux)")),
+        ("57", _l("Moselle (57)")),
+        ("67", _l("Bas-Rhin (67)")),
+        ("68", _l("Haut-Rhin (68)")),
+    ]
+)
 
 
 def parse_blocks(text: str) -> list[list[str]]:
@@ -65,18 +73,29 @@ def week_summary(pattern: dict) -> list[tuple[str, str]]:
             runs[-1][1] = day
         elif blocks:
             runs.append([day, day, blocks])
-    return [(str(WEEKDAYS[a]) if a == b else f"{WEEKDAYS[a]} – {WEEKDAYS[b]}", _show_blocks(blocks))
-            for a, b, blocks in runs]
+    return [
+        (str(WEEKDAYS[a]) if a == b else f"{WEEKDAYS[a]} – {WEEKDAYS[b]}", _show_blocks(blocks))
+        for a, b, blocks in runs
+    ]
 
 
 class ConsultantForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[InputRequired(), Length(max=120)])
-    email = EmailField(_l("Adresse e-mail"), validators=[Optional(), Length(max=254), Regexp(
-        r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Adresse e-mail invalide : par exemple prenom.nom@erplib.fr."))])
+    email = EmailField(
+        _l("Adresse e-mail"),
+        validators=[
+            Optional(),
+            Length(max=254),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Adresse e-mail invalide : par exemple prenom.nom@erplib.fr.")
+            ),
+        ],
+    )
     skills = StringField(_l("Compétences (séparées par des virgules)"), validators=[Length(max=800)])
     holiday_region = SelectField(_l("Jours fériés"), choices=REGIONS)
-    daily_cap = IntegerField(_l("Rendez-vous par jour au plus"), default=6,
-                             validators=[InputRequired(), NumberRange(0, 20)])
+    daily_cap = IntegerField(
+        _l("Rendez-vous par jour au plus"), default=6, validators=[InputRequired(), NumberRange(0, 20)]
+    )
     active = BooleanField(_l("Actif (reçoit des rendez-vous)"), default=True)
     day0 = StringField(WEEKDAYS[0], validators=[Length(max=80), _blocks_validator])
     day1 = StringField(WEEKDAYS[1], validators=[Length(max=80), _blocks_validator])
@@ -104,9 +123,12 @@ class ConsultantForm(FlaskForm):
 
 
 class AbsenceForm(FlaskForm):
-    start = DateTimeLocalField(_l("Début (heure de Paris)"), format="%Y-%m-%dT%H:%M",
-                               validators=[InputRequired(), managed_day])
-    end = DateTimeLocalField(_l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day])
+    start = DateTimeLocalField(
+        _l("Début (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day]
+    )
+    end = DateTimeLocalField(
+        _l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day]
+    )
     reason = StringField(_l("Motif"), validators=[Length(max=120)])
     # the absence as the page showed it: a change made meanwhile by someone else is refused, not overwritten
     seen_start = StringField(validators=[InputRequired()])
@@ -150,14 +172,22 @@ def create():
             form.email.errors.append(_("L'adresse e-mail est obligatoire pour un nouveau consultant."))
         else:
             try:
-                created = consultants.create(current_user, name=form.name.data, email=form.email.data,
-                                             skills=form.skill_list(), holiday_region=form.holiday_region.data,
-                                             working_pattern=form.pattern(), daily_cap=form.daily_cap.data)
+                created = consultants.create(
+                    current_user,
+                    name=form.name.data,
+                    email=form.email.data,
+                    skills=form.skill_list(),
+                    holiday_region=form.holiday_region.data,
+                    working_pattern=form.pattern(),
+                    daily_cap=form.daily_cap.data,
+                )
             except ServiceError as error:
                 flash_refusal(error)
                 return render_template("consultants/edit.html", form=form, consultant=None), error.status
-            flash(_("Consultant %(name)s ajouté : ses créneaux suivent ses horaires dès maintenant.",
-                    name=created.name), "success")
+            flash(
+                _("Consultant %(name)s ajouté : ses créneaux suivent ses horaires dès maintenant.", name=created.name),
+                "success",
+            )
             return redirect(url_for("consultants.edit", consultant_id=created.id))
     status = 422 if request.method == "POST" else 200
     return render_template("consultants/edit.html", form=form, consultant=None), status
@@ -173,9 +203,16 @@ def edit(consultant_id: int):
         form.fill(consultant)
     elif form.validate_on_submit():
         try:
-            consultants.update(current_user, consultant.id, name=form.name.data, skills=form.skill_list(),
-                               holiday_region=form.holiday_region.data, working_pattern=form.pattern(),
-                               daily_cap=form.daily_cap.data, active=form.active.data)
+            consultants.update(
+                current_user,
+                consultant.id,
+                name=form.name.data,
+                skills=form.skill_list(),
+                holiday_region=form.holiday_region.data,
+                working_pattern=form.pattern(),
+                daily_cap=form.daily_cap.data,
+                active=form.active.data,
+            )
         except ServiceError as error:
             status = flash_refusal(error)
         else:
@@ -185,10 +222,14 @@ def edit(consultant_id: int):
         status = 422
     now = utcnow()
     past = request.args.get("passees") == "1"
-    rows = [(a, consultants.conflicts(consultant.id, a.start_at, a.end_at, now)) for a in consultant.absences
-            if past or a.end_at > now]
-    return render_template("consultants/edit.html", form=form, consultant=consultant, absences=rows, past=past,
-                           repair=ConfirmForm()), status
+    rows = [
+        (a, consultants.conflicts(consultant.id, a.start_at, a.end_at, now))
+        for a in consultant.absences
+        if past or a.end_at > now
+    ]
+    return render_template(
+        "consultants/edit.html", form=form, consultant=consultant, absences=rows, past=past, repair=ConfirmForm()
+    ), status
 
 
 @bp.post("/<int:consultant_id>/reparer")
@@ -223,24 +264,43 @@ def absence(consultant_id: int, absence_id: int):
         except ValueError:
             abort(400)
         try:
-            consultants.update_absence(current_user, consultant.id, found.id, form.start.data.replace(tzinfo=PARIS),
-                                       form.end.data.replace(tzinfo=PARIS), form.reason.data or "", seen)
+            consultants.update_absence(
+                current_user,
+                consultant.id,
+                found.id,
+                form.start.data.replace(tzinfo=PARIS),
+                form.end.data.replace(tzinfo=PARIS),
+                form.reason.data or "",
+                seen,
+            )
         except ServiceError as error:
             status = flash_refusal(error)
         else:
-            hits = consultants.conflicts(consultant.id, form.start.data.replace(tzinfo=PARIS),
-                                         form.end.data.replace(tzinfo=PARIS), utcnow())
+            hits = consultants.conflicts(
+                consultant.id, form.start.data.replace(tzinfo=PARIS), form.end.data.replace(tzinfo=PARIS), utcnow()
+            )
             if hits:
-                flash(_("Absence modifiée : elle couvre %(n)d rendez-vous ; calculez un plan de réaffectation.",
-                        n=len(hits)), "error")
+                flash(
+                    _(
+                        "Absence modifiée : elle couvre %(n)d rendez-vous ; calculez un plan de réaffectation.",
+                        n=len(hits),
+                    ),
+                    "error",
+                )
             else:
                 flash(_("Absence modifiée : aucun rendez-vous n'est concerné."), "success")
             return redirect(url_for("consultants.edit", consultant_id=consultant.id) + "#absences")
     else:
         status = 422
     hits = consultants.conflicts(consultant.id, found.start_at, found.end_at, utcnow())
-    return render_template("consultants/absence.html", consultant=consultant, absence=found, form=form,
-                           conflicts=hits, repair=ConfirmForm()), status
+    return render_template(
+        "consultants/absence.html",
+        consultant=consultant,
+        absence=found,
+        form=form,
+        conflicts=hits,
+        repair=ConfirmForm(),
+    ), status
 
 
 @bp.route("/<int:consultant_id>/absences/<int:absence_id>/supprimer", methods=["GET", "POST"])
@@ -255,7 +315,9 @@ def delete_absence(consultant_id: int, absence_id: int):
         except ServiceError as error:
             flash_refusal(error)
         else:
-            flash(_("Absence supprimée : %(name)s est de nouveau disponible sur cette période.",
-                    name=consultant.name), "success")
+            flash(
+                _("Absence supprimée : %(name)s est de nouveau disponible sur cette période.", name=consultant.name),
+                "success",
+            )
         return redirect(url_for("consultants.edit", consultant_id=consultant.id) + "#absences")
     return render_template("consultants/absence_delete.html", consultant=consultant, absence=found, form=form)

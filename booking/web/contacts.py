@@ -1,4 +1,5 @@
 """A client company's contacts, managed by its main contact within the tier's cap (the others see the list)."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,9 +33,15 @@ def _page(form: InviteForm | None = None, status: int = 200):
     contacts = sorted(company.contacts, key=lambda u: (not u.active, u.name.lower()))
     form = form or InviteForm(formdata=None)
     del form.main_contact  # only an admin names the main contact
-    return render_template("portal/contacts.html", company=company, contacts=contacts, form=form,
-                           tier=contract.current().tier(company.tier), manager=current_user.main_contact,
-                           active=sum(u.active for u in contacts)), status
+    return render_template(
+        "portal/contacts.html",
+        company=company,
+        contacts=contacts,
+        form=form,
+        tier=contract.current().tier(company.tier),
+        manager=current_user.main_contact,
+        active=sum(u.active for u in contacts),
+    ), status
 
 
 @bp.route("/")
@@ -49,13 +56,20 @@ def invite():
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            user = invitations.invite_contact(current_user, current_user.company, form.email.data, form.name.data,
-                                              utcnow())
+            user = invitations.invite_contact(
+                current_user, current_user.company, form.email.data, form.name.data, utcnow()
+            )
         except ServiceError as error:
             refused(form, error, "email")
         else:
-            flash(_("Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
-                    email=user.email, hours=invitations.valid_hours("invite")), "success")
+            flash(
+                _(
+                    "Invitation envoyée à %(email)s : le lien pour choisir son mot de passe vaut %(hours)s heures.",
+                    email=user.email,
+                    hours=invitations.valid_hours("invite"),
+                ),
+                "success",
+            )
             return redirect(url_for("contacts.home"))
     return _page(form, 422 if form.errors else 403)
 
@@ -82,12 +96,16 @@ def _action(user_id: int, action, done: str):
 @bp.post("/<int:user_id>/reactiver")
 @role_required("client")
 def reactivate(user_id: int):
-    return _action(user_id, lambda u: invitations.reactivate(current_user, u),
-                   _("%(email)s peut de nouveau se connecter."))
+    return _action(
+        user_id, lambda u: invitations.reactivate(current_user, u), _("%(email)s peut de nouveau se connecter.")
+    )
 
 
 @bp.post("/<int:user_id>/lien")
 @role_required("client")
 def send_link(user_id: int):
-    return _action(user_id, lambda u: invitations.send_reset(current_user, u, utcnow()),
-                   _("Un lien pour choisir un nouveau mot de passe a été envoyé à %(email)s."))
+    return _action(
+        user_id,
+        lambda u: invitations.send_reset(current_user, u, utcnow()),
+        _("Un lien pour choisir un nouveau mot de passe a été envoyé à %(email)s."),
+    )

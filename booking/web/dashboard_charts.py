@@ -1,5 +1,6 @@
 """The dashboard's figures as drawings: positions, sizes, colours and labels of the server-drawn SVG charts
 (no script: the CSP allows none). Units are CSS pixels; charts too wide for a phone scroll inside their card."""
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,12 @@ from ..services import dashboard
 
 NAME_WIDTH, CELL_WIDTH, CELL_HEIGHT, HEAD_HEIGHT = 124, 62, 30, 34
 # Heat map: light to dark with the share of working time booked; red above 100 % (booked over an absence).
-SHADES = ((0.25, "#e3edfb", "#1d2733"), (0.5, "#b9d0f1", "#1d2733"), (0.75, "#7fa7e0", "#1d2733"),
-          (1.0, "#2f64b3", "#ffffff"))
+SHADES = (
+    (0.25, "#e3edfb", "#1d2733"),
+    (0.5, "#b9d0f1", "#1d2733"),
+    (0.75, "#7fa7e0", "#1d2733"),
+    (1.0, "#2f64b3", "#ffffff"),
+)
 OVER, EMPTY = ("#b42318", "#ffffff"), ("#f1f3f6", "#5b6b7c")
 WITHIN, AFTER, WITHOUT = "#2f8f57", "#d9822b", "#a3adb8"
 
@@ -24,6 +29,7 @@ WITHIN, AFTER, WITHOUT = "#2f8f57", "#d9822b", "#a3adb8"
 @dataclass
 class Mark:
     """One rectangle (cell, bar, segment) with its text and its tooltip."""
+
     x: float
     y: float
     width: float
@@ -49,7 +55,7 @@ def hours_label(minutes: int) -> str:
 
 
 def _short(name: str, size: int = 18) -> str:
-    return name if len(name) <= size else name[:size - 1] + "…"
+    return name if len(name) <= size else name[: size - 1] + "…"
 
 
 def _shade(ratio: float | None) -> tuple[str, str]:
@@ -67,8 +73,8 @@ def heat_map(rows: list[dashboard.LoadRow], period: dashboard.Period) -> tuple[D
     names, cells = Drawing(NAME_WIDTH, height), Drawing(CELL_WIDTH * period.weeks + 2, height)
     for week in range(period.weeks):
         monday = period.first_monday + timedelta(weeks=week)
-        cells.labels.append((CELL_WIDTH * (week + .5), 14, "middle", format_date(monday, "d MMM")))
-        cells.labels.append((CELL_WIDTH * (week + .5), 28, "middle", _("S%(week)s", week=monday.isocalendar().week)))
+        cells.labels.append((CELL_WIDTH * (week + 0.5), 14, "middle", format_date(monday, "d MMM")))
+        cells.labels.append((CELL_WIDTH * (week + 0.5), 28, "middle", _("S%(week)s", week=monday.isocalendar().week)))
     for n, row in enumerate(rows):
         y = HEAD_HEIGHT + CELL_HEIGHT * n
         names.labels.append((NAME_WIDTH - 8, y + CELL_HEIGHT / 2 + 4, "end", _short(row.name)))
@@ -76,11 +82,25 @@ def heat_map(rows: list[dashboard.LoadRow], period: dashboard.Period) -> tuple[D
             ratio = row.ratio(week)
             fill, ink = _shade(ratio)
             monday = period.first_monday + timedelta(weeks=week)
-            title = _("%(name)s, semaine du %(day)s : %(booked)s réservées sur %(available)s disponibles",
-                      name=row.name, day=format_date(monday, "d MMMM"), booked=hours_label(row.booked[week]),
-                      available=hours_label(row.available[week]))
-            cells.marks.append(Mark(CELL_WIDTH * week + 1, y + 1, CELL_WIDTH - 2, CELL_HEIGHT - 2, fill,
-                                    "—" if ratio is None else format_percent(ratio), ink, title))
+            title = _(
+                "%(name)s, semaine du %(day)s : %(booked)s réservées sur %(available)s disponibles",
+                name=row.name,
+                day=format_date(monday, "d MMMM"),
+                booked=hours_label(row.booked[week]),
+                available=hours_label(row.available[week]),
+            )
+            cells.marks.append(
+                Mark(
+                    CELL_WIDTH * week + 1,
+                    y + 1,
+                    CELL_WIDTH - 2,
+                    CELL_HEIGHT - 2,
+                    fill,
+                    "—" if ratio is None else format_percent(ratio),
+                    ink,
+                    title,
+                )
+            )
     return names, cells
 
 
@@ -126,10 +146,14 @@ def callback_bars(counts: list[dashboard.CallbackCounts], period: dashboard.Peri
     months = period.months_list()
     result = []
     for tier in counts:
-        stacks = [[(tier.within[n], WITHIN, _("%(count)s dans l'engagement", count=tier.within[n])),
-                   (tier.after[n], AFTER, _("%(count)s après l'engagement", count=tier.after[n])),
-                   (tier.without[n], WITHOUT, _("%(count)s sans engagement", count=tier.without[n]))]
-                  for n in range(period.months)]
+        stacks = [
+            [
+                (tier.within[n], WITHIN, _("%(count)s dans l'engagement", count=tier.within[n])),
+                (tier.after[n], AFTER, _("%(count)s après l'engagement", count=tier.after[n])),
+                (tier.without[n], WITHOUT, _("%(count)s sans engagement", count=tier.without[n])),
+            ]
+            for n in range(period.months)
+        ]
         top = max(tier.within[n] + tier.after[n] + tier.without[n] for n in range(period.months))
         result.append((tier.label, bars(months, stacks, max(top, 4), lambda v: format_decimal(round(v)))))
     return result
@@ -142,10 +166,21 @@ def whole_euros(value: float) -> str:
 
 
 def compensation_bars(paid: list[dashboard.MonthPaid]) -> Drawing:
-    stacks = [[(float(m.amount), "#7a5cc2", ngettext("%(amount)s pour %(num)d rendez-vous déplacé",
-                                                    "%(amount)s pour %(num)d rendez-vous déplacés", m.moved,
-                                                    amount=format_currency(m.amount, "EUR")))]
-              for m in paid]
+    stacks = [
+        [
+            (
+                float(m.amount),
+                "#7a5cc2",
+                ngettext(
+                    "%(amount)s pour %(num)d rendez-vous déplacé",
+                    "%(amount)s pour %(num)d rendez-vous déplacés",
+                    m.moved,
+                    amount=format_currency(m.amount, "EUR"),
+                ),
+            )
+        ]
+        for m in paid
+    ]
     return bars([m.month for m in paid], stacks, max([float(m.amount) for m in paid] or [0]), whole_euros)
 
 
@@ -170,7 +205,15 @@ def placements(rows: list[dashboard.Placement], status_label) -> Drawing:
         drawing.labels.append((0, y + 16, "start", label))
         width = max(p.days_to_start * scale, 2)
         days_text = format_decimal(round(p.days_to_start, 1))
-        drawing.marks.append(Mark(0, y + 22, width, 14, WITHIN if p.within_promise else OVER[0],
-                                  title=_("Commence %(days)s j après l'acceptation", days=days_text)))
+        drawing.marks.append(
+            Mark(
+                0,
+                y + 22,
+                width,
+                14,
+                WITHIN if p.within_promise else OVER[0],
+                title=_("Commence %(days)s j après l'acceptation", days=days_text),
+            )
+        )
         drawing.labels.append((width + 6, y + 34, "start", _("%(days)s j", days=days_text)))
     return drawing

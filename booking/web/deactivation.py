@@ -1,5 +1,6 @@
 """The two steps of deactivating a person, the same from the admin's pages and a main contact's: what it
 does, then yes or no (no JavaScript needed)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template
@@ -22,11 +23,25 @@ def deactivation_step(user: User, back: str):
         except ServiceError as error:
             refused(form, error)
         else:
-            flash(_("%(email)s est désactivé : ses sessions et ses jetons d'API ne fonctionnent plus.",
-                    email=user.email), "success")
+            flash(
+                _("%(email)s est désactivé : ses sessions et ses jetons d'API ne fonctionnent plus.", email=user.email),
+                "success",
+            )
             return redirect(back)
-    return (render_template("admin/confirm.html", form=form, title=_("Désactiver %(email)s", email=user.email),
-                            question=_("%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
-                                       "s'arrêtent tout de suite. Vous pourrez le réactiver.", name=user.name),
-                            button=_("Désactiver le compte"), back=back, bookings=[], company=None),
-            409 if form.errors else 200)
+    return (
+        render_template(
+            "admin/confirm.html",
+            form=form,
+            title=_("Désactiver %(email)s", email=user.email),
+            question=_(
+                "%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
+                "s'arrêtent tout de suite. Vous pourrez le réactiver.",
+                name=user.name,
+            ),
+            button=_("Désactiver le compte"),
+            back=back,
+            bookings=[],
+            company=None,
+        ),
+        409 if form.errors else 200,
+    )

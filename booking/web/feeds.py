@@ -1,4 +1,5 @@
 """The secret feed URL: GET /calendars/<token>.ics, with ETag / Last-Modified and 304s."""
+
 import re
 
 from flask import Blueprint, Response, abort, request
@@ -24,7 +25,11 @@ def feed(token: str):
         fresh = matches.strip() == "*" or found.etag in re.findall(r'(?:W/)?("[^"]*")', matches)
     else:
         since = parse_date(request.headers.get("If-Modified-Since"))
-        fresh = since is not None and found.last_modified is not None and found.last_modified.replace(microsecond=0) <= since
+        fresh = (
+            since is not None
+            and found.last_modified is not None
+            and found.last_modified.replace(microsecond=0) <= since
+        )
     if fresh:
         return Response(status=304, headers=headers)
     # text/calendar whatever the Accept header: calendar clients send all sorts

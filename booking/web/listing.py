@@ -1,4 +1,5 @@
 """The filter form of the long lists (bookings, billing lines): GET, so that filters stay in the address."""
+
 from __future__ import annotations
 
 from flask import abort, request
@@ -14,7 +15,11 @@ from ..models import Company, Consultant, User
 from ..services.booking_lists import Filters
 
 WHEN_LABELS = {"a-venir": _l("À venir"), "passes": _l("Passés"), "annules": _l("Annulés"), "tous": _l("Tous")}
-ORDER_LABELS = {"": _l("Par défaut"), "prochains": _l("Les prochains d'abord"), "recents": _l("Les plus récents d'abord")}
+ORDER_LABELS = {
+    "": _l("Par défaut"),
+    "prochains": _l("Les prochains d'abord"),
+    "recents": _l("Les plus récents d'abord"),
+}
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -37,22 +42,30 @@ def filter_form(*, staff: bool, when: bool = True) -> tuple[FilterForm, Filters]
     """The form read from the address; a value that is not one of the choices is a 400 (nothing guessed)."""
     form = FilterForm(request.args)
     if staff:
-        form.entreprise.choices = options([("", _l("Tous"))] + [
-            (str(c.id), c.name) for c in db.session.scalars(select(Company).order_by(Company.name))])
-        form.consultant.choices = options([("", _l("Tous"))] + [
-            (str(c.id), c.name) for c in db.session.scalars(select(Consultant).join(User).order_by(User.name))])
+        form.entreprise.choices = options(
+            [("", _l("Tous"))]
+            + [(str(c.id), c.name) for c in db.session.scalars(select(Company).order_by(Company.name))]
+        )
+        form.consultant.choices = options(
+            [("", _l("Tous"))]
+            + [(str(c.id), c.name) for c in db.session.scalars(select(Consultant).join(User).order_by(User.name))]
+        )
     else:
         del form.entreprise, form.consultant
     if not when:
         del form.quand
-    form.prestation.choices = options([("", _l("Toutes"))] + [(k, KINDS.get(k, k)) for k in contract.current().services])
+    form.prestation.choices = options(
+        [("", _l("Toutes"))] + [(k, KINDS.get(k, k)) for k in contract.current().services]
+    )
     if not form.validate():
         abort(400)
     return form, Filters(
         when=form.quand.data if when else "tous",
         company_id=int(form.entreprise.data) if staff and form.entreprise.data else None,
         consultant_id=int(form.consultant.data) if staff and form.consultant.data else None,
-        kind=form.prestation.data or None, order=form.ordre.data or None)
+        kind=form.prestation.data or None,
+        order=form.ordre.data or None,
+    )
 
 
 def kept_args() -> dict:

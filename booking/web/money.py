@@ -1,4 +1,5 @@
 """Money as the reader writes it: "1 234,50 €" in French, "€1,234.50" in English."""
+
 from decimal import Decimal
 
 from flask_babel import format_currency

@@ -1,4 +1,5 @@
 """The mail outbox, for planners: queued, sent and failed mail, and a mail sent again now."""
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -6,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from ..inputs import INT_MAX
 from ..auth import role_required
+from ..inputs import INT_MAX
 from ..models.types import utcnow
 from ..services import mail
 from ..services.errors import ServiceError
@@ -17,9 +18,12 @@ bp = Blueprint("outbox", __name__, url_prefix="/planification/courrier")
 # ?statut= in the address (French) → the service's status.
 FILTERS = {"en-attente": "queued", "envoye": "sent", "echec": "failed"}
 LABELS = {"queued": _l("En attente"), "sent": _l("Envoyés"), "failed": _l("En échec")}
-REASONS = {mail.EXPIRED: _l("Conservé plus d'un jour sans serveur de courrier : non envoyé, pour ne pas "
-                            "distribuer de vieux messages."),
-           mail.INTERRUPTED: _l("Dernière tentative interrompue (planificateur arrêté pendant l'envoi).")}
+REASONS = {
+    mail.EXPIRED: _l(
+        "Conservé plus d'un jour sans serveur de courrier : non envoyé, pour ne pas distribuer de vieux messages."
+    ),
+    mail.INTERRUPTED: _l("Dernière tentative interrompue (planificateur arrêté pendant l'envoi)."),
+}
 
 
 class RetryForm(FlaskForm):
@@ -43,9 +47,17 @@ def outbox_failed() -> int:
 def index():
     code = request.args.get("statut") or None
     page = mail.outbox(_filter(code), request.args.get("page", 1, type=int))
-    return render_template("outbox/index.html", page=page, code=code, counts=mail.counts(), filters=FILTERS,
-                           labels=LABELS, reasons=REASONS, form=RetryForm(),
-                           server=bool(current_app.config.get("MAIL_SERVER")))
+    return render_template(
+        "outbox/index.html",
+        page=page,
+        code=code,
+        counts=mail.counts(),
+        filters=FILTERS,
+        labels=LABELS,
+        reasons=REASONS,
+        form=RetryForm(),
+        server=bool(current_app.config.get("MAIL_SERVER")),
+    )
 
 
 @bp.post("/reessayer")
@@ -55,8 +67,14 @@ def retry():
     if not form.validate_on_submit():
         raise ServiceError(_("Choisissez dans la liste le courriel à envoyer de nouveau."))
     entry = mail.retry_now(form.message_id.data, utcnow())
-    flash(_("Courriel pour %(to)s remis en file : il part avec la prochaine distribution, dans quelques secondes.",
-            to=entry.recipient), "success")
+    flash(
+        _(
+            "Courriel pour %(to)s remis en file : il part avec la prochaine distribution, dans quelques secondes.",
+            to=entry.recipient,
+        ),
+        "success",
+    )
     code = request.form.get("statut")
-    return redirect(url_for("outbox.index", statut=code if code in FILTERS else None,
-                            page=request.form.get("page", type=int)))
+    return redirect(
+        url_for("outbox.index", statut=code if code in FILTERS else None, page=request.form.get("page", type=int))
+    )

@@ -1,11 +1,11 @@
 """A reshuffle plan's progress for its page: the fragment's words, and a small JSON status that the page's
 script polls (queued, running with its elapsed time and best value so far, then done or failed)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from ..api.problems import problem
 from ..auth import role_required
@@ -27,16 +27,25 @@ def _seconds(value: float) -> str:
 
 
 def _label(status: str) -> str:
-    return {"queued": _("En attente d'un calculateur"), "running": _("Optimisation en cours…"),
-            "ready": _("Plan calculé"), "failed": _("Calcul en échec")}.get(status, _("Calcul terminé"))
+    return {
+        "queued": _("En attente d'un calculateur"),
+        "running": _("Optimisation en cours…"),
+        "ready": _("Plan calculé"),
+        "failed": _("Calcul en échec"),
+    }.get(status, _("Calcul terminé"))
 
 
 def _text(found: dict) -> str:
     """One sentence of where the plan stands, in the reader's language and number format."""
     if found["status"] == "queued":
-        parts = [ngettext("%(num)d plan à calculer avant celui-ci", "%(num)d plans à calculer avant celui-ci",
-                          found["ahead"]) if found["ahead"] else _("Il sera calculé dès qu'un calculateur est libre"),
-                 _("en attente depuis %(s)s s", s=_seconds(found["waited"]))]
+        parts = [
+            ngettext(
+                "%(num)d plan à calculer avant celui-ci", "%(num)d plans à calculer avant celui-ci", found["ahead"]
+            )
+            if found["ahead"]
+            else _("Il sera calculé dès qu'un calculateur est libre"),
+            _("en attente depuis %(s)s s", s=_seconds(found["waited"])),
+        ]
         if found["waited"] > WAITING_LONG_SECONDS:
             parts.append(_("aucun calculateur ne l'a encore pris : vérifiez que le planificateur de tâches tourne"))
         return " · ".join(parts) + "."

@@ -1,4 +1,5 @@
 """Planner pages: this week's load, pending priority requests, monthly billing reports."""
+
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from calendars.worktime import PARIS
+
 from .. import inputs
 from ..auth import role_required
 from ..extensions import db
@@ -27,11 +29,17 @@ def home():
     now = utcnow()
     today = now.astimezone(PARIS).date()
     # the next three days in full, a page at a time (never cut at an arbitrary row)
-    three_days = booking_lists.bookings(select(Booking), booking_lists.Filters(first=today, last=today + timedelta(days=2)),
-                                        now, request.args.get("page", type=int))
+    three_days = booking_lists.bookings(
+        select(Booking),
+        booking_lists.Filters(first=today, last=today + timedelta(days=2)),
+        now,
+        request.args.get("page", type=int),
+    )
     return render_template(
-        "planner/home.html", load=schedule.load_by_consultant(now, now + timedelta(days=7)),
-        requests=schedule.pending_priority_requests(), page=three_days,
+        "planner/home.html",
+        load=schedule.load_by_consultant(now, now + timedelta(days=7)),
+        requests=schedule.pending_priority_requests(),
+        page=three_days,
         at_risk=pages.slice_page(callbacks.at_risk(now), request.args.get("rappels", type=int), size=10),
     )
 
@@ -57,8 +65,9 @@ def _month(text: str | None) -> date:
 def billing_index():
     month = _month(request.args.get("mois"))
     rows = [(c, billing.monthly_rows(c, month)) for c in schedule.companies()]
-    paid = {c.id: sum((e.amount_eur for e, _ in billing.monthly_compensations(c, month)), Decimal("0"))
-            for c, _ in rows}
+    paid = {
+        c.id: sum((e.amount_eur for e, _ in billing.monthly_compensations(c, month)), Decimal("0")) for c, _ in rows
+    }
     return render_template("planner/billing.html", month=month, rows=rows, paid=paid)
 
 
@@ -69,8 +78,7 @@ def billing_lines():
     month = _month(request.args.get("mois"))
     form, filters = listing.filter_form(staff=True, when=False)
     page = booking_lists.billing_lines(month, filters, request.args.get("page", type=int))
-    return render_template("planner/billing_lines.html", form=form, page=page, month=month,
-                           args=listing.kept_args())
+    return render_template("planner/billing_lines.html", form=form, page=page, month=month, args=listing.kept_args())
 
 
 @bp.route("/facturation/<int:company_id>/<month>.csv")
@@ -78,16 +86,20 @@ def billing_lines():
 def billing_csv(company_id: int, month: str):
     company = db.session.get(Company, company_id) or abort(404)
     when = _month(month)
-    return Response(billing.monthly_csv(company, when), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=facturable-{company_id}-{when:%Y-%m}.csv"})
+    return Response(
+        billing.monthly_csv(company, when),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=facturable-{company_id}-{when:%Y-%m}.csv"},
+    )
 
 
 @bp.route("/banque-heures/<int:company_id>")
 @role_required("planner", "admin")
 def hour_bank_page(company_id: int):
     company = db.session.get(Company, company_id) or abort(404)
-    return render_template("portal/hour_bank.html", company=company,
-                           bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()))
+    return render_template(
+        "portal/hour_bank.html", company=company, bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date())
+    )
 
 
 @bp.route("/interventions")
@@ -95,8 +107,9 @@ def hour_bank_page(company_id: int):
 def interventions_page():
     now = utcnow()
     page = pages.slice_page(interventions.upcoming(now), request.args.get("page", type=int))
-    return render_template("planner/interventions.html", page=page,
-                           rows=[(b, interventions.checklist(b)) for b in page.items])
+    return render_template(
+        "planner/interventions.html", page=page, rows=[(b, interventions.checklist(b)) for b in page.items]
+    )
 
 
 @bp.post("/interventions/<int:booking_id>/changements")

@@ -1,4 +1,5 @@
 """The planner's week: every consultant over one week."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request

@@ -1,5 +1,6 @@
 """The contract matrix and booking rules, for admins: edit (the rules as fields, or the whole TOML),
 preview the change as a diff, apply it (audited), export the contract in force as TOML."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -29,21 +30,35 @@ def _bounded(name: str):
 
 
 class RulesForm(FlaskForm):
-    notice_hours = IntegerField(_l("Délai minimum de réservation (heures ouvrées)"), validators=_bounded("notice_hours"))
+    notice_hours = IntegerField(
+        _l("Délai minimum de réservation (heures ouvrées)"), validators=_bounded("notice_hours")
+    )
     horizon_days = IntegerField(_l("Horizon de réservation (jours)"), validators=_bounded("horizon_days"))
     grid_minutes = IntegerField(_l("Grille des débuts (minutes)"), validators=_bounded("grid_minutes"))
-    buffer_minutes = IntegerField(_l("Battement entre deux rendez-vous (minutes)"),
-                                  validators=_bounded("buffer_minutes"))
-    cancel_cutoff_hours = IntegerField(_l("Annulation sans frais jusqu'à (heures ouvrées avant)"),
-                                       validators=_bounded("cancel_cutoff_hours"))
+    buffer_minutes = IntegerField(
+        _l("Battement entre deux rendez-vous (minutes)"), validators=_bounded("buffer_minutes")
+    )
+    cancel_cutoff_hours = IntegerField(
+        _l("Annulation sans frais jusqu'à (heures ouvrées avant)"), validators=_bounded("cancel_cutoff_hours")
+    )
     hold_minutes = IntegerField(_l("Réservation provisoire (minutes)"), validators=_bounded("hold_minutes"))
-    follow_up_hold_hours = IntegerField(_l("Proposition de suivi gardée (heures)"),
-                                        validators=_bounded("follow_up_hold_hours"))
-    gate_hours = IntegerField(_l("Prérequis confirmés au plus tard (heures ouvrées avant une mise à jour mineure)"),
-                              validators=[InputRequired(), NumberRange(0, 400)])
+    follow_up_hold_hours = IntegerField(
+        _l("Proposition de suivi gardée (heures)"), validators=_bounded("follow_up_hold_hours")
+    )
+    gate_hours = IntegerField(
+        _l("Prérequis confirmés au plus tard (heures ouvrées avant une mise à jour mineure)"),
+        validators=[InputRequired(), NumberRange(0, 400)],
+    )
 
-    POLICY = ("notice_hours", "horizon_days", "grid_minutes", "buffer_minutes", "cancel_cutoff_hours",
-              "hold_minutes", "follow_up_hold_hours")
+    POLICY = (
+        "notice_hours",
+        "horizon_days",
+        "grid_minutes",
+        "buffer_minutes",
+        "cancel_cutoff_hours",
+        "hold_minutes",
+        "follow_up_hold_hours",
+    )
 
     def fill(self, terms: contract.Contract) -> None:
         for name in self.POLICY:
@@ -57,8 +72,10 @@ class RulesForm(FlaskForm):
 
 
 class TextForm(FlaskForm):
-    text = TextAreaField(_l("Contrat complet (TOML) : formules, accès, engagements, tarifs, prestations"),
-                         validators=[InputRequired(), Length(max=contract_store.MAX_TEXT)])
+    text = TextAreaField(
+        _l("Contrat complet (TOML) : formules, accès, engagements, tarifs, prestations"),
+        validators=[InputRequired(), Length(max=contract_store.MAX_TEXT)],
+    )
 
 
 class ApplyForm(FlaskForm):
@@ -67,8 +84,14 @@ class ApplyForm(FlaskForm):
 
 
 def _page(rules: RulesForm, text: TextForm, status: int = 200, **extra):
-    return render_template("policy/index.html", rules=rules, text_form=text, history=contract_store.history(),
-                           version=contract_store.newest_id(), **extra), status
+    return render_template(
+        "policy/index.html",
+        rules=rules,
+        text_form=text,
+        history=contract_store.history(),
+        version=contract_store.newest_id(),
+        **extra,
+    ), status
 
 
 @bp.route("/")
@@ -129,13 +152,18 @@ def apply():
     except ServiceError as error:
         flash_refusal(error)
         return redirect(url_for("policy.index"))
-    flash(_("Contrat appliqué (version %(n)d) : les créneaux et les règles le suivent dès maintenant.",
-            n=version.id), "success")
+    flash(
+        _("Contrat appliqué (version %(n)d) : les créneaux et les règles le suivent dès maintenant.", n=version.id),
+        "success",
+    )
     return redirect(url_for("policy.index"))
 
 
 @bp.route("/contrat.toml")
 @role_required("admin")
 def export():
-    return Response(contract_store.text_in_force(), mimetype="application/toml",
-                    headers={"Content-Disposition": "attachment; filename=contract.toml"})
+    return Response(
+        contract_store.text_in_force(),
+        mimetype="application/toml",
+        headers={"Content-Disposition": "attachment; filename=contract.toml"},
+    )

@@ -1,4 +1,5 @@
 """Client portal: the company's contract, bookings and hour bank."""
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 
@@ -21,10 +22,14 @@ def home():
     tier = terms.tier(company.tier)
     year = hour_bank.contract_year(company, now.astimezone(PARIS).date())
     return render_template(
-        "portal/home.html", company=company, tier=tier, services=terms.services,
+        "portal/home.html",
+        company=company,
+        tier=tier,
+        services=terms.services,
         bookings=schedule.upcoming(now, company_id=company.id),
         balance=hour_bank.balance(company, year) if tier.hour_bank_minutes else None,
-        contract_year=year, burn=burn_down.burn_down(company, now.astimezone(PARIS).date()),
+        contract_year=year,
+        burn=burn_down.burn_down(company, now.astimezone(PARIS).date()),
         privileged=company.privileged_consultant if tier.privileged_consultant else None,
     )
 
@@ -34,5 +39,9 @@ def home():
 def hour_bank_page():
     company = current_user.company
     tier = contract.current().tier(company.tier)
-    return render_template("portal/hour_bank.html", company=company, tier=tier,
-                           bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()))
+    return render_template(
+        "portal/hour_bank.html",
+        company=company,
+        tier=tier,
+        bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()),
+    )

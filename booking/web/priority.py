@@ -1,5 +1,6 @@
 """Priority consulting and reshuffle plans, the planner's side: decide on a request, follow the plan's
 progress, read its diff, apply or recompute it (priority plans and absence repairs alike)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -32,8 +33,15 @@ def request_for(request_id: int) -> PriorityRequest:
 def request_page(request_id: int):
     found = request_for(request_id)
     plan = priority.latest(found)
-    return render_template("priority/request.html", req=found, plan=plan, diff=plan_view.describe(plan) if plan else None,
-                           quote=quotes.build(found, plan), now=utcnow(), apply_form=ApplyPlanForm())
+    return render_template(
+        "priority/request.html",
+        req=found,
+        plan=plan,
+        diff=plan_view.describe(plan) if plan else None,
+        quote=quotes.build(found, plan),
+        now=utcnow(),
+        apply_form=ApplyPlanForm(),
+    )
 
 
 @bp.post("/planification/priorite/<int:request_id>/decision")
@@ -56,7 +64,9 @@ def apply(plan_id: int):
         if not form.validate_on_submit():
             raise Invalid(_("Formulaire invalide : rechargez la page et recommencez."))
         priority.apply_as_planner(current_user, plan, utcnow(), form.agreement.data or "")
-        flash(_("Plan appliqué : les clients et consultants concernés ont reçu leur invitation mise à jour."), "success")
+        flash(
+            _("Plan appliqué : les clients et consultants concernés ont reçu leur invitation mise à jour."), "success"
+        )
     except ServiceError as error:
         flash_refusal(error)
     return redirect(_plan_home(plan))
@@ -66,8 +76,13 @@ def apply(plan_id: int):
 @role_required("planner", "admin")
 def recompute(plan_id: int):
     plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
-    fresh = priority.start(current_user, plan.kind, utcnow(), request=plan.request,
-                           consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None)
+    fresh = priority.start(
+        current_user,
+        plan.kind,
+        utcnow(),
+        request=plan.request,
+        consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None,
+    )
     return redirect(_plan_home(fresh))
 
 

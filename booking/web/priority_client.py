@@ -1,4 +1,5 @@
 """Priority consulting, the client's side: request it, read the quote, accept it."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -31,8 +32,9 @@ def index():
     status = 200
     if form.validate_on_submit():
         try:
-            priority.request_consulting(current_user, form.skill.data, form.amount.data, form.unit.data,
-                                        form.description.data, utcnow())
+            priority.request_consulting(
+                current_user, form.skill.data, form.amount.data, form.unit.data, form.description.data, utcnow()
+            )
         except ServiceError as error:
             refused(form, error, "amount")
             status = error.status
@@ -41,8 +43,11 @@ def index():
             return redirect(url_for("priority_client.index"))
     elif form.is_submitted():
         status = 422
-    mine = db.session.scalars(select(PriorityRequest).where(PriorityRequest.company_id == current_user.company_id)
-                              .order_by(PriorityRequest.requested_at.desc())).all()
+    mine = db.session.scalars(
+        select(PriorityRequest)
+        .where(PriorityRequest.company_id == current_user.company_id)
+        .order_by(PriorityRequest.requested_at.desc())
+    ).all()
     totals = {r.id: quote.total for r in mine if (quote := quotes.build(r, priority.latest(r)))}
     return render_template("priority/client.html", requests=mine, form=form, totals=totals), status
 
@@ -74,7 +79,13 @@ def accept(request_id: int):
         except ServiceError as error:
             flash_refusal(error)
         else:
-            flash(_("Devis accepté (%(total)s) : votre conseil prioritaire est planifié et les rendez-vous déplacés "
-                    "ont été prévenus.", total=eur(quote.total)), "success")
+            flash(
+                _(
+                    "Devis accepté (%(total)s) : votre conseil prioritaire est planifié et les rendez-vous déplacés "
+                    "ont été prévenus.",
+                    total=eur(quote.total),
+                ),
+                "success",
+            )
         return redirect(url_for("priority_client.quote_page", request_id=request_id))
     return render_template("priority/quote_confirm.html", req=found, quote=quote, form=form, now=utcnow())

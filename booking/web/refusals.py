@@ -1,6 +1,7 @@
 """Pages' one way to show a service's refusal, in the reader's language: flashed above the page here, or beside
 the form field it is about (`forms.refused`). The API's way is problem+json (`web._refusal`); a refusal no view
 catches becomes the error page with its sentence and status (`web._refusal` too)."""
+
 from flask import flash
 
 from ..services.errors import ServiceError

@@ -1,10 +1,12 @@
 """Planners change any booking from its page, priority consulting included: what the change implies is
 shown first (the plan it undoes nothing of, the compensations that stay due, the client's minutes), then
 yes or no. The confirmation carries the SEQUENCE seen, so a booking moved meanwhile is not changed blind."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField
@@ -12,6 +14,7 @@ from wtforms.validators import DataRequired, NumberRange
 from wtforms.widgets import HiddenInput
 
 from calendars.worktime import PARIS
+
 from ..auth import role_required
 from ..models.types import utcnow
 from ..services import access, bookings, costs, priority_changes
@@ -28,8 +31,11 @@ class CancelForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    start = DateTimeLocalField(_l("Nouveau début (heure de Paris)"), format="%Y-%m-%dT%H:%M",
-                               validators=[DataRequired(_l("Choisissez une date et une heure.")), managed_day])
+    start = DateTimeLocalField(
+        _l("Nouveau début (heure de Paris)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(_l("Choisissez une date et une heure.")), managed_day],
+    )
     sequence = IntegerField(widget=HiddenInput(), validators=[NumberRange(0, 2**31 - 1)])
 
 
@@ -46,10 +52,12 @@ def _implications(booking, change: str) -> list[str]:
 @role_required("planner", "admin")
 def detail(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
-    return render_template("staff/booking.html", booking=booking,
-                           cancel=CancelForm(sequence=booking.sequence),
-                           move=MoveForm(sequence=booking.sequence,
-                                         start=booking.start_at.astimezone(PARIS).replace(tzinfo=None)))
+    return render_template(
+        "staff/booking.html",
+        booking=booking,
+        cancel=CancelForm(sequence=booking.sequence),
+        move=MoveForm(sequence=booking.sequence, start=booking.start_at.astimezone(PARIS).replace(tzinfo=None)),
+    )
 
 
 @bp.route("/<int:booking_id>/annuler", methods=["GET", "POST"])
@@ -65,8 +73,9 @@ def cancel(booking_id: int):
         else:
             flash(_("Rendez-vous annulé ; le client et le consultant sont prévenus par e-mail."), "success")
         return redirect(url_for("staff_bookings.detail", booking_id=booking.id))
-    return render_template("staff/confirm.html", booking=booking, form=form, change="cancel",
-                           lines=_implications(booking, "cancel"))
+    return render_template(
+        "staff/confirm.html", booking=booking, form=form, change="cancel", lines=_implications(booking, "cancel")
+    )
 
 
 @bp.route("/<int:booking_id>/deplacer", methods=["POST"])
@@ -76,17 +85,25 @@ def move(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     form = MoveForm()
     if not form.validate_on_submit():
-        return render_template("staff/booking.html", booking=booking, cancel=CancelForm(sequence=booking.sequence),
-                               move=form), 422
+        return render_template(
+            "staff/booking.html", booking=booking, cancel=CancelForm(sequence=booking.sequence), move=form
+        ), 422
     start = form.start.data.replace(tzinfo=PARIS)
     if request.form.get("confirmed") != "1":
-        return render_template("staff/confirm.html", booking=booking, form=form, change="move", start=start,
-                               lines=_implications(booking, "move"))
+        return render_template(
+            "staff/confirm.html",
+            booking=booking,
+            form=form,
+            change="move",
+            start=start,
+            lines=_implications(booking, "move"),
+        )
     try:
         bookings.reschedule(current_user, booking, start, utcnow(), acknowledged=True, seen=form.sequence.data)
     except ServiceError as error:
         flash_refusal(error)
-        return render_template("staff/booking.html", booking=booking, cancel=CancelForm(sequence=booking.sequence),
-                               move=form), error.status
+        return render_template(
+            "staff/booking.html", booking=booking, cancel=CancelForm(sequence=booking.sequence), move=form
+        ), error.status
     flash(_("Rendez-vous déplacé ; le client et le consultant reçoivent l'invitation mise à jour."), "success")
     return redirect(url_for("staff_bookings.detail", booking_id=booking.id))

@@ -1,4 +1,5 @@
 """Small helpers shared by the web views."""
+
 from urllib.parse import urlsplit
 
 

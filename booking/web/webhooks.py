@@ -1,5 +1,6 @@
 """Admin pages for webhooks: subscriptions (create, edit, disable, delete after a confirmation), the
 secret (shown once, rotated after a confirmation) and each subscription's delivery log with redelivery."""
+
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_number
 from flask_babel import gettext as _
@@ -13,7 +14,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..auth import role_required
 from ..inputs import INT_MAX
 from ..models.types import utcnow
-from ..services import webhook_delivery, webhook_subscriptions as subs
+from ..services import webhook_delivery
+from ..services import webhook_subscriptions as subs
 from ..services.errors import ServiceError
 from ..services.webhooks import EVENTS
 from .refusals import flash_refusal
@@ -27,13 +29,18 @@ LABELS = {"pending": _l("En attente"), "delivered": _l("Livré"), "failed": _l("
 
 
 class SubscriptionForm(FlaskForm):
-    url = StringField(_l("Adresse du destinataire (https://)"),
-                      validators=[InputRequired(_l("Donnez l'adresse https:// du destinataire.")),
-                                  Length(max=subs.MAX_URL)])
+    url = StringField(
+        _l("Adresse du destinataire (https://)"),
+        validators=[InputRequired(_l("Donnez l'adresse https:// du destinataire.")), Length(max=subs.MAX_URL)],
+    )
     description = StringField(_l("Description (facultative)"), validators=[Length(max=200)])
-    events = SelectMultipleField(_l("Événements envoyés"), choices=list(EVENTS.items()),
-                                 option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
-                                 validators=[InputRequired(_l("Choisissez au moins un événement."))])
+    events = SelectMultipleField(
+        _l("Événements envoyés"),
+        choices=list(EVENTS.items()),
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        validators=[InputRequired(_l("Choisissez au moins un événement."))],
+    )
 
 
 class ActivationForm(FlaskForm):
@@ -41,8 +48,9 @@ class ActivationForm(FlaskForm):
 
 
 class RotateForm(FlaskForm):
-    keep_previous = BooleanField(_l("Garder l'ancien secret valable 24 heures (changement sans interruption)"),
-                                 default=True)
+    keep_previous = BooleanField(
+        _l("Garder l'ancien secret valable 24 heures (changement sans interruption)"), default=True
+    )
 
 
 class DeleteForm(FlaskForm):
@@ -55,8 +63,9 @@ class RedeliverForm(FlaskForm):
 
 def _secret_page(subscription, secret: str, created: bool):
     """The secret, this once: neither the browser nor a proxy may keep the page."""
-    response = make_response(render_template("webhooks/secret.html", subscription=subscription, secret=secret,
-                                             created=created))
+    response = make_response(
+        render_template("webhooks/secret.html", subscription=subscription, secret=secret, created=created)
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -70,8 +79,9 @@ def _filter(code: str | None) -> str | None:
 @bp.route("/")
 @role_required("admin")
 def index():
-    return render_template("webhooks/index.html", subscriptions=subs.listing(), counts=webhook_delivery.counts(),
-                           events=EVENTS)
+    return render_template(
+        "webhooks/index.html", subscriptions=subs.listing(), counts=webhook_delivery.counts(), events=EVENTS
+    )
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
@@ -80,12 +90,16 @@ def create():
     form = SubscriptionForm()
     if form.validate_on_submit():
         try:
-            subscription, secret = subs.create(current_user, form.url.data, form.events.data, form.description.data or "")
+            subscription, secret = subs.create(
+                current_user, form.url.data, form.events.data, form.description.data or ""
+            )
         except ServiceError as error:
             form.url.errors = [*form.url.errors, error.message] if error.code == "webhook_url" else form.url.errors
             flash_refusal(error)
         else:
-            flash(_("Abonnement créé : les événements choisis partiront vers %(url)s.", url=subscription.url), "success")
+            flash(
+                _("Abonnement créé : les événements choisis partiront vers %(url)s.", url=subscription.url), "success"
+            )
             return _secret_page(subscription, secret, created=True)
     elif request.method == "POST":
         flash(_("L'abonnement n'a pas été créé : corrigez les champs signalés."), "error")
@@ -100,8 +114,13 @@ def show(subscription_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                subs.update(current_user, subscription_id, url=form.url.data, events=form.events.data,
-                            description=form.description.data or "")
+                subs.update(
+                    current_user,
+                    subscription_id,
+                    url=form.url.data,
+                    events=form.events.data,
+                    description=form.description.data or "",
+                )
             except ServiceError as error:
                 flash_refusal(error)
             else:
@@ -111,11 +130,23 @@ def show(subscription_id: int):
             flash(_("Rien n'a été enregistré : corrigez les champs signalés."), "error")
     code = request.args.get("statut") or None
     page = webhook_delivery.log_page(subscription_id, request.args.get("page", 1, type=int), _filter(code))
-    return render_template("webhooks/show.html", subscription=subscription, form=form, page=page, code=code,
-                           filters=FILTERS, labels=LABELS, status_of=webhook_delivery.status_of,
-                           counts=webhook_delivery.counts().get(subscription_id, {}), events=EVENTS,
-                           hint=subs.hint(subscription.secret), redeliver_form=RedeliverForm(),
-                           activation=ActivationForm(), max_attempts=webhook_delivery.MAX_ATTEMPTS, now=utcnow())
+    return render_template(
+        "webhooks/show.html",
+        subscription=subscription,
+        form=form,
+        page=page,
+        code=code,
+        filters=FILTERS,
+        labels=LABELS,
+        status_of=webhook_delivery.status_of,
+        counts=webhook_delivery.counts().get(subscription_id, {}),
+        events=EVENTS,
+        hint=subs.hint(subscription.secret),
+        redeliver_form=RedeliverForm(),
+        activation=ActivationForm(),
+        max_attempts=webhook_delivery.MAX_ATTEMPTS,
+        now=utcnow(),
+    )
 
 
 @bp.post("/<int:subscription_id>/activation")
@@ -124,9 +155,15 @@ def activation(subscription_id: int):
     form = ActivationForm()
     form.validate_on_submit()
     subscription = subs.update(current_user, subscription_id, active=bool(form.active.data))
-    flash(_("Abonnement réactivé : les nouveaux événements et ceux en attente partiront.") if subscription.active
-          else _("Abonnement désactivé : aucun nouvel événement n'est enregistré pour lui ; ceux déjà en attente "
-                 "partiront s'il est réactivé."), "success")
+    flash(
+        _("Abonnement réactivé : les nouveaux événements et ceux en attente partiront.")
+        if subscription.active
+        else _(
+            "Abonnement désactivé : aucun nouvel événement n'est enregistré pour lui ; ceux déjà en attente "
+            "partiront s'il est réactivé."
+        ),
+        "success",
+    )
     return redirect(url_for("webhooks.show", subscription_id=subscription_id))
 
 
@@ -151,8 +188,12 @@ def delete(subscription_id: int):
         subs.delete(current_user, subscription_id)
         flash(_("Abonnement vers %(url)s supprimé, avec son journal d'envois.", url=subscription.url), "success")
         return redirect(url_for("webhooks.index"))
-    return render_template("webhooks/delete.html", subscription=subscription, form=form,
-                           counts=webhook_delivery.counts().get(subscription_id, {}))
+    return render_template(
+        "webhooks/delete.html",
+        subscription=subscription,
+        form=form,
+        counts=webhook_delivery.counts().get(subscription_id, {}),
+    )
 
 
 @bp.post("/<int:subscription_id>/renvoyer")
@@ -163,10 +204,24 @@ def redeliver(subscription_id: int):
         raise ServiceError(_("Choisissez dans le journal l'envoi à renvoyer."))
     subscription = subs.get(subscription_id)
     delivery = webhook_delivery.redeliver(subscription_id, form.delivery_id.data, utcnow())
-    flash(_("Envoi %(event)s remis en file, avec le même identifiant : il part dans quelques secondes.",
-            event=delivery.event_id) if subscription.active else
-          _("Envoi %(event)s remis en file ; l'abonnement est désactivé : il partira quand vous le réactiverez.",
-            event=delivery.event_id), "success")
+    flash(
+        _(
+            "Envoi %(event)s remis en file, avec le même identifiant : il part dans quelques secondes.",
+            event=delivery.event_id,
+        )
+        if subscription.active
+        else _(
+            "Envoi %(event)s remis en file ; l'abonnement est désactivé : il partira quand vous le réactiverez.",
+            event=delivery.event_id,
+        ),
+        "success",
+    )
     code = request.form.get("statut")
-    return redirect(url_for("webhooks.show", subscription_id=subscription_id,
-                            statut=code if code in FILTERS else None, page=request.form.get("page", type=int)))
+    return redirect(
+        url_for(
+            "webhooks.show",
+            subscription_id=subscription_id,
+            statut=code if code in FILTERS else None,
+            page=request.form.get("page", type=int),
+        )
+    )

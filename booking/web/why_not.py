@@ -1,4 +1,5 @@
 """The planners' troubleshooter page: "why is this slot not free?" for a consultant or the whole team."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from calendars.worktime import PARIS
+
 from .. import contract, labels
 from ..auth import role_required
 from ..extensions import db
@@ -37,10 +39,12 @@ class WhyForm(FlaskForm):
 
 def _form() -> WhyForm:
     form = WhyForm(request.args, meta={"csrf": False})
-    consultants = db.session.scalars(select(Consultant).join(User).where(User.active.is_(True))
-                                     .order_by(User.name)).all()
-    form.consultant.choices = [SelectChoice("", _l("Toute l'équipe"))] + [SelectChoice(str(c.id), c.name)
-                                                                         for c in consultants]
+    consultants = db.session.scalars(
+        select(Consultant).join(User).where(User.active.is_(True)).order_by(User.name)
+    ).all()
+    form.consultant.choices = [SelectChoice("", _l("Toute l'équipe"))] + [
+        SelectChoice(str(c.id), c.name) for c in consultants
+    ]
     companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name)).all()
     form.company.choices = [SelectChoice(str(id_), name) for id_, name in companies]
     form.service.choices = [SelectChoice(kind, labels.KINDS.get(kind, kind)) for kind in contract.current().services]

@@ -1,4 +1,5 @@
 """A live server with the demo data, and Debian's Chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,13 +11,19 @@ from werkzeug.serving import make_server
 
 from booking import create_app, plan_workers
 from booking.demo import ensure_demo
-
 from booking.pgcluster import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium keeps trying to reach Google's services through a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

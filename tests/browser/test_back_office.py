@@ -1,9 +1,10 @@
 """The back office in a real browser: a planner adds a part-time consultant whose week the slot list and the
 solver instance both follow; an admin edits the minimum notice and the slot list follows; every new page
 at 1280 px and at 390 px (screenshots, and no page wider than the phone)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -15,7 +16,6 @@ from booking.services import availability, contract_store, reshuffle
 from calendars.worktime import PARIS
 
 from ..dates import working_days
-
 from .test_login import SHOTS, login
 
 
@@ -81,18 +81,23 @@ def test_a_planner_adds_a_part_time_consultant_that_slots_and_solver_follow(page
     with app.app_context():
         consultant = db.session.scalar(select(Consultant).join(User).where(User.email == "ines.partiel@erplib.example"))
         company = db.session.scalar(select(Company).where(Company.tier == "serenite"))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         start = datetime.combine((now + timedelta(days=7)).astimezone(PARIS).date(), datetime.min.time(), PARIS)
-        found = availability.slots("erplib", company, start, start + timedelta(days=14), now,
-                                   consultant_id=consultant.id)
+        found = availability.slots(
+            "erplib", company, start, start + timedelta(days=14), now, consultant_id=consultant.id
+        )
         local = [s.start.astimezone(PARIS) for s in found]
         assert local and {s.weekday() for s in local} <= {0, 1}
         assert all(s.time() >= datetime.strptime("08:30", "%H:%M").time() for s in local)
         assert all(s.hour < 12 for s in local if s.weekday() == 1)
         assert any(s.weekday() == 1 and s.hour == 8 and s.minute == 30 for s in local)  # before the company opens
         instance = reshuffle.build(now, [])
-        spans = [(datetime.fromisoformat(u["start"]), datetime.fromisoformat(u["end"]))
-                 for c in instance["consultants"] if c["id"] == f"c{consultant.id}" for u in c["unavailable"]]
+        spans = [
+            (datetime.fromisoformat(u["start"]), datetime.fromisoformat(u["end"]))
+            for c in instance["consultants"]
+            if c["id"] == f"c{consultant.id}"
+            for u in c["unavailable"]
+        ]
         for slot in found:  # what the slot list offers, the solver may use; Wednesdays it may not
             assert not any(a < slot.end and slot.start < b for a, b in spans)
         wednesday = next(start + timedelta(days=n) for n in range(7) if (start + timedelta(days=n)).weekday() == 2)
@@ -139,7 +144,7 @@ def test_an_admin_edits_the_minimum_notice_and_the_slot_list_follows(page, brows
             page.get_by_role("link", name="Exporter en TOML").click()
         assert "notice_hours = 40" in download.value.path().read_text(encoding="utf-8")
         after = _first_slot(client, base)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert after > before
         assert after >= availability.BUSINESS.add_minutes(now, 40 * 60) - timedelta(minutes=1)
         page.goto(f"{base}/planification/journal/")
@@ -147,7 +152,7 @@ def test_an_admin_edits_the_minimum_notice_and_the_slot_list_follows(page, brows
     finally:  # the other browser tests share this server: the file's contract back in force
         with app.app_context(), app.test_request_context():
             admin = db.session.scalar(select(User).where(User.email == "admin@erplib.example"))
-            contract_store.apply(admin, original, contract_store.newest_id(), datetime.now(timezone.utc))
+            contract_store.apply(admin, original, contract_store.newest_id(), datetime.now(UTC))
         client.context.close()
     assert based_on is None or based_on >= 0
 
@@ -176,14 +181,18 @@ def test_every_back_office_page_fits_the_screen(browser, live_app, width):
     with app.app_context():  # an absence of a demo consultant, for its edit and delete pages
         consultant = db.session.scalar(select(Consultant).order_by(Consultant.id))
         start = datetime.combine(working_days(1, 30)[0], datetime.min.time(), PARIS).replace(hour=14)
-        absence = Absence(consultant_id=consultant.id, start_at=start, end_at=start + timedelta(hours=2),
-                          reason="Rendez-vous médical")
+        absence = Absence(
+            consultant_id=consultant.id, start_at=start, end_at=start + timedelta(hours=2), reason="Rendez-vous médical"
+        )
         db.session.add(absence)
         db.session.commit()
         absence_url = f"/planification/consultants/{consultant.id}/absences/{absence.id}"
-    pages = [*PAGES, ("planification@erplib.example", absence_url, "absence-edit"),
-             ("planification@erplib.example", absence_url + "/supprimer", "absence-delete"),
-             ("planification@erplib.example", f"/planification/consultants/{consultant.id}", "consultant")]
+    pages = [
+        *PAGES,
+        ("planification@erplib.example", absence_url, "absence-edit"),
+        ("planification@erplib.example", absence_url + "/supprimer", "absence-delete"),
+        ("planification@erplib.example", f"/planification/consultants/{consultant.id}", "consultant"),
+    ]
     pages.sort(key=lambda p: p[0])
     context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": width, "height": 900})
     page = context.new_page()

@@ -2,6 +2,7 @@
 and a privileged consultant; a contact receives the invitation through a real SMTP server, sets a
 password and books; the admin moves the company to Confort from next month. Every new page is
 photographed at 1280 and 390 px (screenshots/backoffice-*.png)."""
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,14 @@ def mailing_server(sqlite_template, tmp_path):
     path = tmp_path / "planner.db"
     shutil.copy(sqlite_template, path)
     base = f"http://127.0.0.1:{port}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "MAIL_SERVER": "127.0.0.1",
-                      "MAIL_PORT": smtp_port, "PUBLIC_URL": base})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_port,
+            "PUBLIC_URL": base,
+        }
+    )
     with app.app_context():
         ensure_demo()
     server = make_server("127.0.0.1", port, app, threaded=True)
@@ -78,8 +85,7 @@ def _shoot(page, name: str) -> None:
 
 
 @pytest.mark.browser
-def test_admin_onboards_a_serenite_company_whose_contact_books_then_moves_it_to_confort(page, browser,
-                                                                                       mailing_server):
+def test_admin_onboards_a_serenite_company_whose_contact_books_then_moves_it_to_confort(page, browser, mailing_server):
     base, app, inbox = mailing_server
     login(page, base, "admin@erplib.example")
     _shoot(page, "home")
@@ -105,8 +111,10 @@ def test_admin_onboards_a_serenite_company_whose_contact_books_then_moves_it_to_
     _shoot(page, "company-edit")
     page.goto(company_url)
 
-    for name, email in (("Lucie Petit", "lucie@fromageries-dubois.example"),
-                        ("Hugo Martin", "hugo@fromageries-dubois.example")):
+    for name, email in (
+        ("Lucie Petit", "lucie@fromageries-dubois.example"),
+        ("Hugo Martin", "hugo@fromageries-dubois.example"),
+    ):
         page.get_by_label("Nom", exact=True).fill(name)
         page.get_by_label("Adresse e-mail").fill(email)
         if name == "Lucie Petit":

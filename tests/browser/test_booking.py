@@ -1,5 +1,6 @@
 """A Sérénité contact books, sees the hour bank drop by 45 minutes, cancels, sees it restored;
 a Standard contact sees what its contract lacks, with the reason, and cannot book it."""
+
 import re
 
 import pytest
@@ -42,7 +43,9 @@ def test_serenite_contact_books_and_cancels(page, live_server):
     page.goto(detail_url)
     page.get_by_role("link", name="Annuler ce rendez-vous").click()  # a confirmation page asks first
     page.get_by_role("button", name="Oui, annuler ce rendez-vous").click()
-    expect(page.get_by_role("status").first).to_have_text("Rendez-vous annulé : 45 minutes rendues à votre banque d'heures.")
+    expect(page.get_by_role("status").first).to_have_text(
+        "Rendez-vous annulé : 45 minutes rendues à votre banque d'heures."
+    )
     assert minutes(balance_text(page, live_server)) == before
     page.screenshot(path=SHOTS / "hour-bank.png", full_page=True)
 

@@ -1,5 +1,6 @@
 """Without JavaScript, a Sérénité contact sees the cost and the free-cancellation limit before confirming,
 then cancels through the confirmation page and reads what happened to the minutes."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -52,7 +53,8 @@ def test_serenite_contact_sees_the_cost_then_cancels_after_being_asked(plain_pag
     expect(page.get_by_test_id("status")).to_have_text("Annulé")
     if included == 45:
         expect(page.get_by_role("status").first).to_have_text(
-            "Rendez-vous annulé : 45 minutes rendues à votre banque d'heures.")
+            "Rendez-vous annulé : 45 minutes rendues à votre banque d'heures."
+        )
     else:
         expect(page.get_by_role("status").first).to_contain_text("Rendez-vous annulé :")
     assert minutes(balance_text(page, live_server)) == before

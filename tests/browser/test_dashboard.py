@@ -1,5 +1,6 @@
 """The planner's dashboard in a real browser, at 1280 and 390 px, on the demo data and a priority consulting
 placed three months ago (with the compensation it paid)."""
+
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,20 +25,38 @@ def _placed_priority(app) -> date:
     with app.app_context():
         payer = db.session.scalar(select(Company).where(Company.name == "Aciéries de Lorraine"))
         moved = db.session.scalar(select(Booking).where(Booking.company_id != payer.id).limit(1))
-        request = PriorityRequest(company_id=payer.id, requester_id=payer.contacts[0].id, skill="migration", amount=1,
-                                  unit="days", status="applied", requested_at=anchor - timedelta(days=21),
-                                  accepted_at=anchor - timedelta(days=20, hours=22),
-                                  client_accepted_at=anchor - timedelta(days=20))
+        request = PriorityRequest(
+            company_id=payer.id,
+            requester_id=payer.contacts[0].id,
+            skill="migration",
+            amount=1,
+            unit="days",
+            status="applied",
+            requested_at=anchor - timedelta(days=21),
+            accepted_at=anchor - timedelta(days=20, hours=22),
+            client_accepted_at=anchor - timedelta(days=20),
+        )
         db.session.add(request)
         db.session.flush()
         start = (anchor - timedelta(days=16, hours=22)).isoformat()
-        plan = ReshufflePlan(kind="priority", status="applied", request_id=request.id,
-                             plan={"placements": [{"consultant": "c1", "start": start, "end": start}], "moves": []})
+        plan = ReshufflePlan(
+            kind="priority",
+            status="applied",
+            request_id=request.id,
+            plan={"placements": [{"consultant": "c1", "start": start, "end": start}], "moves": []},
+        )
         db.session.add(plan)
         db.session.flush()
-        db.session.add(Compensation(plan_id=plan.id, payer_company_id=payer.id, beneficiary_company_id=moved.company_id,
-                                    booking_id=moved.id, amount_eur=Decimal("900.00"),
-                                    created_at=anchor - timedelta(days=20)))
+        db.session.add(
+            Compensation(
+                plan_id=plan.id,
+                payer_company_id=payer.id,
+                beneficiary_company_id=moved.company_id,
+                booking_id=moved.id,
+                amount_eur=Decimal("900.00"),
+                created_at=anchor - timedelta(days=20),
+            )
+        )
         db.session.commit()
     return month
 
@@ -48,8 +67,13 @@ def test_the_planner_reads_the_dashboard_at_1280_and_390_px(page, live_app):
     month = _placed_priority(app)
     login(page, base, "planification@erplib.example")
     page.get_by_role("link", name="Tableau de bord").click()
-    for heading in ("Charge des consultants", "Rappels et engagement de prise en charge", "Banques d'heures",
-                    "Compensations payées", "Conseil prioritaire : délai de placement"):
+    for heading in (
+        "Charge des consultants",
+        "Rappels et engagement de prise en charge",
+        "Banques d'heures",
+        "Compensations payées",
+        "Conseil prioritaire : délai de placement",
+    ):
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.get_by_role("img", name="Carte de chaleur")).to_be_visible()
     for name in ("Aciéries de Lorraine", "Laboratoires Bernard"):  # the demo's Sérénité clients

@@ -1,4 +1,5 @@
 """Each demo login reaches its role's home page in a real browser."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """A mail's link in a real browser: it leads to the booking once logged in; a damaged one explains itself."""
+
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,9 @@ def test_a_mail_link_leads_to_the_booking_and_a_damaged_one_says_so(page, live_a
     app, base = live_app
     with app.app_context():
         contact = db.session.scalar(select(User).where(User.email == "claire@labo-bernard.example"))
-        booking = db.session.scalars(select(Booking).where(Booking.company_id == contact.company_id,
-                                                           Booking.status == "confirmed")).first()
+        booking = db.session.scalars(
+            select(Booking).where(Booking.company_id == contact.company_id, Booking.status == "confirmed")
+        ).first()
         path = "/lien/" + links.url(booking, "voir").split("/lien/", 1)[1]
         booking_id = booking.id
     page.goto(f"{base}{path}")

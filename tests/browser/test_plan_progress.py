@@ -1,9 +1,10 @@
 """A plan's page follows its computation by the scheduler's workers in place (queued, running with its
 elapsed time and best value so far), then shows the plan: at desktop and at phone width."""
+
 import re
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -23,7 +24,7 @@ def _queued_plan(app) -> int:
     with app.app_context():
         company = db.session.scalar(select(Company).where(Company.name == "Laboratoires Bernard"))
         planner = db.session.scalar(select(User).where(User.email == PLANNER))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         request = priority.request_consulting(company.contacts[0], "migration", 1, "days", "Suivi du calcul", now)
         priority.decide(planner, request, True, now)
         db.session.remove()
@@ -75,10 +76,18 @@ def test_a_running_plan_shows_its_elapsed_time_and_best_value_so_far(page, live_
     app, live_server = live_app
     with app.app_context():
         consultant = db.session.scalar(select(Consultant).order_by(Consultant.id))
-        now = datetime.now(timezone.utc)
-        plan = ReshufflePlan(kind="repair", status="running", consultant_id=consultant.id, created_at=now,
-                             started_at=now - timedelta(seconds=1), heartbeat_at=now, worker="ailleurs:1", attempts=2,
-                             progress={"elapsed": 0.8, "limit": 3, "value": 12345, "bound": 12000})
+        now = datetime.now(UTC)
+        plan = ReshufflePlan(
+            kind="repair",
+            status="running",
+            consultant_id=consultant.id,
+            created_at=now,
+            started_at=now - timedelta(seconds=1),
+            heartbeat_at=now,
+            worker="ailleurs:1",
+            attempts=2,
+            progress={"elapsed": 0.8, "limit": 3, "value": 12345, "bound": 12000},
+        )
         db.session.add(plan)
         db.session.commit()
         plan_id = plan.id
@@ -88,13 +97,18 @@ def test_a_running_plan_shows_its_elapsed_time_and_best_value_so_far(page, live_
         page.goto(f"{live_server}/planification/plans/{plan_id}")
         expect(page.get_by_test_id("plan-state")).to_have_text("Optimisation en cours…")
         progress = page.get_by_test_id("progress")
-        expect(progress).to_have_text(re.compile(r"\d,\d s écoulées sur 3,0 · meilleur plan : 12\s345 · "
-                                                 r"borne : 12\s000 · repris après l'interruption du calcul précédent"))
+        expect(progress).to_have_text(
+            re.compile(
+                r"\d,\d s écoulées sur 3,0 · meilleur plan : 12\s345 · "
+                r"borne : 12\s000 · repris après l'interruption du calcul précédent"
+            )
+        )
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=SHOTS / f"plan-running-{width}.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         with app.app_context():  # no worker computes it: end it, so that none reclaims it later
-            db.session.execute(update(ReshufflePlan).where(ReshufflePlan.id == plan_id)
-                               .values(status="failed", error="test"))
+            db.session.execute(
+                update(ReshufflePlan).where(ReshufflePlan.id == plan_id).values(status="failed", error="test")
+            )
             db.session.commit()

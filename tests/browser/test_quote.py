@@ -1,5 +1,6 @@
 """A client requests priority consulting, a planner plans it, the client reads the quote (dates, consultant,
 lines, total, validity) and accepts it through the confirmation step."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """The week page says on each slot what applies before consent: free cancellation or not, prerequisites due."""
+
 import pytest
 from playwright.sync_api import expect
 

@@ -1,5 +1,6 @@
 """An admin subscribes a receiver to events, copies the secret shown once, rotates it and deletes the
 subscription, each destructive step asked once more; at 1280 px and on a 390 px phone."""
+
 import pytest
 from playwright.sync_api import expect
 

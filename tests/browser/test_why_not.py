@@ -1,4 +1,5 @@
 """The planner asks why a slot is not free, at 1280 and 390 px."""
+
 from datetime import datetime, time
 
 import pytest

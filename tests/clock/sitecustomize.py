@@ -1,5 +1,6 @@
 """`pytest --clock=…` shifts the clock of the processes the tests start (gunicorn, flask, the scheduler)
 by the same offset as the tests' own: imported at every Python start-up through PYTHONPATH."""
+
 import os
 
 if os.environ.get("PLANNER_CLOCK_OFFSET"):

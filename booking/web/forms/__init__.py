@@ -1,6 +1,7 @@
 """The one form layer: Flask-WTF classes with their validators, one module per area. A view validates a
 form, calls a service, and hands a service's refusal back to the form (`refused`), which shows it beside
 the field it is about (or above the form), in the same words as the API's problem+json."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,18 +1,32 @@
 """Back office: companies, their contracts, contacts and staff."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Regexp, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...services.companies import CompanyData
 from . import managed_day
 from .auth import EMAIL
 
-TIER_CHOICES = [SelectChoice("standard", "Standard"), SelectChoice("confort", "Confort"),
-                SelectChoice("serenite", "Sérénité")]
+TIER_CHOICES = [
+    SelectChoice("standard", "Standard"),
+    SelectChoice("confort", "Confort"),
+    SelectChoice("serenite", "Sérénité"),
+]
 ENV_CHOICES = [SelectChoice("test", _l("Test")), SelectChoice("production", _l("Production"))]
+
 
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
@@ -22,31 +36,45 @@ class CheckboxesField(SelectMultipleField):
 class CompanyForm(FlaskForm):
     """A company's identity and contract (the tier only on creation: later it changes on a date)."""
 
-    name = StringField(_l("Nom de la société"), validators=[DataRequired(_l("Donnez un nom à la société.")),
-                                                           Length(max=120)])
+    name = StringField(
+        _l("Nom de la société"), validators=[DataRequired(_l("Donnez un nom à la société.")), Length(max=120)]
+    )
     tier = SelectField(_l("Formule"), choices=TIER_CHOICES, validators=[InputRequired()])
-    contract_start = DateField(_l("Début du contrat"), validators=[
-        InputRequired(_l("Indiquez la date de début du contrat.")), managed_day],
-        description=_l("Chaque anniversaire ouvre une année contractuelle (banque d'heures Sérénité)."))
-    erp_version = StringField(_l("Version de l'ERP"), validators=[DataRequired(_l("Indiquez la version de l'ERP.")),
-                                                                  Length(max=20)])
-    environments = CheckboxesField(_l("Environnements"), choices=ENV_CHOICES, default=["production"],
-                                   validators=[DataRequired(_l("Choisissez au moins un environnement."))])
-    privileged_consultant_id = SelectField(_l("Consultant privilégié (Sérénité)"), choices=[], coerce=str,
-                                           validators=[Optional()])
+    contract_start = DateField(
+        _l("Début du contrat"),
+        validators=[InputRequired(_l("Indiquez la date de début du contrat.")), managed_day],
+        description=_l("Chaque anniversaire ouvre une année contractuelle (banque d'heures Sérénité)."),
+    )
+    erp_version = StringField(
+        _l("Version de l'ERP"), validators=[DataRequired(_l("Indiquez la version de l'ERP.")), Length(max=20)]
+    )
+    environments = CheckboxesField(
+        _l("Environnements"),
+        choices=ENV_CHOICES,
+        default=["production"],
+        validators=[DataRequired(_l("Choisissez au moins un environnement."))],
+    )
+    privileged_consultant_id = SelectField(
+        _l("Consultant privilégié (Sérénité)"), choices=[], coerce=str, validators=[Optional()]
+    )
     notes = TextAreaField(_l("Notes"), validators=[Length(max=4000)])
 
     def set_consultants(self, consultants) -> None:
         self.privileged_consultant_id.choices = [SelectChoice("", _l("— aucun —"))] + [
-            SelectChoice(str(c.id), c.name) for c in consultants]
+            SelectChoice(str(c.id), c.name) for c in consultants
+        ]
 
     def data_for_service(self) -> CompanyData:
         consultant = self.privileged_consultant_id.data
-        return CompanyData(name=self.name.data, erp_version=self.erp_version.data,
-                           environments=list(self.environments.data or []),
-                           privileged_consultant_id=int(consultant) if consultant else None,
-                           notes=self.notes.data or "", contract_start=self.contract_start.data,
-                           tier=self.tier.data if self.tier else None)
+        return CompanyData(
+            name=self.name.data,
+            erp_version=self.erp_version.data,
+            environments=list(self.environments.data or []),
+            privileged_consultant_id=int(consultant) if consultant else None,
+            notes=self.notes.data or "",
+            contract_start=self.contract_start.data,
+            tier=self.tier.data if self.tier else None,
+        )
 
 
 class EditCompanyForm(CompanyForm):
@@ -55,27 +83,40 @@ class EditCompanyForm(CompanyForm):
 
 class ContractChangeForm(FlaskForm):
     tier = SelectField(_l("Nouvelle formule"), choices=TIER_CHOICES, validators=[InputRequired()])
-    starts_on = DateField(_l("À partir du"), validators=[InputRequired(_l("Indiquez la date du changement.")), managed_day],
-                          description=_l("Aujourd'hui ou plus tard ; les rendez-vous à partir de ce jour suivent "
-                                         "la nouvelle formule."))
+    starts_on = DateField(
+        _l("À partir du"),
+        validators=[InputRequired(_l("Indiquez la date du changement.")), managed_day],
+        description=_l("Aujourd'hui ou plus tard ; les rendez-vous à partir de ce jour suivent la nouvelle formule."),
+    )
     note = StringField(_l("Note"), validators=[Length(max=500)])
 
 
 class InviteForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)])
-    email = EmailField(_l("Adresse e-mail"), validators=[
-        DataRequired(_l("Indiquez une adresse e-mail.")),
-        Regexp(EMAIL, message=_l("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr.")), Length(max=254)])
+    email = EmailField(
+        _l("Adresse e-mail"),
+        validators=[
+            DataRequired(_l("Indiquez une adresse e-mail.")),
+            Regexp(EMAIL, message=_l("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr.")),
+            Length(max=254),
+        ],
+    )
     main_contact = BooleanField(_l("Contact principal (gère les contacts de sa société)"))
 
 
 class StaffInviteForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)])
-    email = EmailField(_l("Adresse e-mail"), validators=[
-        DataRequired(_l("Indiquez une adresse e-mail.")),
-        Regexp(EMAIL, message=_l("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr.")), Length(max=254)])
-    role = SelectField(_l("Rôle"), choices=[SelectChoice("planner", _l("Planificateur")),
-                                            SelectChoice("admin", _l("Administrateur"))])
+    email = EmailField(
+        _l("Adresse e-mail"),
+        validators=[
+            DataRequired(_l("Indiquez une adresse e-mail.")),
+            Regexp(EMAIL, message=_l("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr.")),
+            Length(max=254),
+        ],
+    )
+    role = SelectField(
+        _l("Rôle"), choices=[SelectChoice("planner", _l("Planificateur")), SelectChoice("admin", _l("Administrateur"))]
+    )
 
 
 class DeactivateCompanyForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Booking pages: a chosen slot, the hold's details, prerequisites and notes; a consultant's outcome and
 follow-up; an external calendar. Slots come from buttons, so their only error is a slot that is not one."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -30,6 +31,7 @@ class InstantField(Field):
 
 class ConfirmForm(FlaskForm):
     """The confirmation of a hold, at the billable minutes its page showed (absent: at the current cost)."""
+
     billable_minutes = IntegerField(validators=[Optional(), NumberRange(0, 100_000)])
 
 

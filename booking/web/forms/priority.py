@@ -1,4 +1,5 @@
 """Priority consulting forms: the client's request, the acceptance of a quote, a planner's apply."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
@@ -7,21 +8,29 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 class ConsultingRequestForm(FlaskForm):
     """A client's request for priority consulting (the service checks the tier and the skill)."""
-    skill = SelectField(_l("Compétence"), choices=[], validators=[InputRequired()])
-    amount = IntegerField(_l("Durée"), default=1, validators=[
-        InputRequired(_l("Indiquez une durée de 1 à 5.")), NumberRange(1, 5, _l("Durée : de 1 à 5 jours ou de 1 à 5 heures."))])
-    unit = SelectField(_l("Unité"), choices=[("days", _l("jour(s)")), ("hours", _l("heure(s)"))],
-                       validators=[InputRequired()])
-    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
 
+    skill = SelectField(_l("Compétence"), choices=[], validators=[InputRequired()])
+    amount = IntegerField(
+        _l("Durée"),
+        default=1,
+        validators=[
+            InputRequired(_l("Indiquez une durée de 1 à 5.")),
+            NumberRange(1, 5, _l("Durée : de 1 à 5 jours ou de 1 à 5 heures.")),
+        ],
+    )
+    unit = SelectField(
+        _l("Unité"), choices=[("days", _l("jour(s)")), ("hours", _l("heure(s)"))], validators=[InputRequired()]
+    )
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
 
 
 class AcceptQuoteForm(FlaskForm):
     """The second step of accepting a quote: names the plan that was read, so that a changed quote is refused."""
-    plan_id = HiddenField(validators=[DataRequired()])
 
+    plan_id = HiddenField(validators=[DataRequired()])
 
 
 class ApplyPlanForm(FlaskForm):
     """A planner applies a plan; before the client accepted its quote, with a note of their agreement."""
+
     agreement = TextAreaField(_l("Accord du client (par téléphone)"), validators=[Length(max=2000)])
