@@ -28,7 +28,7 @@ def cheapest_first(
     heap = [(sum(options[0][0] for options in lists), first)]
     while heap:
         total, index = heapq.heappop(heap)
-        combo = {name: lists[k][i][1] for k, (name, i) in enumerate(zip(names, index))}
+        combo = {name: lists[k][i][1] for k, (name, i) in enumerate(zip(names, index, strict=True))}
         if compatible(combo):
             yield total, combo
         last = max((k for k, i in enumerate(index) if i), default=0)

@@ -674,7 +674,9 @@ class _Branch:
 def _apart(combo: dict[str, Option]) -> bool:
     """No two jobs of the combination on one consultant at once."""
     placed = sorted((o.consultant, o.start, o.end) for o in combo.values())
-    return all(a[0] != b[0] or a[2] <= b[1] for a, b in zip(placed, placed[1:]))
+    return all(
+        a[0] != b[0] or a[2] <= b[1] for a, b in zip(placed, placed[1:], strict=False)
+    )  # neighbours: one pair fewer
 
 
 def _estimate(t: Timeline, bookings: dict, reduction: Reduction, most: int) -> int:

@@ -75,7 +75,7 @@ def test_the_status_follows_the_plan_in_json(app, client, auth):
         )
         assert running["text"] == "2,0 s écoulées sur 4,0 · meilleur plan : 1\u202f234 · borne : 1\u202f200"
         page = client.get(f"/planification/plans/{first}").get_data(as_text=True)
-        assert 'data-plan-status="/planification/plans/%d/etat"' % first in page and "plan_progress.js" in page
+        assert f'data-plan-status="/planification/plans/{first}/etat"' in page and "plan_progress.js" in page
         assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page  # without scripts
         client.post("/langue/en")
         english = client.get(f"/planification/plans/{first}/etat").get_json()

@@ -148,7 +148,7 @@ def test_two_planners_start_reshuffles_at_once_both_queued_then_computed_side_by
     scheduler, workers = None, set()
     try:
         planners = [Browser(base) for _ in world["planners"]]
-        for person, email in zip(planners, world["planners"]):
+        for person, email in zip(planners, world["planners"], strict=True):
             assert person.post("/login", "/login", {"email": email, "password": f.PASSWORD}) == 200
         pages = [f"/planification/priorite/{request_id}" for request_id in world["requests"]]
         answers, together = {}, threading.Barrier(2)

@@ -270,9 +270,9 @@ def test_joint_placements_come_cheapest_first_and_are_all_the_compatible_ones():
     found = list(cheapest_first(costs, apart))
     assert [c for c, _ in found] == sorted(c for c, _ in found)
     expected = [
-        dict(zip(costs, places))
+        dict(zip(costs, places, strict=True))
         for places in itertools.product(*([p for _, p in v] for v in costs.values()))
-        if apart(dict(zip(costs, places)))
+        if apart(dict(zip(costs, places, strict=True)))
     ]
     assert sorted(map(sorted, (c.items() for _, c in found))) == sorted(map(sorted, (c.items() for c in expected)))
     assert list(cheapest_first({}, apart)) == [(0.0, {})]

@@ -91,7 +91,7 @@ def moves(plan: Plan, names: dict[str, str]) -> list[Move]:
             m.start,
             m.compensation_eur,
         )
-        for i, m in zip(ids, plan.moves)
+        for i, m in zip(ids, plan.moves, strict=True)
     ]
 
 

@@ -124,7 +124,7 @@ def bars(months: list, stacks: list[list[tuple[float, str, str]]], top: float, v
         y = base - PLOT_HEIGHT * tick / top
         drawing.lines.append((AXIS_WIDTH, y, drawing.width, y, "grid"))
         drawing.labels.append((AXIS_WIDTH - 6, y + 4, "end", value_label(tick)))
-    for n, (month, stack) in enumerate(zip(months, stacks)):
+    for n, (month, stack) in enumerate(zip(months, stacks, strict=True)):
         x, y = AXIS_WIDTH + BAR_SLOT * n + 8, base
         for value, colour, title in stack:
             height = PLOT_HEIGHT * value / top
