@@ -81,7 +81,7 @@ def free_starts(
 ) -> list[tuple[int, int]]:
     """(start, end) of every grid start in [low, high) whose `length` fits in a block outside the holes."""
     starts, ends = holes
-    found = []
+    found: list[tuple[int, int]] = []
     for a, b, zero in blocks:
         cursor, stop = max(a, low), min(b, high)
         if cursor >= stop:

@@ -307,7 +307,7 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
         """Made for the clearable bookings that some listed position overlaps: the others never clear."""
         y = built.cleared.get(booking_id)
         if y is None:
-            y = built.cleared[booking_id] = model.NewBoolVar(f"cleared[{booking_id}]")
+            y = built.cleared[booking_id] = model.new_bool_var(f"cleared[{booking_id}]")
             objective.append(round(scope.cheapest[booking_id] * SCALE) * y)
         return y
 
@@ -571,8 +571,10 @@ class _Search:
                 branches.append(branch)
                 upcoming = next(walk, None)
                 self.opened += 1
-            elif not unsettled:
+            elif not unsettled and branch is not None:
                 branch.gap = 0.0  # every branch is within GAP: the time left goes to exact proofs
+            if branch is None:  # nothing open and nothing left to open
+                break
             self._round(branch, left)
             self.note = (
                 f"{self.opened} joint placements of the jobs opened, {len(branches)} open; bound: the least "
@@ -643,12 +645,12 @@ class _Search:
             if item not in away
         }
         where = dict(self.state.where) | {i: o for i, o in chosen.items() if i in self.bookings}
-        plan = complete(self.instance, self.t, where, branch.combo, away | cleared, self._walks)
-        if plan is not None:
-            self._offer(branch, plan)
+        completed = complete(self.instance, self.t, where, branch.combo, away | cleared, self._walks)
+        if completed is not None:
+            self._offer(branch, completed)
         else:
             branch.hint = where | branch.combo
-        wider = {b: None if limits[b] is None or limits[b] * 4 > WIDE else limits[b] * 4 for b in away}
+        wider = {b: None if (n := limits[b]) is None or n * 4 > WIDE else n * 4 for b in away}
         branch.limits = limits | wider | {b: self.listed for b in cleared}
 
     def _cheaper_than(self, slack: float) -> set[str]:

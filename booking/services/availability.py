@@ -150,8 +150,11 @@ def _load(
     consultant_ids: list[int], start: datetime, end: datetime, now: datetime, exclude_id: int | None
 ) -> tuple[dict, dict, dict, dict, dict]:
     """Busy intervals (also in minutes), bookings per day, booked minutes per week and imported busy intervals."""
-    busy, daily, weekly = defaultdict(list), defaultdict(lambda: defaultdict(int)), defaultdict(float)
-    imported, in_minutes = defaultdict(list), defaultdict(list)
+    busy: defaultdict[int, list] = defaultdict(list)
+    daily: defaultdict[int, defaultdict[date, int]] = defaultdict(lambda: defaultdict(int))
+    weekly: defaultdict[tuple[int, date], float] = defaultdict(float)
+    imported: defaultdict[int, list] = defaultdict(list)
+    in_minutes: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
     rows = db.session.execute(
         _BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now, "exclude": exclude_id or -1}
     ).all()

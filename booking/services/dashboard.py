@@ -268,7 +268,7 @@ class Placement:
 
     @property
     def within_promise(self) -> bool | None:
-        if self.days_to_start is None:
+        if self.accepted_at is None or self.starts_at is None:
             return None
         return self.starts_at <= self.accepted_at + PRIORITY_PROMISE
 

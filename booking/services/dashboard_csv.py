@@ -33,7 +33,7 @@ def _yes(value: bool | None) -> str:
 
 
 def load(first_monday: date, weeks: int) -> str:
-    lines = [["semaine", "consultant", "heures_disponibles", "heures_reservees", "taux_pct"]]
+    lines: list[list] = [["semaine", "consultant", "heures_disponibles", "heures_reservees", "taux_pct"]]
     for row in dashboard.load(first_monday, weeks):
         for week in range(weeks):
             ratio = row.ratio(week)
@@ -50,7 +50,7 @@ def load(first_monday: date, weeks: int) -> str:
 
 
 def callbacks(first_month: date, months: int) -> str:
-    lines = [["mois", "formule", "dans_engagement", "hors_engagement", "sans_engagement"]]
+    lines: list[list] = [["mois", "formule", "dans_engagement", "hors_engagement", "sans_engagement"]]
     for counts in dashboard.callbacks(first_month, months):
         for n in range(months):
             lines.append(
@@ -66,7 +66,7 @@ def callbacks(first_month: date, months: int) -> str:
 
 
 def hour_banks(today: date) -> str:
-    lines = [
+    lines: list[list] = [
         [
             "client",
             "debut_annee",
@@ -98,7 +98,7 @@ def hour_banks(today: date) -> str:
 
 
 def compensations(first_month: date, months: int) -> str:
-    lines = [["mois", "montant_eur", "rendez_vous_deplaces", "clients_payeurs"]]
+    lines: list[list] = [["mois", "montant_eur", "rendez_vous_deplaces", "clients_payeurs"]]
     for month in dashboard.compensations(first_month, months):
         lines.append(
             [
@@ -112,7 +112,7 @@ def compensations(first_month: date, months: int) -> str:
 
 
 def priority(first_month: date, months: int) -> str:
-    lines = [
+    lines: list[list] = [
         [
             "demande",
             "client",

@@ -266,7 +266,8 @@ def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], ch
 def _render(token, day: date) -> Rendered:
     """The whole feed, its digest, and its latest change (a booking's or a confirmed prerequisite's)."""
     rows = _rows(token, day)
-    confirmed, checked = ({}, None)
+    confirmed: dict[int, int] = {}
+    checked: datetime | None = None
     if token.consultant_id:
         confirmed, checked = _confirmed_prerequisites([r.id for r in rows if r.kind == "minor_update"])
     kinds, checklists = _kinds(), _checklists()

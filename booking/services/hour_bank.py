@@ -85,7 +85,7 @@ def created(booking: Booking) -> None:
     session = db.session()
     memo = session.info.get(_NEW)
     if memo is None or memo[0] is not session.get_transaction():
-        memo = session.info[_NEW] = (session.get_transaction(), {})
+        memo = session.info[_NEW] = (session.get_transaction(), dict[int, tuple[int, int]]())
     memo[1][booking.id] = (0, 0)
 
 

@@ -67,15 +67,13 @@ def queue_bodies(
 ) -> None:
     """`queue` for several groups of recipients, each with its own body (a client's links differ from a
     consultant's), in one statement: every statement costs a booking's request more than its rows do."""
+    event_json = event.to_json() if event else None
     rows = [
-        {"recipient": recipient, "subject": subject, "body": body, "event": None, "booking_id": booking_id}
+        {"recipient": recipient, "subject": subject, "body": body, "event": event_json, "booking_id": booking_id}
         for recipients, body in groups
         for recipient in recipients
     ]
     if rows:
-        event_json = event.to_json() if event else None
-        for row in rows:
-            row["event"] = event_json
         db.session.execute(_INSERT, rows)
 
 

@@ -53,10 +53,10 @@ def compute(plan_id: int, attempt: int) -> None:
 
 
 def _compute(plan_id: int, attempt: int) -> None:
-    plan = db.session.get(ReshufflePlan, plan_id)
+    queued = db.session.get_one(ReshufflePlan, plan_id)
     # as of the request, or of now when it waited (a reclaimed plan): never a start already in the past
-    now = max(plan.created_at, utcnow())
-    raw = reshuffle.build(now, [plan.request] if plan.request else [])
+    now = max(queued.created_at, utcnow())
+    raw = reshuffle.build(now, [queued.request] if queued.request else [])
     seen = snapshot(now)
     limit = current_app.config["RESHUFFLE_SECONDS"]
     with locking.locked([]):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from ..extensions import db
 from ..models import ReshufflePlan
@@ -66,12 +67,10 @@ def _held(plan_id: int, attempt: int):
 def beat(plan_id: int, attempt: int, now: datetime, **values) -> bool:
     """The worker is alive (and, with `progress=…`, where it stands); False once its claim is lost."""
     with locking.locked([]):
-        return (
-            db.session.execute(
-                update(ReshufflePlan).where(*_held(plan_id, attempt)).values(heartbeat_at=now, **values)
-            ).rowcount
-            == 1
+        done = db.session.execute(
+            update(ReshufflePlan).where(*_held(plan_id, attempt)).values(heartbeat_at=now, **values)
         )
+        return cast(CursorResult, done).rowcount == 1
 
 
 def held(plan_id: int, attempt: int, *also) -> ReshufflePlan | None:
