@@ -202,6 +202,7 @@ def redeliver_webhook(subscription_id: int, delivery_id: int):
 VERIFY_PYTHON = """\
 import hashlib, hmac, time
 
+
 def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
     \"\"\"secret: the subscription's whsec_... secret; header: the ERPLib-Signature value;
     body: the raw request body, exactly as received (bytes, before any JSON parsing).\"\"\"
@@ -211,6 +212,7 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
         return False  # no timestamp, or too old: a replayed request
     expected = hmac.new(secret.encode(), stamps[0].encode() + b"." + body, hashlib.sha256).hexdigest()
     return any(key == "v1" and hmac.compare_digest(value, expected) for key, value in pairs)
+
 
 # Then answer 2xx at once, and drop an event whose "id" you have already handled (a retry or a redelivery).
 """
