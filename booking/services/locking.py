@@ -217,12 +217,10 @@ def holding_commit() -> Iterator[None]:
     session.info[_HOLD] = True
     try:
         yield
-    except ServiceError as refusal:
-        if refusal.status < 500:  # an answer, not a failure: the block's work stands, as the contract says
+    except BaseException as error:
+        if isinstance(error, ServiceError) and error.status < 500:  # an answer, not a failure: the work stands
             commit_held()
-        raise
-    except BaseException:
-        if session.info.pop(_OPEN, None) is not None:
+        elif session.info.pop(_OPEN, None) is not None:
             session.rollback()
         raise
     finally:
