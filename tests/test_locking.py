@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import Booking, Company
-from booking.services import locking, tokens
+from booking.services import bookings, locking, tokens
 
 from . import factories as f
 
@@ -164,3 +164,90 @@ def test_locked_refuses_unsaved_changes_rather_than_commit_them(app):
             pass
     db.session.rollback()
     assert db.session.scalars(select(Company.name)).all() == ["Avant"]
+
+
+@pytest.mark.parametrize("key", [None, "k-expired"])
+def test_an_expired_hold_is_released_and_refused_through_the_api(any_app, key):
+    """The refusal follows the block that wrote it: the hold is expired in the database and the answer is a
+    409, with or without an idempotency key (whose hold on the commit must not roll the expiry back)."""
+    with time_machine.travel(NOW, tick=False):
+        company = f.company("confort")
+        consultant = f.consultant()
+        client_user = f.user("client", company)
+        token = tokens.create(client_user)
+        db.session.commit()
+        held = bookings.book(
+            client_user, "erplib", datetime.fromisoformat(START), NOW, consultant_id=consultant.id, hold=True
+        )
+        held_id = held.id
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {token}", **({"Idempotency-Key": key} if key else {})}
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        refused = any_app.test_client().post(f"/api/v1/bookings/{held_id}/confirm", headers=headers)
+    assert refused.status_code == 409 and refused.json["code"] == "hold_expired", refused.json
+    assert (
+        refused.json["detail"]
+        == "La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."
+    )
+    f.reread()
+    assert db.session.get_one(Booking, held_id).status == "expired"
+
+
+def _company_named(name: str) -> Company:
+    return Company(
+        name=name, tier="standard", contract_start=NOW.date(), erp_version="12.1", environments=["production"]
+    )
+
+
+def _names() -> list[str]:
+    f.reread()
+    return sorted(db.session.scalars(select(Company.name)))
+
+
+def test_a_block_that_commits_inside_is_refused_and_writes_nothing(any_app):
+    """The block owns no commit: locked() refuses one before it writes, and the whole block rolls back."""
+    with pytest.raises(locking.LockContractError, match="commit inside a locked"):
+        with locking.locked([locking.company(1)]):
+            db.session.add(_company_named("Écrite puis validée"))
+            db.session.commit()
+    with pytest.raises(locking.LockContractError, match="ended its own transaction"):
+        with locking.locked([]):
+            db.session.add(_company_named("Écrite puis annulée"))
+            db.session.flush()
+            db.session.rollback()
+    with pytest.raises(locking.LockContractError, match="inside a locked"):
+        with locking.locked([locking.company(1)]):
+            db.session.add(_company_named("Bloc extérieur"))
+            db.session.flush()
+            with locking.locked([locking.company(2)]):
+                pass
+    assert _names() == []
+    with locking.locked([]):  # the session is usable again: the next block commits as usual
+        db.session.add(_company_named("Après"))
+    assert _names() == ["Après"]
+
+
+def test_an_error_inside_a_block_rolls_back_everything_it_wrote(any_app):
+    with locking.locked([]):
+        db.session.add(_company_named("Avant"))
+    with pytest.raises(RuntimeError, match="after the writes"):
+        with locking.locked([locking.company(1)]):
+            db.session.add(_company_named("Première"))
+            db.session.flush()
+            db.session.get_one(Company, db.session.scalar(select(Company.id).where(Company.name == "Avant"))).name = "X"
+            db.session.flush()
+            db.session.add(_company_named("Seconde"))
+            raise RuntimeError("after the writes")
+    assert _names() == ["Avant"]
+
+
+def test_a_block_that_records_then_refuses_returns_its_outcome(any_app):
+    """The pattern the contract asks for: the block writes and ends normally, the caller refuses after."""
+
+    def record() -> str:
+        with locking.locked([locking.company(1)]):
+            db.session.add(_company_named("Notée"))
+            return "refused"
+
+    assert record() == "refused"
+    assert _names() == ["Notée"]

@@ -325,18 +325,20 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held",), _l("il ne peut plus être confirmé"))
         assert booking.hold_expires_at is not None  # every hold has its expiry
-        if booking.hold_expires_at <= now:
+        expired = booking.hold_expires_at <= now
+        if expired:  # the slot is freed with the block's commit, then refused (the lock contract's outcome)
             booking.status = "expired"
-            db.session.commit()
-            raise Conflict(
-                _l("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."),
-                code="hold_expired",
-            )
-        booking.status, booking.hold_expires_at = "confirmed", None
-        booking.contact = booking.contact or actor
-        hour_bank.reserve(booking, expected_billable)
-        audit.record(actor, "booking.confirm", booking)
-        notify.booking_changed(booking, "confirmed")
+        else:
+            booking.status, booking.hold_expires_at = "confirmed", None
+            booking.contact = booking.contact or actor
+            hour_bank.reserve(booking, expected_billable)
+            audit.record(actor, "booking.confirm", booking)
+            notify.booking_changed(booking, "confirmed")
+    if expired:
+        raise Conflict(
+            _l("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."),
+            code="hold_expired",
+        )
     return booking
 
 

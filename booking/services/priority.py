@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -186,7 +187,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     still applicable: a twin request or a stale plan records none."""
     if plan.status != "ready":
         raise Conflict(_l("Ce plan n'est pas applicable (déjà appliqué, périmé ou en échec)."), code="plan_not_ready")
-    moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
+    moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])  # the keys: whom it touches
     touched = (
         {m["to"]["consultant"] for m in moves}
         | {m["from"]["consultant"] for m in moves}
@@ -203,6 +204,27 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
     keys += [
         locking.company(c) for c in db.session.scalars(select(Booking.company_id).where(Booking.id.in_(moved_ids)))
     ]
+    if _apply_locked(actor, plan, now, keys, moved_ids, consent) == "stale":
+        fresh = start(
+            actor,
+            plan.kind,
+            now,
+            request=plan.request,
+            consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None,
+        )
+        raise Conflict(
+            _l("Le planning a changé depuis le calcul : un nouveau plan (n°%(plan)s) est en cours.", plan=fresh.id),
+            code="plan_stale",
+        )
+    return plan
+
+
+def _apply_locked(
+    actor: User, plan: ReshufflePlan, now: datetime, keys: list[locking.LockKey], moved_ids: list[int], consent
+) -> Literal["applied", "stale"]:
+    """`apply`'s one transaction. A plan found stale under the locks is marked so and "stale" returned: the
+    block commits that, and the caller re-plans and refuses after it (the lock contract's outcome)."""
+    moves, placements = plan.plan.get("moves", []), plan.plan.get("placements", [])
     created, moved, previous = [], [], {}  # previous: each moved booking's (start, consultant id)
     with locking.locked(keys):
         db.session.scalars(
@@ -224,18 +246,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
         ).all()
         if snapshot(datetime.fromisoformat(plan.instance["now"])) != plan.snapshot:
             plan.status = "stale"
-            db.session.commit()
-            fresh = start(
-                actor,
-                plan.kind,
-                now,
-                request=plan.request,
-                consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None,
-            )
-            raise Conflict(
-                _l("Le planning a changé depuis le calcul : un nouveau plan (n°%(plan)s) est en cours.", plan=fresh.id),
-                code="plan_stale",
-            )
+            return "stale"
         if consent is not None:
             consent(plan.request)
         bookings = {m["id"]: db.session.get_one(Booking, solver_ids.booking_id(m["id"])) for m in moves}
@@ -289,7 +300,7 @@ def apply(actor: User, plan: ReshufflePlan, now: datetime, *, consent=None) -> R
             notify.booking_changed(booking, "rescheduled", before=previous[booking.id])
         for booking in created:
             notify.booking_changed(booking, "confirmed")
-    return plan
+    return "applied"
 
 
 def mark_absent(
