@@ -11,7 +11,9 @@ from werkzeug.serving import make_server
 
 from booking import create_app, plan_workers
 from booking.demo import ensure_demo
+from booking.extensions import db
 from booking.pgcluster import free_port
+from booking.sqlite import IMMEDIATE
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium keeps trying to reach Google's services through a closed network.
@@ -24,6 +26,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def write_lock_first() -> None:
+    """For a test's own read-then-write in the live database: the write lock taken first, as the services take
+    it. Otherwise the read starts a snapshot and the write fails at once ("database is locked", no wait) if the
+    server or its plan workers wrote in between."""
+    db.session.connection(execution_options={IMMEDIATE: True})
 
 
 @pytest.fixture(scope="session")

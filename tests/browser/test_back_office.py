@@ -16,6 +16,7 @@ from booking.services import availability, contract_store, reshuffle
 from calendars.worktime import PARIS
 
 from ..dates import working_days
+from .conftest import write_lock_first
 from .test_login import SHOTS, login
 
 
@@ -179,6 +180,7 @@ def test_every_back_office_page_fits_the_screen(browser, live_app, width):
     """Screenshots of each page; at 390 px no page is wider than the phone (tables stack or scroll inside)."""
     app, live_server = live_app
     with app.app_context():  # an absence of a demo consultant, for its edit and delete pages
+        write_lock_first()
         consultant = db.session.scalar(select(Consultant).order_by(Consultant.id))
         start = datetime.combine(working_days(1, 30)[0], datetime.min.time(), PARIS).replace(hour=14)
         absence = Absence(

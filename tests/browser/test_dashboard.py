@@ -14,6 +14,7 @@ from booking.models import Booking, Company, Compensation, PriorityRequest, Resh
 from booking.services.dashboard import add_months
 from calendars.worktime import PARIS
 
+from .conftest import write_lock_first
 from .test_login import SHOTS, login
 
 
@@ -23,6 +24,7 @@ def _placed_priority(app) -> date:
     month = add_months(datetime.now(PARIS).date().replace(day=1), -3)
     anchor = datetime.combine(month.replace(day=22), time(10), PARIS)
     with app.app_context():
+        write_lock_first()
         payer = db.session.scalar(select(Company).where(Company.name == "Aciéries de Lorraine"))
         moved = db.session.scalar(select(Booking).where(Booking.company_id != payer.id).limit(1))
         request = PriorityRequest(

@@ -14,6 +14,7 @@ from booking.extensions import db
 from booking.models import Company, Consultant, ReshufflePlan, User
 from booking.services import priority
 
+from .conftest import write_lock_first
 from .test_login import SHOTS, login
 
 PLANNER = "planification@erplib.example"
@@ -75,6 +76,7 @@ def test_a_running_plan_shows_its_elapsed_time_and_best_value_so_far(page, live_
     """As a worker leaves the row mid-run (a second attempt, after an interruption)."""
     app, live_server = live_app
     with app.app_context():
+        write_lock_first()
         consultant = db.session.scalar(select(Consultant).order_by(Consultant.id))
         now = datetime.now(UTC)
         plan = ReshufflePlan(
