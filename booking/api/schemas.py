@@ -221,19 +221,6 @@ class BookingInSchema(Schema):
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class RescheduleSchema(Schema):
-    start = LocalDateTime(required=True)
-    acknowledged = fields.Boolean(
-        load_default=False,
-        metadata={
-            "description": (
-                "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
-                "stated. Ignored for other bookings."
-            )
-        },
-    )
-
-
 class CancelArgsSchema(Schema):
     acknowledged = fields.Boolean(
         load_default=False,
@@ -244,6 +231,10 @@ class CancelArgsSchema(Schema):
             )
         },
     )
+
+
+class RescheduleSchema(CancelArgsSchema):
+    start = LocalDateTime(required=True)
 
 
 class ConfirmInSchema(Schema):

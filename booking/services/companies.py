@@ -136,14 +136,7 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
     with locking.locked([locking.company(company.id)]):
         company = db.session.get_one(Company, company.id)
         _check(data, company.tier, company.id)
-        before = {
-            "name": company.name,
-            "erp_version": company.erp_version,
-            "environments": company.environments,
-            "privileged_consultant_id": company.privileged_consultant_id,
-            "notes": company.notes,
-            "contract_start": company.contract_start.isoformat(),
-        }
+        before = _audited(company)
         company.name, company.erp_version = data.name.strip(), data.erp_version.strip()
         company.environments = list(data.environments)
         company.privileged_consultant_id, company.notes = data.privileged_consultant_id, (data.notes or "").strip()
@@ -152,18 +145,23 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
             if first is not None and first.starts_on == company.contract_start:
                 first.starts_on = data.contract_start  # the first period is the contract's start
             company.contract_start = data.contract_start
-        after = {
-            "name": company.name,
-            "erp_version": company.erp_version,
-            "environments": company.environments,
-            "privileged_consultant_id": company.privileged_consultant_id,
-            "notes": company.notes,
-            "contract_start": company.contract_start.isoformat(),
-        }
+        after = _audited(company)
         changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         db.session.flush()
         audit.record(actor, "company.update", company, changed=changed)
     return company
+
+
+def _audited(company: Company) -> dict:
+    """What an edit may change, as the audit row records it before and after."""
+    return {
+        "name": company.name,
+        "erp_version": company.erp_version,
+        "environments": company.environments,
+        "privileged_consultant_id": company.privileged_consultant_id,
+        "notes": company.notes,
+        "contract_start": company.contract_start.isoformat(),
+    }
 
 
 def get(company_id) -> Company:
