@@ -16,30 +16,40 @@ MIN_PASSWORD = 8
 
 def add_contact(actor: User, company: Company, email: str, name: str, password: str) -> User:
     """A new portal contact for `company`, refused beyond the tier's number of contacts."""
-    tier = contract.current().tier(company.tier)
     email = email.strip().lower()
     if "@" not in email or len(password) < MIN_PASSWORD or not name.strip():
         raise Invalid(_l("Indiquez un nom, une adresse e-mail valide et un mot de passe d'au moins 8 caractères."))
     with locking.locked([locking.company(company.id)]):
-        return _add(actor, company, tier, email, name, password)
+        return _add(actor, company, email, name, password)
 
 
-def _add(actor, company, tier, email, name, password) -> User:
-    count = db.session.scalar(
+def active_contacts(company: Company) -> int:
+    return db.session.execute(
         select(func.count()).select_from(User).where(User.company_id == company.id, User.active.is_(True))
-    )
-    if count >= tier.contacts:
+    ).scalar_one()
+
+
+def check_contact_cap(company: Company, adding: int = 1) -> None:
+    """Refused when `adding` more active contacts would exceed the tier's number (under the company's lock)."""
+    tier = contract.current().tier(company.tier)
+    count = active_contacts(company)
+    if count + adding > tier.contacts:
         raise Conflict(
             _l(
-                "La formule %(tier)s donne accès au portail à %(cap)s contact(s) : %(company)s en a déjà "
-                "%(count)s. Désactivez un contact ou changez de formule.",
+                "La formule %(tier)s donne accès au portail à %(cap)s contact(s) et %(company)s en a déjà "
+                "%(count)s : désactivez d'abord un contact, ou changez de formule.",
                 tier=tier.label,
                 cap=tier.contacts,
                 company=company.name,
                 count=count,
             ),
             code="contact_cap",
+            field="email",
         )
+
+
+def _add(actor, company, email, name, password) -> User:
+    check_contact_cap(company)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict(_l("Un compte existe déjà pour %(email)s.", email=email), code="email_taken")
     user = User(email=email, name=name.strip(), role="client", company=company)

@@ -21,7 +21,7 @@ from .. import contract, labels
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, TIERS, ApiToken, Booking, Company, Consultant, ContractPeriod, User
 from ..models.types import utcnow
-from . import audit, bookings, hour_bank, locking, logins, periods
+from . import accounts, audit, bookings, hour_bank, locking, logins, periods
 from .errors import Conflict, Invalid, NotFound
 
 ENVIRONMENTS = ("test", "production")
@@ -267,7 +267,7 @@ def consequences(company: Company, tier: str, starts_on: date, now: datetime) ->
                 year=format_date(year, "d MMMM yyyy"),
             )
         )
-    contacts = _active_contacts(company)
+    contacts = accounts.active_contacts(company)
     if contacts > new.contacts:
         lines.append(
             _(
@@ -377,12 +377,6 @@ def apply_due(now: datetime) -> int:
 
 
 # --- deactivation ---------------------------------------------------------------------------------
-
-
-def _active_contacts(company: Company) -> int:
-    return db.session.execute(
-        select(func.count()).select_from(User).where(User.company_id == company.id, User.active.is_(True))
-    ).scalar_one()
 
 
 def future_bookings(company: Company, now: datetime) -> int:

@@ -16,7 +16,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from .. import contract
 from ..extensions import db
 from ..models import Company, PasswordLink, User
 from . import accounts, audit, companies, locking, logins, notify
@@ -67,26 +66,6 @@ def may_manage(actor: User, company: Company) -> None:
         )
 
 
-def _cap(company: Company, adding: int = 1) -> None:
-    tier = contract.current().tier(company.tier)
-    count = db.session.execute(
-        select(func.count()).select_from(User).where(User.company_id == company.id, User.active.is_(True))
-    ).scalar_one()
-    if count + adding > tier.contacts:
-        raise Conflict(
-            _(
-                "La formule %(tier)s donne accès au portail à %(cap)s contact(s) et %(company)s en a déjà "
-                "%(count)s : désactivez d'abord un contact, ou changez de formule.",
-                tier=tier.label,
-                cap=tier.contacts,
-                company=company.name,
-                count=count,
-            ),
-            code="contact_cap",
-            field="email",
-        )
-
-
 def _new_account(email: str, name: str) -> tuple[str, str]:
     email, name = (email or "").strip().lower(), (name or "").strip()
     if not name or len(name) > 120:
@@ -115,7 +94,7 @@ def invite_contact(
                 _("%(company)s est désactivée : réactivez-la avant d'y inviter un contact.", company=company.name),
                 code="company_inactive",
             )
-        _cap(company)
+        accounts.check_contact_cap(company)
         email, name = _new_account(email, name)
         user = User(email=email, name=name, role="client", company=company, main_contact=bool(main_contact))
         user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the link sets the real one
@@ -192,7 +171,7 @@ def reactivate(actor: User, user: User) -> None:
                     _("%(company)s est désactivée : réactivez d'abord la société.", company=user.company.name),
                     code="company_inactive",
                 )
-            _cap(user.company)
+            accounts.check_contact_cap(user.company)
         user.active = True
         db.session.flush()
         audit.record(actor, "user.reactivate", user)
