@@ -91,7 +91,9 @@ class ContractChangeForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Length(max=500)])
 
 
-class InviteForm(FlaskForm):
+class _PersonForm(FlaskForm):
+    """Who is invited: a name and an address (a client contact or a staff member)."""
+
     name = StringField(_l("Nom"), validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)])
     email = EmailField(
         _l("Adresse e-mail"),
@@ -101,19 +103,13 @@ class InviteForm(FlaskForm):
             Length(max=254),
         ],
     )
+
+
+class InviteForm(_PersonForm):
     main_contact = BooleanField(_l("Contact principal (gère les contacts de sa société)"))
 
 
-class StaffInviteForm(FlaskForm):
-    name = StringField(_l("Nom"), validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)])
-    email = EmailField(
-        _l("Adresse e-mail"),
-        validators=[
-            DataRequired(_l("Indiquez une adresse e-mail.")),
-            Regexp(EMAIL, message=_l("Indiquez une adresse e-mail valide, par exemple prenom.nom@societe.fr.")),
-            Length(max=254),
-        ],
-    )
+class StaffInviteForm(_PersonForm):
     role = SelectField(
         _l("Rôle"), choices=[SelectChoice("planner", _l("Planificateur")), SelectChoice("admin", _l("Administrateur"))]
     )
