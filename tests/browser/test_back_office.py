@@ -213,7 +213,8 @@ def test_every_back_office_page_fits_the_screen(browser, live_app, width):
             _shot(page, f"{name}-{width}")
             if name == "policy":  # and its preview
                 page.get_by_label("Horizon de réservation (jours)").fill("59")
-                page.get_by_role("button", name="Prévisualiser les règles").click()
+                with page.expect_navigation():  # measured once the new page and its stylesheet have loaded
+                    page.get_by_role("button", name="Prévisualiser les règles").click()
                 expect(page.get_by_test_id("diff")).to_contain_text("+horizon_days = 59")
                 assert page.evaluate("document.documentElement.scrollWidth") <= width
                 _shot(page, f"policy-preview-{width}")
@@ -224,11 +225,13 @@ def test_every_back_office_page_fits_the_screen(browser, live_app, width):
             shown = page.locator(".daycol:visible")
             expect(shown).to_have_count(1)
             first = shown.locator("h2").text_content()
-            page.get_by_role("link", name="Jour suivant").click()
+            with page.expect_navigation():  # the new page loaded with its stylesheet, before counting columns
+                page.get_by_role("link", name="Jour suivant").click()
             expect(page.locator(".daycol:visible")).to_have_count(1)
             assert page.locator(".daycol:visible h2").text_content() != first
             _shot(page, "slots-next-day-390")
-            page.get_by_role("link", name="Jour précédent").click()
+            with page.expect_navigation():
+                page.get_by_role("link", name="Jour précédent").click()
             expect(page.locator(".daycol:visible h2")).to_have_text(first)
     finally:
         context.close()
