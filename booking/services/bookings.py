@@ -30,6 +30,8 @@ def _label(kind: str):
 def check_entitlement(company: Company, kind: str, day: date | None = None) -> None:
     """Refuse, with the reason, a service the company's contract does not include (on `day` when given:
     a booking after a planned tier change follows the new tier)."""
+    # the tier first: its read brings the contract version in force with it (services.snapshot)
+    tier_name = periods.tier_on(company, day) if day else company.tier
     terms = contract.current()
     if kind not in terms.services:
         raise Invalid(
@@ -40,7 +42,7 @@ def check_entitlement(company: Company, kind: str, day: date | None = None) -> N
             ),
             code="unknown_service",
         )
-    tier = terms.tier(periods.tier_on(company, day) if day else company.tier)
+    tier = terms.tier(tier_name)
     level = tier.access(kind)
     if kind == "priority_consulting" and level in ("yes", "quote"):
         raise NotEntitled(

@@ -19,27 +19,20 @@ from sqlalchemy import select
 from .. import contract
 from ..extensions import db
 from ..models import ContractVersion, User
-from . import audit, locking
+from . import audit, locking, snapshot
 from .errors import Conflict, Invalid
 
 MAX_TEXT = 200_000  # characters: a contract is a few kilobytes; a huge post is refused before parsing
 _parsed: dict[tuple[str, int], contract.Contract] = {}  # (database, version id): ids are per database
 _parsed_lock = threading.Lock()
 _NEWEST = select(ContractVersion.id).order_by(ContractVersion.id.desc()).limit(1)
-_CACHE_KEY = "contract_store.newest"  # session.info: (transaction, newest version id)
 
 
 def newest_id() -> int | None:
-    """The id of the version in force (None: the file), read once per database transaction: a request or
-    a job reads it once, and again after each commit (a long-lived context never keeps a stale one)."""
-    session = db.session()
-    cached = session.info.get(_CACHE_KEY)
-    transaction = session.get_transaction()
-    if transaction is not None and cached is not None and cached[0] is transaction:
-        return cached[1]
-    version = session.scalar(_NEWEST)
-    session.info[_CACHE_KEY] = (session.get_transaction(), version)
-    return version
+    """The id of the version in force (None: the file), read once per database transaction (with the
+    transaction's snapshot): a request or a job reads it once, and again after each commit (a long-lived
+    context never keeps a stale one)."""
+    return snapshot.read().contract_version
 
 
 def in_force() -> contract.Contract | None:
@@ -105,7 +98,6 @@ def apply(actor: User, text: str, based_on: int | None, now: datetime) -> Contra
         db.session.flush()
         changed = [line for line in diff(before, text) if line[:1] in "+-" and line[:3] not in ("+++", "---")]
         audit.record(actor, "contract.apply", version, based_on=based_on, changes=changed[:200])
-    db.session().info.pop(_CACHE_KEY, None)
     return version
 
 

@@ -20,11 +20,11 @@ import uuid
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Booking, Company, PriorityRequest, ReshufflePlan, WebhookDelivery, WebhookSubscription
+from ..models import Booking, Company, PriorityRequest, ReshufflePlan, WebhookDelivery
 from ..models.types import utcnow
+from . import snapshot
 
 API_VERSION = "v1"
 SIGNATURE_HEADER = "ERPLib-Signature"
@@ -148,13 +148,7 @@ def emit(action: str, obj, details: dict) -> int:
     event_type = ACTIONS.get(action)
     if event_type is None or type(obj) not in _DATA:
         return 0
-    targets = [
-        sid
-        for sid, events in db.session.execute(
-            select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
-        )
-        if event_type in (events or [])
-    ]
+    targets = [sid for sid, events in snapshot.read().subscriptions if event_type in events]
     if not targets:
         return 0
     now, event_id = utcnow(), f"evt_{uuid.uuid4().hex}"

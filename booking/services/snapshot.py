@@ -1,0 +1,92 @@
+"""What a transaction reads once, in one statement: the contract version in force, the active webhook
+subscriptions and the tier of the first company it asks about, on a day.
+
+A booking needs all three before it writes (its entitlement, its cost, the webhooks its audit row
+announces); read apart they were three round trips, each costing the request more CPU than its rows. Kept
+for the transaction (after a commit they are read again) and forgotten as soon as the transaction writes
+one of them: a contract version, a subscription or a contract period. Another company or day costs one
+more statement of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import ContractPeriod, ContractVersion, WebhookSubscription
+
+_KEY = "snapshot"  # session.info: the Snapshot of the transaction it was read in
+
+_TIER = (
+    select(ContractPeriod.tier)
+    .where(ContractPeriod.company_id == bindparam("company_id"), ContractPeriod.starts_on <= bindparam("day"))
+    .order_by(ContractPeriod.starts_on.desc())
+    .limit(1)
+)
+_HEAD = select(
+    select(ContractVersion.id).order_by(ContractVersion.id.desc()).limit(1).scalar_subquery().label("version"),
+    _TIER.scalar_subquery().label("tier"),
+).subquery("head")
+# One row per active subscription, each carrying the version and the tier (one row of NULLs when none is).
+_READ = select(_HEAD.c.version, _HEAD.c.tier, WebhookSubscription.id, WebhookSubscription.events).select_from(
+    _HEAD.outerjoin(WebhookSubscription, WebhookSubscription.active.is_(True))
+)
+
+
+@dataclass
+class Snapshot:
+    transaction: object
+    contract_version: int | None  # None: no version applied from the admin page, the file is in force
+    subscriptions: tuple[tuple[int, tuple[str, ...]], ...]  # (id, event types) of each active one
+    tiers: dict[tuple[int, date], str | None] = field(default_factory=dict)  # None: no period by that day
+
+
+def read(company_id: int | None = None, day: date | None = None) -> Snapshot:
+    """This transaction's snapshot; read now (with this company's tier on `day`, if given) if it has none."""
+    session = db.session()
+    known = session.info.get(_KEY)
+    transaction = session.get_transaction()
+    if known is not None and transaction is not None and known.transaction is transaction:
+        return known
+    rows = session.execute(_READ, {"company_id": company_id, "day": day}).all()
+    snapshot = Snapshot(
+        session.get_transaction(),
+        rows[0].version,
+        tuple((row.id, tuple(row.events or ())) for row in rows if row.id is not None),
+    )
+    if company_id is not None and day is not None:
+        snapshot.tiers[(company_id, day)] = rows[0].tier
+    session.info[_KEY] = snapshot
+    return snapshot
+
+
+def tier(company_id: int, day: date) -> str | None:
+    """The tier of the company's last contract period started by `day` (None: none had started)."""
+    snapshot = read(company_id, day)
+    key = (company_id, day)
+    if key not in snapshot.tiers:
+        snapshot.tiers[key] = db.session.scalar(_TIER, {"company_id": company_id, "day": day})
+    return snapshot.tiers[key]
+
+
+def forget() -> None:
+    db.session().info.pop(_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost: a flush's own inner transaction ends too
+        session.info.pop(_KEY, None)
+
+
+_READ_HERE = (ContractVersion, WebhookSubscription, ContractPeriod)
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_when_written(session, _context, _instances) -> None:
+    if any(isinstance(o, _READ_HERE) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_KEY, None)
