@@ -5,6 +5,7 @@ in: following one still needs a login, and the page it leads to applies its own 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -25,8 +26,14 @@ class LinkRefused(Exception):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    # a salt per purpose: a "see" link cannot be turned into a "cancel" one by editing the URL
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"booking-link-{purpose}")
+    return _signer(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=16)
+def _signer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    # a salt per purpose: a "see" link cannot be turned into a "cancel" one by editing the URL. Built once
+    # per key and purpose: a booking's mail signs three links, and building the signer costs more than signing.
+    return URLSafeTimedSerializer(secret, salt=f"booking-link-{purpose}")
 
 
 def url(booking: Booking, purpose: str, now: datetime | None = None) -> str:
