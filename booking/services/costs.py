@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from sqlalchemy import bindparam, func, select
 
@@ -66,7 +67,14 @@ def _basis(access: str) -> str:
 
 def free_cancel_until(start: datetime) -> datetime:
     """The last instant at which cancelling is still free (`bookings.cutoff_passed` is false until then)."""
-    return availability.BUSINESS.minutes_before(start, contract.current().policy.cancel_cutoff_hours * 60)
+    return _business_minutes_before(start, contract.current().policy.cancel_cutoff_hours * 60)
+
+
+@lru_cache(maxsize=4096)
+def _business_minutes_before(start: datetime, minutes: int) -> datetime:
+    # Every booking's answer states its limit, and starts repeat (one grid, many consultants): walking a day
+    # and more of business time back costs a booking more than the statement that writes it.
+    return availability.BUSINESS.minutes_before(start, minutes)
 
 
 def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost:
