@@ -220,11 +220,20 @@ def _policy(raw: dict) -> BookingPolicy:
     return policy
 
 
+# A booking lasts at most a day's minutes or MAX_DAYS business days: overlap queries look back no further than
+# the longest booking (models.bookings.LONGEST, 21 days, which 10 business days and their weekends fit in).
+MAX_MINUTES, MAX_DAYS = 24 * 60, 10
+
+
 def _check_service_hours(service: Service) -> None:
     for name in SERVICE_HOURS:
         value = getattr(service, name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 400):
             raise ContractError(f"services.{service.kind}.{name}: {value!r} must be a whole number from 0 to 400")
+    for name, high in (("duration_minutes", MAX_MINUTES), ("duration_days", MAX_DAYS)):
+        value = getattr(service, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high):
+            raise ContractError(f"services.{service.kind}.{name}: {value!r} must be a whole number from 1 to {high}")
 
 
 RESHUFFLE_WEIGHTS = ("moved", "consultant_change", "displacement_hour")

@@ -4,15 +4,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from booking.extensions import db
-from booking.models import Absence
+from booking.models import LONGEST, Absence, Booking, overlapping
 from booking.services import availability
 from calendars.worktime import PARIS
 
 from . import factories as f
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
+MINUTE = timedelta(minutes=1)
 
 
 def paris(text: str) -> datetime:
@@ -135,3 +137,39 @@ def test_slots_never_overlap_bookings_nor_leave_working_time(app, existing):
         assert calendar.between(slot.start, slot.end) == slot.end - slot.start
         assert slot.start >= earliest
     db.session.rollback()
+
+
+def test_a_booking_begun_days_before_the_window_still_blocks_it(app):
+    """Overlap queries look back LONGEST before their window, no further: a five-day priority consulting
+    from Monday still takes Thursday, and a booking as long as any can be still blocks its last minute."""
+    c, other, company = f.consultant(), f.consultant(), f.company()
+    f.booking(c, paris("2026-12-07 09:00"), minutes=4 * 24 * 60 + 9 * 60, kind="priority_consulting")  # to Friday 18:00
+    f.booking(other, paris("2026-12-15 09:00") - LONGEST + MINUTE, minutes=int(LONGEST / MINUTE))  # to 09:01
+
+    def starts(consultant, day):
+        return hhmm([s for s in day_slots(company, day) if s.consultant_id == consultant.id])
+
+    assert starts(c, "2026-12-10") == [] and starts(c, "2026-12-14")[0] == "09:00"
+    at_nine, at_ten = (
+        availability.decide("erplib", company, paris(f"2026-12-15 {t}"), NOW, consultants=[other])
+        for t in ("09:00", "10:00")
+    )
+    assert not isinstance(at_nine, availability.Slot) and isinstance(at_ten, availability.Slot)
+
+
+def test_overlap_queries_read_the_window_not_the_history(app):
+    """The bound turns "starts before the window's end" (every booking ever made) into an index range of
+    the window's size: the same answers, read from LONGEST before the window on."""
+    c, company = f.consultant(), f.company()
+    for days in range(1, 400):  # a year of past sessions, done
+        f.booking(c, paris("2026-12-01 09:00") - timedelta(days=days), status="completed")
+    f.booking(c, paris("2026-12-03 10:00"))
+    start, end = availability.local_range(date(2026, 12, 3), date(2026, 12, 3))
+    window = db.session.scalars(select(Booking.id).where(Booking.consultant_id == c.id, overlapping(start, end)))
+    assert len(window.all()) == 1
+    assert "09:30" not in hhmm(day_slots(company, "2026-12-03")) and "10:45" in hhmm(day_slots(company, "2026-12-03"))
+    query = select(Booking.id).where(Booking.consultant_id == c.id, overlapping(start, end)).compile(db.engine)
+    plan = db.session.connection().exec_driver_sql(
+        f"EXPLAIN QUERY PLAN {query}", tuple(query.params[name] for name in query.positiontup)
+    )
+    assert "(consultant_id=? AND start_at>? AND start_at<?)" in " ".join(row[-1] for row in plan)  # not the year

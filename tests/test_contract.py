@@ -101,6 +101,12 @@ def test_an_admin_can_change_the_matrix_without_code(tmp_path):
         (("[services.callback]", "[services.callback]\nunknown_key = 1"), "unknown_key"),
         (('basse = { acknowledge = "3j" }', 'basse = { acknowledge = "3 weeks" }'), "business duration"),
         (('label = "Standard"', 'label = "Standard'), "contract.toml"),
+        # no booking may outlast models.bookings.LONGEST, which the overlap queries look back
+        (("duration_days = 1", "duration_days = 11"), r"duration_days: 11 must be a whole number from 1 to 10"),
+        (
+            ("duration_minutes = 45", "duration_minutes = 0"),
+            r"duration_minutes: 0 must be a whole number from 1 to 1440",
+        ),
     ],
 )
 def test_a_broken_contract_file_is_refused_clearly(tmp_path, mutation, message):

@@ -1,7 +1,18 @@
 """Typed models, one module per aggregate."""
 
 from .audit import AuditEntry
-from .bookings import ACTIVE_STATUSES, KINDS, PRIORITIES, STATUSES, Booking, PrerequisiteCheck, PriorityRequest, Ticket
+from .bookings import (
+    ACTIVE_STATUSES,
+    KINDS,
+    LONGEST,
+    PRIORITIES,
+    STATUSES,
+    Booking,
+    PrerequisiteCheck,
+    PriorityRequest,
+    Ticket,
+    overlapping,
+)
 from .calendars import ExternalBusy, ExternalCalendar, FeedToken
 from .companies import TIERS, Company, ContractPeriod
 from .contract_versions import ContractVersion
@@ -16,6 +27,7 @@ from .webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "ACTIVE_STATUSES",
     "KINDS",
+    "LONGEST",
     "PRIORITIES",
     "ROLES",
     "STATUSES",
@@ -46,4 +58,5 @@ __all__ = [
     "User",
     "WebhookDelivery",
     "WebhookSubscription",
+    "overlapping",
 ]

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,6 +37,10 @@ STATUSES = (
 # Statuses that occupy the consultant's time; the no-overlap constraints cover exactly these.
 ACTIVE_STATUSES = ("held", "confirmed", "completed", "no_show")
 PRIORITIES = ("bloquante", "majeure", "mineure", "basse")
+# No booking lasts longer: a service lasts at most 10 business days (the contract's check) and priority
+# consulting 5, weekends and holidays included well within. Overlap queries look back no further than this
+# before their window, so that an index range on start_at stays the window's size, not the whole history.
+LONGEST = timedelta(days=21)
 _ACTIVE_SQL = f"status IN {ACTIVE_STATUSES}"
 _ONE_INSTALL = "kind = 'major_install' AND status IN ('held', 'confirmed', 'completed')"
 
@@ -60,6 +75,7 @@ class Booking(db.Model):
         CheckConstraint("end_at > start_at", name="ck_bookings_order"),
         CheckConstraint("sequence >= 0", name="ck_bookings_sequence"),
         Index("ix_bookings_consultant_start", "consultant_id", "start_at"),
+        Index("ix_bookings_start", "start_at"),  # team-wide windows (see `overlapping`)
         # One installation per major version per contract (held, confirmed or done).
         Index(
             "ux_bookings_one_install_per_version",
@@ -162,3 +178,9 @@ class PriorityRequest(db.Model):
 
     company: Mapped[Company] = relationship()  # noqa: F821
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])  # noqa: F821
+
+
+def overlapping(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Bookings that overlap [start, end): those starting before its end and ending after its start; also
+    starting at most LONGEST before it, which says nothing more but lets an index on start_at skip the past."""
+    return and_(Booking.start_at < end, Booking.end_at > start, Booking.start_at > start - LONGEST)

@@ -25,7 +25,7 @@ from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtra
 
 from .. import contract
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, ExternalBusy, ScheduleVersion, User
+from ..models import ACTIVE_STATUSES, LONGEST, Booking, Company, Consultant, ExternalBusy, ScheduleVersion, User
 from .reasons import Reason, reason
 
 BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
@@ -133,6 +133,7 @@ _BUSY = union_all(
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start_at < bindparam("end"),
         Booking.end_at > bindparam("start"),
+        Booking.start_at > bindparam("since"),  # start − LONGEST: the index range skips the consultant's past
         Booking.id != bindparam("exclude"),
         # a hold past its expiry frees the slot even before the job sweeps it
         or_(Booking.status != "held", Booking.hold_expires_at > bindparam("now")),
@@ -156,7 +157,15 @@ def _load(
     imported: defaultdict[int, list] = defaultdict(list)
     in_minutes: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
     rows = db.session.execute(
-        _BUSY, {"ids": consultant_ids, "start": start, "end": end, "now": now, "exclude": exclude_id or -1}
+        _BUSY,
+        {
+            "ids": consultant_ids,
+            "start": start,
+            "end": end,
+            "since": start - LONGEST,
+            "now": now,
+            "exclude": exclude_id or -1,
+        },
     ).all()
     weeks: dict[int, tuple[date, date]] = {}  # (local day, its Monday) by UTC hour: the zone's offsets are whole hours
     for consultant_id, b_start, b_end, counts in rows:

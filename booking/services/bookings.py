@@ -15,7 +15,7 @@ from calendars.worktime import PARIS
 
 from .. import contract, labels
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User
+from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User, overlapping
 from . import audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
@@ -463,8 +463,7 @@ def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availabil
             Booking.consultant_id == booking.consultant_id,
             Booking.id != booking.id,
             Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start_at < end_at,
-            Booking.end_at > start_at,
+            overlapping(start_at, end_at),
         )
         .limit(1)
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from calendars.worktime import PARIS, parse_week
 
 from ..extensions import db
-from ..models import Absence, Booking, Consultant, User
+from ..models import Absence, Booking, Consultant, User, overlapping
 from . import audit, locking
 from .errors import Conflict, Invalid, NotFound
 
@@ -149,8 +149,7 @@ def conflicts(consultant_id: int, start: datetime, end: datetime, now: datetime)
             .where(
                 Booking.consultant_id == consultant_id,
                 Booking.status == "confirmed",
-                Booking.start_at < end,
-                Booking.end_at > start,
+                overlapping(start, end),
                 Booking.end_at > now,
             )
             .order_by(Booking.start_at)

@@ -17,7 +17,17 @@ from calendars.worktime import PARIS, Interval
 
 from .. import contract
 from ..extensions import db
-from ..models import Booking, Company, Compensation, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
+from ..models import (
+    Booking,
+    Company,
+    Compensation,
+    Consultant,
+    PriorityRequest,
+    ReshufflePlan,
+    Ticket,
+    User,
+    overlapping,
+)
 from . import burn_down, periods
 from .availability import BUSINESS, calendar_for
 from .billing import month_range
@@ -83,7 +93,7 @@ def load(first_monday: date, weeks: int) -> list[LoadRow]:
     busy: dict[int, list[Interval]] = defaultdict(list)
     for consultant_id, b_start, b_end in db.session.execute(
         select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
-            Booking.status.in_(FIRM), Booking.start_at < end, Booking.end_at > start
+            Booking.status.in_(FIRM), overlapping(start, end)
         )
     ):
         busy[consultant_id].append((b_start, b_end))

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from .. import contract
 from ..extensions import db
-from ..models import Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User
+from ..models import Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User, overlapping
 from . import audit, consultants, locking, notify, quotes, reshuffle, solver_ids
 from .errors import Conflict, Invalid, NotEntitled
 from .plan_compute import snapshot
@@ -316,8 +316,7 @@ def mark_absent(
         select(Booking.id).where(
             Booking.consultant_id == consultant.id,
             Booking.status == "confirmed",
-            Booking.start_at < end,
-            Booking.end_at > start,
+            overlapping(start, end),
             Booking.start_at >= now,
         )
     )
