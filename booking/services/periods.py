@@ -23,7 +23,7 @@ def today() -> date:
 
 
 def tier_on(company: Company, day: date) -> str:
-    """The tier in force on `day`: the last period started by then (before the first, the first's).
+    """The tier in force on `day`: the last period started by then (before the first, the company's tier).
 
     Read once per transaction (with the transaction's snapshot): a booking asks it for its entitlement, its
     cost and its ledger line, and the answer cannot change in between (periods are written under the

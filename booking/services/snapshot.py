@@ -1,11 +1,13 @@
 """What a transaction reads once, in one statement: the contract version in force, the active webhook
 subscriptions and the tier of the first company it asks about, on a day.
 
-A booking needs all three before it writes (its entitlement, its cost, the webhooks its audit row
-announces); read apart they were three round trips, each costing the request more CPU than its rows. Kept
+A booking needs all three before it writes (its entitlement, its cost, whether its audit row announces a
+webhook); read apart they were three round trips, each costing the request more CPU than its rows. Kept
 for the transaction (after a commit they are read again) and forgotten as soon as the transaction writes
-one of them: a contract version, a subscription or a contract period. Another company or day costs one
-more statement of its own.
+one of them: a contract version, a subscription or a contract period, flushed or not, or a savepoint ends.
+Another company or day costs one more statement of its own. The subscriptions here only say whether any
+wants an event: `webhooks.emit` reads them again when one does, since a booking takes its snapshot before
+its locks.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def read(company_id: int | None = None, day: date | None = None) -> Snapshot:
     session = db.session()
     known = session.info.get(_KEY)
     transaction = session.get_transaction()
-    if known is not None and transaction is not None and known.transaction is transaction:
+    if known is not None and transaction is not None and known.transaction is transaction and not _pending(session):
         return known
     rows = session.execute(_READ, {"company_id": company_id, "day": day}).all()
     snapshot = Snapshot(
@@ -73,17 +75,19 @@ def tier(company_id: int, day: date) -> str | None:
     return snapshot.tiers[key]
 
 
-def forget() -> None:
-    db.session().info.pop(_KEY, None)
+_READ_HERE = (ContractVersion, WebhookSubscription, ContractPeriod)
+
+
+def _pending(session: Session) -> bool:
+    # Written in this transaction but not flushed yet: the next read flushes them and sees them.
+    return any(isinstance(o, _READ_HERE) for o in (*session.new, *session.dirty, *session.deleted))
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_the_end(session, transaction) -> None:
-    if transaction.parent is None:  # the outermost: a flush's own inner transaction ends too
+    # the outermost, or a savepoint (what it wrote may be gone); not a flush's own inner transaction
+    if transaction.parent is None or transaction.nested:
         session.info.pop(_KEY, None)
-
-
-_READ_HERE = (ContractVersion, WebhookSubscription, ContractPeriod)
 
 
 @event.listens_for(Session, "before_flush")

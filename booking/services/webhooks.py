@@ -20,9 +20,10 @@ import uuid
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Booking, Company, PriorityRequest, ReshufflePlan, WebhookDelivery
+from ..models import Booking, Company, PriorityRequest, ReshufflePlan, WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
 from . import snapshot
 
@@ -148,7 +149,17 @@ def emit(action: str, obj, details: dict) -> int:
     event_type = ACTIONS.get(action)
     if event_type is None or type(obj) not in _DATA:
         return 0
-    targets = [sid for sid, events in snapshot.read().subscriptions if event_type in events]
+    if not any(event_type in events for _, events in snapshot.read().subscriptions):
+        return 0  # the common case, answered by the transaction's snapshot without a statement of its own
+    # Read again, now: the snapshot may be older than the caller's locks (a booking reads it before them), and a
+    # subscription deleted or disabled meanwhile must get nothing (a deleted one would fail the whole change).
+    targets = [
+        sid
+        for sid, events in db.session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
+        )
+        if event_type in (events or [])
+    ]
     if not targets:
         return 0
     now, event_id = utcnow(), f"evt_{uuid.uuid4().hex}"
