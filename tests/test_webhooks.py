@@ -449,3 +449,27 @@ def test_two_schedulers_at_once_send_each_event_once(world, any_app):
     assert sum(results) == 24 and len(results) == 2
     assert len(receiver.ids()) == 24 and len(set(receiver.ids())) == 24
     assert all(d.attempts == 1 and d.delivered_at for d in deliveries())
+
+
+@pytest.mark.parametrize("change", ["delete", "disable"])
+def test_a_subscription_removed_while_a_booking_waits_for_its_locks_gets_nothing(world, any_app, monkeypatch, change):
+    """A booking reads the transaction's snapshot (subscriptions included) before its locks; the event is
+    queued for the subscriptions still there when it is, and a deleted one does not fail the booking."""
+    from booking.services import availability
+
+    company, contact, admin = world
+    subscription, _ = subs.create(admin, "http://127.0.0.1:9/hooks", ["booking.created"])
+    db.session.commit()
+    ids, decide = (subscription.id, admin.id), availability.decide
+
+    def meanwhile(*args, **kwargs):  # after the snapshot, before the locks: another request's transaction
+        if kwargs.get("consultants") is None:
+            with any_app.app_context():
+                other = db.session.get(type(admin), ids[1])
+                subs.delete(other, ids[0]) if change == "delete" else subs.update(other, ids[0], active=False)
+                db.session.commit()
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(availability, "decide", meanwhile)
+    booked = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
+    assert booked.status == "confirmed" and deliveries() == []
