@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from ..models import Booking
 from ..models.types import utcnow
@@ -29,11 +31,20 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return _signer(current_app.config["SECRET_KEY"], purpose)
 
 
+class _LinkSerializer(URLSafeTimedSerializer):
+    """The library's serializer, without its attempt to zlib-compress the payload: a link's few bytes of JSON
+    seldom come out shorter, and setting up the compressor was most of a link's cost. Reading stays the
+    library's own code, which takes compressed tokens (links already sent) and these alike."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+
 @lru_cache(maxsize=16)
 def _signer(secret: str, purpose: str) -> URLSafeTimedSerializer:
     # a salt per purpose: a "see" link cannot be turned into a "cancel" one by editing the URL. Built once
     # per key and purpose: a booking's mail signs three links, and building the signer costs more than signing.
-    return URLSafeTimedSerializer(secret, salt=f"booking-link-{purpose}")
+    return _LinkSerializer(secret, salt=f"booking-link-{purpose}")
 
 
 def url(booking: Booking, purpose: str, now: datetime | None = None) -> str:
