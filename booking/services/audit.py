@@ -1,16 +1,15 @@
 """Append to the audit log inside the caller's transaction (and queue the webhooks it announces)."""
 
-from ..extensions import db
 from ..models import AuditEntry
-from . import webhooks
+from . import appends, webhooks
 
-_INSERT = AuditEntry.__table__.insert()  # a plain row: the log is written, never read back here
+_TABLE = AuditEntry.__table__  # a plain row: the log is written, never read back here
 
 
 def record(actor, action: str, obj, **details) -> None:
     """Log that `actor` (a User or None for the system) did `action` to `obj` (flushed: it has its id)."""
-    db.session.execute(
-        _INSERT,
+    appends.add(
+        _TABLE,
         {
             "actor_id": getattr(actor, "id", None),
             "action": action,

@@ -17,7 +17,7 @@ from calendars.worktime import PARIS
 from .. import contract
 from ..extensions import db
 from ..models import Alert, Booking, Company, LedgerEntry
-from . import audit, locking, notify, periods
+from . import appends, audit, locking, notify, periods
 from .errors import Conflict
 
 
@@ -73,7 +73,7 @@ def _year_of(booking: Booking) -> date:
     return contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
 
 
-_INSERT = LedgerEntry.__table__.insert()  # movements are plain rows, summed when read
+_TABLE = LedgerEntry.__table__  # movements are plain rows, summed when read (a read writes what waits first)
 
 
 _NEW = "hour_bank.new"  # session.info: (transaction, {booking id: (minutes, billable) written in it})
@@ -99,8 +99,8 @@ def held_here(booking: Booking) -> tuple[int, int] | None:
 
 
 def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int, note: str = "") -> None:
-    db.session.execute(
-        _INSERT,
+    appends.add(
+        _TABLE,
         {
             "company_id": booking.company_id,
             "contract_year": year,

@@ -30,7 +30,7 @@ from calendars.invite import EventData, invitation, method_of
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.types import utcnow
-from . import locking
+from . import appends, locking
 from .errors import Conflict, NotFound
 from .pages import Page, paginate
 
@@ -51,7 +51,7 @@ STATUSES = {
 }
 
 
-_INSERT = OutboxMessage.__table__.insert()
+_TABLE = OutboxMessage.__table__
 
 
 def queue(
@@ -73,8 +73,8 @@ def queue_bodies(
         for recipients, body in groups
         for recipient in recipients
     ]
-    if rows:
-        db.session.execute(_INSERT, rows)
+    for row in rows:
+        appends.add(_TABLE, row)
 
 
 def message(subject: str, body: str, ics: bytes | None = None, method: str | None = None) -> EmailMessage:
