@@ -13,12 +13,24 @@ import pytest
 import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from booking.extensions import db
-from booking.models import LedgerEntry, WebhookDelivery
+from booking.models import LedgerEntry, WebhookDelivery, WebhookSubscription
 from booking.models.types import utcnow
-from booking.services import bookings, callbacks, hour_bank, interventions, priority, tokens, webhook_delivery, webhooks
+from booking.services import (
+    audit,
+    bookings,
+    callbacks,
+    hour_bank,
+    interventions,
+    locking,
+    priority,
+    tokens,
+    webhook_delivery,
+    webhooks,
+)
 from booking.services import webhook_subscriptions as subs
 from booking.services.access import ticket_for
 from booking.services.errors import Conflict, Invalid
@@ -473,3 +485,18 @@ def test_a_subscription_removed_while_a_booking_waits_for_its_locks_gets_nothing
     monkeypatch.setattr(availability, "decide", meanwhile)
     booked = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
     assert booked.status == "confirmed" and deliveries() == []
+
+
+def test_a_subscription_cannot_be_deleted_under_an_event_being_queued(pg_app):
+    """The delivery row is written when the event is queued (not appended for later): its foreign key holds
+    the subscription, so deleting it waits for the change's commit rather than failing the change."""
+    pg_app.config["WEBHOOK_ALLOW_LOOPBACK"] = True
+    company, admin = f.company("serenite", contract_start=YEAR), f.user("admin")
+    subscription, _ = subs.create(admin, "http://127.0.0.1:9/hooks", ["hour_bank.low"])
+    db.session.commit()
+    with locking.locked([locking.company(company.id)]):
+        audit.record(None, "hour_bank.low", company, contract_year="2026-01-01", balance_minutes=10)
+        with db.engine.connect() as other, pytest.raises(OperationalError, match="lock timeout"):
+            other.execute(text("SET lock_timeout = '200ms'"))
+            other.execute(delete(WebhookSubscription).where(WebhookSubscription.id == subscription.id))
+    assert len(deliveries(subscription_id=subscription.id)) == 1

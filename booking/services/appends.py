@@ -1,12 +1,15 @@
 """Rows a change appends and nothing reads before the transaction's next statement: audit entries, hour-bank
-lines, mails and webhook deliveries. Each waits in the session until the transaction runs another statement
-or commits, then they are written together: on PostgreSQL in one statement (inserts chained with WITH), else
-one statement per table. A booking appends four such rows after inserting itself, which were three round trips.
+lines and mails. Each waits in the session until the transaction runs another statement or commits, then they
+are written together: on PostgreSQL in one statement (inserts chained with WITH), else one statement per
+table. A booking appends four such rows after inserting itself, which were three round trips.
 
-The order of statements is kept wherever it can be seen: any statement run through the session (a read of
-the hour bank's balance, a lazy load, another write) and every commit first write what waits, and a rollback
-drops it. Rows are given whole (column defaults computed when added), so what is written does not depend on
-when.
+What a reader can see is kept: any statement run through the session (a read of the hour bank's balance, a
+lazy load, another write) and every commit first write what waits, and a rollback drops it. An append opens
+the session's transaction if none is, as the insert it replaces did. Rows are given whole (column defaults,
+times included, computed when added), so what is written does not depend on when. PostgreSQL runs the inserts
+of one statement in no set order, so rows written together get their ids in no set order: the audit log and
+the ledger are read by time first, and the two mails of one change may leave in either order. Webhook
+deliveries are not appended (see `webhooks.emit`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from ..extensions import db
 
 _KEY = "appends.pending"  # session.info: [(table, row), …] in the order they were appended
+CHAINED = 32  # rows in one chained statement at most; a bulk change (a job's mails) goes one statement per table
 _SHAPES: dict[tuple, Insert] = {}  # one statement per sequence of (table, columns): built once, compiled once
 
 
@@ -29,7 +33,10 @@ def add(table: Table, row: dict) -> None:
             if default.is_clause_element:
                 raise TypeError(f"{table.name}.{column.key}: a SQL default cannot be computed before the insert")
             row[column.key] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-    db.session().info.setdefault(_KEY, []).append((table, row))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback or a locked() block's first commit treats the row as it did the insert
+    session.info.setdefault(_KEY, []).append((table, row))
 
 
 def write(session: Session) -> None:
@@ -37,7 +44,7 @@ def write(session: Session) -> None:
     pending = session.info.pop(_KEY, None)
     if not pending:
         return
-    if len(pending) == 1 or session.get_bind().dialect.name != "postgresql":
+    if not 1 < len(pending) <= CHAINED or session.get_bind().dialect.name != "postgresql":
         by_table: dict[Table, list[dict]] = {}
         for table, row in pending:
             by_table.setdefault(table, []).append(row)

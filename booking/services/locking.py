@@ -104,7 +104,7 @@ def _sqlite_busy_timeout(dbapi_connection, _record):
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout() * 1000)}")
 
 
-@event.listens_for(Session, "before_commit")
+@event.listens_for(Session, "before_commit", insert=True)  # first: before appends.py writes what waits
 def _no_commit_in_a_block(session: Session) -> None:
     # Before the commit writes anything: raised inside the block, the error rolls all of it back (`_ending`).
     if _BLOCK in session.info:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Booking, Company, PriorityRequest, ReshufflePlan, WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
-from . import appends, snapshot
+from . import snapshot
 
 API_VERSION = "v1"
 SIGNATURE_HEADER = "ERPLib-Signature"
@@ -66,7 +66,7 @@ ACTIONS = {
     "priority.quote_ready": "quote.waiting",
 }
 
-_TABLE = WebhookDelivery.__table__
+_INSERT = WebhookDelivery.__table__.insert()
 
 
 def _instant(value: datetime | None) -> str | None:
@@ -164,9 +164,11 @@ def emit(action: str, obj, details: dict) -> int:
         return 0
     now, event_id = utcnow(), f"evt_{uuid.uuid4().hex}"
     body = payload(event_id, event_type, now, _DATA[type(obj)](obj, details))
-    for sid in targets:
-        appends.add(
-            _TABLE,
+    # Written at once, not appended for later: the insert's foreign-key check holds the subscriptions just read
+    # until the commit, so one deleted meanwhile waits for this change instead of failing it.
+    db.session.execute(
+        _INSERT,
+        [
             {
                 "subscription_id": sid,
                 "event_id": event_id,
@@ -174,8 +176,10 @@ def emit(action: str, obj, details: dict) -> int:
                 "body": body,
                 "created_at": now,
                 "next_attempt_at": now,
-            },
-        )
+            }
+            for sid in targets
+        ],
+    )
     return len(targets)
 
 
