@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from booking.extensions import db
 from booking.models import LONGEST, Absence, Booking, overlapping
@@ -173,3 +173,23 @@ def test_overlap_queries_read_the_window_not_the_history(app):
         f"EXPLAIN QUERY PLAN {query}", tuple(query.params[name] for name in query.positiontup)
     )
     assert "(consultant_id=? AND start_at>? AND start_at<?)" in " ".join(row[-1] for row in plan)  # not the year
+
+
+def test_a_whole_team_s_busy_time_is_read_by_consultant_and_window(app):
+    """Every booking of the team has an active status, past ones included: the busy read says which statuses it
+    leaves out, so that SQLite reads each consultant's window rather than every booking through that status."""
+    for _ in range(12):  # more consultants than statuses: SQLite then preferred the status index
+        f.consultant()
+    start, end = availability.local_range(date(2026, 12, 3), date(2026, 12, 9))
+    sent = []
+    listener = lambda _conn, _cursor, statement, parameters, *_: sent.append((statement, parameters))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        availability.slots("erplib", f.company(), start, end, NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    statement, parameters = next((s, p) for s, p in sent if "FROM bookings" in s and "booked" in s)
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+    assert "bookings USING INDEX ix_bookings_consultant_start (consultant_id=? AND start_at>? AND start_at<?)" in (
+        " ".join(row[-1] for row in plan)
+    )
