@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from booking.extensions import db
-from booking.models import LONGEST, Absence, Booking, overlapping
+from booking.models import ACTIVE_STATUSES, LONGEST, Absence, Booking, overlapping, with_status
 from booking.services import availability
 from calendars.worktime import PARIS
 
@@ -193,3 +193,16 @@ def test_a_whole_team_s_busy_time_is_read_by_consultant_and_window(app):
     assert "bookings USING INDEX ix_bookings_consultant_start (consultant_id=? AND start_at>? AND start_at<?)" in (
         " ".join(row[-1] for row in plan)
     )
+
+
+def test_team_wide_windows_are_read_through_the_index_on_start(app):
+    """The planner's week, the dashboard and the schedule read every consultant's bookings of a window: by their
+    start, bounded on both sides, not through the status that nearly every booking has."""
+    start, end = availability.local_range(date(2026, 12, 7), date(2026, 12, 11))
+    query = select(Booking.id).where(with_status(ACTIVE_STATUSES), overlapping(start, end))
+    compiled = query.compile(db.engine, compile_kwargs={"render_postcompile": True})
+    parameters = compiled.construct_params()
+    plan = db.session.connection().exec_driver_sql(
+        f"EXPLAIN QUERY PLAN {compiled}", tuple(parameters[name] for name in compiled.positiontup)
+    )
+    assert "bookings USING INDEX ix_bookings_start (start_at>? AND start_at<?)" in " ".join(row[-1] for row in plan)

@@ -12,6 +12,7 @@ from .bookings import (
     PriorityRequest,
     Ticket,
     overlapping,
+    with_status,
 )
 from .calendars import ExternalBusy, ExternalCalendar, FeedToken
 from .companies import TIERS, Company, ContractPeriod
@@ -59,4 +60,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookSubscription",
     "overlapping",
+    "with_status",
 ]

@@ -28,13 +28,13 @@ from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,
     LONGEST,
-    STATUSES,
     Booking,
     Company,
     Consultant,
     ExternalBusy,
     ScheduleVersion,
     User,
+    with_status,
 )
 from .reasons import Reason, reason
 
@@ -136,14 +136,11 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-_INACTIVE = tuple(s for s in STATUSES if s not in ACTIVE_STATUSES)
 # Built once (bound parameters): constructing a statement costs more than running it.
 _BUSY = union_all(
     select(Booking.consultant_id, Booking.start_at, Booking.end_at, literal(1).label("booked")).where(
         Booking.consultant_id.in_(bindparam("ids", expanding=True)),
-        # "not one of the others" rather than "one of these": the same rows, but no index on status to pick,
-        # which SQLite does for a whole team (nearly every booking has an active status, past ones included)
-        Booking.status.not_in(_INACTIVE),
+        with_status(ACTIVE_STATUSES),
         Booking.start_at < bindparam("end"),
         Booking.end_at > bindparam("start"),
         Booking.start_at > bindparam("since"),  # start − LONGEST: the index range skips the consultant's past

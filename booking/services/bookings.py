@@ -15,7 +15,7 @@ from calendars.worktime import PARIS
 
 from .. import contract, labels
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User, overlapping
+from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User, overlapping, with_status
 from . import audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
@@ -462,7 +462,7 @@ def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availabil
         .where(
             Booking.consultant_id == booking.consultant_id,
             Booking.id != booking.id,
-            Booking.status.in_(ACTIVE_STATUSES),
+            with_status(ACTIVE_STATUSES),
             overlapping(start_at, end_at),
         )
         .limit(1)

@@ -27,6 +27,7 @@ from ..models import (
     Ticket,
     User,
     overlapping,
+    with_status,
 )
 from . import burn_down, periods
 from .availability import BUSINESS, calendar_for
@@ -93,7 +94,7 @@ def load(first_monday: date, weeks: int) -> list[LoadRow]:
     busy: dict[int, list[Interval]] = defaultdict(list)
     for consultant_id, b_start, b_end in db.session.execute(
         select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
-            Booking.status.in_(FIRM), overlapping(start, end)
+            with_status(FIRM), overlapping(start, end)
         )
     ):
         busy[consultant_id].append((b_start, b_end))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Absence, Booking, Consultant, ExternalBusy, overlapping
+from ..models import ACTIVE_STATUSES, Absence, Booking, Consultant, ExternalBusy, overlapping, with_status
 from .availability import BUSINESS
 from .day_bars import Bar, day_bars
 
@@ -56,7 +56,7 @@ def week_of(day: date) -> Week:
     for b in db.session.scalars(
         select(Booking)
         .options(joinedload(Booking.company))
-        .where(Booking.status.in_(ACTIVE_STATUSES), overlapping(start, end))
+        .where(with_status(ACTIVE_STATUSES), overlapping(start, end))
         .order_by(Booking.start_at)
     ):
         add(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, PriorityRequest, User, overlapping
+from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, PriorityRequest, User, overlapping, with_status
 
 
 def upcoming(
@@ -34,7 +34,7 @@ def load_by_consultant(start: datetime, end: datetime) -> list[tuple[Consultant,
     load: dict[int, list] = {}
     rows = db.session.execute(
         select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
-            Booking.status.in_(ACTIVE_STATUSES), overlapping(start, end)
+            with_status(ACTIVE_STATUSES), overlapping(start, end)
         )
     )
     for consultant_id, b_start, b_end in rows:

@@ -92,5 +92,5 @@ def _forget_at_the_end(session, transaction) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _forget_when_written(session, _context, _instances) -> None:
-    if any(isinstance(o, _READ_HERE) for o in (*session.new, *session.dirty, *session.deleted)):
+    if _pending(session):  # about to be flushed: a read after the flush would not see them pending
         session.info.pop(_KEY, None)
