@@ -14,7 +14,7 @@ from ..extensions import db
 from ..inputs import INT_MAX
 from ..models import ApiToken, User
 from ..models.types import utcnow
-from . import audit
+from . import audit, snapshot
 from .errors import Invalid, NotFound, ServiceError
 
 PREFIX = "erp_"
@@ -72,12 +72,14 @@ def owned(user: User, token_id) -> ApiToken:
     return token
 
 
-# Built once: every API call runs it. The company comes in the same query: every call needs it.
-_USER_BY_DIGEST = (
-    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
+# Built once: every API call runs it. The company comes in the same query: every call needs it; so does
+# the transaction's snapshot (contract version, subscriptions, the company's periods: services.snapshot).
+_USER_BY_DIGEST = snapshot.periods_of(
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, *snapshot.COLUMNS)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), User.active.is_(True))
-    .options(joinedload(User.company))
+    .options(joinedload(User.company)),
+    User.company_id,
 )
 _TOUCH = (
     update(ApiToken)
@@ -92,10 +94,10 @@ _TOUCH = (
 
 def authenticate(raw: str, now: datetime) -> User:
     """The active user owning this unrevoked, unexpired token; else TokenRefused saying why."""
-    row = db.session.execute(_USER_BY_DIGEST, {"digest": digest(raw)}).first() if raw else None
-    if row is None:
+    rows = db.session.execute(_USER_BY_DIGEST, {"digest": digest(raw)}).all() if raw else None
+    if not rows:
         raise TokenRefused(_l("Jeton d'API manquant ou invalide. %(hint)s", hint=HEADER_HINT), code="token_invalid")
-    user, token_id, revoked_at, expires_at, last_used_at = row
+    user, token_id, revoked_at, expires_at, last_used_at = rows[0][:5]
     if revoked_at is not None:
         raise TokenRefused(
             _l(
@@ -115,7 +117,9 @@ def authenticate(raw: str, now: datetime) -> User:
             code="token_expired",
         )
     if last_used_at is None or last_used_at <= now - TOUCH_EVERY:
-        _touch(token_id, now)
+        _touch(token_id, now)  # commits: the snapshot read with the user is the ended transaction's
+    else:
+        snapshot.seed(user.company_id, rows)
     return user
 
 

@@ -149,7 +149,8 @@ def emit(action: str, obj, details: dict) -> int:
     event_type = ACTIONS.get(action)
     if event_type is None or type(obj) not in _DATA:
         return 0
-    if not any(event_type in events for _, events in snapshot.read().subscriptions):
+    known = snapshot.read().subscriptions  # None: some are active (an API request's snapshot says no more)
+    if known is not None and not any(event_type in events for _, events in known):
         return 0  # the common case, answered by the transaction's snapshot without a statement of its own
     # Read again, now: the snapshot may be older than the caller's locks (a booking reads it before them), and a
     # subscription deleted or disabled meanwhile must get nothing (a deleted one would fail the whole change).
