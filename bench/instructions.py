@@ -3,19 +3,28 @@ machine whose speed drifts, which is how changes to the booking path were judged
 throughput, second round"). The app runs in this process on a throwaway PostgreSQL with bench/load.py's data
 and Redis rate limits; instrumentation is on around the measured requests only.
 
-Run: .venv/bin/python bench/instructions.py [--bookings 100]   (needs valgrind; about a minute)
+The booking's re-check under its locks is counted the same way at 50 and at 400 consultants, on
+bench/availability.py's data (SQLite, seeded outside valgrind): the same 20 starts of each team, five times,
+each from a fresh session. Wall time at those sizes differs with the machine's caches and drift; the count
+says whether the re-check does more work for a larger team.
+
+Run: .venv/bin/python bench/instructions.py [--bookings 100] [--sizes 50 400]   (needs valgrind; about 2 min)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other bench scripts
 
 MEASURED = "BENCH_INSTRUCTIONS_CHILD"
 
@@ -65,11 +74,65 @@ def child(count: int, what: str) -> None:
         cluster.stop()
 
 
-def measure(count: int, what: str) -> float:
+RECHECK_ROUNDS = 5
+
+
+def seed_team(size: int) -> Path:
+    """bench/availability.py's team of `size` in a SQLite file, with the 20 starts its re-check is timed on."""
+    import availability as bench  # bench/availability.py
+
+    from booking import create_app
+    from booking.extensions import db
+    from booking.services import availability
+
+    path = Path(tempfile.mkdtemp()) / "team.db"
+    with create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}).app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        company = bench.seed(size)
+        found = availability.slots("erplib", company, *availability.local_range(bench.FIRST, bench.LAST), bench.NOW)
+        sample = random.Random(size).sample(found, 20)
+        starts = [(slot.start.isoformat(), slot.end.isoformat(), slot.consultant_id) for slot in sample]
+        path.with_suffix(".json").write_text(json.dumps({"company": company.id, "starts": starts}))
+        db.session.remove()
+    return path
+
+
+def child_recheck(path: Path) -> None:
+    """Under callgrind: each start re-checked once, then instrumentation on for the measured rounds."""
+    import availability as bench  # bench/availability.py
+
+    from booking import create_app
+    from booking.extensions import db
+    from booking.models import Company
+    from booking.services import availability
+
+    data = json.loads(path.with_suffix(".json").read_text())
+    slots = [availability.Slot(datetime.fromisoformat(a), datetime.fromisoformat(b), c) for a, b, c in data["starts"]]
+    with create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}).app_context():
+        company = db.session.get(Company, data["company"])
+
+        def rounds(count: int) -> None:
+            nonlocal company
+            for _ in range(count):
+                for slot in slots:
+                    company = bench.fresh(company)  # as a request starts: nothing loaded yet
+                    bench.recheck(company, slot)
+
+        rounds(1)
+        switch = ["callgrind_control", "-i"]
+        subprocess.run([*switch, "on", str(os.getpid())], check=True, capture_output=True)
+        rounds(RECHECK_ROUNDS)
+        subprocess.run([*switch, "off", str(os.getpid())], check=True, capture_output=True)
+
+
+def measure(count: int, what: str, team: Path | None = None) -> float:
     out = Path(tempfile.mkdtemp()) / "callgrind.out"
     subprocess.run(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", sys.executable, __file__]
-        + ["--bookings", str(count), "--what", what],
+        + ["--bookings", str(count), "--what", what]
+        + (["--team", str(team)] if team else []),
         env={**os.environ, MEASURED: "1", "PYTHONHASHSEED": "0"},
         check=True,
         capture_output=True,
@@ -81,15 +144,25 @@ def measure(count: int, what: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=100)
-    parser.add_argument("--what", choices=("booking", "healthz"), default=None)
+    parser.add_argument("--sizes", type=int, nargs=2, default=[50, 400], help="teams whose re-checks are compared")
+    parser.add_argument("--what", choices=("booking", "healthz", "recheck"), default=None)
+    parser.add_argument("--team", type=Path, default=None)
     args = parser.parse_args()
     if os.environ.get(MEASURED):
-        child(args.bookings, args.what)
+        if args.what == "recheck":
+            child_recheck(args.team)
+        else:
+            child(args.bookings, args.what)
         return
     booking, healthz = measure(args.bookings, "booking"), measure(args.bookings, "healthz")
     print(
         f"instructions (callgrind, in process, PostgreSQL {args.bookings} requests each): booking "
         f"{booking:.2f} M, /healthz {healthz:.2f} M ({booking / healthz:.2f}×)"
+    )
+    small, large = (measure(20 * RECHECK_ROUNDS, "recheck", seed_team(size)) for size in args.sizes)
+    print(
+        f"re-check under the booking's locks (SQLite, bench/availability.py's data, {20 * RECHECK_ROUNDS} each): "
+        f"{small:.3f} M at {args.sizes[0]} consultants, {large:.3f} M at {args.sizes[1]} ({large / small:.3f}×)"
     )
 
 
