@@ -27,10 +27,13 @@ CHANGE = date(2026, 12, 14)  # a Monday: Sérénité becomes Confort
 def _token(user, used: bool) -> str:
     """A token; `used`: used a moment ago, so that authenticating does not commit its last use first."""
     raw = tokens.create(user, "erp")
-    if used:
-        db.session.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.digest(raw))).last_used_at = NOW
-    db.session.commit()
+    _used(raw, NOW if used else None)
     return raw
+
+
+def _used(raw: str, when: datetime | None) -> None:
+    db.session.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.digest(raw))).last_used_at = when
+    db.session.commit()
 
 
 def _book(client, raw: str, start: datetime, **extra):
@@ -53,9 +56,11 @@ def test_a_booking_after_a_planned_change_follows_the_new_tier_through_the_api(a
         db.session.commit()
         raw, client = _token(contact, used), any_app.test_client()
         before = _book(client, raw, datetime(2026, 12, 10, 10, tzinfo=PARIS))
+        _used(raw, NOW if used else None)  # each request on the same path
         after = _book(client, raw, datetime(2026, 12, 15, 10, tzinfo=PARIS))
         assert before.status_code == after.status_code == 201, (before.json, after.json)
         assert before.json["cost"]["basis"] == "hour_bank" and after.json["cost"]["billable_minutes"] == 45
+        _used(raw, NOW if used else None)
         install = client.post(  # Sérénité only: no longer after the change
             "/api/v1/bookings",
             headers={"Authorization": f"Bearer {raw}"},
@@ -86,20 +91,52 @@ def test_a_booking_reads_neither_the_contract_nor_the_subscriptions_again(pg_app
     assert not any(s.lstrip().startswith("SELECT contract_periods") for s in statements)
 
 
-@pytest.mark.parametrize("active", [True, False])
-def test_an_active_subscription_gets_the_event_when_the_snapshot_came_with_the_user(any_app, active):
+@pytest.mark.parametrize(
+    "active, events, queued",
+    [(True, ["booking.created"], 1), (False, ["booking.created"], 0), (True, ["booking.cancelled"], 0)],
+)
+def test_an_active_subscription_gets_the_event_when_the_snapshot_came_with_the_user(any_app, active, events, queued):
     with time_machine.travel(NOW, tick=False):
         any_app.config["WEBHOOK_ALLOW_LOOPBACK"] = True
         company = f.company("confort")
         contact, admin = f.user("client", company), f.user("admin")
         f.consultant()
-        subscription, _ = subs.create(admin, "http://127.0.0.1:9/hooks", ["booking.created"])
+        subscription, _ = subs.create(admin, "http://127.0.0.1:9/hooks", events)
         subscription.active = active
         raw = _token(contact, used=True)
         response = _book(any_app.test_client(), raw, datetime(2026, 12, 10, 10, tzinfo=PARIS))
         assert response.status_code == 201, response.json
         f.reread()
-        assert len(db.session.scalars(select(WebhookDelivery)).all()) == (1 if active else 0)
+        assert len(db.session.scalars(select(WebhookDelivery)).all()) == queued
+
+
+def test_the_token_read_carries_the_periods_from_today_on_and_earlier_days_are_read_apart(any_app):
+    """A company's history of tier changes does not multiply the authentication's rows: the period in force
+    today and those planned come with the user; a day before them is read by the snapshot's own query."""
+    company = f.company("standard")
+    raw = _token(f.user("client", company), used=True)
+    history = [(date(2020 + n, 1, 1), tier) for n, tier in enumerate(["standard", "confort", "serenite"] * 2)]
+    planned = [(date(2027, 1, 4), "confort")]
+    for starts_on, tier in [*history, *planned]:
+        db.session.add(ContractPeriod(company_id=company.id, starts_on=starts_on, tier=tier))
+    db.session.commit()
+    tokens.authenticate(raw, NOW)
+    known_from, carried = snapshot.read().periods[company.id]
+    assert known_from == date(2025, 1, 1) and carried == [(date(2025, 1, 1), "serenite"), *planned]
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert periods.tier_on(company, date(2026, 12, 10)) == "serenite"
+        assert periods.tier_on(company, date(2027, 1, 4)) == "confort"
+        assert statements == []  # from what came with the user
+        assert periods.tier_on(company, date(2024, 6, 1)) == "confort"  # before them: its own query
+        assert len(statements) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

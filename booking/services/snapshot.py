@@ -9,10 +9,11 @@ Another company or day costs one more statement of its own. The subscriptions he
 wants an event: `webhooks.emit` reads them again when one does, since a booking takes its snapshot before
 its locks.
 
-An API request's authentication reads the snapshot in its own statement (`COLUMNS`, then `seed`): the
-version, whether any subscription is active, and every contract period of the token's company, from which
-the tier on any day follows. Its request then sends no statement for the snapshot at all: at a booking's
-cost, that statement was about 3 % of its CPU.
+An API request's authentication reads the snapshot in its own statement (`carried`, then `seed`): the
+version, whether any subscription is active, and the contract periods of the token's company that a day
+from today on can fall in (a row each: the last one started and those planned), from which the tier on such a
+day follows; an earlier day costs its statement as before. Its request then sends no statement for the
+snapshot at all: at a booking's cost, that statement was about 3 % of its CPU.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, bindparam, event, exists, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, Date, Integer, Select, and_, bindparam, event, exists, func, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from ..extensions import db
 from ..models import ContractPeriod, ContractVersion, WebhookSubscription
@@ -52,32 +53,47 @@ class Snapshot:
     # (id, event types) of each active one; None: some are active, not read (`webhooks.emit` reads them)
     subscriptions: tuple[tuple[int, tuple[str, ...]], ...] | None
     tiers: dict[tuple[int, date], str | None] = field(default_factory=dict)  # None: no period by that day
-    periods: dict[int, list[tuple[date, str]]] = field(default_factory=dict)  # a company's, oldest first
+    # a company's periods that days from the date given on can fall in, oldest first (None: all of them)
+    periods: dict[int, tuple[date | None, list[tuple[date, str]]]] = field(default_factory=dict)
 
 
-# What another statement selects to carry the snapshot: with `periods_of`'s outer join, one row per contract
-# period of a company (one row of NULL periods when it has none, or for no company). Its rows go to `seed`.
-COLUMNS = (
-    _VERSION.label("snapshot_version"),
-    exists().where(WebhookSubscription.active.is_(True)).label("snapshot_subscribed"),
-    ContractPeriod.starts_on.label("snapshot_period_start"),
-    ContractPeriod.tier.label("snapshot_period_tier"),
-)
+def carried(statement: Select, company_id: ColumnElement | InstrumentedAttribute) -> Select:
+    """`statement` also selecting the snapshot, for `seed`: the version, whether any subscription is active, and
+    one row per contract period of `company_id` that a day from `today` on can fall in (the last one started by
+    then, and those planned after; all of them when none had started); one row of NULL periods when there are
+    none (or no company). Days before the first period carried are not known from them (`seed`)."""
+    earlier = aliased(ContractPeriod)  # not the joined periods: correlated to the statement's company only
+    started = (
+        select(func.max(earlier.starts_on))
+        .where(earlier.company_id == company_id, earlier.starts_on <= bindparam("today"))
+        .correlate_except(earlier)
+        .scalar_subquery()
+    )
+    return statement.add_columns(
+        _VERSION.label("snapshot_version"),
+        exists().where(WebhookSubscription.active.is_(True)).label("snapshot_subscribed"),
+        type_coerce(company_id, Integer).label("snapshot_company"),
+        started.label("snapshot_periods_from"),
+        ContractPeriod.starts_on.label("snapshot_period_start"),
+        ContractPeriod.tier.label("snapshot_period_tier"),
+    ).outerjoin(
+        ContractPeriod,
+        and_(
+            ContractPeriod.company_id == company_id,
+            ContractPeriod.starts_on >= func.coalesce(started, bindparam("first_day", date.min, type_=Date)),
+        ),
+    )
 
 
-def periods_of(statement, company_id: ColumnElement | InstrumentedAttribute):
-    """`statement` (selecting `COLUMNS`) outer-joined to the contract periods of `company_id`."""
-    return statement.outerjoin(ContractPeriod, ContractPeriod.company_id == company_id)
-
-
-def seed(company_id: int | None, rows) -> None:
-    """This transaction's snapshot, from the rows of a statement that selected `COLUMNS` (just run in it)."""
+def seed(rows) -> None:
+    """This transaction's snapshot, from the rows of a statement `carried` it (just run in this transaction)."""
     session = db.session()
     first = rows[0]
     snapshot = Snapshot(session.get_transaction(), first.snapshot_version, None if first.snapshot_subscribed else ())
-    if company_id is not None:
-        snapshot.periods[company_id] = sorted(
-            (row.snapshot_period_start, row.snapshot_period_tier) for row in rows if row.snapshot_period_start
+    if first.snapshot_company is not None:
+        snapshot.periods[first.snapshot_company] = (
+            first.snapshot_periods_from,
+            sorted((row.snapshot_period_start, row.snapshot_period_tier) for row in rows if row.snapshot_period_start),
         )
     session.info[_KEY] = snapshot
 
@@ -104,8 +120,9 @@ def read(company_id: int | None = None, day: date | None = None) -> Snapshot:
 def tier(company_id: int, day: date) -> str | None:
     """The tier of the company's last contract period started by `day` (None: none had started)."""
     snapshot = read(company_id, day)
-    if company_id in snapshot.periods:
-        return next((tier for starts_on, tier in reversed(snapshot.periods[company_id]) if starts_on <= day), None)
+    known_from, periods = snapshot.periods.get(company_id, (date.max, []))
+    if known_from is None or day >= known_from:
+        return next((tier for starts_on, tier in reversed(periods) if starts_on <= day), None)
     key = (company_id, day)
     if key not in snapshot.tiers:
         snapshot.tiers[key] = db.session.scalar(_TIER, {"company_id": company_id, "day": day})

@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from calendars.worktime import PARIS
+
 from ..extensions import db
 from ..inputs import INT_MAX
 from ..models import ApiToken, User
@@ -74,8 +76,8 @@ def owned(user: User, token_id) -> ApiToken:
 
 # Built once: every API call runs it. The company comes in the same query: every call needs it; so does
 # the transaction's snapshot (contract version, subscriptions, the company's periods: services.snapshot).
-_USER_BY_DIGEST = snapshot.periods_of(
-    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, *snapshot.COLUMNS)
+_USER_BY_DIGEST = snapshot.carried(
+    select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), User.active.is_(True))
     .options(joinedload(User.company)),
@@ -94,7 +96,8 @@ _TOUCH = (
 
 def authenticate(raw: str, now: datetime) -> User:
     """The active user owning this unrevoked, unexpired token; else TokenRefused saying why."""
-    rows = db.session.execute(_USER_BY_DIGEST, {"digest": digest(raw)}).all() if raw else None
+    today = now.astimezone(PARIS).date()
+    rows = db.session.execute(_USER_BY_DIGEST, {"digest": digest(raw), "today": today}).all() if raw else None
     if not rows:
         raise TokenRefused(_l("Jeton d'API manquant ou invalide. %(hint)s", hint=HEADER_HINT), code="token_invalid")
     user, token_id, revoked_at, expires_at, last_used_at = rows[0][:5]
@@ -119,7 +122,7 @@ def authenticate(raw: str, now: datetime) -> User:
     if last_used_at is None or last_used_at <= now - TOUCH_EVERY:
         _touch(token_id, now)  # commits: the snapshot read with the user is the ended transaction's
     else:
-        snapshot.seed(user.company_id, rows)
+        snapshot.seed(rows)
     return user
 
 

@@ -149,18 +149,21 @@ def emit(action: str, obj, details: dict) -> int:
     event_type = ACTIONS.get(action)
     if event_type is None or type(obj) not in _DATA:
         return 0
-    known = snapshot.read().subscriptions  # None: some are active (an API request's snapshot says no more)
+    current = snapshot.read()
+    known = current.subscriptions  # None: some are active (an API request's snapshot says no more)
     if known is not None and not any(event_type in events for _, events in known):
         return 0  # the common case, answered by the transaction's snapshot without a statement of its own
     # Read again, now: the snapshot may be older than the caller's locks (a booking reads it before them), and a
     # subscription deleted or disabled meanwhile must get nothing (a deleted one would fail the whole change).
-    targets = [
-        sid
+    active = tuple(
+        (sid, tuple(events or ()))
         for sid, events in db.session.execute(
             select(WebhookSubscription.id, WebhookSubscription.events).where(WebhookSubscription.active.is_(True))
         )
-        if event_type in (events or [])
-    ]
+    )
+    if known is None:  # the rest of the transaction knows them: its other events wanted by none cost nothing
+        current.subscriptions = active
+    targets = [sid for sid, events in active if event_type in events]
     if not targets:
         return 0
     now, event_id = utcnow(), f"evt_{uuid.uuid4().hex}"
