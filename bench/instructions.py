@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,9 @@ def measure(count: int, what: str, team: Path | None = None) -> float:
         capture_output=True,
     )
     totals = next(line for line in out.read_text().splitlines() if line.startswith("totals:"))
+    shutil.rmtree(out.parent)
+    if team:
+        shutil.rmtree(team.parent)
     return int(totals.split()[1]) / count / 1e6
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
-from booking.models import Company, Consultant, OutboxMessage, User  # noqa: E402
+from booking.models import Company, Consultant, ContractPeriod, OutboxMessage, User  # noqa: E402
 from booking.models.types import utcnow  # noqa: E402
 from booking.pgcluster import Cluster  # noqa: E402
 from booking.services import feeds, mail, tokens  # noqa: E402
@@ -67,6 +67,11 @@ def seed(app) -> dict:
         ]
         db.session.add_all([*consultants, *contacts])
         db.session.flush()
+        # as the admin page creates a company: with its first contract period
+        db.session.add_all(
+            ContractPeriod(company_id=u.company.id, starts_on=u.company.contract_start, tier=u.company.tier)
+            for u in contacts
+        )
         raw = [tokens.create(u) for u in contacts]
         feed = feeds.issue(consultants[0].user, consultants[0])
         db.session.commit()
