@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from flask_babel import format_datetime
-from sqlalchemy import bindparam, literal, or_, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, CompoundSelect, bindparam, literal, or_, select, union_all
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from calendars import minutes
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
@@ -136,25 +137,31 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-# Built once (bound parameters): constructing a statement costs more than running it.
-_BUSY = union_all(
-    select(Booking.consultant_id, Booking.start_at, Booking.end_at, literal(1).label("booked")).where(
-        Booking.consultant_id.in_(bindparam("ids", expanding=True)),
-        with_status(ACTIVE_STATUSES),
-        Booking.start_at < bindparam("end"),
-        Booking.end_at > bindparam("start"),
-        Booking.start_at > bindparam("since"),  # start − LONGEST: the index range skips the consultant's past
-        Booking.id != bindparam("exclude"),
-        # a hold past its expiry frees the slot even before the job sweeps it
-        or_(Booking.status != "held", Booking.hold_expires_at > bindparam("now")),
-    ),
-    # imported external busy time blocks too, but counts neither towards caps nor load
-    select(ExternalBusy.consultant_id, ExternalBusy.start_at, ExternalBusy.end_at, literal(0)).where(
-        ExternalBusy.consultant_id.in_(bindparam("ids", expanding=True)),
-        ExternalBusy.start_at < bindparam("end"),
-        ExternalBusy.end_at > bindparam("start"),
-    ),
-)
+def _busy(consultants: Callable[[InstrumentedAttribute], ColumnElement[bool]]) -> CompoundSelect:
+    return union_all(
+        select(Booking.consultant_id, Booking.start_at, Booking.end_at, literal(1).label("booked")).where(
+            consultants(Booking.consultant_id),
+            with_status(ACTIVE_STATUSES),
+            Booking.start_at < bindparam("end"),
+            Booking.end_at > bindparam("start"),
+            Booking.start_at > bindparam("since"),  # start − LONGEST: the index range skips the consultant's past
+            Booking.id != bindparam("exclude"),
+            # a hold past its expiry frees the slot even before the job sweeps it
+            or_(Booking.status != "held", Booking.hold_expires_at > bindparam("now")),
+        ),
+        # imported external busy time blocks too, but counts neither towards caps nor load
+        select(ExternalBusy.consultant_id, ExternalBusy.start_at, ExternalBusy.end_at, literal(0)).where(
+            consultants(ExternalBusy.consultant_id),
+            ExternalBusy.start_at < bindparam("end"),
+            ExternalBusy.end_at > bindparam("start"),
+        ),
+    )
+
+
+# Built once (bound parameters): constructing a statement costs more than running it. One consultant (a
+# booking's re-check) gets its own: an expanding IN is rendered again at every execution.
+_BUSY = _busy(lambda column: column.in_(bindparam("ids", expanding=True)))
+_BUSY_ONE = _busy(lambda column: column == bindparam("id"))
 
 
 def _load(
@@ -167,9 +174,10 @@ def _load(
     imported: defaultdict[int, list] = defaultdict(list)
     in_minutes: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)
     rows = db.session.execute(
-        _BUSY,
+        _BUSY_ONE if len(consultant_ids) == 1 else _BUSY,
         {
             "ids": consultant_ids,
+            "id": consultant_ids[0] if consultant_ids else None,
             "start": start,
             "end": end,
             "since": start - LONGEST,
