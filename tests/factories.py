@@ -67,6 +67,17 @@ def booking(consultant_obj: Consultant, start: datetime, minutes: int = 45, **kw
     return obj
 
 
+def client_with_consultant(tier: str, contract_start: date = date(2026, 3, 1)) -> tuple[User, Company, User]:
+    """An admin, a company of `tier` with its contact, and a consultant to book, committed: the start of
+    every tier-change scenario."""
+    admin = user("admin")
+    company_obj = company(tier, contract_start=contract_start)
+    contact = user("client", company_obj)
+    consultant()
+    db.session.commit()
+    return admin, company_obj, contact
+
+
 def reread() -> None:
     """Forget what the test's session holds, to read what other sessions (threads, servers) committed:
     a service's commit keeps its objects' state, so a plain rollback with no transaction open would not."""

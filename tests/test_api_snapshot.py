@@ -47,11 +47,7 @@ def _book(client, raw: str, start: datetime, **extra):
 @pytest.mark.parametrize("used", [True, False], ids=["snapshot-with-the-user", "snapshot-of-its-own"])
 def test_a_booking_after_a_planned_change_follows_the_new_tier_through_the_api(any_app, used):
     with time_machine.travel(NOW, tick=False):
-        admin = f.user("admin")
-        company = f.company("serenite", contract_start=date(2026, 3, 1))
-        contact = f.user("client", company)
-        f.consultant()
-        db.session.commit()
+        admin, company, contact = f.client_with_consultant("serenite")
         companies.change_tier(admin, company, "confort", CHANGE, NOW)
         db.session.commit()
         raw, client = _token(contact, used), any_app.test_client()

@@ -192,11 +192,7 @@ def test_a_change_in_the_past_or_to_the_same_tier_is_refused_beside_its_field(ap
 def test_a_booking_after_a_planned_change_follows_the_new_tier(app):
     """Clients book up to the horizon ahead: a session after a downgrade is billed, one before uses the bank."""
     with time_machine.travel(NOW, tick=False):
-        admin = f.user("admin")
-        company = f.company("serenite", contract_start=date(2026, 3, 1))
-        contact = f.user("client", company)
-        f.consultant()
-        db.session.commit()
+        admin, company, contact = f.client_with_consultant("serenite")
         change = date(2026, 12, 14)  # a Monday
         companies.change_tier(admin, company, "confort", change, NOW)
         before = bookings.book(contact, "erplib", datetime(2026, 12, 10, 10, tzinfo=PARIS), NOW)
@@ -213,11 +209,7 @@ def test_a_booking_after_a_planned_change_follows_the_new_tier(app):
 
 def test_an_upgrade_opens_the_hour_bank_for_the_whole_contract_year(app):
     with time_machine.travel(NOW, tick=False):
-        admin = f.user("admin")
-        company = f.company("confort", contract_start=date(2026, 3, 1))
-        contact = f.user("client", company)
-        f.consultant()
-        db.session.commit()
+        admin, company, contact = f.client_with_consultant("confort")
         lines = companies.consequences(company, "serenite", TODAY, NOW)
         assert any("elle s'ouvre le" in line and "10 h" in line for line in lines)
         companies.change_tier(admin, company, "serenite", TODAY, NOW)
