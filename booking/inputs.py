@@ -1,10 +1,13 @@
-"""Input that no view should see: NUL bytes, runaway JSON, ids beyond the database's integers, dates out of range.
+"""Input that no view should see: NUL bytes, lone surrogates, runaway JSON, ids beyond the database's integers, dates
+out of range.
 Screened once before every request; the parsers below turn a query or form value into a bounded id, day or instant."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 from flask import current_app, request
@@ -25,6 +28,9 @@ INT_MAX = 2**31 - 1
 FIRST_DAY, LAST_DAY = date(2000, 1, 2), date(2099, 12, 30)
 # A ticket's opening time may come from a client clock slightly ahead of ours; further ahead is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
+# Half of a UTF-16 pair, alone: JSON may escape one ("\ud800"), but it has no UTF-8 form, so neither database can
+# be sent it. A whole pair ("\ud83d\ude00") is decoded by the JSON parser into its one character: never matched.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadInput(ServiceError):
@@ -56,8 +62,8 @@ def init_app(app) -> None:
 
 
 def screen() -> None:
-    """Refuse NUL bytes anywhere (PostgreSQL refuses them in text), JSON that does not parse (too deep, too big),
-    and ids in the path that no row can have (PostgreSQL errs on comparing its integers with them)."""
+    """Refuse NUL bytes and lone surrogates anywhere (text no database can store), JSON that does not parse (too
+    deep, too big), and ids in the path that no row can have (PostgreSQL errs on comparing its integers with them)."""
     data = request.get_data(cache=True) if request.is_json else b""
     if data:
         try:
@@ -66,16 +72,16 @@ def screen() -> None:
             raise BadInput(
                 _("Corps de requête illisible : envoyez un document JSON valide (UTF-8, imbrication raisonnable).")
             ) from None
-        if _json_has_nul(body):
-            raise BadInput(_nul_message())
+        _refuse_unstorable(_json_texts(body))
     texts = [
         *request.args.items(multi=True),
         *request.form.items(multi=True),
         *request.headers,
         *(request.view_args or {}).items(),
     ]
-    if any(isinstance(value, str) and ("\x00" in key or "\x00" in value) for key, value in texts):
-        raise BadInput(_nul_message())
+    # Werkzeug never decodes a surrogate in forms, queries or paths (bad UTF-8 is replaced or left escaped): only
+    # a NUL arrives there today. Screened alike all the same, so that no text reaches a view unscreened.
+    _refuse_unstorable(text for pair in texts for text in pair if isinstance(text, str))
     if any(isinstance(value, int) and value > INT_MAX for value in (request.view_args or {}).values()):
         raise NotFound(_("Identifiant inconnu : aucun ne dépasse %(max)s.", max=INT_MAX))
 
@@ -95,24 +101,32 @@ def _refused_by_database(error: DataError):
     return current_app.handle_user_exception(refusal)  # answered as every refusal is (page or problem+json)
 
 
-def _nul_message() -> str:
-    return _("Caractère nul (\\u0000) refusé : retirez-le du texte envoyé.")
+def _refuse_unstorable(texts: Iterable[str]) -> None:
+    """BadInput for the first text holding a NUL (PostgreSQL refuses it) or a lone surrogate (no UTF-8 form)."""
+    for text in texts:
+        if "\x00" in text:
+            raise BadInput(_("Caractère nul (\\u0000) refusé : retirez-le du texte envoyé."))
+        if LONE_SURROGATE.search(text):
+            raise BadInput(
+                _(
+                    "Caractère invalide refusé : une moitié de paire UTF-16 seule (\\ud800 à \\udfff) n'est pas "
+                    "du texte ; envoyez la paire entière ou retirez-la."
+                )
+            )
 
 
-def _json_has_nul(body) -> bool:
-    """Any string, key or value, holding a NUL; iterative, since the document may still be deep."""
+def _json_texts(body) -> Iterator[str]:
+    """Every string of the document, keys and values; iterative, since the document may still be deep."""
     stack = [body]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return True
+            yield item
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
 
 
 def day(text: str, what: str) -> date:

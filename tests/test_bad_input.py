@@ -5,6 +5,7 @@ cases answer application/problem+json; pages answer with the form's page (or an 
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from booking.extensions import db
-from booking.models import User
+from booking.models import Company, User
 from booking.services import tokens
 
 from . import factories as f
@@ -41,7 +42,9 @@ def world(any_app):
         mine = f.booking(consultant, LATER, company=own)
         theirs = f.booking(consultant, LATER + timedelta(hours=2), company=other)
         planner = f.user("planner")
+        admin = f.user("admin")
         raw = tokens.create(client, "bad-input")
+        admin_raw = tokens.create(admin, "bad-input-admin")
         db.session.commit()
     return {
         "token": raw,
@@ -52,6 +55,8 @@ def world(any_app):
         "consultant_id": consultant.id,
         "company": own.id,
         "planner": planner,
+        "admin": admin,
+        "admin_token": admin_raw,
         "huge": HUGE,
     }
 
@@ -66,6 +71,12 @@ def _callback(opened_at: str, reference: str = "TCK-1") -> dict:
         "start": "2027-03-15T10:00:00+01:00",
         "ticket": {"reference": reference, "priority": "majeure", "opened_at": opened_at},
     }
+
+
+def _escaped(body: dict, escape: str) -> bytes:
+    """The body as JSON with each @@ written as the raw escape given, as a client may write it: a lone surrogate
+    (\\ud800) has no UTF-8 form, so it cannot be put in a Python string sent as JSON."""
+    return json.dumps(body).replace("@@", escape).encode()
 
 
 def _nested(depth: int) -> bytes:
@@ -102,6 +113,24 @@ API = [
         400,
         "nul",
     ),
+    # A JSON escape may name half of a UTF-16 pair alone (\\ud800): it has no UTF-8 form, so no database stores it.
+    (
+        "lone surrogate in a JSON string",
+        "POST",
+        "/api/v1/bookings",
+        _escaped(_booking(LATER.isoformat(), notes="@@"), "\\ud800"),
+        400,
+        "UTF-16",
+    ),
+    (
+        "lone low surrogate in a JSON ticket reference",
+        "POST",
+        "/api/v1/bookings",
+        _escaped(_callback("2027-03-10T09:00:00+01:00", "@@"), "\\udfff"),
+        400,
+        "UTF-16",
+    ),
+    ("lone surrogate in a JSON key", "POST", "/api/v1/bookings", b'{"service": "erplib", "\\ud83d": 1}', 400, "UTF-16"),
     (
         "NUL byte in a query",
         "GET",
@@ -117,6 +146,30 @@ API = [
         _booking(LATER.isoformat(), consultant_id=HUGE),
         422,
         "consultant_id",
+    ),
+    (
+        "fractional consultant id",
+        "POST",
+        "/api/v1/bookings",
+        _booking(LATER.isoformat(), consultant_id=1.5),
+        422,
+        "consultant_id",
+    ),
+    (
+        "consultant id as text",
+        "POST",
+        "/api/v1/bookings",
+        _booking(LATER.isoformat(), consultant_id="1"),
+        422,
+        "consultant_id",
+    ),
+    (
+        "fractional company id",
+        "POST",
+        "/api/v1/bookings",
+        _booking(LATER.isoformat(), company_id=2.5),
+        422,
+        "company_id",
     ),
     (
         "negative consultant id",
@@ -456,6 +509,43 @@ PAGES = [
         400,
         "nul",
     ),
+    # A select left optional: blank, in any white space, is its empty choice (all companies, all users).
+    (
+        "journal of a blank company",
+        "planner",
+        "GET",
+        "/planification/journal/?entreprise=%20",
+        None,
+        200,
+        '<section class="card">',
+    ),
+    (
+        "journal of a tab company",
+        "planner",
+        "GET",
+        "/planification/journal/?entreprise=%09",
+        None,
+        200,
+        '<section class="card">',
+    ),
+    (
+        "journal of a newline user",
+        "planner",
+        "GET",
+        "/planification/journal/?utilisateur=%0A",
+        None,
+        200,
+        '<section class="card">',
+    ),
+    (
+        "journal of a blank user",
+        "planner",
+        "GET",
+        "/planification/journal/?utilisateur=%20",
+        None,
+        200,
+        '<section class="card">',
+    ),
     (
         "priority request of 9e30 days",
         "client",
@@ -505,3 +595,162 @@ def test_a_value_the_database_refuses_is_a_400_that_writes_nothing(pg_app):
     assert api.status_code == 400 and api.mimetype == "application/problem+json"
     assert "ne peut pas être enregistrée" in api.json["detail"]
     assert _counts() == before and db.session.get(User, user_id).name.startswith("Utilisateur")
+
+
+def _company(**fields) -> dict:
+    return {"name": "Nouvelle SA", "tier": "serenite", "contract_start": "2027-01-01", "erp_version": "12.1", **fields}
+
+
+# The back office's API (an admin's token): (label, method, path, json body or raw bytes, status, words, code)
+ADMIN_API = [
+    (
+        "lone surrogate in a JSON company name",
+        "POST",
+        "/api/v1/companies",
+        _escaped(_company(name="S@@"), "\\ud800"),
+        400,
+        "UTF-16",
+        "bad_input",
+    ),
+    (
+        "lone surrogate in a JSON company rename",
+        "PATCH",
+        "/api/v1/companies/{company}",
+        _escaped({"name": "Labo@@"}, "\\ud800"),
+        400,
+        "UTF-16",
+        "bad_input",
+    ),
+    (
+        "lone surrogate in a JSON webhook URL",
+        "POST",
+        "/api/v1/webhooks",
+        _escaped({"url": "https://example.com/@@", "events": ["booking.created"]}, "\\ud800"),
+        400,
+        "UTF-16",
+        "bad_input",
+    ),
+    # the web form's bounds (years 2000 to 2099): a contract of 9999 had no anniversary the hour bank could compute
+    (
+        "contract from year one",
+        "POST",
+        "/api/v1/companies",
+        _company(contract_start="0001-01-01"),
+        422,
+        "contract_start",
+        "invalid_request",
+    ),
+    (
+        "contract from 9999",
+        "POST",
+        "/api/v1/companies",
+        _company(contract_start="9999-12-31"),
+        422,
+        "contract_start",
+        "invalid_request",
+    ),
+    (
+        "contract moved to year one",
+        "PATCH",
+        "/api/v1/companies/{company}",
+        {"contract_start": "0001-01-01"},
+        422,
+        "contract_start",
+        "invalid_request",
+    ),
+    (
+        "contract moved to 9999",
+        "PATCH",
+        "/api/v1/companies/{company}",
+        {"contract_start": "9999-12-31"},
+        422,
+        "contract_start",
+        "invalid_request",
+    ),
+    (
+        "fractional privileged consultant",
+        "PATCH",
+        "/api/v1/companies/{company}",
+        {"privileged_consultant_id": 1.5},
+        422,
+        "privileged_consultant_id",
+        "invalid_request",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "any_app, label, method, path, body, status, words, code", _cases(ADMIN_API), indirect=["any_app"]
+)
+def test_back_office_api_bad_input_is_refused_clearly_and_changes_nothing(
+    world, any_app, label, method, path, body, status, words, code
+):
+    client = any_app.test_client()
+    before = _counts()
+    headers = {"Authorization": f"Bearer {world['admin_token']}"}
+    kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {"json": body}
+    with time_machine.travel(NOW, tick=False):
+        response = client.open(path.format(**world), method=method, headers=headers, **kwargs)
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/problem+json"
+    assert words in response.json["detail"] and response.json["code"] == code
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("any_app", ["sqlite", "postgresql"], indirect=True)
+def test_a_whole_surrogate_pair_is_text_like_any_other(world, any_app):
+    """An emoji is escaped in JSON as a pair of surrogates: only a lone half is refused."""
+    client = any_app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        booked = client.post(
+            "/api/v1/bookings",
+            data=_escaped(_booking((LATER + timedelta(hours=4)).isoformat(), notes="Merci @@"), "\\ud83d\\ude00"),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {world['token']}"},
+        )
+        company = client.post(
+            "/api/v1/companies",
+            data=_escaped(_company(name="Sourire @@"), "\\ud83d\\ude00"),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {world['admin_token']}"},
+        )
+    assert booked.status_code == 201, booked.json
+    assert company.status_code == 201, company.json
+    assert company.json["name"] == "Sourire \U0001f600"
+    assert (
+        client.get(
+            f"/api/v1/bookings/{booked.json['id']}", headers={"Authorization": f"Bearer {world['token']}"}
+        ).status_code
+        == 200
+    )
+
+
+def _company_form(**fields) -> dict:
+    return {
+        "name": "Formulaire SA",
+        "tier": "serenite",
+        "contract_start": "2027-01-01",
+        "erp_version": "12.1",
+        "environments": "production",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", "\n"])
+@pytest.mark.parametrize("any_app", ["sqlite"], indirect=True)
+def test_a_blank_privileged_consultant_on_the_company_form_is_none(world, any_app, blank):
+    """The select is optional: white space is its empty choice, « — aucun — », not an id to read."""
+    client = any_app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        assert client.post("/login", data={"email": world["admin"].email, "password": f.PASSWORD}).status_code == 302
+        created = client.post("/admin/societes/nouvelle", data=_company_form(privileged_consultant_id=blank))
+        edited = client.post(
+            f"/admin/societes/{world['company']}/modifier",
+            data=_company_form(name="Renommée SA", privileged_consultant_id=blank),
+        )
+    assert created.status_code == 302 and edited.status_code == 302
+    db.session.rollback()
+    made = db.session.scalar(select(Company).where(Company.name == "Formulaire SA"))
+    renamed = db.session.get(Company, world["company"])
+    assert made.privileged_consultant_id is None
+    assert renamed.name == "Renommée SA" and renamed.privileged_consultant_id is None

@@ -15,6 +15,7 @@ from ..services import companies, invitations, periods
 from ..services.companies import ENVIRONMENTS, CompanyData
 from .auth import token_required
 from .routes import SECURITY, errors
+from .schemas import Day
 
 blp = Blueprint("api_admin", __name__, url_prefix="/api/v1", description="Back office (administrateurs)")
 
@@ -58,7 +59,7 @@ class CompanySchema(Schema):
 class CompanyInSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(1, 120))
     tier = fields.Str(required=True, validate=validate.OneOf(TIERS))
-    contract_start = fields.Date(required=True)
+    contract_start = Day(required=True)  # the web form's years (managed_day): booking.inputs' bounds
     erp_version = fields.Str(required=True, validate=validate.Length(1, 20))
     environments = fields.List(
         fields.Str(validate=validate.OneOf(ENVIRONMENTS)), load_default=["production"], validate=validate.Length(1, 2)
@@ -71,7 +72,7 @@ class CompanyInSchema(Schema):
 
 class CompanyPatchSchema(Schema):
     name = fields.Str(validate=validate.Length(1, 120))
-    contract_start = fields.Date()
+    contract_start = Day()
     erp_version = fields.Str(validate=validate.Length(1, 20))
     environments = fields.List(fields.Str(validate=validate.OneOf(ENVIRONMENTS)), validate=validate.Length(1, 2))
     privileged_consultant_id = fields.Int(allow_none=True, strict=True, validate=validate.Range(1, 2**31 - 1))

@@ -55,9 +55,13 @@ def Day(**kwargs) -> fields.Date:
     return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=str(OUT_OF_RANGE)), **kwargs)
 
 
-def Id(**kwargs) -> fields.Integer:
-    """An id the database's integers can hold; a larger one is an error there, not a miss."""
-    return fields.Integer(validate=validate.Range(1, INT_MAX, error="Identifiant inconnu : {input}."), **kwargs)
+def Id(*, strict: bool = True, **kwargs) -> fields.Integer:
+    """An id the database's integers can hold; a larger one is an error there, not a miss. In a JSON body, a JSON
+    integer: 1.5 would otherwise be cut to 1, another row than the one meant. A query's values are all text:
+    `strict=False` there, where "1.5" still fails to read as an integer."""
+    return fields.Integer(
+        strict=strict, validate=validate.Range(1, INT_MAX, error="Identifiant inconnu : {input}."), **kwargs
+    )
 
 
 class ProblemSchema(Schema):
@@ -108,7 +112,7 @@ class AvailabilityQuery(Schema):
     end = Day(required=True, metadata={"description": "last local day (included), YYYY-MM-DD"})
     ticket_priority = fields.String(validate=validate.OneOf(PRIORITIES))
     ticket_opened_at = OpenedAt()
-    company_id = Id(metadata={"description": "staff only: the client company"})
+    company_id = Id(strict=False, metadata={"description": "staff only: the client company"})
 
     @validates_schema
     def _range(self, data, **kwargs):
@@ -178,8 +182,8 @@ def _paris(value: datetime | None) -> str | None:
 class WhyQuery(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = LocalDateTime(required=True)
-    consultant_id = Id(metadata={"description": "staff only: one consultant (default: the whole team)"})
-    company_id = Id(metadata={"description": "staff only: the client company"})
+    consultant_id = Id(strict=False, metadata={"description": "staff only: one consultant (default: the whole team)"})
+    company_id = Id(strict=False, metadata={"description": "staff only: the client company"})
 
 
 class RuleSchema(Schema):

@@ -57,6 +57,19 @@ def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ti
     reference = reference.strip()
     if not reference or len(reference) > 40:
         raise Invalid(_l("Indiquez la référence du ticket (40 caractères au plus)."), code="invalid_ticket")
-    # References are unique per company: another company's ticket of the same reference is not looked at.
-    ticket = db.session.scalar(select(Ticket).where(Ticket.company_id == company.id, Ticket.reference == reference))
+    ticket = _ticket(company.id, reference)
     return ticket or Ticket(company=company, reference=reference, priority=priority, opened_at=opened_at)
+
+
+def ticket_again(ticket: Ticket) -> Ticket:
+    """A ticket `ticket_for` found new, read again under the company's lock, before its booking is written: if
+    another booking wrote the same reference meanwhile, that ticket is the one meant (as `ticket_for` would now
+    answer), not a second one that the unique reference refuses."""
+    if ticket.id is not None:
+        return ticket
+    return _ticket(ticket.company.id, ticket.reference) or ticket
+
+
+def _ticket(company_id: int, reference: str) -> Ticket | None:
+    # References are unique per company: another company's ticket of the same reference is not looked at.
+    return db.session.scalar(select(Ticket).where(Ticket.company_id == company_id, Ticket.reference == reference))

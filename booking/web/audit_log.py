@@ -11,7 +11,7 @@ from wtforms.validators import NumberRange, Optional
 from ..auth import role_required
 from ..inputs import INT_MAX
 from ..services import audit_log
-from .forms import managed_day
+from .forms import blank_is_empty, managed_day
 from .listing import options
 
 bp = Blueprint("audit_log", __name__, url_prefix="/planification/journal")
@@ -23,9 +23,9 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    entreprise = SelectField(_l("Entreprise"), coerce=str, validators=[Optional()])
+    entreprise = SelectField(_l("Entreprise"), coerce=str, filters=[blank_is_empty], validators=[Optional()])
     rdv = IntegerField(_l("Rendez-vous n°"), validators=[Optional(), NumberRange(1, INT_MAX)])
-    utilisateur = SelectField(_l("Utilisateur"), coerce=str, validators=[Optional()])
+    utilisateur = SelectField(_l("Utilisateur"), coerce=str, filters=[blank_is_empty], validators=[Optional()])
     du = DateField(_l("Du"), validators=[Optional(), managed_day])
     au = DateField(_l("Au"), validators=[Optional(), managed_day])
 

@@ -22,6 +22,12 @@ def managed_day(_form, field) -> None:
         raise ValidationError(_l("Indiquez un jour entre 2000 et 2099."))
 
 
+def blank_is_empty(value):
+    """A filter for an optional select: white space (" ", a tab), which no option sends, is its empty choice; the
+    value is otherwise read as an id, and `int(" ")` fails."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token (logout, language switch, one-click actions, confirmations)."""
 

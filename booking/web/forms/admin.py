@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...services.companies import CompanyData
-from . import managed_day
+from . import blank_is_empty, managed_day
 from .auth import EMAIL
 
 TIER_CHOICES = [
@@ -55,7 +55,11 @@ class CompanyForm(FlaskForm):
         validators=[DataRequired(_l("Choisissez au moins un environnement."))],
     )
     privileged_consultant_id = SelectField(
-        _l("Consultant privilégié (Sérénité)"), choices=[], coerce=str, validators=[Optional()]
+        _l("Consultant privilégié (Sérénité)"),
+        choices=[],
+        coerce=str,
+        filters=[blank_is_empty],
+        validators=[Optional()],
     )
     notes = TextAreaField(_l("Notes"), validators=[Length(max=4000)])
 
