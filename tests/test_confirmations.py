@@ -1,6 +1,7 @@
 """Destructive steps ask first (a page that works without JavaScript) and say what they did;
 the confirm step and the API tell the cost before consent."""
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -162,3 +163,45 @@ def test_rotating_or_revoking_a_feed_asks_first(app, client, auth, path, questio
     assert "l&#39;ancienne ne fonctionne plus" in done if path == "/agenda/flux" else "ne fonctionne plus" in done
     f.reread()
     assert feeds.token_for(raw) is None
+
+
+def _feed_url(page: str) -> str | None:
+    found = re.search(r'value="(https?://[^"]+/calendars/[^"]+\.ics)"[^>]*data-testid="feed-url"', page)
+    return found[1] if found else None
+
+
+def test_the_first_feed_address_is_shown_once_and_a_reload_replaces_nothing(app, client, auth):
+    consultant = f.consultant()
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(consultant.user.email)
+        assert "Créer mon adresse" in client.get("/agenda").get_data(as_text=True)
+        created = client.post("/agenda/flux")
+        assert created.status_code == 302  # Post/Redirect/Get
+        assert created.headers["Location"] == "/agenda"
+        shown = client.get("/agenda")
+        page = shown.get_data(as_text=True)
+        assert "Adresse secrète créée." in page and "ancienne" not in page  # there was no old address
+        assert shown.headers["Cache-Control"] == "no-store"
+        url = _feed_url(page)
+        assert url is not None and client.get(url).status_code == 200
+        reloaded = client.get("/agenda").get_data(as_text=True)  # what a reload of the shown page sends
+    assert _feed_url(reloaded) is None and "Une adresse est active depuis le" in reloaded  # shown only once
+    assert "Adresse secrète créée." not in reloaded
+    f.reread()
+    assert feeds.token_for(url.rsplit("/", 1)[1].removesuffix(".ics")) is not None  # not replaced by the reload
+
+
+def test_replacing_a_feed_address_says_the_old_one_stopped_and_shows_the_new_one_once(app, client, auth):
+    consultant = f.consultant()
+    old = feeds.issue(None, consultant)
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(consultant.user.email)
+        page = client.post("/agenda/flux", follow_redirects=True).get_data(as_text=True)
+        assert "Nouvelle adresse secrète créée : l&#39;ancienne ne fonctionne plus." in page
+        url = _feed_url(page)
+        assert url is not None and old not in url
+        assert _feed_url(client.get("/agenda").get_data(as_text=True)) is None
+    f.reread()
+    assert feeds.token_for(old) is None and feeds.token_for(url.rsplit("/", 1)[1].removesuffix(".ics")) is not None

@@ -65,11 +65,64 @@ def test_a_token_revoked_from_the_account_page_answers_401_at_once(app, client, 
     assert client.post("/compte/jetons/revoquer", data={"token_id": theirs.id}).status_code == 404
     assert client.post("/compte/jetons/revoquer", data={}).status_code == 400
     assert _me(client, others).status_code == 200  # another user's token is untouched
-    assert client.post("/compte/jetons/revoquer", data={"token_id": mine.id}).status_code == 302
+    asked = {"token_id": mine.id}
+    assert client.post("/compte/jetons/revoquer", data=asked).status_code == 200  # the question: nothing yet
+    assert _me(client, raw).status_code == 200
+    assert client.post("/compte/jetons/revoquer", data={**asked, "confirmed": "1"}).status_code == 302
     refused = _me(client, raw)
     assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
     assert "révoqué" in refused.json["detail"] and "Bearer" in refused.json["detail"]
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "role, path, back", [("client", "/compte", "/compte/"), ("admin", "/admin", "/admin/utilisateurs")]
+)
+def test_revoking_a_token_asks_first_naming_it_then_says_it_is_revoked(app, client, auth, role, path, back):
+    owner = f.user("consultant")
+    admin = f.user("admin") if role == "admin" else owner
+    with time_machine.travel(T0, tick=False):
+        raw = tokens.create(owner, "Export comptable")
+        db.session.commit()
+        token_id = db.session.scalar(select(ApiToken.id))
+        auth.login(admin.email)
+        page = client.get(back).get_data(as_text=True)
+        assert f'action="{path}/jetons/revoquer"' in page  # the button posts: the answer is the question
+        ask = client.post(f"{path}/jetons/revoquer", data={"token_id": token_id})
+        question = ask.get_data(as_text=True)
+        assert ask.status_code == 200 and "Révoquer le jeton « Export comptable » ?" in question
+        assert "recevront aussitôt une erreur 401" in question and "Non, revenir" in question
+        assert 'name="confirmed" value="1"' in question and f'href="{back}"' in question
+        assert (owner.email in question) is (role == "admin")  # the admin is told whose token it is
+        assert _me(client, raw).status_code == 200  # asking changed nothing
+        done = client.post(f"{path}/jetons/revoquer", data={"token_id": token_id, "confirmed": "1"})
+        assert done.status_code == 302 and done.headers["Location"] == back
+        said = client.get(back).get_data(as_text=True)
+        assert "Jeton « Export comptable »" in said and "révoqué" in said
+        assert _me(client, raw).status_code == 401
+        again = client.post(f"{path}/jetons/revoquer", data={"token_id": token_id}, follow_redirects=True)
+    assert "Le jeton « Export comptable » était déjà révoqué." in again.get_data(as_text=True)
+
+
+def test_revoking_a_token_needs_the_forms_csrf_token_at_both_steps(app, client, auth):
+    user = f.user("client")
+    with time_machine.travel(T0, tick=False):
+        raw = tokens.create(user, "ci")
+        db.session.commit()
+        token_id = db.session.scalar(select(ApiToken.id))
+        auth.login(user.email)
+        app.config.update(WTF_CSRF_ENABLED=True)
+        for step in ({"token_id": token_id}, {"token_id": token_id, "confirmed": "1"}):
+            assert client.post("/compte/jetons/revoquer", data=step).status_code == 400
+        assert _me(client, raw).status_code == 200
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/compte/").get_data(as_text=True))[1]
+        question = client.post("/compte/jetons/revoquer", data={"token_id": token_id, "csrf_token": csrf})
+        assert question.status_code == 200 and _me(client, raw).status_code == 200
+        carried = re.search(r'name="csrf_token" value="([^"]+)"', question.get_data(as_text=True))[1]
+        done = client.post(
+            "/compte/jetons/revoquer", data={"token_id": token_id, "confirmed": "1", "csrf_token": carried}
+        )
+    assert done.status_code == 302 and _me(client, raw).status_code == 401
 
 
 def test_an_expired_token_answers_401_and_says_so(app, client):
@@ -105,7 +158,7 @@ def test_an_admin_sees_a_users_tokens_and_revokes_one(app, client, auth):
     auth.login(admin.email)
     page = client.get("/admin/utilisateurs").get_data(as_text=True)
     assert "agenda-sync" in page and user.email in page and raw not in page
-    assert client.post("/admin/jetons/revoquer", data={"token_id": token.id}).status_code == 302
+    assert client.post("/admin/jetons/revoquer", data={"token_id": token.id, "confirmed": "1"}).status_code == 302
     assert _me(client, raw).status_code == 401
     assert client.post("/admin/jetons/revoquer", data={"token_id": "abc"}).status_code == 400
     assert client.get("/admin/utilisateurs").status_code == 200

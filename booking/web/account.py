@@ -14,6 +14,7 @@ from ..services import accounts, tokens
 from ..services.errors import Invalid
 from .forms import refused
 from .forms.account import PasswordForm, TokenForm
+from .token_revocation import revocation_step
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 EVERYONE = ("client", "consultant", "planner", "admin")
@@ -56,14 +57,13 @@ def create_token():
 @bp.post("/jetons/revoquer")
 @role_required(*EVERYONE)
 def revoke_token():
+    """First POST: which token and what revoking does; the confirmed one revokes."""
     token_id = request.form.get("token_id", "")
     if not token_id:
         abort(400, _("Indiquez le jeton à révoquer."))
     token = tokens.owned(current_user, token_id)  # another user's token: 404
-    tokens.revoke(token, current_user)
-    db.session.commit()
-    flash(_("Jeton « %(name)s » révoqué : il ne fonctionne plus.", name=token.label), "success")
-    return redirect(url_for("account.home"))
+    done = _("Jeton « %(name)s » révoqué : il ne fonctionne plus.", name=token.label or _("sans nom"))
+    return revocation_step(token, url_for("account.revoke_token"), url_for("account.home"), done)
 
 
 @bp.post("/mot-de-passe")

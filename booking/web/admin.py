@@ -14,7 +14,7 @@ from ..extensions import db
 from ..inputs import INT_MAX
 from ..models import ApiToken, Company, Consultant, User
 from ..models.types import utcnow
-from ..services import companies, invitations, logins, periods, tokens
+from ..services import companies, invitations, logins, periods
 from ..services.errors import ServiceError
 from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
@@ -27,6 +27,7 @@ from .forms.admin import (
     StaffInviteForm,
 )
 from .refusals import flash_refusal
+from .token_revocation import revocation_step
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -402,8 +403,7 @@ def end_sessions():
 @bp.post("/jetons/revoquer")
 @role_required("admin")
 def revoke_token():
+    """First POST: which token, whose, and what revoking does; the confirmed one revokes."""
     token = _posted(ApiToken, "token_id")
-    tokens.revoke(token, current_user)
-    db.session.commit()
-    flash(_("Jeton « %(name)s » de %(email)s révoqué.", name=token.label, email=token.user.email), "success")
-    return redirect(url_for("admin.users"))
+    done = _("Jeton « %(name)s » de %(email)s révoqué.", name=token.label or _("sans nom"), email=token.user.email)
+    return revocation_step(token, url_for("admin.revoke_token"), url_for("admin.users"), done)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -47,6 +47,7 @@ def _booked_when_filter(booking, fmt: str = "EEE d MMM HH:mm") -> str:
 
 MAX_UPLOAD = 10 * 1024 * 1024
 REFRESH_SECONDS = 5  # the page reloads itself while an import waits or runs
+NEW_FEED = "new_feed"  # session key: a new feed token, until the next agenda page shows it
 
 
 def _owner():
@@ -84,7 +85,12 @@ def _page(new_url: str | None = None):
 @bp.route("/agenda")
 @role_required("consultant", "client")
 def agenda():
-    return _page()
+    raw = session.pop(NEW_FEED, None)  # a new address: shown by this page once, gone on a reload
+    if raw is None:
+        return _page()
+    page = _page(url_for("feeds.feed", token=raw, _external=True))
+    page.headers["Cache-Control"] = "no-store"  # shown once: never from a cache or the back button
+    return page
 
 
 @bp.get("/agenda/flux")
@@ -104,11 +110,17 @@ def revoke_feed_page():
 @bp.post("/agenda/flux")
 @role_required("consultant", "client")
 def rotate_feed():
-    raw = feeds.issue(current_user, _owner())
-    flash(_("Nouvelle adresse secrète créée : l'ancienne ne fonctionne plus."), "success")
-    page = _page(url_for("feeds.feed", token=raw, _external=True))
-    page.headers["Cache-Control"] = "no-store"  # shown once: never from a cache or the back button
-    return page
+    """A new address, then a redirect (a reload must not replace it again) to the page that shows it once."""
+    owner = _owner()
+    replaced = feeds.active(owner) is not None
+    session[NEW_FEED] = feeds.issue(current_user, owner)
+    flash(
+        _("Nouvelle adresse secrète créée : l'ancienne ne fonctionne plus.")
+        if replaced
+        else _("Adresse secrète créée."),
+        "success",
+    )
+    return redirect(url_for("calendars.agenda"))
 
 
 @bp.post("/agenda/flux/revoquer")

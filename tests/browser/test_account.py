@@ -1,0 +1,69 @@
+"""Without JavaScript, an API token is revoked only after a second step that names it and says its programs
+get 401 at once; then the page says it is revoked; and a new calendar address, shown once, survives a reload."""
+
+import pytest
+from playwright.sync_api import expect
+
+from .test_login import SHOTS, login
+
+
+@pytest.fixture
+def plain_page(browser):
+    """A page with JavaScript off: every step must still work."""
+    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_token_is_revoked_after_being_asked(plain_page, live_server, width):
+    page, name = plain_page, f"Script de facturation {width}"
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, live_server, "claire@transports-leroy.example")
+    page.goto(f"{live_server}/compte/")
+    page.get_by_label("Nom du jeton").fill(name)
+    page.get_by_role("button", name="Créer le jeton").click()
+    raw = page.get_by_test_id("new-token").input_value()
+    me = f"{live_server}/api/v1/me"
+    bearer = {"Authorization": f"Bearer {raw}"}
+    row = page.locator("tr", has_text=name)
+
+    row.get_by_role("button", name="Révoquer").click()
+    expect(page.get_by_role("heading", name=f"Révoquer le jeton « {name} » ?")).to_be_visible()
+    expect(page.get_by_test_id("consequences")).to_contain_text("recevront aussitôt une erreur 401")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing runs off a phone's screen
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / f"token-revoke-confirm-{width}.png", full_page=True)
+    assert page.request.get(me, headers=bearer).status == 200  # asking changed nothing
+    page.get_by_role("link", name="Non, revenir").click()
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "active")
+
+    row.get_by_role("button", name="Révoquer").click()
+    page.get_by_role("button", name="Oui, révoquer ce jeton").click()
+    expect(page.get_by_role("status").first).to_have_text(f"Jeton « {name} » révoqué : il ne fonctionne plus.")
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "revoked")
+    assert page.request.get(me, headers=bearer).status == 401
+
+
+@pytest.mark.browser
+def test_a_new_calendar_address_is_shown_once_and_a_reload_keeps_it(plain_page, live_server):
+    page = plain_page
+    login(page, live_server, "hugo.lambert@erplib.example")
+    page.goto(f"{live_server}/agenda")
+    first = page.get_by_role("button", name="Créer mon adresse")
+    if first.count():
+        first.click()
+        expect(page.get_by_role("status").first).to_have_text("Adresse secrète créée.")
+    else:  # another run gave this consultant an address already
+        page.get_by_role("link", name="Créer une nouvelle adresse").click()
+        page.get_by_role("button", name="Oui, créer une nouvelle adresse").click()
+        expect(page.get_by_role("status").first).to_contain_text("l'ancienne ne fonctionne plus")
+    url = page.get_by_test_id("feed-url").input_value()
+    expect(page).to_have_url(f"{live_server}/agenda")  # a GET: a reload sends nothing again
+    page.reload()
+    expect(page.get_by_test_id("feed-url")).to_have_count(0)
+    expect(page.get_by_text("Une adresse est active depuis le")).to_be_visible()
+    assert page.request.get(url).status == 200  # the reload did not replace the address shown
