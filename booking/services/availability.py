@@ -479,6 +479,32 @@ def by_day(found: list[Slot]) -> list[tuple[date, list[Slot]]]:
     return sorted(days.items())
 
 
+def day_reasons(kind: str, company: Company, days: list[date], now: datetime) -> dict[date, Reason]:
+    """Why each of `days` may offer no slot, from the steps `decide` asks: a shared rule that removes the whole
+    day (notice, prerequisites gate, horizon), a holiday or a closed day for every consultant. A day left out
+    offers starts that only bookings, absences or caps remove: it is full."""
+    consultants = eligible(contract.current().service(kind))
+    if not consultants:
+        return {day: reason("no_consultant") for day in days}
+    ctx = _context(kind, consultants, *local_range(min(days), max(days)), now, None)
+    calendars = [replace(calendar_for(c), absences=()) for c in consultants]
+    found: dict[date, Reason] = {}
+    for day in days:
+        opening = sorted(block for calendar in calendars for block in calendar.day_intervals(day))
+        if not opening:
+            holiday = all(calendar.is_holiday(day) for calendar in calendars)
+            found[day] = reason("holiday", when=local_range(day, day)[0]) if holiday else reason("closed")
+            continue
+        first = opening[0][0]
+        last = first if ctx.service.span == "days" else max(b for _, b in opening) - _length(ctx.service)
+        # the day's last start still inside notice or gate, or its first beyond the horizon: none is left
+        late = [b.reason for b in _shared_blockers(ctx, last) if b.reason.code in ("notice", "gate")]
+        beyond = [b.reason for b in _shared_blockers(ctx, first) if b.reason.code == "horizon"]
+        if late or beyond:
+            found[day] = (late + beyond)[0]
+    return found
+
+
 def local_range(first: date, last: date) -> tuple[datetime, datetime]:
     """[first 00:00, day after last 00:00) in local time."""
     return (

@@ -49,6 +49,16 @@ def fits(slots: list, deadline: datetime | None, shown_until: datetime) -> bool:
     return deadline is None or deadline > shown_until or any(slot.start < deadline for slot in slots)
 
 
+FIRST_WINDOW_DAYS = 14  # how far the first free window of a late ticket is looked for
+
+
+def first_window(company: Company, now: datetime) -> availability.Slot | None:
+    """The first free callback window from `now` (within FIRST_WINDOW_DAYS): what a ticket whose take-charge
+    deadline has already passed is offered, the page says when; booked, it is listed `at_risk` for planners."""
+    found = availability.listing("callback", company, now, now + timedelta(days=FIRST_WINDOW_DAYS), now)
+    return found[0] if found else None
+
+
 def at_risk(now: datetime) -> list[tuple[Booking, datetime]]:
     """Upcoming callbacks that start at or after their ticket's take-charge deadline, with that deadline."""
     found = db.session.scalars(

@@ -39,14 +39,16 @@ def notes(kind: str, start: datetime, now: datetime) -> list[Note]:
             if late
             else Note("free_cancel", _("annulation gratuite jusqu'au %(when)s", when=_when(until)))
         )
-    gate = terms.service(kind).prerequisites_gate_hours
+    gate = prerequisites_until(kind, start)
     if gate:
-        found.append(
-            Note(
-                "prerequisites", _("prérequis à confirmer avant le %(when)s", when=_when(business_before(start, gate)))
-            )
-        )
+        found.append(Note("prerequisites", _("prérequis à confirmer avant le %(when)s", when=_when(gate))))
     return found
+
+
+def prerequisites_until(kind: str, start: datetime) -> datetime | None:
+    """By when an intervention starting at `start` needs its prerequisites confirmed (None: it has no gate)."""
+    gate = contract.current().service(kind).prerequisites_gate_hours
+    return business_before(start, gate) if gate else None
 
 
 def _when(instant: datetime) -> str:

@@ -73,6 +73,25 @@ _SENTENCES = {
 }
 
 
+# A day of the week view without a slot says which rule emptied it, in a word (keyed like _SENTENCES).
+_DAY_LABELS = {
+    "notice": _l("Délai de prévenance"),
+    "notice/past": _l("Passé"),
+    "gate": _l("Trop tard pour les prérequis"),
+    "horizon": _l("Au-delà de l'horizon de réservation (%(days)s jours)"),
+    "holiday": _l("Jour férié"),
+    "closed": _l("Fermé"),
+    "no_consultant": _l("Aucun consultant"),
+    "full": _l("Complet"),
+}
+
+
+def day_label(code: str, variant: str | None = None, **params) -> str:
+    """The word for a day without a slot: its rule's, or « Complet » when bookings, absences or caps took it."""
+    template = _DAY_LABELS.get(f"{code}/{variant}") or _DAY_LABELS.get(code) or _DAY_LABELS["full"]
+    return str(template) % params
+
+
 @dataclass(frozen=True)
 class Reason:
     """A named outcome: why this slot is not free."""

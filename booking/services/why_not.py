@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Consultant, ExternalBusy, ExternalCalendar
 from . import availability
 from .bookings import check_entitlement
-from .errors import NotEntitled
+from .errors import Conflict, NotEntitled
 
 
 @dataclass
@@ -110,7 +110,7 @@ def explain(
     answer = Answer()
     try:
         check_entitlement(company, kind, start_at.astimezone(availability.PARIS).date())
-    except NotEntitled as refused:
+    except (NotEntitled, Conflict) as refused:  # Conflict: a major install of this version is booked already
         answer.shared.append(Rule(refused.code or "not_entitled", refused.message))
     verdict = availability.why_not(kind, company, start_at, now, consultant_id=consultant_id)
     answer.shared += [Rule(b.reason.code, b.reason.sentence) for b in verdict.shared]

@@ -66,15 +66,22 @@ def _ticket_args() -> dict | None:
 
 def _week_view(kind: str, monday: date, **extra):
     company, now = current_user.company, utcnow()
-    deadline = promise = None
+    deadline = promise = late = None
     ticket = extra.get("ticket")
     if ticket:
         promise = callbacks.commitment(company, ticket["priority"], ticket["opened_at"])
         deadline = promise.take_charge
+        if deadline is not None and deadline <= now:  # the commitment is missed already: say so, and what now
+            late = {
+                "first": callbacks.first_window(company, now),
+                "until": now + timedelta(days=callbacks.FIRST_WINDOW_DAYS),
+            }
     start, end = availability.local_range(monday, monday + timedelta(days=6))
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
     week = [monday + timedelta(days=n) for n in range(5)]
+    empty = [day for day in week if not days.get(day)]
+    why = availability.day_reasons(kind, company, empty, now) if empty else {}
     shown = _shown_day(week, days)
     at = week.index(shown)
     # on a phone one day shows at a time: the day before and after, across weeks (plain links, no script)
@@ -86,9 +93,11 @@ def _week_view(kind: str, monday: date, **extra):
         monday=monday,
         deadline=deadline,
         promise=promise,
+        late=late,
         notes=lambda slot: promises.notes(kind, slot.start, now),
         fits=callbacks.fits(found, deadline, end),
         days=[(day, days.get(day, [])) for day in week],
+        empty_days={day: _day_word(why.get(day), day, now) for day in empty},
         shown=shown,
         day_before=day_before,
         day_after=day_after,
@@ -96,6 +105,15 @@ def _week_view(kind: str, monday: date, **extra):
         next=monday + timedelta(days=7),
         **extra,
     )
+
+
+def _day_word(why: reasons.Reason | None, day: date, now: datetime) -> tuple[str, str]:
+    """A day without a slot: its word (« Jour férié », « Complet » …) and the rule's full sentence."""
+    if why is None:
+        return reasons.day_label("full"), ""
+    past = why.code == "notice" and day < now.astimezone(PARIS).date()
+    days = contract.current().policy.horizon_days
+    return reasons.day_label(why.code, "past" if past else None, days=days), why.sentence
 
 
 def _shown_day(week: list[date], days: dict) -> date:
@@ -188,7 +206,13 @@ def confirm(booking_id: int):
         return redirect(url_for("book.detail", booking_id=booking.id))
     if booking.status != "held":
         return redirect(url_for("book.detail", booking_id=booking.id))
-    return render_template("book/confirm.html", booking=booking, cost=costs.for_booking(booking), now=utcnow())
+    return render_template(
+        "book/confirm.html",
+        booking=booking,
+        cost=costs.for_booking(booking),
+        now=utcnow(),
+        prerequisites_until=promises.prerequisites_until(booking.kind, booking.start_at),
+    )
 
 
 @bp.route("/rendez-vous")
@@ -216,6 +240,8 @@ def detail(booking_id: int):
     return render_template(
         "book/detail.html",
         booking=booking,
+        now=now,
+        cost=costs.for_booking(booking),  # its free-cancellation limit, as the confirm step said it
         late=bookings.cutoff_passed(booking, now),
         checklist=interventions.checklist(booking),
         offer=offer,
