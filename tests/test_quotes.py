@@ -10,11 +10,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import AuditEntry, Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
-from booking.services import billing, priority, quotes
+from booking.services import billing, bookings, plan_view, priority, quotes
 from booking.services.errors import Conflict, Invalid
 from calendars.worktime import PARIS
 
@@ -37,7 +38,7 @@ def fr(amount: Decimal) -> str:
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
 
 
-def make_world(tier: str) -> dict:
+def make_world(tier: str, booked_days_ago: int = 30) -> dict:
     requester_company = f.company(tier, contract_start=date(2026, 1, 1), name="Pressé SA")
     other = f.company("confort", name="Patient SARL")
     requester, patient = f.user("client", requester_company), f.user("client", other)
@@ -46,15 +47,15 @@ def make_world(tier: str) -> dict:
     for day in range(1, 19):  # the expert is booked every morning of the next weeks, long in advance
         start = datetime(2026, 12, day, 9, tzinfo=PARIS)
         if start.weekday() < 5:
-            f.booking(expert, start, company=other, contact=patient, booked_at=NOW - timedelta(days=30))
+            f.booking(expert, start, company=other, contact=patient, booked_at=NOW - timedelta(days=booked_days_ago))
     db.session.commit()
     return {"requester": requester, "patient": patient, "expert": expert, "planner": planner}
 
 
-def planned(app, tier: str = "serenite", amount: int = 1, unit: str = "days"):
+def planned(app, tier: str = "serenite", amount: int = 1, unit: str = "days", booked_days_ago: int = 30):
     """A request accepted by the planner whose plan (and so quote) is ready."""
     app.config["RESHUFFLE_SECONDS"] = 2
-    world = make_world(tier)
+    world = make_world(tier, booked_days_ago)
     with time_machine.travel(NOW, tick=True):
         request = priority.request_consulting(world["requester"], "migration", amount, unit, "Migration paie", NOW)
         plan = wait(priority.decide(world["planner"], request, True, NOW).id)
@@ -197,3 +198,95 @@ def test_compensations_appear_on_the_billing_page_and_csv(serenite, client, auth
     assert rows[-1][0] == "total_compensations" and rows[-1][-1] == f"{paid:.2f}".replace(".", ",")
     other = billing.monthly_compensations(world["patient"].company, date(2026, 11, 1))
     assert other == []  # the moved client is not charged
+
+
+def test_the_quote_lists_every_move_even_those_without_compensation(app, client, auth):
+    """Bookings made less than 14 days ago move without compensation: the requester still sees each move."""
+    world, request, plan = planned(app, booked_days_ago=2)
+    quote = quotes.build(request, plan)
+    assert plan.plan["moves"] and len(quote.moves) == len(plan.plan["moves"])
+    assert quote.compensations == [] and quote.total == Decimal("0.00")
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
+        auth.login(world["requester"].email)
+        page = client.get(f"/portail/priorite/{request.id}/devis").get_data(as_text=True)
+    assert page.count('data-testid="quote-move"') == len(quote.moves) and "sans compensation" in page
+    assert "Montant HT" in page and "Patient" not in page
+
+
+def test_confort_consulting_accepted_is_billed_in_the_month_it_is_applied(app, client, auth):
+    world, request, plan = planned(app, "confort", amount=2)
+    price = quotes.build(request, plan).consulting
+    assert price == Decimal("1900.00")
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
+        priority.accept_quote(world["requester"], request, NOW, plan.id)
+        f.reread()
+        assert db.session.get(PriorityRequest, request.id).consulting_eur == price
+        auth.login(world["planner"].email)
+        page = plain(client.get("/planification/facturation?mois=2026-11").get_data(as_text=True))
+        text = client.get(f"/planification/facturation/{world['requester'].company_id}/2026-11.csv").get_data(
+            as_text=True
+        )
+    assert fr(price) in page and "Confort" in page
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    consulting = [r for r in rows if r and r[0] == "conseil_prioritaire"]
+    assert consulting == [["conseil_prioritaire", "2026-11-30", str(request.id), "2", "jours", "1900,00"]]
+    assert ["total_conseil_prioritaire", "", "", "", "", "1900,00"] in rows
+    assert billing.monthly_consulting(world["requester"].company, date(2026, 12, 1)) == []
+
+
+def test_serenite_consulting_is_included_and_not_billed(serenite):
+    world, request, plan = serenite
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
+        priority.accept_quote(world["requester"], request, NOW, plan.id)
+    f.reread()
+    assert db.session.get(PriorityRequest, request.id).consulting_eur == Decimal("0.00")
+    assert billing.monthly_consulting(world["requester"].company, date(2026, 11, 1)) == []
+
+
+def test_a_consulting_cancelled_by_a_planner_is_no_longer_billed(app):
+    world, request, plan = planned(app, "confort")
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
+        priority.accept_quote(world["requester"], request, NOW, plan.id)
+        f.reread()
+        placed = db.session.scalars(select(Booking).where(Booking.kind == "priority_consulting")).all()
+        assert len(placed) == 1
+        with pytest.raises(Conflict, match="n'est plus facturé une fois tous ses jours annulés"):
+            bookings.cancel(world["planner"], placed[0], NOW)  # first the consequences, to acknowledge
+        bookings.cancel(world["planner"], placed[0], NOW, acknowledged=True)
+    f.reread()
+    assert db.session.get(PriorityRequest, request.id).consulting_eur == Decimal("0.00")
+    assert billing.monthly_consulting(world["requester"].company, date(2026, 11, 1)) == []
+    assert db.session.scalar(select(func.count()).select_from(Compensation)) > 0  # compensations stay due
+
+
+def test_an_applied_plan_cannot_be_recomputed(serenite, client, auth):
+    """Recomputing an applied plan replaced it on the pages by a new (failed) one: the quote accepted was lost."""
+    world, request, plan = serenite
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
+        priority.accept_quote(world["requester"], request, NOW, plan.id)
+        auth.login(world["planner"].email)
+        page = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
+        assert "Recalculer" not in page
+        done = client.post(f"/planification/plans/{plan.id}/recalculer", follow_redirects=True)
+        assert "déjà appliqué" in done.get_data(as_text=True)
+        with pytest.raises(Conflict, match="déjà appliquée ou refusée"):
+            priority.start(world["planner"], "priority", NOW, request=db.session.get(PriorityRequest, request.id))
+    f.reread()
+    assert priority.latest(db.session.get(PriorityRequest, request.id)).id == plan.id
+
+
+@pytest.mark.parametrize(
+    "reason, french, english",
+    [
+        ("a booking that no longer fits its consultant's working time has nowhere to go", "n'a nulle part", "nowhere"),
+        ("job-1: no consultant with skill 'paie' has working time for it in its window", "« paie »", "“paie”"),
+        ("2 joint placements opened; no plan places every priority job", "relancez le calcul", "compute again"),
+        ("le calcul a échoué (ValueError : x). Relancez-le", "le calcul a échoué", "le calcul a échoué"),
+    ],
+)
+def test_a_failed_plan_says_why_in_the_readers_language(app, reason, french, english):
+    """The solver explains in English; a planner reading French got that English sentence on the plan page."""
+    with app.test_request_context(), force_locale("fr"):
+        assert french in plan_view.why_failed(reason)
+    with app.test_request_context(), force_locale("en"):
+        assert english in plan_view.why_failed(reason)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     ForeignKey,
     Index,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -175,6 +177,10 @@ class PriorityRequest(db.Model):
     client_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quote_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after it, the plan is recomputed
     agreement_note: Mapped[str | None] = mapped_column(Text)  # a planner's record of an agreement by phone
+    # The consulting's own price (0 when the tier includes it), fixed when the plan is applied: the billing
+    # reads it then, whatever the contract's rates become; 0 again if a planner cancels every day of it.
+    consulting_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company] = relationship()  # noqa: F821
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])  # noqa: F821

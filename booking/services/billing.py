@@ -1,5 +1,5 @@
-"""Monthly billable report per company: one line per session, net of refunds, then the compensations it
-pays for the bookings of other clients moved for its priority consulting."""
+"""Monthly billable report per company: one line per session, net of refunds, then the priority consulting it
+was quoted a price for, and the compensations it pays for the bookings of other clients moved for it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from calendars.worktime import PARIS
 
 from .. import csvsafe
 from ..extensions import db
-from ..models import Booking, Company, Compensation, LedgerEntry
+from ..models import Booking, Company, Compensation, LedgerEntry, PriorityRequest
 
+CONSULTING_HEADER = ["ligne", "date", "demande", "duree", "unite", "montant_eur"]
 COMPENSATION_HEADER = ["ligne", "date", "plan", "rendez_vous_deplace", "client_deplace", "montant_eur"]
 HEADER = ["date", "heure", "prestation", "contact", "consultant", "statut", "minutes_incluses", "minutes_facturables"]
 
@@ -59,6 +60,23 @@ def monthly_csv(company: Company, month: date) -> str:
             ]
         )
     lines.append(["total", "", "", "", "", "", sum(r[1] for r in rows), sum(r[2] for r in rows)])
+    consulting = monthly_consulting(company, month)
+    if consulting:  # its own block, like the compensations: the sessions' columns stay as they were
+        lines += [[], CONSULTING_HEADER]
+        for request in consulting:
+            assert request.applied_at is not None and request.consulting_eur is not None  # what the query selects
+            lines.append(
+                [
+                    "conseil_prioritaire",
+                    request.applied_at.astimezone(PARIS).date().isoformat(),
+                    request.id,
+                    request.amount,
+                    "jours" if request.unit == "days" else "heures",
+                    _amount(request.consulting_eur),
+                ]
+            )
+        total = sum((r.consulting_eur or Decimal(0) for r in consulting), Decimal(0))
+        lines.append(["total_conseil_prioritaire", "", "", "", "", _amount(total)])
     paid = monthly_compensations(company, month)
     if paid:  # a second block, so that the sessions' columns stay what they were for those who read them
         lines += [[], COMPENSATION_HEADER]
@@ -75,6 +93,25 @@ def monthly_csv(company: Company, month: date) -> str:
             )
         lines.append(["total_compensations", "", "", "", "", _amount(sum((e.amount_eur for e, _ in paid), Decimal(0)))])
     return csvsafe.write(lines)
+
+
+def monthly_consulting(company: Company, month: date) -> list[PriorityRequest]:
+    """The company's priority consulting billed in a local month: those whose plan was applied then at a
+    price (Confort's, from the contract's rates; Sérénité's is included, 0, and not listed). Billed when
+    applied, like the compensations of the same plan: one quote accepted, one month."""
+    start, end = month_range(month)
+    return list(
+        db.session.scalars(
+            select(PriorityRequest)
+            .where(
+                PriorityRequest.company_id == company.id,
+                PriorityRequest.applied_at >= start,
+                PriorityRequest.applied_at < end,
+                PriorityRequest.consulting_eur > 0,
+            )
+            .order_by(PriorityRequest.applied_at, PriorityRequest.id)
+        )
+    )
 
 
 def monthly_compensations(company: Company, month: date) -> list[tuple[Compensation, str]]:

@@ -16,7 +16,7 @@ from calendars.worktime import PARIS
 from .. import contract, labels
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User, overlapping, with_status
-from . import audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons
+from . import access, audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
 STAFF = ("planner", "admin")
@@ -29,7 +29,8 @@ def _label(kind: str):
 
 def check_entitlement(company: Company, kind: str, day: date | None = None) -> None:
     """Refuse, with the reason, a service the company's contract does not include (on `day` when given:
-    a booking after a planned tier change follows the new tier)."""
+    a booking after a planned tier change follows the new tier), or no longer allows (a major install
+    per version: `version_installed`)."""
     # the tier first: its read brings the contract version in force with it (services.snapshot)
     tier_name = periods.tier_on(company, day) if day else company.tier
     terms = contract.current()
@@ -63,13 +64,15 @@ def check_entitlement(company: Company, kind: str, day: date | None = None) -> N
         raise NotEntitled(
             _l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind))
         )
+    if kind == "major_install":  # said before any slot is offered: the service list, the week, the API alike
+        _check_one_install_per_version(company)
 
 
 def refusal(company: Company, kind: str) -> str | None:
     """Why `company` may not book `kind`, or None when it may."""
     try:
         check_entitlement(company, kind)
-    except (NotEntitled, Invalid) as refused:
+    except (NotEntitled, Invalid, Conflict) as refused:
         return refused.message
     return None
 
@@ -147,8 +150,6 @@ def book(
             code="ticket_missing",
         )
     environment = _environment(company, service, environment)
-    if kind == "major_install":
-        _check_one_install_per_version(company)
     # The consultant named, else the one availability prefers, chosen before the locks: under them only that
     # consultant is locked and re-checked, so the critical section does not grow with the team. Should the
     # slot have gone meanwhile, the whole team is locked and asked again (`_ChooseAgain`).
@@ -186,8 +187,11 @@ def book(
                 target_version=company.erp_version if kind == "major_install" else None,
             )
             if ticket is not None:
-                booking.ticket = ticket  # maybe new: written with the booking
-                deadline = take_charge_deadline(company, ticket.priority, ticket.opened_at)
+                # maybe new, written with the booking; unless a booking of the company, which waited for the same
+                # lock, has just written its reference: then it is that ticket (the lock orders both, the first
+                # one's commit is visible under it)
+                linked = booking.ticket = access.ticket_again(ticket)
+                deadline = take_charge_deadline(company, linked.priority, linked.opened_at)
                 booking.beyond_commitment = deadline is not None and slot.start >= deadline
             if hold:
                 policy = contract.current().policy
@@ -376,6 +380,8 @@ def cancel(
         if not late:
             hour_bank.refund(booking, "timely_cancel")  # a code: labels.LEDGER_NOTES says it
         audit.record(actor, "booking.cancel", booking, late=late)
+        if booking.kind == "priority_consulting":
+            priority_changes.forgo_price(actor, booking, CANCELLED)
         if not was_held:
             notify.booking_changed(booking, "cancelled")
     return booking

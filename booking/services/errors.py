@@ -128,6 +128,7 @@ CODES = (
     "quote_changed",
     "quote_expired",
     "plan_not_ready",
+    "plan_applied",
     "plan_stale",
     "plan_not_found",
     # calendars and webhooks

@@ -185,7 +185,7 @@ def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
     subject = "Devis de conseil prioritaire à valider"
     body = (
         f"Bonjour,\n\nLe devis de votre demande de conseil prioritaire ({request.skill}) est prêt : "
-        f"{total} au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
+        f"{total} HT au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
         f"et acceptez-le ici : {link}\n"
     )
     mail.queue([request.requester.email], subject, body)

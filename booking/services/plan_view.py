@@ -4,10 +4,13 @@ A fixed number of queries however many bookings the plan moves."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -138,3 +141,44 @@ def timelines(plan: ReshufflePlan, result: Plan, names: dict[str, str]) -> list[
         DayLine(names.get(c, c), d, before[(c, d)], after[(c, d)])
         for c, d in sorted(touched, key=lambda k: (k[1], k[0]))
     ][:MAX_TIMELINES]
+
+
+# The solver says why it found no plan in English (solver/ knows nothing of the pages' languages); the
+# planner reads it in theirs. Reasons written by the app itself are kept as they were written.
+_SOLVER_REASONS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"a booking that no longer fits its consultant's working time has nowhere to go$"),
+        lambda _m: _("un rendez-vous qui ne tient plus dans les heures de son consultant n'a nulle part où aller."),
+    ),
+    (
+        re.compile(r"a pinned or frozen booking lies in time its consultant no longer works$"),
+        lambda _m: _("un rendez-vous épinglé, ou trop proche pour bouger, tombe hors des heures de son consultant."),
+    ),
+    (
+        re.compile(r"\S+: no consultant with skill '(?P<skill>[^']*)' has working time for it in its window$"),
+        lambda m: _(
+            "aucun consultant ayant la compétence « %(skill)s » n'est libre dans la fenêtre.", skill=m["skill"]
+        ),
+    ),
+    (
+        re.compile(r"\S+: the greedy found no placement whose displaced bookings could all move$"),
+        lambda _m: _("aucune place où les rendez-vous à déplacer en trouveraient tous une autre."),
+    ),
+    (
+        re.compile(r"INFEASIBLE$"),
+        lambda _m: _("aucun plan ne respecte toutes les règles : élargissez la demande ou libérez du temps."),
+    ),
+    (
+        re.compile(r"(.*no plan places every priority job|UNKNOWN|MODEL_INVALID)$"),
+        lambda _m: _("aucun plan trouvé dans le temps de calcul : relancez le calcul ou élargissez la demande."),
+    ),
+]
+
+
+def why_failed(error: str | None) -> str:
+    """A failed plan's reason in the reader's language."""
+    for pattern, say in _SOLVER_REASONS:
+        found = pattern.match(error or "")
+        if found is not None:
+            return say(found)
+    return error or ""

@@ -62,9 +62,9 @@ def request_consulting(
 
 def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -> ReshufflePlan | None:
     """The planner accepts (and a plan starts computing) or refuses a request."""
-    if request.status != "requested":
-        raise Conflict(_l("Cette demande a déjà été traitée."), code="state_changed")
     with locking.locked([locking.company(request.company_id)]):
+        if request.status != "requested":  # read under the lock: two planners deciding at once, one wins
+            raise Conflict(_l("Cette demande a déjà été traitée."), code="state_changed")
         request.status = "accepted" if accept else "refused"
         if accept:
             request.accepted_at, request.accepted_by_id = now, actor.id
@@ -80,8 +80,15 @@ def start(
     request: PriorityRequest | None = None,
     consultant: Consultant | None = None,
 ) -> ReshufflePlan:
-    """A new plan, queued: a scheduler's worker computes it (services/plan_queue.py), the page follows it."""
-    with locking.locked([]):
+    """A new plan, queued: a scheduler's worker computes it (services/plan_queue.py), the page follows it.
+    Refused for a request already applied or refused (read under its company's lock): a new plan would
+    replace, on its pages, the quote that was accepted."""
+    with locking.locked([locking.company(request.company_id)] if request else []):
+        if request is not None and request.status in ("applied", "refused"):
+            raise Conflict(
+                _l("Cette demande est déjà appliquée ou refusée : il n'y a plus de plan à calculer."),
+                code="state_changed",
+            )
         plan = ReshufflePlan(
             kind=kind,
             status="queued",
@@ -92,6 +99,15 @@ def start(
         )
         db.session.add(plan)
     return plan
+
+
+def recompute(actor: User, plan: ReshufflePlan, now: datetime) -> ReshufflePlan:
+    """A planner asks for a new plan in place of `plan`: refused once it is applied (the schedule follows it
+    already; `start` re-checks the request under its lock, should a client accept meanwhile)."""
+    if plan.status == "applied":  # final: no later change makes it applicable again
+        raise Conflict(_l("Ce plan est déjà appliqué : il n'y a plus rien à recalculer."), code="plan_applied")
+    consultant = db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None
+    return start(actor, plan.kind, now, request=plan.request, consultant=consultant)
 
 
 def accept_quote(actor: User, request: PriorityRequest, now: datetime, plan_id: int | None = None) -> ReshufflePlan:
@@ -294,7 +310,9 @@ def _apply_locked(
             audit.record(actor, "booking.priority", booking, plan=plan.id)
         plan.status = "applied"
         if plan.request:
-            plan.request.status = "applied"
+            # the consulting's price as the quote said it, for the month's billing (services/billing.py)
+            plan.request.status, plan.request.applied_at = "applied", now
+            plan.request.consulting_eur = quotes.consulting_price(plan.request)[2]
         audit.record(actor, "reshuffle.apply", plan, moved=len(moves))
         for booking in moved:
             notify.booking_changed(booking, "rescheduled", before=previous[booking.id])

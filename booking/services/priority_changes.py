@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import AuditEntry, Booking, Compensation, ReshufflePlan
+from ..models import AuditEntry, Booking, Compensation, ReshufflePlan, User
+from . import audit
 
 
 def plan_of(booking: Booking) -> ReshufflePlan | None:
@@ -29,7 +30,19 @@ def plan_of(booking: Booking) -> ReshufflePlan | None:
 
 
 def consequences(booking: Booking, change: str) -> str:
-    """One paragraph: the plan is not undone — moved bookings stay moved, compensations charged stay due."""
+    """One paragraph: the plan is not undone — moved bookings stay moved, compensations charged stay due;
+    cancelling says what becomes of the consulting's own price."""
+    text = _consequences(booking, change)
+    request = plan.request if change == "cancel" and (plan := plan_of(booking)) else None
+    if request is not None and request.consulting_eur:
+        text += " " + _(
+            "Le conseil lui-même (%(price)s HT) n'est plus facturé une fois tous ses jours annulés.",
+            price=format_currency(request.consulting_eur, "EUR"),
+        )
+    return text
+
+
+def _consequences(booking: Booking, change: str) -> str:
     plan = plan_of(booking)
     moved = len((plan.plan or {}).get("moves", [])) if plan else 0
     if not moved:
@@ -56,3 +69,33 @@ def consequences(booking: Booking, change: str) -> str:
         "(%(charged)s) restent dues.",
         **values,
     )
+
+
+def _placed_by(plan: ReshufflePlan, company_id: int) -> list[int]:
+    """The priority consulting bookings that `plan` created (their audit rows name it)."""
+    rows = db.session.execute(
+        select(AuditEntry.object_id, AuditEntry.details).where(
+            AuditEntry.action == "booking.priority",
+            AuditEntry.object_type == "booking",
+            AuditEntry.object_id.in_(
+                select(Booking.id).where(Booking.company_id == company_id, Booking.kind == "priority_consulting")
+            ),
+        )
+    )
+    return [booking_id for booking_id, details in rows if (details or {}).get("plan") == plan.id]
+
+
+def forgo_price(actor: User, booking: Booking, cancelled: tuple[str, ...]) -> None:
+    """`booking` (a priority consulting) was just cancelled, in the transaction that holds its locks: once
+    every day its plan placed is cancelled, the consulting itself is no longer billed (a planner cancelled
+    it: the client never got it). Compensations for the bookings moved for it stay due."""
+    plan = plan_of(booking)
+    request = plan.request if plan else None
+    if plan is None or request is None or not request.consulting_eur:
+        return
+    statuses = db.session.scalars(select(Booking.status).where(Booking.id.in_(_placed_by(plan, request.company_id))))
+    if all(status in cancelled for status in statuses):
+        audit.record(
+            actor, "priority.consulting_not_billed", request, plan=plan.id, was_eur=str(request.consulting_eur)
+        )
+        request.consulting_eur = Decimal("0.00")

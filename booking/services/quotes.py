@@ -20,11 +20,20 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class Compensation:
+    """One booking the plan moves, with what the requester pays for it (0 when nothing)."""
+
     booking: Booking
     company: str
     moved_from: datetime
     moved_to: datetime
     amount: Decimal
+    own: bool = False  # the requester's own booking
+    from_consultant: str = ""
+    to_consultant: str = ""
+
+    @property
+    def reassigned(self) -> bool:
+        return self.from_consultant != self.to_consultant
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,13 @@ class Quote:
     included: bool  # the tier includes priority consulting (Sérénité)
     rate: Decimal | None  # per day or per hour, from the contract's price list
     consulting: Decimal  # amount × rate, 0 when included
-    compensations: list[Compensation]
+    moves: list[Compensation]  # every booking the plan moves: the requester sees all before consenting
     valid_until: datetime | None
+
+    @property
+    def compensations(self) -> list[Compensation]:
+        """The moves the requester pays for."""
+        return [m for m in self.moves if m.amount]
 
     @property
     def compensation_total(self) -> Decimal:
@@ -70,13 +84,19 @@ def build(request: PriorityRequest, plan: ReshufflePlan | None) -> Quote | None:
     if plan is None or not plan.plan or plan.status not in ("ready", "applied"):
         return None
     result, names = read_plan(plan.plan), plan_view.consultant_names()
-    # a booking moved at no cost to the requester is in the plan, not in the quote
+    # every move, paid for or not: the requester's own bookings may move too, and they should know first
     lines = [
         Compensation(
-            m.booking, m.booking.company.name, m.moved_from, m.moved_to, Decimal(str(m.compensation_eur)).quantize(CENT)
+            m.booking,
+            m.booking.company.name,
+            m.moved_from,
+            m.moved_to,
+            Decimal(str(m.compensation_eur)).quantize(CENT),
+            m.booking.company_id == request.company_id,
+            m.from_consultant,
+            m.to_consultant,
         )
         for m in plan_view.moves(result, names)
-        if m.compensation_eur
     ]
     included, rate, consulting = consulting_price(request)
     return Quote(

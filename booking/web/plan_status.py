@@ -12,7 +12,7 @@ from ..auth import role_required
 from ..extensions import db
 from ..models import ReshufflePlan
 from ..models.types import utcnow
-from ..services import plan_queue
+from ..services import plan_queue, plan_view
 
 bp = Blueprint("plan_status", __name__)
 WAITING_LONG_SECONDS = 60  # queued longer than this: no worker is taking plans, which the planner should know
@@ -57,7 +57,7 @@ def _text(found: dict) -> str:
         if found["attempts"] > 1:
             parts.append(_("repris après l'interruption du calcul précédent"))
         return " · ".join(parts)
-    return found["error"] or _("Calcul terminé : rechargez la page pour voir le plan.")
+    return plan_view.why_failed(found["error"]) or _("Calcul terminé : rechargez la page pour voir le plan.")
 
 
 def plan_state(plan: ReshufflePlan) -> dict:
@@ -67,6 +67,7 @@ def plan_state(plan: ReshufflePlan) -> dict:
 
 
 bp.add_app_template_global(plan_state, "plan_state")
+bp.add_app_template_global(plan_view.why_failed, "plan_error")
 
 
 @bp.route("/planification/plans/<int:plan_id>/etat")

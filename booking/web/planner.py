@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from calendars.worktime import PARIS
 
-from .. import inputs
+from .. import contract, inputs
 from ..auth import role_required
 from ..extensions import db
 from ..models import Booking, Company
@@ -68,7 +68,13 @@ def billing_index():
     paid = {
         c.id: sum((e.amount_eur for e, _ in billing.monthly_compensations(c, month)), Decimal("0")) for c, _ in rows
     }
-    return render_template("planner/billing.html", month=month, rows=rows, paid=paid)
+    consulting = {
+        c.id: sum((r.consulting_eur or Decimal(0) for r in billing.monthly_consulting(c, month)), Decimal("0"))
+        for c, _ in rows
+    }
+    return render_template(
+        "planner/billing.html", month=month, rows=rows, paid=paid, consulting=consulting, terms=contract.current()
+    )
 
 
 @bp.route("/facturation/lignes")

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..auth import role_required
 from ..extensions import db
-from ..models import Consultant, PriorityRequest, ReshufflePlan
+from ..models import PriorityRequest, ReshufflePlan
 from ..models.types import utcnow
 from ..services import plan_view, priority, quotes
 from ..services.errors import Invalid, ServiceError
@@ -76,14 +76,11 @@ def apply(plan_id: int):
 @role_required("planner", "admin")
 def recompute(plan_id: int):
     plan = db.session.get(ReshufflePlan, plan_id) or abort(404)
-    fresh = priority.start(
-        current_user,
-        plan.kind,
-        utcnow(),
-        request=plan.request,
-        consultant=db.session.get(Consultant, plan.consultant_id) if plan.consultant_id else None,
-    )
-    return redirect(_plan_home(fresh))
+    try:
+        plan = priority.recompute(current_user, plan, utcnow())
+    except ServiceError as error:
+        flash_refusal(error)
+    return redirect(_plan_home(plan))
 
 
 @bp.route("/planification/plans/<int:plan_id>")
