@@ -209,7 +209,7 @@ def test_the_quote_lists_every_move_even_those_without_compensation(app, client,
     with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
         auth.login(world["requester"].email)
         page = client.get(f"/portail/priorite/{request.id}/devis").get_data(as_text=True)
-    assert page.count('data-testid="quote-move"') == len(quote.moves) and "sans compensation" in page
+    assert page.count('data-testid="quote-move"') == len(quote.moves) and "déplacé sans compensation" in page
     assert "Montant HT" in page and "Patient" not in page
 
 

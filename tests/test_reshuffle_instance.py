@@ -129,3 +129,29 @@ def test_a_part_time_pattern_is_the_instance_s_unavailable_time_as_it_is_the_slo
     assert min(s.start for s in found if s.start.astimezone(PARIS).date() == tuesday) == datetime(
         2026, 12, 8, 8, 30, tzinfo=PARIS
     )
+
+
+def test_a_priority_consulting_already_placed_is_its_consultants_unavailable_time(app):
+    """A plan took a paid 4-day priority consulting for a movable one-day block and shrank it to one day: an
+    applied consulting is not the solver's to move, and its whole time is its consultant's."""
+    company = f.company("serenite", contract_start=date(2026, 1, 1))
+    contact = f.user("client", company)
+    expert = f.consultant(skills=("migration",))
+    f.consultant(skills=("migration",))  # somewhere else for the new job
+    # Monday 30 November to Wednesday 9 December: begun before now, its remaining days count too
+    started, ends = datetime(2026, 11, 30, 9, tzinfo=PARIS), datetime(2026, 12, 9, 18, tzinfo=PARIS)
+    minutes = int((ends - started).total_seconds() // 60)
+    placed = f.booking(expert, started, minutes, company=company, contact=contact, kind="priority_consulting")
+    request = PriorityRequest(
+        company=company, requester=contact, skill="migration", amount=2, unit="days", status="accepted", accepted_at=NOW
+    )
+    db.session.add(request)
+    db.session.commit()
+    raw = reshuffle.build(NOW, [request])
+    assert f"b{placed.id}" not in {b["id"] for b in raw["bookings"]}
+    days = {date(2026, 12, d) for d in (1, 2, 3, 4, 7, 8, 9)}
+    assert _unavailable_days(raw, expert) >= days
+    instance = read_instance(raw)
+    plan = solve(instance, time_limit=3)
+    assert violations(instance, plan) == [] and not plan.moves
+    assert all(p.consultant != f"c{expert.id}" or p.start.astimezone(PARIS).date() not in days for p in plan.placements)

@@ -58,15 +58,15 @@ def _consequences(booking: Booking, change: str) -> str:
     values = {"plan": plan.id, "moved": moved, "charged": format_currency(Decimal(charged), "EUR")}
     if change == "cancel":
         return _(
-            "Annuler ce conseil prioritaire ne défait pas le plan n°%(plan)s : les %(moved)s rendez-vous d'autres "
-            "clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà facturées "
-            "(%(charged)s) restent dues.",
+            "Annuler ce conseil prioritaire ne défait pas le plan n°%(plan)s : les rendez-vous déplacés pour lui "
+            "(%(moved)s) ne reviennent pas à leur place, et les compensations déjà facturées (%(charged)s) "
+            "restent dues.",
             **values,
         )
     return _(
-        "Déplacer ce conseil prioritaire ne défait pas le plan n°%(plan)s : les %(moved)s rendez-vous d'autres "
-        "clients déplacés pour lui ne reviennent pas à leur place, et les compensations déjà facturées "
-        "(%(charged)s) restent dues.",
+        "Déplacer ce conseil prioritaire ne défait pas le plan n°%(plan)s : les rendez-vous déplacés pour lui "
+        "(%(moved)s) ne reviennent pas à leur place, et les compensations déjà facturées (%(charged)s) "
+        "restent dues.",
         **values,
     )
 

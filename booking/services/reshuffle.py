@@ -13,7 +13,7 @@ from solver.instance import INSTANCE_FORMAT
 
 from .. import contract
 from ..extensions import db
-from ..models import Booking, Consultant, ExternalBusy, PriorityRequest
+from ..models import Booking, Consultant, ExternalBusy, PriorityRequest, overlapping
 from . import solver_ids
 from .availability import BUSINESS, calendar_for, eligible
 from .availability import earliest as first_start
@@ -29,13 +29,29 @@ def _iso(instant: datetime) -> str:
 def _unavailable(consultant: Consultant, start: datetime, end: datetime) -> list[dict]:
     """The business time (the instance's calendar) in which this consultant does not work: outside their
     weekly pattern (part time, other hours), on their regional holidays, during their absences, plus their
-    imported busy time. The pattern comes from `calendar_for`, the same calendar the slot list uses."""
+    imported busy time and the priority consulting they give. The pattern comes from `calendar_for`, the
+    same calendar the slot list uses."""
     spans = subtract(BUSINESS.intervals(start, end), calendar_for(consultant).intervals(start, end))
     spans += db.session.execute(
         select(ExternalBusy.start_at, ExternalBusy.end_at).where(
             ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > start, ExternalBusy.start_at < end
         )
     ).all()
+    # A priority consulting already placed is not the solver's to move: a planner moves it, seeing what that
+    # implies, and it lasts days the catalogue does not know (a plan once took a paid 4-day consulting for a
+    # movable 1-day block). Its time, started or not, is the consultant's, as an absence is.
+    spans += [
+        span
+        for a, b in db.session.execute(
+            select(Booking.start_at, Booking.end_at).where(
+                Booking.consultant_id == consultant.id,
+                Booking.kind == "priority_consulting",
+                Booking.status == "confirmed",
+                overlapping(start, end),
+            )
+        )
+        for span in BUSINESS.intervals(max(a, start), min(b, end))  # its working hours, day by day
+    ]
     return [{"start": _iso(a), "end": _iso(b)} for a, b in sorted(spans)]
 
 
@@ -65,7 +81,12 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
     bookings = []
     for booking in db.session.scalars(
         select(Booking)
-        .where(Booking.status == "confirmed", Booking.start_at >= now, Booking.end_at <= end)
+        .where(
+            Booking.status == "confirmed",
+            Booking.kind != "priority_consulting",  # its consultant's unavailable time (see `_unavailable`)
+            Booking.start_at >= now,
+            Booking.end_at <= end,
+        )
         .order_by(Booking.start_at)
     ):
         service = terms.service(booking.kind)
