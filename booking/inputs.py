@@ -106,7 +106,7 @@ def _refuse_unstorable(texts: Iterable[str]) -> None:
     for text in texts:
         if "\x00" in text:
             raise BadInput(_("Caractère nul (\\u0000) refusé : retirez-le du texte envoyé."))
-        if LONE_SURROGATE.search(text):
+        if not text.isascii() and LONE_SURROGATE.search(text):  # isascii: a flag, most texts are
             raise BadInput(
                 _(
                     "Caractère invalide refusé : une moitié de paire UTF-16 seule (\\ud800 à \\udfff) n'est pas "
