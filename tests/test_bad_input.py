@@ -271,17 +271,22 @@ def _cases(table):
 
 @pytest.mark.parametrize("any_app, label, method, path, body, status, words", _cases(API), indirect=["any_app"])
 def test_api_bad_input_is_refused_clearly_and_changes_nothing(world, any_app, label, method, path, body, status, words):
-    client = any_app.test_client()
-    before = _counts()
-    headers = {"Authorization": f"Bearer {world['token']}"}
-    kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {"json": body}
-    with time_machine.travel(NOW, tick=False):
-        response = client.open(path.format(**world), method=method, headers=headers, **kwargs)
-    assert response.status_code == status, response.get_data(as_text=True)[:300]
-    assert response.mimetype == "application/problem+json"
+    response = _refused(any_app, world, world["token"], method, path, body, status)
     assert response.json["status"] == status and response.json["detail"]
     assert words in response.json["detail"]
+
+
+def _refused(any_app, world, token: str, method: str, path: str, body, status: int):
+    """The API's answer to `body`: `status` in problem+json, and nothing written."""
+    before = _counts()
+    headers = {"Authorization": f"Bearer {token}"}
+    kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {"json": body}
+    with time_machine.travel(NOW, tick=False):
+        response = any_app.test_client().open(path.format(**world), method=method, headers=headers, **kwargs)
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/problem+json"
     assert _counts() == before
+    return response
 
 
 def test_api_refuses_a_nul_byte_in_a_header(world, any_app):
@@ -685,16 +690,8 @@ ADMIN_API = [
 def test_back_office_api_bad_input_is_refused_clearly_and_changes_nothing(
     world, any_app, label, method, path, body, status, words, code
 ):
-    client = any_app.test_client()
-    before = _counts()
-    headers = {"Authorization": f"Bearer {world['admin_token']}"}
-    kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {"json": body}
-    with time_machine.travel(NOW, tick=False):
-        response = client.open(path.format(**world), method=method, headers=headers, **kwargs)
-    assert response.status_code == status, response.get_data(as_text=True)[:300]
-    assert response.mimetype == "application/problem+json"
+    response = _refused(any_app, world, world["admin_token"], method, path, body, status)
     assert words in response.json["detail"] and response.json["code"] == code
-    assert _counts() == before
 
 
 @pytest.mark.parametrize("any_app", ["sqlite", "postgresql"], indirect=True)

@@ -53,24 +53,27 @@ def test_a_major_install_already_booked_for_the_version_is_not_offered_again(app
     assert api.status_code == 409 and api.json["code"] == "version_installed"
 
 
-def test_the_confirm_step_of_a_minor_update_repeats_its_prerequisites_deadline(app, client, auth):
-    _company, contact = _contact("confort")
-    held = bookings.book(contact, "minor_update", paris("2026-12-10 14:00"), NOW, hold=True)
+def _read(client, auth, contact, url: str, language: str = "fr") -> str:
+    """The page as the contact reads it at NOW (in `language`), apostrophes unescaped."""
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
         auth.login(contact.email)
-        page = client.get(f"/portail/rendez-vous/{held.id}/confirmer").get_data(as_text=True).replace("&#39;", "'")
+        if language != "fr":
+            client.post(f"/langue/{language}", data={"next": "/portail/reserver"})
+        return client.get(url).get_data(as_text=True).replace("&#39;", "'")
+
+
+def test_the_confirm_step_of_a_minor_update_repeats_its_prerequisites_deadline(app, client, auth):
+    _company, contact = _contact("confort")
+    held = bookings.book(contact, "minor_update", paris("2026-12-10 14:00"), NOW, hold=True)
+    page = _read(client, auth, contact, f"/portail/rendez-vous/{held.id}/confirmer")
     assert "Prérequis à confirmer avant le lundi 7 décembre à 11 h 00 ; sans eux, l'intervention" in page
 
 
 def test_the_cancellation_limit_is_written_in_the_readers_language(app, client, auth):
     _company, contact = _contact("serenite")
     held = bookings.book(contact, "erplib", paris("2026-12-08 14:00"), NOW, hold=True)
-    db.session.commit()
-    with time_machine.travel(NOW, tick=False):
-        auth.login(contact.email)
-        client.post("/langue/en", data={"next": "/portail/reserver"})
-        page = client.get(f"/portail/rendez-vous/{held.id}/confirmer").get_data(as_text=True)
+    page = _read(client, auth, contact, f"/portail/rendez-vous/{held.id}/confirmer", language="en")
     assert "Free cancellation until Thursday 3 December at 11:00; after that, the session is consumed." in page
     assert " à " not in page and " h 00" not in page
 
@@ -78,10 +81,7 @@ def test_the_cancellation_limit_is_written_in_the_readers_language(app, client, 
 def test_a_confirmed_booking_repeats_its_free_cancellation_limit(app, client, auth):
     _company, contact = _contact("serenite")
     session = bookings.book(contact, "erplib", paris("2026-12-08 14:00"), NOW)
-    db.session.commit()
-    with time_machine.travel(NOW, tick=False):
-        auth.login(contact.email)
-        page = client.get(f"/portail/rendez-vous/{session.id}").get_data(as_text=True).replace("&#39;", "'")
+    page = _read(client, auth, contact, f"/portail/rendez-vous/{session.id}")
     assert "Annulation gratuite jusqu'au jeudi 3 décembre à 11 h 00 ; après, la séance est décomptée." in page
 
 

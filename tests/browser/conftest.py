@@ -72,3 +72,13 @@ def page(browser, request):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def plain_page(browser):
+    """A page with JavaScript off: every step must still work."""
+    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

@@ -7,16 +7,6 @@ from playwright.sync_api import expect
 from .test_login import SHOTS, login
 
 
-@pytest.fixture
-def plain_page(browser):
-    """A page with JavaScript off: every step must still work."""
-    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", java_script_enabled=False)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_token_is_revoked_after_being_asked(plain_page, live_server, width):

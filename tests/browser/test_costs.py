@@ -8,16 +8,6 @@ from .test_booking import balance_text, minutes
 from .test_login import SHOTS, login
 
 
-@pytest.fixture
-def plain_page(browser):
-    """A page with JavaScript off: every step must still work."""
-    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", java_script_enabled=False)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 @pytest.mark.browser
 def test_serenite_contact_sees_the_cost_then_cancels_after_being_asked(plain_page, live_server):
     page = plain_page
