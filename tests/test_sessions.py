@@ -3,8 +3,10 @@ remember-me cookie); an admin and the CLI can end them too."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask_login.utils import encode_cookie
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from booking.extensions import db
 from booking.models import AuditEntry, User
@@ -131,3 +133,28 @@ def test_cli_set_password_ends_the_sessions(app, runner):
     assert _is_out(browser.get(PAGE))
     short = runner.invoke(args=["users", "set-password", user.email], input="court\ncourt\n")
     assert short.exit_code == 1 and "au moins 8 caractères" in short.output
+
+
+def test_logout_succeeds_when_another_writer_commits_meanwhile(app):
+    """On SQLite a request that has read (its user) and then writes fails at once if another connection wrote in
+    between (a plan worker, another tab): a browser test's logout answered "service momentarily unavailable"."""
+    user = f.user("client")
+    db.session.commit()
+    client = _logged_in(app, user)
+    path = db.engine.url.database
+    armed = [True]
+
+    def another_writer(conn, cursor, statement, *_args):
+        if armed[0] and statement.startswith("SELECT users."):  # the request's user: its read has begun
+            armed[0] = False
+            with sqlite3.connect(path) as other:  # commits on leaving
+                other.execute("UPDATE schedule_versions SET value = value + 1")
+
+    event.listen(db.engine, "after_cursor_execute", another_writer)
+    try:
+        response = client.post("/logout")
+    finally:
+        event.remove(db.engine, "after_cursor_execute", another_writer)
+    assert not armed[0]  # the other write happened during the logout
+    assert _is_out(response)
+    assert _is_out(client.get(PAGE))

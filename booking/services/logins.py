@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import User
 from ..models.people import LoginFailure
-from . import audit
+from . import audit, locking
 from .errors import ServiceError
 
 FORGET_AFTER = timedelta(days=1)  # failures older than this no longer count
@@ -147,6 +147,14 @@ def unlock(actor: User | None, user: User) -> bool:
     )
     audit.record(actor, "user.unlock", user)
     return bool(removed.rowcount)
+
+
+def log_out(user: User) -> None:
+    """The user's own logout: their sessions end, written under the write lock taken first. On SQLite a
+    request that has read (the user) and then writes fails at once if any other writer committed in between
+    (a plan worker's progress, another tab): logging out answered "service momentarily unavailable"."""
+    with locking.locked([]):
+        end_sessions(user, user)
 
 
 def end_sessions(actor: User | None, user: User) -> None:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..auth import home_endpoint
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..models.types import utcnow
 from ..security import login_key, login_limit
 from ..services import invitations, logins
@@ -110,8 +110,7 @@ def set_password(token: str):
 def logout():
     if EmptyForm().validate_on_submit():
         if current_user.is_authenticated:
-            logins.end_sessions(current_user, current_user)  # every copy of this session stops working
-            db.session.commit()
+            logins.log_out(current_user)  # every copy of this session stops working
         logout_user()
         flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"))
