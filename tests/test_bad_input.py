@@ -723,14 +723,8 @@ def test_a_whole_surrogate_pair_is_text_like_any_other(world, any_app):
 
 
 def _company_form(**fields) -> dict:
-    return {
-        "name": "Formulaire SA",
-        "tier": "serenite",
-        "contract_start": "2027-01-01",
-        "erp_version": "12.1",
-        "environments": "production",
-        **fields,
-    }
+    """The admin's company form: `_company`'s fields as the page posts them."""
+    return _company(**{"name": "Formulaire SA", "environments": "production", **fields})
 
 
 @pytest.mark.parametrize("blank", [" ", "\t", "\n"])

@@ -114,6 +114,22 @@ def monthly_consulting(company: Company, month: date) -> list[PriorityRequest]:
     )
 
 
+def consulting_totals(month: date) -> dict[int, Decimal]:
+    """Every company's priority consulting billed in a local month (`monthly_consulting`, summed), in one query
+    for the billing page's column."""
+    start, end = month_range(month)
+    rows = db.session.execute(
+        select(PriorityRequest.company_id, func.sum(PriorityRequest.consulting_eur))
+        .where(
+            PriorityRequest.applied_at >= start,
+            PriorityRequest.applied_at < end,
+            PriorityRequest.consulting_eur > 0,
+        )
+        .group_by(PriorityRequest.company_id)
+    )
+    return {company_id: Decimal(total or 0) for company_id, total in rows}
+
+
 def monthly_compensations(company: Company, month: date) -> list[tuple[Compensation, str]]:
     """(compensation, moved client's name) charged to the company in a local month for the bookings moved
     for its priority consulting."""

@@ -32,8 +32,9 @@ def plan_of(booking: Booking) -> ReshufflePlan | None:
 def consequences(booking: Booking, change: str) -> str:
     """One paragraph: the plan is not undone — moved bookings stay moved, compensations charged stay due;
     cancelling says what becomes of the consulting's own price."""
-    text = _consequences(booking, change)
-    request = plan.request if change == "cancel" and (plan := plan_of(booking)) else None
+    plan = plan_of(booking)
+    text = _consequences(plan, change)
+    request = plan.request if change == "cancel" and plan else None
     if request is not None and request.consulting_eur:
         text += " " + _(
             "Le conseil lui-même (%(price)s HT) n'est plus facturé une fois tous ses jours annulés.",
@@ -42,8 +43,7 @@ def consequences(booking: Booking, change: str) -> str:
     return text
 
 
-def _consequences(booking: Booking, change: str) -> str:
-    plan = plan_of(booking)
+def _consequences(plan: ReshufflePlan | None, change: str) -> str:
     moved = len((plan.plan or {}).get("moves", [])) if plan else 0
     if not moved:
         return (

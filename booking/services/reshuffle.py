@@ -4,6 +4,7 @@ uses) and imported busy time as unavailable time; bookings; accepted priority jo
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -26,33 +27,34 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(PARIS).isoformat()
 
 
-def _unavailable(consultant: Consultant, start: datetime, end: datetime) -> list[dict]:
+def _unavailable(consultant: Consultant, start: datetime, end: datetime, taken: list[tuple]) -> list[dict]:
     """The business time (the instance's calendar) in which this consultant does not work: outside their
     weekly pattern (part time, other hours), on their regional holidays, during their absences, plus their
-    imported busy time and the priority consulting they give. The pattern comes from `calendar_for`, the
-    same calendar the slot list uses."""
+    imported busy time and `taken` (their priority consulting, see `_priority_taken`). The pattern comes
+    from `calendar_for`, the same calendar the slot list uses."""
     spans = subtract(BUSINESS.intervals(start, end), calendar_for(consultant).intervals(start, end))
     spans += db.session.execute(
         select(ExternalBusy.start_at, ExternalBusy.end_at).where(
             ExternalBusy.consultant_id == consultant.id, ExternalBusy.end_at > start, ExternalBusy.start_at < end
         )
     ).all()
-    # A priority consulting already placed is not the solver's to move: a planner moves it, seeing what that
-    # implies, and it lasts days the catalogue does not know (a plan once took a paid 4-day consulting for a
-    # movable 1-day block). Its time, started or not, is the consultant's, as an absence is.
-    spans += [
-        span
-        for a, b in db.session.execute(
-            select(Booking.start_at, Booking.end_at).where(
-                Booking.consultant_id == consultant.id,
-                Booking.kind == "priority_consulting",
-                Booking.status == "confirmed",
-                overlapping(start, end),
-            )
-        )
-        for span in BUSINESS.intervals(max(a, start), min(b, end))  # its working hours, day by day
-    ]
+    spans += taken
     return [{"start": _iso(a), "end": _iso(b)} for a, b in sorted(spans)]
+
+
+def _priority_taken(start: datetime, end: datetime) -> dict[int, list[tuple]]:
+    """Each consultant's priority consulting in [start, end), as working-time spans, in one query. Placed, it
+    is not the solver's to move: a planner moves it, seeing what that implies, and it lasts days the catalogue
+    does not know (a plan once took a paid 4-day consulting for a movable 1-day block). Its time, begun or
+    not, is its consultant's, as an absence is."""
+    taken: dict[int, list[tuple]] = defaultdict(list)
+    for consultant_id, a, b in db.session.execute(
+        select(Booking.consultant_id, Booking.start_at, Booking.end_at).where(
+            Booking.kind == "priority_consulting", Booking.status == "confirmed", overlapping(start, end)
+        )
+    ):
+        taken[consultant_id] += BUSINESS.intervals(max(a, start), min(b, end))  # its working hours, day by day
+    return taken
 
 
 def _calendar() -> dict:
@@ -69,6 +71,7 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
     terms = contract.current()
     end = datetime.combine((now + timedelta(weeks=WEEKS)).astimezone(PARIS).date(), datetime.min.time(), PARIS)
     consultants = eligible(terms.service("erplib"))
+    taken = _priority_taken(now, end)
     holidays = sorted(
         {
             d
@@ -139,7 +142,11 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
         },
         "horizon": {"start": _iso(now), "end": _iso(end)},
         "consultants": [
-            {"id": solver_ids.consultant(c.id), "skills": list(c.skills), "unavailable": _unavailable(c, now, end)}
+            {
+                "id": solver_ids.consultant(c.id),
+                "skills": list(c.skills),
+                "unavailable": _unavailable(c, now, end, taken[c.id]),
+            }
             for c in consultants
         ],
         "bookings": bookings,

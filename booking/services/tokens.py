@@ -16,7 +16,7 @@ from ..extensions import db
 from ..inputs import INT_MAX
 from ..models import ApiToken, User
 from ..models.types import utcnow
-from . import audit, snapshot
+from . import audit, locking, snapshot
 from .errors import Invalid, NotFound, ServiceError
 
 PREFIX = "erp_"
@@ -143,6 +143,16 @@ def revoke(token: ApiToken, actor: User | None = None) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(actor, "api_token.revoke", token)
+
+
+def revoke_once(token: ApiToken, actor: User | None) -> bool:
+    """Revoke from a page, re-read under the lock (committed): False if it was revoked meanwhile (two tabs
+    confirming at once), so that one revocation is recorded and said."""
+    with locking.locked([]):
+        if token.revoked_at is not None:
+            return False
+        revoke(token, actor)
+    return True
 
 
 def find(ident: str, email: str | None = None) -> ApiToken:

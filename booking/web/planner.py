@@ -68,10 +68,7 @@ def billing_index():
     paid = {
         c.id: sum((e.amount_eur for e, _ in billing.monthly_compensations(c, month)), Decimal("0")) for c, _ in rows
     }
-    consulting = {
-        c.id: sum((r.consulting_eur or Decimal(0) for r in billing.monthly_consulting(c, month)), Decimal("0"))
-        for c, _ in rows
-    }
+    consulting = billing.consulting_totals(month)
     return render_template(
         "planner/billing.html", month=month, rows=rows, paid=paid, consulting=consulting, terms=contract.current()
     )

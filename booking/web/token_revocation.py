@@ -7,19 +7,16 @@ from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import db
 from ..models import ApiToken
 from ..services import tokens
 
 
 def revocation_step(token: ApiToken, action: str, back: str, done: str):
     """The question on a first POST (nothing changes), the revocation once confirmed; then `done`, and back."""
-    if token.revoked_at is not None:  # two tabs, or the confirmation sent twice
+    if request.form.get("confirmed") != "1" and token.revoked_at is None:
+        return render_template("account/token_revoke.html", token=token, action=action, back=back)
+    if not tokens.revoke_once(token, current_user):  # two tabs, or the confirmation sent twice
         flash(_("Le jeton « %(name)s » était déjà révoqué.", name=token.label or _("sans nom")), "info")
         return redirect(back)
-    if request.form.get("confirmed") != "1":
-        return render_template("account/token_revoke.html", token=token, action=action, back=back)
-    tokens.revoke(token, current_user)
-    db.session.commit()
     flash(done, "success")
     return redirect(back)
