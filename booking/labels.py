@@ -94,6 +94,68 @@ def skills_label(skills) -> str:
     return ", ".join(str(SKILLS.get(s, s)) for s in skills)
 
 
+# The audit log's actions (audit.record's codes, tests/test_back_office.py checks none is missing); the journal
+# shows the code beside its label, for support.
+AUDIT_ACTIONS = {
+    "booking.hold": _l("Rendez-vous réservé provisoirement"),
+    "booking.hold_expired": _l("Réservation provisoire expirée"),
+    "booking.confirm": _l("Rendez-vous confirmé"),
+    "booking.reschedule": _l("Rendez-vous déplacé"),
+    "booking.cancel": _l("Rendez-vous annulé"),
+    "booking.completed": _l("Rendez-vous réalisé"),
+    "booking.no_show": _l("Client absent au rendez-vous"),
+    "booking.callback_at_risk": _l("Rappel en retard sur l'engagement de prise en charge"),
+    "booking.prerequisite": _l("Prérequis coché ou décoché"),
+    "booking.prerequisites_missing": _l("Intervention arrêtée faute de prérequis"),
+    "booking.analysis_notes": _l("Analyse de l'environnement modifiée"),
+    "booking.version_changes": _l("Changements de la version modifiés"),
+    "booking.reshuffle": _l("Rendez-vous déplacé par un plan de réorganisation"),
+    "booking.priority": _l("Conseil prioritaire planifié"),
+    "priority.request": _l("Conseil prioritaire demandé"),
+    "priority.accept": _l("Demande de conseil prioritaire acceptée"),
+    "priority.refuse": _l("Demande de conseil prioritaire refusée"),
+    "priority.quote_ready": _l("Devis de conseil prioritaire prêt"),
+    "priority.quote_accepted": _l("Devis accepté par le client"),
+    "priority.quote_agreed_by_phone": _l("Devis accepté par téléphone"),
+    "priority.consulting_not_billed": _l("Conseil prioritaire non facturé"),
+    "reshuffle.apply": _l("Plan de réorganisation appliqué"),
+    "hour_bank.low": _l("Banque d'heures bientôt épuisée"),
+    "hour_bank.exhausted": _l("Banque d'heures épuisée"),
+    "company.create": _l("Entreprise créée"),
+    "company.update": _l("Entreprise modifiée"),
+    "company.deactivate": _l("Entreprise désactivée"),
+    "company.reactivate": _l("Entreprise réactivée"),
+    "contract.change": _l("Changement de formule enregistré"),
+    "contract.change_cancel": _l("Changement de formule annulé"),
+    "contract.apply": _l("Contrat mis en vigueur"),  # a new contract text, or a company's planned tier from its day
+    "consultant.create": _l("Consultant ajouté"),
+    "consultant.update": _l("Consultant modifié"),
+    "consultant.absence": _l("Absence déclarée"),
+    "consultant.absence_update": _l("Absence modifiée"),
+    "consultant.absence_delete": _l("Absence supprimée"),
+    "calendar.queued": _l("Calendrier ajouté, import en attente"),
+    "calendar.import": _l("Calendrier importé"),
+    "feed.issue": _l("Nouvelle adresse d'abonnement iCal"),
+    "feed.revoke": _l("Abonnement iCal révoqué"),
+    "user.create": _l("Compte créé"),
+    "user.invite": _l("Utilisateur invité"),
+    "user.reactivate": _l("Compte réactivé"),
+    "user.deactivate": _l("Compte désactivé"),
+    "user.main_contact": _l("Contact principal modifié"),
+    "user.role": _l("Rôle modifié"),
+    "user.reset_link": _l("Lien de mot de passe envoyé"),
+    "user.password": _l("Mot de passe modifié"),
+    "user.unlock": _l("Connexion débloquée"),
+    "user.sessions_end": _l("Sessions fermées"),
+    "api_token.create": _l("Jeton d'API créé"),
+    "api_token.revoke": _l("Jeton d'API révoqué"),
+    "webhook.create": _l("Abonnement webhook créé"),
+    "webhook.update": _l("Abonnement webhook modifié"),
+    "webhook.delete": _l("Abonnement webhook supprimé"),
+    "webhook.rotate": _l("Secret de webhook remplacé"),
+}
+
+
 SECTIONS = {
     "client": [
         ("portal.home", _l("Accueil")),
@@ -150,5 +212,6 @@ def helpers() -> dict:
         "skill_label": lambda code: SKILLS.get(code, code),
         "skills_label": skills_label,
         "prerequisite_label": prerequisite_label,
+        "action_label": lambda code: AUDIT_ACTIONS.get(code, code),
         "sections": lambda user: SECTIONS.get(user.role, []),
     }

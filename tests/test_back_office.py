@@ -3,9 +3,11 @@ log, long lists in pages."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import ast
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from html import unescape
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,12 +16,13 @@ from sqlalchemy import func, select
 
 from booking import contract
 from booking.extensions import db
+from booking.labels import AUDIT_ACTIONS
 from booking.models import Absence, AuditEntry, Consultant, ContractVersion, User
-from booking.services import availability, contract_store
+from booking.services import availability, bookings, contract_store
 from calendars.worktime import PARIS
 
 from . import factories as f
-from .dates import working_days
+from .dates import contract_start, working_day, working_days
 
 PART_TIME = {
     "day0": "09:00-12:30, 14:00-18:00",
@@ -279,6 +282,73 @@ def test_the_audit_log_is_searched_by_company_booking_user_and_day(app, client, 
     assert rows(rdv=b2.id) == 1 and rows(utilisateur=planner.id) == 1
     assert rows(du="2026-03-04", au="2026-03-31") == 1 and rows(du="2026-03-01", au="2026-03-02") == 1
     assert client.get("/planification/journal/", query_string={"du": "hier"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "locale, label, other",
+    [("fr", "Rendez-vous confirmé", "Booking confirmed"), ("en", "Booking confirmed", "confirmé")],
+)
+def test_the_audit_log_names_actions_in_the_readers_language_and_keeps_the_code(
+    app, client, auth, locale, label, other
+):
+    contact = f.user("client", f.company(contract_start=contract_start()))
+    f.consultant()
+    db.session.commit()
+    bookings.book(contact, "erplib", datetime.combine(working_day(), time(10), PARIS), datetime.now(UTC))
+    db.session.add(AuditEntry(action="future.action", object_type="booking", details={}))  # a code with no label yet
+    planner = f.user("planner", locale=locale)
+    db.session.commit()
+    assert auth.login(planner.email).status_code == 302
+    page = unescape(client.get("/planification/journal/").get_data(as_text=True))
+    assert (
+        f'<td data-label="Action">{label}<div><small class="muted"><code>booking.confirm</code></small></div>' in page
+    )
+    assert other not in page
+    assert '<td data-label="Action">future.action</td>' in page  # shown as its code, once
+
+
+# Codes built from a variable, and the values it takes (bookings.record_outcome, interventions.set_notes).
+BUILT_ACTIONS = {
+    "f'booking.{outcome}'": ("booking.completed", "booking.no_show"),
+    "f'booking.{field}'": ("booking.analysis_notes", "booking.version_changes"),
+}
+
+
+def _codes(node: ast.expr) -> list[str]:
+    """The codes an action argument may be: a string, either branch of `a if c else b`, a listed f-string."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _codes(node.body) + _codes(node.orelse)
+    return list(BUILT_ACTIONS.get(ast.unparse(node), [f"unknown code {ast.unparse(node)}: add it to BUILT_ACTIONS"]))
+
+
+def _recorded_actions() -> dict[str, str]:
+    """Every action the code writes to the log, read from the source: audit.record(actor, ACTION, …) and
+    AuditEntry(action=ACTION) (holds.expire writes rows itself); code → where."""
+    found = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "booking").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func, keywords = node.func, {k.arg: k.value for k in node.keywords}
+            if isinstance(func, ast.Attribute) and func.attr == "record" and getattr(func.value, "id", None) == "audit":
+                action = node.args[1] if len(node.args) > 1 else keywords["action"]
+            elif getattr(func, "id", None) == "AuditEntry" and "action" in keywords:
+                action = keywords["action"]
+            else:
+                continue
+            for code in _codes(action):
+                found.setdefault(code, f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_every_recorded_action_has_a_label():
+    """A new audit action without a label in booking/labels.py's AUDIT_ACTIONS fails here."""
+    recorded = _recorded_actions()
+    assert {"booking.confirm", "booking.hold_expired", "booking.no_show", "priority.refuse"} <= set(recorded)
+    assert len(recorded) >= 50
+    assert {code: at for code, at in recorded.items() if code not in AUDIT_ACTIONS} == {}
 
 
 def _many(consultants, company, first: datetime, count: int, **kw):
