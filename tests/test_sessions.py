@@ -158,3 +158,33 @@ def test_logout_succeeds_when_another_writer_commits_meanwhile(app):
     assert not armed[0]  # the other write happened during the logout
     assert _is_out(response)
     assert _is_out(client.get(PAGE))
+
+
+def test_a_password_change_succeeds_when_another_writer_commits_meanwhile(app):
+    """As logout: the change read its user, then another connection committed (a plan worker's progress), then it
+    wrote; on SQLite that failed at once (503). Written under the write lock, it succeeds and ends the others."""
+    user = f.user("consultant")
+    db.session.commit()
+    here, elsewhere = _logged_in(app, user), _logged_in(app, user)
+    path = db.engine.url.database
+    armed = [True]
+
+    def another_writer(conn, cursor, statement, *_args):
+        if armed[0] and statement.startswith("SELECT users."):  # the request's user: its read has begun
+            armed[0] = False
+            with sqlite3.connect(path) as other:  # commits on leaving
+                other.execute("UPDATE schedule_versions SET value = value + 1")
+
+    event.listen(db.engine, "after_cursor_execute", another_writer)
+    try:
+        response = here.post(
+            "/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "nouveau-secret", "confirm": "nouveau-secret"}
+        )
+    finally:
+        event.remove(db.engine, "after_cursor_execute", another_writer)
+    assert not armed[0]  # the other write happened during the change
+    assert response.status_code == 302 and response.headers["Location"] == PAGE
+    assert here.get(PAGE).status_code == 200  # this session goes on
+    assert _is_out(elsewhere.get(PAGE))
+    f.reread()
+    assert db.session.get(User, user.id).check_password("nouveau-secret")

@@ -4,11 +4,12 @@ revoked or expired token answers 401 problem+json at once; last use recorded at 
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from booking.extensions import db
 from booking.models import ApiToken
@@ -33,14 +34,61 @@ def test_the_account_page_creates_a_named_token_and_shows_it_once(app, client, a
     with time_machine.travel(T0, tick=False):  # sessions are signed with the time: sign in at the same clock
         auth.login(user.email)
         created = client.post("/compte/jetons", data={"name": "Script de facturation", "lifetime": "30"})
-        assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
-        raw = _secret(created.get_data(as_text=True))
+        assert created.status_code == 303 and created.headers["Location"] == "/compte/"
+        assert "erp_" not in created.get_data(as_text=True)  # the POST's answer carries no secret
+        shown = client.get("/compte/")
+        assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+        raw = _secret(shown.get_data(as_text=True))
+        assert "Copiez ce jeton maintenant, il ne sera plus jamais affiché" in shown.get_data(as_text=True)
+        assert "Jeton « Script de facturation » créé" in shown.get_data(as_text=True)
         assert _me(client, raw).status_code == 200
         page = client.get("/compte/").get_data(as_text=True)
     assert raw not in page and "Script de facturation" in page
     stored = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
     assert stored.label == "Script de facturation" and stored.expires_at == T0 + timedelta(days=30)
     assert stored.created_at == T0
+
+
+def test_a_new_token_is_shown_once_after_a_redirect_and_a_reload_creates_no_other(app, client, auth):
+    """Post/Redirect/Get: the secret travels in the session to the one page that shows it; reloading that
+    page shows it no more and creates nothing (reloading the POST's own answer used to resend the form)."""
+    user = f.user("client")
+    db.session.commit()
+    auth.login(user.email)
+    created = client.post("/compte/jetons", data={"name": "ci", "lifetime": ""})
+    assert created.status_code == 303
+    raw = _secret(client.get(created.headers["Location"]).get_data(as_text=True))
+    listed = client.get("/api/v1/bookings", headers={"Authorization": f"Bearer {raw}"})
+    assert listed.status_code == 200 and listed.json == []
+    again = client.get("/compte/")
+    assert again.status_code == 200 and raw not in again.get_data(as_text=True)
+    assert 'data-testid="new-token"' not in again.get_data(as_text=True)
+    assert len(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()) == 1
+
+
+def test_creating_a_token_succeeds_when_another_writer_commits_meanwhile(app, client, auth):
+    """On SQLite a request that has read (its user) and then writes failed at once (503) if another connection
+    committed in between (a plan worker's progress, another tab): the token is written under the write lock."""
+    user = f.user("client")
+    db.session.commit()
+    auth.login(user.email)
+    armed = [True]
+
+    def another_writer(conn, cursor, statement, *_args):
+        if armed[0] and statement.startswith("SELECT users."):  # the request's user: its read has begun
+            armed[0] = False
+            with sqlite3.connect(db.engine.url.database) as other:  # commits on leaving
+                other.execute("UPDATE schedule_versions SET value = value + 1")
+
+    event.listen(db.engine, "after_cursor_execute", another_writer)
+    try:
+        created = client.post("/compte/jetons", data={"name": "pendant un plan", "lifetime": "30"})
+    finally:
+        event.remove(db.engine, "after_cursor_execute", another_writer)
+    assert not armed[0]  # the other write happened during the request
+    assert created.status_code == 303
+    f.reread()
+    assert db.session.scalars(select(ApiToken.label).where(ApiToken.user_id == user.id)).all() == ["pendant un plan"]
 
 
 @pytest.mark.parametrize(

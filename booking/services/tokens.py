@@ -46,7 +46,9 @@ def create(user: User, label: str = "", expires_at: datetime | None = None, acto
 
 
 def create_named(user: User, name: str, days: int | None, now: datetime) -> str:
-    """A token made from a form: a name to find it again by, an optional lifetime in days."""
+    """A token made from a form: a name to find it again by, an optional lifetime in days. Written (and
+    committed) under the write lock taken first: on SQLite a request that has read (its user) and then writes
+    fails at once if another writer committed in between (a plan worker's progress, another tab)."""
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise Invalid(
@@ -54,7 +56,8 @@ def create_named(user: User, name: str, days: int | None, now: datetime) -> str:
         )
     if days is not None and not 1 <= days <= 3650:
         raise Invalid(_l("La durée de validité d'un jeton va de 1 à 3650 jours."), code="invalid_lifetime")
-    return create(user, name, now + timedelta(days=days) if days else None)
+    with locking.locked([], reread=False):  # the user is only the owner: nothing here is decided on it
+        return create(user, name, now + timedelta(days=days) if days else None)
 
 
 def of(user: User) -> list[ApiToken]:

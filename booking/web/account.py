@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from ..auth import role_required
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..models.types import utcnow
 from ..security import login_limit, user_key
 from ..services import accounts, tokens
@@ -18,6 +18,7 @@ from .token_revocation import revocation_step
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 EVERYONE = ("client", "consultant", "planner", "admin")
+NEW_TOKEN = "new_api_token"  # session key: a new token's secret, until the next account page shows it
 
 
 def _page(status: int = 200, token_form=None, password_form=None, secret: str | None = None):
@@ -36,22 +37,25 @@ def _page(status: int = 200, token_form=None, password_form=None, secret: str | 
 @bp.route("/")
 @role_required(*EVERYONE)
 def home():
-    return _page()
+    return _page(secret=session.pop(NEW_TOKEN, None))  # a new token: shown by this page once, gone on a reload
 
 
 @bp.post("/jetons")
 @role_required(*EVERYONE)
 def create_token():
+    """A new token, then a redirect (a reload must not create another) to the page that shows it once."""
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(422, token_form=form)
     try:
-        raw = tokens.create_named(current_user, form.name.data, int(form.lifetime.data or 0) or None, utcnow())
+        session[NEW_TOKEN] = tokens.create_named(
+            current_user, form.name.data, int(form.lifetime.data or 0) or None, utcnow()
+        )
     except Invalid as error:
         refused(form, error, "name")
         return _page(422, token_form=form)
-    db.session.commit()
-    return _page(201, secret=raw)
+    flash(_("Jeton « %(name)s » créé.", name=form.name.data.strip()), "success")
+    return redirect(url_for("account.home"), 303)
 
 
 @bp.post("/jetons/revoquer")
@@ -78,7 +82,6 @@ def change_password():
     except Invalid as error:
         refused(form, error, "current")
         return _page(422, password_form=form)
-    db.session.commit()
     login_user(current_user._get_current_object())  # this session goes on, in the new generation
     flash(_("Mot de passe changé. Vos autres sessions sont fermées."), "success")
     return redirect(url_for("account.home"))
