@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+
+from sqlalchemy import event
 
 from booking.extensions import db
 from booking.models import Booking, Company, Consultant, User
@@ -83,3 +88,24 @@ def reread() -> None:
     a service's commit keeps its objects' state, so a plain rollback with no transaction open would not."""
     db.session.rollback()
     db.session.expire_all()
+
+
+@contextmanager
+def another_writer_after(prefix: str = "SELECT users.", nth: int = 1) -> Iterator[list[bool]]:
+    """On SQLite: once the block's request has run its `nth` statement starting with `prefix` (its read has
+    begun), another connection commits a write, as a plan worker or another tab would. A request that read and
+    then writes without taking the write lock first fails at once (SQLITE_BUSY, a 503). Yields a flag, [False]
+    once the other write happened."""
+    armed, seen = [True], itertools.count(1)
+
+    def write(conn, cursor, statement, *_args):
+        if armed[0] and statement.startswith(prefix) and next(seen) == nth:
+            armed[0] = False
+            with sqlite3.connect(db.engine.url.database) as other:  # commits on leaving
+                other.execute("UPDATE schedule_versions SET value = value + 1")
+
+    event.listen(db.engine, "after_cursor_execute", write)
+    try:
+        yield armed
+    finally:
+        event.remove(db.engine, "after_cursor_execute", write)

@@ -3,10 +3,9 @@ remember-me cookie); an admin and the CLI can end them too."""
 
 from __future__ import annotations
 
-import sqlite3
-
+import pytest
 from flask_login.utils import encode_cookie
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import AuditEntry, User
@@ -141,20 +140,8 @@ def test_logout_succeeds_when_another_writer_commits_meanwhile(app):
     user = f.user("client")
     db.session.commit()
     client = _logged_in(app, user)
-    path = db.engine.url.database
-    armed = [True]
-
-    def another_writer(conn, cursor, statement, *_args):
-        if armed[0] and statement.startswith("SELECT users."):  # the request's user: its read has begun
-            armed[0] = False
-            with sqlite3.connect(path) as other:  # commits on leaving
-                other.execute("UPDATE schedule_versions SET value = value + 1")
-
-    event.listen(db.engine, "after_cursor_execute", another_writer)
-    try:
+    with f.another_writer_after("SELECT users.") as armed:  # the request's user: its read has begun
         response = client.post("/logout")
-    finally:
-        event.remove(db.engine, "after_cursor_execute", another_writer)
     assert not armed[0]  # the other write happened during the logout
     assert _is_out(response)
     assert _is_out(client.get(PAGE))
@@ -166,25 +153,31 @@ def test_a_password_change_succeeds_when_another_writer_commits_meanwhile(app):
     user = f.user("consultant")
     db.session.commit()
     here, elsewhere = _logged_in(app, user), _logged_in(app, user)
-    path = db.engine.url.database
-    armed = [True]
-
-    def another_writer(conn, cursor, statement, *_args):
-        if armed[0] and statement.startswith("SELECT users."):  # the request's user: its read has begun
-            armed[0] = False
-            with sqlite3.connect(path) as other:  # commits on leaving
-                other.execute("UPDATE schedule_versions SET value = value + 1")
-
-    event.listen(db.engine, "after_cursor_execute", another_writer)
-    try:
+    with f.another_writer_after("SELECT users.") as armed:
         response = here.post(
             "/compte/mot-de-passe", data={"current": f.PASSWORD, "new": "nouveau-secret", "confirm": "nouveau-secret"}
         )
-    finally:
-        event.remove(db.engine, "after_cursor_execute", another_writer)
     assert not armed[0]  # the other write happened during the change
     assert response.status_code == 302 and response.headers["Location"] == PAGE
     assert here.get(PAGE).status_code == 200  # this session goes on
     assert _is_out(elsewhere.get(PAGE))
     f.reread()
     assert db.session.get(User, user.id).check_password("nouveau-secret")
+
+
+@pytest.mark.parametrize(
+    "path, done",
+    [("/admin/utilisateurs/deconnecter", "user.sessions_end"), ("/admin/utilisateurs/debloquer", "user.unlock")],
+)
+def test_an_admin_ends_sessions_or_unlocks_when_another_writer_commits_meanwhile(app, path, done):
+    """As logout: the admin's page read the user named, another connection committed, then it wrote; on SQLite
+    that failed at once (503). Written under the write lock taken first, it succeeds."""
+    admin, user = f.user("admin"), f.user("client")
+    db.session.commit()
+    boss = _logged_in(app, admin)
+    with f.another_writer_after("SELECT users.", nth=2) as armed:  # the admin, then the user named: read begun
+        response = boss.post(path, data={"user_id": user.id})
+    assert not armed[0]
+    assert response.status_code == 302
+    f.reread()
+    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.object_id == user.id)) == done

@@ -4,12 +4,11 @@ revoked or expired token answers 401 problem+json at once; last use recorded at 
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import ApiToken
@@ -72,19 +71,8 @@ def test_creating_a_token_succeeds_when_another_writer_commits_meanwhile(app, cl
     user = f.user("client")
     db.session.commit()
     auth.login(user.email)
-    armed = [True]
-
-    def another_writer(conn, cursor, statement, *_args):
-        if armed[0] and statement.startswith("SELECT users."):  # the request's user: its read has begun
-            armed[0] = False
-            with sqlite3.connect(db.engine.url.database) as other:  # commits on leaving
-                other.execute("UPDATE schedule_versions SET value = value + 1")
-
-    event.listen(db.engine, "after_cursor_execute", another_writer)
-    try:
+    with f.another_writer_after("SELECT users.") as armed:  # the request's user: its read has begun
         created = client.post("/compte/jetons", data={"name": "pendant un plan", "lifetime": "30"})
-    finally:
-        event.remove(db.engine, "after_cursor_execute", another_writer)
     assert not armed[0]  # the other write happened during the request
     assert created.status_code == 303
     f.reread()

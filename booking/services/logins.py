@@ -157,6 +157,18 @@ def log_out(user: User) -> None:
         end_sessions(user, user)
 
 
+def unlock_now(actor: User, user: User) -> None:
+    """An admin's unlock from the users page, written under the write lock taken first (see `log_out`)."""
+    with locking.locked([]):
+        unlock(actor, user)
+
+
+def end_sessions_now(actor: User, user: User) -> None:
+    """An admin ends every session of `user` from the users page, under the write lock taken first."""
+    with locking.locked([]):
+        end_sessions(actor, user)
+
+
 def end_sessions(actor: User | None, user: User) -> None:
     """Every session and remember-me cookie of `user` stops working (their id names the old generation)."""
     db.session.execute(update(User).where(User.id == user.id).values(session_generation=User.session_generation + 1))

@@ -384,8 +384,7 @@ def _posted(model, field: str):
 @role_required("admin")
 def unlock():
     user = _posted(User, "user_id")
-    logins.unlock(current_user, user)
-    db.session.commit()
+    logins.unlock_now(current_user, user)
     flash(_("%(email)s peut de nouveau se connecter sans attendre.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
@@ -394,8 +393,7 @@ def unlock():
 @role_required("admin")
 def end_sessions():
     user = _posted(User, "user_id")
-    logins.end_sessions(current_user, user)
-    db.session.commit()
+    logins.end_sessions_now(current_user, user)
     flash(_("Toutes les sessions de %(email)s sont fermées.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
