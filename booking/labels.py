@@ -2,6 +2,7 @@
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as pgettext  # lazy; under this name pybabel extracts it with its context
 
 ROLES = {
     "client": _l("Client"),
@@ -156,6 +157,35 @@ AUDIT_ACTIONS = {
 }
 
 
+# The journal's objects: audit.record stores `type(obj).__name__.lower()`; a type not listed shows as stored.
+# "Rendez-vous" alone is also the bookings page's title, plural in English: the booking has a context.
+AUDIT_OBJECTS = {
+    "booking": pgettext("objet du journal", "Rendez-vous"),
+    "company": _l("Entreprise"),
+    "consultant": _l("Consultant"),
+    "absence": _l("Absence"),
+    "user": _l("Utilisateur"),
+    "apitoken": _l("Jeton d'API"),
+    "feedtoken": _l("Abonnement iCal"),
+    "externalcalendar": _l("Calendrier externe"),
+    "webhooksubscription": _l("Abonnement webhook"),
+    "priorityrequest": _l("Demande de conseil prioritaire"),
+    "reshuffleplan": _l("Plan de réorganisation"),
+    "contractversion": _l("Version du contrat"),
+}
+
+
+def numbered(number) -> str:
+    """ "n° 12" / "no. 12", with a non-breaking space: the number never starts a line of its own."""
+    return gettext("n°\u00a0%(number)s", number=number)
+
+
+def object_label(object_type: str, object_id: int | None) -> str:
+    """ "Rendez-vous n° 522": a journal entry's object in the reader's language."""
+    thing = str(AUDIT_OBJECTS.get(object_type, object_type))
+    return thing if object_id is None else f"{thing} {numbered(object_id)}"
+
+
 SECTIONS = {
     "client": [
         ("portal.home", _l("Accueil")),
@@ -213,5 +243,6 @@ def helpers() -> dict:
         "skills_label": skills_label,
         "prerequisite_label": prerequisite_label,
         "action_label": lambda code: AUDIT_ACTIONS.get(code, code),
+        "object_label": object_label,
         "sections": lambda user: SECTIONS.get(user.role, []),
     }

@@ -10,15 +10,18 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
+from flask_babel import force_locale
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from booking import contract
 from booking.extensions import db
-from booking.labels import AUDIT_ACTIONS
+from booking.labels import AUDIT_ACTIONS, AUDIT_OBJECTS
 from booking.models import Absence, AuditEntry, Consultant, ContractVersion, User
-from booking.services import availability, bookings, contract_store
+from booking.services import availability, bookings, companies, contract_store
+from booking.web import audit_details
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -349,6 +352,136 @@ def test_every_recorded_action_has_a_label():
     assert {"booking.confirm", "booking.hold_expired", "booking.no_show", "priority.refuse"} <= set(recorded)
     assert len(recorded) >= 50
     assert {code: at for code, at in recorded.items() if code not in AUDIT_ACTIONS} == {}
+
+
+def test_every_object_label_names_a_model():
+    """The journal's object labels are keyed by `type(obj).__name__.lower()` (services/audit.py): no typo."""
+    models = {mapper.class_.__name__.lower() for mapper in db.Model.registry.mappers}
+    assert set(AUDIT_OBJECTS) <= models
+    assert {"booking", "company", "consultant", "user", "apitoken", "webhooksubscription"} <= set(AUDIT_OBJECTS)
+
+
+def _journal(client, auth, user) -> str:
+    assert auth.login(user.email).status_code == 302
+    response = client.get("/planification/journal/")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _details(page: str, code: str) -> str:
+    """The Details cell of the row whose Action cell shows the action `code`."""
+    row = next(r for r in page.split("<tr>") if f"<code>{code}</code>" in r)
+    return row[row.index('class="details"') :]
+
+
+@pytest.mark.parametrize(
+    "locale, heading, thing, service, start",
+    [
+        ("fr", "Objet", "Rendez-vous n°", "<dt>Prestation</dt><dd>Session ERP-Lib (45 min)</dd>", "Début"),
+        ("en", "Subject", "Booking no.", "<dt>Service</dt><dd>ERP-Lib session (45 min)</dd>", "Start"),
+    ],
+)
+def test_the_journal_writes_a_confirmed_and_a_moved_booking_for_the_reader(
+    app, client, auth, locale, heading, thing, service, start
+):
+    """The object in words, linked to the booking's page; the details labelled, in Paris time with the year,
+    the service by its name and the consultant by theirs; a move as before → after."""
+    contact = f.user("client", f.company(contract_start=contract_start()))
+    consultant = f.consultant()
+    consultant.user.name = "Camille Martin"
+    planner = f.user("planner", locale=locale)
+    db.session.commit()
+    first, second = working_days(2)
+    booking = bookings.book(contact, "erplib", datetime.combine(first, time(10), PARIS), datetime.now(UTC))
+    bookings.reschedule(planner, booking, datetime.combine(second, time(14, 15), PARIS), datetime.now(UTC))
+    db.session.commit()
+
+    page = _journal(client, auth, planner)
+    href = f"/planification/rendez-vous/{booking.id}"
+    link = f'<td data-label="{heading}" class="object"><a href="{href}">{thing}\xa0{booking.id}</a></td>'
+    assert page.count(link) == 2
+    day = {d: format_date(d, "d MMM yyyy", locale=locale) for d in (first, second)}
+    confirm = _details(page, "booking.confirm")
+    assert service in confirm and f"<dt>{start}</dt><dd>{day[first]} 10:00</dd>" in confirm
+    assert "<dt>Consultant</dt><dd>Camille Martin</dd>" in confirm
+    moved = _details(page, "booking.reschedule")
+    before, after = ("Avant", "Après") if locale == "fr" else ("Before", "After")
+    assert f"<dt>{before}</dt><dd>{day[first]} 10:00 · Camille Martin</dd>" in moved
+    assert f"<dt>{after}</dt><dd>{day[second]} 14:15 · Camille Martin</dd>" in moved
+    assert "erplib" not in confirm and "+00:00" not in page and "booking n°" not in page
+
+
+@pytest.mark.parametrize(
+    "locale, name, version", [("fr", "Nom", "Version de l&#39;ERP"), ("en", "Name", "ERP version")]
+)
+def test_the_journal_writes_a_company_edit_one_field_a_line_escaped_once(app, client, auth, locale, name, version):
+    """`&` in a name reads `&` (escaped once by Jinja: `&amp;`), never `\\u0026`; an empty note is a dash."""
+    admin = f.user("admin", locale=locale)
+    company = f.company(name="Menuiserie Dupuis", erp_version="12.1", environments=["production"])
+    db.session.commit()
+    data = companies.CompanyData(
+        name="Menuiserie Dupuis & Fils",
+        erp_version="12.2",
+        environments=["test", "production"],
+        notes="Ouvert le samedi",
+        contract_start=company.contract_start,
+    )
+    companies.edit(admin, company, data)
+    db.session.commit()
+
+    page = _journal(client, auth, admin)
+    details = _details(page, "company.update")
+    assert f"<dt>{name}</dt><dd>Menuiserie Dupuis → Menuiserie Dupuis &amp; Fils</dd>" in details
+    assert f"<dt>{version}</dt><dd>12.1 → 12.2</dd>" in details
+    assert "<dd>— → Ouvert le samedi</dd>" in details
+    assert "\\u0026" not in page and "&amp;amp;" not in page and "changed" not in details
+    object_cell = "Entreprise n°" if locale == "fr" else "Company no."
+    assert f"{object_cell}\xa0{company.id}</td>" in page
+
+
+_ODD_STRINGS = (
+    "2026-12-14T08:15:00+00:00",
+    "2026-12-14T08:15:00Z",
+    "2026-13-45T08:15:00+00:00",  # looks like an instant, is none
+    "2026-02-30",
+    "9999-12-31T23:59:59+00:00",  # no Paris time for it
+    "0001-01-01T00:00:00+23:59",
+    "c7",
+    "cx",
+    "erplib",
+    "confort",
+    "1E+999999",
+    "NaN",
+    "",
+)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(_ODD_STRINGS),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from([*audit_details.KEYS, "changed", "from", "to"]) | st.text(max_size=6), inner, max_size=4
+        )
+        | st.fixed_dictionaries({"from": inner, "to": inner})
+    ),
+    max_leaves=16,
+)
+
+
+@given(st.sampled_from([*sorted(AUDIT_ACTIONS), "future.action"]), _JSON)
+def test_the_journal_details_never_fail_on_any_json(action, details):
+    """Whatever a caller stored (or a later version reads), the details come out as lines of text."""
+    with _bare_app().test_request_context():
+        names = audit_details.Names({"consultant": {7: "Camille Martin"}, "user": {1: "Paul"}})
+        names.contract = contract.load(contract.file_path())  # this app has no database
+        for locale in ("fr", "en"):
+            with force_locale(locale):
+                found = audit_details.lines(action, details, names)
+                assert all(isinstance(label, str) and isinstance(text, str) for label, text in found)
 
 
 def _many(consultants, company, first: datetime, count: int, **kw):

@@ -3,6 +3,7 @@ revoked or expired token answers 401 problem+json at once; last use recorded at 
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +25,12 @@ def _me(client, raw):
 
 
 def _secret(page: str) -> str:
-    return re.search(r'value="(erp_[^"]+)" aria-label="[^"]*" data-testid="new-token"', page).group(1)
+    return re.search(r'data-testid="new-token">(erp_[^<]+)</code>', page).group(1)
+
+
+def _text(page: str) -> str:
+    """The page's words as read: entities decoded, no-break spaces shown as spaces."""
+    return html.unescape(page).replace("\u00a0", " ")
 
 
 def test_the_account_page_creates_a_named_token_and_shows_it_once(app, client, auth):
@@ -38,8 +44,8 @@ def test_the_account_page_creates_a_named_token_and_shows_it_once(app, client, a
         shown = client.get("/compte/")
         assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
         raw = _secret(shown.get_data(as_text=True))
-        assert "Copiez ce jeton maintenant, il ne sera plus jamais affiché" in shown.get_data(as_text=True)
-        assert "Jeton « Script de facturation » créé" in shown.get_data(as_text=True)
+        assert "Copiez ce jeton maintenant : il ne sera plus affiché." in _text(shown.get_data(as_text=True))
+        assert "Jeton « Script de facturation » créé" in _text(shown.get_data(as_text=True))
         assert _me(client, raw).status_code == 200
         page = client.get("/compte/").get_data(as_text=True)
     assert raw not in page and "Script de facturation" in page
@@ -63,6 +69,97 @@ def test_a_new_token_is_shown_once_after_a_redirect_and_a_reload_creates_no_othe
     assert again.status_code == 200 and raw not in again.get_data(as_text=True)
     assert 'data-testid="new-token"' not in again.get_data(as_text=True)
     assert len(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()) == 1
+
+
+def _row(page: str, token_id: int) -> list[str]:
+    """A token's row of the list: its cells' text."""
+    row = re.search(rf'<tr data-testid="token-{token_id}">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    return [" ".join(_text(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells]
+
+
+def test_the_new_secret_is_shown_once_in_its_box_with_a_copy_button_and_its_script(app, client, auth):
+    """The secret in one highlighted block; a copy button hidden until its script (a file: the CSP allows no
+    inline script) finds a clipboard; the flash alone announces the token, the copy's feedback waits empty."""
+    user = f.user("client")
+    db.session.commit()
+    auth.login(user.email)
+    client.post("/compte/jetons", data={"name": "ci", "lifetime": "30"})
+    page = client.get("/compte/").get_data(as_text=True)
+    raw = _secret(page)
+    assert page.count(raw) == 1 and page.count('data-testid="new-token-block"') == 1
+    assert '<p class="copy" hidden>' in page and '<button type="button" data-copy="new-token"' in page
+    assert 'data-copied="Copié"' in page and ">Copier</button>" in page
+    assert '<script src="/static/copy_secret.js" defer></script>' in page and "<script>" not in page
+    script = client.get("/static/copy_secret.js")
+    assert script.status_code == 200 and "navigator.clipboard.writeText" in script.get_data(as_text=True)
+    assert '<p class="flash flash-success" role="status">Jeton «\u00a0ci\u00a0» créé.</p>' in page
+    block = page.split('data-testid="new-token-block"')[1].split("</div>")[0]
+    assert re.findall(r'role="status"[^>]*>([^<]*)<', block) == [""]  # the flash announces; the copy's feedback waits
+    again = client.get("/compte/").get_data(as_text=True)
+    assert "new-token-block" not in again and "copy_secret.js" not in again and raw not in again
+
+
+def test_the_token_list_shows_years_and_a_revoked_token_its_revocation_not_its_expiry(app, client, auth):
+    """A token lasts up to a year or has no end: its dates carry the year (also on the revocation question);
+    once revoked, when it was revoked matters, not the expiry it will never reach."""
+    user = f.user("client")
+    with time_machine.travel(T0, tick=False):  # 10:30 in Paris
+        yearly = tokens.create(user, "annuel", T0 + timedelta(days=365))
+        tokens.create(user, "révoqué", T0 + timedelta(days=90))
+        tokens.create(user, "sans fin")
+        db.session.commit()
+    ids = dict(db.session.execute(select(ApiToken.label, ApiToken.id)).all())
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        assert _me(client, yearly).status_code == 200
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        auth.login(user.email)
+        client.post("/compte/jetons/revoquer", data={"token_id": ids["révoqué"], "confirmed": "1"})
+        page = client.get("/compte/").get_data(as_text=True)
+        question = _text(
+            client.post("/compte/jetons/revoquer", data={"token_id": ids["annuel"]}).get_data(as_text=True)
+        )
+    created = "10 mars 2027 10:30"
+    assert _row(page, ids["annuel"]) == [
+        "annuel",
+        created,
+        "10 mars 2027 12:30",
+        "9 mars 2028 10:30",
+        "Actif",
+        "Révoquer",
+    ]
+    assert _row(page, ids["révoqué"]) == ["révoqué", created, "jamais", "révoqué le 11 mars 2027 10:30", "Révoqué", ""]
+    assert "juin 2027" not in page  # the revoked token's expiry, which no longer matters
+    assert _row(page, ids["sans fin"]) == ["sans fin", created, "jamais", "aucune", "Actif", "Révoquer"]
+    assert "Créé le 10 mars 2027 10:30" in " ".join(re.sub(r"<[^>]+>", " ", question).split())
+
+
+def test_the_account_pages_keep_french_punctuation_with_its_words(app, client, auth):
+    """No line may break inside « guillemets » nor before : ; ? ! » (no-break spaces); nor begin with a "·"."""
+    user = f.user("client")
+    db.session.commit()
+    auth.login(user.email)
+    client.post("/compte/jetons", data={"name": "Export comptable", "lifetime": "90"})
+    page = client.get("/compte/").get_data(as_text=True)
+    token_id = db.session.scalar(select(ApiToken.id))
+    question = client.post("/compte/jetons/revoquer", data={"token_id": token_id}).get_data(as_text=True)
+    for shown in (page.split("<main>")[1], question.split("<main>")[1]):
+        words = html.unescape(re.sub(r"<[^>]+>", "", shown.split("</main>")[0]))
+        assert "«" in words and not re.findall(r".{0,20}(?:« | [»:;?!·]).{0,20}", words)
+
+
+def test_the_account_page_in_english(app, client, auth):
+    user = f.user("client", locale="en")
+    db.session.commit()
+    with time_machine.travel(T0, tick=False):
+        auth.login(user.email)
+        client.post("/compte/jetons", data={"name": "ci", "lifetime": "365"})
+        page = _text(client.get("/compte/").get_data(as_text=True))
+    assert "Copy this token now: it will not be shown again." in page and ">Copy</button>" in page
+    assert 'data-copied="Copied"' in page and "Token “ci” created." in page
+    assert "10 Mar 2027 10:30" in page and "9 Mar 2028 10:30" in page
+    for label in ("Valid for", "Create token</button>", "Confirm new password", "Change password</button>"):
+        assert label in page
 
 
 def test_creating_a_token_succeeds_when_another_writer_commits_meanwhile(app, client, auth):
@@ -126,14 +223,14 @@ def test_revoking_a_token_asks_first_naming_it_then_says_it_is_revoked(app, clie
         assert f'action="{path}/jetons/revoquer"' in page  # the button posts: the answer is the question
         ask = client.post(f"{path}/jetons/revoquer", data={"token_id": token_id})
         question = ask.get_data(as_text=True)
-        assert ask.status_code == 200 and "Révoquer le jeton « Export comptable » ?" in question
+        assert ask.status_code == 200 and "Révoquer le jeton « Export comptable » ?" in _text(question)
         assert "recevront aussitôt une erreur 401" in question and "Non, revenir" in question
         assert 'name="confirmed" value="1"' in question and f'href="{back}"' in question
         assert (owner.email in question) is (role == "admin")  # the admin is told whose token it is
         assert _me(client, raw).status_code == 200  # asking changed nothing
         done = client.post(f"{path}/jetons/revoquer", data={"token_id": token_id, "confirmed": "1"})
         assert done.status_code == 302 and done.headers["Location"] == back
-        said = client.get(back).get_data(as_text=True)
+        said = _text(client.get(back).get_data(as_text=True))
         assert "Jeton « Export comptable »" in said and "révoqué" in said
         assert _me(client, raw).status_code == 401
         again = client.post(f"{path}/jetons/revoquer", data={"token_id": token_id}, follow_redirects=True)

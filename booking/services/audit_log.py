@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from calendars.worktime import PARIS
 
 from ..extensions import db
-from ..models import AuditEntry, Booking, Company, User
+from ..models import AuditEntry, Booking, Company, Consultant, User
 from .pages import Page, paginate
 
 
@@ -53,3 +53,17 @@ def choices() -> tuple[list[Company], list[User]]:
         list(db.session.scalars(select(Company).order_by(Company.name))),
         list(db.session.scalars(select(User).order_by(User.name))),
     )
+
+
+def names(ids: dict[str, set[int]]) -> dict[str, dict[int, str]]:
+    """The names of the consultants, companies and users the journal's details give by id: one query per kind."""
+    queries = {
+        "consultant": (Consultant.id, select(Consultant.id, User.name).join(User, Consultant.user_id == User.id)),
+        "company": (Company.id, select(Company.id, Company.name)),
+        "user": (User.id, select(User.id, User.name)),
+    }
+    return {
+        kind: {ident: name for ident, name in db.session.execute(query.where(column.in_(ids[kind])))}
+        for kind, (column, query) in queries.items()
+        if ids.get(kind)
+    }

@@ -54,7 +54,7 @@ def create_token():
     except Invalid as error:
         refused(form, error, "name")
         return _page(422, token_form=form)
-    flash(_("Jeton « %(name)s » créé.", name=form.name.data.strip()), "success")
+    flash(_("Jeton «\u00a0%(name)s\u00a0» créé.", name=form.name.data.strip()), "success")
     return redirect(url_for("account.home"), 303)
 
 
@@ -66,7 +66,7 @@ def revoke_token():
     if not token_id:
         abort(400, _("Indiquez le jeton à révoquer."))
     token = tokens.owned(current_user, token_id)  # another user's token: 404
-    done = _("Jeton « %(name)s » révoqué : il ne fonctionne plus.", name=token.label or _("sans nom"))
+    done = _("Jeton «\u00a0%(name)s\u00a0» révoqué\u00a0: il ne fonctionne plus.", name=token.label or _("sans nom"))
     return revocation_step(token, url_for("account.revoke_token"), url_for("account.home"), done)
 
 

@@ -11,6 +11,7 @@ from wtforms.validators import NumberRange, Optional
 from ..auth import role_required
 from ..inputs import INT_MAX
 from ..services import audit_log
+from . import audit_details
 from .forms import blank_is_empty, managed_day
 from .listing import options
 
@@ -52,4 +53,8 @@ def index():
         status = 400
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     actors = audit_log.actors({e.actor_id for e in page.items if e.actor_id}) if page else {}
-    return render_template("audit/index.html", form=form, page=page, args=args, actors=actors), status
+    details = audit_details.for_page(page.items) if page else {}
+    return (
+        render_template("audit/index.html", form=form, page=page, args=args, actors=actors, details=details),
+        status,
+    )

@@ -1,5 +1,6 @@
 """Without JavaScript, an API token is revoked only after a second step that names it and says its programs
-get 401 at once; then the page says it is revoked; and a new calendar address, shown once, survives a reload."""
+get 401 at once; then the page says it is revoked; a new token, shown once, is seen whole and copied by a
+button; and a new calendar address, shown once, survives a reload."""
 
 import pytest
 from playwright.sync_api import expect
@@ -16,7 +17,8 @@ def test_a_token_is_revoked_after_being_asked(plain_page, live_server, width):
     page.goto(f"{live_server}/compte/")
     page.get_by_label("Nom du jeton").fill(name)
     page.get_by_role("button", name="Créer le jeton").click()
-    raw = page.get_by_test_id("new-token").input_value()
+    raw = page.get_by_test_id("new-token").inner_text()
+    expect(page.get_by_role("button", name="Copier")).to_be_hidden()  # without scripts: select it by a click
     me = f"{live_server}/api/v1/me"
     bearer = {"Authorization": f"Bearer {raw}"}
     row = page.locator("tr", has_text=name)
@@ -36,6 +38,32 @@ def test_a_token_is_revoked_after_being_asked(plain_page, live_server, width):
     expect(page.get_by_role("status").first).to_have_text(f"Jeton « {name} » révoqué : il ne fonctionne plus.")
     expect(row.locator("[data-state]")).to_have_attribute("data-state", "revoked")
     assert page.request.get(me, headers=bearer).status == 401
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_copy_button_copies_the_new_token_which_is_shown_whole(page, live_server, width):
+    """The secret, shown once, wraps inside its box at any width (no part hidden in a scrolled field); the
+    button, shown by its script, puts it on the clipboard and says so."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    login(page, live_server, "claire@boulangeries-martin.example")
+    page.goto(f"{live_server}/compte/")
+    page.get_by_label("Nom du jeton").fill(f"Copie {width}")
+    page.get_by_role("button", name="Créer le jeton").click()
+    secret = page.get_by_test_id("new-token")
+    raw = secret.inner_text()
+    assert raw.startswith("erp_") and len(raw) > 40
+    assert secret.evaluate("e => e.scrollWidth <= e.clientWidth")  # every character in view
+    box = secret.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    expect(page.get_by_test_id("copy-feedback")).to_have_text("")
+    page.get_by_role("button", name="Copier").click()
+    expect(page.get_by_test_id("copy-feedback")).to_have_text("Copié")
+    assert page.evaluate("navigator.clipboard.readText()") == raw
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / f"token-copied-{width}.png", full_page=True)
 
 
 @pytest.mark.browser

@@ -16,7 +16,7 @@ class TokenForm(FlaskForm):
         description=_l("Par exemple le programme qui l'utilisera."),
     )
     lifetime = SelectField(
-        _l("Valable"),
+        _l("Durée de validité"),
         default="90",
         choices=[
             SelectChoice("30", _l("30 jours")),
@@ -34,6 +34,6 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired(), Length(min=MIN_PASSWORD, message=_l("Au moins 8 caractères."))],
     )
     confirm = PasswordField(
-        _l("Nouveau mot de passe, encore"),
+        _l("Confirmez le nouveau mot de passe"),
         validators=[DataRequired(), EqualTo("new", message=_l("Les deux saisies du nouveau mot de passe diffèrent."))],
     )
