@@ -13,21 +13,26 @@ The steps, one function each:
    (as cliques, which the LP relaxation sees, unlike a NoOverlap of optional intervals);
 6. extraction: the plan and its bound.
 When the reduced model is too large for the time limit, the search branches on the jobs' joint
-placement, cheapest bound first, and solves a small relaxation per branch (see `_Search.branches`).
+placement, cheapest bound first, and solves a small relaxation per branch (see `_Search.branches`);
+between relaxations, a large-neighbourhood search improves the branches' plans (`_Search.improve`:
+the bookings of a few consultant-days are freed, the rest stays put), which finds the cascades of
+moves the greedy completion misses. Its models give plans only: the bound comes from the branches.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from ortools.sat.python import cp_model
 
 from .combos import cheapest_first
-from .greedy import complete, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
+from .greedy import State, complete, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
 
@@ -37,6 +42,18 @@ NEIGHBOURHOOD_OPTIONS = 60  # cheapest positions listed at first per booking in 
 INCUMBENT_SHARE = 0.2  # of the time limit, at most, for the greedy's orders
 WIDE = 1000  # positions listed for a booking beyond which all of them are
 GAP = 1e-4  # relative gap at which a branch's relaxation stops (the target is 5e-3)
+LNS_SIZE = 10  # consultant-days a neighbourhood frees at first (then adapted to the time its model takes)
+LNS_OPTIONS = 20  # cheapest free positions listed per freed booking beyond those days
+LNS_SECONDS = 0.3  # time limit of one neighbourhood's model
+LNS_SHARE = 4  # seconds of neighbourhood search per second of branch relaxations
+LNS_SEED = 17  # of the neighbourhoods' random choices
+LNS_ANCHOR = 1000  # weight of a move as the start of a neighbourhood, on top of what it costs beyond the least
+LNS_NOISE = 1.0  # spread (log-normal) of the cost by which a booking's possible days are ranked
+LNS_NEAR = 5  # days ranked cheapest (with that noise) freed per booking a neighbourhood reaches
+LNS_SPREAD = 0.3  # chance that a fixed booking on a freed day extends the neighbourhood too
+# Teams up to this size get the neighbourhood search: there a displaced booking's cheapest way out is a chain of
+# moves. On 200 consultants its steps found little and the time they took from the branches cost up to 4.6 %.
+LNS_TEAM = 50
 
 
 def _minutes(t: Timeline, instant) -> int:
@@ -457,6 +474,14 @@ class _Search:
         self.by_consultant = defaultdict(list)
         for b, o in state.where.items():
             self.by_consultant[o.consultant].append(b)
+        self.rng = random.Random(LNS_SEED)
+        self.lns_size: float = LNS_SIZE
+        self.lns_steps = 0
+        self._lns_reduction: Reduction | None = None
+        self._lns_incumbent = math.inf
+        self._lns_read: tuple | None = None
+        self._first_day = t.freeze.astimezone(t.tz).date()
+        self._relaxing = self._improving = 0.0  # seconds in branch relaxations, in neighbourhood search
 
     def nearest(self, booking):
         """A booking's positions cheapest first, kept across rounds (each is produced once)."""
@@ -482,7 +507,10 @@ class _Search:
 
     def _offer(self, branch: _Branch, plan: Plan) -> None:
         branch.hint = _hint(plan, self.state)
-        branch.value = min(branch.value, plan.objective["value"])
+        value = plan.objective["value"]
+        branch.value = min(branch.value, value)
+        if branch.plan is None or value < branch.plan.objective["value"]:
+            branch.plan = plan
         self.offer(plan)
 
     def offer(self, plan: Plan) -> None:
@@ -535,7 +563,9 @@ class _Search:
         branch is solved in a fraction of a second; its solution, completed greedily, is a plan, and its
         bound holds for the branch. The whole problem's bound is the least over the open branches and the
         next unopened one. Relaxations stop within GAP of their optimum; a branch whose relaxation is
-        then a plan is settled, and proven exactly only when time is left over."""
+        then a plan is settled, and proven exactly only when time is left over. After each relaxation,
+        large-neighbourhood steps improve the branches' plans (`_search_around`); they never touch a
+        bound."""
         shared = defaultdict(set)  # booking → the jobs that may displace it
         for (job_id, _), costs in strong.evicted.items():
             for b in costs:
@@ -568,6 +598,12 @@ class _Search:
                     self._branch_bound(strong, combo),
                     dict.fromkeys(self._displaced(strong, combo) | self.must_move, self.listed),
                 )
+                if self.best.status == "FEASIBLE":
+                    # the incumbent's own placement: its plan is where the neighbourhood search starts in this
+                    # branch (its `value` stays the branch's own rounds', which order the relaxations)
+                    placed = {p.id: Option(p.consultant, p.start, p.end) for p in self.best.placements}
+                    if all(placed.get(j) == o for j, o in combo.items()):
+                        branch.plan = self.best
                 branches.append(branch)
                 upcoming = next(walk, None)
                 self.opened += 1
@@ -575,11 +611,41 @@ class _Search:
                 branch.gap = 0.0  # every branch is within GAP: the time left goes to exact proofs
             if branch is None:  # nothing open and nothing left to open
                 break
+            began = time.perf_counter()
             self._round(branch, left)
+            self._relaxing += time.perf_counter() - began
+            self._search_around(branches, left)
             self.note = (
                 f"{self.opened} joint placements of the jobs opened, {len(branches)} open; bound: the least "
                 "over the open ones and the next unopened (true for the whole problem)"
             )
+
+    def _search_around(self, branches: list[_Branch], left) -> None:
+        """Large-neighbourhood steps on the open, unsettled branches' plans, until they have taken
+        LNS_SHARE times as long as the relaxations so far (the relaxations still open branches and raise
+        the bound); every other step on the best of those plans, the others on the plan furthest above
+        its branch's bound (a branch whose plan is not the incumbent may hold a better one)."""
+        if len(self.instance.consultants) > LNS_TEAM:
+            return
+        while self._improving < LNS_SHARE * self._relaxing and left() > 0.3:
+            candidates = [
+                b
+                for b in branches
+                if b.plan is not None and not b.settled and not b.closed and b.bound < self.incumbent - 1e-6
+            ]
+            if not candidates:
+                return
+            began = time.perf_counter()
+            planned = {id(b): b.plan.objective["value"] for b in candidates if b.plan is not None}
+            if self.lns_steps % 2:
+                branch = max(candidates, key=lambda b: planned[id(b)] - b.bound)
+            else:
+                branch = min(candidates, key=lambda b: planned[id(b)])
+            assert branch.plan is not None
+            found = self.improve(branch.plan, min(LNS_SECONDS, left() - 0.2))
+            if found is not None:
+                self._offer(branch, found)
+            self._improving += time.perf_counter() - began
 
     def _displaced(self, placements: Placements, combo: dict[str, Option]) -> set[str]:
         return {b for j, o in combo.items() for b in placements.evicted[(j, o)]}
@@ -653,6 +719,173 @@ class _Search:
         wider = {b: None if (n := limits[b]) is None or n * 4 > WIDE else n * 4 for b in away}
         branch.limits = limits | wider | {b: self.listed for b in cleared}
 
+    # --- large-neighbourhood search on the branches' plans (plans only, never a bound) ----------------
+    def _days(self, o: Option) -> list[tuple[str, date]]:
+        """The consultant-days a position covers."""
+        tz = self.t.tz
+        first, last = o.start.astimezone(tz).date(), (o.end - _TICK).astimezone(tz).date()
+        return [(o.consultant, first + timedelta(days=n)) for n in range((last - first).days + 1)]
+
+    def _window_days(self, booking) -> list[tuple[str, date]]:
+        """The consultant-days a booking may start on."""
+        tz = self.t.tz
+        lo = max(booking.window.start, self.t.freeze).astimezone(tz).date()
+        hi = (booking.window.end - _TICK).astimezone(tz).date()
+        return [(c, lo + timedelta(days=n)) for n in range((hi - lo).days + 1) for c in booking.eligible]
+
+    def _on_day(self, booking, cd: tuple[str, date]) -> list[Option]:
+        """A booking's legal positions starting on a consultant-day."""
+        day = datetime.combine(cd[1], datetime.min.time(), self.t.tz)
+        lo, hi = max(booking.window.start, self.t.freeze, day), day + _DAY
+        every, starts = self.t.positions(cd[0], booking)
+        found = []
+        for o in every[bisect_left(starts, lo) :]:
+            if o.start >= hi:
+                break
+            if o.end <= booking.window.end:
+                found.append(o)
+        return found
+
+    def _push(self, booking, cd: tuple[str, date], occupancy: Occupancy) -> float:
+        """The least a booking's move to a consultant-day costs, with the cheapest moves of what it
+        would push out there (inf when it would push something fixed)."""
+        best = math.inf
+        for o in self._on_day(booking, cd):
+            cost = self.t.move_cost(booking, o)
+            for b in occupancy.overlapping(o.consultant, o.start, o.end):
+                if b != booking.id:
+                    cost += self.cheapest.get(b, math.inf)
+            best = min(best, cost)
+        return best
+
+    def _excess(self, b: str, where: dict[str, Option], jobs: dict[str, Option]) -> float:
+        """What a booking's move costs beyond what it must pay (its cheapest move, if a job covers it),
+        plus what the moves of the bookings it pushed out of their places cost."""
+        home, there = self.state.where[b], where[b]
+        covered = b in self.must_move or any(
+            o.consultant == home.consultant and o.start < home.end and home.start < o.end for o in jobs.values()
+        )
+        pushed = sum(
+            self.t.move_cost(self.bookings[p], where[p])
+            for p in self.state.occupancy.overlapping(there.consultant, there.start, there.end)
+            if p != b and where[p] != self.state.where[p]
+        )
+        return self.t.move_cost(self.bookings[b], there) - (self.cheapest[b] if covered else 0.0) + pushed
+
+    def _read(self, plan: Plan):
+        """A plan's positions, who is on each consultant-day, and its moves' weights as starts of a
+        neighbourhood; kept for the plan last read (steps that find nothing read it again)."""
+        if self._lns_read is not None and self._lns_read[0] is plan:
+            return self._lns_read[1:]
+        jobs = {p.id: Option(p.consultant, p.start, p.end) for p in plan.placements}
+        where = dict(self.state.where) | {m.id: Option(m.consultant, m.start, m.end) for m in plan.moves}
+        moved = [m.id for m in plan.moves]
+        occupancy, on_day = Occupancy(), defaultdict(list)
+        for item, o in (where | jobs).items():
+            occupancy.add(o.consultant, o.start, o.end, item)
+            for cd in self._days(o):
+                on_day[cd].append(item)
+        weights = [self._excess(b, where, jobs) + LNS_ANCHOR for b in moved] + [LNS_ANCHOR] * len(jobs)
+        self._lns_read = (plan, jobs, where, moved, occupancy, on_day, weights)
+        return self._lns_read[1:]
+
+    def region(self, plan: Plan, size: int):
+        """Consultant-days to free around a plan, `size` of them, and the bookings whose every position on
+        them is listed. It starts from one of the plan's moves, the dearer beyond what it must pay the
+        likelier (or from a job); each booking reached frees where it was, where it is, and the few days
+        where moving it (and pushing out what is there) is cheapest, with some noise; the moved bookings
+        on a freed day, and some of the others, are reached in turn: a cascade of moves fits in."""
+        jobs, where, moved, occupancy, on_day, weights = self._read(plan)
+        rng, moving = self.rng, set(moved)
+        anchors = moved + list(jobs)
+        queue = rng.choices(anchors, weights) if anchors else []
+        seen, reached = set(queue), set()
+        region: list[tuple[str, date]] = []
+        while queue and len(region) < size:
+            item = queue.pop(rng.randrange(len(queue)))
+            reached.add(item)
+            if item in jobs:
+                days = self._days(jobs[item])
+            else:
+                booking = self.bookings[item]
+                cost = {
+                    cd: self._push(booking, cd, occupancy) * math.exp(rng.gauss(0, LNS_NOISE))
+                    for cd in self._window_days(booking)
+                }
+                near = sorted((cd for cd in cost if cost[cd] < math.inf), key=cost.__getitem__)
+                days = self._days(where[item]) + self._days(self.state.where[item]) + near[:LNS_NEAR]
+            for cd in days:
+                if len(region) >= size:
+                    break
+                if cd in region or cd[1] < self._first_day:
+                    continue
+                region.append(cd)
+                for b in on_day.get(cd, ()):
+                    if b not in seen and b in self.bookings and (b in moving or rng.random() < LNS_SPREAD):
+                        seen.add(b)
+                        queue.append(b)
+            if not queue and len(region) < size:
+                rest = [a for a in anchors if a not in seen]
+                if rest:
+                    seen.add(pick := rng.choice(rest))
+                    queue.append(pick)
+        return set(region), reached
+
+    def improve(self, plan: Plan, seconds: float) -> Plan | None:
+        """One step of large-neighbourhood search on a plan: free the bookings on some consultant-days
+        (`region`), fix every other item where the plan has it, and solve that model: its solutions are
+        plans, the better one is returned. Positions listed: where the plan has it, every position on the
+        freed days for the bookings the region reached (on the booking's own day for the others), and the
+        LNS_OPTIONS cheapest elsewhere that nothing fixed covers. Its bound holds for the neighbourhood
+        only and is never used."""
+        started = time.perf_counter()
+        if self._lns_reduction is None or self._lns_incumbent != self.incumbent:
+            self._lns_reduction, self._lns_incumbent = self.reduction(), self.incumbent
+        reduction = self._lns_reduction  # positions no plan better than the incumbent uses are left out
+        jobs, where, moved, _, on_day, _ = self._read(plan)
+        plan_moved = set(moved)
+        region, reached = self.region(plan, int(self.lns_size))
+        free = {b for cd in region for b in on_day.get(cd, ()) if b in reduction.movable or b in plan_moved}
+        free |= {b for b in moved if any(cd in region for cd in self._days(self.state.where[b]))}
+        fixed = Occupancy()
+        for item, o in (where | jobs).items():
+            if item not in free:
+                fixed.add(o.consultant, o.start, o.end, item)
+        scope = Scope({j: [o] for j, o in jobs.items()}, cheapest=self.cheapest)
+        for b in sorted(free):
+            booking = self.bookings[b]
+            allowance = reduction.allowance.get(b, 0.0) + 1e-6
+            own = set(self._days(where[b]))
+            listed = {where[b]}
+            for cd in region:
+                if cd[0] in booking.eligible and (b in reached or cd in own):
+                    listed.update(self._on_day(booking, cd))
+            outside = 0
+            for o in self.nearest(booking):
+                if outside >= LNS_OPTIONS or time.perf_counter() - started > seconds / 3:
+                    break
+                if o not in listed and not fixed.overlapping(o.consultant, o.start, o.end):
+                    listed.add(o)
+                    outside += 1
+            kept = []
+            for o in listed:
+                cost = self.t.move_cost(booking, o)
+                if (cost <= allowance or o == where[b]) and not fixed.overlapping(o.consultant, o.start, o.end):
+                    kept.append(o)
+                    scope.costs[(b, o)] = cost
+            scope.positions[b] = sorted(kept)
+        built = _constraints(self.t, self.bookings, scope, where | jobs)
+        status, solver = _run(built.model, started + seconds - time.perf_counter(), self.workers)
+        self.lns_steps += 1
+        if status == cp_model.OPTIMAL and time.perf_counter() - started < seconds / 2:
+            self.lns_size = min(self.lns_size * 1.15, 500)
+        elif status != cp_model.OPTIMAL:
+            self.lns_size = max(self.lns_size / 1.15, 3)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        found = _extract(self.instance, self.t, State(fixed, where), built, scope, solver, 0.0)
+        return found if found.objective["value"] < plan.objective["value"] - 1e-6 else None
+
     def _cheaper_than(self, slack: float) -> set[str]:
         """Bookings whose cheapest move costs at most `slack`."""
         return set(self._by_cost[: bisect_right(self._costs, slack + 1e-6)])
@@ -671,6 +904,11 @@ class _Branch:
     gap: float = GAP  # relative gap at which its relaxation stops
     settled: bool = False  # its relaxation's solution is a plan, within `gap` of the optimum
     closed: bool = False  # its optimum is known (and offered), or it has no plan
+    plan: Plan | None = None  # its best plan
+
+
+_TICK = timedelta(microseconds=1)
+_DAY = timedelta(days=1)
 
 
 def _apart(combo: dict[str, Option]) -> bool:
