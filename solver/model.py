@@ -600,7 +600,7 @@ class _Search:
                 )
                 if self.best.status == "FEASIBLE":
                     # the incumbent's own placement: its plan is where the neighbourhood search starts in this
-                    # branch (its `value` stays the branch's own rounds', which order the relaxations)
+                    # branch; its `value` (which orders the relaxations) comes from plans found in it only
                     placed = {p.id: Option(p.consultant, p.start, p.end) for p in self.best.placements}
                     if all(placed.get(j) == o for j, o in combo.items()):
                         branch.plan = self.best

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import event
@@ -96,12 +96,13 @@ def another_writer_after(prefix: str = "SELECT users.", nth: int = 1) -> Iterato
     begun), another connection commits a write, as a plan worker or another tab would. A request that read and
     then writes without taking the write lock first fails at once (SQLITE_BUSY, a 503). Yields a flag, [False]
     once the other write happened."""
+    assert db.engine.dialect.name == "sqlite", "a fault of SQLite's: PostgreSQL's writers wait for each other"
     armed, seen = [True], itertools.count(1)
 
     def write(conn, cursor, statement, *_args):
         if armed[0] and statement.startswith(prefix) and next(seen) == nth:
             armed[0] = False
-            with sqlite3.connect(db.engine.url.database) as other:  # commits on leaving
+            with closing(sqlite3.connect(db.engine.url.database)) as other, other:  # committed, then closed
                 other.execute("UPDATE schedule_versions SET value = value + 1")
 
     event.listen(db.engine, "after_cursor_execute", write)

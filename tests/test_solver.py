@@ -290,3 +290,28 @@ def test_the_cascade_option_makes_a_busier_schedule_of_whole_days_and_short_wind
     ]
     assert stretch[1] <= timedelta(days=7) < stretch[0]
     assert plain == generate(10, 4, 3, jobs=2)  # the option leaves the usual instances as they were
+
+
+def test_neighbourhood_steps_return_valid_cheaper_plans_and_leave_the_bound_alone(monkeypatch):
+    """Large-neighbourhood search on a branch's plan (fix what lies outside some consultant-days, solve
+    the rest): every plan it returns passes the checker and is cheaper than the one it started from;
+    the bound reported stays below the value (the neighbourhood's own bound is never used)."""
+    from solver import model
+
+    steps: list[tuple[float, Plan | None]] = []
+    improve = model._Search.improve
+
+    def recorded(self, plan, seconds):
+        found = improve(self, plan, seconds)
+        steps.append((plan.objective["value"], found))
+        return found
+
+    monkeypatch.setattr(model._Search, "improve", recorded)
+    monkeypatch.setattr(model, "LNS_SECONDS", 1.0)  # a step's model finishes even on a loaded machine (CI)
+    instance = read_instance(generate(10, 4, 2, jobs=2, cascade=True))
+    plan = solve(instance, time_limit=5, max_exact=0)
+    assert steps and any(found is not None for _, found in steps)
+    for before, found in steps:
+        if found is not None:
+            assert violations(instance, found) == [] and found.objective["value"] < before
+    assert violations(instance, plan) == [] and plan.objective["best_bound"] <= plan.objective["value"]

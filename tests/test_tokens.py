@@ -14,6 +14,7 @@ from sqlalchemy import select
 from booking.extensions import db
 from booking.models import ApiToken
 from booking.services import tokens
+from booking.web import shown_once
 
 from . import factories as f
 
@@ -69,6 +70,23 @@ def test_a_new_token_is_shown_once_after_a_redirect_and_a_reload_creates_no_othe
     assert again.status_code == 200 and raw not in again.get_data(as_text=True)
     assert 'data-testid="new-token"' not in again.get_data(as_text=True)
     assert len(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()) == 1
+
+
+def test_a_new_secret_waiting_in_the_session_is_never_shown_to_the_next_user_nor_late(app, client, auth):
+    """The secret waits in the session only for the page after the redirect: a browser left on the way (the page
+    never opened) and handed to someone else who logs in must not show them the last user's token; nor may the
+    page show it after its few minutes."""
+    first, second = f.user("admin"), f.user("client")
+    db.session.commit()
+    auth.login(first.email)
+    assert client.post("/compte/jetons", data={"name": "pris", "lifetime": ""}).status_code == 303  # not followed
+    assert client.post("/logout", data={}).status_code == 302
+    auth.login(second.email)
+    assert 'data-testid="new-token"' not in client.get("/compte/").get_data(as_text=True)
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        client.post("/compte/jetons", data={"name": "en retard", "lifetime": ""})
+        clock.shift(timedelta(seconds=shown_once.WAITS_SECONDS + 1))
+        assert 'data-testid="new-token"' not in client.get("/compte/").get_data(as_text=True)
 
 
 def _row(page: str, token_id: int) -> list[str]:

@@ -136,8 +136,18 @@ def test_a_cancel_and_a_move_sent_together_one_happens(server, client):
         (cancel_status, _, cancelled), (move_status, move_type, moved) = together(
             [("POST", f"{url}/cancel", client, None), ("PATCH", url, client, {"start": at(days[n + 5], 15)})]
         )
-        assert sorted((cancel_status, move_status)) == [200, 409]
         seen = facts(app, booking["id"])
+        if (cancel_status, move_status) == (200, 200):
+            # not at the same moment after all (a loaded machine ran one request through before the other read
+            # the booking): moved, then cancelled as moved. Each happened once, in order.
+            outcomes.add("moved, then cancelled")
+            assert seen["status"] == "cancelled" and seen["sequence"] == 2 and seen["held"] == (0, 0)
+            assert seen["audit"] == ["booking.confirm", "booking.reschedule", "booking.cancel"]
+            assert (
+                seen["mails"] == ["Rendez-vous annulé"] * 2 + ["Rendez-vous confirmé"] * 2 + ["Rendez-vous déplacé"] * 2
+            )
+            continue
+        assert sorted((cancel_status, move_status)) == [200, 409]
         assert seen["sequence"] == 1
         if cancel_status == 200:
             outcomes.add("cancelled")
@@ -156,4 +166,4 @@ def test_a_cancel_and_a_move_sent_together_one_happens(server, client):
             assert seen["status"] == "confirmed" and seen["held"] == (45, 0)
             assert seen["audit"] == ["booking.confirm", "booking.reschedule"]
             assert seen["mails"] == ["Rendez-vous confirmé"] * 2 + ["Rendez-vous déplacé"] * 2
-    assert outcomes  # either order may win; neither may win twice
+    assert outcomes  # either order may win; neither may win twice, nor both at once

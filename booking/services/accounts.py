@@ -62,9 +62,13 @@ def _add(actor, company, email, name, password) -> User:
 
 def change_password(user: User, current: str, new: str) -> None:
     """The user's own change: the current password first; every other session of theirs ends. Checked and
-    written (and committed) under the write lock, as `logins.log_out`: on SQLite a request that has read and
-    then writes fails at once if another writer committed in between. A refusal writes nothing."""
-    with locking.locked([]):  # the user read again under it: the password checked is the one being replaced
+    written (and committed) under the account's lock, taken first as `logins.log_out` does: on SQLite a request
+    that has read and then writes fails at once if another writer committed in between; on PostgreSQL two tabs
+    changing it at once are one after the other (an invitation's link is redeemed under the same lock). A
+    refusal writes nothing."""
+    with locking.locked(
+        locking.of_user(user)
+    ):  # the user read again under it: the password checked is the one replaced
         if not user.check_password(current):
             raise Invalid(_l("Le mot de passe actuel ne correspond pas : rien n'a été changé."), code="wrong_password")
         set_password(user, user, new)

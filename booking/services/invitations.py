@@ -138,14 +138,10 @@ def _managed(actor: User, user: User) -> None:
         )
 
 
-def _keys(user: User) -> list:
-    return [locking.company(user.company_id)] if user.company_id else [locking.account(user.id)]
-
-
 def deactivate(actor: User, user: User, now: datetime) -> None:
     """The account stops at once: sessions and API tokens end, pending links stop working."""
     _managed(actor, user)
-    with locking.locked(_keys(user)):
+    with locking.locked(locking.of_user(user)):
         user = db.session.get_one(User, user.id)
         if not user.active:
             return
@@ -161,7 +157,7 @@ def deactivate(actor: User, user: User, now: datetime) -> None:
 def reactivate(actor: User, user: User) -> None:
     """The account works again with its password; a client counts against the cap again."""
     _managed(actor, user)
-    with locking.locked(_keys(user)):
+    with locking.locked(locking.of_user(user)):
         user = db.session.get_one(User, user.id)
         if user.active:
             return
@@ -182,7 +178,7 @@ def set_main_contact(actor: User, user: User, main: bool) -> None:
         raise NotEntitled(_("Seul un administrateur désigne le contact principal."), code="admin_only")
     if user.role != "client":
         raise Invalid(_("Seul un contact client peut être contact principal."), code="not_a_contact")
-    with locking.locked(_keys(user)):
+    with locking.locked(locking.of_user(user)):
         user = db.session.get_one(User, user.id)
         user.main_contact = bool(main)
         db.session.flush()
@@ -209,7 +205,7 @@ def set_role(actor: User, user: User, role: str) -> None:
 def send_reset(actor: User, user: User, now: datetime) -> None:
     """An admin (or the main contact) sends a set-password link; the current password works until it is used."""
     _managed(actor, user)
-    with locking.locked(_keys(user)):
+    with locking.locked(locking.of_user(user)):
         user = db.session.get_one(User, user.id)
         if not user.active:
             raise Conflict(
@@ -226,7 +222,7 @@ def forgot(email: str, now: datetime) -> None:
     user = db.session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
     if user is None or not user.active:
         return
-    with locking.locked(_keys(user)):
+    with locking.locked(locking.of_user(user)):
         user = db.session.get_one(User, user.id)
         if user.active:
             audit.record(None, "user.reset_link", user, asked_by="self")
@@ -263,7 +259,7 @@ def redeem(raw: str, password: str, now: datetime) -> User:
             code="weak_password",
             field="password",
         )
-    with locking.locked(_keys(user)):
+    with locking.locked(locking.of_user(user)):
         link = db.session.scalar(select(PasswordLink).where(PasswordLink.token_hash == digest(raw)))
         if link is None or link.used_at is not None or link.expires_at <= now or not link.user.active:
             raise _refused()

@@ -82,6 +82,12 @@ def account(user_id: int) -> LockKey:
     return (-user_id, 1)
 
 
+def of_user(user) -> list[LockKey]:
+    """What a change to a user's account locks: a client's company (its contacts change under it), else the
+    account itself."""
+    return [company(user.company_id)] if user.company_id else [account(user.id)]
+
+
 def timeout() -> float:
     """How long a lock may be waited for, in seconds (LOCK_TIMEOUT_SECONDS)."""
     return float(current_app.config.get("LOCK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
@@ -12,13 +12,13 @@ from ..models.types import utcnow
 from ..security import login_limit, user_key
 from ..services import accounts, tokens
 from ..services.errors import Invalid
+from . import shown_once
 from .forms import refused
 from .forms.account import PasswordForm, TokenForm
 from .token_revocation import revocation_step
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 EVERYONE = ("client", "consultant", "planner", "admin")
-NEW_TOKEN = "new_api_token"  # session key: a new token's secret, until the next account page shows it
 
 
 def _page(status: int = 200, token_form=None, password_form=None, secret: str | None = None):
@@ -37,7 +37,7 @@ def _page(status: int = 200, token_form=None, password_form=None, secret: str | 
 @bp.route("/")
 @role_required(*EVERYONE)
 def home():
-    return _page(secret=session.pop(NEW_TOKEN, None))  # a new token: shown by this page once, gone on a reload
+    return _page(secret=shown_once.take(shown_once.NEW_API_TOKEN))  # shown by this page once, gone on a reload
 
 
 @bp.post("/jetons")
@@ -48,12 +48,11 @@ def create_token():
     if not form.validate_on_submit():
         return _page(422, token_form=form)
     try:
-        session[NEW_TOKEN] = tokens.create_named(
-            current_user, form.name.data, int(form.lifetime.data or 0) or None, utcnow()
-        )
+        raw = tokens.create_named(current_user, form.name.data, int(form.lifetime.data or 0) or None, utcnow())
     except Invalid as error:
         refused(form, error, "name")
         return _page(422, token_form=form)
+    shown_once.keep(shown_once.NEW_API_TOKEN, raw)
     flash(_("Jeton «\u00a0%(name)s\u00a0» créé.", name=form.name.data.strip()), "success")
     return redirect(url_for("account.home"), 303)
 

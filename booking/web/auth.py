@@ -14,6 +14,7 @@ from ..models.types import utcnow
 from ..security import login_key, login_limit
 from ..services import invitations, logins
 from ..services.errors import ServiceError
+from . import shown_once
 from .forms import EmptyForm
 from .forms import refused as refused_on
 from .forms.auth import ForgotForm, LoginForm, SetPasswordForm
@@ -38,6 +39,7 @@ def login():
         except logins.LoginRefused:
             form.password.errors.append(_("E-mail ou mot de passe incorrect."))
         else:
+            shown_once.forget()
             login_user(user)
             flash(_("Bienvenue, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for(home_endpoint(user))))
@@ -99,6 +101,7 @@ def set_password(token: str):
         else:
             if current_user.is_authenticated:
                 logout_user()
+            shown_once.forget()
             login_user(user)
             flash(_("Mot de passe enregistré. Bienvenue, %(name)s.", name=user.name), "success")
             return redirect(url_for(home_endpoint(user)))
@@ -112,6 +115,7 @@ def logout():
         if current_user.is_authenticated:
             logins.log_out(current_user)  # every copy of this session stops working
         logout_user()
+        shown_once.forget()
         flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"))
 

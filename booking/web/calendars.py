@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +16,7 @@ from ..models import ExternalCalendar
 from ..models.types import utcnow
 from ..services import calendar_sync, feeds, locking
 from ..services.errors import ServiceError
+from . import shown_once
 from .forms.booking import CalendarForm, first_error
 from .refusals import flash_refusal
 
@@ -47,7 +48,6 @@ def _booked_when_filter(booking, fmt: str = "EEE d MMM HH:mm") -> str:
 
 MAX_UPLOAD = 10 * 1024 * 1024
 REFRESH_SECONDS = 5  # the page reloads itself while an import waits or runs
-NEW_FEED = "new_feed"  # session key: a new feed token, until the next agenda page shows it
 
 
 def _owner():
@@ -85,7 +85,7 @@ def _page(new_url: str | None = None):
 @bp.route("/agenda")
 @role_required("consultant", "client")
 def agenda():
-    raw = session.pop(NEW_FEED, None)  # a new address: shown by this page once, gone on a reload
+    raw = shown_once.take(shown_once.NEW_FEED)  # a new address: shown by this page once, gone on a reload
     if raw is None:
         return _page()
     page = _page(url_for("feeds.feed", token=raw, _external=True))
@@ -113,7 +113,7 @@ def rotate_feed():
     """A new address, then a redirect (a reload must not replace it again) to the page that shows it once."""
     owner = _owner()
     replaced = feeds.active(owner) is not None
-    session[NEW_FEED] = feeds.issue(current_user, owner)
+    shown_once.keep(shown_once.NEW_FEED, feeds.issue(current_user, owner))
     flash(
         _("Nouvelle adresse secrète créée : l'ancienne ne fonctionne plus.")
         if replaced
