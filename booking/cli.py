@@ -66,8 +66,7 @@ def revoke_token_command(token: str, email: str | None) -> None:
 def unlock_command(email: str) -> None:
     """Efface les échecs de connexion de EMAIL : il peut réessayer sans attendre."""
     user = _user(email)
-    had = logins.unlock(None, user)
-    db.session.commit()
+    had = logins.unlock_now(None, user)
     click.echo(f"{user.email} débloqué." if had else f"{user.email} n'avait pas d'échec de connexion en cours.")
 
 

@@ -396,8 +396,13 @@ def _finish(plan: Plan, bound: float, status: str, seconds: float, reason: str) 
 def _hint(plan: Plan, state) -> dict[str, Option]:
     hint = dict(state.where)
     hint |= {m.id: Option(m.consultant, m.start, m.end) for m in plan.moves}
-    hint |= {p.id: Option(p.consultant, p.start, p.end) for p in plan.placements}
+    hint |= _placed(plan)
     return hint
+
+
+def _placed(plan: Plan) -> dict[str, Option]:
+    """Where a plan puts each job."""
+    return {p.id: Option(p.consultant, p.start, p.end) for p in plan.placements}
 
 
 def solve(
@@ -601,7 +606,7 @@ class _Search:
                 if self.best.status == "FEASIBLE":
                     # the incumbent's own placement: its plan is where the neighbourhood search starts in this
                     # branch; its `value` (which orders the relaxations) comes from plans found in it only
-                    placed = {p.id: Option(p.consultant, p.start, p.end) for p in self.best.placements}
+                    placed = _placed(self.best)
                     if all(placed.get(j) == o for j, o in combo.items()):
                         branch.plan = self.best
                 branches.append(branch)
@@ -777,7 +782,7 @@ class _Search:
         neighbourhood; kept for the plan last read (steps that find nothing read it again)."""
         if self._lns_read is not None and self._lns_read[0] is plan:
             return self._lns_read[1:]
-        jobs = {p.id: Option(p.consultant, p.start, p.end) for p in plan.placements}
+        jobs = _placed(plan)
         where = dict(self.state.where) | {m.id: Option(m.consultant, m.start, m.end) for m in plan.moves}
         moved = [m.id for m in plan.moves]
         occupancy, on_day = Occupancy(), defaultdict(list)

@@ -150,23 +150,23 @@ def unlock(actor: User | None, user: User) -> bool:
 
 
 def log_out(user: User) -> None:
-    """The user's own logout: their sessions end, written under the write lock taken first. On SQLite a
-    request that has read (the user) and then writes fails at once if any other writer committed in between
-    (a plan worker's progress, another tab): logging out answered "service momentarily unavailable"."""
-    with locking.locked([]):
-        end_sessions(user, user)
+    """The user's own logout: every session of theirs ends (see `end_sessions_now`)."""
+    end_sessions_now(user, user)
 
 
-def unlock_now(actor: User, user: User) -> None:
-    """An admin's unlock from the users page, written under the write lock taken first (see `log_out`)."""
-    with locking.locked([]):
-        unlock(actor, user)
-
-
-def end_sessions_now(actor: User, user: User) -> None:
-    """An admin ends every session of `user` from the users page, under the write lock taken first."""
+def end_sessions_now(actor: User | None, user: User) -> None:
+    """End `user`'s sessions in a transaction of its own, under the write lock taken first. On SQLite a request
+    that has read (the user) and then writes fails at once if any other writer committed in between (a plan
+    worker's progress, another tab): logging out answered "service momentarily unavailable". Inside a block
+    that already holds its locks, call `end_sessions`."""
     with locking.locked([]):
         end_sessions(actor, user)
+
+
+def unlock_now(actor: User | None, user: User) -> bool:
+    """`unlock` in a transaction of its own, under the write lock taken first (as `end_sessions_now`)."""
+    with locking.locked([]):
+        return unlock(actor, user)
 
 
 def end_sessions(actor: User | None, user: User) -> None:
