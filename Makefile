@@ -73,7 +73,8 @@ CALENDAR_TESTS := tests/test_races_pg.py tests/test_authz_matrix.py tests/test_f
 	tests/browser/test_backoffice.py tests/browser/test_why_not.py tests/browser/test_mail_links.py \
 	tests/browser/test_webhooks.py tests/browser/test_calendars.py \
 	tests/browser/test_booking.py tests/browser/test_costs.py tests/browser/test_slot_notes.py \
-	tests/test_plan_workers.py tests/browser/test_plan_progress.py \
+	tests/test_plan_workers.py tests/browser/test_plan_progress.py tests/test_tokens.py tests/test_sessions.py \
+	tests/test_transitions_pg.py \
 	tests/test_faults_pg.py::test_postgresql_restart_during_a_burst_of_bookings \
 	tests/test_jobs.py::test_two_scheduler_processes_on_postgresql_run_each_due_job_once \
 	--deselect tests/test_races_pg.py::test_fifty_clients_one_slot_exactly_one_wins
