@@ -7,14 +7,24 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import event
+from werkzeug.security import generate_password_hash
 
 from booking.extensions import db
 from booking.models import Booking, Company, Consultant, User
 
 _n = itertools.count(1)
 PASSWORD = "secret-pass"
+
+
+@cache
+def password_hash() -> str:
+    """PASSWORD hashed once, by a cheap method: the app's own (scrypt) costs 0.17 s a hash here, and so a check;
+    thousands of test users and logins paid it. Werkzeug verifies a hash by the method written in it, so the
+    logins of these users are cheap too. The test of login timing gives its users the app's method."""
+    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
 def company(tier: str = "serenite", **kw) -> Company:
@@ -43,7 +53,7 @@ def user(role: str = "client", company_obj: Company | None = None, **kw) -> User
         company=company_obj,
         **kw,
     )
-    obj.set_password(PASSWORD)
+    obj.password_hash = password_hash()
     db.session.add(obj)
     db.session.flush()
     return obj
