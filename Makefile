@@ -53,10 +53,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Three pytest workers on two cores: a third of the suite's time is spent waiting (servers starting,
-# locks, sleeps), not computing. Work stealing: a worker that runs out takes tests queued for the others, so
-# the run does not end with one worker through a queue of slow tests.
+# locks, sleeps), not computing.
 test: $(STAMP) translations system-packages lint
-	$(BIN)/pytest -n 3 --dist worksteal
+	$(BIN)/pytest -n 3
 
 
 # The tests that read the real clock, run with the clock (theirs and their subprocesses') set to days that
