@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import check
+from .gc_pause import gc_paused
 from .instance import Booking, Instance, Move, Placement, Plan, PriorityJob
 from .timeline import Occupancy, Option, Timeline
 
@@ -196,6 +197,7 @@ def _orders(jobs: tuple[PriorityJob, ...]):
         yield from (order for order in itertools.permutations(first) if order != first)
 
 
+@gc_paused
 def solve_greedy(
     instance: Instance,
     timeline: Timeline | None = None,

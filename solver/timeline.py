@@ -58,12 +58,41 @@ class Timeline:
         self._options: dict[tuple, list[Option]] = {}
         self._starts: dict[tuple, list[datetime]] = {}
         self._days: dict[tuple, list] = {}
+        self._company_fits: dict[tuple, bool] = {}
 
     # --- working time -------------------------------------------------------------------------
     @cached_property
     def _free_horizon(self) -> dict[str, list]:
         h = self.instance.horizon
         return {c: calendar.intervals(h.start, h.end) for c, calendar in self.calendars.items()}
+
+    @cached_property
+    def _lost(self) -> dict[str, list]:
+        """Per consultant, the company's working time over the horizon that the consultant does not have
+        (absences, external busy time), sorted: a position the company's calendar allows over the horizon is
+        the consultant's unless it overlaps one. Most consultants have none, and so the company's positions."""
+        h = self.instance.horizon
+        company = self.business.intervals(h.start, h.end)
+        lost = {}
+        for c, free in self._free_horizon.items():
+            found, j = [], 0
+            for a, b in company:  # each free interval lies inside one of the company's
+                cursor = a
+                while j < len(free) and free[j][0] < b:
+                    if free[j][0] > cursor:
+                        found.append((cursor, free[j][0]))
+                    cursor = free[j][1]
+                    j += 1
+                if cursor < b:
+                    found.append((cursor, b))
+            lost[c] = found
+        return lost
+
+    def _loses(self, consultant: str, start: datetime, end: datetime) -> bool:
+        """[start, end) (inside the horizon) overlaps working time the consultant does not have."""
+        lost = self._lost[consultant]
+        index = bisect_left(lost, (end,))  # the last one starting before `end` is the only candidate
+        return index > 0 and lost[index - 1][1] > start
 
     def free(self, consultant: str, start: datetime, end: datetime):
         """Working intervals of a consultant inside [start, end) (absences and external busy time removed)."""
@@ -96,8 +125,9 @@ class Timeline:
     def days_needed(self, item: Item) -> int:
         return max(1, math.ceil(item.duration_minutes / self.day_minutes))
 
-    def _whole_days(self, consultant: str, first: date, count: int):
-        """[opening of `first`, closing of the count-th working day) if all are whole working days."""
+    def _whole_days(self, consultant: str | None, first: date, count: int):
+        """[opening of `first`, closing of the count-th working day) if all are whole working days
+        (the consultant's; the company's when consultant is None)."""
         days: list[list] = []  # each working day's blocks
         day = first
         while len(days) < count:
@@ -105,7 +135,7 @@ class Timeline:
                 return None
             blocks = self._day(None, day)
             if blocks:
-                if self._day(consultant, day) != blocks:  # partly absent: not a whole working day
+                if consultant is not None and self._day(consultant, day) != blocks:  # partly absent
                     return None
                 days.append(blocks)
             day += timedelta(days=1)
@@ -132,23 +162,44 @@ class Timeline:
         return options, self._starts[(consultant, item.span, item.duration_minutes)]
 
     def _all_options(self, consultant: str, span: str, minutes: int) -> list[Option]:
-        """Every legal position over the horizon, computed once per consultant, span and duration."""
+        """Every legal position over the horizon, computed once per consultant, span and duration: the
+        company's positions, less those overlapping working time the consultant does not have."""
         key = (consultant, span, minutes)
-        if key not in self._options:
-            horizon = self.instance.horizon
-            found = []
+        found = self._options.get(key)
+        if found is None:
+            company = self._company_positions(span, minutes)
+            lost = self._lost[consultant]
+            if lost:  # both sorted by start, and the positions' ends grow with their starts: one sweep
+                kept, j = [], 0
+                for a, b in company:
+                    while j < len(lost) and lost[j][1] <= a:
+                        j += 1
+                    if j == len(lost) or lost[j][0] >= b:
+                        kept.append((a, b))
+                company = kept
+            new = tuple.__new__  # NamedTuple's own constructor is a Python call: 10 times slower
+            found = self._options[key] = [new(Option, (consultant, a, b)) for a, b in company]
+            self._starts[key] = [a for a, _ in company]
+        return found
+
+    def _company_positions(self, span: str, minutes: int) -> list[tuple[datetime, datetime]]:
+        """(start, end) of every position the company's working time allows over the horizon."""
+        key = (None, span, minutes)
+        found = self._options.get(key)
+        if found is None:
+            horizon, found = self.instance.horizon, []
             if span == "days":
                 count = max(1, math.ceil(minutes / self.day_minutes))
                 day = horizon.start.astimezone(self.tz).date()
                 while datetime.combine(day, datetime.min.time(), self.tz) < horizon.end:
                     if self._day(None, day):
-                        whole = self._whole_days(consultant, day, count)
+                        whole = self._whole_days(None, day, count)
                         if whole and whole[0] >= horizon.start and whole[1] <= horizon.end:
-                            found.append(Option(consultant, *whole))
+                            found.append(whole)
                     day += timedelta(days=1)
             else:
                 duration, step = timedelta(minutes=minutes), timedelta(minutes=self.grid)
-                for a, b in self._free_horizon[consultant]:
+                for a, b in self.business.intervals(horizon.start, horizon.end):
                     local = a.astimezone(self.tz)
                     late = (
                         timedelta(
@@ -158,22 +209,34 @@ class Timeline:
                     )
                     start = a if not late else a + (step - late)
                     while start + duration <= b:
-                        found.append(Option(consultant, start, start + duration))
+                        found.append((start, start + duration))
                         start += step
             self._options[key] = found
-            self._starts[key] = [o.start for o in found]
-        return self._options[key]
+        return found
 
     def fits(self, item: Item, option: Option) -> bool:
         """The position obeys working time and span (for the checker and the current schedule)."""
+        h = self.instance.horizon
+        if option.start < h.start or option.end > h.end:
+            return self._fits_exactly(item, option)
+        key = (item.span, item.duration_minutes, option.start, option.end)
+        company = self._company_fits.get(key)
+        if company is None:  # tens of thousands of bookings share a few thousand positions
+            company = self._company_fits[key] = self._fits_exactly(item, option._replace(consultant=None))
+        return company and not self._loses(option.consultant, option.start, option.end)
+
+    def _fits_exactly(self, item: Item, option: Option) -> bool:
+        """`fits`, from the calendars themselves (the company's when the option's consultant is None)."""
         if item.span == "days":
             first = option.start.astimezone(self.tz).date()
             return self._whole_days(option.consultant, first, self.days_needed(item)) == (option.start, option.end)
         if option.end - option.start != timedelta(minutes=item.duration_minutes) or not self.on_grid(option.start):
             return False
-        return any(
-            a <= option.start and option.end <= b for a, b in self.free(option.consultant, option.start, option.end)
-        )
+        if option.consultant is None:
+            intervals = self.business.intervals(option.start, option.end)
+        else:
+            intervals = self.free(option.consultant, option.start, option.end)
+        return any(a <= option.start and option.end <= b for a, b in intervals)
 
     def end_of(self, item: Item, consultant: str, start: datetime) -> datetime:
         if item.span == "days":
