@@ -58,6 +58,7 @@ class Timeline:
         self._options: dict[tuple, list[Option]] = {}
         self._starts: dict[tuple, list[datetime]] = {}
         self._days: dict[tuple, list] = {}
+        self._company: dict[tuple, list[tuple[datetime, datetime]]] = {}
         self._company_fits: dict[tuple, bool] = {}
 
     # --- working time -------------------------------------------------------------------------
@@ -184,8 +185,8 @@ class Timeline:
 
     def _company_positions(self, span: str, minutes: int) -> list[tuple[datetime, datetime]]:
         """(start, end) of every position the company's working time allows over the horizon."""
-        key = (None, span, minutes)
-        found = self._options.get(key)
+        key = (span, minutes)
+        found = self._company.get(key)
         if found is None:
             horizon, found = self.instance.horizon, []
             if span == "days":
@@ -211,32 +212,29 @@ class Timeline:
                     while start + duration <= b:
                         found.append((start, start + duration))
                         start += step
-            self._options[key] = found
+            self._company[key] = found
         return found
 
     def fits(self, item: Item, option: Option) -> bool:
         """The position obeys working time and span (for the checker and the current schedule)."""
         h = self.instance.horizon
         if option.start < h.start or option.end > h.end:
-            return self._fits_exactly(item, option)
+            return self._fits_exactly(item, option.consultant, option.start, option.end)
         key = (item.span, item.duration_minutes, option.start, option.end)
         company = self._company_fits.get(key)
         if company is None:  # tens of thousands of bookings share a few thousand positions
-            company = self._company_fits[key] = self._fits_exactly(item, option._replace(consultant=None))
+            company = self._company_fits[key] = self._fits_exactly(item, None, option.start, option.end)
         return company and not self._loses(option.consultant, option.start, option.end)
 
-    def _fits_exactly(self, item: Item, option: Option) -> bool:
-        """`fits`, from the calendars themselves (the company's when the option's consultant is None)."""
+    def _fits_exactly(self, item: Item, consultant: str | None, start: datetime, end: datetime) -> bool:
+        """`fits`, from the calendars themselves (the company's when consultant is None)."""
         if item.span == "days":
-            first = option.start.astimezone(self.tz).date()
-            return self._whole_days(option.consultant, first, self.days_needed(item)) == (option.start, option.end)
-        if option.end - option.start != timedelta(minutes=item.duration_minutes) or not self.on_grid(option.start):
+            first = start.astimezone(self.tz).date()
+            return self._whole_days(consultant, first, self.days_needed(item)) == (start, end)
+        if end - start != timedelta(minutes=item.duration_minutes) or not self.on_grid(start):
             return False
-        if option.consultant is None:
-            intervals = self.business.intervals(option.start, option.end)
-        else:
-            intervals = self.free(option.consultant, option.start, option.end)
-        return any(a <= option.start and option.end <= b for a, b in intervals)
+        intervals = self.business.intervals(start, end) if consultant is None else self.free(consultant, start, end)
+        return any(a <= start and end <= b for a, b in intervals)
 
     def end_of(self, item: Item, consultant: str, start: datetime) -> datetime:
         if item.span == "days":

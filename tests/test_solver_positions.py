@@ -79,4 +79,4 @@ def test_positions_and_fits_agree_with_each_consultant_s_own_calendar(seed, star
             for shift in (timedelta(0), timedelta(minutes=t.grid)):
                 start = booking.start + shift
                 option = Option(consultant.id, start, t.end_of(booking, consultant.id, start))
-                assert t.fits(booking, option) == t._fits_exactly(booking, option), (booking, option)
+                assert t.fits(booking, option) == t._fits_exactly(booking, consultant.id, start, option.end), option
