@@ -97,7 +97,7 @@ class Cluster:
         finally:
             if not self.durable:  # a throwaway's files (a gigabyte after a test session) go in the background
                 subprocess.Popen(
-                    ["rm", "-rf", "--", str(self.root)],
+                    ["nice", "-n", "19", "rm", "-rf", "--", str(self.root)],  # beside tests still running
                     start_new_session=True,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

@@ -32,7 +32,6 @@ from datetime import date, datetime, timedelta
 from ortools.sat.python import cp_model
 
 from .combos import cheapest_first
-from .gc_pause import gc_paused
 from .greedy import State, complete, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
 from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
@@ -406,7 +405,6 @@ def _placed(plan: Plan) -> dict[str, Option]:
     return {p.id: Option(p.consultant, p.start, p.end) for p in plan.placements}
 
 
-@gc_paused
 def solve(
     instance: Instance,
     time_limit: float = 10.0,

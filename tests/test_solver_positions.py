@@ -37,6 +37,8 @@ def _own_positions(t: Timeline, consultant: str, span: str, minutes: int) -> lis
         return found
     free = calendar.intervals(horizon.start, horizon.end)
     instant, step, duration = horizon.start, timedelta(minutes=t.grid), timedelta(minutes=minutes)
+    while not t.on_grid(instant):  # a horizon starts at any instant (now)
+        instant = instant.replace(second=0, microsecond=0) + timedelta(minutes=1)
     while instant < horizon.end:
         if t.on_grid(instant) and any(a <= instant and instant + duration <= b for a, b in free):
             found.append((instant, instant + duration))
@@ -49,9 +51,11 @@ def _own_positions(t: Timeline, consultant: str, span: str, minutes: int) -> lis
     seed=st.integers(1, 10_000),
     start=st.sampled_from([date(2027, 3, 22), date(2027, 10, 25), date(2027, 4, 26), date(2027, 12, 20)]),
     cascade=st.booleans(),
+    late=st.sampled_from([timedelta(0), timedelta(minutes=7, seconds=30)]),
 )
-def test_positions_and_fits_agree_with_each_consultant_s_own_calendar(seed, start, cascade):
+def test_positions_and_fits_agree_with_each_consultant_s_own_calendar(seed, start, cascade, late):
     raw = generate(6, 2, seed, jobs=1, start=start, cascade=cascade)
+    raw["horizon"]["start"] = (datetime.fromisoformat(raw["horizon"]["start"]) + late).isoformat()  # off the grid
     tuesday = start + timedelta(days=1)  # a morning off and a whole day off, beside the generator's own
     raw["consultants"][0]["unavailable"] += [
         {"start": f"{tuesday}T10:00:00+01:00", "end": f"{tuesday}T11:30:00+01:00"},
@@ -62,6 +66,7 @@ def test_positions_and_fits_agree_with_each_consultant_s_own_calendar(seed, star
     ]
     instance = read_instance(raw)
     t = Timeline(instance)
+    listed = 0
     kinds = {(item.span, item.duration_minutes) for item in [*instance.bookings, *instance.priority_jobs]}
     for consultant in instance.consultants:
         for span, minutes in kinds:
@@ -73,7 +78,9 @@ def test_positions_and_fits_agree_with_each_consultant_s_own_calendar(seed, star
             options, starts = t.positions(consultant.id, item)
             expected = _own_positions(t, consultant.id, span, minutes)
             assert [(o.start, o.end) for o in options] == expected
+            listed += len(expected)
             assert {o.consultant for o in options} <= {consultant.id} and starts == [a for a, _ in expected]
+    assert listed > 0
     for booking in instance.bookings:  # where it is, on every consultant, and a grid step later
         for consultant in instance.consultants:
             for shift in (timedelta(0), timedelta(minutes=t.grid)):

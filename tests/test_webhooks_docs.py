@@ -89,3 +89,11 @@ def test_docs_carry_the_same_examples_as_the_api_document(client):
     examples = _examples(client)
     text = (Path(__file__).resolve().parent.parent / "docs" / "webhooks.md").read_text()
     assert all(code in text for code in examples.values())
+
+
+def test_the_document_is_the_same_whatever_the_language_of_its_first_reader(app, client):
+    """Written when first read (booking/api/__init__.py): in French, as when it was written with the app."""
+    english = client.get("/api/v1/openapi.json", headers={"Accept-Language": "en"})
+    french = client.get("/api/v1/openapi.json", headers={"Accept-Language": "fr"})
+    assert english.get_data() == french.get_data()
+    assert english.json["webhooks"]["booking.rescheduled"]["post"]["summary"] == "Rendez-vous déplacé"
