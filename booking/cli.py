@@ -76,10 +76,9 @@ def unlock_command(email: str) -> None:
 def set_password(email: str, password: str) -> None:
     """Change le mot de passe de EMAIL (ses sessions ouvertes sont fermées)."""
     try:
-        accounts.set_password(None, _user(email), password)
+        accounts.set_password_now(None, _user(email), password)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
-    db.session.commit()
     click.echo("Mot de passe changé ; les sessions ouvertes sont fermées.")
 
 

@@ -134,6 +134,18 @@ def test_cli_set_password_ends_the_sessions(app, runner):
     assert short.exit_code == 1 and "au moins 8 caractères" in short.output
 
 
+def test_cli_set_password_succeeds_when_another_writer_commits_meanwhile(app, runner):
+    """The CLI's reset reads the account, then writes: under the account's lock taken first, as the pages' writes."""
+    user = f.user("planner")
+    db.session.commit()
+    with f.another_writer_after("SELECT users.") as armed:  # the account named: its read has begun
+        result = runner.invoke(args=["users", "set-password", user.email], input="autre-secret\nautre-secret\n")
+    assert not armed[0]  # the other write happened during the reset
+    assert result.exit_code == 0, result.output
+    f.reread()
+    assert db.session.get(User, user.id).check_password("autre-secret")
+
+
 def test_logout_succeeds_when_another_writer_commits_meanwhile(app):
     """On SQLite a request that has read (its user) and then writes fails at once if another connection wrote in
     between (a plan worker, another tab): a browser test's logout answered "service momentarily unavailable"."""

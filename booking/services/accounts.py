@@ -74,6 +74,13 @@ def change_password(user: User, current: str, new: str) -> None:
         set_password(user, user, new)
 
 
+def set_password_now(actor: User | None, user: User, new: str) -> None:
+    """`set_password` in a transaction of its own, under the account's lock taken first (as `change_password`):
+    the CLI's reset beside a login, an invitation or the user's own change."""
+    with locking.locked(locking.of_user(user)):
+        set_password(actor, user, new)
+
+
 def set_password(actor: User | None, user: User, new: str) -> None:
     """A new password for `user`; sessions opened with the old one end (the caller commits)."""
     if len(new) < MIN_PASSWORD:
