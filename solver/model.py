@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -742,14 +742,7 @@ class _Search:
         """A booking's legal positions starting on a consultant-day."""
         day = datetime.combine(cd[1], datetime.min.time(), self.t.tz)
         lo, hi = max(booking.window.start, self.t.freeze, day), day + _DAY
-        every, starts = self.t.positions(cd[0], booking)
-        found = []
-        for o in every[bisect_left(starts, lo) :]:
-            if o.start >= hi:
-                break
-            if o.end <= booking.window.end:
-                found.append(o)
-        return found
+        return [o for o in self.t.options(booking, cd[0], lo, hi, whole_window=False) if o.end <= booking.window.end]
 
     def _push(self, booking, cd: tuple[str, date], occupancy: Occupancy) -> float:
         """The least a booking's move to a consultant-day costs, with the cheapest moves of what it

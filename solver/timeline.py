@@ -58,7 +58,7 @@ class Timeline:
         self._options: dict[tuple, list[Option]] = {}
         self._starts: dict[tuple, list[datetime]] = {}
         self._days: dict[tuple, list] = {}
-        self._company: dict[tuple, list[tuple[datetime, datetime]]] = {}
+        self._company: dict[tuple, tuple[list[tuple[datetime, datetime]], list[datetime]]] = {}
         self._company_fits: dict[tuple, bool] = {}
 
     # --- working time -------------------------------------------------------------------------
@@ -147,7 +147,8 @@ class Timeline:
         lo <= start, and end <= hi (bookings: inside the window) or start < hi (jobs: start inside)."""
         every, starts = self.positions(consultant, item)
         found = []
-        for option in every[bisect_left(starts, lo) :]:
+        for index in range(bisect_left(starts, lo), len(every)):  # no copy of the list's tail
+            option = every[index]
             if option.start >= hi:
                 break
             if not whole_window or option.end <= hi:
@@ -168,26 +169,26 @@ class Timeline:
         key = (consultant, span, minutes)
         found = self._options.get(key)
         if found is None:
-            company = self._company_positions(span, minutes)
+            company, starts = self._company_positions(span, minutes)
             lost = self._lost[consultant]
-            if lost:  # both sorted by start, and the positions' ends grow with their starts: one sweep
+            if lost:  # both sorted by start (the positions' ends grow with their starts): one sweep
                 kept, j = [], 0
                 for a, b in company:
                     while j < len(lost) and lost[j][1] <= a:
                         j += 1
                     if j == len(lost) or lost[j][0] >= b:
                         kept.append((a, b))
-                company = kept
+                company, starts = kept, [a for a, _ in kept]
             new = tuple.__new__  # NamedTuple's own constructor is a Python call: 10 times slower
             found = self._options[key] = [new(Option, (consultant, a, b)) for a, b in company]
-            self._starts[key] = [a for a, _ in company]
+            self._starts[key] = starts  # the company's own list for every consultant who lost nothing
         return found
 
-    def _company_positions(self, span: str, minutes: int) -> list[tuple[datetime, datetime]]:
-        """(start, end) of every position the company's working time allows over the horizon."""
+    def _company_positions(self, span: str, minutes: int) -> tuple[list[tuple[datetime, datetime]], list[datetime]]:
+        """(start, end) of every position the company's working time allows over the horizon, and their starts."""
         key = (span, minutes)
-        found = self._company.get(key)
-        if found is None:
+        cached = self._company.get(key)
+        if cached is None:
             horizon, found = self.instance.horizon, []
             if span == "days":
                 count = max(1, math.ceil(minutes / self.day_minutes))
@@ -212,8 +213,8 @@ class Timeline:
                     while start + duration <= b:
                         found.append((start, start + duration))
                         start += step
-            self._company[key] = found
-        return found
+            cached = self._company[key] = (found, [a for a, _ in found])
+        return cached
 
     def fits(self, item: Item, option: Option) -> bool:
         """The position obeys working time and span (for the checker and the current schedule)."""

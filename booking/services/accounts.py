@@ -66,9 +66,8 @@ def change_password(user: User, current: str, new: str) -> None:
     that has read and then writes fails at once if another writer committed in between; on PostgreSQL two tabs
     changing it at once are one after the other (an invitation's link is redeemed under the same lock). A
     refusal writes nothing."""
-    with locking.locked(
-        locking.of_user(user)
-    ):  # the user read again under it: the password checked is the one replaced
+    # the user is read again under the lock: the password checked is the one replaced
+    with locking.locked(locking.of_user(user)):
         if not user.check_password(current):
             raise Invalid(_l("Le mot de passe actuel ne correspond pas : rien n'a été changé."), code="wrong_password")
         set_password(user, user, new)
