@@ -1,19 +1,22 @@
-"""Instructions per booking (and per /healthz), counted by callgrind: repeatable to a fraction of a percent on a
-machine whose speed drifts, which is how changes to the booking path were judged (docs/decisions.md, "Booking
-throughput, second round"). The app runs in this process on a throwaway PostgreSQL with bench/load.py's data
-and Redis rate limits; instrumentation is on around the measured requests only.
+"""Instructions per booking, per week of availability and per consultant feed (each beside /healthz), counted by
+callgrind: repeatable to a fraction of a percent on a machine whose speed drifts, which is how changes to these
+paths were judged (docs/decisions.md, "Booking throughput, second round"). The app runs in this process on a
+throwaway PostgreSQL with bench/load.py's data and Redis rate limits; instrumentation is on around the measured
+requests only. The availability requests are bench/load.py's (one week, its clients' tokens in turn) and, as
+there, the cached listing serves them once computed: this counts the requests the cache answers.
 
 The booking's re-check under its locks is counted the same way at 50 and at 400 consultants, on
 bench/availability.py's data (SQLite, seeded outside valgrind): the same 20 starts of each team, five times,
 each from a fresh session. Wall time at those sizes differs with the machine's caches and drift; the count
 says whether the re-check does more work for a larger team.
 
-Run: .venv/bin/python bench/instructions.py [--bookings 100] [--sizes 50 400]   (needs valgrind; about 2 min)
+Run: .venv/bin/python bench/instructions.py [--bookings 100] [--sizes 50 400]   (needs valgrind; about 4 min)
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -21,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,15 +57,29 @@ def child(count: int, what: str) -> None:
         )
         client, free = app.test_client(), slots(world["consultants"])
 
+        first = date.today() + timedelta(days=7)  # bench/load.py's week
+
         def request(i: int) -> None:
             if what == "healthz":
                 assert client.get("/healthz").status_code == 200
+                return
+            if what == "feed":
+                assert client.get(f"/calendars/{world['feed']}.ics").status_code == 200
+                return
+            if what == "availability":
+                week = f"/api/v1/availability?service=erplib&start={first}&end={first + timedelta(days=6)}"
+                headers = {"Authorization": f"Bearer {world['tokens'][i % CLIENTS]}"}
+                assert client.get(week, headers=headers).status_code == 200
                 return
             consultant, start = next(free)
             body = {"service": "erplib", "start": start.isoformat(), "consultant_id": consultant}
             headers = {"Authorization": f"Bearer {world['tokens'][i % CLIENTS]}"}
             assert client.post("/api/v1/bookings", json=body, headers=headers).status_code == 201
 
+        # As gunicorn's workers do once the app is loaded (booking/gunicorn_conf.py): without it, whether a full
+        # collection of the app's objects falls inside the counted requests decided ±7 % of a booking's count.
+        gc.collect()
+        gc.freeze()
         for i in range(30):
             request(i)
         switch = ["callgrind_control", "-i"]
@@ -149,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=100)
     parser.add_argument("--sizes", type=int, nargs=2, default=[50, 400], help="teams whose re-checks are compared")
-    parser.add_argument("--what", choices=("booking", "healthz", "recheck"), default=None)
+    parser.add_argument("--what", choices=("booking", "healthz", "availability", "feed", "recheck"), default=None)
     parser.add_argument("--team", type=Path, default=None)
     args = parser.parse_args()
     if os.environ.get(MEASURED):
@@ -158,10 +175,10 @@ def main() -> None:
         else:
             child(args.bookings, args.what)
         return
-    booking, healthz = measure(args.bookings, "booking"), measure(args.bookings, "healthz")
+    counts = {what: measure(args.bookings, what) for what in ("booking", "healthz", "availability", "feed")}
     print(
-        f"instructions (callgrind, in process, PostgreSQL {args.bookings} requests each): booking "
-        f"{booking:.2f} M, /healthz {healthz:.2f} M ({booking / healthz:.2f}×)"
+        f"instructions (callgrind, in process, PostgreSQL {args.bookings} requests each): "
+        + ", ".join(f"{what} {count:.2f} M ({count / counts['healthz']:.2f}×)" for what, count in counts.items())
     )
     small, large = (measure(20 * RECHECK_ROUNDS, "recheck", seed_team(size)) for size in args.sizes)
     print(

@@ -1,12 +1,13 @@
 """The JSON API: OpenAPI document, bearer tokens, problem+json, idempotency, scoping."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 
 from booking.extensions import db
-from booking.services import tokens
+from booking.services import availability, tokens
+from calendars.worktime import PARIS
 
 from . import factories as f
 
@@ -178,3 +179,22 @@ def test_staff_book_for_a_company(client, world):
         json={"service": "minor_update", "start": "2026-12-08T14:00:00+01:00", "company_id": world["company"].id},
     )
     assert r.status_code == 201 and r.json["company"]["id"] == world["company"].id
+
+
+def test_availability_is_cut_at_each_instants_notice_within_a_minute(client, world):
+    # the listing and its JSON are kept for the minute; the notice moves on within it
+    first = availability.earliest(NOW)
+    day = first.astimezone(PARIS).date().isoformat()
+    path = f"/api/v1/availability?service=erplib&start={day}&end={day}"
+
+    def starts():
+        r = call(client, "GET", path, world["keys"]["me"])
+        assert r.status_code == 200
+        return [slot["start"] for d in r.json["days"] for slot in d["slots"]]
+
+    at_first = starts()
+    assert at_first[0] == first.astimezone(PARIS).isoformat()
+    with time_machine.travel(NOW + timedelta(seconds=50), tick=False):
+        later = starts()
+    assert later == at_first[1:]
+    assert starts() == at_first

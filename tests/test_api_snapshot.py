@@ -10,10 +10,10 @@ import pytest
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from booking.extensions import db
-from booking.models import ApiToken, ContractPeriod, LedgerEntry, WebhookDelivery
+from booking.models import ApiToken, ContractPeriod, LedgerEntry, ScheduleVersion, WebhookDelivery
 from booking.services import companies, periods, snapshot, tokens
 from booking.services import webhook_subscriptions as subs
 from calendars.worktime import PARIS
@@ -156,3 +156,44 @@ def test_the_tier_from_the_periods_read_with_the_user_is_the_tier_read_alone(app
     assert company.id in snapshot.read().periods
     assert [periods.tier_on(company, base + timedelta(days=d)) for d in days] == alone
     db.session.rollback()
+
+
+def test_an_availability_request_reads_the_schedules_version_with_the_token_only(pg_app):
+    with time_machine.travel(NOW, tick=False):
+        raw = _token(f.user("client", f.company("confort")), used=True)
+        consultant = f.consultant()
+        db.session.commit()
+        path = "/api/v1/availability?service=erplib&start=2026-12-10&end=2026-12-10"
+        client = pg_app.test_client()
+
+        def starts():
+            statements.clear()
+            response = client.get(path, headers={"Authorization": f"Bearer {raw}"})
+            assert response.status_code == 200, response.json
+            readers = [s for s in statements if "schedule_versions" in s]
+            assert len(readers) == 1 and "api_tokens" in readers[0], readers
+            return [slot["start"] for day in response.json["days"] for slot in day["slots"]]
+
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        before = starts()
+        f.booking(consultant, datetime.fromisoformat(before[0]))
+        db.session.commit()
+        after = starts()  # the version read with the token is the one the booking bumped
+        assert before[0] not in after and set(after) < set(before)
+
+
+def test_the_schedules_version_carried_with_the_user_is_forgotten_once_the_transaction_writes(any_app):
+    with time_machine.travel(NOW, tick=False):
+        consultant, raw = f.consultant(), _token(f.user("client", f.company("confort")), used=True)
+        db.session.commit()
+        tokens.authenticate(raw, NOW)
+        carried = snapshot.schedule_version()
+        assert carried == db.session.scalar(select(ScheduleVersion.value))
+        f.booking(consultant, datetime(2026, 12, 10, 10, tzinfo=PARIS))  # flushed: SQLite bumps it at once
+        assert snapshot.read().schedule is None
+        assert snapshot.schedule_version() == db.session.scalar(select(ScheduleVersion.value))
+        db.session.rollback()
+        tokens.authenticate(raw, NOW)
+        db.session.execute(text("UPDATE consultants SET daily_cap = daily_cap"))  # not through the unit of work
+        assert snapshot.read().schedule is None

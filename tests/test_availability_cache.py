@@ -72,3 +72,23 @@ def test_the_listing_cuts_at_this_instants_notice(app):
         s for s in availability.slots("erplib", company, start, end, later)
     ]
     assert len(early) >= len(availability.listing("erplib", company, start, end, later))
+
+
+def test_companies_share_a_cached_listing_unless_one_has_its_own_consultant(any_app):
+    busy, idle, favourite = f.consultant(), f.consultant(), f.consultant()
+    f.booking(busy, DAY.replace(hour=9))
+    f.booking(favourite, DAY.replace(hour=14))
+    first, second = f.company("standard"), f.company("confort")
+    serenite = f.company("serenite", privileged_consultant=favourite)
+    db.session.commit()
+    start, end = availability.local_range(DAY.date(), DAY.date())
+    availability._cache.clear()
+    listed = {}
+    for company in (first, serenite, second):
+        listed[company.id] = availability.listing("erplib", company, start, end, NOW)
+    # the two companies without a privileged consultant share one entry; the Sérénité one has its own
+    assert len(availability._cache) == 2
+    for company in (first, serenite, second):
+        assert listed[company.id] == availability.slots("erplib", company, start, end, NOW)
+    assert listed[serenite.id][0].consultant_id == favourite.id
+    assert {s.consultant_id for s in listed[first.id]} == {idle.id}

@@ -3,7 +3,7 @@ Schemas are given as instances: built once, not on every request."""
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import current_app, g
 from flask_smorest import Blueprint
 
 from calendars.worktime import PARIS
@@ -99,19 +99,25 @@ def availability_view(query):
     if query["service"] == "callback" and "ticket_priority" in query and "ticket_opened_at" in query:
         deadline = bookings.take_charge_deadline(company, query["ticket_priority"], query["ticket_opened_at"])
     start, end = availability.local_range(query["start"], query["end"])
-    found = availability.listing(query["service"], company, start, end, utcnow(), deadline=deadline)
-    # Returned as a ready Response, so that flask-smorest does not dump it again: each slot's JSON is
-    # computed once (through SlotSchema, so the document still describes it) and reused.
-    return jsonify(
+    body = availability.listing_shown(
+        query["service"], company, start, end, utcnow(), _availability_json, deadline=deadline
+    )
+    # A ready Response, so that flask-smorest does not dump it again; the bytes are kept with the listing.
+    return current_app.response_class(body, mimetype=current_app.json.mimetype)
+
+
+def _availability_json(kind: str, found: list) -> bytes:
+    """The listing as the API sends it (each slot through SlotSchema, so the document still describes it)."""
+    return current_app.json.response(
         {
-            "service": query["service"],
+            "service": kind,
             "timezone": str(PARIS),
             "days": [
                 {"date": day.isoformat(), "slots": [s.slot_json(slot) for slot in day_slots]}
                 for day, day_slots in availability.by_day(found)
             ],
         }
-    )
+    ).get_data()
 
 
 @blp.route("/availability/why")

@@ -16,6 +16,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from flask_babel import format_datetime
 from sqlalchemy import ColumnElement, CompoundSelect, bindparam, literal, or_, select, union_all
@@ -33,11 +34,13 @@ from ..models import (
     Company,
     Consultant,
     ExternalBusy,
-    ScheduleVersion,
     User,
     with_status,
 )
+from . import snapshot
 from .reasons import Reason, reason
+
+T = TypeVar("T")
 
 BUSINESS = WorkCalendar()  # the company's business time: notice and cut-offs are counted in it
 
@@ -354,13 +357,55 @@ def listing(
     bookings, absences, busy time, consultants or users (by any process) bumps it, so an entry is
     never stale. Computed at the minute, then cut at this instant's minimum notice (holds expiring
     within that minute stay busy until the next). Booking re-checks use `slots`/`find`, uncached."""
-    version = db.session.scalar(select(ScheduleVersion.value).where(ScheduleVersion.id == 1))
+    return _listing(kind, company, start, end, now, exclude_id, deadline)[1]
+
+
+def listing_shown(
+    kind: str,
+    company: Company,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    show: Callable[[str, list[Slot]], T],
+    *,
+    deadline: datetime | None = None,
+) -> T:
+    """`show(kind, listing(...))`, kept beside the cached listing: the API's JSON of a week of slots cost more
+    than finding them in the cache. `show` must be a pure function of its arguments (a module's function: it
+    is part of the key). A listing is its entry's slots from some start on, so how many are left says which."""
+    key, found = _listing(kind, company, start, end, now, None, deadline)
+    memo = (key, len(found), show)
+    with _cache_lock:
+        shown = _shown.get(memo, _MISSING)
+        if shown is not _MISSING:
+            _shown.move_to_end(memo)
+            return shown
+    shown = show(kind, found)
+    with _cache_lock:
+        _shown[memo] = shown
+        while len(_shown) > CACHE_SIZE:
+            _shown.popitem(last=False)
+    return shown
+
+
+def _listing(
+    kind: str,
+    company: Company,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    exclude_id: int | None,
+    deadline: datetime | None,
+) -> tuple[tuple, list[Slot]]:
+    """`listing` and the key of its cached entry."""
+    version = snapshot.schedule_version()
     minute = now.replace(second=0, microsecond=0)
+    # Slots depend on the company only through its privileged consultant (`_rank`): the companies that have
+    # none, most of them, share one entry, computed once per version instead of once per company.
     key = (
         version,
         minute,
         kind,
-        company.id,
         company.privileged_consultant_id,
         start,
         end,
@@ -378,12 +423,15 @@ def listing(
             _cache[key] = found
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
+    # Both cuts are lower bounds on the start: what is left is the entry's slots from some start on.
     first, closing = earliest(now, kind), gate(contract.current().service(kind), now)
-    return [slot for slot in found if slot.start >= first and (closing is None or slot.start > closing)]
+    return key, [slot for slot in found if slot.start >= first and (closing is None or slot.start > closing)]
 
 
 CACHE_SIZE = 512
 _cache: OrderedDict = OrderedDict()
+_shown: OrderedDict = OrderedDict()  # listing_shown's
+_MISSING = object()
 _cache_lock = threading.Lock()
 
 

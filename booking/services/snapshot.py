@@ -13,7 +13,9 @@ An API request's authentication reads the snapshot in its own statement (`carrie
 version, whether any subscription is active, and the contract periods of the token's company that a day
 from today on can fall in (a row each: the last one started and those planned), from which the tier on such a
 day follows; an earlier day costs its statement as before. Its request then sends no statement for the
-snapshot at all: at a booking's cost, that statement was about 3 % of its CPU.
+snapshot at all: at a booking's cost, that statement was about 3 % of its CPU. It also carries the schedule's
+version, which the availability listing's cache is keyed by: kept only while the transaction writes nothing
+(any flush of a change, any statement other than a read, forgets it), since writes bump it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import ColumnElement, Date, Integer, Select, and_, bindparam, event, exists, func, select, type_coerce
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, aliased
 
 from ..extensions import db
-from ..models import ContractPeriod, ContractVersion, WebhookSubscription
+from ..models import ContractPeriod, ContractVersion, ScheduleVersion, WebhookSubscription
 
 _KEY = "snapshot"  # session.info: the Snapshot of the transaction it was read in
 
@@ -36,6 +38,7 @@ _TIER = (
     .limit(1)
 )
 _VERSION = select(ContractVersion.id).order_by(ContractVersion.id.desc()).limit(1).scalar_subquery()
+_SCHEDULE = select(ScheduleVersion.value).where(ScheduleVersion.id == 1)
 _HEAD = select(
     _VERSION.label("version"),
     _TIER.scalar_subquery().label("tier"),
@@ -55,6 +58,7 @@ class Snapshot:
     tiers: dict[tuple[int, date], str | None] = field(default_factory=dict)  # None: no period by that day
     # a company's periods that days from the date given on can fall in, oldest first (None: all of them)
     periods: dict[int, tuple[date | None, list[tuple[date, str]]]] = field(default_factory=dict)
+    schedule: int | None = None  # the schedule's version, when carried and nothing was written since
 
 
 def carried(statement: Select, company_id: ColumnElement | InstrumentedAttribute) -> Select:
@@ -71,6 +75,7 @@ def carried(statement: Select, company_id: ColumnElement | InstrumentedAttribute
     )
     return statement.add_columns(
         _VERSION.label("snapshot_version"),
+        _SCHEDULE.scalar_subquery().label("snapshot_schedule"),
         exists().where(WebhookSubscription.active.is_(True)).label("snapshot_subscribed"),
         type_coerce(company_id, Integer).label("snapshot_company"),
         started.label("snapshot_periods_from"),
@@ -90,6 +95,7 @@ def seed(rows) -> None:
     session = db.session()
     first = rows[0]
     snapshot = Snapshot(session.get_transaction(), first.snapshot_version, None if first.snapshot_subscribed else ())
+    snapshot.schedule = first.snapshot_schedule
     if first.snapshot_company is not None:
         snapshot.periods[first.snapshot_company] = (
             first.snapshot_periods_from,
@@ -129,6 +135,21 @@ def tier(company_id: int, day: date) -> str | None:
     return snapshot.tiers[key]
 
 
+def schedule_version() -> int | None:
+    """The schedule's version: as this transaction's authentication read it if it has written nothing since,
+    else read now."""
+    session = db.session()
+    known = session.info.get(_KEY)
+    if (
+        known is not None
+        and known.schedule is not None
+        and known.transaction is session.get_transaction()
+        and not (session.new or session.dirty or session.deleted)
+    ):
+        return known.schedule
+    return session.scalar(_SCHEDULE)
+
+
 _READ_HERE = (ContractVersion, WebhookSubscription, ContractPeriod)
 
 
@@ -148,3 +169,12 @@ def _forget_at_the_end(session, transaction) -> None:
 def _forget_when_written(session, _context, _instances) -> None:
     if _pending(session):  # about to be flushed: a read after the flush would not see them pending
         session.info.pop(_KEY, None)
+    elif (session.new or session.dirty or session.deleted) and _KEY in session.info:
+        session.info[_KEY].schedule = None  # whatever is written may bump it (SQLite's triggers: at once)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_the_schedule(state: ORMExecuteState) -> None:
+    known = state.session.info.get(_KEY)
+    if known is not None and known.schedule is not None and not state.is_select:
+        known.schedule = None  # an UPDATE, INSERT, DELETE or text statement may write what bumps it
