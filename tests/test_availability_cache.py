@@ -82,12 +82,11 @@ def test_companies_share_a_cached_listing_unless_one_has_its_own_consultant(any_
     serenite = f.company("serenite", privileged_consultant=favourite)
     db.session.commit()
     start, end = availability.local_range(DAY.date(), DAY.date())
-    availability._cache.clear()
     listed = {}
     for company in (first, serenite, second):
         listed[company.id] = availability.listing("erplib", company, start, end, NOW)
     # the two companies without a privileged consultant share one entry; the Sérénité one has its own
-    assert len(availability._cache) == 2
+    assert len(availability.caches().listings) == 2
     for company in (first, serenite, second):
         assert listed[company.id] == availability.slots("erplib", company, start, end, NOW)
     assert listed[serenite.id][0].consultant_id == favourite.id

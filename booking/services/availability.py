@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+from flask import current_app
 from flask_babel import format_datetime
 from sqlalchemy import ColumnElement, CompoundSelect, bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
@@ -374,17 +375,17 @@ def listing_shown(
     than finding them in the cache. `show` must be a pure function of its arguments (a module's function: it
     is part of the key). A listing is its entry's slots from some start on, so how many are left says which."""
     key, found = _listing(kind, company, start, end, now, None, deadline)
-    memo = (key, len(found), show)
+    memo, kept = (key, len(found), show), caches().shown
     with _cache_lock:
-        shown = _shown.get(memo, _MISSING)
+        shown = kept.get(memo, _MISSING)
         if shown is not _MISSING:
-            _shown.move_to_end(memo)
+            kept.move_to_end(memo)
             return shown
     shown = show(kind, found)
     with _cache_lock:
-        _shown[memo] = shown
-        while len(_shown) > CACHE_SIZE:
-            _shown.popitem(last=False)
+        kept[memo] = shown
+        while len(kept) > CACHE_SIZE:
+            kept.popitem(last=False)
     return shown
 
 
@@ -413,25 +414,38 @@ def _listing(
         deadline,
         id(contract.current()),
     )
+    listings = caches().listings
     with _cache_lock:
-        found = _cache.get(key)
+        found = listings.get(key)
         if found is not None:
-            _cache.move_to_end(key)
+            listings.move_to_end(key)
     if found is None:
         found = slots(kind, company, start, end, minute, exclude_id=exclude_id, deadline=deadline)
         with _cache_lock:
-            _cache[key] = found
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+            listings[key] = found
+            while len(listings) > CACHE_SIZE:
+                listings.popitem(last=False)
     # Both cuts are lower bounds on the start: what is left is the entry's slots from some start on.
     first, closing = earliest(now, kind), gate(contract.current().service(kind), now)
     return key, [slot for slot in found if slot.start >= first and (closing is None or slot.start > closing)]
 
 
 CACHE_SIZE = 512
-_cache: OrderedDict = OrderedDict()
-_shown: OrderedDict = OrderedDict()  # listing_shown's
 _MISSING = object()
+
+
+@dataclass
+class Caches:
+    listings: OrderedDict = field(default_factory=OrderedDict)
+    shown: OrderedDict = field(default_factory=OrderedDict)  # listing_shown's
+
+
+def caches() -> Caches:
+    """This app's cached listings: kept with the app, since a version counts the changes of its database only
+    (a process that runs several apps, as the tests do, would otherwise find another database's entries)."""
+    return current_app.extensions.setdefault("availability_listings", Caches())
+
+
 _cache_lock = threading.Lock()
 
 
