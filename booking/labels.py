@@ -106,6 +106,8 @@ AUDIT_ACTIONS = {
     "booking.completed": _l("Rendez-vous réalisé"),
     "booking.no_show": _l("Client absent au rendez-vous"),
     "booking.callback_at_risk": _l("Rappel en retard sur l'engagement de prise en charge"),
+    "ticket.call_requested": _l("Rappel demandé, aucun créneau avant l'échéance"),
+    "ticket.called": _l("Client rappelé"),
     "booking.prerequisite": _l("Prérequis coché ou décoché"),
     "booking.prerequisites_missing": _l("Intervention arrêtée faute de prérequis"),
     "booking.analysis_notes": _l("Analyse de l'environnement modifiée"),
@@ -172,6 +174,7 @@ AUDIT_OBJECTS = {
     "priorityrequest": _l("Demande de conseil prioritaire"),
     "reshuffleplan": _l("Plan de réorganisation"),
     "contractversion": _l("Version du contrat"),
+    "ticket": _l("Ticket"),
 }
 
 

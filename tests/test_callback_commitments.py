@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
+from sqlalchemy import func, select
 
 from booking.extensions import db
+from booking.models import AuditEntry, OutboxMessage, Ticket
 from booking.services import availability, bookings, callbacks, tokens
 from booking.services.access import ticket_for
+from booking.services.errors import Conflict
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -72,15 +76,78 @@ def test_the_pages_show_both_deadlines_and_the_tiers_commitments(app, client, au
     assert 'data-testid="no-window"' not in week
 
 
-def test_when_no_window_fits_the_page_says_when_the_client_will_be_called(app, client, auth):
+def busy_morning_contact():
+    """A Sérénité contact whose only consultant is booked all morning: no window starts before the 11:00 deadline
+    of a Bloquante ticket opened at 09:00 (Monday 7 December 2026)."""
     contact = f.user("client", f.company("serenite"))
-    busy = f.consultant()  # the only consultant is booked all morning: nothing starts before the 11:00 deadline
-    f.booking(busy, datetime(2026, 12, 7, 9, tzinfo=PARIS), minutes=180)
+    f.booking(f.consultant(), datetime(2026, 12, 7, 9, tzinfo=PARIS), minutes=180)
+    db.session.commit()
+    return contact
+
+
+def asked(action: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def planner_mails() -> list[str]:
+    return list(
+        db.session.scalars(select(OutboxMessage.subject).where(OutboxMessage.subject.like("Rappel à organiser%")))
+    )
+
+
+def test_when_no_window_fits_the_client_asks_to_be_called_and_the_planners_see_it(app, client, auth):
+    contact, planner = busy_morning_contact(), f.user("planner")
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
         auth.login(contact.email)
         week = client.get(f"/portail/reserver/callback?{TICKET_ARGS}").get_data(as_text=True)
-    assert 'data-testid="no-window"' in week and "vous appellera au plus tard le" in week
+        assert 'data-testid="no-window"' in week and 'data-testid="request-call"' in week
+        assert "un consultant vous appellera au plus tard à cette échéance" in week
+        done = client.post(f"/portail/reserver/callback/etre-rappele?{TICKET_ARGS}", follow_redirects=True)
+        page = done.get_data(as_text=True)
+        assert "un consultant vous appellera au plus tard le lun. 7 déc. 11:00" in page
+        assert 'data-testid="call-requested"' in page and 'data-testid="request-call"' not in page
+        client.post(f"/portail/reserver/callback/etre-rappele?{TICKET_ARGS}")  # a second click: nothing more
+        assert asked("ticket.call_requested") == 1
+        assert len(planner_mails()) == 1 and "TCK-1" in planner_mails()[0]
+        auth.logout()
+        auth.login(planner.email)
+        home = client.get("/planification/").get_data(as_text=True)
+        assert 'data-testid="calls-to-make"' in home and "TCK-1" in home
+        ticket = db.session.scalar(select(Ticket).where(Ticket.reference == "TCK-1"))
+        marked = client.post(f"/planification/rappels/{ticket.id}/fait", follow_redirects=True).get_data(as_text=True)
+        assert "Rappel noté comme fait." in marked and 'data-testid="calls-to-make"' not in marked
+    assert asked("ticket.called") == 1
+
+
+def test_a_call_is_asked_only_when_no_window_fits_and_only_once(any_app):
+    contact = busy_morning_contact()
+    f.user("planner")
+    db.session.commit()
+    ticket, new = callbacks.request_call(contact, "TCK-6", "bloquante", OPENED, NOW)
+    assert new and ticket.call_requested_at == NOW
+    assert callbacks.request_call(contact, "TCK-6", "bloquante", OPENED, NOW)[1] is False
+    assert asked("ticket.call_requested") == 1 and len(planner_mails()) == 1
+    assert callbacks.calls_to_make(NOW) == [(ticket, datetime(2026, 12, 7, 11, tzinfo=PARIS))]
+    f.consultant()  # free all morning: a window now fits before the deadline of another ticket
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        callbacks.request_call(contact, "TCK-5", "bloquante", OPENED, NOW)
+    assert refused.value.code == "callback_window_free"
+    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.reference == "TCK-5")) == 0
+    # a callback booked for the ticket since: the call is no longer to make
+    again = ticket_for(contact.company, "TCK-6", "bloquante", OPENED)
+    bookings.book(contact, "callback", datetime(2026, 12, 7, 14, tzinfo=PARIS), NOW, ticket=again)
+    assert callbacks.calls_to_make(NOW) == []
+
+
+def test_a_priority_without_a_deadline_books_a_window_instead(any_app):
+    contact = f.user("client", f.company("standard"))
+    f.consultant()
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        callbacks.request_call(contact, "TCK-7", "basse", OPENED, NOW)
+    assert refused.value.code == "no_commitment"
 
 
 def test_the_planners_home_lists_the_callback_at_risk(app, client, auth):

@@ -65,6 +65,10 @@ class Ticket(db.Model):
     priority: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200), default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # No callback window fitting before the take-charge deadline, the client asked to be called: planners see the
+    # ticket until a callback is booked for it or one of them records the call (services.callbacks).
+    call_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     company: Mapped[Company] = relationship()  # noqa: F821
 

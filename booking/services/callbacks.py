@@ -1,19 +1,23 @@
 """A callback's commitment (acknowledge and take-charge deadlines) and the callbacks at risk of missing it.
 Callback windows open CALLBACK_PREPARATION_MINUTES after now (availability.earliest), not after the booking
-notice, so that an urgent ticket can be called back within its take-charge deadline."""
+notice, so that an urgent ticket can be called back within its take-charge deadline. When no window fits before
+it, the client may ask to be called (`request_call`): planners see the ticket until a callback is booked for it
+or one of them records the call."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select
 
 from .. import contract
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company
-from . import audit, availability, claims, locking, notify
+from ..models import ACTIVE_STATUSES, Booking, Company, Ticket, User
+from . import access, audit, availability, claims, locking, notify
 from .bookings import take_charge_deadline
+from .errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -118,3 +122,78 @@ def alert_at_risk(now: datetime) -> int:
                 )
                 alerted += 1
     return alerted
+
+
+def request_call(user: User, reference: str, priority: str, opened_at: datetime, now: datetime) -> tuple[Ticket, bool]:
+    """The client asks to be called before the ticket's take-charge deadline, no callback window fitting before
+    it (or the deadline passed with none free): recorded on the ticket, the planners told by mail. Checked again
+    under the company's lock: refused when the priority promises no deadline or a window now fits; asked again,
+    nothing more happens (False)."""
+    company = user.company
+    assert company is not None  # a client's request (the page is for clients only)
+    ticket = access.ticket_for(company, reference, priority, opened_at)
+    with locking.locked([locking.company(company.id)]):  # re-read: a request made meanwhile is seen
+        ticket = access.ticket_again(ticket)
+        deadline = take_charge_deadline(company, ticket.priority, ticket.opened_at)
+        if deadline is None:
+            raise Conflict(
+                _l("Cette priorité n'a pas de délai de prise en charge : réservez un créneau de rappel."),
+                code="no_commitment",
+            )
+        if ticket.call_requested_at is not None and ticket.called_at is None:
+            return ticket, False
+        if deadline > now and _window_before(company, deadline, now):
+            raise Conflict(
+                _l("Un créneau de rappel est libre avant l'échéance : réservez-le plutôt."),
+                code="callback_window_free",
+            )
+        ticket.call_requested_at, ticket.called_at = now, None
+        db.session.add(ticket)
+        db.session.flush()
+        audit.record(user, "ticket.call_requested", ticket, deadline=deadline.astimezone(UTC).strftime(_ISO))
+        notify.call_requested(ticket, deadline)
+    return ticket, True
+
+
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _window_before(company: Company, deadline: datetime, now: datetime) -> bool:
+    # uncached, under the lock: the windows as they stand; a window counts when it starts before the deadline
+    found = availability.slots("callback", company, now, deadline + timedelta(days=1), now)
+    return any(slot.start < deadline for slot in found)
+
+
+def call_requested(company: Company, reference: str) -> datetime | None:
+    """When the company's client asked to be called for this ticket, if the call is still to be made."""
+    return db.session.scalar(
+        select(Ticket.call_requested_at).where(
+            Ticket.company_id == company.id, Ticket.reference == reference.strip(), Ticket.called_at.is_(None)
+        )
+    )
+
+
+def calls_to_make(now: datetime) -> list[tuple[Ticket, datetime | None]]:
+    """Calls clients asked for and no one has made yet, with each ticket's take-charge deadline, soonest first;
+    a ticket that got a callback window since (booked by the client or a planner) is left out."""
+    booked = exists().where(
+        Booking.ticket_id == Ticket.id, Booking.kind == "callback", Booking.status.in_(ACTIVE_STATUSES)
+    )
+    found = db.session.scalars(
+        select(Ticket).where(Ticket.call_requested_at.is_not(None), Ticket.called_at.is_(None), ~booked)
+    ).all()
+    due = [(ticket, take_charge_deadline(ticket.company, ticket.priority, ticket.opened_at)) for ticket in found]
+    return sorted(due, key=lambda pair: (pair[1] or datetime.max.replace(tzinfo=UTC), pair[0].id))
+
+
+def mark_called(actor: User, ticket_id: int, now: datetime) -> bool:
+    """A planner records that the client was called; recorded once (False: someone already had)."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or ticket.call_requested_at is None:
+        raise NotFound(_l("Aucune demande de rappel pour ce ticket."), code="not_found")
+    with locking.locked([locking.company(ticket.company_id)]):  # re-read: two planners at once record it once
+        if ticket.called_at is not None:
+            return False
+        ticket.called_at = now
+        audit.record(actor, "ticket.called", ticket)
+    return True

@@ -106,6 +106,8 @@ CODES = (
     "ticket_missing",
     "invalid_ticket",
     "invalid_priority",
+    "no_commitment",
+    "callback_window_free",
     "version_installed",
     "state_changed",
     "moved_meanwhile",

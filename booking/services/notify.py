@@ -17,7 +17,7 @@ from calendars.worktime import PARIS
 
 from .. import labels
 from ..extensions import db
-from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, User
+from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
 from . import links, mail, quotes
 from .prerequisites import checklist
 
@@ -173,6 +173,21 @@ def prerequisites_missing(booking_id: int) -> None:
 def company_alert(company: Company, subject: str, text: str) -> None:
     """A plain mail to the company's contacts and to the planners."""
     mail.queue([user.email for user in [*company.contacts, *planners()]], subject, f"Bonjour,\n\n{text}\n")
+
+
+def call_requested(ticket: Ticket, deadline: datetime) -> None:
+    """Tell the planners that a client asked to be called: no callback window fits before the deadline."""
+    when = dates.format_datetime(deadline, "EEEE d MMMM 'à' HH:mm", tzinfo=PARIS, locale="fr")
+    with force_locale("fr"):  # the planners' mail is French, whatever the language of the client's page
+        priority = str(labels.PRIORITIES.get(ticket.priority, ticket.priority)).lower()
+    subject = f"Rappel à organiser : ticket {ticket.reference} ({ticket.company.name})"
+    text = (
+        f"{ticket.company.name} demande à être rappelé pour le ticket {ticket.reference} "
+        f"(priorité {priority}) : aucun créneau de rappel ne tient "
+        f"avant l'échéance de prise en charge, le {when}.\n\nAppelez le client, puis notez-le sur la page "
+        f"Planification : {current_app.config['PUBLIC_URL'].rstrip('/')}/planification/\n"
+    )
+    mail.queue([user.email for user in planners()], subject, f"Bonjour,\n\n{text}")
 
 
 def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:

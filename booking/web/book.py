@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -76,6 +77,7 @@ def _week_view(kind: str, monday: date, **extra):
                 "first": callbacks.first_window(company, now),
                 "until": now + timedelta(days=callbacks.FIRST_WINDOW_DAYS),
             }
+        extra["call_requested"] = callbacks.call_requested(company, ticket["reference"])
     start, end = availability.local_range(monday, monday + timedelta(days=6))
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
     days = dict(availability.by_day(found))
@@ -149,6 +151,38 @@ def week(kind: str):
 
 
 _SLOT_RULES = set(reasons.CODES) - {"not_entitled", "no_consultant"}  # refusals that are about the instant
+
+
+@bp.post("/reserver/callback/etre-rappele")
+@role_required("client")
+@limiter.limit(booking_limit, key_func=user_key)
+def request_call():
+    """No callback window fits before the ticket's take-charge deadline: the client asks to be called."""
+    back = url_for("book.week", kind="callback", **request.args.to_dict())
+    try:
+        bookings.check_entitlement(current_user.company, "callback")
+        ticket = _ticket_args() or {"error": _("Indiquez la référence du ticket.")}
+        if "error" in ticket:
+            raise inputs.BadInput(ticket["error"])
+        now = utcnow()
+        found, _new = callbacks.request_call(
+            current_user, ticket["reference"], ticket["priority"], ticket["opened_at"], now
+        )
+    except ServiceError as error:
+        flash_refusal(error)
+        return redirect(back)
+    deadline = callbacks.commitment(current_user.company, found.priority, found.opened_at).take_charge
+    if deadline is not None and deadline > now:
+        flash(
+            _(
+                "C'est noté : un consultant vous appellera au plus tard le %(when)s.",
+                when=format_datetime(deadline, "EEE d MMM HH:mm"),
+            ),
+            "success",
+        )
+    else:
+        flash(_("C'est noté : un consultant vous appellera dès que possible."), "success")
+    return redirect(back)
 
 
 @bp.post("/reserver/<kind>")

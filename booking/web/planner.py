@@ -41,7 +41,22 @@ def home():
         requests=schedule.pending_priority_requests(),
         page=three_days,
         at_risk=pages.slice_page(callbacks.at_risk(now), request.args.get("rappels", type=int), size=10),
+        calls=callbacks.calls_to_make(now),
     )
+
+
+@bp.post("/rappels/<int:ticket_id>/fait")
+@role_required("planner", "admin")
+def mark_called(ticket_id: int):
+    """A client who asked to be called was called: the ticket leaves the list."""
+    try:
+        if callbacks.mark_called(current_user, ticket_id, utcnow()):
+            flash(_("Rappel noté comme fait."), "success")
+        else:
+            flash(_("Ce rappel était déjà noté comme fait."), "info")
+    except ServiceError as error:
+        flash_refusal(error)
+    return redirect(url_for("planner.home"))
 
 
 @bp.route("/rendez-vous")
