@@ -75,7 +75,7 @@ CALENDAR_TESTS := tests/test_races_pg.py tests/test_authz_matrix.py tests/test_f
 	tests/browser/test_booking.py tests/browser/test_costs.py tests/browser/test_slot_notes.py \
 	tests/test_plan_workers.py tests/browser/test_plan_progress.py tests/test_tokens.py tests/test_sessions.py \
 	tests/test_transitions_pg.py tests/test_idempotency_faults.py tests/test_feed_cache.py tests/test_fuzz_api.py \
-	tests/browser/test_quote.py tests/browser/test_planner.py tests/test_callback_commitments.py \
+	tests/browser/test_quote.py tests/browser/test_planner.py tests/browser/test_release.py tests/test_callback_commitments.py \
 	tests/test_faults_pg.py::test_postgresql_restart_during_a_burst_of_bookings \
 	tests/test_faults_pg.py::test_kill_9_of_the_worker_applying_a_plan_leaves_no_partial_plan \
 	tests/test_jobs.py::test_two_scheduler_processes_on_postgresql_run_each_due_job_once \
