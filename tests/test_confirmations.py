@@ -19,6 +19,12 @@ YEAR = date(2026, 1, 1)
 START = datetime(2026, 12, 8, 14, tzinfo=PARIS)
 
 
+@pytest.fixture
+def client(any_app):
+    """A client of the app on both databases; conftest's `auth` logs in through it."""
+    return any_app.test_client()
+
+
 def _contact(tier: str = "serenite", taken: int = 0):
     company = f.company(tier, contract_start=YEAR)
     contact = f.user("client", company)
@@ -39,7 +45,7 @@ def _contact(tier: str = "serenite", taken: int = 0):
     return company, contact
 
 
-def test_the_confirm_step_shows_the_fourteenth_sessions_split_and_the_cancellation_limit(app, client, auth):
+def test_the_confirm_step_shows_the_fourteenth_sessions_split_and_the_cancellation_limit(any_app, client, auth):
     _company, contact = _contact("serenite", taken=13 * 45)
     held = bookings.book(contact, "erplib", START, NOW, hold=True)
     with time_machine.travel(NOW, tick=False):
@@ -58,7 +64,7 @@ def test_the_confirm_step_shows_the_fourteenth_sessions_split_and_the_cancellati
         ("serenite", "major_install", "inclus dans votre contrat"),
     ],
 )
-def test_the_confirm_step_tells_every_tier_its_cost(app, client, auth, tier, kind, shown):
+def test_the_confirm_step_tells_every_tier_its_cost(any_app, client, auth, tier, kind, shown):
     _company, contact = _contact(tier)
     held = bookings.book(
         contact,
@@ -74,7 +80,7 @@ def test_the_confirm_step_tells_every_tier_its_cost(app, client, auth, tier, kin
     assert shown in page
 
 
-def test_the_api_tells_the_cost_of_a_hold_and_what_the_booking_recorded(app, client):
+def test_the_api_tells_the_cost_of_a_hold_and_what_the_booking_recorded(any_app, client):
     _company, contact = _contact("serenite", taken=13 * 45)
     raw = tokens.create(contact)
     db.session.commit()
@@ -96,7 +102,7 @@ def test_the_api_tells_the_cost_of_a_hold_and_what_the_booking_recorded(app, cli
     assert done.status_code == 200 and done.json["cost"] == r.json["cost"]
 
 
-def test_cancelling_asks_first_then_says_the_minutes_came_back(app, client, auth):
+def test_cancelling_asks_first_then_says_the_minutes_came_back(any_app, client, auth):
     company, contact = _contact("serenite")
     booking = bookings.book(contact, "erplib", START, NOW)
     with time_machine.travel(NOW, tick=False):
@@ -112,7 +118,7 @@ def test_cancelling_asks_first_then_says_the_minutes_came_back(app, client, auth
     assert hour_bank.balance(company, YEAR) == 600
 
 
-def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_consumed(app, client, auth):
+def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_consumed(any_app, client, auth):
     company, contact = _contact("standard")
     booking = bookings.book(contact, "erplib", START, NOW)
     late = datetime(2026, 12, 8, 8, tzinfo=UTC)
@@ -124,7 +130,7 @@ def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_
     assert "Rendez-vous annulé tardivement : la séance est décomptée (45 minutes facturées, 90,00\xa0€ HT)." in done
 
 
-def test_releasing_a_hold_asks_first(app, client, auth):
+def test_releasing_a_hold_asks_first(any_app, client, auth):
     _company, contact = _contact("serenite")
     held = bookings.book(contact, "erplib", START, NOW, hold=True)
     with time_machine.travel(NOW, tick=False):
@@ -149,7 +155,7 @@ def bookings_status(booking) -> str:
         ("/agenda/flux/revoquer", "Révoquer l'adresse de votre agenda ?"),
     ],
 )
-def test_rotating_or_revoking_a_feed_asks_first(app, client, auth, path, question):
+def test_rotating_or_revoking_a_feed_asks_first(any_app, client, auth, path, question):
     _company, contact = _contact("serenite")
     raw = feeds.issue(contact, contact.company)
     db.session.commit()
@@ -170,7 +176,7 @@ def _feed_url(page: str) -> str | None:
     return found[1] if found else None
 
 
-def test_the_first_feed_address_is_shown_once_and_a_reload_replaces_nothing(app, client, auth):
+def test_the_first_feed_address_is_shown_once_and_a_reload_replaces_nothing(any_app, client, auth):
     consultant = f.consultant()
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
@@ -192,7 +198,7 @@ def test_the_first_feed_address_is_shown_once_and_a_reload_replaces_nothing(app,
     assert feeds.token_for(url.rsplit("/", 1)[1].removesuffix(".ics")) is not None  # not replaced by the reload
 
 
-def test_replacing_a_feed_address_says_the_old_one_stopped_and_shows_the_new_one_once(app, client, auth):
+def test_replacing_a_feed_address_says_the_old_one_stopped_and_shows_the_new_one_once(any_app, client, auth):
     consultant = f.consultant()
     old = feeds.issue(None, consultant)
     db.session.commit()

@@ -64,8 +64,14 @@ def planned(app, tier: str = "serenite", amount: int = 1, unit: str = "days", bo
 
 
 @pytest.fixture
-def serenite(app):
-    return planned(app)
+def client(any_app):
+    """A client of the app on both databases; conftest's `auth` logs in through it."""
+    return any_app.test_client()
+
+
+@pytest.fixture
+def serenite(any_app):
+    return planned(any_app)
 
 
 def test_a_serenite_quote_shows_dates_consultant_included_consulting_lines_and_total(serenite):
@@ -81,7 +87,7 @@ def test_a_serenite_quote_shows_dates_consultant_included_consulting_lines_and_t
 
 
 @pytest.mark.parametrize("amount, unit, price", [(2, "days", Decimal("1900.00")), (3, "hours", Decimal("420.00"))])
-def test_confort_consulting_is_priced_from_the_contracts_rate(app, amount, unit, price):
+def test_confort_consulting_is_priced_from_the_contracts_rate(any_app, amount, unit, price):
     contact = f.user("client", f.company("confort"))
     request = PriorityRequest(
         company_id=contact.company_id, requester_id=contact.id, skill="x", amount=amount, unit=unit, requested_at=NOW
@@ -200,9 +206,9 @@ def test_compensations_appear_on_the_billing_page_and_csv(serenite, client, auth
     assert other == []  # the moved client is not charged
 
 
-def test_the_quote_lists_every_move_even_those_without_compensation(app, client, auth):
+def test_the_quote_lists_every_move_even_those_without_compensation(any_app, client, auth):
     """Bookings made less than 14 days ago move without compensation: the requester still sees each move."""
-    world, request, plan = planned(app, booked_days_ago=2)
+    world, request, plan = planned(any_app, booked_days_ago=2)
     quote = quotes.build(request, plan)
     assert plan.plan["moves"] and len(quote.moves) == len(plan.plan["moves"])
     assert quote.compensations == [] and quote.total == Decimal("0.00")
@@ -213,8 +219,8 @@ def test_the_quote_lists_every_move_even_those_without_compensation(app, client,
     assert "Montant HT" in page and "Patient" not in page
 
 
-def test_confort_consulting_accepted_is_billed_in_the_month_it_is_applied(app, client, auth):
-    world, request, plan = planned(app, "confort", amount=2)
+def test_confort_consulting_accepted_is_billed_in_the_month_it_is_applied(any_app, client, auth):
+    world, request, plan = planned(any_app, "confort", amount=2)
     price = quotes.build(request, plan).consulting
     assert price == Decimal("1900.00")
     with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
@@ -243,8 +249,8 @@ def test_serenite_consulting_is_included_and_not_billed(serenite):
     assert billing.monthly_consulting(world["requester"].company, date(2026, 11, 1)) == []
 
 
-def test_a_consulting_cancelled_by_a_planner_is_no_longer_billed(app):
-    world, request, plan = planned(app, "confort")
+def test_a_consulting_cancelled_by_a_planner_is_no_longer_billed(any_app):
+    world, request, plan = planned(any_app, "confort")
     with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
         priority.accept_quote(world["requester"], request, NOW, plan.id)
         f.reread()

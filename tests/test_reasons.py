@@ -97,6 +97,12 @@ IDS = [f"{row[0]}-{n}" for n, row in enumerate(ROWS)]
 
 
 @pytest.fixture
+def client(any_app):
+    """A client of the app on both databases; conftest's `auth` logs in through it."""
+    return any_app.test_client()
+
+
+@pytest.fixture
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
@@ -114,7 +120,7 @@ def _world(tier, setup):
 
 
 @pytest.mark.parametrize("code, kind, start, tier, setup, words", ROWS, ids=IDS)
-def test_the_service_names_the_reason(app, code, kind, start, tier, setup, words):
+def test_the_service_names_the_reason(any_app, code, kind, start, tier, setup, words):
     company, client = _world(tier, setup)
     if code != "not_entitled":
         outcome = availability.decide(kind, company, paris(start), NOW)
@@ -125,7 +131,7 @@ def test_the_service_names_the_reason(app, code, kind, start, tier, setup, words
 
 
 @pytest.mark.parametrize("code, kind, start, tier, setup, words", ROWS, ids=IDS)
-def test_the_api_answers_the_code_and_the_sentence(app, client, frozen, code, kind, start, tier, setup, words):
+def test_the_api_answers_the_code_and_the_sentence(any_app, client, frozen, code, kind, start, tier, setup, words):
     _, user = _world(tier, setup)
     key = tokens.create(user)
     db.session.commit()
@@ -139,7 +145,7 @@ def test_the_api_answers_the_code_and_the_sentence(app, client, frozen, code, ki
 
 
 @pytest.mark.parametrize("code, kind, start, tier, setup, words", ROWS, ids=IDS)
-def test_the_page_shows_the_sentence(app, client, auth, frozen, code, kind, start, tier, setup, words):
+def test_the_page_shows_the_sentence(any_app, client, auth, frozen, code, kind, start, tier, setup, words):
     _, user = _world(tier, setup)
     auth.login(user.email)
     r = client.post(f"/portail/reserver/{kind}", data={"start": paris(start).isoformat()})
@@ -151,7 +157,7 @@ def test_the_openapi_document_lists_the_codes(client):
     assert set(reasons.CODES) <= set(problem["properties"]["code"]["enum"])
 
 
-def test_a_callback_inside_its_preparation_time_says_so(app):
+def test_a_callback_inside_its_preparation_time_says_so(any_app):
     """A callback follows its ticket: 30 business minutes' notice, not the 4 hours of a session."""
     company, _ = _world("serenite", None)
     outcome = availability.decide("callback", company, NOW + timedelta(minutes=15), NOW)

@@ -3,6 +3,7 @@
 import html
 from datetime import UTC, date, datetime
 
+import pytest
 import time_machine
 
 from booking.extensions import db
@@ -16,6 +17,12 @@ NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 def paris(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=PARIS)
+
+
+@pytest.fixture
+def client(any_app):
+    """A client of the app on both databases; conftest's `auth` logs in through it."""
+    return any_app.test_client()
 
 
 def texts(kind, start):
@@ -39,7 +46,7 @@ def test_a_callback_costs_nothing_to_cancel(app):
     assert texts("callback", "2026-12-03 10:00") == []
 
 
-def test_no_minor_update_is_offered_before_its_gate(app):
+def test_no_minor_update_is_offered_before_its_gate(any_app):
     f.consultant(skills=("installation",))
     start, end = availability.local_range(date(2026, 12, 2), date(2026, 12, 11))
     found = availability.slots("minor_update", f.company(), start, end, NOW)
@@ -47,7 +54,7 @@ def test_no_minor_update_is_offered_before_its_gate(app):
     assert found and min(s.start for s in found) == paris("2026-12-07 14:00") and all(s.start > gate for s in found)
 
 
-def test_the_week_page_shows_the_notes(app, client, auth):
+def test_the_week_page_shows_the_notes(any_app, client, auth):
     f.consultant(skills=("installation",))
     user = f.user("client", f.company("serenite"))
     db.session.commit()

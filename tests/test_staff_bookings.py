@@ -20,7 +20,13 @@ NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Paris
 
 
 @pytest.fixture
-def world(app):
+def client(any_app):
+    """A client of the app on both databases; conftest's `auth` logs in through it."""
+    return any_app.test_client()
+
+
+@pytest.fixture
+def world(any_app):
     with time_machine.travel(NOW, tick=False):
         days = working_days(2, today=NOW.astimezone(PARIS).date())
         company = f.company("serenite")

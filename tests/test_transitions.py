@@ -1,6 +1,7 @@
 """Every state change of a booking re-reads its state under the booking's lock: a transition that is no
 longer allowed is refused (409, naming the current state), and an effective one writes one audit row,
-one mail batch and one SEQUENCE bump. On SQLite, with threads on the app's file."""
+one mail batch and one SEQUENCE bump. On SQLite and PostgreSQL, with threads each in its own session
+(tests/test_transitions_pg.py sends them through gunicorn)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,13 @@ def paris(text: str) -> datetime:
 
 
 @pytest.fixture
-def serenite(app):
+def client(any_app):
+    """A client of the app on both databases; conftest's `auth` logs in through it."""
+    return any_app.test_client()
+
+
+@pytest.fixture
+def serenite(any_app):
     company = f.company("serenite", contract_start=YEAR)
     contact = f.user("client", company)
     consultant = f.consultant(skills=("installation",))
@@ -96,7 +103,7 @@ def in_parallel(app, calls) -> list[str]:
     return results
 
 
-def test_twenty_parallel_cancels_cancel_once(app, serenite):
+def test_twenty_parallel_cancels_cancel_once(any_app, serenite):
     company, contact, _ = serenite
     booking_id = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW).id
     contact_id = contact.id
@@ -106,7 +113,7 @@ def test_twenty_parallel_cancels_cancel_once(app, serenite):
 
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
 
-    results = in_parallel(app, [cancel] * 20)
+    results = in_parallel(any_app, [cancel] * 20)
     assert sorted(results) == ["409: Ce rendez-vous est déjà annulé."] * 19 + ["ok"]
     f.reread()
     booking = db.session.get(Booking, booking_id)
@@ -116,7 +123,7 @@ def test_twenty_parallel_cancels_cancel_once(app, serenite):
     assert net(booking_id) == (0, 0)
 
 
-def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(app, serenite):
+def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(any_app, serenite):
     company, contact, _ = serenite
     booking_id = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW).id
     contact_id = contact.id
@@ -127,7 +134,7 @@ def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(app, serenite):
         return db.session.get(User, contact_id)
 
     results = in_parallel(
-        app,
+        any_app,
         [
             lambda: bookings.cancel(user(), db.session.get(Booking, booking_id), NOW),
             lambda: bookings.reschedule(user(), db.session.get(Booking, booking_id), paris("2026-12-09 14:00"), NOW),
@@ -148,7 +155,7 @@ def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(app, serenite):
     assert net(booking_id) == ((0, 0) if booking.status == "cancelled" else (45, 0))
 
 
-def test_a_stale_booking_is_read_again_under_the_lock(app, serenite):
+def test_a_stale_booking_is_read_again_under_the_lock(any_app, serenite):
     """The page loaded the booking as confirmed; another request cancelled it meanwhile."""
     company, contact, consultant = serenite
     booking = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
@@ -159,7 +166,7 @@ def test_a_stale_booking_is_read_again_under_the_lock(app, serenite):
 
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
 
-    elsewhere(app, cancel_there)
+    elsewhere(any_app, cancel_there)
     assert booking.status == "confirmed"  # what this session still believes
     with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus être déplacé.$"):
         bookings.reschedule(contact, booking, paris("2026-12-09 14:00"), NOW)
@@ -174,7 +181,7 @@ def test_a_stale_booking_is_read_again_under_the_lock(app, serenite):
     assert mails(booking_id, "Rendez-vous déplacé") == 0
 
 
-def test_a_stale_hold_cancelled_elsewhere_is_not_confirmed(app, serenite):
+def test_a_stale_hold_cancelled_elsewhere_is_not_confirmed(any_app, serenite):
     company, contact, _ = serenite
     held = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW, hold=True)
     held_id, contact_id = held.id, contact.id
@@ -184,14 +191,14 @@ def test_a_stale_hold_cancelled_elsewhere_is_not_confirmed(app, serenite):
 
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, held_id), NOW)
 
-    elsewhere(app, cancel_there)
+    elsewhere(any_app, cancel_there)
     with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus être confirmé.$"):
         bookings.confirm(contact, held, NOW)
     f.reread()
     assert db.session.get(Booking, held_id).status == "cancelled" and net(held_id) == (0, 0)
 
 
-def test_a_completed_session_can_be_neither_cancelled_nor_marked_twice(app, serenite):
+def test_a_completed_session_can_be_neither_cancelled_nor_marked_twice(any_app, serenite):
     company, contact, consultant = serenite
     booking = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
     bookings.record_outcome(consultant.user, booking, "completed", LATER)
@@ -202,7 +209,7 @@ def test_a_completed_session_can_be_neither_cancelled_nor_marked_twice(app, sere
     assert audits(booking.id, "booking.completed") == 1 and audits(booking.id, "booking.no_show") == 0
 
 
-def test_a_prerequisite_of_a_cancelled_intervention_is_refused(app):
+def test_a_prerequisite_of_a_cancelled_intervention_is_refused(any_app):
     company = f.company("confort", contract_start=YEAR)
     contact = f.user("client", company)
     f.consultant(skills=("installation",))
@@ -216,7 +223,7 @@ def test_a_prerequisite_of_a_cancelled_intervention_is_refused(app):
 
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, booking_id), NOW)
 
-    elsewhere(app, cancel_there)
+    elsewhere(any_app, cancel_there)
     with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : ses prérequis ne se modifient plus.$"):
         interventions.tick(contact, booking, code, True, NOW)
     f.reread()
@@ -224,7 +231,7 @@ def test_a_prerequisite_of_a_cancelled_intervention_is_refused(app):
 
 
 @pytest.fixture
-def priority_booking(app):
+def priority_booking(any_app):
     """A 2-day priority consulting placed by an applied plan that moved another client's booking (compensated)."""
     from booking.models import Compensation, ReshufflePlan
 
