@@ -5,23 +5,33 @@ service still answers (each worker counts in memory meanwhile) and says so in it
 from __future__ import annotations
 
 import http.cookiejar
+import json
+import math
 import re
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime
+from datetime import time as clock
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from booking.extensions import db
+from booking.models import Booking
 from booking.models.people import LoginFailure
-from booking.services import logins
+from booking.services import logins, tokens
+from calendars.worktime import PARIS
 
 from . import factories as f
 from . import servers
+from .dates import contract_start, working_days
 from .servers import gunicorn
+
+BOOKING_LIMIT = 5  # per minute and API token: small, so that the test books few slots
 
 
 @pytest.fixture
@@ -46,6 +56,21 @@ def server(pg_app, redis_server, tmp_path):
         TRUSTED_PROXIES="1",
     )
     yield base, log, redis_server[1]
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def booking_server(pg_app, redis_server, tmp_path):
+    """gunicorn with 4 workers, its limits in the Redis, and a booking limit of BOOKING_LIMIT a minute."""
+    process, base = gunicorn(
+        pg_app.config["SQLALCHEMY_DATABASE_URI"],
+        tmp_path / "gunicorn.log",
+        workers=4,
+        RATELIMIT_STORAGE_URI=redis_server[0],
+        RATELIMIT_BOOKING=f"{BOOKING_LIMIT} per minute",
+    )
+    yield base
     process.terminate()
     process.wait(10)
 
@@ -82,6 +107,28 @@ class Visitor:
 
     def login(self, email: str, password: str) -> Answer:
         return self._open(f"{self.base}/login", {"email": email, "password": password, "csrf_token": self.csrf})
+
+
+def book(base: str, token: str, start: datetime) -> Answer:
+    """POST a booking of an ERP-Lib session at `start` with the API token."""
+    body = json.dumps({"service": "erplib", "start": start.isoformat()}).encode()
+    request = urllib.request.Request(
+        f"{base}/api/v1/bookings",
+        data=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return Answer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers, error.read())
+
+
+def free_starts(count: int) -> list[datetime]:
+    """`count` distinct starts of one consultant, each bookable on its own: six a working day (the daily cap),
+    on working days past the notice and well inside the horizon, whatever today is."""
+    days = working_days(math.ceil(count / 6), after=9)
+    return [datetime.combine(day, clock(hour), PARIS) for day in days for hour in (9, 10, 11, 14, 15, 16)][:count]
 
 
 def _together(calls) -> list[Answer]:
@@ -140,3 +187,26 @@ def test_with_redis_down_logins_still_answer_and_the_log_says_why(server):
     assert visitor.login(user.email, f.PASSWORD).status_code == 302
     assert time.monotonic() - start < 10
     assert "Rate limit storage unreachable" in Path(log).read_text()
+
+
+def test_bookings_with_one_token_across_four_workers_admit_exactly_the_limit(booking_server):
+    base = booking_server
+    f.consultant(skills=("installation",))
+    contact = f.user("client", f.company("serenite", contract_start=contract_start()))
+    other = f.user("client", f.company("serenite", contract_start=contract_start()))
+    token, other_token = tokens.create(contact), tokens.create(other)
+    company_id = contact.company_id
+    db.session.commit()
+    # three times the limit, at once: counted by each of the 4 workers alone (up to 4 x 5), all 15 could pass
+    *starts, spare = free_starts(3 * BOOKING_LIMIT + 1)
+    answers = _together([lambda s=s: book(base, token, s) for s in starts])
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] * BOOKING_LIMIT + [429] * (2 * BOOKING_LIMIT), statuses
+    for refused in (a for a in answers if a.status_code == 429):
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert "Réessayez dans" in json.loads(refused.text)["detail"]
+        assert int(refused.headers["Retry-After"]) > 0
+    f.reread()
+    booked = db.session.scalar(select(func.count(Booking.id)).where(Booking.company_id == company_id))
+    assert booked == BOOKING_LIMIT  # a refused request booked nothing
+    assert book(base, other_token, spare).status_code == 201  # another token has its own count

@@ -4,20 +4,26 @@ count the effective one only."""
 
 from __future__ import annotations
 
+import html
+import http.cookiejar
 import json
+import re
 import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as clock
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import AuditEntry, Booking, LedgerEntry, OutboxMessage
-from booking.services import tokens
+from booking.models import AuditEntry, Booking, LedgerEntry, OutboxMessage, User
+from booking.services import bookings, tokens
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -50,20 +56,53 @@ def call(method: str, url: str, token: str, body: dict | None = None) -> tuple[i
         return error.code, error.headers["Content-Type"], json.load(error)
 
 
-def together(calls: list[tuple]) -> list[tuple[int, str, dict]]:
-    """Send every (method, url, token, body) at the same instant."""
-    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+def at_once(functions: list) -> list:
+    """Call every function at the same instant, each from a thread of its own; their answers, in order."""
+    barrier, results = threading.Barrier(len(functions)), [None] * len(functions)
 
-    def run(index, args):
+    def run(index, function):
         barrier.wait()
-        results[index] = call(*args)
+        results[index] = function()
 
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(functions)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     return results
+
+
+def later(seconds: float, function):
+    """`function`'s answer, called `seconds` from now."""
+    time.sleep(seconds)
+    return function()
+
+
+def together(calls: list[tuple]) -> list[tuple[int, str, dict]]:
+    """Send every (method, url, token, body) at the same instant."""
+    return at_once([lambda args=args: call(*args) for args in calls])
+
+
+class Browser:
+    """A signed-in browser (its session cookie, redirects followed) that posts forms with its CSRF token."""
+
+    def __init__(self, base: str, email: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = self._csrf(self.page("/login"))
+        self.csrf = self._csrf(self.post("/login", email=email, password=f.PASSWORD))  # the home page's
+
+    @staticmethod
+    def _csrf(page: str) -> str:
+        return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+    def page(self, path: str, data: bytes | None = None) -> str:
+        with self.opener.open(f"{self.base}{path}", data=data, timeout=60) as response:
+            return html.unescape(response.read().decode())
+
+    def post(self, path: str, **fields) -> str:
+        """The page the form leads to, with its flashed sentence."""
+        return self.page(path, urllib.parse.urlencode({**fields, "csrf_token": self.csrf}).encode())
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +115,15 @@ def client(server):
         raw = tokens.create(contact)
         db.session.commit()
         return raw
+
+
+@pytest.fixture(scope="module")
+def consultant(server, client):
+    """The consultant that the client books (the only one): their id and e-mail."""
+    _, app = server
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.role == "consultant")).one()
+        return user.consultant.id, user.email
 
 
 def at(day, hour: int) -> str:
@@ -167,3 +215,78 @@ def test_a_cancel_and_a_move_sent_together_one_happens(server, client):
             assert seen["audit"] == ["booking.confirm", "booking.reschedule"]
             assert seen["mails"] == ["Rendez-vous confirmé"] * 2 + ["Rendez-vous déplacé"] * 2
     assert outcomes  # either order may win; neither may win twice, nor both at once
+
+
+def test_a_hold_confirmed_and_released_together_ends_one_way(server, client):
+    base, app = server
+    outcomes = set()
+    for day in working_days(5, after=9):
+        status, _, hold = call(
+            "POST", f"{base}/api/v1/bookings", client, {"service": "erplib", "start": at(day, 16), "hold": True}
+        )
+        assert status == 201 and hold["status"] == "held"
+        url = f"{base}/api/v1/bookings/{hold['id']}"
+        (confirm_status, confirm_type, confirmed), (release_status, _, _) = together(
+            [("POST", f"{url}/confirm", client, None), ("POST", f"{url}/cancel", client, None)]
+        )
+        seen = facts(app, hold["id"])
+        # cancelling is allowed from both states: the release always happens, once, and gives everything back
+        assert release_status == 200
+        assert seen["status"] == "cancelled" and seen["sequence"] == 1 and seen["held"] == (0, 0)
+        if confirm_status == 200:
+            # confirmed first, then cancelled as confirmed: the client is told both (a hold alone is never mailed)
+            outcomes.add("confirmed, then cancelled")
+            assert seen["audit"] == ["booking.hold", "booking.confirm", "booking.cancel"]
+            assert seen["mails"] == ["Rendez-vous annulé"] * 2 + ["Rendez-vous confirmé"] * 2
+        else:
+            outcomes.add("released")
+            assert confirm_status == 409 and confirm_type == "application/problem+json"
+            assert confirmed["detail"] == "Ce rendez-vous est déjà annulé : il ne peut plus être confirmé."
+            assert seen["audit"] == ["booking.hold", "booking.cancel"]
+            assert seen["mails"] == []
+    assert outcomes  # either order may win; a released hold is never confirmed, a confirmed one is cancelled as such
+
+
+def test_an_outcome_and_a_late_cancel_sent_together_one_happens(server, client, consultant):
+    base, app = server
+    consultant_id, email = consultant
+    with app.app_context():
+        contact = db.session.get(User, call("GET", f"{base}/api/v1/me", client)[2]["id"])
+        past = []
+        for day in working_days(6, after=-16):  # sessions of the last two weeks, booked a week before they began
+            start = datetime.combine(day, clock(9), PARIS)
+            past.append(
+                bookings.book(contact, "erplib", start, start - timedelta(days=7), consultant_id=consultant_id).id
+            )
+    browser, outcomes = Browser(base, email), set()
+    for n, booking_id in enumerate(past):
+        outcome = ("completed", "no_show")[n % 2]
+        # a page's POST takes longer than the API's: the cancel leaves 0 to 20 ms later, still while the outcome
+        # is in flight, so that either may reach the lock first
+        (cancel_status, cancel_type, cancelled), page = at_once(
+            [
+                partial(later, n * 0.004, partial(call, "POST", f"{base}/api/v1/bookings/{booking_id}/cancel", client)),
+                partial(browser.post, f"/consultant/rendez-vous/{booking_id}/issue", outcome=outcome),
+            ]
+        )
+        seen = facts(app, booking_id)
+        # either way the session is consumed: a late cancel keeps its minutes, as a session held or missed does
+        assert seen["held"] == (45, 0)
+        assert (cancel_status == 200) != ("Issue enregistrée." in page), (cancel_status, cancelled)
+        if cancel_status == 200:
+            outcomes.add("cancelled late")
+            assert "Ce rendez-vous est déjà annulé (annulation tardive) : il ne peut plus recevoir d'issue." in page
+            assert seen["status"] == "late_cancelled" and seen["sequence"] == 1
+            assert seen["audit"] == ["booking.confirm", "booking.cancel"]
+            assert seen["mails"] == ["Rendez-vous annulé"] * 2 + ["Rendez-vous confirmé"] * 2
+        else:
+            outcomes.add(outcome)
+            assert cancel_type == "application/problem+json"
+            assert cancelled["detail"].endswith(" : il ne peut plus être annulé.")
+            assert cancelled["detail"].startswith(
+                {"completed": "Ce rendez-vous est déjà réalisé", "no_show": "Ce rendez-vous est déjà clos"}[outcome]
+            )
+            assert seen["status"] == outcome and seen["sequence"] == 0
+            assert seen["audit"] == ["booking.confirm", f"booking.{outcome}"]
+            assert seen["mails"] == ["Rendez-vous confirmé"] * 2
+    assert outcomes  # either may win; never both: an outcome on a cancelled session, or a cancelled outcome
