@@ -260,7 +260,7 @@ STATES = {
     "held": _l("Ce rendez-vous attend encore la confirmation du client"),
     "confirmed": _l("Ce rendez-vous est déjà confirmé"),
     "completed": _l("Ce rendez-vous est déjà réalisé"),
-    "no_show": _l("Ce rendez-vous est déjà clos : le client était absent"),
+    "no_show": _l("Ce rendez-vous est déjà clos (client absent)"),
     "cancelled": _l("Ce rendez-vous est déjà annulé"),
     "late_cancelled": _l("Ce rendez-vous est déjà annulé (annulation tardive)"),
     "expired": _l("Cette réservation provisoire a expiré"),
