@@ -15,8 +15,9 @@ The steps, one function each:
 When the reduced model is too large for the time limit, the search branches on the jobs' joint
 placement, cheapest bound first, and solves a small relaxation per branch (see `_Search.branches`);
 between relaxations, a large-neighbourhood search improves the branches' plans (`_Search.improve`:
-the bookings of a few consultant-days are freed, the rest stays put), which finds the cascades of
-moves the greedy completion misses. Its models give plans only: the bound comes from the branches.
+the bookings of a few consultant-days, or of every day a displaced booking may go to, are freed, the rest
+stays put), which finds the cascades of moves the greedy completion misses. Its models give plans only:
+the bound comes from the branches.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ LNS_ANCHOR = 1000  # weight of a move as the start of a neighbourhood, on top of
 LNS_NOISE = 1.0  # spread (log-normal) of the cost by which a booking's possible days are ranked
 LNS_NEAR = 5  # days ranked cheapest (with that noise) freed per booking a neighbourhood reaches
 LNS_SPREAD = 0.3  # chance that a fixed booking on a freed day extends the neighbourhood too
+LNS_WINDOW_SHARE = 0.4  # of the neighbourhood search's time, at most, on window steps (see `_window`)
+LNS_WINDOW_SECONDS = 2.0  # time limit of a window step (building its model took 0.3 to 0.7 s)
 # Teams up to this size get the neighbourhood search: there a displaced booking's cheapest way out is a chain of
 # moves. On 200 consultants its steps found little and the time they took from the branches cost up to 4.6 %.
 LNS_TEAM = 50
@@ -334,7 +337,7 @@ def _constraints(t: Timeline, bookings: dict, scope: Scope, hint: dict[str, Opti
             x = built.choice[(item_id, o)] = model.new_bool_var(f"at[{item_id}#{k}@{o.consultant}]")
             literals.append(x)
             spans[o.consultant].append((_minutes(t, o.start), _minutes(t, o.end), x))
-            for booking_id in clearing.overlapping(o.consultant, o.start, o.end):
+            for booking_id in clearing.overlapping(o.consultant, o.start, o.end) if scope.clearable else ():
                 model.add_implication(x, cleared(booking_id))
             if item_id in bookings:
                 cost = scope.costs.get((item_id, o))
@@ -362,6 +365,18 @@ def _run(model: cp_model.CpModel, seconds: float, workers: int, callback=None, g
     solver.parameters.cp_model_probing_level = 0  # presolve probing ate whole time limits here
     solver.parameters.relative_gap_limit = gap
     return solver.Solve(model, callback), solver
+
+
+def _run_neighbourhood(model: cp_model.CpModel, seconds: float):
+    """A neighbourhood's model: a few dozen bookings to place, with a complete hint. On cascade seed 4's
+    steps, one worker with the LP's cuts (linearization 2) and no presolve solved all 32 models in 0.01 to
+    0.2 s; two default workers left 11 unfinished at 1 s (the LP without cuts barely moved the bound)."""
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, seconds)
+    solver.parameters.num_workers = 1
+    solver.parameters.linearization_level = 2
+    solver.parameters.cp_model_presolve = False
+    return solver.Solve(model), solver
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -487,6 +502,8 @@ class _Search:
         self._lns_read: tuple | None = None
         self._first_day = t.freeze.astimezone(t.tz).date()
         self._relaxing = self._improving = 0.0  # seconds in branch relaxations, in neighbourhood search
+        self._windowing = 0.0  # seconds of the neighbourhood search in window steps
+        self._windows_tried: set[tuple[float, str]] = set()  # (plan's value, booking) of the window steps taken
 
     def nearest(self, booking):
         """A booking's positions cheapest first, kept across rounds (each is produced once)."""
@@ -647,7 +664,7 @@ class _Search:
             else:
                 branch = min(candidates, key=lambda b: planned[id(b)])
             assert branch.plan is not None
-            found = self.improve(branch.plan, min(LNS_SECONDS, left() - 0.2))
+            found = self.improve(branch.plan, min(self._step_seconds(left()), left() - 0.2))
             if found is not None:
                 self._offer(branch, found)
             self._improving += time.perf_counter() - began
@@ -759,16 +776,21 @@ class _Search:
     def _excess(self, b: str, where: dict[str, Option], jobs: dict[str, Option]) -> float:
         """What a booking's move costs beyond what it must pay (its cheapest move, if a job covers it),
         plus what the moves of the bookings it pushed out of their places cost."""
-        home, there = self.state.where[b], where[b]
-        covered = b in self.must_move or any(
-            o.consultant == home.consultant and o.start < home.end and home.start < o.end for o in jobs.values()
-        )
+        there = where[b]
+        covered = self._covered(b, jobs)
         pushed = sum(
             self.t.move_cost(self.bookings[p], where[p])
             for p in self.state.occupancy.overlapping(there.consultant, there.start, there.end)
             if p != b and where[p] != self.state.where[p]
         )
         return self.t.move_cost(self.bookings[b], there) - (self.cheapest[b] if covered else 0.0) + pushed
+
+    def _covered(self, b: str, jobs: dict[str, Option]) -> bool:
+        """Whether a booking must move: a job covers its place, or an absence does."""
+        home = self.state.where[b]
+        return b in self.must_move or any(
+            o.consultant == home.consultant and o.start < home.end and home.start < o.end for o in jobs.values()
+        )
 
     def _read(self, plan: Plan):
         """A plan's positions, who is on each consultant-day, and its moves' weights as starts of a
@@ -829,6 +851,40 @@ class _Search:
                     queue.append(pick)
         return set(region), reached
 
+    def _window_due(self) -> bool:
+        """Whether the next step is a window step: they take up to LNS_WINDOW_SHARE of the search's time."""
+        return self._windowing < LNS_WINDOW_SHARE * self._improving
+
+    def _step_seconds(self, left: float) -> float:
+        """The next step's time limit; a window step only while there is time for it to finish (near the end
+        its model, cut short, found nothing)."""
+        if left > LNS_WINDOW_SECONDS + 0.5 and self._window_due():
+            return LNS_WINDOW_SECONDS
+        return LNS_SECONDS
+
+    def _window(self, plan: Plan):
+        """A window step's region: every consultant-day on which a booking that must move (a job or an absence
+        covers its place) may start, and the day where the plan has it, with every booking on them reached.
+        The booking is drawn as `region`'s anchors are (the dearer what it pushed out, the likelier), once per
+        plan. On cascade seed 4 the plans stalled with a whole-day install on a day of short-notice bookings
+        (120,000 each to move) while the best plan has it on a day of 90,000 ones: some forty bookings
+        differ, a change no small region holds; this one does, and is solved in about a second. None when
+        every such booking has had its step on this plan."""
+        jobs, where, moved, _, on_day, weights = self._read(plan)
+        value = plan.objective["value"]
+        forced = [  # the weights list the jobs after the moves
+            (b, w)
+            for b, w in zip(moved, weights, strict=False)
+            if (value, b) not in self._windows_tried and self._covered(b, jobs)
+        ]
+        if not forced:
+            return None
+        item = self.rng.choices([b for b, _ in forced], [w for _, w in forced])[0]
+        self._windows_tried.add((value, item))
+        days = {cd for cd in self._window_days(self.bookings[item]) if cd[1] >= self._first_day}
+        days |= set(self._days(where[item]))
+        return days, {b for cd in days for b in on_day.get(cd, ()) if b in self.bookings}
+
     def improve(self, plan: Plan, seconds: float) -> Plan | None:
         """One step of large-neighbourhood search on a plan: free the bookings on some consultant-days
         (`region`), fix every other item where the plan has it, and solve that model: its solutions are
@@ -842,7 +898,10 @@ class _Search:
         reduction = self._lns_reduction  # positions no plan better than the incumbent uses are left out
         jobs, where, moved, _, on_day, _ = self._read(plan)
         plan_moved = set(moved)
-        region, reached = self.region(plan, int(self.lns_size))
+        window = self._window(plan) if seconds > LNS_SECONDS and self._window_due() else None
+        if window is None:
+            seconds = min(seconds, LNS_SECONDS)
+        region, reached = window or self.region(plan, int(self.lns_size))
         free = {b for cd in region for b in on_day.get(cd, ()) if b in reduction.movable or b in plan_moved}
         free |= {b for b in moved if any(cd in region for cd in self._days(self.state.where[b]))}
         fixed = Occupancy()
@@ -850,32 +909,21 @@ class _Search:
             if item not in free:
                 fixed.add(o.consultant, o.start, o.end, item)
         scope = Scope({j: [o] for j, o in jobs.items()}, cheapest=self.cheapest)
+        until = started + seconds / 3
         for b in sorted(free):
             booking = self.bookings[b]
-            allowance = reduction.allowance.get(b, 0.0) + 1e-6
             own = set(self._days(where[b]))
-            listed = {where[b]}
-            for cd in region:
-                if cd[0] in booking.eligible and (b in reached or cd in own):
-                    listed.update(self._on_day(booking, cd))
-            outside = 0
-            for o in self.nearest(booking):
-                if outside >= LNS_OPTIONS or time.perf_counter() - started > seconds / 3:
-                    break
-                if o not in listed and not fixed.overlapping(o.consultant, o.start, o.end):
-                    listed.add(o)
-                    outside += 1
-            kept = []
-            for o in listed:
-                cost = self.t.move_cost(booking, o)
-                if (cost <= allowance or o == where[b]) and not fixed.overlapping(o.consultant, o.start, o.end):
-                    kept.append(o)
-                    scope.costs[(b, o)] = cost
+            days = [cd for cd in region if cd[0] in booking.eligible and (b in reached or cd in own)]
+            allowance = reduction.allowance.get(b, 0.0) + 1e-6
+            kept = self._listing(booking, where[b], days, fixed, allowance, until)
             scope.positions[b] = sorted(kept)
+            scope.costs.update(((b, o), cost) for o, cost in kept.items())
         built = _constraints(self.t, self.bookings, scope, where | jobs)
-        status, solver = _run(built.model, started + seconds - time.perf_counter(), self.workers)
+        status, solver = _run_neighbourhood(built.model, started + seconds - time.perf_counter())
         self.lns_steps += 1
-        if status == cp_model.OPTIMAL and time.perf_counter() - started < seconds / 2:
+        if window is not None:
+            self._windowing += time.perf_counter() - started
+        elif status == cp_model.OPTIMAL and solver.WallTime() < seconds / 3:  # the solver's time: the build's grows too
             self.lns_size = min(self.lns_size * 1.15, 500)
         elif status != cp_model.OPTIMAL:
             self.lns_size = max(self.lns_size / 1.15, 3)
@@ -883,6 +931,35 @@ class _Search:
             return None
         found = _extract(self.instance, self.t, State(fixed, where), built, scope, solver, 0.0)
         return found if found.objective["value"] < plan.objective["value"] - 1e-6 else None
+
+    def _listing(self, booking, here: Option, days, fixed: Occupancy, allowance: float, until: float):
+        """A freed booking's positions in a neighbourhood and their costs: where the plan has it, its positions
+        on `days`, and the LNS_OPTIONS cheapest elsewhere (walked until `until`), each within its allowance
+        and covered by nothing fixed. Each position is tested once (the tests were a third of a step)."""
+        kept = {here: self.t.move_cost(booking, here)}
+        tried = {here}
+
+        def keep(o: Option, cost: float) -> bool:
+            tried.add(o)
+            if cost > allowance or fixed.overlapping(o.consultant, o.start, o.end):
+                return False
+            kept[o] = cost
+            return True
+
+        for cd in days:
+            for o in self._on_day(booking, cd):
+                if o not in tried:
+                    keep(o, self.t.move_cost(booking, o))
+        outside = 0
+        for o in self.nearest(booking):  # cheapest first: past the allowance, every later one is too
+            if outside >= LNS_OPTIONS or time.perf_counter() > until:
+                break
+            if o not in tried:
+                cost = self.t.move_cost(booking, o)
+                if cost > allowance:
+                    break
+                outside += keep(o, cost)
+        return kept
 
     def _cheaper_than(self, slack: float) -> set[str]:
         """Bookings whose cheapest move costs at most `slack`."""
