@@ -22,6 +22,7 @@ from booking.models import (
     ExternalCalendar,
     PriorityRequest,
     ReshufflePlan,
+    Ticket,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -76,7 +77,14 @@ def _world():
             end_at=start + timedelta(days=3, hours=2),
             reason="matrix",
         )
-        db.session.add_all([plan, subscription, spare, absence])
+        ticket = Ticket(  # a call its client asked for: the planners' "called" button
+            company_id=company.id,
+            reference=f"TCK-{side}",
+            priority="bloquante",
+            opened_at=datetime.now(UTC),
+            call_requested_at=datetime.now(UTC),
+        )
+        db.session.add_all([plan, subscription, spare, absence, ticket])
         db.session.flush()
         delivery = WebhookDelivery(
             subscription_id=subscription.id, event_id=f"evt_{side}", event_type="booking.created", body="{}"
@@ -95,6 +103,7 @@ def _world():
             "delivery_id": delivery.id,
             "consultant_id": consultant.id,
             "absence_id": absence.id,
+            "ticket_id": ticket.id,
             "kind": "erplib",
             "code": "en",
             "month": date.today().strftime("%Y-%m"),
