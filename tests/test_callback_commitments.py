@@ -124,7 +124,7 @@ def test_a_call_is_asked_only_when_no_window_fits_and_only_once(any_app):
     contact = busy_morning_contact()
     f.user("planner")
     db.session.commit()
-    ticket, new = callbacks.request_call(contact, "TCK-6", "bloquante", OPENED, NOW)
+    ticket, new, _ = callbacks.request_call(contact, "TCK-6", "bloquante", OPENED, NOW)
     assert new and ticket.call_requested_at == NOW
     assert callbacks.request_call(contact, "TCK-6", "bloquante", OPENED, NOW)[1] is False
     assert asked("ticket.call_requested") == 1 and len(planner_mails()) == 1

@@ -124,11 +124,13 @@ def alert_at_risk(now: datetime) -> int:
     return alerted
 
 
-def request_call(user: User, reference: str, priority: str, opened_at: datetime, now: datetime) -> tuple[Ticket, bool]:
+def request_call(
+    user: User, reference: str, priority: str, opened_at: datetime, now: datetime
+) -> tuple[Ticket, bool, datetime]:
     """The client asks to be called before the ticket's take-charge deadline, no callback window fitting before
     it (or the deadline passed with none free): recorded on the ticket, the planners told by mail. Checked again
     under the company's lock: refused when the priority promises no deadline or a window now fits; asked again,
-    nothing more happens (False)."""
+    nothing more happens (False). With the deadline, which the page states."""
     company = user.company
     assert company is not None  # a client's request (the page is for clients only)
     ticket = access.ticket_for(company, reference, priority, opened_at)
@@ -141,7 +143,7 @@ def request_call(user: User, reference: str, priority: str, opened_at: datetime,
                 code="no_commitment",
             )
         if ticket.call_requested_at is not None and ticket.called_at is None:
-            return ticket, False
+            return ticket, False, deadline
         if deadline > now and _window_before(company, deadline, now):
             raise Conflict(
                 _l("Un créneau de rappel est libre avant l'échéance : réservez-le plutôt."),
@@ -152,7 +154,7 @@ def request_call(user: User, reference: str, priority: str, opened_at: datetime,
         db.session.flush()
         audit.record(user, "ticket.call_requested", ticket, deadline=deadline.astimezone(UTC).strftime(_ISO))
         notify.call_requested(ticket, deadline)
-    return ticket, True
+    return ticket, True, deadline
 
 
 _ISO = "%Y-%m-%dT%H:%M:%SZ"

@@ -165,14 +165,13 @@ def request_call():
         if "error" in ticket:
             raise inputs.BadInput(ticket["error"])
         now = utcnow()
-        found, _new = callbacks.request_call(
+        _ticket, _new, deadline = callbacks.request_call(
             current_user, ticket["reference"], ticket["priority"], ticket["opened_at"], now
         )
     except ServiceError as error:
         flash_refusal(error)
         return redirect(back)
-    deadline = callbacks.commitment(current_user.company, found.priority, found.opened_at).take_charge
-    if deadline is not None and deadline > now:
+    if deadline > now:
         flash(
             _(
                 "C'est noté : un consultant vous appellera au plus tard le %(when)s.",
