@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
-from . import inputs, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
+from . import inputs, reads, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
 from .config import from_environment
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["factory"] = create_app  # the scheduler's worker processes build the same app (plan_workers.py)
     inputs.init_app(app)  # first: its `<int:…>` converter must be in place before any route is added
 
+    reads.init_app(app)  # before the engines are made
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     login_manager.init_app(app)

@@ -122,7 +122,8 @@ def _app(url: str):
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the app's and booking/reads.py's
+            engine.dispose()
 
 
 @pytest.fixture

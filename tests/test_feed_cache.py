@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import event, text
 
-from booking import contract, create_app
+from booking import contract, create_app, reads
 from booking.extensions import db
 from booking.models import Booking, ContractVersion, PrerequisiteCheck, Ticket
 from booking.services import bookings, feeds
@@ -64,11 +64,14 @@ def test_an_unchanged_feed_is_served_from_memory_with_one_query(world, client):
     def seen(_conn, _cursor, statement, *_):
         statements.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", seen)
+    engines = set(db.engines.values())  # on PostgreSQL the lookup has an engine of its own (booking/reads.py)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
     try:
         again = get(client, raw)
     finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
     assert again.status_code == 200 and again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
 
@@ -214,3 +217,39 @@ def test_a_change_reaches_every_gunicorn_worker_at_once(served):
     assert all(f"DTSTART;TZID=Europe/Paris:{second:%Y%m%d}T150000" in body for body in after)
     with app.app_context():
         assert db.session.get(Booking, booking_id).sequence == 1
+
+
+def test_a_feed_speaks_the_calendar_applications_language(world, client):
+    """The language a calendar application asks for (a feed is read without the site's session), French by
+    default; the same token's two languages are two feeds, each kept."""
+    raw = world["raw"]["consultant"]
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=True):
+        french = client.get(f"/calendars/{raw}.ics").data.decode()
+        english = client.get(f"/calendars/{raw}.ics", headers={"Accept-Language": "en-GB,en;q=0.9"}).data.decode()
+        again = client.get(f"/calendars/{raw}.ics", headers={"Accept-Language": "de, fr;q=0.5"}).data.decode()
+    assert "SUMMARY:Mise à jour mineure — Labo Avant" in french and "Prestation : Mise à jour mineure" in french
+    assert "Prérequis : 0/4 confirmés" in french.replace("\r\n ", "") and "Planning ERP-Lib Planner" in french
+    unfolded = english.replace("\r\n ", "")
+    assert "SUMMARY:Minor update — Labo Avant" in unfolded and "Service: Minor update" in unfolded
+    assert "Environment: production" in unfolded and "Prerequisites: 0/4 confirmed" in unfolded
+    assert "ERP-Lib Planner schedule" in unfolded and "Prestation" not in unfolded and "Client :" not in unfolded
+    assert again == french
+
+
+def test_a_poll_outlives_the_connections_postgresql_dropped(pg_app, pg_cluster):
+    """The feed's lookup runs without the pool's ping (booking/reads.py): a pooled connection that the server
+    dropped, as a restart drops them all, is replaced and the poll answered, not refused with a 503."""
+    consultant = f.consultant()
+    db.session.commit()
+    raw, client = feeds.issue(None, consultant), pg_app.test_client()
+    first = client.get(f"/calendars/{raw}.ics")
+    assert first.status_code == 200
+    name = db.engine.url.database
+    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+            (name, reads.APPLICATION_NAME),
+        ).fetchall()
+    assert dropped == [(True,)]  # the pooled connection of the first poll
+    again = client.get(f"/calendars/{raw}.ics")
+    assert again.status_code == 200 and again.data == first.data

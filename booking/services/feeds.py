@@ -20,13 +20,14 @@ from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from calendars.feed import feed
 from calendars.invite import EventData
 from calendars.worktime import PARIS, WorkCalendar, parse_week
 
-from .. import contract, labels
+from .. import contract, labels, reads
 from ..extensions import db
 from ..models import (
     Booking,
@@ -131,8 +132,8 @@ _cache_lock = threading.Lock()
 
 def current(raw: str, now: datetime) -> Rendered | None:
     """The feed of this secret token as it stands (None: no such token, or revoked)."""
-    # Core on the session's connection: the ORM layer would cost as much as the query itself
-    token = db.session.connection().execute(_LOOKUP, {"digest": tokens.digest(raw)}).one_or_none()
+    # Core, outside the session (booking/reads.py): the ORM and a transaction would cost more than the query
+    token = reads.one_or_none(_LOOKUP, {"digest": tokens.digest(raw)})
     if token is None:
         return None
     day = now.astimezone(PARIS).date()
@@ -232,7 +233,9 @@ def _events(
             uid=first.uid if n == 1 else f"jour{n}-{first.uid}",
             start=a,
             end=b,
-            summary=f"{first.summary} (jour {n}/{len(days)})" if len(days) > 1 else first.summary,
+            summary=_("%(summary)s (jour %(n)s/%(count)s)", summary=first.summary, n=n, count=len(days))
+            if len(days) > 1
+            else first.summary,
         )
         for n, (a, b) in enumerate(days, 1)
     ]
@@ -241,16 +244,24 @@ def _events(
 def _event(row, for_consultant: bool, kinds: dict, confirmed: dict[int, int], checklists: dict[str, int]) -> EventData:
     kind = kinds.get(row.kind, row.kind)
     company, consultant = row[9], row[10]
-    lines = [f"Client : {company}"] if for_consultant else []
-    lines.append(f"Prestation : {kind}")
+    lines = [_("Client : %(name)s", name=company)] if for_consultant else []
+    lines.append(_("Prestation : %(kind)s", kind=kind))
     if not for_consultant:
-        lines.append(f"Consultant : {consultant}")
+        lines.append(_("Consultant : %(name)s", name=consultant))
     if row.reference:
-        lines.append(f"Ticket : {row.reference} ({row.priority})")
+        priority = str(labels.PRIORITIES.get(row.priority, row.priority)).lower()
+        lines.append(_("Ticket : %(reference)s (%(priority)s)", reference=row.reference, priority=priority))
     if row.environment:
-        lines.append(f"Environnement : {row.environment}")
+        environment = str(labels.ENVIRONMENTS.get(row.environment, row.environment)).lower()
+        lines.append(_("Environnement : %(environment)s", environment=environment))
     if for_consultant and checklists.get(row.kind):
-        lines.append(f"Prérequis : {confirmed.get(row.id, 0)}/{checklists[row.kind]} confirmés")
+        lines.append(
+            _(
+                "Prérequis : %(confirmed)s/%(total)s confirmés",
+                confirmed=confirmed.get(row.id, 0),
+                total=checklists[row.kind],
+            )
+        )
     return EventData(
         uid=row.ical_uid,
         sequence=row.sequence,
@@ -283,7 +294,7 @@ def _render(token, day: date) -> Rendered:
             for r in rows
             for event in _events(r, bool(token.consultant_id), kinds, confirmed, checklists, consultants)
         ),
-        "Planning ERP-Lib Planner",
+        _("Planning ERP-Lib Planner"),
     )
     latest = max((t for t in (*(r.updated_at for r in rows), checked) if t is not None), default=None)
     return Rendered(body, f'"{hashlib.sha1(body).hexdigest()}"', latest)

@@ -2,9 +2,11 @@
 
 import re
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import force_locale
 from werkzeug.http import http_date, parse_date
 
+from ..extensions import limiter
 from ..models.types import utcnow
 from ..services import feeds
 
@@ -13,7 +15,10 @@ bp = Blueprint("feeds", __name__)
 
 @bp.route("/calendars/<token>.ics")
 def feed(token: str):
-    found = feeds.current(token, utcnow())
+    # The calendar application's language, from its Accept-Language: a feed is read without the site's session
+    # (no cookie, no signed-in user), so the pages' choice of language does not apply, and is not looked up.
+    with force_locale(request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "fr"):
+        found = feeds.current(token, utcnow())
     if found is None:
         abort(404)
     headers = {"ETag": found.etag, "Cache-Control": "private, max-age=0, must-revalidate"}
@@ -34,3 +39,10 @@ def feed(token: str):
         return Response(status=304, headers=headers)
     # text/calendar whatever the Accept header: calendar clients send all sorts
     return Response(found.body, headers=headers, content_type="text/calendar; charset=utf-8")
+
+
+@limiter.request_filter
+def _no_limit() -> bool:
+    """Feeds have no rate limit (calendar applications poll them, one office's addresses many at once; a token
+    cannot be guessed): skip the limiter's search for limits that would find none (7 % of a poll's work)."""
+    return request.blueprint == bp.name
