@@ -1,6 +1,7 @@
 """Destructive steps ask first (a page that works without JavaScript) and say what they did;
 the confirm step and the API tell the cost before consent."""
 
+import html
 import re
 from datetime import UTC, date, datetime
 
@@ -128,6 +129,33 @@ def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_
         assert "la séance est décomptée" in ask and "45 minutes restent facturées (90,00\xa0€ HT)." in ask
         done = client.post(f"/portail/rendez-vous/{booking.id}/annuler", follow_redirects=True).get_data(as_text=True)
     assert "Rendez-vous annulé tardivement : la séance est décomptée (45 minutes facturées, 90,00\xa0€ HT)." in done
+
+
+def test_a_started_session_offers_no_cancellation_and_refuses_one_with_its_reason(any_app, client, auth):
+    company, contact = _contact("serenite")
+    booking = bookings.book(contact, "erplib", START, NOW)
+    raw = tokens.create(contact)
+    db.session.commit()
+    reason = (
+        "Ce rendez-vous a déjà commencé : il ne peut plus être annulé. Un empêchement ? Appelez votre planificateur"
+    )
+    with time_machine.travel(datetime(2026, 12, 8, 13, 10, tzinfo=UTC), tick=False):  # 14:10 in Paris
+        auth.login(contact.email)
+        detail = client.get(f"/portail/rendez-vous/{booking.id}").get_data(as_text=True)
+        assert f"/portail/rendez-vous/{booking.id}/annuler" not in detail
+        assert "Ce rendez-vous a commencé : il ne s'annule plus" in html.unescape(detail), detail[
+            detail.find("<main") :
+        ]
+        asked = client.get(f"/portail/rendez-vous/{booking.id}/annuler", follow_redirects=True)
+        assert asked.request.path == f"/portail/rendez-vous/{booking.id}" and reason in html.unescape(asked.text)
+        sent = client.post(f"/portail/rendez-vous/{booking.id}/annuler", follow_redirects=True)
+        assert reason in html.unescape(sent.text)
+        api = client.post(
+            f"/api/v1/bookings/{booking.id}/cancel",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+    assert api.status_code == 409 and api.json["code"] == "already_started" and api.json["detail"].startswith(reason)
+    assert bookings_status(booking) == "confirmed" and hour_bank.balance(company, YEAR) == 555
 
 
 def test_releasing_a_hold_asks_first(any_app, client, auth):

@@ -209,6 +209,30 @@ def test_a_completed_session_can_be_neither_cancelled_nor_marked_twice(any_app, 
     assert audits(booking.id, "booking.completed") == 1 and audits(booking.id, "booking.no_show") == 0
 
 
+def test_a_client_cancels_until_the_start_and_not_after_a_planner_still_can(any_app, serenite):
+    """From its first minute a session is the consultant's to record (held or missed): a client's cancellation
+    is refused with its reason and changes nothing (no ledger line, no mail for an event under way)."""
+    company, contact, consultant = serenite
+    planner = f.user("planner")
+    start = paris("2026-12-08 10:00")
+    first = bookings.book(contact, "erplib", start, NOW)
+    second = bookings.book(contact, "erplib", paris("2026-12-08 11:00"), NOW)
+    db.session.commit()
+    held = net(first.id)
+    for instant in (start, start + timedelta(minutes=20), LATER):
+        with pytest.raises(Conflict, match="^Ce rendez-vous a déjà commencé : il ne peut plus être annulé. ") as no:
+            bookings.cancel(contact, first, instant)
+        assert no.value.code == "already_started"
+    f.reread()
+    assert first.status == "confirmed" and net(first.id) == held and audits(first.id, "booking.cancel") == 0
+    assert mails(first.id, "Rendez-vous annulé") == 0
+    bookings.record_outcome(consultant.user, first, "no_show", start + timedelta(minutes=20))
+    # a minute before its start, a late cancellation (consumed), as before
+    assert bookings.cancel(contact, second, paris("2026-12-08 10:59")).status == "late_cancelled"
+    third = bookings.book(contact, "erplib", paris("2026-12-09 10:00"), NOW)
+    assert bookings.cancel(planner, third, LATER).status == "cancelled"  # planners correct what happened
+
+
 def test_a_prerequisite_of_a_cancelled_intervention_is_refused(any_app):
     company = f.company("confort", contract_start=YEAR)
     contact = f.user("client", company)

@@ -234,7 +234,8 @@ def reschedule_booking(data, booking_id: int):
 @errors(401, 403, 404, 409)
 @blp.doc(security=SECURITY)
 def cancel_booking(args, booking_id: int):
-    """Cancel: refunded before the cut-off, consumed after it."""
+    """Cancel: refunded before the cut-off, consumed after it; a client's refused once the session has started
+    (409 `already_started`: the consultant records whether it took place)."""
     return bookings.cancel(
         g.api_user, access.booking_for(g.api_user, booking_id), utcnow(), acknowledged=args["acknowledged"]
     )

@@ -373,6 +373,7 @@ def cancel(
     seen = booking.sequence if seen is None else seen
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held", "confirmed"), _l("il ne peut plus être annulé"), already=CANCELLED)
+        refuse_once_started(actor, booking, now)
         _check_acknowledged(booking, acknowledged, "cancel")
         was_held, late = booking.status == "held", late_cancellation(actor, booking, now)
         booking.status = "late_cancelled" if late else "cancelled"
@@ -385,6 +386,19 @@ def cancel(
         if not was_held:
             notify.booking_changed(booking, "cancelled")
     return booking
+
+
+def refuse_once_started(actor: User, booking: Booking, now: datetime) -> None:
+    """A client cancels before the start, not during or after the session: the consultant records how it went
+    (held or missed), and no cancellation mail goes out for an event already under way. Planners may."""
+    if actor.role not in STAFF and booking.start_at <= now:
+        raise Conflict(
+            _l(
+                "Ce rendez-vous a déjà commencé : il ne peut plus être annulé. Un empêchement ? Appelez votre "
+                "planificateur ; le consultant indique s'il a eu lieu."
+            ),
+            code="already_started",
+        )
 
 
 def _check_acknowledged(booking: Booking, acknowledged: bool, change: str) -> None:

@@ -113,6 +113,7 @@ CODES = (
     "moved_meanwhile",
     "hold_expired",
     "cutoff",
+    "already_started",
     "acknowledge_first",
     "cost_changed",
     "not_started",

@@ -346,6 +346,11 @@ def cancel_page(booking_id: int):
     if booking.status not in ("held", "confirmed"):
         return redirect(url_for("book.detail", booking_id=booking.id))
     bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
+    try:
+        bookings.refuse_once_started(current_user, booking, utcnow())
+    except ServiceError as error:  # the page was open before the start: the detail says why, and what to do
+        flash_refusal(error)
+        return redirect(url_for("book.detail", booking_id=booking.id))
     told = costs.cancellation(current_user, booking, utcnow())
     return render_template(
         "book/cancel_confirm.html", booking=booking, lines=consent.will_happen(told, booking.status == "held")
