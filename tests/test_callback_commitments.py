@@ -186,3 +186,27 @@ def test_the_api_returns_both_deadlines_with_the_callback(any_app):
     assert made.json["ticket"]["acknowledge_by"] == "2026-12-07T10:00:00+01:00"
     assert made.json["ticket"]["take_charge_by"] == "2026-12-07T11:00:00+01:00"
     assert made.json["beyond_commitment"] is False
+
+
+def test_the_api_asks_to_be_called_as_the_page_does(any_app):
+    """The same request and refusal as the page's button: 201 recorded, 200 when asked before, 409 with its code
+    when a window fits."""
+    contact = busy_morning_contact()
+    f.user("planner")
+    key = tokens.create(contact)
+    db.session.commit()
+    client, headers = any_app.test_client(), {"Authorization": f"Bearer {key}"}
+    ticket = {"reference": "TCK-8", "priority": "bloquante", "opened_at": "2026-12-07T09:00:00+01:00"}
+    with time_machine.travel(NOW, tick=False):
+        made = client.post("/api/v1/callbacks/call-request", headers=headers, json=ticket)
+        again = client.post("/api/v1/callbacks/call-request", headers=headers, json=ticket)
+        f.consultant()  # free all morning: a window fits before the deadline of another ticket
+        db.session.commit()
+        free = client.post("/api/v1/callbacks/call-request", headers=headers, json={**ticket, "reference": "TCK-9"})
+    assert made.status_code == 201, made.json
+    assert made.json["reference"] == "TCK-8" and made.json["take_charge_by"] == "2026-12-07T11:00:00+01:00"
+    assert made.json["call_requested_at"] == "2026-12-07T09:00:00+01:00" and made.json["called_at"] is None
+    assert again.status_code == 200 and again.json == made.json
+    assert asked("ticket.call_requested") == 1 and len(planner_mails()) == 1
+    assert free.status_code == 409 and free.json["code"] == "callback_window_free"
+    assert "Un créneau de rappel est libre avant l'échéance" in free.json["detail"]

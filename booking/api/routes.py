@@ -1,4 +1,5 @@
-"""API resources: services, availability, bookings, hour bank, callbacks. Parse → service → serialise.
+"""API resources: services, availability, bookings, hour bank, callbacks and calls asked for.
+Parse → service → serialise.
 Schemas are given as instances: built once, not on every request."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..models import Booking
 from ..models.types import utcnow
 from ..security import booking_limit, user_key
 from ..services import access, availability, bookings, hour_bank, interventions, why_not
+from ..services import callbacks as calls  # `callbacks` is the route listing them
 from . import schemas as s
 from .auth import token_required
 from .idempotency import idempotent
@@ -277,6 +279,23 @@ def callbacks():
     """Callback windows with their tickets; beyond_commitment marks a window chosen after the deadline."""
     query = access.bookings_query(g.api_user).where(Booking.kind == "callback")
     return db.session.scalars(query.limit(1000)).all()
+
+
+@blp.route("/callbacks/call-request", methods=["POST"])
+@token_required("client")
+@blp.arguments(s.TicketInSchema())
+@blp.response(201, s.TicketSchema())
+@blp.alt_response(200, schema=s.TicketSchema(), description="asked before and not yet called: nothing more happens")
+@errors(401, 403, 409, 422)
+@blp.doc(security=SECURITY)
+def request_call(data):
+    """Ask to be called before the ticket's take-charge deadline when no callback window fits before it, as the
+    booking page offers: recorded on the ticket (call_requested_at), the planners told. 409 callback_window_free
+    when a window fits (book it), no_commitment when the priority has no deadline."""
+    ticket, new, _deadline = calls.request_call(
+        g.api_user, data["reference"], data["priority"], data["opened_at"], utcnow()
+    )
+    return ticket, 201 if new else 200
 
 
 @blp.route("/bookings/<int:booking_id>/prerequisites", methods=["POST"])

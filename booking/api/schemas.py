@@ -167,6 +167,11 @@ class TicketSchema(TicketInSchema):
         "_take_charge_by",
         metadata={"description": "the tier's take-charge deadline; a callback starting later is beyond the commitment"},
     )
+    call_requested_at = LocalDateTime(
+        allow_none=True,
+        metadata={"description": "when the client asked to be called, no callback window fitting before the deadline"},
+    )
+    called_at = LocalDateTime(allow_none=True, metadata={"description": "when a planner recorded the call"})
 
     def _acknowledge_by(self, ticket):
         return _paris(callbacks.commitment(ticket.company, ticket.priority, ticket.opened_at).acknowledge)
