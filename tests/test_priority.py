@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from booking.extensions import db
 from booking.models import AuditEntry, Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
@@ -152,3 +153,30 @@ def test_a_plan_left_running_by_a_dead_web_process_is_queued_again_and_computed(
     db.session.expire_all()
     assert db.session.get(ReshufflePlan, abandoned.id).attempts == 2
     assert db.session.get(ReshufflePlan, fresh.id).status == "running"  # still within its time: left alone
+
+
+def test_a_twin_apply_that_read_the_plan_ready_is_refused_under_the_locks(world):
+    """Two planners apply the same plan at once: the second read it ready before the first committed, so only the
+    re-read under the locks can stop it (its check before the locks passes). It is refused and changes nothing."""
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(world["requester"], "migration", 1, "days", "x", NOW)
+        plan = wait(priority.decide(world["planner"], request, True, NOW).id)
+        assert plan.status == "ready", plan.error
+        priority.apply_as_planner(world["planner"], plan, NOW, "Accord par téléphone")
+
+        def counts() -> tuple[int, ...]:
+            return tuple(
+                db.session.scalar(select(func.count()).select_from(model))
+                for model in (Booking, Compensation, OutboxMessage, AuditEntry)
+            )
+
+        before = counts()
+        twin = db.session.get(ReshufflePlan, plan.id)
+        assert twin.status == "applied"
+        set_committed_value(twin, "status", "ready")  # as the twin request read it, before the first commit
+        with pytest.raises(Conflict, match="^Ce plan vient d'être appliqué ou remplacé") as refused:
+            priority.apply(world["planner"], twin, NOW)
+        assert refused.value.code == "plan_not_ready"
+        db.session.expire_all()
+        assert counts() == before and db.session.get(ReshufflePlan, plan.id).status == "applied"
+        assert db.session.scalar(select(func.count()).where(Booking.kind == "priority_consulting")) == 1
