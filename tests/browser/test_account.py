@@ -85,3 +85,36 @@ def test_a_new_calendar_address_is_shown_once_and_a_reload_keeps_it(plain_page, 
     expect(page.get_by_test_id("feed-url")).to_have_count(0)
     expect(page.get_by_text("Une adresse est active depuis le")).to_be_visible()
     assert page.request.get(url).status == 200  # the reload did not replace the address shown
+
+
+@pytest.mark.browser
+def test_a_revoked_calendar_address_stops_at_once_and_a_replaced_one_too(plain_page, live_server):
+    """A client company's address: replaced, the old one answers 404 and the new one the calendar; revoked (after
+    a second step that says what it breaks), it answers 404 and the page offers to create one."""
+    page = plain_page
+    login(page, live_server, "claire@labo-bernard.example")
+    page.goto(f"{live_server}/agenda")
+    first = page.get_by_role("button", name="Créer mon adresse")
+    if first.count():
+        first.click()
+        old = page.get_by_test_id("feed-url").input_value()
+    else:  # another run left this company an address, its URL no longer shown: replace it once more
+        old = None
+    page.get_by_role("link", name="Créer une nouvelle adresse").click()
+    expect(page.get_by_role("heading", name="Remplacer l'adresse de votre agenda ?")).to_be_visible()
+    page.get_by_role("button", name="Oui, créer une nouvelle adresse").click()
+    expect(page.get_by_role("status").first).to_contain_text("l'ancienne ne fonctionne plus")
+    new = page.get_by_test_id("feed-url").input_value()
+    if old is not None:
+        assert page.request.get(old).status == 404
+    served = page.request.get(new)
+    assert served.status == 200 and served.headers["content-type"].startswith("text/calendar")
+    page.get_by_role("link", name="Révoquer").click()
+    expect(page.get_by_role("heading", name="Révoquer l'adresse de votre agenda ?")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "feed-revoke-confirm.png", full_page=True)
+    page.get_by_role("button", name="Oui, révoquer").click()
+    expect(page.get_by_role("status").first).to_contain_text("Adresse secrète révoquée : elle ne fonctionne plus")
+    expect(page.get_by_text("Aucune adresse active.")).to_be_visible()
+    expect(page.get_by_role("button", name="Créer mon adresse")).to_be_visible()
+    assert page.request.get(new).status == 404
