@@ -247,11 +247,13 @@ def test_a_hold_confirmed_and_released_together_ends_one_way(server, client):
     assert outcomes  # either order may win; a released hold is never confirmed, a confirmed one is cancelled as such
 
 
-def test_an_outcome_and_a_late_cancel_sent_together_one_happens(server, client, consultant):
+def test_an_outcome_and_a_planners_cancel_sent_together_one_happens(server, client, consultant):
     base, app = server
     consultant_id, email = consultant
     with app.app_context():
         contact = db.session.get(User, call("GET", f"{base}/api/v1/me", client)[2]["id"])
+        planner = tokens.create(f.user("planner"))
+        db.session.commit()
         past = []
         for day in working_days(6, after=-16):  # sessions of the last two weeks, booked a week before they began
             start = datetime.combine(day, clock(9), PARIS)
@@ -261,22 +263,25 @@ def test_an_outcome_and_a_late_cancel_sent_together_one_happens(server, client, 
     browser, outcomes = Browser(base, email), set()
     for n, booking_id in enumerate(past):
         outcome = ("completed", "no_show")[n % 2]
-        # a page's POST takes longer than the API's: the cancel leaves 0 to 20 ms later, still while the outcome
+        # a page's POST takes longer than the API's: the cancels leave 0 to 20 ms later, still while the outcome
         # is in flight, so that either may reach the lock first
-        (cancel_status, cancel_type, cancelled), page = at_once(
+        cancel = partial(call, "POST", f"{base}/api/v1/bookings/{booking_id}/cancel")
+        (cancel_status, cancel_type, cancelled), (client_status, _, refused), page = at_once(
             [
-                partial(later, n * 0.004, partial(call, "POST", f"{base}/api/v1/bookings/{booking_id}/cancel", client)),
+                partial(later, n * 0.004, partial(cancel, planner)),
+                partial(later, n * 0.004, partial(cancel, client)),
                 partial(browser.post, f"/consultant/rendez-vous/{booking_id}/issue", outcome=outcome),
             ]
         )
         seen = facts(app, booking_id)
-        # either way the session is consumed: a late cancel keeps its minutes, as a session held or missed does
-        assert seen["held"] == (45, 0)
+        # the session has begun: the client may no longer cancel it, whatever reached the lock first
+        assert client_status == 409 and refused["code"] in ("already_started", "state_changed"), refused
         assert (cancel_status == 200) != ("Issue enregistrée." in page), (cancel_status, cancelled)
         if cancel_status == 200:
-            outcomes.add("cancelled late")
-            assert "Ce rendez-vous est déjà annulé (annulation tardive) : il ne peut plus recevoir d'issue." in page
-            assert seen["status"] == "late_cancelled" and seen["sequence"] == 1
+            outcomes.add("cancelled")
+            assert "Ce rendez-vous est déjà annulé : il ne peut plus recevoir d'issue." in page
+            # a planner's cancellation gives the session back, as one made in time does
+            assert seen["status"] == "cancelled" and seen["sequence"] == 1 and seen["held"] == (0, 0)
             assert seen["audit"] == ["booking.confirm", "booking.cancel"]
             assert seen["mails"] == ["Rendez-vous annulé"] * 2 + ["Rendez-vous confirmé"] * 2
         else:
@@ -286,7 +291,7 @@ def test_an_outcome_and_a_late_cancel_sent_together_one_happens(server, client, 
             assert cancelled["detail"].startswith(
                 {"completed": "Ce rendez-vous est déjà réalisé", "no_show": "Ce rendez-vous est déjà clos"}[outcome]
             )
-            assert seen["status"] == outcome and seen["sequence"] == 0
+            assert seen["status"] == outcome and seen["sequence"] == 0 and seen["held"] == (45, 0)
             assert seen["audit"] == ["booking.confirm", f"booking.{outcome}"]
             assert seen["mails"] == ["Rendez-vous confirmé"] * 2
     assert outcomes  # either may win; never both: an outcome on a cancelled session, or a cancelled outcome
