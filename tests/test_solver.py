@@ -302,9 +302,9 @@ def test_neighbourhood_steps_return_valid_cheaper_plans_and_leave_the_bound_alon
     searches: list = []
     improve = model._Search.improve
 
-    def recorded(self, plan, seconds):
+    def recorded(self, plan, until):
         searches.append((self, plan))
-        found = improve(self, plan, seconds)
+        found = improve(self, plan, until)
         steps.append((plan.objective["value"], found))
         return found
 
@@ -317,7 +317,7 @@ def test_neighbourhood_steps_return_valid_cheaper_plans_and_leave_the_bound_alon
     for _ in range(8):  # a loaded machine ran only a step or two in the 5 s (CI): more steps from the first plan
         if any(found is not None for _, found in steps):
             break
-        steps.append((first.objective["value"], improve(search, first, 2.0)))
+        steps.append((first.objective["value"], improve(search, first)))
     assert any(found is not None for _, found in steps)
     for before, found in steps:
         if found is not None:
