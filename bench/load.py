@@ -7,8 +7,8 @@ workers), PostgreSQL, Redis and this client (all on the same 2 cores: the ratio 
 the inverse ratio of these totals). The server runs as `make serve` runs it: its rate limits count in a
 Redis of its own (the in-memory store, for development only, starts a thread per counted request). At the end: zero errors and zero double bookings, and the cost
 of composing the mails the bookings queued (the scheduler's delivery job, outside the requests).
-Targets: availability >= 0.25 of /healthz throughput, booking >= 0.2 (the median of the rounds' ratios); a consultant
-feed <= 3 ms of server CPU.
+Targets (issue 17; issue 13's were 0.25 and 0.2): availability >= 0.5 of /healthz throughput, booking >= 0.3 (the
+median of the rounds' ratios); a consultant feed <= 3 ms of server CPU.
 
 Run: .venv/bin/python bench/load.py [--clients 8] [--seconds 18] [--rounds 9]
 """
@@ -230,7 +230,7 @@ def main() -> None:
             f"{'endpoint':<24}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
             f"{'ratio':>8}{'overall':>9}  target"
         )
-        targets = {"availability (1 week)": 0.25, "booking": 0.2}
+        targets = {"availability (1 week)": 0.5, "booking": 0.3}
         per_round = {
             name: [rps / base for rps, base in zip(r["rounds_rps"], results["/healthz"]["rounds_rps"], strict=True)]
             for name, r in results.items()
