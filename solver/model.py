@@ -519,7 +519,9 @@ class _Search:
         self._relaxing = self._improving = 0.0  # seconds in branch relaxations, in neighbourhood search
         self._windows_tried: set[tuple[float, str]] = set()  # (plan's value, booking) of the window steps taken
         self._window_tries: Counter[str] = Counter()  # booking → window steps taken for it, on any plan
-        self._pending: tuple | None = None  # the window step being solved: (branch, step, future)
+        self._pending: tuple | None = None  # the window step being solved: (branch, step, future, drawn)
+        self._widen: set[str] = set()  # the booking whose window is to be tried again, widened
+        self.drawn: tuple[float, str, bool] = (math.nan, "", False)  # the last window: plan's value, booking, widened
         self._day_positions: dict[tuple[str, tuple[str, date]], list[tuple[Option, float]]] = {}
         self.window_steps = 0
 
@@ -891,10 +893,17 @@ class _Search:
         while the best plan has it on a day of 90,000 ones: some forty bookings differ, a change no small
         region holds; this one does, and is solved in about a second. Another stall (5,605,971) was left by
         the windows of 2 of its 36 displaced bookings only, while the weights put 93 % on two others: drawing
-        by weight alone tried those again on every new plan. None when every such booking has had its step on
-        this plan."""
-        jobs, where, moved, _, on_day, weights = self._read(plan)
+        by weight alone tried those again on every new plan. A plain window solved to optimality is tried
+        again, widened by its `_outlets`, before any other (on the plan of the next draw, if its booking still
+        must move there). None when every such booking has had its step on this plan."""
+        jobs, where, moved, occupancy, on_day, weights = self._read(plan)
         value = plan.objective["value"]
+        widen = sorted(b for b in self._widen if b in where and self._covered(b, jobs))
+        self._widen.clear()
+        if widen:  # its plain window was solved to optimality: the same, with its outlets, on this plan
+            self.drawn = (value, widen[0], True)
+            days, reached = self._window_of(widen[0], where, on_day)
+            return days | self._outlets(reached, days, occupancy), reached
         forced = [  # the weights list the jobs after the moves
             (b, w)
             for b, w in zip(moved, weights, strict=False)
@@ -907,9 +916,37 @@ class _Search:
         item = self.rng.choices([b for b, _ in forced], [w for _, w in forced])[0]
         self._windows_tried.add((value, item))
         self._window_tries[item] += 1
+        self.drawn = (value, item, False)
+        return self._window_of(item, where, on_day)
+
+    def _window_of(self, item: str, where: dict[str, Option], on_day) -> tuple[set, set[str]]:
         days = {cd for cd in self._window_days(self.bookings[item]) if cd[1] >= self._first_day}
         days |= set(self._days(where[item]))
         return days, {b for cd in days for b in on_day.get(cd, ()) if b in self.bookings}
+
+    def _outlets(self, reached: set[str], days: set, occupancy: Occupancy) -> set[tuple[str, date]]:
+        """For each booking a window reached, the consultant-day outside it where moving it costs least, with
+        the cheapest moves of what it would push out there: freed too (their bookings are not reached, they
+        keep their own day's positions). On cascade seed 4 a window of the whole-day install alone was solved
+        to optimality in a second on each stalled plan (5,484,915 and the like) and found nothing: the best
+        plan (5,395,034) also moves the bookings that the install evicts onto other consultants' days, and
+        theirs on. With these days the same step found it from 3 of 5 stalled plans within its 2 s, on
+        models of 20,000 literals instead of 8,500; two outlets per booking (26,000 literals) were not solved
+        in time. Widening every window from the start found it in none of 8 runs (2 of 8 without): their
+        models took the others' time. Widened once its plain window is solved to optimality (improving the plan
+        or not: the widened window then starts from the better plan), 9 runs of 24 found it (3 of 14 before)."""
+        found = set()
+        for b in sorted(reached):
+            booking = self.bookings[b]
+            cost = {
+                cd: self._push(booking, cd, occupancy)
+                for cd in self._window_days(booking)
+                if cd not in days and cd[1] >= self._first_day
+            }
+            finite = [cd for cd in cost if cost[cd] < math.inf]
+            if finite:
+                found.add(min(finite, key=cost.__getitem__))
+        return found
 
     def improve(self, plan: Plan, until: float = math.inf) -> Plan | None:
         """One step of large-neighbourhood search on a plan: free the bookings on some consultant-days
@@ -943,20 +980,24 @@ class _Search:
         region, reached = window
         step = self._neighbourhood(branch.plan, region, reached, started + seconds / 3)
         solving = pool.submit(_run_neighbourhood, step.built.model, started + seconds - time.perf_counter(), True)
-        self._pending = (branch, step, solving)
+        self._pending = (branch, step, solving, self.drawn)
         return True
 
     def finish_window(self, wait: bool) -> None:
         """The window step in flight, once solved (or at once with `wait`): its plan goes to its branch if it
-        is better than the branch's plan now (region steps went on meanwhile)."""
+        is better than the branch's plan now (region steps went on meanwhile). A plain window solved to
+        optimality is due again, widened (`_window`)."""
         if self._pending is None:
             return
-        branch, step, solving = self._pending
+        branch, step, solving, (_, item, widened) = self._pending
         if not wait and not solving.done():
             return
         self._pending = None
         self.window_steps += 1
-        found = self._found(step, *solving.result())
+        status, solver = solving.result()
+        found = self._found(step, status, solver)
+        if status == cp_model.OPTIMAL and not widened:
+            self._widen.add(item)
         if found is not None and (branch.plan is None or found.objective["value"] < branch.plan.objective["value"]):
             self._offer(branch, found)
 

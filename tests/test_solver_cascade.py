@@ -4,6 +4,7 @@ windows not yet tried come first; a region step's solver has its own time. Every
 cheaper, and the bound is never the neighbourhood's."""
 
 import dataclasses
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,11 +47,46 @@ def test_a_window_frees_every_day_a_displaced_booking_may_start_on_and_reaches_a
         days, reached = search._window(plan)
         (value, item), *_ = search._windows_tried - tried
         tried.add((value, item))
-        assert item in displaced and value == plan.objective["value"]
+        assert item in displaced and value == plan.objective["value"] and search.drawn == (value, item, False)
         starts = {cd for cd in search._window_days(search.bookings[item]) if cd[1] >= search._first_day}
-        assert starts <= days and set(search._days(where[item])) <= days
+        assert days == starts | set(search._days(where[item]))
         assert reached == {b for cd in days for b in on_day.get(cd, ()) if b in search.bookings}
     assert search._window(plan) is None  # each displaced booking once per plan
+
+
+def test_a_window_solved_to_optimality_is_tried_again_widened_by_each_bookings_cheapest_outlet(monkeypatch):
+    instance, search, plan = _a_search_and_its_plan(monkeypatch)
+    branch = _branch(plan)
+    statuses = []
+    real = search._found
+
+    def seen(step, status, solver):
+        statuses.append(status)
+        return real(step, status, solver)
+
+    monkeypatch.setattr(search, "_found", seen)
+    with ThreadPoolExecutor(1) as pool:
+        for _ in range(12):  # plain windows of the plan until one is solved to optimality
+            branch.plan = plan
+            assert search.start_window(branch, 5.0, pool)
+            search.finish_window(wait=True)
+            if statuses[-1] == model.cp_model.OPTIMAL:
+                break
+    (item,) = search._widen
+    assert item == search.drawn[1]
+    jobs, where, _, occupancy, on_day, _ = search._read(plan)
+    window, reached = search._window_of(item, where, on_day)
+    days, widened_reached = search._window(plan)
+    assert search.drawn == (plan.objective["value"], item, True) and not search._widen  # once
+    assert window < days and widened_reached == reached  # the outlets' bookings are freed, not reached
+    for b in reached:  # its outlet: among its days outside the window, one of those it is cheapest to go to
+        outside = {
+            cd: search._push(search.bookings[b], cd, occupancy) for cd in search._window_days(search.bookings[b])
+        }
+        outside = {cd: cost for cd, cost in outside.items() if cd not in window and cd[1] >= search._first_day}
+        if any(cost < math.inf for cost in outside.values()):
+            assert any(cd in days for cd, cost in outside.items() if cost == min(outside.values()))
+    assert days - window <= {cd for b in reached for cd in search._window_days(search.bookings[b])}
 
 
 def test_windows_not_yet_tried_come_before_those_tried_on_an_earlier_plan(monkeypatch):
