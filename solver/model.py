@@ -686,7 +686,7 @@ class _Search:
                 branch = max(candidates, key=lambda b: planned[id(b)] - b.bound)
             else:
                 branch = min(candidates, key=lambda b: planned[id(b)])
-            due = self._improving < LNS_SHARE * self._relaxing  # else this loop only waits for the window
+            due = self._improving < LNS_SHARE * self._relaxing  # else region steps go on only until the window is done
             if due and self._pending is None and left() > LNS_WINDOW_SECONDS + 0.5:
                 self.start_window(min(candidates, key=lambda b: planned[id(b)]), LNS_WINDOW_SECONDS, pool)
             assert branch.plan is not None
@@ -887,8 +887,9 @@ class _Search:
     def _window(self, plan: Plan):
         """A window step's region: every consultant-day on which a booking that must move (a job or an absence
         covers its place) may start, and the day where the plan has it, with every booking on them reached.
-        The booking is drawn among those whose window was tried least often in this search (on any plan), as
-        `region`'s anchors are (the dearer what it pushed out, the likelier), once per plan. On cascade seed 4
+        The booking is drawn among those whose window was tried least often in this search (on any plan),
+        weighted by what its move costs beyond what it must pay plus what the moves of the bookings it pushed
+        out cost (the dearer, the likelier), once per plan. On cascade seed 4
         the plans stalled with a whole-day install on a day of short-notice bookings (120,000 each to move)
         while the best plan has it on a day of 90,000 ones: some forty bookings differ, a change no small
         region holds; this one does, and is solved in about a second. Another stall (5,605,971) was left by

@@ -188,6 +188,31 @@ def test_outcomes_and_follow_up_confirmed_in_one_click(serenite):
     assert proposal.status == "confirmed" and balance(company) == 600 - 90
 
 
+def test_a_follow_up_that_begins_within_its_48_hours_is_kept_until_its_start_then_lapses(serenite):
+    """Proposed on Monday for Tuesday 09:00: confirmable until then, not after (the slot is under way); the client
+    may release it whenever (nothing took place, nothing to record)."""
+    company, contact, consultant = serenite
+    session = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW)
+    after = paris("2026-12-07 10:50")
+    bookings.record_outcome(consultant.user, session, "completed", after)
+    start = paris("2026-12-08 09:00")
+    late, early, older = (
+        bookings.propose_follow_up(consultant.user, session, start + timedelta(hours=h), after) for h in (0, 2, 5)
+    )
+    assert late.hold_expires_at == start  # not after + 48 h
+    with pytest.raises(Conflict) as refused:
+        bookings.confirm(contact, late, start + timedelta(minutes=5))
+    assert refused.value.code == "hold_expired" and late.status == "expired" and balance(company) == 555
+    for held in (early, older):  # held before holds were bounded by their start
+        held.hold_expires_at = after + timedelta(hours=48)
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        bookings.confirm(contact, older, start + timedelta(hours=5))
+    assert refused.value.code == "hold_expired" and older.status == "expired"
+    assert bookings.cancel(contact, early, start + timedelta(hours=3)).status == "cancelled"
+    assert balance(company) == 555
+
+
 def test_no_show_consumes(serenite):
     company, contact, consultant = serenite
     session = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW)

@@ -210,3 +210,13 @@ def test_the_api_asks_to_be_called_as_the_page_does(any_app):
     assert asked("ticket.call_requested") == 1 and len(planner_mails()) == 1
     assert free.status_code == 409 and free.json["code"] == "callback_window_free"
     assert "Un créneau de rappel est libre avant l'échéance" in free.json["detail"]
+    standard = tokens.create(f.user("client", f.company("standard")))  # its "basse" promises no deadline
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        none = client.post(
+            "/api/v1/callbacks/call-request",
+            headers={"Authorization": f"Bearer {standard}"},
+            json={**ticket, "reference": "TCK-10", "priority": "basse"},
+        )
+    assert none.status_code == 409 and none.json["code"] == "no_commitment"  # a window is booked instead
+    assert none.headers["Content-Type"] == "application/problem+json"

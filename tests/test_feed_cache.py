@@ -224,8 +224,13 @@ def test_a_feed_speaks_the_calendar_applications_language(world, client):
     default; the same token's two languages are two feeds, each kept."""
     raw = world["raw"]["consultant"]
     with time_machine.travel(NOW + timedelta(minutes=1), tick=True):
-        french = client.get(f"/calendars/{raw}.ics").data.decode()
-        english = client.get(f"/calendars/{raw}.ics", headers={"Accept-Language": "en-GB,en;q=0.9"}).data.decode()
+        answer = client.get(f"/calendars/{raw}.ics")
+        french = answer.data.decode()
+        english = client.get(f"/calendars/{raw}.ics", headers={"Accept-Language": "en-GB,en;q=0.9"})
+        # a cache between the application and us must not serve one language's copy for another
+        assert all("Accept-Language" in a.headers.get_all("Vary")[0].split(", ") for a in (answer, english))
+        assert answer.headers["ETag"] != english.headers["ETag"]  # a 304 never keeps the other language's copy
+        english = english.data.decode()
         again = client.get(f"/calendars/{raw}.ics", headers={"Accept-Language": "de, fr;q=0.5"}).data.decode()
     assert "SUMMARY:Mise à jour mineure — Labo Avant" in french and "Prestation : Mise à jour mineure" in french
     assert "Prérequis : 0/4 confirmés" in french.replace("\r\n ", "") and "Planning ERP-Lib Planner" in french

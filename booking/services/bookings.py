@@ -196,7 +196,9 @@ def book(
             if hold:
                 policy = contract.current().policy
                 minutes = policy.follow_up_hold_hours * 60 if follow_up_of else policy.hold_minutes
-                booking.hold_expires_at = now + timedelta(minutes=minutes)
+                # at the slot's start at the latest: a follow-up is kept 48 h but may begin sooner, and a slot
+                # under way can no longer be confirmed (nor released as if it were to come)
+                booking.hold_expires_at = min(now + timedelta(minutes=minutes), slot.start)
             db.session.add(booking)
             db.session.flush()
             hour_bank.created(booking)  # its answer's cost then needs no second read of the lines just written
@@ -331,7 +333,7 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held",), _l("il ne peut plus être confirmé"))
         assert booking.hold_expires_at is not None  # every hold has its expiry
-        expired = booking.hold_expires_at <= now
+        expired = min(booking.hold_expires_at, booking.start_at) <= now  # holds made before the start bounded them
         if expired:  # the slot is freed with the block's commit, then refused (the lock contract's outcome)
             booking.status = "expired"
         else:
@@ -390,8 +392,9 @@ def cancel(
 
 def refuse_once_started(actor: User, booking: Booking, now: datetime) -> None:
     """A client cancels before the start, not during or after the session: the consultant records how it went
-    (held or missed), and no cancellation mail goes out for an event already under way. Planners may."""
-    if actor.role not in STAFF and booking.start_at <= now:
+    (held or missed), and no cancellation mail goes out for an event already under way. Planners may. A hold
+    (a follow-up proposed) is released at any time: nothing took place, nothing is recorded."""
+    if actor.role not in STAFF and booking.status == "confirmed" and booking.start_at <= now:
         raise Conflict(
             _l(
                 "Ce rendez-vous a déjà commencé : il ne peut plus être annulé. Un empêchement ? Appelez votre "

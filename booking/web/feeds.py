@@ -21,7 +21,8 @@ def feed(token: str):
         found = feeds.current(token, utcnow())
     if found is None:
         abort(404)
-    headers = {"ETag": found.etag, "Cache-Control": "private, max-age=0, must-revalidate"}
+    # Vary: the body's language follows Accept-Language (the ETag, a hash of the body, differs with it too)
+    headers = {"ETag": found.etag, "Cache-Control": "private, max-age=0, must-revalidate", "Vary": "Accept-Language"}
     if found.last_modified is not None:
         headers["Last-Modified"] = http_date(found.last_modified)
     matches = request.headers.get("If-None-Match")
