@@ -22,11 +22,18 @@ from .servers import children, wait_for
 
 
 def _command(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    """Its command line; empty once it has ended (a process just killed may end between two reads of /proc)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:  # FileNotFoundError, or ProcessLookupError while it is being reaped
+        return ""
 
 
 def _alive(pid: int) -> bool:
-    return os.path.exists(f"/proc/{pid}") and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
 
 
 def _program(runner: subprocess.Popen, word: str, seconds: float = 60) -> int:
