@@ -72,12 +72,12 @@ def test_a_window_solved_to_optimality_is_tried_again_widened_by_each_bookings_c
             search.finish_window(wait=True)
             if statuses[-1] == model.cp_model.OPTIMAL:
                 break
-    (item,) = search._widen
+    item = search._widen
     assert item == search.drawn[1]
     jobs, where, _, occupancy, on_day, _ = search._read(plan)
     window, reached = search._window_of(item, where, on_day)
     days, widened_reached = search._window(plan)
-    assert search.drawn == (plan.objective["value"], item, True) and not search._widen  # once
+    assert search.drawn == (plan.objective["value"], item, True) and search._widen is None  # once
     assert window < days and widened_reached == reached  # the outlets' bookings are freed, not reached
     for b in reached:  # its outlet: among its days outside the window, one of those it is cheapest to go to
         outside = {

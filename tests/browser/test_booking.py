@@ -2,7 +2,7 @@
 a Standard contact sees what its contract lacks, with the reason, and cannot book it."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -80,7 +80,7 @@ def _a_started_session(app, email: str) -> int:
         contact = db.session.scalar(select(User).where(User.email == email))
         for day in working_days(10, after=-20):  # before today whatever the holidays: later ones are skipped
             for hour in (9, 10, 11, 14, 15, 16):
-                start = datetime.combine(day, datetime.min.time(), PARIS).replace(hour=hour)
+                start = datetime.combine(day, time(hour), PARIS)
                 if start > datetime.now(PARIS) - timedelta(hours=1):
                     continue
                 try:
