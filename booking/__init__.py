@@ -50,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     contract.use_edited(contract_store.in_force)  # the version applied from the admin page, if any
 
+    from .web import feeds as feed_polls
+
+    feed_polls.serve_polls(app)  # in front of Flask's request handling, behind ProxyFix (the scheme it sets)
     if app.config.get("TRUSTED_PROXIES"):  # behind N reverse proxies: their X-Forwarded-* are believed
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -38,14 +38,18 @@ def init_app(app) -> None:
 
 
 def _headers(response):
-    headers = response.headers
+    harden(response.headers, request.is_secure)
+    return response
+
+
+def harden(headers, secure: bool) -> None:
+    """The headers every answer carries (pages, API, feeds), unless it set its own."""
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")  # feed URLs carry their secret: never leak them
-    if request.is_secure:
+    if secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    return response
 
 
 def _too_many(error: RateLimitExceeded):
