@@ -90,3 +90,24 @@ def test_solver_and_calendars_import_neither_flask_sqlalchemy_nor_booking():
         for name, path in _modules(top).items():
             forbidden = {m for m in _imports(path, name) if m.split(".")[0] in ("flask", "sqlalchemy", "booking")}
             assert not forbidden, f"{name} imports {sorted(forbidden)}"
+
+
+def test_a_web_process_does_not_load_the_solver():
+    """CP-SAT (and pandas, which ortools imports) is loaded by the scheduler's plan workers when they solve, not
+    by every gunicorn worker that starts: about 0.4 s of CPU per start and its memory in each worker."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from booking import create_app; create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://'}); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'ortools', 'pandas', 'solver'}))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")[-2]
+    assert loaded == "['solver']"  # solver/'s instance, timeline and check: plans read and shown, no CP-SAT

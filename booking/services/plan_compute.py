@@ -12,7 +12,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from solver.instance import read_instance
-from solver.model import solve
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Booking, ReshufflePlan
@@ -53,6 +52,11 @@ def compute(plan_id: int, attempt: int) -> None:
 
 
 def _compute(plan_id: int, attempt: int) -> None:
+    # Imported here, in the worker process that solves: the web's processes, which import this module for
+    # `snapshot`, would otherwise load CP-SAT and pandas (which ortools imports) for nothing: about a second
+    # of CPU at each start, a third of the app's import, and their memory in every gunicorn worker.
+    from solver.model import solve
+
     queued = db.session.get_one(ReshufflePlan, plan_id)
     # as of the request, or of now when it waited (a reclaimed plan): never a start already in the past
     now = max(queued.created_at, utcnow())
