@@ -53,8 +53,8 @@ def compute(plan_id: int, attempt: int) -> None:
 
 def _compute(plan_id: int, attempt: int) -> None:
     # Imported here, in the worker process that solves: the web's processes, which import this module for
-    # `snapshot`, would otherwise load CP-SAT and pandas (which ortools imports) for nothing: about a second
-    # of CPU at each start, a third of the app's import, and their memory in every gunicorn worker.
+    # `snapshot`, would otherwise load CP-SAT and pandas (which ortools imports) for nothing: about 0.4 s of
+    # CPU at each start, and their memory in every gunicorn worker.
     from solver.model import solve
 
     queued = db.session.get_one(ReshufflePlan, plan_id)
