@@ -3,33 +3,23 @@ with the same answer Flask's view gives; everything else goes on to the view and
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 import time_machine
 from flask import Flask
 from werkzeug.test import Client
 
 from booking import create_app
-from booking.extensions import db
-from booking.services import bookings, feeds
 
-from . import factories as f
-from .test_feeds import paris
+from . import test_feed_cache as cache
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+NOW = cache.NOW
+world = cache.world  # the same fixture: its bookings, company and feeds
 
 
 @pytest.fixture
-def world(any_app):
-    company = f.company("serenite", contract_start=date(2026, 1, 1), name="Labo Avant")
-    contact = f.user("client", company)
-    consultant = f.consultant(skills=("installation",))
-    db.session.commit()
-    with time_machine.travel(NOW, tick=True):
-        bookings.book(contact, "minor_update", paris("2026-12-08 14:00"), NOW)
-        raw = feeds.issue(None, consultant)
-        yield {"app": any_app, "raw": raw, "consultant": consultant}
+def polled(world, any_app):
+    """test_feed_cache's world (bookings shown in a consultant's feed), its app and that feed's token."""
+    return {"app": any_app, "raw": world["raw"]["consultant"]}
 
 
 def flask_only(app: Flask) -> Client:
@@ -37,8 +27,8 @@ def flask_only(app: Flask) -> Client:
     return Client(lambda environ, start_response: Flask.wsgi_app(app, environ, start_response))
 
 
-def test_a_known_feed_is_answered_before_flasks_request_handling(world):
-    app, raw = world["app"], world["raw"]
+def test_a_known_feed_is_answered_before_flasks_request_handling(polled):
+    app, raw = polled["app"], polled["raw"]
     seen = []
     app.before_request(lambda: seen.append(1))  # every request Flask handles runs its before_request hooks
     client = app.test_client()
@@ -65,8 +55,8 @@ def test_a_known_feed_is_answered_before_flasks_request_handling(world):
         {"X-Forwarded-Proto": "https"},
     ],
 )
-def test_the_poll_server_answers_as_flasks_view(world, headers):
-    app, raw = world["app"], world["raw"]
+def test_the_poll_server_answers_as_flasks_view(polled, headers):
+    app, raw = polled["app"], polled["raw"]
     with time_machine.travel(NOW, tick=True):
         fast, slow = (
             client.get(f"/calendars/{raw}.ics", headers=headers) for client in (app.test_client(), flask_only(app))
@@ -84,10 +74,10 @@ def test_the_poll_server_answers_as_flasks_view(world, headers):
     assert matching[0].status_code == 304
 
 
-def test_a_poll_behind_a_proxy_carries_hsts_as_every_page(world):
+def test_a_poll_behind_a_proxy_carries_hsts_as_every_page(polled):
     """Behind a proxy (TRUSTED_PROXIES), the scheme it forwards is read by the poll server too."""
-    proxied = create_app({**world["app"].config, "TRUSTED_PROXIES": 1})
-    url = f"/calendars/{world['raw']}.ics"
+    proxied = create_app({**polled["app"].config, "TRUSTED_PROXIES": 1})
+    url = f"/calendars/{polled['raw']}.ics"
     with time_machine.travel(NOW, tick=True):
         secure = proxied.test_client().get(url, headers={"X-Forwarded-Proto": "https"})
         plain = proxied.test_client().get(url)
