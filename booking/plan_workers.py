@@ -163,6 +163,10 @@ def start(app) -> PlanWorkers | None:
 def _serve(factory, config: dict, connection) -> None:
     """A worker's life: build the app once (`factory`: create_app, passed to avoid importing the package that
     imports this module), then compute each plan sent until the scheduler goes away."""
+    # CP-SAT is loaded here, before "ready", and not by the web's processes (services/plan_compute.py): a worker
+    # that cannot solve fails at its start, and its first plan does not wait for the import.
+    import solver.model  # noqa: F401
+
     from .extensions import db
     from .services import plan_compute
 

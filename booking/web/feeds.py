@@ -4,7 +4,9 @@ A poll of a known feed is answered before Flask's request handling (`serve_polls
 polls every few minutes for each address, and the request's machinery (the session, the input screen, the
 rate limiter's search, the locale's lookup, the hooks) cost more than the feed itself, which is kept rendered.
 Everything else under /calendars/ (an unknown or revoked token, a database error, another method) goes on
-to the Flask view below, which answers it as every page does.
+to the Flask view below, which answers it as every page does. The input screen (booking/inputs.py) sees only
+those: a known feed's poll reads nothing else from the request than the token (letters, digits, - and _), the
+validators (compared in Python) and the language (one of LANGUAGES).
 """
 
 import re
@@ -25,10 +27,13 @@ bp = Blueprint("feeds", __name__)
 # what a token issued by services.feeds can be: anything else is not a poll of a known feed
 POLL = re.compile(rf"/calendars/({re.escape(feeds.PREFIX)}[A-Za-z0-9_-]{{1,64}})\.ics")
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
+NOT_FOUND = "erplib.feed_not_found"  # the WSGI environ's key (never from a request: headers are HTTP_*)
 
 
 @bp.route("/calendars/<token>.ics")
 def feed(token: str):
+    if request.environ.get(NOT_FOUND):  # looked up in front already (`serve_polls`): no second query
+        abort(404)
     found = _found(token, request.accept_languages, current_app.config["LANGUAGES"])
     if found is None:
         abort(404)
@@ -74,9 +79,11 @@ def serve_polls(app: Flask) -> None:
         try:
             with app.app_context():
                 found = _found(poll.group(1), polled.accept_languages, languages)
-        except Exception:  # the view meets it again and answers it as every page does (a 503)
-            found = None
-        if found is None:
+        except Exception:  # logged (tokens masked); the view tries again and answers as every page does (a 503)
+            app.logger.exception("feed poll answered by the view after a failed lookup")
+            return inner(environ, start_response)
+        if found is None:  # an unknown or revoked token: the site's 404 page, without a second lookup
+            environ[NOT_FOUND] = True
             return inner(environ, start_response)
         response = answer(found, polled.headers.get("If-None-Match"), polled.headers.get("If-Modified-Since"))
         security.harden(response.headers, polled.is_secure)
