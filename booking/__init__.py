@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
-from . import inputs, reads, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
+from . import inputs, read_commit, reads, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
 from .config import from_environment
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     reads.init_app(app)  # before the engines are made
     db.init_app(app)
+    read_commit.init_app(app)  # after: its teardown must run before the session's removal
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

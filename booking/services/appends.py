@@ -39,6 +39,11 @@ def add(table: Table, row: dict) -> None:
     session.info.setdefault(_KEY, []).append((table, row))
 
 
+def waiting(session: Session) -> bool:
+    """Whether rows wait to be written in the session's transaction."""
+    return bool(session.info.get(_KEY))
+
+
 def write(session: Session) -> None:
     """Write what waits, now."""
     pending = session.info.pop(_KEY, None)
