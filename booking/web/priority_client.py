@@ -16,6 +16,7 @@ from ..services import priority, quotes
 from ..services.errors import ServiceError
 from .forms import refused
 from .forms.priority import AcceptQuoteForm, ConsultingRequestForm
+from .listing import options
 from .money import eur
 from .priority import request_for
 from .refusals import flash_refusal
@@ -28,7 +29,7 @@ bp = Blueprint("priority_client", __name__)
 def index():
     form = ConsultingRequestForm()
     skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
-    form.skill.choices = [(s, labels.SKILLS.get(s, s)) for s in skills]
+    form.skill.choices = options((s, labels.SKILLS.get(s, s)) for s in skills)
     status = 200
     if form.validate_on_submit():
         try:

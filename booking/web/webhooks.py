@@ -18,6 +18,7 @@ from ..services import webhook_delivery
 from ..services import webhook_subscriptions as subs
 from ..services.errors import ServiceError
 from ..services.webhooks import EVENTS
+from .listing import options
 from .refusals import flash_refusal
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
@@ -36,7 +37,7 @@ class SubscriptionForm(FlaskForm):
     description = StringField(_l("Description (facultative)"), validators=[Length(max=200)])
     events = SelectMultipleField(
         _l("Événements envoyés"),
-        choices=list(EVENTS.items()),
+        choices=options(EVENTS.items()),
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
         validators=[InputRequired(_l("Choisissez au moins un événement."))],

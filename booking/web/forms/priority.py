@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 
@@ -19,7 +19,9 @@ class ConsultingRequestForm(FlaskForm):
         ],
     )
     unit = SelectField(
-        _l("Unité"), choices=[("days", _l("jour(s)")), ("hours", _l("heure(s)"))], validators=[InputRequired()]
+        _l("Unité"),
+        choices=[SelectChoice("days", _l("jour(s)")), SelectChoice("hours", _l("heure(s)"))],
+        validators=[InputRequired()],
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
 
