@@ -6,22 +6,26 @@ so the statements of requests that only read were never prepared, and a connecti
 bookings' too: PostgreSQL planned the API's token query (every API request's first) anew each time, 0.55 ms
 of planning for 0.11 ms of execution.
 
-On PostgreSQL a transaction that ran only SELECTs ends the same at COMMIT as at ROLLBACK: its snapshot, its row
-and advisory locks and its transaction-local settings end with it. So a request that raised nothing, leaves
-nothing to write in its session (new, changed or deleted objects, appended rows waiting) and sent nothing but
-SELECTs is committed; every other request ends in a rollback as before. Anything but a SELECT counts as a
-write, a SET or a savepoint included (a SET is kept at COMMIT). SQLite is left as it was: its driver prepares
-nothing that a rollback loses.
+A transaction that ran only plain SELECTs ends the same at COMMIT as at ROLLBACK: its snapshot, its row and
+advisory locks and its transaction-local settings end with it. So a request that raised nothing, leaves nothing
+to write in its session (new, changed or deleted objects, appended rows waiting) and sent nothing but SELECTs
+built with SQLAlchemy's `select()` is committed; every other request ends in a rollback as before. Anything
+else counts as a write: text statements (the locks' `SELECT … set_config`, written as text, are harmless but
+not told apart), a SET, a savepoint, and a select calling a function whose effect a COMMIT keeps (a session-wide
+`set_config`, `pg_notify`, large objects, `dblink`). SQLite is left as it was: its driver prepares nothing that
+a rollback loses. Prepared statements are also why a migration that changes a column's type must not run
+under live workers (PostgreSQL: "cached plan must not change result type"): `booking/serve.py` migrates before
+it starts them.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .extensions import db
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 
 _WROTE = "erplib.wrote"  # Connection.info (its DBAPI connection's): something but a SELECT ran since BEGIN
 _JOINED = "erplib.joined"  # Session.info: the connections of the session's transaction
+# Functions a SELECT may call whose effect outlives the transaction at COMMIT and not at ROLLBACK
+_LASTING = re.compile(r"\b(?:set_config|pg_notify|lo_\w+|dblink\w*)\s*\(", re.IGNORECASE)
 
 
 def init_app(app: Flask) -> None:
@@ -44,18 +50,25 @@ def only_read(session: Session) -> bool:
     joined = session.info.get(_JOINED)
     if not joined or session.new or session.dirty or session.deleted or appends.waiting(session):
         return False
-    return all(c.dialect.name == "postgresql" and c.info.get(_WROTE) is False for c in joined)
+    return all(
+        not c.closed and not c.invalidated and c.dialect.name == "postgresql" and c.info.get(_WROTE) is False
+        for c in joined
+    )
 
 
 def _end(error: BaseException | None) -> None:
-    if error is not None:
+    if error is not None or not db.session.registry.has():  # failed, or never used the database
         return
     session = db.session()
-    if not only_read(session):
-        return
+    # Only a saving: whatever goes wrong here, the session's removal (the next teardown) rolls back as before.
     try:
-        session.commit()
-    except SQLAlchemyError:  # the connection was lost, say: the session's removal rolls back as before
+        if only_read(session):
+            previous, session.expire_on_commit = session.expire_on_commit, False  # nothing reads them again
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = previous
+    except Exception:
         log.warning("a transaction that only read could not be committed", exc_info=True)
 
 
@@ -65,8 +78,11 @@ def _began(connection: Connection) -> None:
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _statement(connection: Connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
+def _statement(connection: Connection, _cursor, statement: str, _parameters, context, _executemany) -> None:
+    if connection.info.get(_WROTE) is not False:
+        return
+    compiled = context.compiled if context is not None else None
+    if compiled is None or not compiled.statement.is_select or _LASTING.search(statement):
         connection.info[_WROTE] = True
 
 

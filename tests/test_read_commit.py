@@ -4,10 +4,13 @@ write, still ends in a rollback."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from booking.extensions import db
 from booking.models import AuditEntry, Company
@@ -57,6 +60,20 @@ def routes(pg_app):
         db.session.execute(text("SET statement_timeout = 4321"))
         return "ok"
 
+    @pg_app.get("/test/lasting-select")
+    def lasting_select():
+        db.session.scalar(select(func.set_config("statement_timeout", "4321", False)))  # session-wide
+        return "ok"
+
+    @pg_app.get("/test/connection-lost")
+    def connection_lost():
+        backend = db.session.scalar(select(func.pg_backend_pid()))
+        with psycopg.connect(db.engine.url.set(drivername="postgresql").render_as_string(False)) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        with contextlib.suppress(OperationalError):  # a view that carries on without the database
+            db.session.scalar(select(func.count()).select_from(Company))
+        return "carried on"
+
     db.engine.dispose()  # one connection from here on: the requests and the checks below share it
     return pg_app.test_client()
 
@@ -81,6 +98,13 @@ def test_rows_waiting_to_be_appended_are_not_written(routes):
     assert db.session.scalar(select(func.count()).where(AuditEntry.action == "test.never")) == 0
 
 
-def test_a_setting_changed_by_a_request_does_not_outlive_it(routes):
-    assert routes.get("/test/set").status_code == 200
+@pytest.mark.parametrize("path", ["/test/set", "/test/lasting-select"])
+def test_a_setting_changed_by_a_request_does_not_outlive_it(routes, path):
+    assert routes.get(path).status_code == 200
     assert db.session.scalar(text("SHOW statement_timeout")) != "4321ms"
+
+
+def test_a_request_whose_connection_was_lost_still_gets_its_answer(routes):
+    response = routes.get("/test/connection-lost")
+    assert response.status_code == 200 and response.get_data() == b"carried on"
+    assert routes.get("/test/left-pending").status_code == 200  # and the next request too
