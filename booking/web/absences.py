@@ -17,6 +17,7 @@ from ..services import priority
 from ..services.errors import ServiceError
 from .forms import refused
 from .forms.absences import AbsenceForm
+from .listing import options
 
 bp = Blueprint("absences", __name__)
 
@@ -25,8 +26,9 @@ bp = Blueprint("absences", __name__)
 @role_required("planner", "admin")
 def declare():
     form = AbsenceForm()
+    # one query, not one a name
     rows = db.session.execute(select(Consultant.id, User.name).join(Consultant.user).order_by(User.name))
-    form.consultant.choices = [(consultant_id, name) for consultant_id, name in rows]  # one query, not one a name
+    form.consultant.choices = options((str(consultant_id), name) for consultant_id, name in rows)
     if form.validate_on_submit():
         consultant = db.session.get(Consultant, form.consultant.data)
         try:
