@@ -51,6 +51,8 @@ def test_logout_ends_the_sessions_on_other_devices_too(app):
     laptop, phone = _logged_in(app, user), _logged_in(app, user)
     laptop.post("/logout")
     assert _is_out(phone.get(PAGE))
+    ended = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "user.sessions_end")).one()
+    assert (ended.object_type, ended.object_id) == ("user", user.id)  # the user, not flask-login's proxy
 
 
 def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app):

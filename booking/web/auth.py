@@ -113,7 +113,7 @@ def set_password(token: str):
 def logout():
     if EmptyForm().validate_on_submit():
         if current_user.is_authenticated:
-            logins.log_out(current_user)  # every copy of this session stops working
+            logins.log_out(current_user._get_current_object())  # every copy of this session stops working
         logout_user()
         shown_once.forget()
         flash(_("Vous êtes déconnecté."), "info")
