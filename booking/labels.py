@@ -66,7 +66,8 @@ LEDGER_NOTES = {
 }
 PRIORITIES = {"bloquante": _l("Bloquante"), "majeure": _l("Majeure"), "mineure": _l("Mineure"), "basse": _l("Basse")}
 ENVIRONMENTS = {"test": _l("Test"), "production": _l("Production")}
-# Skills are the planners' own words, typed as codes; the usual ones have a display name in both languages.
+# The skills a consultant may have (codes, chosen on the consultant's page; services.consultants refuses any
+# other): the contract's services name theirs among them (tests/test_contract.py checks it).
 SKILLS = {
     "comptabilite": _l("Comptabilité"),
     "paie": _l("Paie"),

@@ -4,6 +4,7 @@ log, long lists in pages."""
 from __future__ import annotations
 
 import ast
+import re
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from html import unescape
@@ -20,7 +21,8 @@ from booking import contract
 from booking.extensions import db
 from booking.labels import AUDIT_ACTIONS, AUDIT_OBJECTS
 from booking.models import Absence, AuditEntry, Consultant, ContractVersion, User
-from booking.services import availability, bookings, companies, contract_store
+from booking.services import availability, bookings, companies, consultants, contract_store
+from booking.services.errors import Invalid
 from booking.web import audit_details
 from calendars.worktime import PARIS
 
@@ -50,7 +52,7 @@ def test_a_planner_adds_a_part_time_consultant_whose_week_the_slots_follow(app, 
     form = {
         "name": "Inès Partiel",
         "email": "ines@erplib.example",
-        "skills": "Paie, comptabilite",
+        "skills": ["paie", "comptabilite"],
         "holiday_region": "57",
         "daily_cap": "4",
         **PART_TIME,
@@ -99,6 +101,49 @@ def test_a_consultant_form_shows_its_values_and_errors_in_place_and_changes_noth
     assert 'aria-invalid="true"' in page
     db.session.refresh(consultant)
     assert consultant.working_pattern == before and consultant.name != "Nouveau nom"
+
+
+def test_skills_are_checkboxes_of_the_known_skills_with_their_labels(app, client, auth):
+    planner = _planner(auth)
+    consultant = f.consultant(skills=("achats", "comptabilite"))
+    db.session.commit()
+    page = client.get(f"/planification/consultants/{consultant.id}").get_data(as_text=True)
+    boxes = [unescape(m) for m in re.findall(r'<input[^>]*name="skills"[^>]*value="(\w+)"', page)]
+    assert boxes == ["achats", "comptabilite", "installation", "logistique", "migration", "paie", "production"]
+    assert re.search(r'checked[^>]*value="achats"|value="achats"[^>]*checked', page)
+    assert not re.search(r'checked[^>]*value="paie"|value="paie"[^>]*checked', page)
+    assert ">Comptabilité</label>" in page and "comptabilite, achats" not in page
+    planner.locale = "en"
+    db.session.commit()
+    page = client.get(f"/planification/consultants/{consultant.id}").get_data(as_text=True)
+    labels = re.findall(r'type="checkbox"[^>]*> <label for="skills-\d+">([^<]+)</label>', page)
+    assert labels == sorted(labels) and {"Accounting", "Purchasing", "Payroll"} <= set(labels)
+
+
+@pytest.mark.parametrize("locale, words", [("fr", "Compétence inconnue « accounting »"), ("en", "Unknown skill")])
+def test_an_unknown_skill_is_refused_with_its_reason_and_changes_nothing(app, client, auth, locale, words):
+    planner = _planner(auth)
+    planner.locale = locale
+    consultant = f.consultant(skills=("comptabilite",))
+    db.session.commit()
+    form = {"name": "Nouveau nom", "skills": ["accounting", "achats"], "holiday_region": "", "daily_cap": "4"}
+    response = client.post(f"/planification/consultants/{consultant.id}", data={**form, **PART_TIME})
+    assert response.status_code == 422
+    assert words in unescape(response.get_data(as_text=True))
+    db.session.refresh(consultant)
+    assert consultant.skills == ["comptabilite"] and consultant.name != "Nouveau nom"
+    with pytest.raises(Invalid) as refused:
+        consultants.update(
+            planner,
+            consultant.id,
+            name="X",
+            skills=["Accounting"],
+            holiday_region=None,
+            working_pattern={"0": [["09:00", "12:00"]]},
+            daily_cap=4,
+            active=True,
+        )
+    assert refused.value.code == "unknown_skill" and refused.value.field == "skills"
 
 
 def test_absences_are_edited_and_deleted_under_their_locks_with_their_conflicts(app, client, auth):

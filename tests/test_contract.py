@@ -3,6 +3,7 @@
 import pytest
 
 from booking import contract
+from booking.labels import SKILLS
 from calendars.worktime import BusinessDuration
 
 TERMS = contract.load()
@@ -85,6 +86,12 @@ def test_service_rules():
     assert TERMS.service("major_install").one_per_version
     p = TERMS.service("priority_consulting")
     assert (p.min_units, p.max_units, p.start_within_days) == (1, 5, 7)
+
+
+def test_the_skills_services_need_are_known_skills():
+    """A consultant's skills are chosen among labels.SKILLS: a service needing another could never be booked."""
+    needed = {s.skill for s in TERMS.services.values() if s.skill}
+    assert needed and needed <= set(SKILLS)
 
 
 def test_an_admin_can_change_the_matrix_without_code(tmp_path):

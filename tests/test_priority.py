@@ -4,6 +4,7 @@ functions a scheduler's worker runs (tests/plans.py); test_plan_workers_pg.py ru
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from booking.extensions import db
 from booking.models import AuditEntry, Booking, Compensation, OutboxMessage, PriorityRequest, ReshufflePlan
 from booking.services import plan_queue, priority
-from booking.services.errors import Conflict, NotEntitled
+from booking.services.errors import Conflict, Invalid, NotEntitled
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -56,6 +57,28 @@ def test_who_may_request(app, tier, allowed):
     else:
         with pytest.raises(NotEntitled, match="Standard n'inclut pas"):
             priority.request_consulting(contact, "migration", 1, "days", "urgent", NOW)
+
+
+@pytest.mark.parametrize(
+    "locale, shown",
+    [
+        ("fr", ["Achats", "Comptabilité", "Migration", "Paie"]),
+        ("en", ["Accounting", "Migration", "Payroll", "Purchasing"]),
+    ],
+)
+def test_the_request_form_offers_known_skills_by_label_in_the_readers_language(app, client, auth, locale, shown):
+    f.consultant(skills=("paie", "accounting", "purchasing"))  # two words typed before skills were a choice
+    f.consultant(skills=("migration", "comptabilite", "achats"))
+    contact = f.user("client", f.company("serenite"), locale=locale)
+    db.session.commit()
+    auth.login(contact.email)
+    page = client.get("/portail/priorite").get_data(as_text=True)
+    select_ = page[page.index('<select id="skill"') : page.index("</select>", page.index('<select id="skill"'))]
+    assert re.findall(r"<option[^>]*>([^<]+)</option>", select_) == shown
+    assert "accounting" not in select_ and "purchasing" not in select_
+    with pytest.raises(Invalid) as refused:
+        priority.request_consulting(contact, "accounting", 1, "days", "urgent", NOW)
+    assert refused.value.code == "unknown_skill"
 
 
 def test_request_plan_quote_apply(world):

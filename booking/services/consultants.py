@@ -7,10 +7,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from calendars.worktime import PARIS, parse_week
 
+from .. import labels
 from ..extensions import db
 from ..models import Absence, Booking, Consultant, User, overlapping
 from . import audit, locking
@@ -18,7 +20,6 @@ from .errors import Conflict, Invalid, NotFound
 
 REGIONS = ("57", "67", "68")  # Alsace-Moselle (holidays' subdivisions); None: national holidays only
 MAX_ABSENCE_DAYS = 366  # one lock per covered day: a longer absence is entered as several
-MAX_SKILLS = 20
 
 
 def check_pattern(pattern: dict) -> dict:
@@ -40,10 +41,21 @@ def check_pattern(pattern: dict) -> dict:
     }
 
 
-def _skills(skills: list[str]) -> list[str]:
+def check_skills(skills: list[str]) -> list[str]:
+    """The skills sorted, each one of the known codes (labels.SKILLS, which the contract's services name); an
+    unknown word is refused, not stored: no service would find the consultant by it."""
     cleaned = sorted({s.strip().lower() for s in skills if s.strip()})
-    if len(cleaned) > MAX_SKILLS or any(len(s) > 40 for s in cleaned):
-        raise Invalid(_("Au plus %(n)d compétences de 40 caractères chacune.", n=MAX_SKILLS))
+    for skill in cleaned:
+        if skill not in labels.SKILLS:
+            raise Invalid(
+                _l(
+                    "Compétence inconnue « %(skill)s » : choisissez parmi %(known)s.",
+                    skill=skill[:40],
+                    known=", ".join(sorted(labels.SKILLS)),
+                ),
+                code="unknown_skill",
+                field="skills",
+            )
     return cleaned
 
 
@@ -64,7 +76,7 @@ def create(
     daily_cap: int,
 ) -> Consultant:
     """A consultant and their staff account (a random password: they set theirs through a reset)."""
-    pattern = check_pattern(working_pattern)
+    pattern, skills = check_pattern(working_pattern), check_skills(skills)
     email = email.strip().lower()
     with locking.locked([]):
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
@@ -73,7 +85,7 @@ def create(
         user.set_password(secrets.token_urlsafe(32))
         consultant = Consultant(
             user=user,
-            skills=_skills(skills),
+            skills=skills,
             holiday_region=_region(holiday_region),
             working_pattern=pattern,
             daily_cap=daily_cap,
@@ -105,7 +117,7 @@ def update(
     active: bool,
 ) -> Consultant:
     """Change a consultant; bookings already made stay where they are (the week page shows them)."""
-    pattern = check_pattern(working_pattern)
+    pattern, skills = check_pattern(working_pattern), check_skills(skills)
     with locking.locked([]):
         consultant = db.session.get(Consultant, consultant_id, with_for_update=True)
         if consultant is None:
@@ -119,7 +131,7 @@ def update(
             "name": consultant.user.name,
         }
         consultant.user.name = name.strip()
-        consultant.skills = _skills(skills)
+        consultant.skills = skills
         consultant.holiday_region = _region(holiday_region)
         consultant.working_pattern = pattern
         consultant.daily_cap = daily_cap

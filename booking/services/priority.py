@@ -12,7 +12,7 @@ from typing import Literal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from .. import contract
+from .. import contract, labels
 from ..extensions import db
 from ..models import Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User, overlapping
 from . import audit, consultants, locking, notify, quotes, reshuffle, solver_ids
@@ -20,6 +20,11 @@ from .errors import Conflict, Invalid, NotEntitled
 from .plan_compute import snapshot
 
 log = logging.getLogger(__name__)
+
+
+def held_skills() -> set[str]:
+    """The known skills (labels.SKILLS) some consultant has: what a client may ask priority consulting for."""
+    return {s for c in db.session.scalars(select(Consultant)) for s in c.skills if s in labels.SKILLS}
 
 
 def request_consulting(
@@ -34,7 +39,7 @@ def request_consulting(
         raise NotEntitled(_l("La formule %(tier)s n'inclut pas le conseil prioritaire.", tier=tier.label))
     if unit not in ("days", "hours") or not 1 <= amount <= 5:
         raise Invalid(_l("Durée : de 1 à 5 jours ou de 1 à 5 heures."), code="invalid_duration")
-    skills = {s for c in db.session.scalars(select(Consultant)) for s in c.skills}
+    skills = held_skills()
     if skill not in skills:
         raise Invalid(
             _l(

@@ -11,11 +11,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from calendars.worktime import PARIS
 
+from .. import labels
 from ..auth import role_required
 from ..extensions import db
 from ..models import Absence, Consultant
@@ -23,7 +33,7 @@ from ..models.types import utcnow
 from ..services import consultants, priority
 from ..services.errors import ServiceError
 from .forms import managed_day
-from .listing import options
+from .listing import options, skill_options
 from .refusals import flash_refusal
 
 bp = Blueprint("consultants", __name__, url_prefix="/planification/consultants")
@@ -91,7 +101,14 @@ class ConsultantForm(FlaskForm):
             ),
         ],
     )
-    skills = StringField(_l("Compétences (séparées par des virgules)"), validators=[Length(max=800)])
+    # checkboxes of the known skills; a value no box sends is left to the service, which refuses it (unknown_skill)
+    skills = SelectMultipleField(
+        _l("Compétences"),
+        choices=[],
+        validate_choice=False,
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
     holiday_region = SelectField(_l("Jours fériés"), choices=REGIONS)
     daily_cap = IntegerField(
         _l("Rendez-vous par jour au plus"), default=6, validators=[InputRequired(), NumberRange(0, 20)]
@@ -111,11 +128,15 @@ class ConsultantForm(FlaskForm):
     def pattern(self) -> dict:
         return {str(n): blocks for n, f in enumerate(self.days()) if (blocks := parse_blocks(f.data))}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skills.choices = skill_options(labels.SKILLS)  # per request: sorted in the reader's language
+
     def skill_list(self) -> list[str]:
-        return (self.skills.data or "").split(",")
+        return list(self.skills.data or [])
 
     def fill(self, consultant: Consultant) -> None:
-        self.name.data, self.skills.data = consultant.name, ", ".join(consultant.skills)
+        self.name.data, self.skills.data = consultant.name, list(consultant.skills)
         self.holiday_region.data, self.daily_cap.data = consultant.holiday_region or "", consultant.daily_cap
         self.active.data = consultant.user.active
         for n, f in enumerate(self.days()):
@@ -227,8 +248,15 @@ def edit(consultant_id: int):
         for a in consultant.absences
         if past or a.end_at > now
     ]
+    unknown = [s for s in consultant.skills if s not in labels.SKILLS]  # typed before skills were a choice
     return render_template(
-        "consultants/edit.html", form=form, consultant=consultant, absences=rows, past=past, repair=ConfirmForm()
+        "consultants/edit.html",
+        form=form,
+        consultant=consultant,
+        absences=rows,
+        past=past,
+        repair=ConfirmForm(),
+        unknown_skills=unknown,
     ), status
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,7 +12,7 @@ from wtforms import SelectChoice, SelectField
 
 from .. import contract
 from ..extensions import db
-from ..labels import KINDS
+from ..labels import KINDS, SKILLS
 from ..models import Company, Consultant, User
 from ..services.booking_lists import Filters
 
@@ -25,6 +27,16 @@ ORDER_LABELS = {
 def options(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def by_label(label) -> str:
+    """A sort key for labels in the reader's language: case and accents aside (« Économie » before « Paie »)."""
+    return unicodedata.normalize("NFKD", str(label)).encode("ascii", "ignore").decode().casefold()
+
+
+def skill_options(codes) -> list[SelectChoice]:
+    """The known skills among `codes` as options, their labels in the reader's language and sorted by them."""
+    return options(sorted(((c, SKILLS[c]) for c in set(codes) if c in SKILLS), key=lambda pair: by_label(pair[1])))
 
 
 class FilterForm(FlaskForm):

@@ -7,16 +7,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import inputs, labels
+from .. import inputs
 from ..auth import role_required
 from ..extensions import db
-from ..models import Consultant, PriorityRequest
+from ..models import PriorityRequest
 from ..models.types import utcnow
 from ..services import priority, quotes
 from ..services.errors import ServiceError
 from .forms import refused
 from .forms.priority import AcceptQuoteForm, ConsultingRequestForm
-from .listing import options
+from .listing import skill_options
 from .money import eur
 from .priority import request_for
 from .refusals import flash_refusal
@@ -28,8 +28,7 @@ bp = Blueprint("priority_client", __name__)
 @role_required("client")
 def index():
     form = ConsultingRequestForm()
-    skills = sorted({s for c in db.session.scalars(select(Consultant)) for s in c.skills})
-    form.skill.choices = options((s, labels.SKILLS.get(s, s)) for s in skills)
+    form.skill.choices = skill_options(priority.held_skills())
     status = 200
     if form.validate_on_submit():
         try:

@@ -33,7 +33,7 @@ def test_a_planner_adds_a_part_time_consultant_that_slots_and_solver_follow(page
     page.get_by_role("link", name="Ajouter un consultant").click()
     page.get_by_label("Nom").fill("Inès Partiel")
     page.get_by_label("Adresse e-mail").fill("ines.partiel@erplib.example")
-    page.get_by_label("Compétences (séparées par des virgules)").fill("paie")
+    page.get_by_role("group", name="Compétences").get_by_label("Paie", exact=True).check()
     for day in ("Mercredi", "Jeudi", "Vendredi"):
         page.get_by_label(day, exact=True).fill("")
     page.get_by_label("Mardi", exact=True).fill("8:30-12:00")
