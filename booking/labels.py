@@ -51,6 +51,13 @@ def minutes_label(minutes: int) -> str:
     return ngettext("%(num)d minute", "%(num)d minutes", rest)
 
 
+def business_delay_label(delay) -> str:
+    """A contract's delay in business hours or days (BusinessDuration): « 4 h », « 1 j »; "4 hours", "1 day"."""
+    if delay.unit == "j":
+        return ngettext("%(num)d j", "%(num)d j", delay.amount)
+    return ngettext("%(num)d h", "%(num)d h", delay.amount)
+
+
 ENTRIES = {
     "grant": _l("Dotation annuelle"),
     "reserve": _l("Séance réservée"),
@@ -239,6 +246,7 @@ def helpers() -> dict:
         "status_label": lambda code: STATUSES.get(code, code),
         "access_label": lambda code: ACCESS.get(code, code),
         "minutes_label": minutes_label,
+        "delay_label": business_delay_label,
         "entry_label": lambda code: ENTRIES.get(code, code),
         "ledger_note": lambda note: LEDGER_NOTES.get(note, note),
         "priority_label": lambda code: PRIORITIES.get(code, code),

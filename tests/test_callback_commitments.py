@@ -3,6 +3,7 @@ the pages and in the API, a plain word when no window fits, and planners see the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,6 +75,25 @@ def test_the_pages_show_both_deadlines_and_the_tiers_commitments(app, client, au
     assert 'data-testid="commitments"' in form and "Prise en charge" in form
     assert "Accusé de réception : avant le" in week and "Engagement de prise en charge : avant le" in week
     assert 'data-testid="no-window"' not in week
+
+
+@pytest.mark.parametrize(
+    "locale, delays, words",
+    [
+        ("fr", ["1 h", "2 h", "2 h", "4 h", "1 j", "4 j", "1 j", "20 j"], "heures (h) ou jours (j)"),
+        ("en", ["1 hour", "2 hours", "2 hours", "4 hours", "1 day", "4 days", "1 day", "20 days"], "business days"),
+    ],
+)
+def test_the_tiers_commitments_read_in_the_readers_language(app, client, auth, locale, delays, words):
+    contact = serenite_contact()
+    contact.locale = locale
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        page = client.get("/portail/reserver/callback").get_data(as_text=True)
+    table = page[page.index('data-testid="commitments"') : page.index("</table>")]
+    assert re.findall(r"<td>(\d+ \w+)</td>", table) == delays
+    assert words in page.replace("&#39;", "'") and (locale == "fr" or "(j)" not in page)
 
 
 def busy_morning_contact():
