@@ -8,11 +8,13 @@ import html
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 import time_machine
 
 from booking.extensions import db
 from booking.models import Absence, Compensation, ContractPeriod, LedgerEntry, PriorityRequest, ReshufflePlan, Ticket
 from booking.services import dashboard, dashboard_csv
+from booking.web import dashboard_charts as charts
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -257,6 +259,36 @@ def test_compensations_paid_per_paris_month(any_app):
         "2026-02;1150,50;2;2",
         "2026-03;0,00;0;0",
     ]
+
+
+def _axis(drawing) -> list[str]:
+    """The value axis' labels, bottom to top."""
+    return [text for x, _y, anchor, text in drawing.labels if anchor == "end" and x == charts.AXIS_WIDTH - 6]
+
+
+@pytest.mark.parametrize(
+    "amounts, axis",
+    [
+        ((0, 0, 0), ["0 €", "1 €", "2 €"]),  # nothing paid: was 0 €, 0 €, 1 €
+        (("0.80", "0", "1"), ["0 €", "1 €", "2 €"]),
+        (("4.50", "3", "0"), ["0 €", "1 €", "2 €", "3 €", "4 €", "5 €"]),  # a top of 5: was 0 €, 2 €, 5 €
+        (("60", "1150.50", "0"), ["0 €", "1 000 €", "2 000 €"]),
+    ],
+)
+def test_the_compensations_axis_reads_distinct_exact_amounts(app, amounts, axis):
+    paid = [dashboard.MonthPaid(date(2026, n + 1, 1), Decimal(a)) for n, a in enumerate(amounts)]
+    with app.test_request_context():
+        labels = [label.replace("\u202f", " ").replace("\xa0", " ") for label in _axis(charts.compensation_bars(paid))]
+    assert labels == axis
+
+
+@pytest.mark.parametrize("top, axis", [(0, ["0", "1", "2", "3", "4", "5"]), (7, ["0", "5", "10"])])
+def test_the_callbacks_axis_reads_distinct_exact_counts(app, top, axis):
+    counts = [dashboard.CallbackCounts("serenite", "Sérénité", [top, 0], [0, 0], [0, 0])]
+    period = dashboard.Period(date(2026, 1, 5), 1, date(2026, 1, 1), 2)
+    with app.test_request_context():
+        [(_label, drawing)] = charts.callback_bars(counts, period)
+    assert _axis(drawing) == axis
 
 
 # --- priority consulting ----------------------------------------------------------------------------------------

@@ -112,15 +112,24 @@ def _nice(value: float) -> float:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
+def _ticks(top: float) -> list[float]:
+    """The axis' grid values up to a round top: its half as well when that is a whole number, else every unit
+    (top 5: 0 to 5), so that whole-number labels are exact and distinct (a half of 1 or 5 read as 0 or 2)."""
+    half = top / 2
+    if half == int(half):
+        return [0, half, top]
+    return [float(n) for n in range(int(top) + 1)]
+
+
 BAR_SLOT, PLOT_HEIGHT, AXIS_WIDTH, TOP, BOTTOM = 44, 120, 52, 18, 38
 
 
 def bars(months: list, stacks: list[list[tuple[float, str, str]]], top: float, value_label) -> Drawing:
     """Vertical bars, one per month, each a stack of (value, colour, tooltip) from the axis up."""
     drawing = Drawing(AXIS_WIDTH + BAR_SLOT * len(months) + 4, TOP + PLOT_HEIGHT + BOTTOM)
-    top = _nice(top)
+    top = max(_nice(top), 2)  # whole-number labels: 0, 1, 2 at least
     base = TOP + PLOT_HEIGHT
-    for tick in (0, top / 2, top):
+    for tick in _ticks(top):
         y = base - PLOT_HEIGHT * tick / top
         drawing.lines.append((AXIS_WIDTH, y, drawing.width, y, "grid"))
         drawing.labels.append((AXIS_WIDTH - 6, y + 4, "end", value_label(tick)))
