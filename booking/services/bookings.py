@@ -425,18 +425,7 @@ def reschedule(
     seen: int | None = None,
 ) -> Booking:
     """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
-    staff_only_for_priority(actor, booking)
-    if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
-        raise refusal_of_state(booking, _l("il ne peut plus être déplacé"))
-    if actor.role not in STAFF and cutoff_passed(booking, now):
-        hours = contract.current().policy.cancel_cutoff_hours
-        raise Conflict(
-            _l(
-                "Il reste moins de %(hours)s heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.",
-                hours=hours,
-            ),
-            code="cutoff",
-        )
+    _may_move(actor, booking, now)
     seen = booking.sequence if seen is None else seen
     service = contract.current().service(booking.kind)
     priority = booking.kind == "priority_consulting"  # placed by a plan: it stays with its consultant
@@ -465,6 +454,28 @@ def reschedule(
     except IntegrityError:
         raise Conflict(TAKEN, code="taken") from None
     return booking
+
+
+def move_preview(actor: User, booking: Booking, start_at: datetime, now: datetime) -> availability.Slot:
+    """Where `reschedule` would put the booking now (its consultant included), for the client to consent to;
+    nothing is held: the move re-checks all of it under its locks."""
+    _may_move(actor, booking, now)
+    return _free_slot(booking, start_at, now)
+
+
+def _may_move(actor: User, booking: Booking, now: datetime) -> None:
+    staff_only_for_priority(actor, booking)
+    if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
+        raise refusal_of_state(booking, _l("il ne peut plus être déplacé"))
+    if actor.role not in STAFF and cutoff_passed(booking, now):
+        hours = contract.current().policy.cancel_cutoff_hours
+        raise Conflict(
+            _l(
+                "Il reste moins de %(hours)s heures ouvrées avant le rendez-vous : il ne peut plus être déplacé.",
+                hours=hours,
+            ),
+            code="cutoff",
+        )
 
 
 def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availability.Slot:

@@ -7,7 +7,7 @@ ledger then records; a booking that has ledger lines is reported from them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -18,7 +18,7 @@ from calendars.worktime import PARIS
 
 from .. import contract
 from ..extensions import db
-from ..models import Booking, Company, LedgerEntry, User
+from ..models import Booking, Company, Consultant, LedgerEntry, User
 from . import availability, bookings, hour_bank, periods
 
 CENT = Decimal("0.01")
@@ -123,6 +123,29 @@ def for_booking(booking: Booking) -> Cost:
         price(tier, billable) if access in LEDGER_ACCESS else None,
         after,
         free_cancel_until(booking.start_at),
+    )
+
+
+@dataclass(frozen=True)
+class Move:
+    """What moving a booking to a slot would keep and change, for the client to consent to before it is made."""
+
+    slot: availability.Slot
+    consultant: Consultant  # who would take it now (the move re-checks under its locks)
+    cost: Cost  # as the booking stands, with the new slot's free-cancellation limit
+    other_year: bool  # the slot falls in another contract year: its minutes are counted there instead
+
+
+def for_move(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Move:
+    """Where `bookings.reschedule` would put `booking` if asked now, and what that changes; refused as it would be."""
+    slot = bookings.move_preview(actor, booking, start_at, now)
+    company = booking.company
+    year = hour_bank.contract_year
+    return Move(
+        slot,
+        db.session.get_one(Consultant, slot.consultant_id),
+        replace(for_booking(booking), free_cancel_until=free_cancel_until(slot.start)),
+        year(company, slot.start.astimezone(PARIS).date()) != year(company, booking.start_at.astimezone(PARIS).date()),
     )
 
 

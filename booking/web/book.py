@@ -33,7 +33,7 @@ from ..services import (
 )
 from ..services.errors import ServiceError
 from . import consent, listing
-from .forms.booking import ConfirmForm, HoldForm, NotesForm, PrerequisiteForm, SlotForm, first_error
+from .forms.booking import ConfirmForm, HoldForm, MoveForm, NotesForm, PrerequisiteForm, SlotForm, first_error
 from .refusals import flash_refusal
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -380,11 +380,14 @@ def move(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     bookings.staff_only_for_priority(current_user, booking)  # a 403 page that says whom to call
     if request.method == "POST":
-        form = SlotForm()
+        form, now = MoveForm(), utcnow()
         try:
             if not form.validate_on_submit():
                 raise inputs.BadInput(first_error(form))
-            bookings.reschedule(current_user, booking, form.start.data, utcnow())
+            if form.seen.data is None:  # the slot just chosen: what the move changes, to consent to first
+                move = costs.for_move(current_user, booking, form.start.data, now)
+                return render_template("book/move_confirm.html", booking=booking, move=move, now=now)
+            bookings.reschedule(current_user, booking, form.start.data, now, seen=form.seen.data)
         except ServiceError as error:
             flash_refusal(error)
             page = make_response(

@@ -39,6 +39,12 @@ class SlotForm(FlaskForm):
     start = InstantField(validators=[InputRequired(SLOT_MISSING)])
 
 
+class MoveForm(SlotForm):
+    """A slot chosen to move a booking to; `seen`: the booking's SEQUENCE when the move was shown, once confirmed."""
+
+    seen = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])
+
+
 class HoldForm(SlotForm):
     environment = StringField(validators=[Optional(), Length(max=20)])
     notes = TextAreaField(filters=[lambda text: (text or "")[:2000]])

@@ -1,0 +1,86 @@
+"""A client moves a booking from its pages in two steps: the slot chosen shows what the move changes (the new
+slot, who takes it, the cost it keeps, the new cancellation limit) and nothing moves until it is confirmed."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from booking.extensions import db
+from booking.models import Booking, Consultant
+from booking.services import costs
+from calendars.worktime import PARIS
+
+from . import factories as f
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # a Wednesday; the clock is frozen there
+BOOKED = datetime(2026, 12, 10, 10, 0, tzinfo=PARIS)  # Thursday of the next week
+TO = datetime(2026, 12, 11, 14, 0, tzinfo=PARIS)  # the Friday
+
+
+@pytest.fixture
+def booked(app, client, auth):
+    with time_machine.travel(NOW, tick=False):
+        _, company, contact = f.client_with_consultant("confort")
+        consultant = db.session.scalars(db.select(Consultant)).one()
+        booking = f.booking(consultant, BOOKED, company=company, contact=contact)
+        db.session.commit()
+        auth.login(contact.email)
+    return booking
+
+
+def _move(client, booking, **data):
+    with time_machine.travel(NOW, tick=False):
+        return client.post(f"/portail/rendez-vous/{booking.id}/deplacer", data={"start": TO.isoformat(), **data})
+
+
+def test_the_slot_chosen_shows_the_move_and_moves_nothing(booked, client):
+    page = _move(client, booked)
+    text = html.unescape(page.get_data(as_text=True))
+    assert page.status_code == 200 and "Confirmer le déplacement" in text
+    assert "vendredi 11 décembre 2026, 14:00" in text and booked.consultant.name in text
+    # the limit of the new slot (24 business hours before it), not the current one's
+    assert costs.free_cancel_until(TO) != costs.free_cancel_until(BOOKED)
+    assert "jusqu'au mardi 8 décembre à 11 h 00" in text
+    f.reread()
+    assert db.session.get(Booking, booked.id).start_at == BOOKED
+
+
+def test_the_move_is_made_once_confirmed(booked, client):
+    moved = _move(client, booked, seen=booked.sequence)
+    assert moved.status_code == 302
+    f.reread()
+    assert db.session.get(Booking, booked.id).start_at == TO
+
+
+def test_a_move_confirmed_after_another_change_is_refused(booked, client):
+    seen = booked.sequence
+    assert _move(client, booked, seen=seen).status_code == 302  # another tab moved it meanwhile
+    again = _move(client, booked, start=BOOKED.isoformat(), seen=seen)
+    assert again.status_code == 422 and "vient d'être déplacé" in html.unescape(again.get_data(as_text=True))
+    f.reread()
+    assert db.session.get(Booking, booked.id).start_at == TO
+
+
+def test_a_change_of_consultant_is_said_before_it_is_made(booked, client):
+    with time_machine.travel(NOW, tick=False):
+        other = f.consultant()
+        f.booking(booked.consultant, TO)  # the booking's consultant is taken at the new time
+        db.session.commit()
+    text = _move(client, booked).get_data(as_text=True)
+    assert other.name in text and f"au lieu de {booked.consultant.name}" in text
+
+
+def test_a_move_into_the_next_contract_year_says_where_its_minutes_count(app, client, auth):
+    with time_machine.travel(NOW, tick=False):
+        # the contract's year turns on 11 December: the booking is in this one, the new slot in the next
+        _, company, contact = f.client_with_consultant("serenite", contract_start=date(2025, 12, 11))
+        consultant = db.session.scalars(db.select(Consultant)).one()
+        booking = f.booking(consultant, BOOKED, company=company, contact=contact)
+        db.session.commit()
+        auth.login(contact.email)
+    text = html.unescape(_move(client, booking).get_data(as_text=True))
+    assert "autre année de contrat" in text
