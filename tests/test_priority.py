@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -57,6 +58,36 @@ def test_who_may_request(app, tier, allowed):
     else:
         with pytest.raises(NotEntitled, match="Standard n'inclut pas"):
             priority.request_consulting(contact, "migration", 1, "days", "urgent", NOW)
+
+
+@pytest.mark.parametrize(
+    "tier, locale, sentence",
+    [
+        ("standard", "fr", "La formule Standard n'inclut pas le conseil prioritaire."),
+        ("standard", "en", "The Standard plan does not include priority consulting."),
+        ("confort", "fr", None),
+        ("serenite", "fr", None),
+    ],
+)
+def test_the_request_page_says_up_front_when_the_tier_does_not_include_it(app, client, auth, tier, locale, sentence):
+    f.consultant(skills=("migration",))
+    contact = f.user("client", f.company(tier), locale=locale)
+    db.session.commit()
+    auth.login(contact.email)
+    page = client.get("/portail/priorite").get_data(as_text=True)
+    assert ('id="amount"' in page) == (sentence is None)  # the form, only for a tier that includes it
+    if sentence is None:
+        assert 'data-testid="not-included"' not in page
+        return
+    with force_locale(locale):
+        assert sentence == priority.refusal(contact.company)  # the service's sentence, said before any form
+    note = page[page.index('data-testid="not-included"') : page.index("</p>", page.index('data-testid="not-included"'))]
+    assert sentence.replace("'", "&#39;") in note
+    posted = client.post("/portail/priorite", data={"skill": "migration", "amount": "1", "unit": "days"})
+    text = posted.get_data(as_text=True)
+    assert posted.status_code == 403 and 'data-testid="not-included"' in text and 'role="alert"' in text
+    assert 'class="error"' not in text and 'id="amount"' not in text  # page-level, not under the Duration field
+    assert db.session.scalar(select(func.count()).select_from(PriorityRequest)) == 0
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,17 @@ from sqlalchemy import select, update
 
 from .. import contract, labels
 from ..extensions import db
-from ..models import Absence, Booking, Compensation, Consultant, PriorityRequest, ReshufflePlan, User, overlapping
+from ..models import (
+    Absence,
+    Booking,
+    Company,
+    Compensation,
+    Consultant,
+    PriorityRequest,
+    ReshufflePlan,
+    User,
+    overlapping,
+)
 from . import audit, consultants, locking, notify, quotes, reshuffle, solver_ids
 from .errors import Conflict, Invalid, NotEntitled
 from .plan_compute import snapshot
@@ -27,16 +37,32 @@ def held_skills() -> set[str]:
     return {s for c in db.session.scalars(select(Consultant)) for s in c.skills if s in labels.SKILLS}
 
 
+def check_entitlement(company: Company) -> str:
+    """The company's access to priority consulting ("yes", "quote"); refused, with the reason, for a tier
+    that has neither (Standard)."""
+    tier = contract.current().tier(company.tier)
+    level = tier.access("priority_consulting")
+    if level not in ("yes", "quote"):
+        raise NotEntitled(_l("La formule %(tier)s n'inclut pas le conseil prioritaire.", tier=tier.label))
+    return level
+
+
+def refusal(company: Company) -> str | None:
+    """Why `company` may not request priority consulting, or None when it may: the page says it up front."""
+    try:
+        check_entitlement(company)
+    except NotEntitled as refused:
+        return refused.message
+    return None
+
+
 def request_consulting(
     actor: User, skill: str, amount: int, unit: str, description: str, now: datetime
 ) -> PriorityRequest:
     """A client asks for priority consulting: Sérénité includes it, Confort gets a quote, Standard cannot."""
     company = actor.company
     assert company is not None  # only client contacts reach this (the pages and the API check the role)
-    tier = contract.current().tier(company.tier)
-    level = tier.access("priority_consulting")
-    if level not in ("yes", "quote"):
-        raise NotEntitled(_l("La formule %(tier)s n'inclut pas le conseil prioritaire.", tier=tier.label))
+    level = check_entitlement(company)
     if unit not in ("days", "hours") or not 1 <= amount <= 5:
         raise Invalid(_l("Durée : de 1 à 5 jours ou de 1 à 5 heures."), code="invalid_duration")
     skills = held_skills()

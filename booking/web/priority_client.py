@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import PriorityRequest
 from ..models.types import utcnow
 from ..services import priority, quotes
-from ..services.errors import ServiceError
+from ..services.errors import NotEntitled, ServiceError
 from .forms import refused
 from .forms.priority import AcceptQuoteForm, ConsultingRequestForm
 from .listing import skill_options
@@ -29,12 +29,16 @@ bp = Blueprint("priority_client", __name__)
 def index():
     form = ConsultingRequestForm()
     form.skill.choices = skill_options(priority.held_skills())
+    not_included = priority.refusal(current_user.company)  # said up front, instead of a form (Standard)
     status = 200
-    if form.validate_on_submit():
+    # a post from a tier without priority consulting still goes to the service, which refuses it first
+    if form.is_submitted() and (not_included or form.validate()):
         try:
             priority.request_consulting(
                 current_user, form.skill.data, form.amount.data, form.unit.data, form.description.data, utcnow()
             )
+        except NotEntitled as error:  # about the contract, not a field: the page says it instead of the form
+            not_included, status = error.message, error.status
         except ServiceError as error:
             refused(form, error, "amount")
             status = error.status
@@ -49,7 +53,8 @@ def index():
         .order_by(PriorityRequest.requested_at.desc())
     ).all()
     totals = {r.id: quote.total for r in mine if (quote := quotes.build(r, priority.latest(r)))}
-    return render_template("priority/client.html", requests=mine, form=form, totals=totals), status
+    page = render_template("priority/client.html", requests=mine, form=form, totals=totals, not_included=not_included)
+    return page, status
 
 
 @bp.route("/portail/priorite/<int:request_id>/devis")
