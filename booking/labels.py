@@ -58,6 +58,13 @@ def business_delay_label(delay) -> str:
     return ngettext("%(num)d h", "%(num)d h", delay.amount)
 
 
+def duration_label(amount: int, unit: str) -> str:
+    """A priority request's duration: « 1 jour », « 3 heures »; "1 day", "3 hours"."""
+    if unit == "days":
+        return ngettext("%(num)d jour", "%(num)d jours", amount)
+    return ngettext("%(num)d heure", "%(num)d heures", amount)
+
+
 ENTRIES = {
     "grant": _l("Dotation annuelle"),
     "reserve": _l("Séance réservée"),
@@ -247,6 +254,7 @@ def helpers() -> dict:
         "access_label": lambda code: ACCESS.get(code, code),
         "minutes_label": minutes_label,
         "delay_label": business_delay_label,
+        "duration_label": duration_label,
         "entry_label": lambda code: ENTRIES.get(code, code),
         "ledger_note": lambda note: LEDGER_NOTES.get(note, note),
         "priority_label": lambda code: PRIORITIES.get(code, code),

@@ -315,10 +315,45 @@ def test_the_contact_cap_is_enforced_with_a_way_out(app):
     response = client.post(f"/admin/societes/{company.id}/contacts", data={"name": "Deux", "email": "deux@x.example"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "La formule Standard donne accès au portail à 1 contact(s)" in html and 'value="deux@x.example"' in html
+    assert "La formule Standard donne accès au portail à 1 contact et" in html and 'value="deux@x.example"' in html
     assert "désactivez d&#39;abord un contact, ou changez de formule" in html
     page = client.get(f"/admin/societes/{company.id}").get_data(as_text=True)
     assert "Changer de formule" in page and "Désactiver" in page  # both ways out are on the page
+
+
+@pytest.mark.parametrize(
+    "locale, portal, cap, deactivation",
+    [
+        (
+            "fr",
+            "La formule Standard donne accès au portail à 1 contact ; 1 actif.",
+            "La formule Standard permet 1 contact actif, déjà utilisé",
+            "1 contact actif ne pourra plus se connecter ; ses sessions",
+        ),
+        (
+            "en",
+            "The Standard plan gives portal access to 1 contact; 1 active.",
+            "The Standard plan allows 1 active contact, already in use",
+            "Its 1 active contact will no longer be able to sign in;",
+        ),
+    ],
+)
+def test_contact_counts_read_as_words_not_contact_s(app, locale, portal, cap, deactivation):
+    client, admin = _admin_client(app)
+    admin.locale = locale
+    company = f.company("standard")  # one contact
+    contact = f.user("client", company, locale=locale)
+    db.session.commit()
+    texts = [
+        client.get(f"/admin/societes/{company.id}").get_data(as_text=True),
+        client.get(f"/admin/societes/{company.id}/desactiver").get_data(as_text=True),
+    ]
+    theirs = app.test_client()
+    assert theirs.post("/login", data={"email": contact.email, "password": f.PASSWORD}).status_code == 302
+    texts.append(theirs.get("/portail/contacts/").get_data(as_text=True))
+    admin_page, confirm, contacts = (t.replace("&#39;", "'") for t in texts)
+    assert cap in admin_page and deactivation in confirm and portal in contacts
+    assert "(s)" not in admin_page + confirm + contacts
 
 
 def test_deactivating_a_user_ends_their_sessions_and_api_tokens_and_reactivation_counts_against_the_cap(app):

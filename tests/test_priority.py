@@ -189,6 +189,29 @@ def test_planner_pages_show_progress_and_diff(world, client, auth):
         assert 'class="block kind-erplib"' in week
 
 
+@pytest.mark.parametrize(
+    "locale, duration, unit, plan_line",
+    [
+        ("fr", "2 heures", "heures", "Conseil prioritaire :</strong> "),
+        ("en", "2 hours", "hours", "Priority consulting:</strong> "),
+    ],
+)
+def test_durations_read_as_words_and_colons_follow_the_language(world, client, auth, locale, duration, unit, plan_line):
+    world["requester"].locale = world["planner"].locale = locale
+    db.session.commit()
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(world["requester"], "migration", 2, "hours", "x", NOW)
+        assert wait(priority.decide(world["planner"], request, True, NOW).id).status == "ready"
+        auth.login(world["requester"].email)
+        mine = client.get("/portail/priorite").get_data(as_text=True)
+        auth.logout()
+        auth.login(world["planner"].email)
+        planner = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
+    assert f"{duration}, " in mine and f'<option value="hours">{unit}</option>' in mine
+    assert f"<dd>{duration}</dd>" in planner and plan_line in planner
+    assert "(s)" not in mine + planner and "</strong> :" not in planner
+
+
 def test_a_plan_left_running_by_a_dead_web_process_is_queued_again_and_computed(world):
     """Before the queue, plans were computed in a web worker's thread: one still `running` when that worker
     died has no heartbeat; the scheduler reclaims it from its creation time, and computes it again."""

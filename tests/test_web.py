@@ -51,7 +51,7 @@ def test_admin_adds_contacts_up_to_the_tier_cap(app, client, auth):
     refused = client.post(
         f"/admin/societes/{company.id}/contacts", data={**form, "email": "two@std.example"}, follow_redirects=True
     ).get_data(as_text=True)
-    assert "La formule Standard donne accès au portail à 1 contact(s)" in refused
+    assert "La formule Standard donne accès au portail à 1 contact et" in refused
 
 
 def test_planner_downloads_the_monthly_billable_csv(app, client, auth):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext  # lazy; under this name pybabel extracts it
 from sqlalchemy import func, select
 
 from .. import contract
@@ -35,11 +36,13 @@ def check_contact_cap(company: Company, adding: int = 1) -> None:
     count = active_contacts(company)
     if count + adding > tier.contacts:
         raise Conflict(
-            _l(
-                "La formule %(tier)s donne accès au portail à %(cap)s contact(s) et %(company)s en a déjà "
+            ngettext(
+                "La formule %(tier)s donne accès au portail à %(num)d contact et %(company)s en a déjà "
                 "%(count)s : désactivez d'abord un contact, ou changez de formule.",
+                "La formule %(tier)s donne accès au portail à %(num)d contacts et %(company)s en a déjà "
+                "%(count)s : désactivez d'abord un contact, ou changez de formule.",
+                tier.contacts,
                 tier=tier.label,
-                cap=tier.contacts,
                 company=company.name,
                 count=count,
             ),

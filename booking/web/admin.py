@@ -2,7 +2,7 @@
 accounts and everyone's access (invitations, deactivation, links, locks, sessions, tokens)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -198,10 +198,11 @@ def deactivate_company(company_id: int):
             refused(form, error)
         else:
             flash(
-                _(
-                    "%(company)s est désactivée ; %(count)s contact(s) ne peuvent plus se connecter.",
+                ngettext(
+                    "%(company)s est désactivée ; %(num)d contact ne peut plus se connecter.",
+                    "%(company)s est désactivée ; %(num)d contacts ne peuvent plus se connecter.",
+                    count,
                     company=company.name,
-                    count=count,
                 ),
                 "success",
             )
@@ -211,11 +212,14 @@ def deactivate_company(company_id: int):
             "admin/confirm.html",
             form=form,
             title=_("Désactiver %(company)s", company=company.name),
-            question=_(
-                "Ses %(count)s contact(s) actifs ne pourront plus se connecter ; leurs sessions "
-                "et jetons d'API s'arrêtent. L'historique (rendez-vous, banque d'heures, "
-                "contrats) est conservé et la société pourra être réactivée.",
-                count=sum(u.active for u in company.contacts),
+            question=ngettext(
+                "%(num)d contact actif ne pourra plus se connecter ; ses sessions et jetons d'API "
+                "s'arrêtent. L'historique (rendez-vous, banque d'heures, contrats) est conservé et la "
+                "société pourra être réactivée.",
+                "%(num)d contacts actifs ne pourront plus se connecter ; leurs sessions et jetons d'API "
+                "s'arrêtent. L'historique (rendez-vous, banque d'heures, contrats) est conservé et la "
+                "société pourra être réactivée.",
+                sum(u.active for u in company.contacts),
             ),
             bookings=companies.upcoming_bookings(company, now),
             company=company,

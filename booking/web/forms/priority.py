@@ -20,7 +20,7 @@ class ConsultingRequestForm(FlaskForm):
     )
     unit = SelectField(
         _l("Unité"),
-        choices=[SelectChoice("days", _l("jour(s)")), SelectChoice("hours", _l("heure(s)"))],
+        choices=[SelectChoice("days", _l("jours")), SelectChoice("hours", _l("heures"))],
         validators=[InputRequired()],
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
