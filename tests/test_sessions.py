@@ -118,7 +118,11 @@ def test_an_admin_ends_a_users_sessions(app):
     user, admin = f.user("client"), f.user("admin")
     db.session.commit()
     victim, boss = _logged_in(app, user), _logged_in(app, admin)
-    assert boss.post("/admin/utilisateurs/deconnecter", data={"user_id": user.id}).status_code == 302
+    asked = boss.post("/admin/utilisateurs/deconnecter", data={"user_id": user.id})
+    assert asked.status_code == 200 and "devra se reconnecter" in asked.get_data(as_text=True)
+    assert victim.get(PAGE).status_code == 200  # asked once more first: nothing ended yet
+    ended = boss.post("/admin/utilisateurs/deconnecter", data={"user_id": user.id, "confirmed": "1"})
+    assert ended.status_code == 302
     assert _is_out(victim.get(PAGE))
     assert boss.get(PAGE).status_code == 200
     assert boss.post("/admin/utilisateurs/deconnecter", data={}).status_code == 400
@@ -190,7 +194,7 @@ def test_an_admin_ends_sessions_or_unlocks_when_another_writer_commits_meanwhile
     db.session.commit()
     boss = _logged_in(app, admin)
     with f.another_writer_after("SELECT users.", nth=2) as armed:  # the admin, then the user named: read begun
-        response = boss.post(path, data={"user_id": user.id})
+        response = boss.post(path, data={"user_id": user.id, "confirmed": "1"})  # ending sessions asks first
     assert not armed[0]
     assert response.status_code == 302
     f.reread()

@@ -23,6 +23,7 @@ from .forms.admin import (
     ContractChangeForm,
     DeactivateCompanyForm,
     EditCompanyForm,
+    EndSessionsForm,
     InviteForm,
     StaffInviteForm,
 )
@@ -396,10 +397,30 @@ def unlock():
 @bp.post("/utilisateurs/deconnecter")
 @role_required("admin")
 def end_sessions():
-    user = _posted(User, "user_id")
-    logins.end_sessions_now(current_user, user)
-    flash(_("Toutes les sessions de %(email)s sont fermées.", email=user.email), "success")
-    return redirect(url_for("admin.users"))
+    """First POST: whose sessions and what ending them does; the confirmed one (and a valid form) ends them."""
+    user, form = _posted(User, "user_id"), EndSessionsForm()
+    if form.validate_on_submit() and form.confirmed.data == "1":
+        logins.end_sessions_now(current_user, user)
+        flash(_("Toutes les sessions de %(email)s sont fermées.", email=user.email), "success")
+        return redirect(url_for("admin.users"))
+    form.confirmed.data = "1"
+    yours = user.id == current_user.id
+    return render_template(
+        "admin/confirm.html",
+        form=form,
+        title=_("Fermer les sessions de %(email)s", email=user.email),
+        question=_("Vous serez déconnecté partout, ici compris ; vos jetons d'API restent valides.")
+        if yours
+        else _(
+            "%(name)s sera déconnecté sur tous ses appareils et devra se reconnecter ; ses jetons d'API restent "
+            "valides.",
+            name=user.name,
+        ),
+        button=_("Fermer les sessions"),
+        back=url_for("admin.users"),
+        bookings=[],
+        company=None,
+    )
 
 
 @bp.post("/jetons/revoquer")

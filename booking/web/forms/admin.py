@@ -123,3 +123,10 @@ class DeactivateCompanyForm(FlaskForm):
     """The second step; with bookings to come, a separate button cancels them first (`cancel_bookings=1`)."""
 
     cancel_bookings = HiddenField(default="")
+
+
+class EndSessionsForm(FlaskForm):
+    """Ending a person's sessions: the question first, then the same POST with `confirmed=1`."""
+
+    user_id = HiddenField()
+    confirmed = HiddenField()
