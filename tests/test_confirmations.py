@@ -11,6 +11,7 @@ import time_machine
 from booking.extensions import db
 from booking.models import LedgerEntry
 from booking.services import bookings, feeds, hour_bank, tokens
+from booking.web import consent
 from calendars.worktime import PARIS
 
 from . import factories as f
@@ -239,3 +240,12 @@ def test_replacing_a_feed_address_says_the_old_one_stopped_and_shows_the_new_one
         assert _feed_url(client.get("/agenda").get_data(as_text=True)) is None
     f.reread()
     assert feeds.token_for(old) is None and feeds.token_for(url.rsplit("/", 1)[1].removesuffix(".ics")) is not None
+
+
+@pytest.mark.parametrize(
+    "language, said",
+    [("fr", "jeudi 3 décembre à 9 h 15"), ("en", "Thursday 3 December at 09:15")],
+)
+def test_a_limit_reads_as_the_readers_language_writes_hours(app, language, said):
+    with app.test_request_context(headers={"Accept-Language": language}):
+        assert consent.limit(datetime(2026, 12, 3, 8, 15, tzinfo=UTC)) == said  # 9:15 in Paris

@@ -17,8 +17,8 @@ def money(amount: Decimal | None) -> str:
 
 
 def limit(instant) -> str:
-    """« mardi 3 décembre à 10 h 00 », "Thursday 3 December at 10:00": the pattern is the reader's language's."""
-    return format_datetime(instant, _("EEEE d MMMM 'à' HH 'h' mm"))
+    """« mardi 3 décembre à 9 h 15 » (no leading zero, as French writes hours), "Thursday 3 December at 09:15"."""
+    return format_datetime(instant, _("EEEE d MMMM 'à' H 'h' mm"))
 
 
 def will_happen(told: Cancellation, held: bool) -> list[str]:
