@@ -11,6 +11,7 @@ import time_machine
 from booking.extensions import db
 from booking.models import LedgerEntry
 from booking.services import bookings, feeds, hour_bank, tokens
+from booking.services.access import ticket_for
 from booking.web import consent
 from calendars.worktime import PARIS
 
@@ -55,6 +56,28 @@ def test_the_confirm_step_shows_the_fourteenth_sessions_split_and_the_cancellati
         page = client.get(f"/portail/rendez-vous/{held.id}/confirmer").get_data(as_text=True)
     assert "15 minutes incluses" in page and "30 minutes, soit 50,00\xa0€ HT" in page
     assert "Annulation gratuite jusqu'au jeudi 3 décembre à 11 h 00 ; après, la séance est décomptée." in page
+
+
+def test_the_confirmed_booking_still_shows_what_it_costs(any_app, client, auth):
+    _company, contact = _contact("serenite", taken=13 * 45)
+    held = bookings.book(contact, "erplib", START, NOW, hold=True)
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        confirmed = client.post(f"/portail/rendez-vous/{held.id}/confirmer", data={"billable_minutes": 30})
+        page = client.get(f"/portail/rendez-vous/{held.id}").get_data(as_text=True)
+    assert confirmed.status_code == 302
+    assert "15 minutes incluses" in page and "30 minutes, soit 50,00\xa0€ HT" in page
+
+
+def test_an_included_session_inside_the_cut_off_says_a_cancellation_is_late_not_counted(any_app, client, auth):
+    _company, contact = _contact("confort")
+    soon = datetime(2026, 12, 2, 15, tzinfo=PARIS)  # this afternoon: inside the cut-off
+    ticket = ticket_for(contact.company, "TCK-9", "mineure", NOW)
+    held = bookings.book(contact, "callback", soon, NOW, hold=True, ticket=ticket)
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        page = html.unescape(client.get(f"/portail/rendez-vous/{held.id}/confirmer").get_data(as_text=True))
+    assert "une annulation sera enregistrée comme tardive" in page and "décomptée" not in page
 
 
 @pytest.mark.parametrize(
