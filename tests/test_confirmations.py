@@ -78,6 +78,9 @@ def test_an_included_session_inside_the_cut_off_says_a_cancellation_is_late_not_
         auth.login(contact.email)
         page = html.unescape(client.get(f"/portail/rendez-vous/{held.id}/confirmer").get_data(as_text=True))
     assert "une annulation sera enregistrée comme tardive" in page and "décomptée" not in page
+    # the callback's promise, said before consent: the ticket's take-charge deadline, kept by this slot
+    taken = re.search(r'data-testid="take-charge">([^<]*)<', page)
+    assert taken and taken.group(1).startswith("avant le ") and "ce créneau tient l'engagement" in taken.group(1)
 
 
 @pytest.mark.parametrize(

@@ -239,12 +239,17 @@ def confirm(booking_id: int):
         return redirect(url_for("book.detail", booking_id=booking.id))
     if booking.status != "held":
         return redirect(url_for("book.detail", booking_id=booking.id))
+    ticket = booking.ticket
     return render_template(
         "book/confirm.html",
         booking=booking,
         cost=costs.for_booking(booking),
         now=utcnow(),
         prerequisites_until=promises.prerequisites_until(booking.kind, booking.start_at),
+        # a callback's promise: the ticket's take-charge deadline, said whether or not the slot keeps it
+        take_charge=callbacks.commitment(booking.company, ticket.priority, ticket.opened_at).take_charge
+        if ticket
+        else None,
     )
 
 
