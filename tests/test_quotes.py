@@ -4,6 +4,7 @@ total and validity; a mail with its link; acceptance in two steps; a planner's r
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -296,3 +297,21 @@ def test_a_failed_plan_says_why_in_the_readers_language(app, reason, french, eng
         assert french in plan_view.why_failed(reason)
     with app.test_request_context(), force_locale("en"):
         assert english in plan_view.why_failed(reason)
+
+
+def test_a_quote_that_moves_nothing_says_so_and_is_no_longer_valid_until_once_accepted(any_app, client, auth):
+    any_app.config["RESHUFFLE_SECONDS"] = 2
+    requester, planner = f.user("client", f.company("serenite", contract_start=date(2026, 1, 1))), f.user("planner")
+    f.consultant(skills=("migration",))  # free: the consulting moves nobody
+    db.session.commit()
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(requester, "migration", 1, "days", "Migration paie", NOW)
+        plan = wait(priority.decide(planner, request, True, NOW).id)
+    assert plan.status == "ready" and not quotes.build(request, plan).moves
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=True):
+        auth.login(requester.email)
+        asked = html.unescape(client.post(f"/portail/priorite/{request.id}/accepter").get_data(as_text=True))
+        done = client.post(f"/portail/priorite/{request.id}/accepter", data={"plan_id": plan.id}, follow_redirects=True)
+    assert "sans déplacer aucun rendez-vous" in asked and "ci-dessous sont déplacés" not in asked
+    page = html.unescape(done.get_data(as_text=True))
+    assert "votre conseil prioritaire est planifié." in page and "Valable jusqu" not in page

@@ -89,7 +89,9 @@ def accept(request_id: int):
                     "Devis accepté (%(total)s) : votre conseil prioritaire est planifié et les rendez-vous déplacés "
                     "ont été prévenus.",
                     total=eur(quote.total),
-                ),
+                )
+                if quote.moves
+                else _("Devis accepté (%(total)s) : votre conseil prioritaire est planifié.", total=eur(quote.total)),
                 "success",
             )
         return redirect(url_for("priority_client.quote_page", request_id=request_id))
