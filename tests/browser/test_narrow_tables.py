@@ -1,0 +1,49 @@
+"""Wide tables on a phone: one "label : value" block per row, nothing cut off and the actions in view; on a
+laptop the users table fits its card."""
+
+import pytest
+
+from .test_login import login
+
+CLIENT = "claire@labo-bernard.example"  # the seeded priority request is hers
+PHONE = {"width": 390, "height": 800}
+LAPTOP = {"width": 1280, "height": 800}
+
+# The cells whose right edge passes the window, and the cards that scroll sideways (their content cut off).
+CUT = """() => ({
+    cells: [...document.querySelectorAll('main td')].filter(td => td.getBoundingClientRect().right > innerWidth + 0.5)
+        .map(td => td.dataset.label || td.textContent.trim().slice(0, 30)),
+    cards: [...document.querySelectorAll('main .card')].filter(c => c.scrollWidth > c.clientWidth).length,
+})"""
+# The right edge of each element the selector finds.
+RIGHTS = "(elements) => elements.map(e => e.getBoundingClientRect().right)"
+
+
+def assert_nothing_cut(page, url, actions):
+    """At phone width: no cell beyond the window, no card scrolling sideways, each action inside the window."""
+    page.goto(url)
+    assert page.evaluate(CUT) == {"cells": [], "cards": 0}, url
+    rights = page.locator(actions).evaluate_all(RIGHTS)
+    assert all(right <= PHONE["width"] for right in rights), (url, actions, rights)
+    return len(rights)
+
+
+@pytest.mark.browser
+def test_wide_tables_stack_on_a_phone_and_the_users_table_fits_its_card(page, live_server):
+    page.set_viewport_size(PHONE)
+    login(page, live_server, CLIENT)
+    assert_nothing_cut(page, f"{live_server}/portail/priorite", "main td.actions a")  # a quote, once one is ready
+    assert assert_nothing_cut(page, f"{live_server}/portail/banque-heures", "main td a") > 0  # the bookings
+
+    page.context.clear_cookies()
+    login(page, live_server, "planification@erplib.example")
+    assert assert_nothing_cut(page, f"{live_server}/planification/interventions", "main td button") > 0  # Save
+
+    page.context.clear_cookies()
+    login(page, live_server, "admin@erplib.example")
+    assert assert_nothing_cut(page, f"{live_server}/admin/utilisateurs", "main td.actions button") > 0
+    page.set_viewport_size(LAPTOP)
+    table, card = page.locator("main table.users").evaluate(
+        "t => [t.getBoundingClientRect().width, t.closest('.card').clientWidth]"
+    )
+    assert page.evaluate(CUT)["cards"] == 0, f"the users table ({table} px) is wider than its card ({card} px)"
