@@ -52,11 +52,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Six pytest workers on two cores: much of the suite's time is spent waiting (servers starting, browsers,
+# Four pytest workers on two cores: much of the suite's time is spent waiting (servers starting, browsers,
 # locks, sleeps), not computing; a worker that runs out of tests takes some from another (worksteal), so a few
 # long tests collected late do not leave the others idle at the end.
 test: $(STAMP) translations system-packages lint
-	$(BIN)/pytest -n 6 --dist worksteal
+	$(BIN)/pytest -n 4 --dist worksteal
 
 
 # The tests that read the real clock, run with the clock (theirs and their subprocesses') set to days that
