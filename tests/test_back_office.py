@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from booking import contract
+from booking.date_format import ordinal_pattern
 from booking.extensions import db
 from booking.labels import AUDIT_ACTIONS, AUDIT_OBJECTS
 from booking.models import Absence, AuditEntry, Consultant, ContractVersion, User
@@ -445,7 +446,7 @@ def test_the_journal_writes_a_confirmed_and_a_moved_booking_for_the_reader(
     href = f"/planification/rendez-vous/{booking.id}"
     link = f'<td data-label="{heading}" class="object"><a href="{href}">{thing}\xa0{booking.id}</a></td>'
     assert page.count(link) == 2
-    day = {d: format_date(d, "d MMM yyyy", locale=locale) for d in (first, second)}
+    day = {d: format_date(d, ordinal_pattern("d MMM yyyy", d.day, locale), locale=locale) for d in (first, second)}
     confirm = _details(page, "booking.confirm")
     assert service in confirm and f"<dt>{start}</dt><dd>{day[first]} 10:00</dd>" in confirm
     assert "<dt>Consultant</dt><dd>Camille Martin</dd>" in confirm

@@ -151,7 +151,7 @@ def test_a_tier_change_next_month_says_what_changes_then_takes_effect_on_its_day
         )
         html = preview.get_data(as_text=True)
         assert preview.status_code == 200 and "Confirmer le changement de formule" in html
-        assert "Banque d&#39;heures : elle se ferme le 1 janvier 2027" in html
+        assert "Banque d&#39;heures : elle se ferme le 1er janvier 2027" in html
         assert "Version majeure (test ou production) : inclus → non inclus" in html
         assert db.session.scalar(select(func.count()).select_from(ContractPeriod)) == 1  # nothing yet
         done = client.post(

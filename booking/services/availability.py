@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
-from flask_babel import format_datetime
 from sqlalchemy import ColumnElement, CompoundSelect, bindparam, literal, or_, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
@@ -27,6 +26,7 @@ from calendars import minutes
 from calendars.worktime import PARIS, Interval, WorkCalendar, parse_week, subtract
 
 from .. import contract
+from ..date_format import format_datetime
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 
 from .. import contract, labels
+from ..date_format import format_date, format_datetime
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User, overlapping, with_status
 from . import access, audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from calendars.worktime import PARIS
 
 from .. import contract, labels
+from ..date_format import format_date
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, TIERS, ApiToken, Booking, Company, Consultant, ContractPeriod, User
 from ..models.types import utcnow

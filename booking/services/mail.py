@@ -21,12 +21,12 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import format_datetime as local_datetime
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select
 
 from calendars.invite import EventData, invitation, method_of
 
+from ..date_format import format_datetime as local_datetime
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.types import utcnow

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import cache
 
-from babel import dates, numbers
+from babel import numbers
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from calendars.invite import EventData, Person
 from calendars.worktime import PARIS
 
 from .. import labels
+from ..date_format import in_french
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
 from . import links, mail, quotes
@@ -64,7 +65,7 @@ def _french(kind: str) -> str:
 
 
 def _subject(what: str, booking: Booking, start: datetime | None = None) -> str:
-    when = dates.format_datetime(start or booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
+    when = in_french(start or booking.start_at, "EEEE d MMMM yyyy 'à' HH:mm", PARIS)
     return SUBJECTS[what].format(kind=_french(booking.kind), when=when)
 
 
@@ -177,7 +178,7 @@ def company_alert(company: Company, subject: str, text: str) -> None:
 
 def call_requested(ticket: Ticket, deadline: datetime) -> None:
     """Tell the planners that a client asked to be called: no callback window fits before the deadline."""
-    when = dates.format_datetime(deadline, "EEEE d MMMM 'à' HH:mm", tzinfo=PARIS, locale="fr")
+    when = in_french(deadline, "EEEE d MMMM 'à' HH:mm", PARIS)
     with force_locale("fr"):  # the planners' mail is French, whatever the language of the client's page
         priority = str(labels.PRIORITIES.get(ticket.priority, ticket.priority)).lower()
     subject = f"Rappel à organiser : ticket {ticket.reference} ({ticket.company.name})"
@@ -194,7 +195,7 @@ def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
     """Tell the requester that a priority-consulting quote waits for them, with its total, limit and link."""
     quote = quotes.build(request, plan)
     assert quote is not None  # told once the plan is ready
-    until = dates.format_datetime(quote.valid_until, "EEEE d MMMM yyyy 'à' HH:mm", tzinfo=PARIS, locale="fr")
+    until = in_french(quote.valid_until, "EEEE d MMMM yyyy 'à' HH:mm", PARIS)
     link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/portail/priorite/{request.id}/devis"
     total = numbers.format_currency(quote.total, "EUR", locale="fr_FR")
     subject = "Devis de conseil prioritaire à valider"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from .. import contract
+from ..date_format import format_datetime
 from . import bookings
 from .availability import BUSINESS
 

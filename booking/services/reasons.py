@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
+from ..date_format import format_date, format_datetime
 from .errors import Conflict
 
 CODES = (

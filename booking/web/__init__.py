@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
 from ..api.problems import problem
+from ..date_format import format_date, format_datetime
 from ..extensions import db
 from ..services import locking
 from ..services.errors import ServiceError

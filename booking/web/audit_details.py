@@ -9,12 +9,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
-from flask_babel import format_date, format_datetime, format_decimal, gettext, ngettext
+from flask_babel import format_decimal, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from calendars.worktime import PARIS
 
 from .. import contract, labels
+from ..date_format import format_date, format_datetime
 from ..inputs import INT_MAX
 from ..models import AuditEntry
 from ..services import audit_log, solver_ids

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +13,7 @@ from calendars.worktime import PARIS
 
 from .. import contract, inputs
 from ..auth import role_required
+from ..date_format import format_datetime
 from ..extensions import limiter
 from ..models import PRIORITIES
 from ..models.types import utcnow

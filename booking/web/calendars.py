@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from calendars.importer import CalendarImportError
 
 from ..auth import role_required
+from ..date_format import format_datetime
 from ..extensions import db
 from ..models import ExternalCalendar
 from ..models.types import utcnow

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import format_currency, format_datetime
+from flask_babel import format_currency
 from flask_babel import gettext as _
 
+from ..date_format import format_datetime
 from ..labels import minutes_label
 from ..services.costs import Cancellation
 

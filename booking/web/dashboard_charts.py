@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from babel import Locale
-from flask_babel import format_currency, format_date, format_decimal, format_percent, get_locale, ngettext
+from flask_babel import format_currency, format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 
+from ..date_format import format_date
 from ..labels import minutes_label
 from ..services import dashboard
 

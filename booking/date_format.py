@@ -1,0 +1,39 @@
+"""Dates in words, as flask-babel writes them, with the French ordinal of a month's first day: « lundi 1er juin »,
+« à partir du 1er avril 2027 » (French typography writes 1er; Babel's patterns have no ordinal).
+Every page, mail and refusal formats dates through here (or `in_french`, for mails composed in French)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import flask_babel
+from babel import dates
+
+# A day number written before the month's name (3 letters or more); not `dd`, and not a `d` inside a quoted literal
+# such as 'de'. Abbreviated months take it too: « 1er avr. ».
+_DAY_BEFORE_MONTH = re.compile(r"(?<![A-Za-z'])d(?=\s+M{3,4}(?!M))")
+
+
+def ordinal_pattern(pattern: str, day: int, locale) -> str:
+    """`pattern` with « 1er » for the first of the month in French; unchanged otherwise."""
+    if day == 1 and str(locale).startswith("fr"):
+        return _DAY_BEFORE_MONTH.sub("d'er'", pattern)
+    return pattern
+
+
+def format_date(value: date | datetime, pattern: str = "medium") -> str:
+    day = flask_babel.to_user_timezone(value).day if isinstance(value, datetime) else value.day
+    return flask_babel.format_date(value, ordinal_pattern(pattern, day, flask_babel.get_locale()))
+
+
+def format_datetime(value: datetime, pattern: str = "medium", rebase: bool = True) -> str:
+    day = (flask_babel.to_user_timezone(value) if rebase else value).day
+    return flask_babel.format_datetime(value, ordinal_pattern(pattern, day, flask_babel.get_locale()), rebase)
+
+
+def in_french(value: datetime, pattern: str, tzinfo) -> str:
+    """For mails, which are written in French whatever the page's language."""
+    return dates.format_datetime(
+        value, ordinal_pattern(pattern, value.astimezone(tzinfo).day, "fr"), tzinfo=tzinfo, locale="fr"
+    )
