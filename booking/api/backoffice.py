@@ -13,6 +13,7 @@ from ..models import TIERS, Company
 from ..models.types import utcnow
 from ..services import companies, invitations, periods
 from ..services.companies import ENVIRONMENTS, CompanyData
+from ..text_order import by_name
 from .auth import token_required
 from .routes import SECURITY, errors
 from .schemas import Day
@@ -107,7 +108,7 @@ class InviteInSchema(Schema):
 @blp.doc(security=SECURITY)
 def list_companies():
     """Every client company, with its contract periods and contacts."""
-    return list(db.session.scalars(select(Company).order_by(Company.name)))
+    return by_name(db.session.scalars(select(Company)))
 
 
 @blp.route("/companies", methods=["POST"])

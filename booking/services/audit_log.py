@@ -10,6 +10,7 @@ from calendars.worktime import PARIS
 
 from ..extensions import db
 from ..models import AuditEntry, Booking, Company, Consultant, User
+from ..text_order import by_name
 from .pages import Page, paginate
 
 
@@ -50,8 +51,8 @@ def actors(ids: set[int]) -> dict[int, User]:
 def choices() -> tuple[list[Company], list[User]]:
     """The companies and the staff and client users a search may name."""
     return (
-        list(db.session.scalars(select(Company).order_by(Company.name))),
-        list(db.session.scalars(select(User).order_by(User.name))),
+        by_name(db.session.scalars(select(Company))),
+        by_name(db.session.scalars(select(User))),
     )
 
 

@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from calendars.worktime import PARIS, parse_week
 
 from .. import labels
 from ..extensions import db
 from ..models import Absence, Booking, Consultant, User, overlapping
+from ..text_order import by_name
 from . import audit, locking
 from .errors import Conflict, Invalid, NotFound
 
@@ -243,7 +245,7 @@ def delete_absence(actor: User, consultant_id: int, absence_id: int) -> None:
 
 
 def listing(active: bool | None = None) -> list[Consultant]:
-    query = select(Consultant).join(User).order_by(User.name)
+    query = select(Consultant).join(User).options(joinedload(Consultant.user))
     if active is not None:
         query = query.where(User.active.is_(active))
-    return list(db.session.scalars(query))
+    return by_name(db.session.scalars(query))

@@ -29,6 +29,7 @@ from ..models import (
     overlapping,
     with_status,
 )
+from ..text_order import by_name, name_key
 from . import burn_down, periods
 from .availability import BUSINESS, calendar_for
 from .billing import month_range
@@ -98,13 +99,15 @@ def load(first_monday: date, weeks: int) -> list[LoadRow]:
         )
     ):
         busy[consultant_id].append((b_start, b_end))
-    consultants = db.session.scalars(
-        select(Consultant)
-        .join(User)
-        .where(User.active.is_(True))
-        .options(joinedload(Consultant.absences), joinedload(Consultant.user))
-        .order_by(User.name, Consultant.id)
-    ).unique()
+    consultants = sorted(
+        db.session.scalars(
+            select(Consultant)
+            .join(User)
+            .where(User.active.is_(True))
+            .options(joinedload(Consultant.absences), joinedload(Consultant.user))
+        ).unique(),
+        key=lambda c: (name_key(c.name), c.id),
+    )
     rows = []
     for consultant in consultants:
         calendar = calendar_for(consultant)
@@ -204,7 +207,7 @@ class Bank:
 def hour_banks(today: date) -> list[Bank]:
     """Every active company whose tier has an hour bank, with its burn-down for the contract year in progress."""
     banks = []
-    for company in db.session.scalars(select(Company).where(Company.active.is_(True)).order_by(Company.name)):
+    for company in by_name(db.session.scalars(select(Company).where(Company.active.is_(True)))):
         burn = burn_down.burn_down(company, today)
         if burn is not None:
             banks.append(Bank(company.id, company.name, burn, runs_out(burn, today)))

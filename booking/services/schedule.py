@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, PriorityRequest, User, overlapping, with_status
+from ..models import ACTIVE_STATUSES, Booking, Company, Consultant, PriorityRequest, overlapping, with_status
+from ..text_order import by_name, name_key
 
 
 def upcoming(
@@ -41,9 +42,7 @@ def load_by_consultant(start: datetime, end: datetime) -> list[tuple[Consultant,
         count_minutes = load.setdefault(consultant_id, [0, 0.0])
         count_minutes[0] += 1
         count_minutes[1] += (b_end - b_start).total_seconds() / 60
-    consultants = db.session.scalars(
-        select(Consultant).options(joinedload(Consultant.user)).join(User).order_by(User.name)
-    )
+    consultants = by_name(db.session.scalars(select(Consultant).options(joinedload(Consultant.user))))
     result = []
     for consultant in consultants:
         count, minutes = load.get(consultant.id, (0, 0.0))
@@ -62,4 +61,4 @@ def pending_priority_requests() -> list[PriorityRequest]:
 
 
 def companies() -> list[Company]:
-    return list(db.session.scalars(select(Company).order_by(Company.tier, Company.name)))
+    return sorted(db.session.scalars(select(Company)), key=lambda c: (c.tier, name_key(c.name)))

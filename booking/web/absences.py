@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +17,7 @@ from ..models import Consultant, User
 from ..models.types import utcnow
 from ..services import priority
 from ..services.errors import ServiceError
+from ..text_order import by_name
 from .forms import refused
 from .forms.absences import AbsenceForm
 from .listing import options
@@ -27,8 +30,10 @@ bp = Blueprint("absences", __name__)
 def declare():
     form = AbsenceForm()
     # one query, not one a name
-    rows = db.session.execute(select(Consultant.id, User.name).join(Consultant.user).order_by(User.name))
-    form.consultant.choices = options((str(consultant_id), name) for consultant_id, name in rows)
+    rows = db.session.execute(select(Consultant.id, User.name).join(Consultant.user))
+    form.consultant.choices = options(
+        (str(consultant_id), name) for consultant_id, name in by_name(rows, itemgetter(1))
+    )
     if form.validate_on_submit():
         consultant = db.session.get(Consultant, form.consultant.data)
         try:

@@ -2,20 +2,22 @@
 accounts and everyone's access (invitations, deactivation, links, locks, sessions, tokens)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import contract
 from ..auth import role_required
+from ..date_format import format_date
 from ..extensions import db
 from ..inputs import INT_MAX
 from ..models import ApiToken, Company, Consultant, User
 from ..models.types import utcnow
 from ..services import companies, invitations, logins, periods
 from ..services.errors import ServiceError
+from ..text_order import by_name, name_key
 from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
 from .forms.admin import (
@@ -42,16 +44,19 @@ def _user(user_id: int) -> User:
 
 
 def _consultants() -> list[Consultant]:
-    return list(db.session.scalars(select(Consultant).join(User).where(User.active.is_(True)).order_by(User.name)))
+    return by_name(
+        db.session.scalars(
+            select(Consultant).join(User).where(User.active.is_(True)).options(joinedload(Consultant.user))
+        )
+    )
 
 
 @bp.route("/")
 @role_required("admin")
 def home():
-    listed = list(
-        db.session.scalars(
-            select(Company).options(joinedload(Company.contacts)).order_by(Company.active.desc(), Company.name)
-        ).unique()
+    listed = sorted(
+        db.session.scalars(select(Company).options(joinedload(Company.contacts))).unique(),
+        key=lambda c: (not c.active, name_key(c.name)),
     )
     return render_template("admin/home.html", companies=listed, terms=contract.current())
 
@@ -93,7 +98,7 @@ def _company_page(company: Company, invite_form: InviteForm | None = None, statu
     today = periods.today()
     history = periods.history(company)
     current = max((p for p in history if p.starts_on <= today), key=lambda p: p.starts_on, default=None)
-    contacts = sorted(company.contacts, key=lambda u: (not u.active, u.name.lower()))
+    contacts = sorted(company.contacts, key=lambda u: (not u.active, name_key(u.name)))
     return render_template(
         "admin/company.html",
         company=company,

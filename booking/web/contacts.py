@@ -12,6 +12,7 @@ from ..models import User
 from ..models.types import utcnow
 from ..services import invitations
 from ..services.errors import ServiceError
+from ..text_order import name_key
 from .deactivation import deactivation_step
 from .forms import EmptyForm, refused
 from .forms.admin import InviteForm
@@ -30,7 +31,7 @@ def _colleague(user_id: int) -> User:
 
 def _page(form: InviteForm | None = None, status: int = 200):
     company = current_user.company
-    contacts = sorted(company.contacts, key=lambda u: (not u.active, u.name.lower()))
+    contacts = sorted(company.contacts, key=lambda u: (not u.active, name_key(u.name)))
     form = form or InviteForm(formdata=None)
     del form.main_contact  # only an admin names the main contact
     return render_template(

@@ -8,13 +8,15 @@ from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice, SelectField
 
 from .. import contract
 from ..extensions import db
 from ..labels import KINDS, SKILLS
-from ..models import Company, Consultant, User
+from ..models import Company, Consultant
 from ..services.booking_lists import Filters
+from ..text_order import by_name
 
 WHEN_LABELS = {"a-venir": _l("À venir"), "passes": _l("Passés"), "annules": _l("Annulés"), "tous": _l("Tous")}
 ORDER_LABELS = {
@@ -55,12 +57,14 @@ def filter_form(*, staff: bool, when: bool = True) -> tuple[FilterForm, Filters]
     form = FilterForm(request.args)
     if staff:
         form.entreprise.choices = options(
-            [("", _l("Tous"))]
-            + [(str(c.id), c.name) for c in db.session.scalars(select(Company).order_by(Company.name))]
+            [("", _l("Tous"))] + [(str(c.id), c.name) for c in by_name(db.session.scalars(select(Company)))]
         )
         form.consultant.choices = options(
             [("", _l("Tous"))]
-            + [(str(c.id), c.name) for c in db.session.scalars(select(Consultant).join(User).order_by(User.name))]
+            + [
+                (str(c.id), c.name)
+                for c in by_name(db.session.scalars(select(Consultant).options(joinedload(Consultant.user))))
+            ]
         )
     else:
         del form.entreprise, form.consultant

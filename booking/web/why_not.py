@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -20,6 +22,7 @@ from ..extensions import db
 from ..models import Company, Consultant, User
 from ..models.types import utcnow
 from ..services import why_not
+from ..text_order import by_name
 
 bp = Blueprint("why_not", __name__, url_prefix="/planification/pourquoi")
 
@@ -39,13 +42,15 @@ class WhyForm(FlaskForm):
 
 def _form() -> WhyForm:
     form = WhyForm(request.args, meta={"csrf": False})
-    consultants = db.session.scalars(
-        select(Consultant).join(User).where(User.active.is_(True)).order_by(User.name)
-    ).all()
+    consultants = by_name(
+        db.session.scalars(
+            select(Consultant).join(User).where(User.active.is_(True)).options(joinedload(Consultant.user))
+        )
+    )
     form.consultant.choices = [SelectChoice("", _l("Toute l'équipe"))] + [
         SelectChoice(str(c.id), c.name) for c in consultants
     ]
-    companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name)).all()
+    companies = by_name(db.session.execute(select(Company.id, Company.name)), itemgetter(1))
     form.company.choices = [SelectChoice(str(id_), name) for id_, name in companies]
     form.service.choices = [SelectChoice(kind, labels.KINDS.get(kind, kind)) for kind in contract.current().services]
     return form
