@@ -127,7 +127,10 @@ def test_the_client_reads_the_quote_and_accepts_in_a_second_step(serenite, clien
         f.reread()
         assert db.session.get(PriorityRequest, request.id).status == "planned"
         done = client.post(f"/portail/priorite/{request.id}/accepter", data={"plan_id": plan.id}, follow_redirects=True)
-    assert "Devis accepté" in done.get_data(as_text=True)
+        later = client.get(f"/portail/priorite/{request.id}/devis")
+    assert done.get_data(as_text=True).count("Devis accepté") == 1  # the flash, with the total, and only it
+    assert fr(total) in plain(done.get_data(as_text=True)).split("Devis accepté")[1][:40]
+    assert later.get_data(as_text=True).count("Devis accepté") == 1  # a later visit: the request's state
     f.reread()
     request = db.session.get(PriorityRequest, request.id)
     assert request.status == "applied" and request.client_accepted_at is not None
