@@ -22,9 +22,9 @@ from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
 from booking.pgcluster import Cluster  # noqa: E402
 
-from . import routing_cache  # noqa: E402
+from . import app_cache  # noqa: E402
 
-routing_cache.install()
+app_cache.install()
 
 # Properties are about answers, not speed: on two cores shared with servers, browsers and solvers, an example
 # can take seconds, and hypothesis's per-example deadline would fail a correct test (speed is in bench/).
