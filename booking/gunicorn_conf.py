@@ -30,3 +30,8 @@ def post_worker_init(worker) -> None:
 # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which every
 # gunicorn on the machine would share (the tests run several); nothing here uses it.
 control_socket_disable = True
+
+# The master builds the app once and forks its workers from it: a worker starts (or is replaced after a crash) in
+# milliseconds instead of importing and building everything again, and the workers share the loaded code's pages.
+# Building the app opens no connection (the engines' pools, Redis's, fill on first use in each worker).
+preload_app = True
