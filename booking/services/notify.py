@@ -194,7 +194,7 @@ def call_requested(ticket: Ticket, deadline: datetime) -> None:
 def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
     """Tell the requester that a priority-consulting quote waits for them, with its total, limit and link."""
     quote = quotes.build(request, plan)
-    assert quote is not None  # told once the plan is ready
+    assert quote is not None and quote.valid_until is not None  # told once the plan is ready, while it waits
     until = in_french(quote.valid_until, "EEEE d MMMM yyyy 'à' HH:mm", PARIS)
     link = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/portail/priorite/{request.id}/devis"
     total = numbers.format_currency(quote.total, "EUR", locale="fr_FR")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..date_format import format_datetime
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Consultant, ExternalBusy, ExternalCalendar
 from . import availability
