@@ -41,7 +41,7 @@ def paris(text: str) -> datetime:
 def test_a_span_becomes_one_bar_per_working_day(start, end, expected):
     found = day_bars("erplib", paris(start), paris(end), "x")
     assert [(day, bar.left, bar.width) for day, bar in found] == expected
-    assert all(bar == Bar("erplib", bar.left, bar.width, "x") for _day, bar in found)
+    assert all(bar == Bar("erplib", bar.left, bar.width, "x", paris(start), paris(end)) for _day, bar in found)
 
 
 def test_a_bar_is_cut_to_the_days_asked_for():

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from .availability import BUSINESS
+
+if TYPE_CHECKING:
+    from ..models import Booking
 
 # The bar runs from the earliest opening to the latest closing of the business week (09:00–18:00).
 OPENS = min(a for blocks in BUSINESS.week for a, _b in blocks)
@@ -20,6 +24,9 @@ class Bar:
     left: float  # percent of the business day before the span starts
     width: float  # percent of the business day it covers
     label: str = ""
+    start: datetime | None = None  # the whole span, of which the bar is one day
+    end: datetime | None = None
+    booking: Booking | None = None  # what the bar stands for, when a booking: a page links to it
 
 
 def _percent(moment: time) -> float:
@@ -28,7 +35,14 @@ def _percent(moment: time) -> float:
 
 
 def day_bars(
-    kind: str, start: datetime, end: datetime, label: str = "", *, first: date | None = None, last: date | None = None
+    kind: str,
+    start: datetime,
+    end: datetime,
+    label: str = "",
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    booking: Booking | None = None,
 ) -> list[tuple[date, Bar]]:
     """The span [start, end) cut into one bar per local day it covers (only from `first` to `last` when given),
     each clamped to the business day; nothing on a closed weekday, nor where it lies wholly after the closing."""
@@ -42,6 +56,7 @@ def day_bars(
         left = max(0.0, _percent(local_start.time())) if starts_here else 0.0
         right = min(100.0, _percent(local_end.time())) if ends_here else 100.0
         if BUSINESS.week[day.weekday()] and left < 100:  # a weekend inside a multi-day span gets no bar
-            found.append((day, Bar(kind, round(left, 1), round(max(MIN_WIDTH, right - left), 1), label)))
+            width = round(max(MIN_WIDTH, right - left), 1)
+            found.append((day, Bar(kind, round(left, 1), width, label, start, end, booking)))
         day += timedelta(days=1)
     return found

@@ -46,8 +46,10 @@ def week_of(day: date) -> Week:
     friday = monday + timedelta(days=DAYS - 1)
     cells: dict[tuple[int, date], list[Bar]] = defaultdict(list)
 
-    def add(consultant_id: int, kind: str, a: datetime, b: datetime, label: str) -> None:
-        for when, bar in day_bars(kind, a, b, label, first=monday, last=friday):
+    def add(
+        consultant_id: int, kind: str, a: datetime, b: datetime, label: str, booking: Booking | None = None
+    ) -> None:
+        for when, bar in day_bars(kind, a, b, label, first=monday, last=friday, booking=booking):
             cells[(consultant_id, when)].append(bar)
 
     consultants = list(
@@ -65,6 +67,7 @@ def week_of(day: date) -> Week:
             b.start_at,
             b.end_at,
             f"{b.company.name} {b.start_at.astimezone(BUSINESS.tz):%H:%M}",
+            b,
         )
     for a in db.session.scalars(
         select(Absence)
