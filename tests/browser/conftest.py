@@ -40,7 +40,11 @@ def live_app(sqlite_template, tmp_path_factory):
     """The served app and its address: a test may read the live database in an app context of its own."""
     path = tmp_path_factory.mktemp("live") / "planner.db"
     shutil.copy(sqlite_template, path)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RESHUFFLE_SECONDS": 3})
+    # The browser tests of one worker share this server and log in as the demo's few people, dozens of times a
+    # minute once the suite runs fast: the per-account login limit (tested in test_rate_limits_pg.py) is lifted.
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RESHUFFLE_SECONDS": 3, "RATELIMIT_LOGIN": "1000 per minute"}
+    )
     with app.app_context():
         ensure_demo()
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
