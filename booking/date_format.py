@@ -5,7 +5,7 @@ Every page, mail and refusal formats dates through here (or `in_french`, for mai
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import flask_babel
 from babel import dates
@@ -22,12 +22,16 @@ def ordinal_pattern(pattern: str, day: int, locale) -> str:
     return pattern
 
 
-def format_date(value: date | datetime, pattern: str = "medium") -> str:
+def format_date(value: date | datetime | None, pattern: str = "medium") -> str:
+    if value is None:  # flask-babel's reading: now
+        value = flask_babel.to_user_timezone(datetime.now(UTC))
     day = flask_babel.to_user_timezone(value).day if isinstance(value, datetime) else value.day
     return flask_babel.format_date(value, ordinal_pattern(pattern, day, flask_babel.get_locale()))
 
 
-def format_datetime(value: datetime, pattern: str = "medium", rebase: bool = True) -> str:
+def format_datetime(value: datetime | None, pattern: str = "medium", rebase: bool = True) -> str:
+    if value is None:
+        value = datetime.now(UTC)
     day = (flask_babel.to_user_timezone(value) if rebase else value).day
     return flask_babel.format_datetime(value, ordinal_pattern(pattern, day, flask_babel.get_locale()), rebase)
 

@@ -33,3 +33,8 @@ def test_english_and_quoted_text_are_left_alone(app):
     assert ordinal_pattern("'de' d MMMM", 1, "fr") == "'de' d'er' MMMM"
     assert ordinal_pattern("d MMMM", 1, "fr_FR") == "d'er' MMMM"
     assert ordinal_pattern("d MMMM", 11, "fr") == "d MMMM"
+
+
+def test_no_date_reads_now_as_flask_babel_does(app):
+    with app.test_request_context(), force_locale("fr"):
+        assert format_date(None, "yyyy").isdigit() and format_datetime(None, "yyyy").isdigit()
