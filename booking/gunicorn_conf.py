@@ -20,6 +20,12 @@ class MaskingLogger(Logger):
 logger_class = MaskingLogger
 
 
+def pre_fork(server, worker) -> None:
+    """The master built the app (preload_app below): freeze it before forking, so that no worker's collector
+    touches, and so copies, the pages the workers share."""
+    gc.freeze()
+
+
 def post_worker_init(worker) -> None:
     """The app is loaded now (modules, models, mappers, compiled statements) and lives as long as the
     worker: move it out of the cyclic collector's sight, which would otherwise walk it again on every
