@@ -13,12 +13,17 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+# Letters Unicode does not decompose, as French and its neighbours alphabetise them (« Cœur » among the « coe »).
+_SPELLED = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l"})
+
+
 def name_key(name: str) -> tuple[str, str, str]:
     """Base letters (no accent, no case), then accents (« Lea » before « Léa »), then case."""
     folded = unicodedata.normalize("NFD", name.casefold())
-    base = "".join(c for c in folded if not unicodedata.combining(c))
+    base = "".join(c for c in folded if not unicodedata.combining(c)).translate(_SPELLED)
     return base, folded, name
 
 
 def by_name(items: Iterable[T], name: Callable[[T], str] = attrgetter("name")) -> list[T]:
+    """`items` as a list in the order of their names (`name` reads one)."""
     return sorted(items, key=lambda item: name_key(name(item)))

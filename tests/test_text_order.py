@@ -12,11 +12,13 @@ from booking.text_order import by_name, name_key
 
 from . import factories as f
 
-NAMES = ["Lucas", "Zoé", "émilie", "Léa", "Adam", "lea", "Éric"]
+NAMES = ["Lucas", "Zoé", "émilie", "Léa", "Adam", "lea", "Éric", "Œnologie", "Cœur", "Codex"]
 
 
 def test_accents_and_case_come_after_the_letters():
-    assert by_name(NAMES, str) == ["Adam", "émilie", "Éric", "lea", "Léa", "Lucas", "Zoé"]
+    assert by_name(NAMES, str) == [
+        *("Adam", "Codex", "Cœur", "émilie", "Éric", "lea", "Léa", "Lucas", "Œnologie", "Zoé")
+    ]
 
 
 @given(st.lists(st.text(max_size=8), max_size=12))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from calendars.worktime import PARIS, parse_week
 
@@ -245,7 +245,7 @@ def delete_absence(actor: User, consultant_id: int, absence_id: int) -> None:
 
 
 def listing(active: bool | None = None) -> list[Consultant]:
-    query = select(Consultant).join(User).options(joinedload(Consultant.user))
+    query = select(Consultant).join(User).options(contains_eager(Consultant.user))
     if active is not None:
         query = query.where(User.active.is_(active))
     return by_name(db.session.scalars(query))

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from .. import contract
 from ..auth import role_required
@@ -46,7 +46,7 @@ def _user(user_id: int) -> User:
 def _consultants() -> list[Consultant]:
     return by_name(
         db.session.scalars(
-            select(Consultant).join(User).where(User.active.is_(True)).options(joinedload(Consultant.user))
+            select(Consultant).join(User).where(User.active.is_(True)).options(contains_eager(Consultant.user))
         )
     )
 

@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 from wtforms import DateField, SelectField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -44,7 +44,7 @@ def _form() -> WhyForm:
     form = WhyForm(request.args, meta={"csrf": False})
     consultants = by_name(
         db.session.scalars(
-            select(Consultant).join(User).where(User.active.is_(True)).options(joinedload(Consultant.user))
+            select(Consultant).join(User).where(User.active.is_(True)).options(contains_eager(Consultant.user))
         )
     )
     form.consultant.choices = [SelectChoice("", _l("Toute l'équipe"))] + [
