@@ -23,6 +23,7 @@ def ordinal_pattern(pattern: str, day: int, locale) -> str:
 
 
 def format_date(value: date | datetime | None, pattern: str = "medium") -> str:
+    """flask_babel.format_date, with « 1er »."""
     if value is None:  # flask-babel's reading: now
         value = flask_babel.to_user_timezone(datetime.now(UTC))
     day = flask_babel.to_user_timezone(value).day if isinstance(value, datetime) else value.day
@@ -30,6 +31,7 @@ def format_date(value: date | datetime | None, pattern: str = "medium") -> str:
 
 
 def format_datetime(value: datetime | None, pattern: str = "medium", rebase: bool = True) -> str:
+    """flask_babel.format_datetime, with « 1er »."""
     if value is None:
         value = datetime.now(UTC)
     day = (flask_babel.to_user_timezone(value) if rebase else value).day
@@ -38,6 +40,8 @@ def format_datetime(value: datetime | None, pattern: str = "medium", rebase: boo
 
 def in_french(value: datetime, pattern: str, tzinfo) -> str:
     """For mails, which are written in French whatever the page's language."""
+    if value.tzinfo is None:  # as Babel reads it
+        value = value.replace(tzinfo=UTC)
     return dates.format_datetime(
         value, ordinal_pattern(pattern, value.astimezone(tzinfo).day, "fr"), tzinfo=tzinfo, locale="fr"
     )
