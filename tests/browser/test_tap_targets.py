@@ -31,6 +31,7 @@ SMALL = """() => {
     return [...document.querySelectorAll(TARGETS)].filter(el => {
         const r = el.getBoundingClientRect();
         if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden' || big(r)) return false;
+        if (getComputedStyle(el).clipPath !== 'none') return false;  // visually hidden until focused (a skip link)
         if (el.matches('.week-grid .bar .block') && innerWidth > 600) return false;
         return !(el.tagName === 'A' && inSentence(el)) && !(el.matches('[type=checkbox], [type=radio]') && labelled(el));
     }).map(el => `${el.tagName.toLowerCase()} "${(el.innerText || el.value || el.name || '').trim().slice(0, 40)}"`

@@ -61,8 +61,11 @@ def test_tab_reaches_a_booking_that_says_what_it_is_and_enter_opens_it(page, liv
     assert focused["shown"] > 60, "the focused block's text does not show"
     booking_id = int(focused["href"].rsplit("/", 1)[1])
     with app.app_context():
-        company = db.session.get(Booking, booking_id).company.name
+        focused_booking = db.session.get(Booking, booking_id)
+        company, consultant = focused_booking.company.name, focused_booking.consultant.name
+    # what the block is, and where: the day and the consultant the headers say to a sighted reader
     expect(page.locator(":focus")).to_have_accessible_name(re.compile(re.escape(company)))
+    expect(page.locator(":focus")).to_have_accessible_name(re.compile(re.escape(consultant)))
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SHOTS / "planner-week-focus.png")
     page.keyboard.press("Escape")  # the box can be dismissed without moving the focus (WCAG 1.4.13)
@@ -95,3 +98,16 @@ def test_on_a_phone_a_blocks_text_is_written_in_it(page, live_app):
     assert width > 60 and clip == "none", (width, clip)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SHOTS / "planner-week-390.png", full_page=True)
+
+
+@pytest.mark.browser
+def test_a_skip_link_takes_the_keyboard_past_the_week(page, live_app):
+    _app, live_server = live_app
+    _booking, day = _week(live_app, Booking, Booking.status == "confirmed")
+    login(page, live_server, PLANNER)
+    page.goto(f"{live_server}/planification/semaine?semaine={day}")
+    skip = page.get_by_role("link", name="Passer la semaine")
+    skip.focus()
+    expect(skip).to_be_visible()  # hidden until the keyboard reaches it
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "after-week"
