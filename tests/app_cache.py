@@ -35,10 +35,12 @@ class Templates(BytecodeCache):
 
     def __init__(self) -> None:
         self.code: dict[str, bytes] = {}
+        self.hits = 0  # templates an app found compiled (tests/test_app_cache.py)
 
     def load_bytecode(self, bucket: Bucket) -> None:
         if bucket.key in self.code:
             bucket.bytecode_from_string(self.code[bucket.key])
+            self.hits += 1
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         self.code[bucket.key] = bucket.bytecode_to_string()

@@ -41,7 +41,8 @@ def live_app(sqlite_template, tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "planner.db"
     shutil.copy(sqlite_template, path)
     # The browser tests of one worker share this server and log in as the demo's few people, dozens of times a
-    # minute once the suite runs fast: the per-account login limit (tested in test_rate_limits_pg.py) is lifted.
+    # minute once the suite runs fast: the per-account login limit (tested in test_rate_limits_pg.py) is lifted;
+    # the per-address one (100 a minute) stays, well above a worker's pace.
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RESHUFFLE_SECONDS": 3, "RATELIMIT_LOGIN": "1000 per minute"}
     )
