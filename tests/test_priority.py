@@ -185,6 +185,8 @@ def test_planner_pages_show_progress_and_diff(world, client, auth):
         auth.login(world["planner"].email)
         page = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
         assert "Rendez-vous déplacés" in page and "Patient SARL" in page and "Appliquer le plan" in page
+        # each bar of the before/after timelines is named by its service and times, not by a tooltip alone
+        assert re.search(r'role="img" aria-label="Session ERP-Lib \(45 min\), \d\d:\d\d–\d\d:\d\d"', page)
         week = client.get("/planification/semaine?semaine=2026-12-07").get_data(as_text=True)
         assert 'class="block kind-erplib"' in week
 
