@@ -45,12 +45,19 @@ def _week(live_app, model, *where):
     pytest.fail(f"no {model.__name__} in the demo data")
 
 
-@pytest.mark.browser
-def test_tab_reaches_a_booking_that_says_what_it_is_and_enter_opens_it(page, live_app):
-    app, live_server = live_app
+def _planner_on_the_week_of_a_booking(page, live_app) -> Booking:
+    """Logged in as the planner, on the week of a confirmed booking of the demo: that booking."""
+    _app, live_server = live_app
     booking, day = _week(live_app, Booking, Booking.status == "confirmed")
     login(page, live_server, PLANNER)
     page.goto(f"{live_server}/planification/semaine?semaine={day}")
+    return booking
+
+
+@pytest.mark.browser
+def test_tab_reaches_a_booking_that_says_what_it_is_and_enter_opens_it(page, live_app):
+    app, live_server = live_app
+    _planner_on_the_week_of_a_booking(page, live_app)
     for _ in range(80):  # the top bar, the menu, the weeks, the table's region, then the first block
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED)
@@ -78,10 +85,8 @@ def test_tab_reaches_a_booking_that_says_what_it_is_and_enter_opens_it(page, liv
 @pytest.mark.browser
 def test_on_a_phone_a_blocks_text_is_written_in_it(page, live_app):
     _app, live_server = live_app
-    booking, day = _week(live_app, Booking, Booking.status == "confirmed")
     page.set_viewport_size(PHONE)
-    login(page, live_server, PLANNER)
-    page.goto(f"{live_server}/planification/semaine?semaine={day}")
+    booking = _planner_on_the_week_of_a_booking(page, live_app)
     block = page.locator(f'.week-grid a.block[href$="/rendez-vous/{booking.id}"]').first
     expect(block).to_contain_text(booking.company.name)
     expect(block).to_contain_text(booking.start_at.astimezone(PARIS).strftime("%H:%M"))
@@ -102,10 +107,7 @@ def test_on_a_phone_a_blocks_text_is_written_in_it(page, live_app):
 
 @pytest.mark.browser
 def test_a_skip_link_takes_the_keyboard_past_the_week(page, live_app):
-    _app, live_server = live_app
-    _booking, day = _week(live_app, Booking, Booking.status == "confirmed")
-    login(page, live_server, PLANNER)
-    page.goto(f"{live_server}/planification/semaine?semaine={day}")
+    _planner_on_the_week_of_a_booking(page, live_app)
     skip = page.get_by_role("link", name="Passer la semaine")
     skip.focus()
     expect(skip).to_be_visible()  # hidden until the keyboard reaches it
