@@ -25,7 +25,7 @@ def ordinal_pattern(pattern: str, day: int, locale) -> str:
 def format_date(value: date | datetime | None, pattern: str = "medium") -> str:
     """flask_babel.format_date, with « 1er »."""
     if value is None:  # flask-babel's reading: now
-        value = flask_babel.to_user_timezone(datetime.now(UTC))
+        value = datetime.now(UTC)
     day = flask_babel.to_user_timezone(value).day if isinstance(value, datetime) else value.day
     return flask_babel.format_date(value, ordinal_pattern(pattern, day, flask_babel.get_locale()))
 
@@ -36,6 +36,16 @@ def format_datetime(value: datetime | None, pattern: str = "medium", rebase: boo
         value = datetime.now(UTC)
     day = (flask_babel.to_user_timezone(value) if rebase else value).day
     return flask_babel.format_datetime(value, ordinal_pattern(pattern, day, flask_babel.get_locale()), rebase)
+
+
+def span(start: datetime, end: datetime, pattern: str = "EEE d MMM HH:mm", *, day_shown: bool = False) -> str:
+    """`start – end` in Paris time, the end's day written only when it differs from the start's; the start's
+    neither when `day_shown` (a column or a heading says it) and both fall on it. An en dash, spaced when either
+    side has spaces (« 11:15–11:45 », « lun. 7 déc. 11:15 – 11:45 »)."""
+    same_day = flask_babel.to_user_timezone(start).date() == flask_babel.to_user_timezone(end).date()
+    first = format_datetime(start, "HH:mm" if same_day and day_shown else pattern)
+    last = format_datetime(end, "HH:mm" if same_day else pattern)
+    return f"{first}{' – ' if ' ' in first + last else '–'}{last}"
 
 
 def in_french(value: datetime, pattern: str, tzinfo) -> str:

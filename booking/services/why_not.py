@@ -13,7 +13,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..date_format import format_datetime
+from ..date_format import span
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Consultant, ExternalBusy, ExternalCalendar
 from . import availability
@@ -41,19 +41,12 @@ class Answer:
         return [r.code for r in self.shared] + [r.code for _, rules in self.consultants for r in rules]
 
 
-def _span(interval) -> str:
-    a, b = interval
-    same_day = a.astimezone(availability.PARIS).date() == b.astimezone(availability.PARIS).date()
-    until = format_datetime(b, "HH:mm" if same_day else "EEE d MMM HH:mm")
-    return f"{format_datetime(a, 'EEE d MMM HH:mm')} – {until}"
-
-
 def _detail(consultant: Consultant, blocker: availability.Blocker, company: Company) -> str:
     """What a rule found, in a planner's words."""
     if blocker.interval is None:
         return ""
     a, b = blocker.interval
-    code, span = blocker.reason.code, _span(blocker.interval)
+    code, when = blocker.reason.code, span(*blocker.interval)
     buffer = _(" (dans le tampon entre deux rendez-vous)") if blocker.buffered else ""
     if code == "absence":
         found = db.session.scalar(
@@ -61,7 +54,7 @@ def _detail(consultant: Consultant, blocker: availability.Blocker, company: Comp
             .where(Absence.consultant_id == consultant.id, Absence.start_at == a, Absence.end_at == b)
             .limit(1)
         )
-        return _("Absence %(span)s", span=span) + (f" : {found}" if found else "")
+        return _("Absence %(span)s", span=when) + (f" : {found}" if found else "")
     if code == "busy":
         label = db.session.scalar(
             select(ExternalCalendar.label)
@@ -69,7 +62,7 @@ def _detail(consultant: Consultant, blocker: availability.Blocker, company: Comp
             .where(ExternalBusy.consultant_id == consultant.id, ExternalBusy.start_at == a, ExternalBusy.end_at == b)
             .limit(1)
         )
-        return _("Agenda importé « %(label)s » : occupé %(span)s", label=label or "?", span=span) + buffer
+        return _("Agenda importé « %(label)s » : occupé %(span)s", label=label or "?", span=when) + buffer
     if code == "taken":
         booking = db.session.scalars(
             select(Booking)
@@ -82,10 +75,10 @@ def _detail(consultant: Consultant, blocker: availability.Blocker, company: Comp
             .limit(1)
         ).first()
         if booking is None:
-            return _span(blocker.interval) + buffer
+            return when + buffer
         whose = booking.company.name if booking.company_id != company.id else _("ce client")
-        return _("Rendez-vous n° %(id)d (%(whose)s) %(span)s", id=booking.id, whose=whose, span=span) + buffer
-    return span
+        return _("Rendez-vous n° %(id)d (%(whose)s) %(span)s", id=booking.id, whose=whose, span=when) + buffer
+    return when
 
 
 def _client_detail(blocker: availability.Blocker) -> str:

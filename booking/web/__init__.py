@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
 from ..api.problems import problem
-from ..date_format import format_date, format_datetime
+from ..date_format import format_date, format_datetime, span
 from ..extensions import db
 from ..services import locking
 from ..services.errors import ServiceError
@@ -74,7 +74,7 @@ def register(app) -> None:
     ):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
-    app.jinja_env.globals.update(labels.helpers())
+    app.jinja_env.globals.update(labels.helpers(), span=span)
     app.jinja_env.filters["when"] = lambda dt, fmt="EEE d MMM HH:mm": format_datetime(dt, fmt)
     app.jinja_env.filters["day"] = lambda d, fmt="EEEE d MMMM": format_date(d, fmt)
     app.jinja_env.filters["number"] = format_decimal  # 1,5 on French pages, 1.5 on English ones

@@ -12,10 +12,8 @@ from functools import cached_property
 from flask_babel import format_decimal, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
-from calendars.worktime import PARIS
-
 from .. import contract, labels
-from ..date_format import format_date, format_datetime
+from ..date_format import format_date, format_datetime, span
 from ..inputs import INT_MAX
 from ..models import AuditEntry
 from ..services import audit_log, solver_ids
@@ -229,9 +227,7 @@ def _move(raw: object, names: Names) -> str:
     if not isinstance(raw, dict):
         raise ValueError(raw)
     start, end = (datetime.fromisoformat(raw[key]) for key in ("start", "end"))
-    same_day = start.astimezone(PARIS).date() == end.astimezone(PARIS).date()
-    until = format_datetime(end, "HH:mm" if same_day else WHEN)
-    return f"{format_datetime(start, WHEN)} – {until} · {_consultant(raw['consultant'], names)}"
+    return f"{span(start, end, WHEN)} · {_consultant(raw['consultant'], names)}"
 
 
 def _pattern(raw: object, names: Names) -> str:
