@@ -41,20 +41,15 @@ SMALL = """() => {
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 390])
-def test_every_tap_target_is_at_least_24_px(browser, live_server, width):
-    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def test_every_tap_target_is_at_least_24_px(page, live_server, width):
+    page.set_viewport_size({"width": width, "height": 900})
     small = {}
-    try:
-        for email, paths in PAGES.items():
-            context.clear_cookies()
-            login(page, live_server, email)
-            page.wait_for_url(f"{live_server}/*/")
-            for path in paths:
-                assert page.goto(f"{live_server}{path}").status == 200, path
-                if found := sorted(set(page.evaluate(SMALL))):
-                    small[path] = f"{len(found)}: {', '.join(found[:6])}{' …' if len(found) > 6 else ''}"
-    finally:
-        context.close()
+    for email, paths in PAGES.items():
+        page.context.clear_cookies()
+        login(page, live_server, email)
+        page.wait_for_url(f"{live_server}/*/")
+        for path in paths:
+            assert page.goto(f"{live_server}{path}").status == 200, path
+            if found := sorted(set(page.evaluate(SMALL))):
+                small[path] = f"{len(found)}: {', '.join(found[:6])}{' …' if len(found) > 6 else ''}"
     assert not small, f"tap targets under 24 × 24 px at {width} px: {small}"
