@@ -158,6 +158,50 @@ def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_
     assert "Rendez-vous annulé tardivement : la séance est décomptée (45 minutes facturées, 90,00\xa0€ HT)." in done
 
 
+def test_a_late_cancellation_of_an_included_service_says_it_is_recorded_late_and_counts_nothing(any_app, client, auth):
+    """Its page said a cancellation would be recorded as late: the consent step and the result say the same, not
+    that a session is consumed "free of charge"."""
+    _company, contact = _contact("confort")
+    ticket = ticket_for(contact.company, "TCK-7", "mineure", NOW)
+    booking = bookings.book(contact, "callback", START, NOW, ticket=ticket)
+    late = datetime(2026, 12, 8, 8, tzinfo=UTC)
+    with time_machine.travel(late, tick=False):
+        auth.login(contact.email)
+        ask = html.unescape(client.get(f"/portail/rendez-vous/{booking.id}/annuler").get_data(as_text=True))
+        assert "l'annulation sera enregistrée comme tardive." in ask and "Rien ne vous sera décompté ni facturé." in ask
+        assert "décomptée" not in ask
+        done = client.post(f"/portail/rendez-vous/{booking.id}/annuler", follow_redirects=True)
+    said = html.unescape(done.get_data(as_text=True))
+    assert (
+        "Rendez-vous annulé ; l'annulation est enregistrée comme tardive, rien ne vous est décompté ni facturé." in said
+    )
+    assert bookings_status(booking) == "late_cancelled"
+
+
+@pytest.mark.parametrize(
+    "tier, taken, shown",
+    [
+        ("serenite", 0, "Appointment cancelled late: the session is consumed (45 minutes of your hour bank)."),
+        ("standard", 0, "Appointment cancelled late: the session is consumed (45 minutes billed, €90.00 excl. VAT)."),
+        (
+            "serenite",
+            13 * 45,
+            "Appointment cancelled late: the session is consumed (15 minutes of your hour bank; 30 minutes billed, "
+            "€50.00 excl. VAT).",
+        ),
+    ],
+)
+def test_a_late_cancellation_is_said_wholly_in_english(any_app, client, auth, tier, taken, shown):
+    _company, contact = _contact(tier, taken=taken)
+    contact.locale = "en"
+    db.session.commit()
+    booking = bookings.book(contact, "erplib", START, NOW)
+    with time_machine.travel(datetime(2026, 12, 8, 8, tzinfo=UTC), tick=False):
+        auth.login(contact.email)
+        done = client.post(f"/portail/rendez-vous/{booking.id}/annuler", follow_redirects=True)
+    assert shown in html.unescape(done.get_data(as_text=True))
+
+
 def test_a_started_session_offers_no_cancellation_and_refuses_one_with_its_reason(any_app, client, auth):
     company, contact = _contact("serenite")
     booking = bookings.book(contact, "erplib", START, NOW)

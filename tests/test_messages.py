@@ -273,3 +273,23 @@ def test_templates_show_no_text_outside_the_catalogue():
         if set(parser.words) - names:
             found[str(path.relative_to(ROOT))] = sorted(set(parser.words) - names)
     assert not found, found
+
+
+def test_every_sentence_marked_in_the_code_has_its_english():
+    """Read from the syntax tree, not from pybabel's extraction, which misses a `_()` written inside another's
+    arguments (two of the late cancellation's sentences reached English pages in French that way)."""
+    from babel.messages.pofile import read_po
+
+    po = ROOT / "booking" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    english = {m.id: m.string for m in read_po(po.open("rb")) if m.id}
+    missing = []
+    for path, tree in _trees("booking"):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            first = node.args[0]
+            marked = name in ("_", "_l", "gettext", "lazy_gettext") and isinstance(first, ast.Constant)
+            if marked and not english.get(first.value):
+                missing.append(f"{path}:{node.lineno} {first.value!r}")
+    assert not missing, missing

@@ -123,7 +123,10 @@ def test_the_client_reads_the_quote_and_accepts_in_a_second_step(serenite, clien
         assert world["expert"].name in page and "inclus dans votre formule" in page and "Patient" not in page
         assert fr(total) in page and "Valable jusqu'au" in page
         one_click = client.post(f"/portail/priorite/{request.id}/accepter")  # the old one-click form
-        assert one_click.status_code == 200 and "Confirmer et accepter" in one_click.get_data(as_text=True)
+        asked = plain(one_click.get_data(as_text=True))
+        # the amount agreed to says its tax basis, as every amount of the quote does
+        assert one_click.status_code == 200 and f"vous acceptez de payer {fr(total)} HT." in asked
+        assert f"Confirmer et accepter ({fr(total)} HT)" in asked
         f.reread()
         assert db.session.get(PriorityRequest, request.id).status == "planned"
         done = client.post(f"/portail/priorite/{request.id}/accepter", data={"plan_id": plan.id}, follow_redirects=True)

@@ -27,6 +27,12 @@ def will_happen(told: Cancellation, held: bool) -> list[str]:
     if held:
         return [_("Rien n'a encore été compté : le créneau sera rendu aux autres clients.")]
     lines = []
+    if told.late and not (told.included_minutes or told.billable_minutes):
+        # an included service: nothing to consume or bill, as its page said before (`cancel_limit`)
+        return [
+            _("Moins de 24 heures ouvrées avant le rendez-vous : l'annulation sera enregistrée comme tardive."),
+            _("Rien ne vous sera décompté ni facturé."),
+        ]
     if told.late:
         lines.append(_("Moins de 24 heures ouvrées avant le rendez-vous : la séance est décomptée."))
         if told.included_minutes:
@@ -65,28 +71,23 @@ def happened(told: Cancellation, was_held: bool) -> str:
     if was_held:
         return _("Créneau libéré : rien ne vous est compté.")
     if told.late:
-        return _(
-            "Rendez-vous annulé tardivement : la séance est décomptée (%(what)s).",
-            what=" ; ".join(
-                (
-                    [_("%(minutes)s de votre banque d'heures", minutes=minutes_label(told.included_minutes))]
-                    if told.included_minutes
-                    else []
-                )
-                + (
-                    [
-                        _(
-                            "%(minutes)s facturées, %(price)s HT",
-                            minutes=minutes_label(told.billable_minutes),
-                            price=money(told.price_eur),
-                        )
-                    ]
-                    if told.billable_minutes
-                    else []
+        # each part a sentence of its own in the catalogue (a `_()` inside another's arguments is not extracted)
+        consumed = []
+        if told.included_minutes:
+            consumed.append(_("%(minutes)s de votre banque d'heures", minutes=minutes_label(told.included_minutes)))
+        if told.billable_minutes:
+            consumed.append(
+                _(
+                    "%(minutes)s facturées, %(price)s HT",
+                    minutes=minutes_label(told.billable_minutes),
+                    price=money(told.price_eur),
                 )
             )
-            or _("sans frais"),
-        )
+        if not consumed:
+            return _(
+                "Rendez-vous annulé ; l'annulation est enregistrée comme tardive, rien ne vous est décompté ni facturé."
+            )
+        return _("Rendez-vous annulé tardivement : la séance est décomptée (%(what)s).", what=_listed(consumed))
     parts = []
     if told.included_minutes:
         parts.append(_("%(minutes)s rendues à votre banque d'heures", minutes=minutes_label(told.included_minutes)))
@@ -94,4 +95,10 @@ def happened(told: Cancellation, was_held: bool) -> str:
         parts.append(
             _("%(minutes)s facturables qui ne seront pas facturées", minutes=minutes_label(told.billable_minutes))
         )
-    return _("Rendez-vous annulé : %(what)s.", what=" ; ".join(parts) or _("rien ne vous est facturé"))
+    what = _listed(parts) if parts else _("rien ne vous est facturé")
+    return _("Rendez-vous annulé : %(what)s.", what=what)
+
+
+def _listed(parts: list[str]) -> str:
+    """Parts of one sentence, with the reader's punctuation between them (« ; » in French, "; " in English)."""
+    return _(" ; ").join(parts)

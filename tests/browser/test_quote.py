@@ -44,6 +44,6 @@ def test_the_client_reads_the_quote_and_accepts_it_in_a_second_step(browser, liv
 
     client.get_by_role("link", name="Accepter ce devis…").click()
     expect(client.get_by_role("heading", name="Confirmer l'acceptation du devis")).to_be_visible()
-    client.get_by_role("button", name=f"Confirmer et accepter ({total})").click()
+    client.get_by_role("button", name=f"Confirmer et accepter ({total} HT)").click()
     expect(client.get_by_role("status").first).to_contain_text("Devis accepté")
     expect(client.get_by_text("Accepté le")).to_be_visible()
