@@ -63,3 +63,28 @@ def test_major_install_notes_client_and_planner(app, client, auth):
         )
         listing = client.get("/planification/interventions").get_data(as_text=True)
         assert "2 serveurs, Oracle 19c" in listing and "https://notes.example/12.1" in listing
+
+
+def test_a_cancelled_install_takes_no_more_notes_and_offers_no_calendar_file(app, client, auth):
+    """Its page shows the analysis as it was, without the form or the .ics link; a notes form sent from a page
+    read before the cancellation is refused with the booking's state, and nothing changes."""
+    company = f.company("serenite", contract_start=date(2026, 1, 1))
+    contact = f.user("client", company)
+    f.consultant(skills=("installation",))
+    db.session.commit()
+    install = bookings.book(contact, "major_install", datetime(2026, 12, 9, 9, tzinfo=PARIS), NOW, environment="test")
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        before = client.get(f"/portail/rendez-vous/{install.id}").get_data(as_text=True)
+        assert f"/portail/rendez-vous/{install.id}/analyse" in before and ".ics" in before
+        client.post(f"/portail/rendez-vous/{install.id}/analyse", data={"notes": "2 serveurs"})
+        bookings.cancel(contact, install, NOW)
+        sent = client.post(
+            f"/portail/rendez-vous/{install.id}/analyse", data={"notes": "plus rien"}, follow_redirects=True
+        )
+        page = sent.get_data(as_text=True)
+    assert "Ce rendez-vous est déjà annulé : ses notes ne se modifient plus." in page
+    assert f"/portail/rendez-vous/{install.id}/analyse" not in page and "Ajouter à mon agenda" not in page
+    assert 'data-testid="analysis">2 serveurs<' in page
+    f.reread()
+    assert db.session.get(type(install), install.id).analysis_notes == "2 serveurs"

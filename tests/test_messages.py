@@ -129,8 +129,14 @@ def test_the_page_says_the_refusal_in_the_readers_language(app, client, auth, fr
 
 def test_the_services_page_says_why_in_english(app, client, auth, frozen):
     _, page = _page(client, auth, _client("serenite", "en"), "/portail/reserver")
-    assert "Not available:</strong> Priority consulting is requested (duration, skill, description)" in page
+    assert "Not available.</strong> Priority consulting is requested (duration, skill, description)" in page
     assert "Le conseil prioritaire" not in page
+
+
+def test_the_services_page_says_why_as_a_sentence_of_its_own_in_french(app, client, auth, frozen):
+    """The reason is a sentence of its own (capital letter and all), after « Non disponible. », not after a colon."""
+    _, page = _page(client, auth, _client("serenite"), "/portail/reserver")
+    assert "Non disponible.</strong> Le conseil prioritaire se demande" in html.unescape(page)
 
 
 def test_the_hour_bank_shows_its_notes_in_english(app, client, auth, frozen):

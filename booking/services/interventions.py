@@ -124,6 +124,9 @@ def rebook(actor: User, booking: Booking, start: datetime, now: datetime) -> Boo
     )
 
 
+NOTED = ("held", "confirmed")  # the states in which an install's notes may still change
+
+
 def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:
     """Major installs: the client's environment analysis, or the planner's list of the version's changes."""
     allowed = {"client": "analysis_notes", "planner": "version_changes", "admin": "version_changes"}
@@ -132,6 +135,8 @@ def set_notes(actor: User, booking: Booking, field: str, text: str) -> Booking:
             _l("Ces notes ne concernent que les installations de version majeure."), code="not_major_install"
         )
     with locking.locked([locking.company(booking.company_id)]):
+        # notes prepare an install: one that will not take place (cancelled, expired, postponed) or is over takes none
+        bookings.recheck(booking, None, NOTED, _l("ses notes ne se modifient plus"))
         setattr(booking, field, text.strip()[:20000])
         audit.record(actor, f"booking.{field}", booking)
     return booking
