@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from calendars.worktime import BusinessDuration
 
 DEFAULT_FILE = Path(__file__).with_name("contract.toml")
@@ -24,7 +26,12 @@ PRICE_ITEMS = ("erplib_hour", "priority_consulting_day", "priority_consulting_ho
 
 
 class ContractError(ValueError):
-    """The contract file is unreadable or inconsistent."""
+    """The contract file is unreadable or inconsistent: the message names the key, for whoever edits the file. A rule
+    that the admin page edits may add a sentence in the reader's language, a stable code and the form field."""
+
+    def __init__(self, message: str, sentence=None, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.sentence, self.code, self.field = sentence, code, field
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,7 @@ POLICY_BOUNDS = {
     "notice_hours": (0, 400),
     "horizon_days": (1, 730),
     "buffer_minutes": (0, 240),
-    "grid_minutes": (5, 240),
+    "grid_minutes": (5, 60),
     "cancel_cutoff_hours": (0, 400),
     "hold_minutes": (1, 1440),
     "follow_up_hold_hours": (1, 720),
@@ -206,6 +213,9 @@ POLICY_BOUNDS = {
     "callback_risk_hours": (0, 400),
 }
 SERVICE_HOURS = ("prerequisites_gate_hours", "prerequisites_reminder_hours")
+# The start grid is counted in minutes past each hour (availability, why-not, the solver's timeline): a step that
+# divides the hour puts a start on every whole hour, so on the 09:00 and 14:00 openings; 7 would give 09:06.
+GRID_STEPS = (5, 6, 10, 12, 15, 20, 30, 60)  # from POLICY_BOUNDS' 5 up: every divisor of 60
 
 
 def _policy(raw: dict) -> BookingPolicy:
@@ -217,7 +227,24 @@ def _policy(raw: dict) -> BookingPolicy:
         value = getattr(policy, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ContractError(f"booking.{name}: {value!r} must be a whole number from {low} to {high}")
+    _check_grid(policy.grid_minutes, "booking.grid_minutes", "grid_minutes")
     return policy
+
+
+def _check_grid(value, where: str, field: str | None = None) -> None:
+    """A start grid divides the hour (GRID_STEPS), else every start would drift off the whole hours."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in GRID_STEPS:
+        return
+    raise ContractError(
+        f"{where}: {value!r} must divide the hour: one of {', '.join(map(str, GRID_STEPS))} minutes",
+        _l(
+            "une grille de %(minutes)s minutes ne divise pas l'heure : les débuts ne tomberaient plus tous sur les "
+            "heures pleines (9 h 00, 14 h 00). Choisissez 5, 6, 10, 12, 15, 20, 30 ou 60 minutes.",
+            minutes=value,
+        ),
+        code="invalid_grid",
+        field=field,
+    )
 
 
 # A booking lasts at most a day's minutes or MAX_DAYS business days: overlap queries look back no further than
@@ -293,6 +320,8 @@ def parse(raw: dict) -> Contract:
     services = {kind: _service(kind, data) for kind, data in raw.get("services", {}).items()}
     for service in services.values():
         _check_service_hours(service)
+        if service.grid_minutes is not None:
+            _check_grid(service.grid_minutes, f"services.{service.kind}.grid_minutes")
     tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
     if not tiers or not services:
         raise ContractError("The contract needs at least one tier and one service")

@@ -267,7 +267,7 @@ def test_the_contract_rules_are_previewed_then_applied_audited_and_exported(app,
         (lambda t: t.replace("erplib_hour = 120", "erplib_hour = -5", 1), "must be euros, at most two decimals"),
         (
             lambda t: t.replace("grid_minutes = 15          #", "grid_minutes = 0          #", 1),
-            "booking.grid_minutes: 0 must be a whole number from 5 to 240",
+            "booking.grid_minutes: 0 must be a whole number from 5 to 60",
         ),
         (lambda t: t + "\n[tiers.standard\n", "contract.toml:"),
     ],
@@ -296,6 +296,75 @@ def test_rules_out_of_bounds_are_shown_in_place(app, client, auth):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'value="0"' in page and 'value="quatre"' in page and page.count('aria-invalid="true"') >= 2
+
+
+GRID_REFUSED = {
+    "fr": "Contrat refusé, rien n'a changé : une grille de 7 minutes ne divise pas l'heure : les débuts ne tomberaient "
+    "plus tous sur les heures pleines (9 h 00, 14 h 00). Choisissez 5, 6, 10, 12, 15, 20, 30 ou 60 minutes.",
+    "en": "Contract refused, nothing changed: a 7-minute grid does not divide the hour: starts would no longer all "
+    "fall on the whole hours (9:00, 14:00). Choose 5, 6, 10, 12, 15, 20, 30 or 60 minutes.",
+}
+
+
+def _packaged_text() -> str:
+    return contract_store.normalise(contract.DEFAULT_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_a_start_grid_that_does_not_divide_the_hour_is_refused_beside_its_field(app, client, auth, locale):
+    """A 7-minute grid passes the bounds (5-60) but would put starts at 09:06, 09:13…: the contract's own check
+    refuses it, in the admin's language, beside the field; nothing is previewed or applied."""
+    admin = f.user("admin", locale=locale)
+    db.session.commit()
+    auth.login(admin.email)
+    response = client.post("/admin/contrat/apercu", data=_rules(grid_minutes=7))
+    assert response.status_code == 422
+    page = unescape(response.get_data(as_text=True))
+    grid = re.search(r'<input[^>]*name="grid_minutes"[^>]*>', page)[0]
+    assert 'value="7"' in grid and 'aria-invalid="true"' in grid and 'aria-describedby="grid_minutes-errors"' in grid
+    assert f'<span class="error" id="grid_minutes-errors">{GRID_REFUSED[locale]}</span>' in page
+    assert 'data-testid="diff"' not in page and page.count('aria-invalid="true"') == 1
+    # posted straight to the apply step, the same text is refused as well: no version, the grid in force unchanged
+    text = contract_store.set_value(_packaged_text(), "booking", "grid_minutes", 7)
+    client.post("/admin/contrat/appliquer", data={"apply-text": text, "apply-based_on": ""})
+    assert db.session.scalar(select(func.count()).select_from(ContractVersion)) == 0
+    with app.test_request_context():
+        assert contract.current().policy.grid_minutes == 15
+
+
+def test_the_grid_refusal_carries_its_code_for_any_caller(app):
+    """The one check (contract_store.check) that the page, and any API editing the contract, goes through:
+    problem+json would carry 422 and `invalid_grid`, the text form the same sentence."""
+    with pytest.raises(Invalid) as refused:
+        contract_store.check(contract_store.set_value(_packaged_text(), "booking", "grid_minutes", 7))
+    assert (refused.value.status, refused.value.code, refused.value.field) == (422, "invalid_grid", "grid_minutes")
+    assert refused.value.message == GRID_REFUSED["fr"]
+    with pytest.raises(Invalid) as other:
+        contract_store.check(contract_store.set_value(_packaged_text(), "booking", "notice_hours", -1))
+    assert other.value.code == "invalid" and other.value.field is None  # the other rules keep their plain refusal
+
+
+@pytest.mark.parametrize("minutes", [20, 30])
+def test_a_start_grid_that_divides_the_hour_is_applied_and_the_slots_start_at_the_opening(app, client, auth, minutes):
+    _planner(auth, "admin")
+    preview = client.post("/admin/contrat/apercu", data=_rules(grid_minutes=minutes))
+    assert preview.status_code == 200
+    page = unescape(preview.get_data(as_text=True))
+    assert "-grid_minutes = 15" in page and f"+grid_minutes = {minutes}" in page
+    text = unescape(re.search(r'name="apply-text"[^>]*value="([^"]*)"', preview.get_data(as_text=True))[1])
+    assert client.post("/admin/contrat/appliquer", data={"apply-text": text, "apply-based_on": ""}).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(ContractVersion)) == 1
+    f.consultant()
+    company = f.company("standard")
+    db.session.commit()
+    day = working_day()
+    with app.test_request_context():
+        assert contract.current().policy.grid_minutes == minutes
+        start, end = availability.local_range(day, day)
+        found = availability.slots("erplib", company, start, end, datetime.now(UTC))
+    starts = [s.start.astimezone(PARIS).strftime("%H:%M") for s in found]
+    assert starts[:3] == ["09:00", f"09:{minutes:02d}", f"{9 + 2 * minutes // 60:02d}:{2 * minutes % 60:02d}"]
+    assert "14:00" in starts
 
 
 def test_the_audit_log_is_searched_by_company_booking_user_and_day(app, client, auth):

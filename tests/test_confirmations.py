@@ -271,7 +271,7 @@ def test_rotating_or_revoking_a_feed_asks_first(any_app, client, auth, path, que
 
 
 def _feed_url(page: str) -> str | None:
-    found = re.search(r'value="(https?://[^"]+/calendars/[^"]+\.ics)"[^>]*data-testid="feed-url"', page)
+    found = re.search(r'data-testid="feed-url">(https?://[^<]+/calendars/[^<]+\.ics)</code>', page)
     return found[1] if found else None
 
 

@@ -152,3 +152,47 @@ def test_price_list_per_tier(tier, item, price):
 def test_a_bad_price_is_refused(prices, message):
     with pytest.raises(contract.ContractError, match=message):
         contract._prices("standard", prices)
+
+
+def _grid(tmp_path, policy: int | None = None, service: int | None = None):
+    """The packaged contract with the booking grid and/or erplib's own grid replaced, loaded from a file."""
+    text = contract.DEFAULT_FILE.read_text()
+    if policy is not None:
+        text = text.replace("grid_minutes = 15          #", f"grid_minutes = {policy}          #", 1)
+    if service is not None:
+        text = text.replace('span = "block"\ngrid_minutes = 15', f'span = "block"\ngrid_minutes = {service}', 1)
+    path = tmp_path / "contract.toml"
+    path.write_text(text)
+    return contract.load(path)
+
+
+@pytest.mark.parametrize("minutes", [5, 6, 10, 12, 15, 20, 30, 60])
+def test_a_grid_that_divides_the_hour_is_accepted(tmp_path, minutes):
+    assert _grid(tmp_path, policy=minutes).policy.grid_minutes == minutes
+    assert _grid(tmp_path, service=minutes).service("erplib").grid_minutes == minutes
+
+
+@pytest.mark.parametrize("minutes", [7, 25, 45, 50])
+def test_a_grid_that_does_not_divide_the_hour_is_refused_with_its_code_and_field(tmp_path, minutes):
+    """Starts are counted from each whole hour: 7 would put them at 09:06, 09:13…, never at the 09:00 opening."""
+    with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must divide the hour") as e:
+        _grid(tmp_path, policy=minutes)
+    assert (e.value.code, e.value.field) == ("invalid_grid", "grid_minutes")
+    assert f"une grille de {minutes} minutes ne divise pas l'heure" in str(e.value.sentence)
+    with pytest.raises(contract.ContractError, match=rf"services\.erplib\.grid_minutes: {minutes} must divide"):
+        _grid(tmp_path, service=minutes)
+
+
+@pytest.mark.parametrize("minutes", [0, 4, 90, 120, 240])
+def test_a_grid_outside_five_to_sixty_minutes_is_refused(tmp_path, minutes):
+    """Above an hour a grid would be counted from midnight (120: 10:00, 12:00, never the 09:00 opening)."""
+    with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must be a whole number"):
+        _grid(tmp_path, policy=minutes)
+    assert contract.POLICY_BOUNDS["grid_minutes"] == (5, 60)
+    assert all(60 % step == 0 for step in contract.GRID_STEPS)
+
+
+def test_the_packaged_contract_keeps_a_grid_that_divides_the_hour():
+    terms = contract.load()
+    assert terms.policy.grid_minutes in contract.GRID_STEPS
+    assert all(s.grid_minutes in contract.GRID_STEPS for s in terms.services.values() if s.grid_minutes is not None)

@@ -66,12 +66,15 @@ def _text(version: int | None) -> str:
 
 
 def check(text: str) -> contract.Contract:
-    """The contract this text describes, or Invalid with the loader's own error."""
+    """The contract this text describes, or Invalid with the loader's own error (a rule's sentence and code)."""
     if len(text) > MAX_TEXT:
         raise Invalid(_("Contrat refusé : le texte dépasse %(n)d caractères.", n=MAX_TEXT))
     try:
         return contract.parse_text(text, "contract.toml")
-    except (contract.ContractError, ValueError) as exc:
+    except contract.ContractError as exc:  # a rule's own sentence, code and field where it has them
+        error = _("Contrat refusé, rien n'a changé : %(error)s", error=str(exc.sentence or exc))
+        raise Invalid(error, code=exc.code, field=exc.field) from None
+    except ValueError as exc:
         raise Invalid(_("Contrat refusé, rien n'a changé : %(error)s", error=str(exc))) from None
 
 

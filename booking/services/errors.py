@@ -91,6 +91,7 @@ CODES = (
     "invalid_tier",
     "same_tier",
     "invalid_contract_start",
+    "invalid_grid",
     "change_in_past",
     "change_started",
     "change_too_far",

@@ -1,6 +1,6 @@
-// A secret shown once (a new API token): a button copies it to the clipboard and says so. Without scripts, or
-// where the page may not write to the clipboard (plain HTTP), the button stays hidden and the secret is
-// selected by a click (user-select: all).
+// A secret shown once (a new API token, a new calendar address): a button copies it to the clipboard and says
+// so. Without scripts, or where the page may not write to the clipboard (plain HTTP), the button stays hidden
+// and the secret is selected by a click (user-select: all).
 (function () {
   "use strict";
   if (!navigator.clipboard || !window.isSecureContext) {
