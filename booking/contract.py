@@ -238,7 +238,7 @@ def _check_grid(value, where: str, field: str | None = None) -> None:
     raise ContractError(
         f"{where}: {value!r} must divide the hour: one of {', '.join(map(str, GRID_STEPS))} minutes",
         _l(
-            "une grille de %(minutes)s minutes ne divise pas l'heure : les débuts ne tomberaient plus tous sur les "
+            "une grille de %(minutes)s minutes ne divise pas l'heure, et les débuts ne tomberaient plus tous sur les "
             "heures pleines (9 h 00, 14 h 00). Choisissez 5, 6, 10, 12, 15, 20, 30 ou 60 minutes.",
             minutes=value,
         ),

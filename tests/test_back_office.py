@@ -299,9 +299,9 @@ def test_rules_out_of_bounds_are_shown_in_place(app, client, auth):
 
 
 GRID_REFUSED = {
-    "fr": "Contrat refusé, rien n'a changé : une grille de 7 minutes ne divise pas l'heure : les débuts ne tomberaient "
+    "fr": "Contrat refusé, rien n'a changé : une grille de 7 minutes ne divise pas l'heure, et les débuts ne tomberaient "
     "plus tous sur les heures pleines (9 h 00, 14 h 00). Choisissez 5, 6, 10, 12, 15, 20, 30 ou 60 minutes.",
-    "en": "Contract refused, nothing changed: a 7-minute grid does not divide the hour: starts would no longer all "
+    "en": "Contract refused, nothing changed: a 7-minute grid does not divide the hour, so starts would no longer all "
     "fall on the whole hours (9:00, 14:00). Choose 5, 6, 10, 12, 15, 20, 30 or 60 minutes.",
 }
 
