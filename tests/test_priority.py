@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
+from flask import render_template_string
 from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -185,6 +187,20 @@ def test_planner_pages_show_progress_and_diff(world, client, auth):
         auth.login(world["planner"].email)
         page = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
         assert "Rendez-vous déplacés" in page and "Patient SARL" in page and "Appliquer le plan" in page
+        # the heading says how good the plan is in words, not the solver's status and figures
+        heading = re.search(r'data-testid="plan-heading">(.*?)</h2>', page).group(1)
+        assert re.fullmatch(
+            r"Plan proposé <small>\(le meilleur (possible|trouvé dans le temps imparti)\)</small>", heading
+        )
+        assert not re.search(r"OPTIMAL|FEASIBLE|valeur|borne", page)
+        # the moved bookings stack on a phone, each cell named by its column
+        moved = page[
+            page.index("<h2>Rendez-vous déplacés</h2>") : page.index("</table>", page.index("<h2>Rendez-vous déplacés"))
+        ]
+        assert '<table class="stack">' in moved
+        cells = re.findall(r"<td([^>]*)>", moved)
+        assert cells and all("data-label=" in c for c in cells)
+        assert {'data-label="Après"', 'data-label="Compensation"'} <= {c.strip() for c in cells}
         # each bar of the before/after timelines is named by its service and times, not by a tooltip alone
         assert re.search(r'role="img" aria-label="Session ERP-Lib \(45 min\), \d\d:\d\d–\d\d:\d\d"', page)
         week = client.get("/planification/semaine?semaine=2026-12-07").get_data(as_text=True)
@@ -192,13 +208,33 @@ def test_planner_pages_show_progress_and_diff(world, client, auth):
 
 
 @pytest.mark.parametrize(
-    "locale, duration, unit, plan_line",
+    "locale, duration, unit, plan_line, headings",
     [
-        ("fr", "2 heures", "heures", "Conseil prioritaire :</strong> "),
-        ("en", "2 hours", "hours", "Priority consulting:</strong> "),
+        (
+            "fr",
+            "2 heures",
+            "heures",
+            "Conseil prioritaire :</strong> ",
+            {
+                "OPTIMAL": "Plan proposé <small>(le meilleur possible)</small>",
+                "FEASIBLE": "Plan proposé <small>(le meilleur trouvé dans le temps imparti)</small>",
+            },
+        ),
+        (
+            "en",
+            "2 hours",
+            "hours",
+            "Priority consulting:</strong> ",
+            {
+                "OPTIMAL": "Proposed plan <small>(the best possible)</small>",
+                "FEASIBLE": "Proposed plan <small>(the best found in the time allowed)</small>",
+            },
+        ),
     ],
 )
-def test_durations_read_as_words_and_colons_follow_the_language(world, client, auth, locale, duration, unit, plan_line):
+def test_durations_read_as_words_and_colons_follow_the_language(
+    world, client, auth, locale, duration, unit, plan_line, headings
+):
     world["requester"].locale = world["planner"].locale = locale
     db.session.commit()
     with time_machine.travel(NOW, tick=True):
@@ -211,6 +247,8 @@ def test_durations_read_as_words_and_colons_follow_the_language(world, client, a
         planner = client.get(f"/planification/priorite/{request.id}").get_data(as_text=True)
     assert f"{duration}, " in mine and f'<option value="hours">{unit}</option>' in mine
     assert f"<dd>{duration}</dd>" in planner and plan_line in planner
+    heading = re.search(r'data-testid="plan-heading">(.*?)</h2>', planner).group(1)
+    assert heading in (headings["OPTIMAL"], headings["FEASIBLE"])
     assert "(s)" not in mine + planner and "</strong> :" not in planner
 
 
@@ -259,3 +297,25 @@ def test_a_twin_apply_that_read_the_plan_ready_is_refused_under_the_locks(world)
         db.session.expire_all()
         assert counts() == before and db.session.get(ReshufflePlan, plan.id).status == "applied"
         assert db.session.scalar(select(func.count()).where(Booking.kind == "priority_consulting")) == 1
+
+
+@pytest.mark.parametrize(
+    "status, locale, heading",
+    [
+        ("OPTIMAL", "fr", "Plan proposé <small>(le meilleur possible)</small>"),
+        ("FEASIBLE", "fr", "Plan proposé <small>(le meilleur trouvé dans le temps imparti)</small>"),
+        ("OPTIMAL", "en", "Proposed plan <small>(the best possible)</small>"),
+        ("FEASIBLE", "en", "Proposed plan <small>(the best found in the time allowed)</small>"),
+    ],
+)
+def test_the_plans_heading_says_how_good_it_is_in_words(app, status, locale, heading):
+    """The two statuses a plan shown can have (plan_compute fails the others), without the solver's figures."""
+    plan = SimpleNamespace(id=1, status="applied", request=None)
+    objective = {"value": 714, "best_bound": 714, "compensation_eur": 0}
+    diff = SimpleNamespace(status=status, objective=objective, placements=[], moves=[], per_client=[], timelines=[])
+    with app.test_request_context(), force_locale(locale):
+        page = render_template_string(
+            '{% from "priority/_plan.html" import show_plan %}{{ show_plan(plan, diff, None) }}', plan=plan, diff=diff
+        )
+    assert re.search(r'data-testid="plan-heading">(.*?)</h2>', page).group(1) == heading
+    assert "714" not in page and status not in page

@@ -154,6 +154,9 @@ class PrerequisiteCheck(db.Model):
     booking: Mapped[Booking] = relationship(back_populates="checks")
 
 
+REFUSAL_REASON_MAX = 500  # a few sentences: what a client can act on, not a letter
+
+
 class PriorityRequest(db.Model):
     """A client's request for urgent priority consulting, accepted by a planner."""
 
@@ -185,6 +188,10 @@ class PriorityRequest(db.Model):
     # reads it then, whatever the contract's rates become; 0 again if a planner cancels every day of it.
     consulting_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A planner's refusal: why, in their words, shown to the client and mailed to them (requests refused before
+    # migration 0026 have none).
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refusal_reason: Mapped[str | None] = mapped_column(String(REFUSAL_REASON_MAX))
 
     company: Mapped[Company] = relationship()  # noqa: F821
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])  # noqa: F821

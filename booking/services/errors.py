@@ -128,6 +128,8 @@ CODES = (
     "invalid_duration",
     "unknown_skill",
     "agreement_missing",
+    "reason_missing",
+    "reason_too_long",
     "no_quote",
     "quote_changed",
     "quote_expired",

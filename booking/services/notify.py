@@ -9,14 +9,14 @@ from functools import cache
 
 from babel import numbers
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from calendars.invite import EventData, Person
 from calendars.worktime import PARIS
 
 from .. import labels
-from ..date_format import in_french
+from ..date_format import format_date, in_french
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
 from . import links, mail, quotes
@@ -204,6 +204,29 @@ def quote_ready(request: PriorityRequest, plan: ReshufflePlan) -> None:
         f"{total} HT au total, valable jusqu'au {until}.\n\nLisez-le (dates, consultant, rendez-vous déplacés) "
         f"et acceptez-le ici : {link}\n"
     )
+    mail.queue([request.requester.email], subject, body)
+
+
+def request_refused(request: PriorityRequest) -> None:
+    """Tell the requester that a planner refused their request, why, and what they can do instead: in the language
+    of their account (the mail is theirs alone, unlike a booking's, which consultants read too)."""
+    site = current_app.config["PUBLIC_URL"].rstrip("/")
+    with force_locale(request.requester.locale or "fr"):
+        subject = gettext("Demande de conseil prioritaire refusée")
+        asked = gettext(
+            "Un planificateur a refusé votre demande de conseil prioritaire du %(day)s (%(duration)s, %(skill)s).",
+            day=format_date(request.requested_at, "d MMMM yyyy"),
+            duration=labels.duration_label(request.amount, request.unit),
+            skill=labels.SKILLS.get(request.skill, request.skill),
+        )
+        why = gettext("Motif : %(reason)s", reason=request.refusal_reason)
+        next_steps = gettext(
+            "Vous pouvez réserver un rendez-vous ordinaire (%(book)s) ou envoyer une nouvelle demande qui tient compte "
+            "de ce motif (%(requests)s).",
+            book=f"{site}/portail/reserver",
+            requests=f"{site}/portail/priorite",
+        )
+        body = "\n\n".join((gettext("Bonjour,"), asked, why, next_steps)) + "\n"
     mail.queue([request.requester.email], subject, body)
 
 

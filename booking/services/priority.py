@@ -25,6 +25,7 @@ from ..models import (
     User,
     overlapping,
 )
+from ..models.bookings import REFUSAL_REASON_MAX
 from . import audit, consultants, locking, notify, quotes, reshuffle, solver_ids
 from .errors import Conflict, Invalid, NotEntitled
 from .plan_compute import snapshot
@@ -92,15 +93,55 @@ def request_consulting(
 
 
 def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -> ReshufflePlan | None:
-    """The planner accepts (and a plan starts computing) or refuses a request."""
+    """The planner accepts (and a plan starts computing) or refuses a request; a refusal goes through `refuse`,
+    which needs the reason the client is told."""
+    if not accept:
+        refuse(actor, request, "", now)  # refused for its missing reason: no refusal without one
+        return None
     with locking.locked([locking.company(request.company_id)]):
-        if request.status != "requested":  # read under the lock: two planners deciding at once, one wins
-            raise Conflict(_l("Cette demande a déjà été traitée."), code="state_changed")
-        request.status = "accepted" if accept else "refused"
-        if accept:
-            request.accepted_at, request.accepted_by_id = now, actor.id
-        audit.record(actor, "priority.accept" if accept else "priority.refuse", request)
-    return start(actor, "priority", now, request=request) if accept else None
+        check_undecided(request, reread=True)
+        request.status = "accepted"
+        request.accepted_at, request.accepted_by_id = now, actor.id
+        audit.record(actor, "priority.accept", request)
+    return start(actor, "priority", now, request=request)
+
+
+def refuse(actor: User, request: PriorityRequest, reason: str, now: datetime) -> None:
+    """A planner refuses a request, saying why: the reason is kept on the request, shown on the client's page
+    and mailed to the requester in their language, with what they can do instead."""
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(
+            _l("Indiquez le motif du refus : le client le reçoit et peut agir en conséquence."),
+            code="reason_missing",
+            field="reason",
+        )
+    if len(reason) > REFUSAL_REASON_MAX:
+        raise Invalid(
+            _l("Motif trop long : %(max)d caractères au plus.", max=REFUSAL_REASON_MAX),
+            code="reason_too_long",
+            field="reason",
+        )
+    with locking.locked([locking.company(request.company_id)]):
+        check_undecided(request, reread=True)
+        request.status, request.refused_at, request.refusal_reason = "refused", now, reason
+        audit.record(actor, "priority.refuse", request, reason=reason)
+        notify.request_refused(request)
+
+
+def check_undecided(request: PriorityRequest, *, reread: bool = False) -> None:
+    """Refused once decided. The decisions read the status again under the company's lock (`reread`), whatever the
+    session held: two planners deciding at once (or a page left open), one wins."""
+    if reread:
+        db.session.refresh(request, ["status"])
+    if request.status != "requested":
+        raise Conflict(
+            _l(
+                "Cette demande a déjà été traitée : elle est « %(status)s ». Rechargez la page pour voir la décision.",
+                status=labels.STATUSES.get(request.status, request.status),
+            ),
+            code="state_changed",
+        )
 
 
 def start(

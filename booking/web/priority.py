@@ -1,5 +1,5 @@
-"""Priority consulting and reshuffle plans, the planner's side: decide on a request, follow the plan's
-progress, read its diff, apply or recompute it (priority plans and absence repairs alike)."""
+"""Priority consulting and reshuffle plans, the planner's side: accept a request or refuse it with a reason, follow
+the plan's progress, read its diff, apply or recompute it (priority plans and absence repairs alike)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from flask_login import current_user
 from ..auth import role_required
 from ..extensions import db
 from ..models import PriorityRequest, ReshufflePlan
+from ..models.bookings import REFUSAL_REASON_MAX
 from ..models.types import utcnow
 from ..services import plan_view, priority, quotes
 from ..services.errors import Invalid, ServiceError
-from .forms.priority import ApplyPlanForm
+from .forms import refused
+from .forms.priority import ApplyPlanForm, RefuseRequestForm
 from .money import eur
 from .refusals import flash_refusal
 
@@ -48,11 +50,44 @@ def request_page(request_id: int):
 @role_required("planner", "admin")
 def decide(request_id: int):
     found = request_for(request_id)
+    if request.form.get("decision") != "accept":  # a refusal asks for its reason first (a page with the old button)
+        return redirect(url_for("priority.refuse", request_id=request_id))
     try:
-        priority.decide(current_user, found, request.form.get("decision") == "accept", utcnow())
+        priority.decide(current_user, found, True, utcnow())
     except ServiceError as error:
         flash_refusal(error)
+    else:
+        flash(_("Demande acceptée : le plan se calcule ; le client recevra le devis par courriel."), "success")
     return redirect(url_for("priority.request_page", request_id=request_id))
+
+
+@bp.route("/planification/priorite/<int:request_id>/refus", methods=["GET", "POST"])
+@role_required("planner", "admin")
+def refuse(request_id: int):
+    """What refusing does and the reason the client will read, then the refusal (no JavaScript needed)."""
+    found = request_for(request_id)
+    form, status = RefuseRequestForm(), 200
+    if form.validate_on_submit():
+        try:
+            priority.refuse(current_user, found, form.reason.data, utcnow())
+        except ServiceError as error:
+            refused(form, error)
+            status = error.status
+        else:
+            flash(
+                _("Demande refusée : %(name)s recevra votre motif par courriel.", name=found.requester.name), "success"
+            )
+            return redirect(url_for("priority.request_page", request_id=request_id))
+    elif form.is_submitted():
+        status = 422
+    if found.status != "requested" and not form.form_errors:  # decided by another planner: said, and no form
+        try:
+            priority.check_undecided(found)
+        except ServiceError as error:
+            refused(form, error)
+            status = error.status if form.is_submitted() else 200
+    page = render_template("priority/refuse.html", req=found, form=form, reason_max=REFUSAL_REASON_MAX)
+    return page, status
 
 
 @bp.post("/planification/plans/<int:plan_id>/appliquer")

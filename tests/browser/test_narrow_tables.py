@@ -1,13 +1,23 @@
 """Wide tables on a phone: one "label : value" block per row, nothing cut off and the actions in view; on a
 laptop the users table fits its card."""
 
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import Company, User
+from booking.services import priority
+
+from .conftest import write_lock_first
 from .test_login import login
 
 CLIENT = "claire@labo-bernard.example"  # the seeded priority request is hers
 PHONE = {"width": 390, "height": 800}
 LAPTOP = {"width": 1280, "height": 800}
+PLANNER = "planification@erplib.example"
 
 # The cells whose right edge passes the window, and the cards that scroll sideways (their content cut off).
 CUT = """() => ({
@@ -36,7 +46,7 @@ def test_wide_tables_stack_on_a_phone_and_the_users_table_fits_its_card(page, li
     assert assert_nothing_cut(page, f"{live_server}/portail/banque-heures", "main td a") > 0  # the bookings
 
     page.context.clear_cookies()
-    login(page, live_server, "planification@erplib.example")
+    login(page, live_server, PLANNER)
     assert assert_nothing_cut(page, f"{live_server}/planification/interventions", "main td button") > 0  # Save
 
     page.context.clear_cookies()
@@ -47,3 +57,36 @@ def test_wide_tables_stack_on_a_phone_and_the_users_table_fits_its_card(page, li
         "t => [t.getBoundingClientRect().width, t.closest('.card').clientWidth]"
     )
     assert page.evaluate(CUT)["cards"] == 0, f"the users table ({table} px) is wider than its card ({card} px)"
+
+
+def _accepted_request(app) -> int:
+    """Five days of migration for a Sérénité client, accepted: the live server's workers compute a plan that moves
+    bookings of the demo's week. The request's id."""
+    with app.app_context():
+        write_lock_first()
+        company = db.session.scalar(select(Company).where(Company.name == "Laboratoires Bernard"))
+        planner = db.session.scalar(select(User).where(User.email == PLANNER))
+        now = datetime.now(UTC)
+        request = priority.request_consulting(company.contacts[0], "migration", 5, "days", "Tables du plan", now)
+        priority.decide(planner, request, True, now)
+        db.session.remove()
+        return request.id
+
+
+@pytest.mark.browser
+def test_a_plans_moved_bookings_stack_on_a_phone(page, live_app):
+    """Before/after/compensation of each moved booking as "label : value" rows, not cut off inside a card."""
+    app, live_server = live_app
+    page.set_viewport_size(PHONE)
+    login(page, live_server, PLANNER)
+    url = f"{live_server}/planification/priorite/{_accepted_request(app)}"
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Plan proposé")).to_be_visible(timeout=60_000)
+    page.goto(url)
+    # the plan's cards only: the quote above them (priority/_quote.html) is not stacked yet
+    cards = page.locator("main .card", has=page.locator("table.stack"))
+    assert cards.count() == 2  # compensation per client, moved bookings
+    for card in cards.all():
+        assert card.evaluate("c => c.scrollWidth <= c.clientWidth"), card.locator("h2").text_content()
+    rights = page.locator("main td[data-label='Après'], main td[data-label='Compensation']").evaluate_all(RIGHTS)
+    assert rights and all(right <= PHONE["width"] for right in rights), rights
