@@ -77,6 +77,7 @@ ENTRIES = {
 LEDGER_NOTES = {
     "timely_cancel": _l("Annulation dans les délais"),
     "other_contract_year": _l("Déplacé sur une autre année contractuelle"),
+    "other_tier": _l("Déplacé après un changement de formule"),
 }
 PRIORITIES = {"bloquante": _l("Bloquante"), "majeure": _l("Majeure"), "mineure": _l("Mineure"), "basse": _l("Basse")}
 ENVIRONMENTS = {"test": _l("Test"), "production": _l("Production")}

@@ -84,3 +84,37 @@ def test_a_move_into_the_next_contract_year_says_where_its_minutes_count(app, cl
         auth.login(contact.email)
     text = html.unescape(_move(client, booking).get_data(as_text=True))
     assert "autre année de contrat" in text
+
+
+def test_a_move_past_a_planned_change_of_formula_is_counted_and_allowed_as_the_new_one_says(app, client, auth):
+    """Sérénité until 10 December, Standard from the 11th: a session moved from the 10th to the 11th gives its
+    included minutes back and is billed as a Standard one (said before consent, recorded after); a minor update,
+    which Standard does not include, cannot be moved there, as it could not be booked there."""
+    from booking.models import ContractPeriod
+    from booking.services import bookings, hour_bank
+    from booking.services.errors import NotEntitled
+
+    with time_machine.travel(NOW, tick=False):
+        _, company, contact = f.client_with_consultant("serenite")
+        f.consultant(skills=("installation",))
+        db.session.add(ContractPeriod(company_id=company.id, starts_on=date(2026, 12, 11), tier="standard"))
+        db.session.commit()
+        session = bookings.book(contact, "erplib", BOOKED, NOW)
+        update = bookings.book(contact, "minor_update", datetime(2026, 12, 9, 14, tzinfo=PARIS), NOW)
+        db.session.commit()
+        year = hour_bank.contract_year(company, BOOKED.date())
+        assert costs.for_booking(session).included_minutes == 45 and hour_bank.balance(company, year) == 555
+        auth.login(contact.email)
+    text = html.unescape(_move(client, session).get_data(as_text=True))
+    assert "À cette date, la formule de votre société sera Standard" in text
+    assert "45 minutes, soit 90,00\xa0€ HT" in text and "incluses" not in text
+    assert _move(client, session, seen=session.sequence).status_code == 302
+    f.reread()
+    moved = db.session.get(Booking, session.id)
+    cost = costs.for_booking(moved)
+    assert moved.start_at == TO and (cost.basis, cost.included_minutes, cost.billable_minutes) == ("billable", 0, 45)
+    assert cost.price_eur == 90 and hour_bank.balance(company, year) == 600
+    with time_machine.travel(NOW, tick=False), pytest.raises(NotEntitled, match="Standard"):
+        bookings.reschedule(contact, update, datetime(2026, 12, 11, 9, tzinfo=PARIS), NOW)
+    f.reread()
+    assert db.session.get(Booking, update.id).start_at == datetime(2026, 12, 9, 14, tzinfo=PARIS)

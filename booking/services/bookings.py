@@ -31,6 +31,14 @@ def check_entitlement(company: Company, kind: str, day: date | None = None) -> N
     """Refuse, with the reason, a service the company's contract does not include (on `day` when given:
     a booking after a planned tier change follows the new tier), or no longer allows (a major install
     per version: `version_installed`)."""
+    check_tier_allows(company, kind, day)
+    if kind == "major_install":  # said before any slot is offered: the service list, the week, the API alike
+        _check_one_install_per_version(company)
+
+
+def check_tier_allows(company: Company, kind: str, day: date | None = None) -> None:
+    """The tier in force on `day` (else today's) lets the client book `kind`: what a move to that day checks too,
+    where the booking itself is the version's one install."""
     # the tier first: its read brings the contract version in force with it (services.snapshot)
     tier_name = periods.tier_on(company, day) if day else company.tier
     terms = contract.current()
@@ -64,8 +72,6 @@ def check_entitlement(company: Company, kind: str, day: date | None = None) -> N
         raise NotEntitled(
             _l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind))
         )
-    if kind == "major_install":  # said before any slot is offered: the service list, the week, the API alike
-        _check_one_install_per_version(company)
 
 
 def refusal(company: Company, kind: str) -> str | None:
@@ -440,11 +446,11 @@ def reschedule(
             slot = _free_slot(booking, start_at, now)
             previous = (booking.start_at, booking.consultant_id)
             before = (booking.start_at.isoformat(), booking.consultant_id)
-            old_year = hour_bank.contract_year(booking.company, booking.start_at.astimezone(PARIS).date())
+            terms = repriced(booking, slot.start)
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
             booking.sequence += 1
-            if hour_bank.contract_year(booking.company, slot.start.astimezone(PARIS).date()) != old_year:
-                hour_bank.refund(booking, "other_contract_year")
+            if terms is not None:  # counted again as the new day's contract year and tier say (`costs.for_move`)
+                hour_bank.refund(booking, terms)
                 db.session.flush()
                 hour_bank.reserve(booking)
             audit.record(
@@ -454,6 +460,18 @@ def reschedule(
     except IntegrityError:
         raise Conflict(TAKEN, code="taken") from None
     return booking
+
+
+def repriced(booking: Booking, start_at: datetime) -> str | None:
+    """Why a move to `start_at` counts the booking again (the code of the ledger's note), or None: the new day
+    falls in another contract year, or under another tier (a planned change of formula)."""
+    company = booking.company
+    old, new = booking.start_at.astimezone(PARIS).date(), start_at.astimezone(PARIS).date()
+    if hour_bank.contract_year(company, new) != hour_bank.contract_year(company, old):
+        return "other_contract_year"
+    if periods.tier_on(company, new) != periods.tier_on(company, old):
+        return "other_tier"
+    return None
 
 
 def move_preview(actor: User, booking: Booking, start_at: datetime, now: datetime) -> availability.Slot:
@@ -482,6 +500,8 @@ def _free_slot(booking: Booking, start_at: datetime, now: datetime) -> availabil
     """Where the booking can go; a priority consulting has no fixed duration in the catalogue: it keeps its
     own length in business time, with its consultant."""
     if booking.kind != "priority_consulting":
+        # the new day's tier decides, as for a new booking (a planned change of formula may exclude the service)
+        check_tier_allows(booking.company, booking.kind, start_at.astimezone(PARIS).date())
         slot = availability.decide(booking.kind, booking.company, start_at, now, exclude_id=booking.id)
         if isinstance(slot, reasons.Reason):
             raise reasons.refused(slot)

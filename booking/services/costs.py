@@ -77,8 +77,9 @@ def _business_minutes_before(start: datetime, minutes: int) -> datetime:
     return availability.BUSINESS.minutes_before(start, minutes)
 
 
-def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost:
-    """What confirming `kind` from `start` to `end` would record now, as `hour_bank.reserve` does."""
+def preview(company: Company, kind: str, start: datetime, end: datetime, returned: int = 0) -> Cost:
+    """What confirming `kind` from `start` to `end` would record now, as `hour_bank.reserve` does; `returned`:
+    included minutes given back to that contract year first (a booking moved there counts again)."""
     tier = tier_of(company, start)
     access = contract.current().tier(tier).access(kind)
     if access not in LEDGER_ACCESS:
@@ -86,7 +87,8 @@ def preview(company: Company, kind: str, start: datetime, end: datetime) -> Cost
     minutes = int((end - start).total_seconds() // 60)
     included, after = 0, None
     if access == "hour_bank":
-        left = hour_bank.balance(company, hour_bank.contract_year(company, start.astimezone(PARIS).date()), tier)
+        year = hour_bank.contract_year(company, start.astimezone(PARIS).date())
+        left = hour_bank.balance(company, year, tier) + returned
         included = max(0, min(minutes, left))
         after = left - included
     billable = minutes - included
@@ -132,21 +134,24 @@ class Move:
 
     slot: availability.Slot
     consultant: Consultant  # who would take it now (the move re-checks under its locks)
-    cost: Cost  # as the booking stands, with the new slot's free-cancellation limit
+    cost: Cost  # after the move: as the booking stands, or counted again under the new day's terms
     other_year: bool  # the slot falls in another contract year: its minutes are counted there instead
+    other_tier: str | None = None  # the label of the tier in force on the new day, when it differs
 
 
 def for_move(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Move:
-    """Where `bookings.reschedule` would put `booking` if asked now, and what that changes; refused as it would be."""
+    """Where `bookings.reschedule` would put `booking` if asked now, and what that changes; refused as it would be.
+    A move into another contract year or under another tier is counted again there (`bookings.repriced`): the
+    cost shown is that count, with the minutes the booking gives back to its own year when it stays in it."""
     slot = bookings.move_preview(actor, booking, start_at, now)
-    company = booking.company
-    year = hour_bank.contract_year
-    return Move(
-        slot,
-        db.session.get_one(Consultant, slot.consultant_id),
-        replace(for_booking(booking), free_cancel_until=free_cancel_until(slot.start)),
-        year(company, slot.start.astimezone(PARIS).date()) != year(company, booking.start_at.astimezone(PARIS).date()),
-    )
+    terms = bookings.repriced(booking, slot.start)
+    if terms is None:
+        cost = replace(for_booking(booking), free_cancel_until=free_cancel_until(slot.start))
+    else:
+        returned = held(booking)[0] if terms == "other_tier" else 0
+        cost = preview(booking.company, booking.kind, slot.start, slot.end, returned)
+    tier = contract.current().tier(tier_of(booking.company, slot.start)).label if terms == "other_tier" else None
+    return Move(slot, db.session.get_one(Consultant, slot.consultant_id), cost, terms == "other_contract_year", tier)
 
 
 def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:
