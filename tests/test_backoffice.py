@@ -3,6 +3,7 @@ set-password links, deactivation, "mot de passe oublié", main contacts, the adm
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -135,6 +136,42 @@ def test_editing_a_company_is_audited_with_what_changed(app):
     assert db.session.get(Company, company.id).erp_version == "12.1"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "company.update"))
     assert entry.details["changed"]["erp_version"] == ["11.4", "12.1"]
+
+
+def test_the_contract_start_no_longer_changes_once_the_hour_bank_has_lines(app):
+    """The start dates the contract years the hour bank counts in: moved, it opened a second full bank beside the
+    lines already written. Refused then, on the page and in the API, with what to do; before any line it is a
+    correction like any other."""
+    client, _ = _admin_client(app)
+    counted = f.company("serenite", contract_start=date(2026, 3, 1))
+    fresh = f.company("serenite", contract_start=date(2026, 3, 1))
+    contact = f.user("client", counted)
+    f.consultant()
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        bookings.book(contact, "erplib", datetime(2026, 12, 8, 14, tzinfo=PARIS), NOW)
+        db.session.commit()
+
+    def edit(company, start):
+        data = {"name": company.name, "contract_start": start, "erp_version": company.erp_version, "notes": ""}
+        return client.post(f"/admin/societes/{company.id}/modifier", data={**data, "environments": ["production"]})
+
+    refused = edit(counted, "2025-11-15")
+    assert edit(fresh, "2025-11-15").status_code == 302
+    raw = tokens.create(f.user("admin", locale="en"))  # the API speaks the token's owner's language
+    db.session.commit()
+    api = app.test_client().patch(  # without the admin's page session, whose language would answer
+        f"/api/v1/companies/{counted.id}",
+        json={"contract_start": "2025-11-15"},
+        headers={"Authorization": f"Bearer {raw}", "Accept-Language": "en"},
+    )
+    page = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code in (409, 422) and "La date de début du contrat ne change plus" in page
+    assert api.status_code == 409 and api.json["code"] == "contract_start_counted"
+    assert api.json["detail"].startswith("The contract start date can no longer change")
+    f.reread()
+    assert db.session.get(Company, counted.id).contract_start == date(2026, 3, 1)
+    assert db.session.get(Company, fresh.id).contract_start == date(2025, 11, 15)
 
 
 # --- tier changes ---------------------------------------------------------------------------------

@@ -19,7 +19,17 @@ from calendars.worktime import PARIS
 from .. import contract, labels
 from ..date_format import format_date
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, TIERS, ApiToken, Booking, Company, Consultant, ContractPeriod, User
+from ..models import (
+    ACTIVE_STATUSES,
+    TIERS,
+    ApiToken,
+    Booking,
+    Company,
+    Consultant,
+    ContractPeriod,
+    LedgerEntry,
+    User,
+)
 from ..models.types import utcnow
 from . import accounts, audit, bookings, hour_bank, locking, logins, periods
 from .errors import Conflict, Invalid, NotFound
@@ -141,6 +151,7 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
         company.environments = list(data.environments)
         company.privileged_consultant_id, company.notes = data.privileged_consultant_id, (data.notes or "").strip()
         if data.contract_start is not None and data.contract_start != company.contract_start:
+            _check_start_not_counted(company)
             first = next(iter(periods.history(company)), None)
             if first is not None and first.starts_on == company.contract_start:
                 first.starts_on = data.contract_start  # the first period is the contract's start
@@ -150,6 +161,23 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
         db.session.flush()
         audit.record(actor, "company.update", company, changed=changed)
     return company
+
+
+def _check_start_not_counted(company: Company) -> None:
+    """The contract's start dates its years, and every hour-bank line is counted in one of them: once the bank has
+    lines, another start would leave them in years that no longer exist and open a full new one beside them."""
+    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.company_id == company.id).limit(1)) is not None:
+        raise Conflict(
+            _(
+                "La date de début du contrat ne change plus : la banque d'heures de %(name)s a déjà des lignes, "
+                "comptées par année de contrat depuis le %(start)s. Une autre date laisserait ces lignes hors de "
+                "toute année et ouvrirait une banque neuve à côté. Gardez-la, ou demandez une correction de la "
+                "banque d'heures à l'équipe technique.",
+                name=company.name,
+                start=format_date(company.contract_start, "d MMMM yyyy"),
+            ),
+            code="contract_start_counted",
+        )
 
 
 def _audited(company: Company) -> dict:

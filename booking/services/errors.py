@@ -100,6 +100,7 @@ CODES = (
     "invalid_notes",
     "no_privileged_consultant",
     "unknown_consultant",
+    "contract_start_counted",
     # bookings and their changes
     "booking_not_found",
     "unknown_service",
