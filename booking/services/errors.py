@@ -145,6 +145,13 @@ CODES = (
     "webhook_events",
     "webhook_not_found",
     "webhook_delivery_not_found",
+    # the API's own refusals: idempotency keys, the rate limit, no such route or method
+    "idempotency_key_reused",
+    "idempotency_in_progress",
+    "idempotency_key_too_long",
+    "rate_limited",
+    "method_not_allowed",
+    "too_large",
     # the service itself
     "database_down",
 )
