@@ -60,7 +60,7 @@ def _too_many(error: RateLimitExceeded):
         seconds=seconds,
     )
     if request.path.startswith("/api/"):
-        response = problem(429, message)
+        response = problem(429, message, code="rate_limited")
     else:
         response = current_app.make_response((render_template("errors/error.html", status=429, message=message), 429))
     response.headers["Retry-After"] = str(seconds)

@@ -239,7 +239,7 @@ API = [
     ("id beyond 64 bits, cancel", "POST", "/api/v1/bookings/99999999999999999999/cancel", {}, 404, "Identifiant"),
     ("id of 5,000 digits", "GET", "/api/v1/bookings/" + "9" * 5000, None, 404, "Identifiant"),
     ("id beyond 32 bits, move", "PATCH", "/api/v1/bookings/{huge}", {"start": LATER.isoformat()}, 404, "Identifiant"),
-    ("negative id", "GET", "/api/v1/bookings/-1", None, 404, "URL"),
+    ("negative id", "GET", "/api/v1/bookings/-1", None, 404, "Aucune ressource à cette adresse"),
     ("other company's id", "GET", "/api/v1/bookings/{theirs}", None, 404, "Aucun rendez-vous"),
     ("other company's id, cancel", "POST", "/api/v1/bookings/{theirs}/cancel", {}, 404, "Aucun rendez-vous"),
     (

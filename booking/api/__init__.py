@@ -7,25 +7,11 @@ import threading
 import flask_smorest
 from flask import request
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
-from .problems import problem
+from . import validation
+from .problems import http_problem
 
-
-def _summary(messages) -> str:
-    """webargs' nested messages as one line: 'start: Not a valid datetime.; end: …'."""
-    parts = []
-    for location in messages.values() if isinstance(messages, dict) else []:
-        for field, errors in location.items() if isinstance(location, dict) else []:
-            text = (
-                errors
-                if isinstance(errors, str)
-                else "; ".join(map(str, errors))
-                if isinstance(errors, list)
-                else str(errors)
-            )
-            parts.append(f"{field} : {text}")
-    return " ; ".join(parts)
+validation.install()  # before any schema of the API is built
 
 
 class Api(flask_smorest.Api):
@@ -72,15 +58,7 @@ class Api(flask_smorest.Api):
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
             return error
-        messages = (getattr(error, "data", None) or {}).get("messages")
-        if messages:
-            return problem(
-                error.code,
-                _("Requête invalide — %(summary)s", summary=_summary(messages)),
-                errors=messages,
-                code="invalid_request",
-            )
-        return problem(error.code, error.description)
+        return http_problem(error)
 
 
 api = Api()

@@ -16,7 +16,7 @@ from ..services.companies import ENVIRONMENTS, CompanyData
 from ..text_order import by_name
 from .auth import token_required
 from .routes import SECURITY, errors
-from .schemas import Day
+from .schemas import Day, JsonBoolean, QueryBoolean
 
 blp = Blueprint("api_admin", __name__, url_prefix="/api/v1", description="Back office (administrateurs)")
 
@@ -92,13 +92,13 @@ class ContractChangeSchema(Schema):
 
 
 class DeactivateArgs(Schema):
-    cancel_bookings = fields.Bool(load_default=False)
+    cancel_bookings = QueryBoolean(load_default=False)
 
 
 class InviteInSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(1, 120))
     email = fields.Str(required=True, validate=validate.Length(3, 254))
-    main_contact = fields.Bool(load_default=False)
+    main_contact = JsonBoolean(load_default=False)
 
 
 @blp.route("/companies")

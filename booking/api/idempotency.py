@@ -9,6 +9,7 @@ exist or neither. A claim whose request died is taken over by a retry once its l
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,12 +50,33 @@ class _Unanswered(Exception):
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
-    """The request as it acts: method, path, query (cancel's `acknowledged`) and body."""
+    """The request as it acts: method, path, query (cancel's `acknowledged`) and body, a JSON body in its canonical
+    form (a retry may order its keys or space them otherwise: the same request all the same)."""
+    return _digest(method, path, query, canonical(body))
+
+
+def canonical(body: bytes) -> bytes:
+    """A JSON body parsed and written again with sorted keys and fixed separators; any other body as it came."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (or empty): its bytes are all there is to compare
+        return body
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _digest(method: str, path: str, query: bytes, body: bytes) -> str:
     return hashlib.sha256(b"\n".join((method.encode(), path.encode(), query, body))).hexdigest()
 
 
 def _fingerprint() -> str:
     return fingerprint(request.method, request.path, request.query_string, request.get_data())
+
+
+def _same_request(saved: IdempotentRequest) -> bool:
+    """The saved key's request is this one: by the canonical body, or by its bytes (the fingerprint of a key
+    claimed before bodies were made canonical)."""
+    raw = _digest(request.method, request.path, request.query_string, request.get_data())
+    return saved.fingerprint in (_fingerprint(), raw)
 
 
 def _lease() -> timedelta:
@@ -71,7 +93,9 @@ def _load(user_id: int, key: str) -> IdempotentRequest | None:
 
 def _in_progress(seconds: float):
     response = problem(
-        409, _("Une requête avec cette clé Idempotency-Key est encore en cours : réessayez dans un instant.")
+        409,
+        _("Une requête avec cette clé Idempotency-Key est encore en cours : réessayez dans un instant."),
+        code="idempotency_in_progress",
     )
     response.headers["Retry-After"] = str(max(1, math.ceil(seconds)))
     return response
@@ -110,9 +134,11 @@ def _claim(user_id: int, key: str, now: datetime):
             return _Claim(claim.id, claim.attempt)
         except IntegrityError:  # a twin claimed it first
             saved = _load(user_id, key)
-    if saved.fingerprint != _fingerprint():
+    if not _same_request(saved):
         return problem(
-            422, _("Cette clé Idempotency-Key a déjà servi pour une autre requête : utilisez-en une nouvelle.")
+            422,
+            _("Cette clé Idempotency-Key a déjà servi pour une autre requête : utilisez-en une nouvelle."),
+            code="idempotency_key_reused",
         )
     if saved.status != PENDING:
         return _replay(saved)
@@ -172,7 +198,11 @@ def idempotent(view):
         if not key:
             return _answered_with_the_work(view, *args, **kwargs)
         if len(key) > 200:
-            return problem(400, _("L'en-tête Idempotency-Key dépasse 200 caractères."))
+            return problem(
+                400,
+                _("L'en-tête Idempotency-Key dépasse 200 caractères."),
+                code="idempotency_key_too_long",
+            )
         user_id = g.api_user.id
         claim = _claim(user_id, key, utcnow())
         if not isinstance(claim, _Claim):

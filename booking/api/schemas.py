@@ -17,6 +17,7 @@ from ..services import callbacks, costs
 from ..services.errors import CODES as ERROR_CODES
 from ..services.interventions import checklist
 from ..services.reasons import CODES as REASON_CODES
+from .validation import Message
 
 
 class LocalDateTime(fields.DateTime):
@@ -47,21 +48,34 @@ class OpenedAt(LocalDateTime):
 
 
 # Instants outside these years (booking.inputs) are typing mistakes, and would overflow once moved to UTC.
-# French in the schema (built once, at import); raised by hand it is said in the request's language
 OUT_OF_RANGE = _l("Date hors de la période gérée (années 2000 à 2099).")
+UNKNOWN_ID = _l("Identifiant inconnu : {input}.")
 
 
 def Day(**kwargs) -> fields.Date:
-    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=str(OUT_OF_RANGE)), **kwargs)
+    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY, error=Message(OUT_OF_RANGE)), **kwargs)
 
 
 def Id(*, strict: bool = True, **kwargs) -> fields.Integer:
     """An id the database's integers can hold; a larger one is an error there, not a miss. In a JSON body, a JSON
     integer: 1.5 would otherwise be cut to 1, another row than the one meant. A query's values are all text:
     `strict=False` there, where "1.5" still fails to read as an integer."""
-    return fields.Integer(
-        strict=strict, validate=validate.Range(1, INT_MAX, error="Identifiant inconnu : {input}."), **kwargs
-    )
+    return fields.Integer(strict=strict, validate=validate.Range(1, INT_MAX, error=Message(UNKNOWN_ID)), **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false, and nothing else: a JSON body's "yes", "off" or 0 is a mistake to point out, not a guess
+    (marshmallow's Boolean takes them, and 0 or 1 equal False or True in any set of truthy values)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+def QueryBoolean(**kwargs) -> fields.Boolean:
+    """A query's true or false: its values are all text, and "yes", "on" or "1" are refused as in a body."""
+    return fields.Boolean(truthy={"true"}, falsy={"false"}, **kwargs)
 
 
 class ProblemSchema(Schema):
@@ -224,26 +238,25 @@ class BookingInSchema(Schema):
     company_id = Id(metadata={"description": "staff only: the client company"})
     ticket = fields.Nested(TicketInSchema)
     environment = fields.String(validate=validate.OneOf(("test", "production")))
-    hold = fields.Boolean(
-        load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"}
-    )
+    hold = JsonBoolean(load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"})
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class CancelArgsSchema(Schema):
-    acknowledged = fields.Boolean(
-        load_default=False,
-        metadata={
-            "description": (
-                "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
-                "stated. Ignored for other bookings."
-            )
-        },
+ACKNOWLEDGED = {
+    "description": (
+        "Planners, for a priority consulting: true once they have read the consequences the first answer (409) "
+        "stated. Ignored for other bookings."
     )
+}
 
 
-class RescheduleSchema(CancelArgsSchema):
+class CancelArgsSchema(Schema):
+    acknowledged = QueryBoolean(load_default=False, metadata=ACKNOWLEDGED)
+
+
+class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
+    acknowledged = JsonBoolean(load_default=False, metadata=ACKNOWLEDGED)
 
 
 class ConfirmInSchema(Schema):
@@ -261,7 +274,7 @@ class ConfirmInSchema(Schema):
 
 class PrerequisiteInSchema(Schema):
     code = fields.String(required=True)
-    done = fields.Boolean(load_default=True)
+    done = JsonBoolean(load_default=True)
 
 
 class PrerequisiteSchema(Schema):

@@ -13,6 +13,7 @@ from ..models.types import utcnow
 from ..services import webhook_delivery, webhooks
 from ..services import webhook_subscriptions as subs
 from .auth import token_required
+from .schemas import JsonBoolean
 
 blp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1", description="Webhooks signés (admins)")
 SECURITY = [{"bearer": []}]
@@ -70,7 +71,7 @@ class SubscriptionPatchSchema(Schema):
         fields.String(validate=validate.OneOf(EVENT_TYPES)), validate=validate.Length(min=1, max=len(EVENT_TYPES) * 2)
     )
     description = fields.String(validate=validate.Length(max=200))
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class WithSecretSchema(SubscriptionSchema):
@@ -80,7 +81,7 @@ class WithSecretSchema(SubscriptionSchema):
 
 
 class RotateSchema(Schema):
-    keep_previous = fields.Boolean(
+    keep_previous = JsonBoolean(
         load_default=True,
         metadata={
             "description": f"the previous secret still signs for {int(subs.OVERLAP.total_seconds() // 3600)} h "

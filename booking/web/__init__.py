@@ -7,7 +7,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
-from ..api.problems import problem
+from ..api.problems import http_problem, problem
 from ..date_format import format_date, format_datetime, span
 from ..extensions import db
 from ..services import locking
@@ -124,5 +124,5 @@ def _retry_later(message: str, seconds: int):
 def _error_page(error):
     status = getattr(error, "code", 500) or 500
     if request.path.startswith("/api/"):
-        return problem(status, getattr(error, "description", None))
+        return http_problem(error)
     return render_template("errors/error.html", status=status, error=error), status
