@@ -106,3 +106,21 @@ def test_a_reclaimed_plan_refuses_its_former_worker(any_app):
         plan_compute.compute(plan.id, 2)
     f.reread()
     assert db.session.get(ReshufflePlan, plan.id).status == "failed"  # the departed consultant, recorded
+
+
+def test_progress_reported_from_the_solver_s_own_threads_reaches_the_plan(any_app, monkeypatch):
+    """CP-SAT calls back from its worker threads, outside the app's context: a progress beat made there failed
+    the whole plan ("Working outside of application context") whenever the exact model still improved the plan
+    after PROGRESS_SECONDS, which a slow or busy machine reached (seen at one clock of `make test-calendar`).
+    With every improvement beating, the plan is computed and its progress written."""
+    monkeypatch.setattr(plan_compute, "PROGRESS_SECONDS", 0.0)
+    any_app.config["RESHUFFLE_SECONDS"] = 2
+    requester = f.user("client", f.company("serenite", contract_start=date(2026, 1, 1)))
+    planner = f.user("planner")
+    f.consultant(skills=("migration",))
+    db.session.commit()
+    with time_machine.travel(NOW, tick=True):
+        request = priority.request_consulting(requester, "migration", 1, "days", "Migration paie", NOW)
+        plan = wait(priority.decide(planner, request, True, NOW).id)
+    assert plan.status == "ready", plan.error
+    assert plan.progress["elapsed"] >= 0 and "value" in plan.progress

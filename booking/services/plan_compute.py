@@ -5,6 +5,7 @@ row, then the plan (and the priority quote) or why there is none. Runs in a sche
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -69,17 +70,20 @@ def _compute(plan_id: int, attempt: int) -> None:
             return  # reclaimed meanwhile: another worker computes it
         plan.instance, plan.snapshot, plan.progress = raw, seen, {"elapsed": 0.0, "limit": limit}
     last = [0.0]
+    app, home = current_app._get_current_object(), threading.get_ident()  # type: ignore[attr-defined]
 
     def progress(elapsed: float, value: float, bound: float) -> None:
         if time.monotonic() - last[0] < PROGRESS_SECONDS:
             return
         last[0] = time.monotonic()
-        plan_queue.beat(
-            plan_id,
-            attempt,
-            utcnow(),
-            progress={"elapsed": round(elapsed, 1), "limit": limit, "value": value, "bound": bound},
-        )
+        values = {"elapsed": round(elapsed, 1), "limit": limit, "value": value, "bound": bound}
+        if threading.get_ident() == home:
+            plan_queue.beat(plan_id, attempt, utcnow(), progress=values)
+            return
+        # CP-SAT calls back from its own worker threads, outside this app context: the beat gets a context, and so
+        # a session and a connection, of its own (a plan failed on "Working outside of application context")
+        with app.app_context():
+            plan_queue.beat(plan_id, attempt, utcnow(), progress=values)
 
     result = solve(read_instance(raw), limit, progress=progress)
     with locking.locked([]):
