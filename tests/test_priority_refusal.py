@@ -142,8 +142,8 @@ def test_a_refusal_is_kept_audited_said_to_the_planner_and_mailed_in_the_clients
     with time_machine.travel(NOW, tick=False):
         auth.login(world["planner"].email)
         posted = client.post(f"{url}/refus", data={"reason": f"  {REASON}  "})
+        page = client.get(url).get_data(as_text=True)  # at the same instant: the login's session ends some day
     assert posted.status_code == 302 and posted.location.endswith(url)
-    page = client.get(url).get_data(as_text=True)
     assert "Demande refusée : Claire Pressé recevra votre motif par courriel." in page  # the flash
     assert re.search(r'data-testid="request-status">Refusée<', page)
     assert f'data-testid="refusal-reason">{REASON}<' in page.replace("&#39;", "'")

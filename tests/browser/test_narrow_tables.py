@@ -1,15 +1,16 @@
 """Wide tables on a phone: one "label : value" block per row, nothing cut off and the actions in view; on a
 laptop the users table fits its card."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from booking.extensions import db
-from booking.models import Company, User
+from booking.models import ACTIVE_STATUSES, Booking, Company, Consultant, User, overlapping, with_status
 from booking.services import priority
+from calendars.worktime import PARIS, WorkCalendar
 
 from .conftest import write_lock_first
 from .test_login import login
@@ -60,13 +61,42 @@ def test_wide_tables_stack_on_a_phone_and_the_users_table_fits_its_card(page, li
 
 
 def _accepted_request(app) -> int:
-    """Five days of migration for a Sérénité client, accepted: the live server's workers compute a plan that moves
-    bookings of the demo's week. The request's id."""
+    """Five days of migration for a Sérénité client, accepted: the live server's workers compute a plan. Every
+    migration consultant is first given an afternoon session, booked a month ago by another client, on each working
+    day of the next ten (where free), so that any placement moves bookings and pays compensation, whatever the
+    day the test runs (the demo's own bookings alone left nothing to move in Easter week). The request's id."""
     with app.app_context():
         write_lock_first()
         company = db.session.scalar(select(Company).where(Company.name == "Laboratoires Bernard"))
+        other = db.session.scalar(select(Company).where(Company.name == "Transports Leroy"))
         planner = db.session.scalar(select(User).where(User.email == PLANNER))
         now = datetime.now(UTC)
+        calendar = WorkCalendar()
+        for consultant in db.session.scalars(select(Consultant)):
+            if "migration" not in consultant.skills:
+                continue
+            for offset in range(3, 11):
+                day = (now + timedelta(days=offset)).astimezone(PARIS).date()
+                start = datetime.combine(day, time(14), PARIS)
+                end = start + timedelta(minutes=45)
+                taken = select(Booking.id).where(
+                    Booking.consultant_id == consultant.id, with_status(ACTIVE_STATUSES), overlapping(start, end)
+                )
+                if calendar.is_working_day(day) and db.session.scalar(taken.limit(1)) is None:
+                    db.session.add(
+                        Booking(
+                            kind="erplib",
+                            status="confirmed",
+                            start_at=start,
+                            end_at=end,
+                            consultant_id=consultant.id,
+                            company_id=other.id,
+                            contact_id=other.contacts[0].id,
+                            booked_at=now - timedelta(days=30),
+                        )
+                    )
+        db.session.commit()
+        write_lock_first()
         request = priority.request_consulting(company.contacts[0], "migration", 5, "days", "Tables du plan", now)
         priority.decide(planner, request, True, now)
         db.session.remove()
