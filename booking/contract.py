@@ -204,7 +204,7 @@ POLICY_BOUNDS = {
     "notice_hours": (0, 400),
     "horizon_days": (1, 730),
     "buffer_minutes": (0, 240),
-    "grid_minutes": (5, 60),
+    "grid_minutes": (5, 240),  # what any stored version may hold; a new text's grid must divide the hour (GRID_STEPS)
     "cancel_cutoff_hours": (0, 400),
     "hold_minutes": (1, 1440),
     "follow_up_hold_hours": (1, 720),
@@ -218,7 +218,7 @@ SERVICE_HOURS = ("prerequisites_gate_hours", "prerequisites_reminder_hours")
 GRID_STEPS = (5, 6, 10, 12, 15, 20, 30, 60)  # from POLICY_BOUNDS' 5 up: every divisor of 60
 
 
-def _policy(raw: dict) -> BookingPolicy:
+def _policy(raw: dict, strict: bool = True) -> BookingPolicy:
     try:
         policy = BookingPolicy(**raw)
     except TypeError as exc:
@@ -227,7 +227,8 @@ def _policy(raw: dict) -> BookingPolicy:
         value = getattr(policy, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ContractError(f"booking.{name}: {value!r} must be a whole number from {low} to {high}")
-    _check_grid(policy.grid_minutes, "booking.grid_minutes", "grid_minutes")
+    if strict:
+        _check_grid(policy.grid_minutes, "booking.grid_minutes", "grid_minutes")
     return policy
 
 
@@ -315,12 +316,14 @@ def _reshuffle(raw: dict | None, kinds: set[str]) -> ReshufflePolicy:
     return ReshufflePolicy(freeze, booked, amounts, factors, weighted)
 
 
-def parse(raw: dict) -> Contract:
-    """Build and validate a contract from its TOML data."""
+def parse(raw: dict, strict: bool = True) -> Contract:
+    """Build and validate a contract from its TOML data. `strict`: also the rules added since a version may have
+    been stored (a grid that divides the hour); a stored version is read as it was accepted, else one applied before
+    a rule existed would make every request fail."""
     services = {kind: _service(kind, data) for kind, data in raw.get("services", {}).items()}
     for service in services.values():
         _check_service_hours(service)
-        if service.grid_minutes is not None:
+        if strict and service.grid_minutes is not None:
             _check_grid(service.grid_minutes, f"services.{service.kind}.grid_minutes")
     tiers = {name: _tier(name, data, set(services)) for name, data in raw.get("tiers", {}).items()}
     if not tiers or not services:
@@ -329,14 +332,15 @@ def parse(raw: dict) -> Contract:
         services=services,
         tiers=tiers,
         reshuffle=_reshuffle(raw.get("reshuffle"), set(services)),
-        policy=_policy(raw.get("booking", {})),
+        policy=_policy(raw.get("booking", {}), strict),
     )
 
 
-def parse_text(text: str, origin: str) -> Contract:
-    """A contract from its TOML text: the one check of the file and of the admin page's edits."""
+def parse_text(text: str, origin: str, strict: bool = True) -> Contract:
+    """A contract from its TOML text: the one check of the file and of the admin page's edits (`parse`'s `strict`
+    for a version already stored)."""
     try:
-        return parse(tomllib.loads(text))
+        return parse(tomllib.loads(text), strict)
     except tomllib.TOMLDecodeError as exc:
         raise ContractError(f"{origin}: {exc}") from None
 

@@ -267,7 +267,7 @@ def test_the_contract_rules_are_previewed_then_applied_audited_and_exported(app,
         (lambda t: t.replace("erplib_hour = 120", "erplib_hour = -5", 1), "must be euros, at most two decimals"),
         (
             lambda t: t.replace("grid_minutes = 15          #", "grid_minutes = 0          #", 1),
-            "booking.grid_minutes: 0 must be a whole number from 5 to 60",
+            "booking.grid_minutes: 0 must be a whole number from 5 to 240",
         ),
         (lambda t: t + "\n[tiers.standard\n", "contract.toml:"),
     ],

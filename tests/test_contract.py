@@ -183,13 +183,28 @@ def test_a_grid_that_does_not_divide_the_hour_is_refused_with_its_code_and_field
         _grid(tmp_path, service=minutes)
 
 
-@pytest.mark.parametrize("minutes", [0, 4, 90, 120, 240])
-def test_a_grid_outside_five_to_sixty_minutes_is_refused(tmp_path, minutes):
+@pytest.mark.parametrize("minutes", [90, 120, 240])
+def test_a_grid_over_an_hour_is_refused_in_a_new_text(tmp_path, minutes):
     """Above an hour a grid would be counted from midnight (120: 10:00, 12:00, never the 09:00 opening)."""
+    with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must divide the hour"):
+        _grid(tmp_path, policy=minutes)
+    assert all(60 % step == 0 for step in contract.GRID_STEPS)
+
+
+@pytest.mark.parametrize("minutes", [0, 4, 241])
+def test_a_grid_outside_five_to_240_minutes_is_refused_even_in_a_stored_version(tmp_path, minutes):
     with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must be a whole number"):
         _grid(tmp_path, policy=minutes)
-    assert contract.POLICY_BOUNDS["grid_minutes"] == (5, 60)
-    assert all(60 % step == 0 for step in contract.GRID_STEPS)
+
+
+def test_a_version_stored_before_the_grid_rule_is_still_read():
+    """A version applied when 45 was allowed: read as it was accepted (strict=False), not a failure of every
+    request; a new text with it is refused."""
+    text = contract.DEFAULT_FILE.read_text(encoding="utf-8").replace("grid_minutes = 15", "grid_minutes = 45", 1)
+    assert "grid_minutes = 45" in text
+    assert contract.parse_text(text, "contract_versions #1", strict=False).policy.grid_minutes == 45
+    with pytest.raises(contract.ContractError, match="must divide the hour"):
+        contract.parse_text(text, "contract.toml")
 
 
 def test_the_packaged_contract_keeps_a_grid_that_divides_the_hour():
