@@ -140,8 +140,8 @@ def test_editing_a_company_is_audited_with_what_changed(app):
 
 def test_the_contract_start_no_longer_changes_once_the_hour_bank_has_lines(app):
     """The start dates the contract years the hour bank counts in: moved, it opened a second full bank beside the
-    lines already written. Refused then, on the page and in the API, with what to do; before any line it is a
-    correction like any other."""
+    lines already written. Refused then, on the page and in the API, with what to do; before any line but the
+    year's grant it is a correction like any other."""
     client, _ = _admin_client(app)
     counted = f.company("serenite", contract_start=date(2026, 3, 1))
     fresh = f.company("serenite", contract_start=date(2026, 3, 1))
@@ -150,6 +150,7 @@ def test_the_contract_start_no_longer_changes_once_the_hour_bank_has_lines(app):
     db.session.commit()
     with time_machine.travel(NOW, tick=False):
         bookings.book(contact, "erplib", datetime(2026, 12, 8, 14, tzinfo=PARIS), NOW)
+        hour_bank.ensure_grant(fresh, hour_bank.contract_year(fresh, TODAY))  # as the nightly job writes it
         db.session.commit()
 
     def edit(company, start):

@@ -118,3 +118,87 @@ def test_a_move_past_a_planned_change_of_formula_is_counted_and_allowed_as_the_n
         bookings.reschedule(contact, update, datetime(2026, 12, 11, 9, tzinfo=PARIS), NOW)
     f.reread()
     assert db.session.get(Booking, update.id).start_at == datetime(2026, 12, 9, 14, tzinfo=PARIS)
+
+
+def _planned_change(tier: str, to: str, on: date, contract_start: date = date(2026, 3, 1)):
+    """A company of `tier` whose `to` starts on `on`, its contact logged-in later by the test; committed."""
+    from booking.models import ContractPeriod
+
+    _, company, contact = f.client_with_consultant(tier, contract_start=contract_start)
+    db.session.add(ContractPeriod(company_id=company.id, starts_on=on, tier=to))
+    db.session.commit()
+    return company, contact
+
+
+def test_a_move_whose_cost_changed_after_it_was_shown_is_refused_and_moves_nothing(app, client, auth):
+    """Standard until the 10th, Sérénité from the 11th: the page says the moved session is included; the bank is
+    used up before the click: the move is refused with the new split (cost_changed), as a confirmation is."""
+    from booking.models import LedgerEntry
+    from booking.services import bookings, hour_bank
+
+    with time_machine.travel(NOW, tick=False):
+        company, contact = _planned_change("standard", "serenite", date(2026, 12, 11))
+        session = bookings.book(contact, "erplib", BOOKED, NOW)
+        db.session.commit()
+        auth.login(contact.email)
+    shown = html.unescape(_move(client, session).get_data(as_text=True))
+    assert "45 minutes incluses" in shown and 'name="billable" value="0"' in shown
+    year = hour_bank.contract_year(company, TO.date())
+    db.session.add(LedgerEntry(company_id=company.id, contract_year=year, kind="adjust", minutes=-600, note="x"))
+    db.session.commit()
+    refused = _move(client, session, seen=session.sequence, billable=0)
+    assert refused.status_code == 422 and "Le coût a changé depuis son affichage" in html.unescape(refused.text)
+    f.reread()
+    assert db.session.get(Booking, session.id).start_at == BOOKED
+    assert costs.held(db.session.get(Booking, session.id)) == (0, 45)
+
+
+def test_a_move_counts_again_a_session_booked_before_a_change_planned_since(app, client, auth):
+    """Booked on the 10th under Sérénité (45 included minutes); Standard is then planned from the 9th: moved to the
+    11th, both Standard days, it is billed as Standard and gives its minutes back (it kept them before)."""
+    from booking.models import ContractPeriod
+    from booking.services import bookings
+
+    with time_machine.travel(NOW, tick=False):
+        _, company, contact = f.client_with_consultant("serenite")
+        session = bookings.book(contact, "erplib", BOOKED, NOW)
+        db.session.add(ContractPeriod(company_id=company.id, starts_on=date(2026, 12, 9), tier="standard"))
+        db.session.commit()
+        auth.login(contact.email)
+    text = html.unescape(_move(client, session).get_data(as_text=True))
+    assert "45 minutes, soit 90,00\xa0€ HT" in text and "sera Standard" in text
+    assert _move(client, session, seen=session.sequence, billable=45).status_code == 302
+    f.reread()
+    assert costs.held(db.session.get(Booking, session.id)) == (0, 45)
+
+
+def test_a_move_into_another_year_and_another_tier_says_both(app, client, auth):
+    from booking.services import bookings
+
+    with time_machine.travel(NOW, tick=False):
+        company, contact = _planned_change("serenite", "standard", date(2026, 12, 11), date(2025, 12, 11))
+        session = bookings.book(contact, "erplib", BOOKED, NOW)
+        db.session.commit()
+        auth.login(contact.email)
+    text = html.unescape(_move(client, session).get_data(as_text=True))
+    assert "autre année de contrat" in text and "sera Standard" in text and "45 minutes, soit 90,00\xa0€ HT" in text
+
+
+def test_a_planner_moving_a_session_past_a_change_of_formula_is_told_how_it_is_counted(app, client, auth):
+    """The planner's confirmation said « ses minutes ne changent pas » while the move gave the client's included
+    minutes back and billed 45 minutes under Standard."""
+    from booking.services import bookings
+
+    with time_machine.travel(NOW, tick=False):
+        company, contact = _planned_change("serenite", "standard", date(2026, 12, 11))
+        session = bookings.book(contact, "erplib", BOOKED, NOW)
+        planner = f.user("planner")
+        db.session.commit()
+        auth.login(planner.email)
+        step = client.post(
+            f"/planification/rendez-vous/{session.id}/deplacer",
+            data={"start": "2026-12-11T14:00", "sequence": session.sequence},
+        )
+    text = html.unescape(step.get_data(as_text=True))
+    assert step.status_code == 200 and "ses minutes ne changent pas" not in text
+    assert "compté de nouveau, 0 minutes de sa banque d'heures et 45 minutes facturables" in text

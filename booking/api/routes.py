@@ -225,7 +225,14 @@ def get_booking(booking_id: int):
 def reschedule_booking(data, booking_id: int):
     """Move a booking to another free start (before the cut-off)."""
     booking = access.booking_for(g.api_user, booking_id)
-    return bookings.reschedule(g.api_user, booking, data["start"], utcnow(), acknowledged=data["acknowledged"])
+    return bookings.reschedule(
+        g.api_user,
+        booking,
+        data["start"],
+        utcnow(),
+        acknowledged=data["acknowledged"],
+        expected_billable=data["expected_billable_minutes"],
+    )
 
 
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])

@@ -257,6 +257,17 @@ class CancelArgsSchema(Schema):
 class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
     acknowledged = JsonBoolean(load_default=False, metadata=ACKNOWLEDGED)
+    expected_billable_minutes = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=100_000),
+        metadata={
+            "description": (
+                "the billable minutes shown to the client for the booking once moved (a move into another contract "
+                "year, or past a change of formula, counts it again there); if the move would record others, it is "
+                "refused (409, code cost_changed) with the new split, and nothing moves"
+            )
+        },
+    )
 
 
 class ConfirmInSchema(Schema):

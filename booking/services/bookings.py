@@ -429,8 +429,11 @@ def reschedule(
     *,
     acknowledged: bool = False,
     seen: int | None = None,
+    expected_billable: int | None = None,
 ) -> Booking:
-    """Move a confirmed booking to another free slot, before the cut-off (staff: any time)."""
+    """Move a confirmed booking to another free slot, before the cut-off (staff: any time). `expected_billable`:
+    the billable minutes the move's consent showed (`costs.for_move`); refused with `cost_changed` if the move
+    would now record others."""
     _may_move(actor, booking, now)
     seen = booking.sequence if seen is None else seen
     service = contract.current().service(booking.kind)
@@ -452,7 +455,9 @@ def reschedule(
             if terms is not None:  # counted again as the new day's contract year and tier say (`costs.for_move`)
                 hour_bank.refund(booking, terms)
                 db.session.flush()
-                hour_bank.reserve(booking)
+                hour_bank.reserve(booking, expected_billable)
+            elif expected_billable is not None:  # it keeps its lines: they are what was shown, or it is refused
+                hour_bank.check_shown(expected_billable, *hour_bank.held(booking))
             audit.record(
                 actor, "booking.reschedule", booking, before=before, after=(slot.start.isoformat(), slot.consultant_id)
             )
@@ -463,15 +468,21 @@ def reschedule(
 
 
 def repriced(booking: Booking, start_at: datetime) -> str | None:
-    """Why a move to `start_at` counts the booking again (the code of the ledger's note), or None: the new day
-    falls in another contract year, or under another tier (a planned change of formula)."""
+    """Why a move to `start_at` counts the booking again (the code of the ledger's note), or None: the new day falls
+    in another contract year, or under another tier than its present day, or its tier cannot pay what the booking's
+    lines hold (a downgrade planned after the booking: a Sérénité session holds included minutes that a Standard day
+    does not pay). A booking that stays under the same tier keeps what it was counted, as bookings that do not move
+    do; an upgrade planned after it is not applied to it by a move within the upgraded days."""
     company = booking.company
     old, new = booking.start_at.astimezone(PARIS).date(), start_at.astimezone(PARIS).date()
     if hour_bank.contract_year(company, new) != hour_bank.contract_year(company, old):
         return "other_contract_year"
-    if periods.tier_on(company, new) != periods.tier_on(company, old):
-        return "other_tier"
-    return None
+    tier = periods.tier_on(company, new)
+    access = contract.current().tier(tier).access(booking.kind)
+    included, billable = hour_bank.held(booking)
+    counted = access in ("hour_bank", "billable")  # the accesses `hour_bank.reserve` writes lines for
+    unpaid = counted != bool(included or billable) or (access == "billable" and included)
+    return "other_tier" if tier != periods.tier_on(company, old) or unpaid else None
 
 
 def move_preview(actor: User, booking: Booking, start_at: datetime, now: datetime) -> availability.Slot:

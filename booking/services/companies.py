@@ -166,7 +166,9 @@ def edit(actor: User, company: Company, data: CompanyData) -> Company:
 def _check_start_not_counted(company: Company) -> None:
     """The contract's start dates its years, and every hour-bank line is counted in one of them: once the bank has
     lines, another start would leave them in years that no longer exist and open a full new one beside them."""
-    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.company_id == company.id).limit(1)) is not None:
+    # the yearly grant (written each night by `roll_over`) counts nothing yet: a start typed wrong can be corrected
+    counted = select(LedgerEntry.id).where(LedgerEntry.company_id == company.id, LedgerEntry.kind != "grant")
+    if db.session.scalar(counted.limit(1)) is not None:
         raise Conflict(
             _(
                 "La date de début du contrat ne change plus : la banque d'heures de %(name)s a déjà des lignes, "

@@ -12,13 +12,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select
-
 from calendars.worktime import PARIS
 
 from .. import contract
 from ..extensions import db
-from ..models import Booking, Company, Consultant, LedgerEntry, User
+from ..models import Booking, Company, Consultant, User
 from . import availability, bookings, hour_bank, periods
 
 CENT = Decimal("0.01")
@@ -95,16 +93,7 @@ def preview(company: Company, kind: str, start: datetime, end: datetime, returne
     return Cost(access, included, billable, price(tier, billable), after, free_cancel_until(start))
 
 
-# Built once (it runs on every booking's answer): building a statement costs more than running it.
-_HELD = select(
-    func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(func.sum(LedgerEntry.billable_minutes), 0)
-).where(LedgerEntry.booking_id == bindparam("booking_id"))
-
-
-def held(booking: Booking) -> tuple[int, int]:
-    """The included and billable minutes a booking's ledger lines still hold."""
-    minutes, billable = hour_bank.held_here(booking) or db.session.execute(_HELD, {"booking_id": booking.id}).one()
-    return -int(minutes), int(billable)
+held = hour_bank.held  # the included and billable minutes a booking's ledger lines still hold
 
 
 def for_booking(booking: Booking) -> Cost:
@@ -150,7 +139,9 @@ def for_move(actor: User, booking: Booking, start_at: datetime, now: datetime) -
     else:
         returned = held(booking)[0] if terms == "other_tier" else 0
         cost = preview(booking.company, booking.kind, slot.start, slot.end, returned)
-    tier = contract.current().tier(tier_of(booking.company, slot.start)).label if terms == "other_tier" else None
+    new_tier = tier_of(booking.company, slot.start)
+    other = terms is not None and (terms == "other_tier" or new_tier != tier_of(booking.company, booking.start_at))
+    tier = contract.current().tier(new_tier).label if other else None
     return Move(slot, db.session.get_one(Consultant, slot.consultant_id), cost, terms == "other_contract_year", tier)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
@@ -134,17 +134,7 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
         ensure_grant(booking.company, year, tier)
         left = balance(booking.company, year)
         included = max(0, min(minutes, left))
-    if expected_billable is not None and expected_billable != minutes - included:
-        raise Conflict(
-            _(
-                "Le coût a changé depuis son affichage (le compteur d'heures de votre société a bougé) : "
-                "%(included)s min incluses, %(billable)s min facturables. Vérifiez-le, puis confirmez "
-                "de nouveau.",
-                included=included,
-                billable=minutes - included,
-            ),
-            code="cost_changed",
-        )
+    check_shown(expected_billable, included, minutes - included)
     if access == "hour_bank" and included and included == left:  # this session takes the last included minutes
         audit.record(
             None,
@@ -155,6 +145,34 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
             booking=booking.id,
         )
     _write(booking, year, "reserve", -included, minutes - included)
+
+
+def check_shown(expected_billable: int | None, included: int, billable: int) -> None:
+    """Refuse (`cost_changed`, with the new split) when the billable minutes the client was shown before consenting
+    are not those about to be recorded: nobody is billed for minutes they were told were included."""
+    if expected_billable is not None and expected_billable != billable:
+        raise Conflict(
+            _(
+                "Le coût a changé depuis son affichage (le compteur d'heures de votre société a bougé) : "
+                "%(included)s min incluses, %(billable)s min facturables. Vérifiez-le, puis confirmez "
+                "de nouveau.",
+                included=included,
+                billable=billable,
+            ),
+            code="cost_changed",
+        )
+
+
+# Built once (it runs on every booking's answer): building a statement costs more than running it.
+_HELD = select(
+    func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(func.sum(LedgerEntry.billable_minutes), 0)
+).where(LedgerEntry.booking_id == bindparam("booking_id"))
+
+
+def held(booking: Booking) -> tuple[int, int]:
+    """The included and billable minutes a booking's ledger lines still hold."""
+    minutes, billable = held_here(booking) or db.session.execute(_HELD, {"booking_id": booking.id}).one()
+    return -int(minutes), int(billable)
 
 
 def refund(booking: Booking, note: str = "") -> None:

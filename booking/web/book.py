@@ -392,7 +392,9 @@ def move(booking_id: int):
             if form.seen.data is None:  # the slot just chosen: what the move changes, to consent to first
                 move = costs.for_move(current_user, booking, form.start.data, now)
                 return render_template("book/move_confirm.html", booking=booking, move=move, now=now)
-            bookings.reschedule(current_user, booking, form.start.data, now, seen=form.seen.data)
+            bookings.reschedule(
+                current_user, booking, form.start.data, now, seen=form.seen.data, expected_billable=form.billable.data
+            )
         except ServiceError as error:
             flash_refusal(error)
             page = make_response(

@@ -16,6 +16,7 @@ from wtforms.widgets import HiddenInput
 from calendars.worktime import PARIS
 
 from ..auth import role_required
+from ..labels import minutes_label
 from ..models.types import utcnow
 from ..services import access, bookings, costs, priority_changes
 from ..services.errors import ServiceError
@@ -39,13 +40,27 @@ class MoveForm(FlaskForm):
     sequence = IntegerField(widget=HiddenInput(), validators=[NumberRange(0, 2**31 - 1)])
 
 
-def _implications(booking, change: str) -> list[str]:
+def _implications(booking, change: str, start=None) -> list[str]:
     """What the change does beyond the booking itself, in the words the service uses."""
     if booking.kind == "priority_consulting":
         return [priority_changes.consequences(booking, change)]
     if change == "cancel":
         return consent.will_happen(costs.cancellation(current_user, booking, utcnow()), booking.status == "held")
-    return [_("Le client reçoit l'invitation mise à jour ; ses minutes ne changent pas.")]
+    terms = bookings.repriced(booking, start) if start is not None else None
+    if terms is None:
+        return [_("Le client reçoit l'invitation mise à jour ; ses minutes ne changent pas.")]
+    # another contract year or tier on the new day: counted again there, as `bookings.reschedule` will
+    returned = costs.held(booking)[0] if terms == "other_tier" else 0
+    cost = costs.preview(booking.company, booking.kind, start, start + (booking.end_at - booking.start_at), returned)
+    return [
+        _(
+            "Le client reçoit l'invitation mise à jour. Le nouveau jour relève d'une autre année de contrat ou d'une "
+            "autre formule : le rendez-vous y est compté de nouveau, %(included)s de sa banque d'heures et "
+            "%(billable)s facturables.",
+            included=minutes_label(cost.included_minutes),
+            billable=minutes_label(cost.billable_minutes),
+        )
+    ]
 
 
 @bp.get("/<int:booking_id>")
@@ -96,7 +111,7 @@ def move(booking_id: int):
             form=form,
             change="move",
             start=start,
-            lines=_implications(booking, "move"),
+            lines=_implications(booking, "move", start),
         )
     try:
         bookings.reschedule(current_user, booking, start, utcnow(), acknowledged=True, seen=form.sequence.data)

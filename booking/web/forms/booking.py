@@ -43,6 +43,7 @@ class MoveForm(SlotForm):
     """A slot chosen to move a booking to; `seen`: the booking's SEQUENCE when the move was shown, once confirmed."""
 
     seen = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])
+    billable = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])  # the cost shown
 
 
 class HoldForm(SlotForm):

@@ -50,4 +50,5 @@ class RefuseRequestForm(FlaskForm):
             DataRequired(_l("Indiquez le motif du refus : le client le reçoit et peut agir en conséquence.")),
             Length(max=REFUSAL_REASON_MAX, message=_l("Motif trop long : %(max)d caractères au plus.")),
         ],
+        filters=[lambda text: (text or "").strip()],  # counted as the service counts it, once trimmed
     )
