@@ -13,7 +13,7 @@ from booking.services import priority
 from calendars.worktime import PARIS, WorkCalendar
 
 from .conftest import write_lock_first
-from .test_login import login
+from .test_login import SHOTS, login
 
 CLIENT = "claire@labo-bernard.example"  # the seeded priority request is hers
 PHONE = {"width": 390, "height": 800}
@@ -113,10 +113,13 @@ def test_a_plans_moved_bookings_stack_on_a_phone(page, live_app):
     page.goto(url)
     expect(page.get_by_role("heading", name="Plan proposé")).to_be_visible(timeout=60_000)
     page.goto(url)
-    # the plan's cards only: the quote above them (priority/_quote.html) is not stacked yet
     cards = page.locator("main .card", has=page.locator("table.stack"))
-    assert cards.count() == 2  # compensation per client, moved bookings
+    assert cards.count() == 3  # the quote, then the plan's compensation per client and moved bookings
     for card in cards.all():
         assert card.evaluate("c => c.scrollWidth <= c.clientWidth"), card.locator("h2").text_content()
     rights = page.locator("main td[data-label='Après'], main td[data-label='Compensation']").evaluate_all(RIGHTS)
     assert rights and all(right <= PHONE["width"] for right in rights), rights
+    total = page.get_by_test_id("quote-total").evaluate("e => e.getBoundingClientRect().right")
+    assert total <= PHONE["width"]
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "plan-and-quote-390.png", full_page=True)
