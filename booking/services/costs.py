@@ -133,16 +133,23 @@ def for_move(actor: User, booking: Booking, start_at: datetime, now: datetime) -
     A move into another contract year or under another tier is counted again there (`bookings.repriced`): the
     cost shown is that count, with the minutes the booking gives back to its own year when it stays in it."""
     slot = bookings.move_preview(actor, booking, start_at, now)
-    terms = bookings.repriced(booking, slot.start)
-    if terms is None:
-        cost = replace(for_booking(booking), free_cancel_until=free_cancel_until(slot.start))
-    else:
-        returned = held(booking)[0] if terms == "other_tier" else 0
-        cost = preview(booking.company, booking.kind, slot.start, slot.end, returned)
+    terms, counted = recount(booking, slot.start, slot.end)
+    cost = counted or replace(for_booking(booking), free_cancel_until=free_cancel_until(slot.start))
     new_tier = tier_of(booking.company, slot.start)
     other = terms is not None and (terms == "other_tier" or new_tier != tier_of(booking.company, booking.start_at))
     tier = contract.current().tier(new_tier).label if other else None
     return Move(slot, db.session.get_one(Consultant, slot.consultant_id), cost, terms == "other_contract_year", tier)
+
+
+def recount(booking: Booking, start: datetime, end: datetime) -> tuple[str | None, Cost | None]:
+    """Whether a move to `start`–`end` counts the booking again (`bookings.repriced`'s code) and, if so, what it
+    records there, as `bookings.reschedule` will: the preview of that day, with the included minutes the booking
+    gives back to its own contract year when it stays in it. (None, None): it keeps what it holds."""
+    terms = bookings.repriced(booking, start)
+    if terms is None:
+        return None, None
+    returned = held(booking)[0] if terms == "other_tier" else 0
+    return terms, preview(booking.company, booking.kind, start, end, returned)
 
 
 def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:

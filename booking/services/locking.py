@@ -197,6 +197,9 @@ def locked(keys: Iterable[LockKey], *, reread: bool = True) -> Iterator[None]:
             # the locks must come before any read of the state they protect; and a transaction held open
             # for `finishing` ends here too: its locks and these are never taken out of sorted order
             _commit(session, expire=reread)
+        elif reread:
+            # no transaction open: objects kept from an earlier one (commits do not expire them) are read again too
+            session.expire_all()
         if sqlite:
             session.connection(execution_options={IMMEDIATE: True})
         else:

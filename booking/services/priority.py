@@ -99,7 +99,7 @@ def decide(actor: User, request: PriorityRequest, accept: bool, now: datetime) -
         refuse(actor, request, "", now)  # refused for its missing reason: no refusal without one
         return None
     with locking.locked([locking.company(request.company_id)]):
-        check_undecided(request, reread=True)
+        check_undecided(request)
         request.status = "accepted"
         request.accepted_at, request.accepted_by_id = now, actor.id
         audit.record(actor, "priority.accept", request)
@@ -123,17 +123,15 @@ def refuse(actor: User, request: PriorityRequest, reason: str, now: datetime) ->
             field="reason",
         )
     with locking.locked([locking.company(request.company_id)]):
-        check_undecided(request, reread=True)
+        check_undecided(request)
         request.status, request.refused_at, request.refusal_reason = "refused", now, reason
         audit.record(actor, "priority.refuse", request, reason=reason)
         notify.request_refused(request)
 
 
-def check_undecided(request: PriorityRequest, *, reread: bool = False) -> None:
-    """Refused once decided. The decisions read the status again under the company's lock (`reread`), whatever the
-    session held: two planners deciding at once (or a page left open), one wins."""
-    if reread:
-        db.session.refresh(request, ["status"])
+def check_undecided(request: PriorityRequest) -> None:
+    """Refused once decided. The decisions call it under the company's lock, where `locked()` reads the status
+    again whatever the session held: two planners deciding at once (or a page left open), one wins."""
     if request.status != "requested":
         raise Conflict(
             _l(

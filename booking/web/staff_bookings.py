@@ -4,6 +4,8 @@ yes or no. The confirmation carries the SEQUENCE seen, so a booking moved meanwh
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -40,18 +42,16 @@ class MoveForm(FlaskForm):
     sequence = IntegerField(widget=HiddenInput(), validators=[NumberRange(0, 2**31 - 1)])
 
 
-def _implications(booking, change: str, start=None) -> list[str]:
+def _implications(booking, change: str, start: datetime | None = None) -> list[str]:
     """What the change does beyond the booking itself, in the words the service uses."""
     if booking.kind == "priority_consulting":
         return [priority_changes.consequences(booking, change)]
     if change == "cancel":
         return consent.will_happen(costs.cancellation(current_user, booking, utcnow()), booking.status == "held")
-    terms = bookings.repriced(booking, start) if start is not None else None
-    if terms is None:
+    assert start is not None  # a move's step says where to
+    cost = costs.recount(booking, start, start + (booking.end_at - booking.start_at))[1]
+    if cost is None:  # it keeps what it holds
         return [_("Le client reçoit l'invitation mise à jour ; ses minutes ne changent pas.")]
-    # another contract year or tier on the new day: counted again there, as `bookings.reschedule` will
-    returned = costs.held(booking)[0] if terms == "other_tier" else 0
-    cost = costs.preview(booking.company, booking.kind, start, start + (booking.end_at - booking.start_at), returned)
     return [
         _(
             "Le client reçoit l'invitation mise à jour. Le nouveau jour relève d'une autre année de contrat ou d'une "
