@@ -105,3 +105,18 @@ def test_every_french_text_has_an_english_translation(tmp_path):
 
     missing = [i for i in template if i not in english or not translated(english[i])]
     assert not missing, f"run pybabel extract, pybabel update, then translate: {missing[:5]}"
+
+
+def test_the_language_chosen_is_kept_on_the_account(app, client, auth):
+    from .conftest import AuthActions
+
+    user = f.user("client")
+    db.session.commit()
+    auth.login(user.email)
+    client.post("/langue/en", data={"next": "/"})
+    db.session.expire_all()
+    assert user.locale == "en"
+    elsewhere = app.test_client()  # another browser: nothing chosen in its session, the account's language
+    AuthActions(elsewhere).login(user.email)
+    page = elsewhere.get("/", follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Log out" in page

@@ -92,3 +92,11 @@ def set_password(actor: User | None, user: User, new: str) -> None:
     user.set_password(new)
     logins.end_sessions(actor, user)
     audit.record(actor, "user.password", user)
+
+
+def set_locale(user: User, code: str) -> None:
+    """The account's language (fr or en), chosen with the pages' switch: its later sessions start in it and
+    the mails written in the reader's language (a planner's refusal) use it. Last choice wins: no lock."""
+    if user.locale != code:
+        user.locale = code
+        db.session.commit()

@@ -12,7 +12,7 @@ from ..auth import home_endpoint
 from ..extensions import limiter
 from ..models.types import utcnow
 from ..security import login_key, login_limit
-from ..services import invitations, logins
+from ..services import accounts, invitations, logins
 from ..services.errors import ServiceError
 from . import shown_once
 from .forms import EmptyForm
@@ -124,6 +124,9 @@ def logout():
 def language(code: str):
     if code in ("fr", "en") and EmptyForm().validate_on_submit():
         session["lang"] = code
+        if current_user.is_authenticated:
+            # kept on the account too: its mails (a planner's refusal) and its next sessions follow it
+            accounts.set_locale(current_user._get_current_object(), code)
     return redirect(safe_next(request.form.get("next"), url_for("auth.login")))
 
 
