@@ -202,3 +202,31 @@ def test_a_planner_moving_a_session_past_a_change_of_formula_is_told_how_it_is_c
     text = html.unescape(step.get_data(as_text=True))
     assert step.status_code == 200 and "ses minutes ne changent pas" not in text
     assert "compté de nouveau, 0 minutes de sa banque d'heures et 45 minutes facturables" in text
+
+
+def test_the_days_of_a_planned_tier_without_the_service_offer_no_slot_and_say_why(app, client, auth):
+    """Sérénité until Thursday 10 December, Standard (no minor update) from Friday: the week offers minor updates
+    until Thursday only; Friday says why, in the words a booking or a move there is refused with; the API lists
+    no slot on Friday either."""
+    from booking.services import bookings, tokens
+    from booking.services.errors import NotEntitled
+
+    with time_machine.travel(NOW, tick=False):
+        company, contact = _planned_change("serenite", "standard", date(2026, 12, 11))
+        f.consultant(skills=("installation",))
+        token = tokens.create(contact)
+        db.session.commit()
+        auth.login(contact.email)
+        page = html.unescape(client.get("/portail/reserver/minor_update?semaine=2026-12-07").get_data(as_text=True))
+        api = client.get(
+            "/api/v1/availability?service=minor_update&start=2026-12-07&end=2026-12-11",
+            headers={"Authorization": f"Bearer {token}"},
+        ).json
+        with pytest.raises(NotEntitled) as refused:
+            bookings.book(contact, "minor_update", datetime(2026, 12, 11, 9, tzinfo=PARIS), NOW)
+    sentence = "Le 11 décembre 2026, votre contrat sera en formule Standard, qui n'inclut pas « Mise à jour mineure »."
+    assert refused.value.message == sentence
+    assert f'title="{sentence}">Hors de votre formule<' in page
+    assert "2026-12-10T" in page and "2026-12-11T" not in page  # Thursday's slots, none on Friday
+    days = [day["date"] for day in api["days"]]
+    assert "2026-12-10" in days and "2026-12-11" not in days

@@ -101,9 +101,16 @@ def availability_view(query):
     if query["service"] == "callback" and "ticket_priority" in query and "ticket_opened_at" in query:
         deadline = bookings.take_charge_deadline(company, query["ticket_priority"], query["ticket_opened_at"])
     start, end = availability.local_range(query["start"], query["end"])
-    body = availability.listing_shown(
-        query["service"], company, start, end, utcnow(), _availability_json, deadline=deadline
-    )
+    outside = bookings.refused_days(company, query["service"], query["start"], query["end"])
+    if outside:  # a planned tier without the service: no slot on its days (/availability/why says why)
+        found = availability.listing(query["service"], company, start, end, utcnow(), deadline=deadline)
+        body = _availability_json(
+            query["service"], [slot for slot in found if slot.start.astimezone(PARIS).date() not in outside]
+        )
+    else:
+        body = availability.listing_shown(
+            query["service"], company, start, end, utcnow(), _availability_json, deadline=deadline
+        )
     # A ready Response, so that flask-smorest does not dump it again; the bytes are kept with the listing.
     return current_app.response_class(body, mimetype=current_app.json.mimetype)
 

@@ -60,9 +60,18 @@ def check_tier_allows(company: Company, kind: str, day: date | None = None) -> N
                 "un planificateur l'accepte puis le place."
             )
         )
+    later = day is not None and tier_name != company.tier  # a planned change of tier: say from when
     if level == "quote":
         raise NotEntitled(
             _l(
+                "Le %(day)s, votre contrat sera en formule %(tier)s, qui propose « %(service)s » sur devis : "
+                "contactez votre planificateur.",
+                day=format_date(day, "d MMMM yyyy"),
+                tier=tier.label,
+                service=_label(kind),
+            )
+            if later
+            else _l(
                 "La formule %(tier)s propose « %(service)s » sur devis : contactez votre planificateur.",
                 tier=tier.label,
                 service=_label(kind),
@@ -70,8 +79,33 @@ def check_tier_allows(company: Company, kind: str, day: date | None = None) -> N
         )
     if not tier.may_book(kind):
         raise NotEntitled(
-            _l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind))
+            _l(
+                "Le %(day)s, votre contrat sera en formule %(tier)s, qui n'inclut pas « %(service)s ».",
+                day=format_date(day, "d MMMM yyyy"),
+                tier=tier.label,
+                service=_label(kind),
+            )
+            if later
+            else _l("La formule %(tier)s n'inclut pas « %(service)s ».", tier=tier.label, service=_label(kind))
         )
+
+
+def refused_days(company: Company, kind: str, first: date, last: date) -> dict[date, str]:
+    """The days of [first, last] on which the tier then in force refuses `kind` (after a planned change of tier),
+    each with the refusal's sentence: a week of slots offers none on them, as a booking there is refused."""
+    refused: dict[date, str] = {}
+    day, tier, sentence = first, None, None
+    while day <= last:
+        if periods.tier_on(company, day) != tier:  # the tier changes only where a period starts
+            tier, sentence = periods.tier_on(company, day), None
+            try:
+                check_tier_allows(company, kind, day)
+            except (NotEntitled, Invalid) as refusal:
+                sentence = refusal.message
+        if sentence is not None:
+            refused[day] = sentence
+        day += timedelta(days=1)
+    return refused
 
 
 def refusal(company: Company, kind: str) -> str | None:

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from calendars.worktime import PARIS
+
 from .. import contract
 from ..extensions import db
 from ..models import Booking, PrerequisiteCheck, User
@@ -103,8 +105,13 @@ def next_slot(booking: Booking, now: datetime):
     """The first slot for the same intervention that leaves the client time to prepare it."""
     lead = _hours("prerequisites_reminder_hours")
     start = availability.BUSINESS.add_minutes(now, int(lead.total_seconds() // 60))
-    found = availability.slots(booking.kind, booking.company, start, start + timedelta(days=45), now)
-    return found[0] if found else None
+    end = start + timedelta(days=45)
+    found = availability.slots(booking.kind, booking.company, start, end, now)
+    # not on a day a planned tier without the service covers: booking it there would be refused
+    outside = bookings.refused_days(
+        booking.company, booking.kind, start.astimezone(PARIS).date(), end.astimezone(PARIS).date()
+    )
+    return next((slot for slot in found if slot.start.astimezone(PARIS).date() not in outside), None)
 
 
 def rebook(actor: User, booking: Booking, start: datetime, now: datetime) -> Booking:

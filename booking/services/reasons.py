@@ -82,6 +82,7 @@ _DAY_LABELS = {
     "holiday": _l("Jour férié"),
     "closed": _l("Fermé"),
     "no_consultant": _l("Aucun consultant"),
+    "tier": _l("Hors de votre formule"),
     "full": _l("Complet"),
 }
 

@@ -80,9 +80,10 @@ def _week_view(kind: str, monday: date, **extra):
         extra["call_requested"] = callbacks.call_requested(company, ticket["reference"])
     start, end = availability.local_range(monday, monday + timedelta(days=6))
     found = availability.listing(kind, company, start, end, now, exclude_id=extra.get("exclude_id"), deadline=deadline)
-    days = dict(availability.by_day(found))
     week = [monday + timedelta(days=n) for n in range(5)]
-    empty = [day for day in week if not days.get(day)]
+    outside = bookings.refused_days(company, kind, week[0], week[-1])  # a planned tier without the service
+    days = {day: slots for day, slots in availability.by_day(found) if day not in outside}
+    empty = [day for day in week if not days.get(day) and day not in outside]
     why = availability.day_reasons(kind, company, empty, now) if empty else {}
     shown = _shown_day(week, days)
     at = week.index(shown)
@@ -99,7 +100,8 @@ def _week_view(kind: str, monday: date, **extra):
         notes=lambda slot: promises.notes(kind, slot.start, now),
         fits=callbacks.fits(found, deadline, end),
         days=[(day, days.get(day, [])) for day in week],
-        empty_days={day: _day_word(why.get(day), day, now) for day in empty},
+        empty_days={day: _day_word(why.get(day), day, now) for day in empty}
+        | {day: (reasons.day_label("tier"), sentence) for day, sentence in outside.items()},
         shown=shown,
         day_before=day_before,
         day_after=day_after,
