@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from . import inputs, read_commit, reads, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
@@ -19,6 +19,12 @@ def select_locale() -> str:
     """The language chosen in the session, else the user's, else French (also outside requests)."""
     if not has_request_context():
         return "fr"
+    if request.path.startswith("/api/"):
+        # an API client says its language in Accept-Language, else its token's account does: not the page
+        # session a browser may carry beside the token
+        asked = request.accept_languages.best_match(["fr", "en"])
+        user = g.get("api_user")
+        return asked or (user.locale if user is not None and user.locale else "fr")
     chosen = session.get("lang")
     if chosen:
         return chosen

@@ -249,3 +249,22 @@ def test_a_query_boolean_takes_only_true_or_false(client, key, value):
     r = _call(client, key, "fr", "POST", f"{PATH}/{booked['id']}/cancel?acknowledged={value}")
     assert r.status_code == 422 and r.json["errors"]["query"]["acknowledged"] == ["Booléen attendu : true ou false."]
     assert db.session.scalars(select(Booking.status)).all() == ["confirmed"]
+
+
+# --- language --------------------------------------------------------------------------------------------------
+
+
+def test_an_api_request_speaks_its_own_language_not_the_page_session_beside_it(app, client, auth, key):
+    """A browser logged in to the pages in English sends a token of an account kept in French: the API answers in
+    Accept-Language's language, else the token's account's, never the page session's."""
+    page_user = f.user("client", f.company("confort"))
+    db.session.commit()
+    auth.login(page_user.email)
+    client.post("/langue/en", data={"next": "/"})
+    headers = {"Authorization": f"Bearer {key}"}
+    unasked = client.get("/api/v1/bookings/999999", headers=headers).json
+    english = client.get("/api/v1/bookings/999999", headers={**headers, "Accept-Language": "en"}).json
+    assert unasked["code"] == english["code"] == "booking_not_found"
+    assert unasked["detail"] != english["detail"]
+    assert english["detail"] == _call(client, key, "en", "GET", "/api/v1/bookings/999999").json["detail"]
+    assert unasked["detail"] == "Aucun rendez-vous n°999999 parmi les vôtres."
