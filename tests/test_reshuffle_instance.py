@@ -155,3 +155,22 @@ def test_a_priority_consulting_already_placed_is_its_consultants_unavailable_tim
     plan = solve(instance, time_limit=3)
     assert violations(instance, plan) == [] and not plan.moves
     assert all(p.consultant != f"c{expert.id}" or p.start.astimezone(PARIS).date() not in days for p in plan.placements)
+
+
+def test_a_booking_s_window_stops_where_a_planned_tier_without_its_service_starts(app):
+    """Sérénité until Thursday 10 December, Standard (no minor update) from Friday: a minor update of Wednesday
+    9th may move until Thursday's end only, a session (which Standard has too) five days on as every booking."""
+    from booking.models import ContractPeriod
+
+    company = f.company("serenite", contract_start=date(2026, 1, 1))
+    contact = f.user("client", company)
+    installer = f.consultant(skills=("installation",))
+    db.session.add(ContractPeriod(company_id=company.id, starts_on=date(2026, 12, 11), tier="standard"))
+    update = f.booking(installer, datetime(2026, 12, 9, 14, tzinfo=PARIS), company=company, contact=contact)
+    update.kind = "minor_update"
+    session = f.booking(installer, datetime(2026, 12, 8, 10, tzinfo=PARIS), company=company, contact=contact)
+    db.session.commit()
+    windows = {b["id"]: b["window"] for b in reshuffle.build(NOW, [])["bookings"]}
+    assert windows[f"b{update.id}"]["end"] == "2026-12-11T00:00:00+01:00"
+    assert windows[f"b{session.id}"]["end"] == "2026-12-13T10:00:00+01:00"
+    assert windows[f"b{update.id}"]["start"] == windows[f"b{session.id}"]["start"] == "2026-12-01T09:00:00+01:00"

@@ -15,6 +15,7 @@ from solver.instance import INSTANCE_FORMAT
 from .. import contract
 from ..extensions import db
 from ..models import Booking, Consultant, ExternalBusy, PriorityRequest, overlapping
+from . import bookings as booking_rules
 from . import solver_ids
 from .availability import BUSINESS, calendar_for, eligible
 from .availability import earliest as first_start
@@ -66,6 +67,26 @@ def _calendar() -> dict:
     return {"timezone": str(BUSINESS.tz), "weekdays": weekdays, "hours": hours}
 
 
+def _window(booking: Booking, now: datetime, end: datetime, refused: dict) -> tuple[datetime, datetime]:
+    """Where a moved booking may go: from now to WINDOW_AFTER after its start, within the days around it whose
+    tier allows its service: a plan does not move it where a client or a planner could not (a planned tier
+    without the service), nor across such days."""
+    start, stop = now, min(end, booking.start_at + WINDOW_AFTER)
+    key = (booking.company_id, booking.kind)
+    if key not in refused:
+        refused[key] = booking_rules.refused_days(
+            booking.company, booking.kind, now.astimezone(PARIS).date(), end.astimezone(PARIS).date()
+        )
+    day = booking.start_at.astimezone(PARIS).date()
+    before = [d for d in refused[key] if d < day]
+    after = [d for d in refused[key] if d > day]
+    if before:
+        start = max(start, datetime.combine(max(before) + timedelta(days=1), datetime.min.time(), PARIS))
+    if after:
+        stop = min(stop, datetime.combine(min(after), datetime.min.time(), PARIS))
+    return start, stop
+
+
 def build(now: datetime, requests: list[PriorityRequest]) -> dict:
     """A docs/solver-format.md instance: the next weeks of confirmed bookings and the accepted priority jobs."""
     terms = contract.current()
@@ -81,6 +102,7 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
         }
     )
     by_skill = {}
+    refused: dict = {}  # (company, service) → the days a planned tier without the service covers
     bookings = []
     for booking in db.session.scalars(
         select(Booking)
@@ -101,6 +123,7 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
             if service.span == "block"
             else 450 * (service.duration_days or 1)
         )
+        window = _window(booking, now, end, refused)
         bookings.append(
             {
                 "id": solver_ids.booking(booking.id),
@@ -111,7 +134,7 @@ def build(now: datetime, requests: list[PriorityRequest]) -> dict:
                 "consultant": solver_ids.consultant(booking.consultant_id),
                 "start": _iso(booking.start_at),
                 "eligible": sorted(map(solver_ids.consultant, {booking.consultant_id, *by_skill[skill]})),
-                "window": {"start": _iso(now), "end": _iso(min(end, booking.start_at + WINDOW_AFTER))},
+                "window": {"start": _iso(window[0]), "end": _iso(window[1])},
                 "pinned": booking.pinned,
                 "booked_at": _iso(booking.booked_at),
             }
