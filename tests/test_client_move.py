@@ -230,3 +230,20 @@ def test_the_days_of_a_planned_tier_without_the_service_offer_no_slot_and_say_wh
     assert "2026-12-10T" in page and "2026-12-11T" not in page  # Thursday's slots, none on Friday
     days = [day["date"] for day in api["days"]]
     assert "2026-12-10" in days and "2026-12-11" not in days
+
+
+def test_a_session_moved_into_the_next_year_and_back_then_cancelled_gives_each_year_back_its_minutes(app):
+    """The contract's year turns on 11 December: a session of the 10th moved to the 11th and back holds its 45
+    minutes in the first year again; cancelled, they go back to that year (they went to the last year written)."""
+    from booking.services import bookings, hour_bank
+
+    with time_machine.travel(NOW, tick=False):
+        _, company, contact = f.client_with_consultant("serenite", contract_start=date(2025, 12, 11))
+        session = bookings.book(contact, "erplib", BOOKED, NOW)
+        this, next_year = date(2025, 12, 11), date(2026, 12, 11)
+        bookings.reschedule(contact, session, TO, NOW)
+        bookings.reschedule(contact, session, BOOKED, NOW)
+        assert (hour_bank.balance(company, this), hour_bank.balance(company, next_year)) == (555, 600)
+        bookings.cancel(contact, session, NOW)
+        assert (hour_bank.balance(company, this), hour_bank.balance(company, next_year)) == (600, 600)
+        assert costs.held(session) == (0, 0)

@@ -177,16 +177,17 @@ def held(booking: Booking) -> tuple[int, int]:
 
 def refund(booking: Booking, note: str = "") -> None:
     """Give back everything the booking still holds (included and billable minutes); `note` is a code of
-    labels.LEDGER_NOTES, said in the reader's language."""
-    held, billable, year = db.session.execute(
-        select(
-            func.coalesce(func.sum(LedgerEntry.minutes), 0),
-            func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
-            func.max(LedgerEntry.contract_year),
-        ).where(LedgerEntry.booking_id == booking.id)
-    ).one()
-    if held or billable:
-        _write(booking, year, "refund", -held, -billable, note)
+    labels.LEDGER_NOTES, said in the reader's language. Each contract year gets back what the booking holds in it:
+    a session moved into another year and back holds its minutes in the first year again, whatever year its
+    lines were last written in."""
+    for year, held, billable in db.session.execute(
+        select(LedgerEntry.contract_year, func.sum(LedgerEntry.minutes), func.sum(LedgerEntry.billable_minutes))
+        .where(LedgerEntry.booking_id == booking.id)
+        .group_by(LedgerEntry.contract_year)
+        .order_by(LedgerEntry.contract_year)
+    ):
+        if held or billable:
+            _write(booking, year, "refund", -held, -billable, note)
 
 
 def entries(company_id: int, year: date) -> list[LedgerEntry]:
