@@ -245,3 +245,32 @@ def test_a_booking_answers_the_cost_its_ledger_lines_record(any_app, tier, kind,
     assert answer.get_json()["cost"] == read.get_json()["cost"]
     cost = answer.get_json()["cost"]
     assert (cost["included_minutes"], cost["billable_minutes"]) == _recorded(booked)
+
+
+def test_a_new_rate_does_not_reprice_the_sessions_already_confirmed(app):
+    """Confort's 45-minute session is confirmed at 110 € an hour (82.50 €); the admin then sets 200 €: the session
+    stays at the 82.50 € consented to (its page, its late cancellation), a session booked after costs 150 €, and
+    a timely cancellation gives back exactly what was recorded (the price of the refunded minutes, not today's)."""
+    from booking.services import contract_store
+
+    admin = f.user("admin")
+    with time_machine.travel(NOW, tick=False):
+        company, contact = _client("confort")
+        before = bookings.book(contact, "erplib", paris("2026-12-08T10:00"), NOW)
+        db.session.commit()
+        packaged = contract_store.normalise(open(contract.DEFAULT_FILE).read())
+        contract_store.apply(
+            admin, contract_store.set_value(packaged, "tiers.confort.prices", "erplib_hour", 200), None, NOW
+        )
+        db.session.commit()
+        after = bookings.book(contact, "erplib", paris("2026-12-08T14:00"), NOW)
+        db.session.commit()
+        f.reread()
+        assert costs.for_booking(db.session.get(Booking, before.id)).price_eur == Decimal("82.50")
+        assert costs.for_booking(db.session.get(Booking, after.id)).price_eur == Decimal("150.00")
+        late = datetime(2026, 12, 7, 16, tzinfo=UTC)  # within the cut-off of Tuesday's session
+        assert costs.cancellation(contact, db.session.get(Booking, before.id), late).price_eur == Decimal("82.50")
+        bookings.cancel(contact, db.session.get(Booking, before.id), NOW)
+        db.session.commit()
+    amounts = db.session.scalars(select(LedgerEntry.amount_eur).where(LedgerEntry.booking_id == before.id)).all()
+    assert sorted(amounts) == [Decimal("-82.50"), Decimal("82.50")]

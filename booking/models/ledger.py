@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -39,6 +40,9 @@ class LedgerEntry(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     minutes: Mapped[int]
     billable_minutes: Mapped[int] = mapped_column(default=0)
+    # the price of `billable_minutes` at the rate the client consented to (reserve +, refund -): a booking's price
+    # is its lines' sum, as its minutes are, whatever the contract's rates became since (None: written before 0027)
+    amount_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

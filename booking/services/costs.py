@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
 from calendars.worktime import PARIS
@@ -19,7 +19,6 @@ from ..extensions import db
 from ..models import Booking, Company, Consultant, User
 from . import availability, bookings, hour_bank, periods
 
-CENT = Decimal("0.01")
 LEDGER_ACCESS = ("hour_bank", "billable")  # the access levels `hour_bank.reserve` writes a line for
 
 
@@ -51,12 +50,7 @@ def tier_of(company: Company, start: datetime) -> str:
     return periods.tier_on(company, start.astimezone(PARIS).date())
 
 
-def price(tier: str, billable_minutes: int) -> Decimal | None:
-    """The tier's price of billable ERP-Lib minutes (a 45-minute session: three quarters of the hour)."""
-    hourly = contract.current().tier(tier).price("erplib_hour")
-    if hourly is None:
-        return None
-    return (hourly * billable_minutes / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+price = hour_bank.price  # the tier's price of billable ERP-Lib minutes at today's rate (what a preview shows)
 
 
 def _basis(access: str) -> str:
@@ -103,7 +97,7 @@ def for_booking(booking: Booking) -> Cost:
         return preview(company, booking.kind, booking.start_at, booking.end_at)
     tier = tier_of(company, booking.start_at)
     access = contract.current().tier(tier).access(booking.kind)
-    included, billable = held(booking)
+    included, billable, amount = hour_bank.counted(booking)
     after = None
     if access == "hour_bank":
         after = hour_bank.balance(company, hour_bank.contract_year(company, booking.start_at.astimezone(PARIS).date()))
@@ -111,10 +105,19 @@ def for_booking(booking: Booking) -> Cost:
         _basis(access),
         included,
         billable,
-        price(tier, billable) if access in LEDGER_ACCESS else None,
+        consented(tier, billable, amount) if access in LEDGER_ACCESS else None,
         after,
         free_cancel_until(booking.start_at),
     )
+
+
+def consented(tier: str, billable: int, amount: Decimal | None) -> Decimal | None:
+    """The price of a counted booking's billable minutes: what its ledger lines recorded at the rate the client
+    consented to (a contract's new rates apply to bookings made after them), else, for lines written before
+    amounts were recorded, at today's rate."""
+    if billable == 0 or amount is None:  # nothing billed (0.00, None where the tier lists no rate), or old lines
+        return price(tier, billable)
+    return amount
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,10 @@ def recount(booking: Booking, start: datetime, end: datetime) -> tuple[str | Non
 
 def cancellation(actor: User, booking: Booking, now: datetime) -> Cancellation:
     """What cancelling `booking` now would do: give its minutes back, or consume them."""
-    included, billable = held(booking)
+    included, billable, amount = hour_bank.counted(booking)
     return Cancellation(
         bookings.late_cancellation(actor, booking, now),
         included,
         billable,
-        price(tier_of(booking.company, booking.start_at), billable) if billable else None,
+        consented(tier_of(booking.company, booking.start_at), billable, amount) if billable else None,
     )

@@ -7,9 +7,10 @@ Every movement is a ledger line; balances are sums. Callers hold the company's l
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from calendars.worktime import PARIS
@@ -19,6 +20,17 @@ from ..extensions import db
 from ..models import Alert, Booking, Company, LedgerEntry
 from . import appends, audit, locking, notify, periods
 from .errors import Conflict
+
+CENT = Decimal("0.01")
+
+
+def price(tier: str, billable_minutes: int) -> Decimal | None:
+    """The tier's price of billable ERP-Lib minutes at the contract's rate now (a 45-minute session: three quarters
+    of the hour); None when the contract lists no rate."""
+    hourly = contract.current().tier(tier).price("erplib_hour")
+    if hourly is None:
+        return None
+    return (hourly * billable_minutes / 60).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _anniversary(start: date, year: int) -> date:
@@ -85,12 +97,13 @@ def created(booking: Booking) -> None:
     session = db.session()
     memo = session.info.get(_NEW)
     if memo is None or memo[0] is not session.get_transaction():
-        memo = session.info[_NEW] = (session.get_transaction(), dict[int, tuple[int, int]]())
-    memo[1][booking.id] = (0, 0)
+        memo = session.info[_NEW] = (session.get_transaction(), dict[int, tuple[int, int, Decimal | None]]())
+    memo[1][booking.id] = (0, 0, Decimal(0))
 
 
-def held_here(booking: Booking) -> tuple[int, int] | None:
-    """The (minutes, billable) sums of a booking created in the current transaction, else None (read them)."""
+def held_here(booking: Booking) -> tuple[int, int, Decimal | None] | None:
+    """The (minutes, billable, amount) sums of a booking created in the current transaction, else None (read
+    them)."""
     session = db.session()
     memo = session.info.get(_NEW)
     if memo is None or memo[0] is not session.get_transaction():
@@ -98,7 +111,9 @@ def held_here(booking: Booking) -> tuple[int, int] | None:
     return memo[1].get(booking.id)
 
 
-def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int, note: str = "") -> None:
+def _write(
+    booking: Booking, year: date, kind: str, minutes: int, billable: int, note: str, amount: Decimal | None
+) -> None:
     appends.add(
         _TABLE,
         {
@@ -109,11 +124,13 @@ def _write(booking: Booking, year: date, kind: str, minutes: int, billable: int,
             "minutes": minutes,
             "billable_minutes": billable,
             "note": note,
+            "amount_eur": amount,
         },
     )
     sums = held_here(booking)
     if sums is not None:
-        db.session.info[_NEW][1][booking.id] = (sums[0] + minutes, sums[1] + billable)
+        total = None if sums[2] is None or (amount is None and billable) else sums[2] + (amount or 0)
+        db.session.info[_NEW][1][booking.id] = (sums[0] + minutes, sums[1] + billable, total)
 
 
 def reserve(booking: Booking, expected_billable: int | None = None) -> None:
@@ -144,7 +161,8 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
             balance_minutes=0,
             booking=booking.id,
         )
-    _write(booking, year, "reserve", -included, minutes - included)
+    billable = minutes - included
+    _write(booking, year, "reserve", -included, billable, "", price(tier, billable) if billable else Decimal(0))
 
 
 def check_shown(expected_billable: int | None, included: int, billable: int) -> None:
@@ -163,16 +181,33 @@ def check_shown(expected_billable: int | None, included: int, billable: int) -> 
         )
 
 
-# Built once (it runs on every booking's answer): building a statement costs more than running it.
+# Built once (it runs on every booking's answer): building a statement costs more than running it. The last
+# column sums the billable minutes of the lines with no amount (written before the amounts were): while they hold
+# some, the amounts' sum is not the price consented to.
 _HELD = select(
-    func.coalesce(func.sum(LedgerEntry.minutes), 0), func.coalesce(func.sum(LedgerEntry.billable_minutes), 0)
+    func.coalesce(func.sum(LedgerEntry.minutes), 0),
+    func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
+    func.coalesce(func.sum(LedgerEntry.amount_eur), 0),
+    func.coalesce(func.sum(case((LedgerEntry.amount_eur.is_(None), LedgerEntry.billable_minutes), else_=0)), 0),
 ).where(LedgerEntry.booking_id == bindparam("booking_id"))
+
+
+def counted(booking: Booking) -> tuple[int, int, Decimal | None]:
+    """The included and billable minutes a booking's ledger lines still hold, and the price of those billable
+    minutes at the rates consented to (None: some line predates the amounts; price it at today's rates)."""
+    here = held_here(booking)
+    if here is not None:
+        minutes, billable, amount = here
+    else:
+        minutes, billable, amount, unknown = db.session.execute(_HELD, {"booking_id": booking.id}).one()
+        amount = None if unknown else Decimal(amount).quantize(CENT)
+    return -int(minutes), int(billable), amount
 
 
 def held(booking: Booking) -> tuple[int, int]:
     """The included and billable minutes a booking's ledger lines still hold."""
-    minutes, billable = held_here(booking) or db.session.execute(_HELD, {"booking_id": booking.id}).one()
-    return -int(minutes), int(billable)
+    included, billable, _amount = counted(booking)
+    return included, billable
 
 
 def refund(booking: Booking, note: str = "") -> None:
@@ -180,14 +215,19 @@ def refund(booking: Booking, note: str = "") -> None:
     labels.LEDGER_NOTES, said in the reader's language. Each contract year gets back what the booking holds in it:
     a session moved into another year and back holds its minutes in the first year again, whatever year its
     lines were last written in."""
-    for year, held, billable in db.session.execute(
-        select(LedgerEntry.contract_year, func.sum(LedgerEntry.minutes), func.sum(LedgerEntry.billable_minutes))
+    for year, held, billable, amount in db.session.execute(
+        select(
+            LedgerEntry.contract_year,
+            func.sum(LedgerEntry.minutes),
+            func.sum(LedgerEntry.billable_minutes),
+            func.sum(LedgerEntry.amount_eur),  # NULL: its lines predate the amounts, and so does the refund's
+        )
         .where(LedgerEntry.booking_id == booking.id)
         .group_by(LedgerEntry.contract_year)
         .order_by(LedgerEntry.contract_year)
     ):
         if held or billable:
-            _write(booking, year, "refund", -held, -billable, note)
+            _write(booking, year, "refund", -held, -billable, note, None if amount is None else -Decimal(amount))
 
 
 def entries(company_id: int, year: date) -> list[LedgerEntry]:
