@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from booking.extensions import db
-from booking.models import AuditEntry, OutboxMessage, Ticket
+from booking.models import AuditEntry, Booking, OutboxMessage, Ticket
 from booking.services import availability, bookings, callbacks, tokens
 from booking.services.access import ticket_for
 from booking.services.errors import Conflict
@@ -240,3 +240,84 @@ def test_the_api_asks_to_be_called_as_the_page_does(any_app):
         )
     assert none.status_code == 409 and none.json["code"] == "no_commitment"  # a window is booked instead
     assert none.headers["Content-Type"] == "application/problem+json"
+
+
+def _hold_page(client, args: str, start: str):
+    return client.post(f"/portail/reserver/callback?{args}", data={"start": start})
+
+
+def test_a_ticket_named_again_with_another_priority_is_refused_as_recorded(any_app):
+    contact = serenite_contact()
+    first = bookings.book(
+        contact,
+        "callback",
+        datetime(2026, 12, 8, 14, tzinfo=PARIS),
+        NOW,
+        ticket=ticket_for(contact.company, "T-3", "mineure", OPENED),
+    )
+    for priority, opened in (("bloquante", OPENED), ("mineure", OPENED - timedelta(days=1))):
+        with pytest.raises(Conflict) as refused:
+            ticket_for(contact.company, "T-3", priority, opened)
+        assert refused.value.code == "ticket_differs"
+        assert "Le ticket T-3 est enregistré en priorité Mineure, ouvert le 7 décembre 2026 à 09:00" in str(
+            refused.value
+        )
+    # the page's form says minutes only: the same minute is the same ticket
+    assert ticket_for(contact.company, "T-3", "mineure", OPENED + timedelta(seconds=42)) is first.ticket
+    assert first.ticket.priority == "mineure" and first.ticket.opened_at == OPENED
+
+
+def test_a_ticket_written_meanwhile_with_another_priority_is_refused_under_the_lock(any_app):
+    contact = serenite_contact()
+    looked_up = ticket_for(contact.company, "T-4", "bloquante", OPENED)  # none yet: a new one, unsaved
+    other = f.user("client", contact.company)
+    db.session.commit()
+    bookings.book(
+        other,
+        "callback",
+        datetime(2026, 12, 8, 14, tzinfo=PARIS),
+        NOW,
+        ticket=ticket_for(contact.company, "T-4", "mineure", OPENED),
+    )
+    with pytest.raises(Conflict) as refused:
+        bookings.book(contact, "callback", datetime(2026, 12, 8, 15, tzinfo=PARIS), NOW, ticket=looked_up)
+    assert refused.value.code == "ticket_differs"
+    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.reference == "T-4")) == 1
+
+
+def test_the_api_refuses_a_ticket_sent_with_another_priority_in_the_readers_language(any_app):
+    contact = serenite_contact()
+    key = tokens.create(contact)
+    db.session.commit()
+    client = any_app.test_client()
+
+    def callback(start: str, priority: str):
+        ticket = {"reference": "T-3", "priority": priority, "opened_at": "2026-12-07T09:00:00+01:00"}
+        return client.post(
+            "/api/v1/bookings",
+            headers={"Authorization": f"Bearer {key}", "Accept-Language": "en"},
+            json={"service": "callback", "start": start, "ticket": ticket},
+        )
+
+    with time_machine.travel(NOW, tick=False):
+        assert callback("2026-12-08T14:00:00+01:00", "mineure").status_code == 201
+        refused = callback("2026-12-07T10:00:00+01:00", "bloquante")
+    assert refused.status_code == 409 and refused.json["code"] == "ticket_differs"
+    assert "Ticket T-3 is recorded with priority Minor, opened on 7 December 2026 at 09:00" in refused.json["detail"]
+    ticket = db.session.scalar(select(Ticket).where(Ticket.reference == "T-3"))
+    assert ticket.priority == "mineure"
+    assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.ticket_id == ticket.id)) == 1
+
+
+def test_the_booking_page_refuses_a_ticket_sent_with_another_priority(app, client, auth):
+    contact = serenite_contact()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        args = "ticket=T-3&priorite=mineure&ouvert=2026-12-07T09:00"
+        assert _hold_page(client, args, "2026-12-08T14:00:00+01:00").status_code == 302
+        page = _hold_page(client, TICKET_ARGS.replace("TCK-1", "T-3"), "2026-12-07T10:00:00+01:00")
+    text = page.get_data(as_text=True).replace("&#39;", "'")
+    assert page.status_code == 422
+    assert "Le ticket T-3 est enregistré en priorité Mineure, ouvert le 7 décembre 2026 à 09:00" in text
+    assert db.session.scalar(select(Ticket.priority).where(Ticket.reference == "T-3")) == "mineure"
+    assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.ticket_id.is_not(None))) == 1

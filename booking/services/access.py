@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..date_format import format_date, format_datetime
 from ..extensions import db
+from ..labels import PRIORITIES as PRIORITY_LABELS
 from ..models import PRIORITIES, Booking, Company, Ticket, User
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 
 
 def booking_for(user: User, booking_id: int) -> Booking:
@@ -44,7 +48,8 @@ def company_for(user: User, company_id: int | None) -> Company:
 
 
 def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ticket:
-    """The company's ticket with this reference; a new one stays unsaved until its booking is written."""
+    """The company's ticket with this reference, refused when it is recorded with another priority or opening
+    (`ticket_differs`); a new one stays unsaved until its booking is written."""
     if priority not in PRIORITIES:
         raise Invalid(
             _l(
@@ -58,7 +63,9 @@ def ticket_for(company: Company, reference: str, priority: str, opened_at) -> Ti
     if not reference or len(reference) > 40:
         raise Invalid(_l("Indiquez la référence du ticket (40 caractères au plus)."), code="invalid_ticket")
     ticket = _ticket(company.id, reference)
-    return ticket or Ticket(company=company, reference=reference, priority=priority, opened_at=opened_at)
+    if ticket is None:
+        return Ticket(company=company, reference=reference, priority=priority, opened_at=opened_at)
+    return as_recorded(ticket, priority, opened_at)
 
 
 def ticket_again(ticket: Ticket) -> Ticket:
@@ -67,7 +74,31 @@ def ticket_again(ticket: Ticket) -> Ticket:
     answer), not a second one that the unique reference refuses."""
     if ticket.id is not None:
         return ticket
-    return _ticket(ticket.company.id, ticket.reference) or ticket
+    found = _ticket(ticket.company.id, ticket.reference)
+    return ticket if found is None else as_recorded(found, ticket.priority, ticket.opened_at)
+
+
+def as_recorded(ticket: Ticket, priority: str, opened_at: datetime) -> Ticket:
+    """`ticket` when the priority and opening sent are the ones it is recorded with, to the minute (the page's
+    form gives no seconds); refused otherwise, saying how it is recorded: a callback counted from another
+    priority would be promised and watched against the wrong deadline."""
+    if ticket.priority == priority and _minute(ticket.opened_at) == _minute(opened_at):
+        return ticket
+    raise Conflict(
+        _l(
+            "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s : "
+            "indiquez ces valeurs, ou, si sa priorité a changé, contactez votre planificateur.",
+            reference=ticket.reference,
+            priority=PRIORITY_LABELS.get(ticket.priority, ticket.priority),
+            day=format_date(ticket.opened_at, "d MMMM yyyy"),
+            time=format_datetime(ticket.opened_at, "HH:mm"),
+        ),
+        code="ticket_differs",
+    )
+
+
+def _minute(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _ticket(company_id: int, reference: str) -> Ticket | None:

@@ -108,6 +108,7 @@ CODES = (
     "ticket_missing",
     "invalid_ticket",
     "invalid_priority",
+    "ticket_differs",
     "no_commitment",
     "callback_window_free",
     "version_installed",
