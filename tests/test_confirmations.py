@@ -146,6 +146,52 @@ def test_cancelling_asks_first_then_says_the_minutes_came_back(any_app, client, 
     assert hour_bank.balance(company, YEAR) == 600
 
 
+def test_a_cancellation_page_left_open_while_a_planner_moved_the_booking_inside_the_cut_off_is_refused(
+    any_app, client, auth
+):
+    """The page promised 45 minutes back; the booking was moved to tomorrow meanwhile (a late cancellation now): its
+    old form is refused as a stale move is (moved_meanwhile), nothing consumed; a fresh page cancels as it says."""
+    company, contact = _contact("serenite")
+    booking = bookings.book(contact, "erplib", START, NOW)
+    with time_machine.travel(NOW, tick=False):
+        auth.login(contact.email)
+        ask = client.get(f"/portail/rendez-vous/{booking.id}/annuler").get_data(as_text=True)
+        assert "45 minutes seront rendues" in ask
+        seen = re.search(r'name="seen"[^>]*value="(\d+)"', ask)
+        assert seen  # the sequence the page showed, carried by its form
+        bookings.reschedule(f.user("planner"), booking, datetime(2026, 12, 3, 10, tzinfo=PARIS), NOW)
+        db.session.commit()
+        stale = client.post(f"/portail/rendez-vous/{booking.id}/annuler", data={"seen": seen.group(1)})
+        shown = html.unescape(client.get(stale.location).get_data(as_text=True))
+        assert "Ce rendez-vous vient d'être déplacé au 03/12/2026 à 10:00" in shown
+        assert bookings_status(booking) == "confirmed" and hour_bank.balance(company, YEAR) == 555
+        again = client.get(f"/portail/rendez-vous/{booking.id}/annuler").get_data(as_text=True)
+        assert "la séance est décomptée" in again
+        fresh = re.search(r'name="seen"[^>]*value="(\d+)"', again)
+        assert fresh and fresh.group(1) != seen.group(1)
+        client.post(f"/portail/rendez-vous/{booking.id}/annuler", data={"seen": fresh.group(1)})
+    assert bookings_status(booking) == "late_cancelled"
+
+
+def test_the_api_refuses_a_cancellation_of_a_booking_moved_since_it_was_seen(any_app, client):
+    company, contact = _contact("serenite")
+    booking = bookings.book(contact, "erplib", START, NOW)
+    raw = tokens.create(contact)
+    db.session.commit()
+    auth = {"Authorization": f"Bearer {raw}"}
+    with time_machine.travel(NOW, tick=False):
+        seen = client.get(f"/api/v1/bookings/{booking.id}", headers=auth).json["sequence"]
+        bookings.reschedule(f.user("planner"), booking, datetime(2026, 12, 3, 10, tzinfo=PARIS), NOW)
+        db.session.commit()
+        stale = client.post(f"/api/v1/bookings/{booking.id}/cancel?seen={seen}", headers=auth)
+        assert stale.status_code == 409 and stale.json["code"] == "moved_meanwhile", stale.json
+        assert bookings_status(booking) == "confirmed" and hour_bank.balance(company, YEAR) == 555
+        bad = client.post(f"/api/v1/bookings/{booking.id}/cancel?seen=-1", headers=auth)
+        assert bad.status_code == 422 and "seen" in bad.json["errors"]["query"]
+        done = client.post(f"/api/v1/bookings/{booking.id}/cancel?seen={seen + 1}", headers=auth)
+    assert done.status_code == 200 and done.json["status"] == "late_cancelled"
+
+
 def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_consumed(any_app, client, auth):
     company, contact = _contact("standard")
     booking = bookings.book(contact, "erplib", START, NOW)

@@ -247,13 +247,18 @@ def reschedule_booking(data, booking_id: int):
 @blp.arguments(s.CancelArgsSchema(), location="query")
 @idempotent
 @blp.response(200, s.CostedBookingSchema())
-@errors(401, 403, 404, 409)
+@errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY)
 def cancel_booking(args, booking_id: int):
     """Cancel: refunded before the cut-off, consumed after it; a client's refused once the session has started
-    (409 `already_started`: the consultant records whether it took place)."""
+    (409 `already_started`: the consultant records whether it took place), or moved since `seen` (409
+    `moved_meanwhile`)."""
     return bookings.cancel(
-        g.api_user, access.booking_for(g.api_user, booking_id), utcnow(), acknowledged=args["acknowledged"]
+        g.api_user,
+        access.booking_for(g.api_user, booking_id),
+        utcnow(),
+        acknowledged=args["acknowledged"],
+        seen=args["seen"],
     )
 
 

@@ -252,6 +252,17 @@ ACKNOWLEDGED = {
 
 class CancelArgsSchema(Schema):
     acknowledged = QueryBoolean(load_default=False, metadata=ACKNOWLEDGED)
+    seen = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=INT_MAX),
+        metadata={
+            "description": (
+                "the booking's sequence when the client saw the terms of the cancellation; if it has been moved "
+                "since (its terms may have changed: a session moved inside the cut-off is consumed), the "
+                "cancellation is refused (409, code moved_meanwhile) and nothing changes. Absent: no such check"
+            )
+        },
+    )
 
 
 class RescheduleSchema(Schema):

@@ -33,7 +33,16 @@ from ..services import (
 )
 from ..services.errors import ServiceError
 from . import consent, listing
-from .forms.booking import ConfirmForm, HoldForm, MoveForm, NotesForm, PrerequisiteForm, SlotForm, first_error
+from .forms.booking import (
+    CancelForm,
+    ConfirmForm,
+    HoldForm,
+    MoveForm,
+    NotesForm,
+    PrerequisiteForm,
+    SlotForm,
+    first_error,
+)
 from .refusals import flash_refusal
 
 bp = Blueprint("book", __name__, url_prefix="/portail")
@@ -360,17 +369,22 @@ def cancel_page(booking_id: int):
         return redirect(url_for("book.detail", booking_id=booking.id))
     told = costs.cancellation(current_user, booking, utcnow())
     return render_template(
-        "book/cancel_confirm.html", booking=booking, lines=consent.will_happen(told, booking.status == "held")
+        "book/cancel_confirm.html",
+        booking=booking,
+        lines=consent.will_happen(told, booking.status == "held"),
+        form=CancelForm(seen=booking.sequence),  # the terms above hold for this sequence only
     )
 
 
 @bp.post("/rendez-vous/<int:booking_id>/annuler")
 @role_required("client")
 def cancel(booking_id: int):
-    booking = access.booking_for(current_user, booking_id)
+    booking, form = access.booking_for(current_user, booking_id), CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
     was_held, told = booking.status == "held", costs.cancellation(current_user, booking, utcnow())
     try:
-        bookings.cancel(current_user, booking, utcnow())
+        bookings.cancel(current_user, booking, utcnow(), seen=form.seen.data)
     except ServiceError as error:
         flash_refusal(error)
     else:

@@ -46,6 +46,12 @@ class MoveForm(SlotForm):
     billable = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])  # the cost shown
 
 
+class CancelForm(FlaskForm):
+    """A cancellation consented to; `seen`: the booking's SEQUENCE its page showed (moved since: refused)."""
+
+    seen = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])
+
+
 class HoldForm(SlotForm):
     environment = StringField(validators=[Optional(), Length(max=20)])
     notes = TextAreaField(filters=[lambda text: (text or "")[:2000]])
