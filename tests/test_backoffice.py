@@ -607,3 +607,40 @@ def test_the_cost_shown_for_a_session_after_a_planned_change_is_what_its_ledger_
         assert costs.for_booking(held) == costs.Cost(
             cost.basis, *shown, cost.price_eur, cost.balance_after, cost.free_cancel_until
         )
+
+
+def test_a_planned_change_with_bookings_accepted_under_it_is_neither_withdrawn_nor_replaced(app, client, auth):
+    """Confort until Sunday 13th, Sérénité planned from Monday 14th: a session of the 15th is booked as included.
+    Withdrawing the change (after its question) or replacing it by Standard is refused with the reason; a change
+    no booking was accepted under is withdrawn after its question."""
+    with time_machine.travel(NOW, tick=False):
+        admin, company, contact = f.client_with_consultant("confort")
+        period = companies.change_tier(admin, company, "serenite", date(2026, 12, 14), NOW).id
+        other = companies.change_tier(admin, company, "standard", date(2027, 3, 1), NOW).id
+        session = bookings.book(contact, "erplib", datetime(2026, 12, 15, 10, tzinfo=PARIS), NOW)
+        session_id = session.id
+        db.session.commit()
+        with pytest.raises(Conflict) as refused:
+            companies.change_tier(admin, company, "standard", date(2026, 12, 14), NOW)
+        assert refused.value.code == "change_counted"
+        assert (
+            "Le rendez-vous du 15 décembre 2026, confirmé depuis que ce changement est prévu" in refused.value.message
+        )
+        auth.login(admin.email)
+        address = f"/admin/societes/{company.id}/formule/annuler"
+        asked = client.post(address, data={"period_id": other}).get_data(as_text=True)
+        assert "Le passage en formule Standard prévu le 1er mars 2027 est retiré" in html.unescape(asked)
+        assert db.session.get(ContractPeriod, other) is not None  # the question withdraws nothing
+        client.post(address, data={"period_id": other, "confirmed": "1"})
+        page = client.post(address, data={"period_id": period}, follow_redirects=True).get_data(as_text=True)
+        assert "aux conditions de la formule Sérénité" in html.unescape(page)
+        client.post(address, data={"period_id": period, "confirmed": "1"})
+        f.reread()
+        assert db.session.get(ContractPeriod, other) is None
+        assert db.session.get(ContractPeriod, period) is not None
+        assert periods.tier_on(db.session.get(Company, company.id), date(2026, 12, 15)) == "serenite"
+        bookings.cancel(contact, db.session.get(type(session), session_id), NOW)
+        db.session.commit()
+        client.post(address, data={"period_id": period, "confirmed": "1"})
+        f.reread()
+        assert db.session.get(ContractPeriod, period) is None  # nothing accepted under it any more

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -354,6 +355,8 @@ def change_tier(
             db.session.flush()
         period = _planned_on(company, starts_on)
         previous = period.tier if period else None
+        if period is not None and period.tier != tier:
+            _check_nothing_counted_under(company, period)
         if period is None:
             period = ContractPeriod(company_id=company.id, starts_on=starts_on, tier=tier)
             db.session.add(period)
@@ -365,17 +368,70 @@ def change_tier(
     return period
 
 
+def planned_change(company: Company, period_id: int, today: date) -> ContractPeriod:
+    """The company's change planned for a later day, which may still be withdrawn (refused with the reason)."""
+    period = db.session.get(ContractPeriod, period_id)
+    if period is None or period.company_id != company.id:
+        raise NotFound(_("Ce changement de formule n'existe pas."), code="not_found")
+    if period.starts_on <= today:
+        raise Conflict(
+            _("Ce changement a déjà pris effet : prévoyez plutôt un nouveau changement."), code="change_started"
+        )
+    _check_nothing_counted_under(company, period)
+    return period
+
+
+def _check_nothing_counted_under(company: Company, period: ContractPeriod) -> None:
+    """A planned change stays once confirmed bookings were accepted under it (booked, or counted by a move, since it
+    was planned, on its days): each client consented to its terms (a session included by a Sérénité planned, one
+    billed under a Standard one), which withdrawing or replacing it would change behind their back."""
+    start = datetime.combine(period.starts_on, datetime.min.time(), PARIS)
+    following = db.session.scalar(
+        select(func.min(ContractPeriod.starts_on)).where(
+            ContractPeriod.company_id == company.id, ContractPeriod.starts_on > period.starts_on
+        )
+    )
+    counted_since = (
+        select(LedgerEntry.id)
+        .where(
+            LedgerEntry.booking_id == Booking.id,
+            LedgerEntry.kind == "reserve",
+            LedgerEntry.created_at >= period.created_at,
+        )
+        .exists()
+    )
+    query = select(func.count(), func.min(Booking.start_at)).where(
+        Booking.company_id == company.id,
+        Booking.status == "confirmed",
+        Booking.start_at >= start,
+        (Booking.booked_at >= period.created_at) | counted_since,
+    )
+    if following is not None:
+        query = query.where(Booking.start_at < datetime.combine(following, datetime.min.time(), PARIS))
+    count, first = db.session.execute(query).one()
+    if count:
+        raise Conflict(
+            ngettext(
+                "Le rendez-vous du %(day)s, confirmé depuis que ce changement est prévu, a été accepté aux "
+                "conditions de la formule %(tier)s : annulez-le ou déplacez-le avant de retirer ou de remplacer "
+                "ce changement, ou prévoyez un autre changement après lui.",
+                "%(num)d rendez-vous confirmés depuis que ce changement est prévu (le premier le %(day)s) ont été "
+                "acceptés aux conditions de la formule %(tier)s : annulez-les ou déplacez-les avant de retirer ou "
+                "de remplacer ce changement, ou prévoyez un autre changement après lui.",
+                count,
+                day=format_date(first, "d MMMM yyyy"),
+                tier=contract.current().tier(period.tier).label,
+            ),
+            code="change_counted",
+        )
+
+
 def cancel_change(actor: User, company: Company, period_id: int, now: datetime) -> None:
-    """Withdraw a change planned for a later day (past and current periods are history)."""
+    """Withdraw a change planned for a later day (past and current periods are history), unless bookings were
+    accepted under it."""
     today = now.astimezone(PARIS).date()
     with locking.locked([locking.company(company.id)]):
-        period = db.session.get(ContractPeriod, period_id)
-        if period is None or period.company_id != company.id:
-            raise NotFound(_("Ce changement de formule n'existe pas."), code="not_found")
-        if period.starts_on <= today:
-            raise Conflict(
-                _("Ce changement a déjà pris effet : prévoyez plutôt un nouveau changement."), code="change_started"
-            )
+        period = planned_change(company, period_id, today)
         db.session.delete(period)
         db.session.flush()
         audit.record(actor, "contract.change_cancel", company, tier=period.tier, starts_on=period.starts_on.isoformat())

@@ -101,6 +101,7 @@ CODES = (
     "no_privileged_consultant",
     "unknown_consultant",
     "contract_start_counted",
+    "change_counted",
     # bookings and their changes
     "booking_not_found",
     "unknown_service",

@@ -1,12 +1,16 @@
 """Admin pages: companies, their contracts (history, tier changes on a date) and their contacts; staff
 accounts and everyone's access (invitations, deactivation, links, locks, sessions, tokens)."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload
+
+from calendars.worktime import PARIS
 
 from .. import contract
 from ..auth import role_required
@@ -28,6 +32,7 @@ from .forms.admin import (
     EndSessionsForm,
     InviteForm,
     StaffInviteForm,
+    WithdrawChangeForm,
 )
 from .refusals import flash_refusal
 from .token_revocation import revocation_step
@@ -183,13 +188,37 @@ def change_contract(company_id: int):
 @bp.post("/societes/<int:company_id>/formule/annuler")
 @role_required("admin")
 def cancel_change(company_id: int):
-    company = _company(company_id)
-    period_id = request.form.get("period_id", "")
-    if not EmptyForm().validate_on_submit() or not period_id.isdigit() or int(period_id) > INT_MAX:
+    """First POST: what withdrawing the planned change does (or why it cannot be); the confirmed one withdraws it."""
+    company, form, now = _company(company_id), WithdrawChangeForm(), utcnow()
+    back = url_for("admin.company", company_id=company.id)
+    if not form.validate_on_submit():
         abort(400, _("Indiquez le changement à annuler."))
-    companies.cancel_change(current_user, company, int(period_id), utcnow())
-    flash(_("Changement de formule annulé."), "success")
-    return redirect(url_for("admin.company", company_id=company.id))
+    try:
+        if form.confirmed.data == "1":
+            companies.cancel_change(current_user, company, int(form.period_id.data), now)
+            flash(_("Changement de formule annulé."), "success")
+            return redirect(back)
+        period = companies.planned_change(company, int(form.period_id.data), now.astimezone(PARIS).date())
+    except ServiceError as error:
+        flash_refusal(error)
+        return redirect(back)
+    form.confirmed.data = "1"
+    terms = contract.current()
+    return render_template(
+        "admin/confirm.html",
+        form=form,
+        title=_("Annuler le changement de formule de %(company)s", company=company.name),
+        question=_(
+            "Le passage en formule %(tier)s prévu le %(day)s est retiré : à cette date, %(company)s garde la formule "
+            "%(kept)s.",
+            tier=terms.tier(period.tier).label,
+            day=format_date(period.starts_on, "d MMMM yyyy"),
+            company=company.name,
+            kept=terms.tier(periods.tier_on(company, period.starts_on - timedelta(days=1))).label,
+        ),
+        button=_("Annuler ce changement"),
+        back=back,
+    )
 
 
 @bp.route("/societes/<int:company_id>/desactiver", methods=["GET", "POST"])

@@ -130,3 +130,10 @@ class EndSessionsForm(FlaskForm):
 
     user_id = HiddenField()
     confirmed = HiddenField()
+
+
+class WithdrawChangeForm(FlaskForm):
+    """Withdrawing a planned change of formula: the question first, then the same POST with `confirmed=1`."""
+
+    period_id = HiddenField(validators=[Regexp(r"^\d{1,9}$")])
+    confirmed = HiddenField()
