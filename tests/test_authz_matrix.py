@@ -165,6 +165,8 @@ def _expected(rule, method, role, side, roles) -> set[int] | str:
         return {404}
     if rule.endpoint == "links.follow":  # a mail's link leads on to the booking's page for the role
         return {302}
+    if rule.endpoint == "consultant.follow_up" and method == "GET":  # the held booking has no follow-up: the
+        return {302}  # planning says why (a session that has started opens the page: tests/test_consultant.py)
     return {200} if method == "GET" else "accepted"
 
 

@@ -41,6 +41,7 @@ def world(any_app):
         f.user("client", other)
         mine = f.booking(consultant, LATER, company=own)
         theirs = f.booking(consultant, LATER + timedelta(hours=2), company=other)
+        started = f.booking(consultant, NOW - timedelta(minutes=30), company=own)  # a follow-up may be proposed
         planner = f.user("planner")
         admin = f.user("admin")
         raw = tokens.create(client, "bad-input")
@@ -49,6 +50,7 @@ def world(any_app):
     return {
         "token": raw,
         "mine": mine.id,
+        "started": started.id,
         "theirs": theirs.id,
         "client": client,
         "consultant": consultant,
@@ -440,7 +442,7 @@ PAGES = [
         "follow-up in 9999",
         "consultant",
         "POST",
-        "/consultant/rendez-vous/{mine}/suivi",
+        "/consultant/rendez-vous/{started}/suivi",
         lambda: {"start": "9999-12-31T23:59:00+01:00"},
         422,
         YEARS,

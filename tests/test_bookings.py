@@ -213,6 +213,23 @@ def test_a_follow_up_that_begins_within_its_48_hours_is_kept_until_its_start_the
     assert balance(company) == 555
 
 
+def test_a_follow_up_is_proposed_once_the_session_has_started_and_begins_after_its_end(serenite):
+    """Before its start nothing has overrun: refused (not_started), as a slot placed before the session ends is
+    (no_follow_up); nothing is held."""
+    company, contact, consultant = serenite
+    session = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW)  # 10:00–10:45
+    with pytest.raises(Conflict) as early:
+        bookings.propose_follow_up(consultant.user, session, paris("2026-12-04 14:00"), NOW)
+    assert early.value.code == "not_started" and "n'a pas encore commencé" in early.value.message
+    under_way = paris("2026-12-07 10:15")
+    with pytest.raises(Conflict) as before:
+        bookings.propose_follow_up(consultant.user, session, paris("2026-12-07 10:30"), under_way)
+    assert before.value.code == "no_follow_up" and "après la fin de la session" in before.value.message
+    assert db.session.scalar(select(func.count()).where(Booking.follow_up_of_id == session.id)) == 0
+    proposal = bookings.propose_follow_up(consultant.user, session, paris("2026-12-08 10:00"), under_way)
+    assert proposal.status == "held" and balance(company) == 555
+
+
 def test_no_show_consumes(serenite):
     company, contact, consultant = serenite
     session = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW)

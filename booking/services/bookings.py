@@ -593,10 +593,37 @@ def record_outcome(actor: User, booking: Booking, outcome: str, now: datetime) -
     return booking
 
 
-def propose_follow_up(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Booking:
-    """When a session overran, its consultant holds a next slot that the client confirms in one click."""
+def check_follow_up(booking: Booking, now: datetime) -> None:
+    """A follow-up is proposed for a confirmed or completed ERP-Lib session that has started (until then, nothing
+    has overrun: the client books another session themselves)."""
     if booking.kind != "erplib" or booking.status not in ("confirmed", "completed"):
         raise Conflict(_l("Un suivi se propose après une session ERP-Lib confirmée ou réalisée."), code="no_follow_up")
+    if booking.start_at > now:
+        raise Conflict(
+            _l(
+                "La session du %(day)s à %(time)s n'a pas encore commencé : proposez un suivi pendant ou après "
+                "elle, si elle déborde.",
+                day=format_date(booking.start_at, "dd/MM/yyyy"),
+                time=format_datetime(booking.start_at, "HH:mm"),
+            ),
+            code="not_started",
+        )
+
+
+def propose_follow_up(actor: User, booking: Booking, start_at: datetime, now: datetime) -> Booking:
+    """When a session overran, its consultant holds a next slot, after the session, that the client confirms in one
+    click."""
+    check_follow_up(booking, now)
+    if start_at < booking.end_at:
+        raise Conflict(
+            _l(
+                "Un suivi commence après la fin de la session (le %(day)s à %(time)s) : choisissez un créneau plus "
+                "tardif.",
+                day=format_date(booking.end_at, "dd/MM/yyyy"),
+                time=format_datetime(booking.end_at, "HH:mm"),
+            ),
+            code="no_follow_up",
+        )
     return book(
         actor,
         "erplib",

@@ -65,6 +65,11 @@ def outcome(booking_id: int):
 @role_required("consultant")
 def follow_up(booking_id: int):
     booking, now = access.booking_for(current_user, booking_id), utcnow()
+    try:
+        bookings.check_follow_up(booking, now)
+    except ServiceError as error:  # an address typed or kept: the list offers started sessions only
+        flash_refusal(error)
+        return redirect(url_for("consultant.home"))
     if request.method == "POST":
         form = SlotForm()
         try:
@@ -80,5 +85,8 @@ def follow_up(booking_id: int):
 
 
 def _follow_up_page(booking: Booking, now):
-    found = availability.slots("erplib", booking.company, now, now + timedelta(days=14), now, consultant_id=_me().id)
+    after = max(now, booking.end_at)  # a follow-up begins once the session is over
+    found = availability.slots(
+        "erplib", booking.company, after, after + timedelta(days=14), now, consultant_id=_me().id
+    )
     return render_template("consultant/follow_up.html", booking=booking, days=availability.by_day(found))
