@@ -52,10 +52,11 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
 
     from . import api, auth, cli, contract, logmask, models, security  # noqa: F401  (models: register tables)
-    from .services import contract_store
+    from .services import contract_store, costs, notify
     from .web import register as register_web
 
     contract.use_edited(contract_store.in_force)  # the version applied from the admin page, if any
+    notify.use_costs(costs.for_booking)  # what booking mails repeat of the client's consent
 
     from .web import feeds as feed_polls
 

@@ -3,9 +3,12 @@ Always called inside the transaction that makes the change: the mail is queued w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
+from typing import Protocol
 
 from babel import numbers
 from flask import current_app
@@ -19,6 +22,7 @@ from .. import labels
 from ..date_format import format_date, in_french
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
+from ..models.types import utcnow
 from . import links, mail, quotes
 from .prerequisites import checklist
 
@@ -34,6 +38,31 @@ SUBJECTS = {
     "callback_at_risk": "Rappel à risque : {kind} du {when} après le délai d'engagement",
 }
 CANCELLED = ("cancelled", "late_cancelled", "prerequisites_missing")
+COUNTED = ("hour_bank", "billable")  # the bases whose sessions a late cancellation consumes
+
+
+class Cost(Protocol):
+    """What a booking costs, as `costs.for_booking` answers (a held one: its preview; else its ledger lines)."""
+
+    basis: str
+    included_minutes: int
+    billable_minutes: int
+    price_eur: Decimal | None
+    free_cancel_until: datetime | None
+
+
+def _no_costs(booking: Booking) -> Cost:
+    raise RuntimeError("notify.use_costs was not called: the app factory gives the booking mails their costs")
+
+
+_cost_of: Callable[[Booking], Cost] = _no_costs
+
+
+def use_costs(cost_of: Callable[[Booking], Cost]) -> None:
+    """Given by the app factory (`costs.for_booking`): `costs` reads the hour bank, which tells people through this
+    module, so this module cannot import it (as `contract.use_edited`)."""
+    global _cost_of
+    _cost_of = cost_of
 
 
 def event_data(booking: Booking, kind: str | None = None) -> EventData:
@@ -74,11 +103,12 @@ def planners() -> list[User]:
 
 
 def booking_changed(booking: Booking, what: str, before: tuple[datetime, int] | None = None) -> None:
-    """Queue the updated invitation for every attendee: confirmed, rescheduled, cancelled, proposed.
-    `before`: the booking's (start, consultant id) before this change. A consultant who no longer attends
-    gets a CANCEL of the same UID at the new SEQUENCE, else their calendar would keep a ghost meeting
-    (RFC 5546, 3.2.5: an attendee removed is sent a CANCEL); the new one gets the REQUEST with the others."""
-    _queue(booking, what, None, with_invite=True)
+    """Queue the updated invitation for every attendee: confirmed, rescheduled, cancelled; a proposal (a hold the
+    client has yet to confirm) goes without one, its invitation comes with the confirmation. `before`: the
+    booking's (start, consultant id) before this change. A consultant who no longer attends gets a CANCEL of the
+    same UID at the new SEQUENCE, else their calendar would keep a ghost meeting (RFC 5546, 3.2.5: an attendee
+    removed is sent a CANCEL); the new one gets the REQUEST with the others."""
+    _queue(booking, what, None, with_invite=what != "proposed")
     if before is not None and before[1] != booking.consultant_id:
         _removed(booking, *before)
 
@@ -114,26 +144,104 @@ def _queue(
     booking: Booking, what: str, text: str | None, *, to_planners: bool = False, with_invite: bool = False
 ) -> None:
     """To the booking's contact and consultant (the event's attendees), optionally to every planner;
-    without `text`, the event's description and a word about the attached invitation."""
+    without `text`, the event's description and a word about the attached invitation. The contact's copy also
+    says what they consented to or consumed (`_consent`)."""
     db.session.flush()  # the stamp is the change's own updated_at
     subject = _subject(what, booking)
     data = event_data(booking, _french(booking.kind))
+    invite = "\n\nL'invitation jointe met à jour votre agenda." if with_invite else ""
     if text is None:
-        text = f"{data.description}\n\nL'invitation jointe met à jour votre agenda."
+        text = f"{data.description}{invite}"
     body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
+    consent = _consent(booking, what)
     # planners() only when asked: a generator's first iterable is evaluated at once, query included
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
     contact = booking.contact.email if booking.contact else None
     event = data if with_invite else None
     mail.queue_bodies(
         [
-            ([p.email for p in people if p.email == contact], body + _client_links(booking)),
+            ([p.email for p in people if p.email == contact], body + consent + _client_links(booking)),
             ([p.email for p in people if p.email != contact], body + _staff_link(booking)),
         ],
         subject,
         event,
         booking.id,
     )
+
+
+def _consent(booking: Booking, what: str) -> str:
+    """What the client consented to (a confirmation, a proposal) or consumed (a late cancellation), in the words of
+    the pages (`book/_cost.html`, `web/consent.py`), French as every booking mail; empty for other changes."""
+    if what == "confirmed":
+        cost = _cost_of(booking)
+        lines = [*_cost_lines(cost), _cancel_limit(cost)]
+    elif what == "proposed" and booking.hold_expires_at is not None:
+        cost, until = _cost_of(booking), in_french(booking.hold_expires_at, _LIMIT, PARIS)
+        lines = [
+            f"C'est une proposition, à confirmer avant le {until} dans votre portail : "
+            "sans confirmation, le créneau est libéré et rien n'est compté.",
+            *_cost_lines(cost),
+            _cancel_limit(cost),
+        ]
+    elif what == "cancelled" and booking.status == "late_cancelled":
+        lines = [_consumed(_cost_of(booking))]
+    else:
+        return ""
+    return "\n" + "\n".join(lines) + "\n"
+
+
+_LIMIT = "EEEE d MMMM 'à' H 'h' mm"  # « jeudi 3 décembre à 11 h 00 », as the pages write a limit (`consent.limit`)
+
+
+def _money(amount: Decimal) -> str:
+    return numbers.format_currency(amount, "EUR", locale="fr_FR")
+
+
+def _minutes(minutes: int) -> str:
+    with force_locale("fr"):
+        return labels.minutes_label(minutes)
+
+
+def _billable(cost: Cost) -> str:
+    if cost.price_eur is not None:
+        return f"{_minutes(cost.billable_minutes)}, soit {_money(cost.price_eur)} HT"
+    return f"{_minutes(cost.billable_minutes)}, au tarif convenu avec votre planificateur"
+
+
+def _cost_lines(cost: Cost) -> list[str]:
+    """The cost as the booking page lists it (`cost_facts`)."""
+    if cost.basis == "hour_bank":
+        billable = _billable(cost) if cost.billable_minutes else "rien"
+        return [f"Banque d'heures : {_minutes(cost.included_minutes)} incluses", f"Facturable : {billable}"]
+    if cost.basis == "billable":
+        return [f"Facturable : {_billable(cost)}"]
+    return ["Coût : sur devis" if cost.basis == "quote" else "Coût : inclus dans votre contrat"]
+
+
+def _cancel_limit(cost: Cost) -> str:
+    """Until when cancelling is free, as the booking page says it (`cancel_limit`)."""
+    counted = cost.basis in COUNTED
+    if cost.free_cancel_until is not None and cost.free_cancel_until > utcnow():
+        until = in_french(cost.free_cancel_until, _LIMIT, PARIS)
+        if counted:
+            return f"Annulation gratuite jusqu'au {until} ; après, la séance est décomptée."
+        return f"Annulation possible jusqu'au {until} ; après, elle est enregistrée comme tardive."
+    if counted:
+        return "Moins de 24 heures ouvrées avant le rendez-vous : une annulation sera décomptée."
+    return "Moins de 24 heures ouvrées avant le rendez-vous : une annulation sera enregistrée comme tardive."
+
+
+def _consumed(cost: Cost) -> str:
+    """What a late cancellation consumed, as its result page says it (`consent.happened`)."""
+    consumed = []
+    if cost.included_minutes:
+        consumed.append(f"{_minutes(cost.included_minutes)} de votre banque d'heures")
+    if cost.billable_minutes:
+        price = f", {_money(cost.price_eur)} HT" if cost.price_eur is not None else ""
+        consumed.append(f"{_minutes(cost.billable_minutes)} facturées{price}")
+    if not consumed:
+        return "Rendez-vous annulé ; l'annulation est enregistrée comme tardive, rien ne vous est décompté ni facturé."
+    return f"Rendez-vous annulé tardivement : la séance est décomptée ({' ; '.join(consumed)})."
 
 
 def _client_links(booking: Booking) -> str:
