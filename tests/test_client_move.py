@@ -247,3 +247,18 @@ def test_a_session_moved_into_the_next_year_and_back_then_cancelled_gives_each_y
         bookings.cancel(contact, session, NOW)
         assert (hour_bank.balance(company, this), hour_bank.balance(company, next_year)) == (600, 600)
         assert costs.held(session) == (0, 0)
+
+
+def test_a_confirmed_session_s_page_says_its_year_s_balance_is_the_balance_now(app, client, auth):
+    """Its page said « Solde ensuite » with today's balance: after later bookings, a number it never was after it."""
+    from booking.services import bookings
+
+    with time_machine.travel(NOW, tick=False):
+        _, company, contact = f.client_with_consultant("serenite")
+        first = bookings.book(contact, "erplib", BOOKED, NOW)
+        bookings.book(contact, "erplib", TO, NOW)
+        db.session.commit()
+        auth.login(contact.email)
+        page = html.unescape(client.get(f"/portail/rendez-vous/{first.id}").get_data(as_text=True))
+    assert "Solde de l'année, rendez-vous compris" in page and "Solde ensuite" not in page
+    assert 'data-testid="balance-after">8 h 30<' in page  # 600 - 2 × 45

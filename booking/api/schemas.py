@@ -340,11 +340,21 @@ class CostSchema(Schema):
         allow_none=True,
         metadata={"description": "price of the billable minutes, excluding VAT; null when the contract lists none"},
     )
-    hour_bank_balance_after = fields.Integer(attribute="balance_after", allow_none=True)
+    hour_bank_balance_after = fields.Integer(
+        attribute="balance_after",
+        allow_none=True,
+        metadata={
+            "description": "the contract year's hour bank with this booking counted: once confirmed (a hold: if "
+            "confirmed now); for a booking that counts already, the balance now (later bookings included)"
+        },
+    )
     free_cancellation_until = LocalDateTime(
         attribute="free_cancel_until",
         allow_none=True,
-        metadata={"description": "later, a cancellation consumes the session"},
+        metadata={
+            "description": "until then a cancellation is free; later it consumes the session (basis hour_bank or "
+            "billable) or, for a service the contract includes (basis included), is recorded as late and costs nothing"
+        },
     )
 
 

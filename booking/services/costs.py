@@ -7,7 +7,7 @@ ledger then records; a booking that has ledger lines is reported from them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -32,6 +32,9 @@ class Cost:
     price_eur: Decimal | None  # of the billable minutes; None when the contract lists no price
     balance_after: int | None  # the hour bank's balance once this booking counts (Sérénité only)
     free_cancel_until: datetime | None = None
+    # the ledger's record of a booking that counts: `balance_after` is then the balance now (not a fact of the cost:
+    # a preview and the record it became are equal)
+    counted: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ def for_booking(booking: Booking) -> Cost:
         consented(tier, billable, amount) if access in LEDGER_ACCESS else None,
         after,
         free_cancel_until(booking.start_at),
+        counted=True,
     )
 
 
