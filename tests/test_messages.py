@@ -74,7 +74,7 @@ def test_a_state_refusal_names_the_state_in_each_language(app, client, frozen):
     )
     assert fr.status_code == en.status_code == 409
     assert fr.json["code"] == en.json["code"] == "state_changed"
-    assert fr.json["detail"] == "Ce rendez-vous est déjà annulé : il ne peut plus être déplacé."
+    assert fr.json["detail"] == "Ce rendez-vous est déjà annulé : le déplacement n'est plus possible."
     assert en.json["detail"] == "This booking is already cancelled: it can no longer be moved."
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from booking.extensions import db
@@ -144,7 +145,7 @@ def test_a_cancel_and_a_reschedule_at_the_same_moment_one_wins(any_app, serenite
     booking = db.session.get(Booking, booking_id)
     assert sorted(r[:3] for r in results) == ["409", "ok"], results
     if results[0] == "ok":  # cancelled first: the move is refused, naming the state
-        assert results[1] == "409: Ce rendez-vous est déjà annulé : il ne peut plus être déplacé."
+        assert results[1] == "409: Ce rendez-vous est déjà annulé : le déplacement n'est plus possible."
         assert booking.status == "cancelled" and booking.start_at == paris("2026-12-08 10:00")
         assert audits(booking_id, "booking.reschedule") == mails(booking_id, "Rendez-vous déplacé") == 0
     else:  # moved first: the cancel, sent for the old date, is refused until the client has seen the new one
@@ -168,11 +169,13 @@ def test_a_stale_booking_is_read_again_under_the_lock(any_app, serenite):
 
     elsewhere(any_app, cancel_there)
     assert booking.status == "confirmed"  # what this session still believes
-    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus être déplacé.$"):
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : le déplacement n'est plus possible.$"):
         bookings.reschedule(contact, booking, paris("2026-12-09 14:00"), NOW)
     with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé.$"):
         bookings.cancel(contact, booking, NOW)
-    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus recevoir d'issue.$"):
+    with pytest.raises(
+        Conflict, match="^Ce rendez-vous est déjà annulé : aucune issue ne peut plus être enregistrée.$"
+    ):
         bookings.record_outcome(consultant.user, booking, "completed", LATER)
     f.reread()
     booking = db.session.get(Booking, booking_id)
@@ -192,7 +195,7 @@ def test_a_stale_hold_cancelled_elsewhere_is_not_confirmed(any_app, serenite):
         bookings.cancel(db.session.get(User, contact_id), db.session.get(Booking, held_id), NOW)
 
     elsewhere(any_app, cancel_there)
-    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : il ne peut plus être confirmé.$"):
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà annulé : la confirmation n'est plus possible.$"):
         bookings.confirm(contact, held, NOW)
     f.reread()
     assert db.session.get(Booking, held_id).status == "cancelled" and net(held_id) == (0, 0)
@@ -202,9 +205,11 @@ def test_a_completed_session_can_be_neither_cancelled_nor_marked_twice(any_app, 
     company, contact, consultant = serenite
     booking = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW)
     bookings.record_outcome(consultant.user, booking, "completed", LATER)
-    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà réalisé : il ne peut plus être annulé.$"):
+    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà réalisé : l'annulation n'est plus possible.$"):
         bookings.cancel(contact, booking, LATER)
-    with pytest.raises(Conflict, match="^Ce rendez-vous est déjà réalisé : il ne peut plus recevoir d'issue.$"):
+    with pytest.raises(
+        Conflict, match="^Ce rendez-vous est déjà réalisé : aucune issue ne peut plus être enregistrée.$"
+    ):
         bookings.record_outcome(consultant.user, booking, "no_show", LATER)
     assert audits(booking.id, "booking.completed") == 1 and audits(booking.id, "booking.no_show") == 0
 
@@ -231,6 +236,33 @@ def test_a_client_cancels_until_the_start_and_not_after_a_planner_still_can(any_
     assert bookings.cancel(contact, second, paris("2026-12-08 10:59")).status == "late_cancelled"
     third = bookings.book(contact, "erplib", paris("2026-12-09 10:00"), NOW)
     assert bookings.cancel(planner, third, LATER).status == "cancelled"  # planners correct what happened
+
+
+def test_a_state_refusal_agrees_with_the_state_it_names_in_each_language(any_app, serenite):
+    """« Cette réservation provisoire a expiré : il ne peut plus être annulé. » did not agree (the change is said
+    impersonally now); a held intervention's prerequisites are not ticked yet, rather than "no longer changed"."""
+    company, contact, _ = serenite
+    lapsed = bookings.book(contact, "erplib", paris("2026-12-08 10:00"), NOW, hold=True)
+    with pytest.raises(Conflict):
+        bookings.confirm(contact, lapsed, NOW + timedelta(hours=1))  # found expired: the slot is freed
+    with pytest.raises(Conflict) as cancelled:
+        bookings.cancel(contact, lapsed, NOW + timedelta(hours=1))
+    held = bookings.book(contact, "minor_update", paris("2026-12-10 14:00"), NOW, hold=True)
+    with pytest.raises(Conflict) as ticked:
+        interventions.tick(contact, held, interventions.checklist(held)[0][0], True, NOW)
+    assert cancelled.value.code == ticked.value.code == "state_changed"
+    assert cancelled.value.message == "Cette réservation provisoire a expiré : l'annulation n'est plus possible."
+    assert ticked.value.message == (
+        "Ce rendez-vous attend encore la confirmation du client : ses prérequis se cochent une fois la réservation "
+        "confirmée."
+    )
+    with any_app.test_request_context(), force_locale("en"):
+        assert cancelled.value.message == "This held booking has expired: it can no longer be cancelled."
+        assert ticked.value.message == (
+            "This booking still awaits the client's confirmation: its prerequisites can be ticked once it is confirmed."
+        )
+    f.reread()
+    assert audits(held.id, "booking.prerequisite") == 0 and audits(lapsed.id, "booking.cancel") == 0
 
 
 def test_a_prerequisite_of_a_cancelled_intervention_is_refused(any_app):

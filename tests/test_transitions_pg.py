@@ -200,7 +200,7 @@ def test_a_cancel_and_a_move_sent_together_one_happens(server, client):
         if cancel_status == 200:
             outcomes.add("cancelled")
             assert move_type == "application/problem+json"
-            assert moved["detail"] == "Ce rendez-vous est déjà annulé : il ne peut plus être déplacé."
+            assert moved["detail"] == "Ce rendez-vous est déjà annulé : le déplacement n'est plus possible."
             assert (
                 seen["status"] == "cancelled"
                 and seen["held"] == (0, 0)
@@ -241,7 +241,7 @@ def test_a_hold_confirmed_and_released_together_ends_one_way(server, client):
         else:
             outcomes.add("released")
             assert confirm_status == 409 and confirm_type == "application/problem+json"
-            assert confirmed["detail"] == "Ce rendez-vous est déjà annulé : il ne peut plus être confirmé."
+            assert confirmed["detail"] == "Ce rendez-vous est déjà annulé : la confirmation n'est plus possible."
             assert seen["audit"] == ["booking.hold", "booking.cancel"]
             assert seen["mails"] == []
     assert outcomes  # either order may win; a released hold is never confirmed, a confirmed one is cancelled as such
@@ -279,7 +279,7 @@ def test_an_outcome_and_a_planners_cancel_sent_together_one_happens(server, clie
         assert (cancel_status == 200) != ("Issue enregistrée." in page), (cancel_status, cancelled)
         if cancel_status == 200:
             outcomes.add("cancelled")
-            assert "Ce rendez-vous est déjà annulé : il ne peut plus recevoir d'issue." in page
+            assert "Ce rendez-vous est déjà annulé : aucune issue ne peut plus être enregistrée." in page
             # a planner's cancellation gives the session back, as one made in time does
             assert seen["status"] == "cancelled" and seen["sequence"] == 1 and seen["held"] == (0, 0)
             assert seen["audit"] == ["booking.confirm", "booking.cancel"]
@@ -287,7 +287,7 @@ def test_an_outcome_and_a_planners_cancel_sent_together_one_happens(server, clie
         else:
             outcomes.add(outcome)
             assert cancel_type == "application/problem+json"
-            assert cancelled["detail"].endswith(" : il ne peut plus être annulé.")
+            assert cancelled["detail"].endswith(" : l'annulation n'est plus possible.")
             assert cancelled["detail"].startswith(
                 {"completed": "Ce rendez-vous est déjà réalisé", "no_show": "Ce rendez-vous est déjà clos"}[outcome]
             )

@@ -297,7 +297,8 @@ def _check_one_install_per_version(company: Company) -> None:
         )
 
 
-# What each state means to whoever wants to change it: a refused transition names the current state.
+# What each state means to whoever wants to change it: a refused transition names the current state, then what can
+# no longer be done, said impersonally ("l'annulation n'est plus possible"): the state's subject may be feminine.
 STATES = {
     "held": _l("Ce rendez-vous attend encore la confirmation du client"),
     "confirmed": _l("Ce rendez-vous est déjà confirmé"),
@@ -371,7 +372,7 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
     `expected_billable`, only at the cost they were shown (see `hour_bank.reserve`)."""
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
-        recheck(booking, seen, ("held",), _l("il ne peut plus être confirmé"))
+        recheck(booking, seen, ("held",), _l("la confirmation n'est plus possible"))
         assert booking.hold_expires_at is not None  # every hold has its expiry
         expired = min(booking.hold_expires_at, booking.start_at) <= now  # holds made before the start bounded them
         if expired:  # the slot is freed with the block's commit, then refused (the lock contract's outcome)
@@ -414,7 +415,7 @@ def cancel(
     staff_only_for_priority(actor, booking)
     seen = booking.sequence if seen is None else seen
     with locking.locked([locking.company(booking.company_id)]):
-        recheck(booking, seen, ("held", "confirmed"), _l("il ne peut plus être annulé"), already=CANCELLED)
+        recheck(booking, seen, ("held", "confirmed"), _l("l'annulation n'est plus possible"), already=CANCELLED)
         refuse_once_started(actor, booking, now)
         _check_acknowledged(booking, acknowledged, "cancel")
         was_held, late = booking.status == "held", late_cancellation(actor, booking, now)
@@ -478,7 +479,7 @@ def reschedule(
     )
     try:
         with locking.locked(keys):
-            recheck(booking, seen, ("confirmed",), _l("il ne peut plus être déplacé"))
+            recheck(booking, seen, ("confirmed",), _l("le déplacement n'est plus possible"))
             _check_acknowledged(booking, acknowledged, "move")
             slot = _free_slot(booking, start_at, now)
             previous = (booking.start_at, booking.consultant_id)
@@ -529,7 +530,7 @@ def move_preview(actor: User, booking: Booking, start_at: datetime, now: datetim
 def _may_move(actor: User, booking: Booking, now: datetime) -> None:
     staff_only_for_priority(actor, booking)
     if booking.status != "confirmed":  # early, before reading availability; re-checked under the lock
-        raise refusal_of_state(booking, _l("il ne peut plus être déplacé"))
+        raise refusal_of_state(booking, _l("le déplacement n'est plus possible"))
     if actor.role not in STAFF and cutoff_passed(booking, now):
         hours = contract.current().policy.cancel_cutoff_hours
         raise Conflict(
@@ -587,7 +588,7 @@ def record_outcome(actor: User, booking: Booking, outcome: str, now: datetime) -
         raise Conflict(_l("Le rendez-vous n'a pas encore commencé."), code="not_started")
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
-        recheck(booking, seen, ("confirmed",), _l("il ne peut plus recevoir d'issue"))
+        recheck(booking, seen, ("confirmed",), _l("aucune issue ne peut plus être enregistrée"))
         booking.status = outcome  # a no-show consumes the session: its ledger line stays
         audit.record(actor, f"booking.{outcome}", booking)
     return booking

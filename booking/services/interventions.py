@@ -31,7 +31,13 @@ def tick(actor: User, booking: Booking, code: str, done: bool, now: datetime) ->
         )
     with locking.locked([locking.company(booking.company_id)]):
         # a move since the page was read does not matter to the checklist: the state alone does
-        bookings.recheck(booking, None, ("confirmed",), _l("ses prérequis ne se modifient plus"))
+        if bookings.current(booking).status != "confirmed":  # held: not yet; any other state: no longer
+            raise bookings.refusal_of_state(
+                booking,
+                _l("ses prérequis se cochent une fois la réservation confirmée")
+                if booking.status == "held"
+                else _l("ses prérequis ne se modifient plus"),
+            )
         if booking.gate_checked_at is not None:
             raise Conflict(_l("La liste des prérequis est close pour cette intervention."), code="checklist_closed")
         existing = next((c for c in booking.checks if c.code == code), None)
