@@ -737,3 +737,37 @@ def test_a_week_summary_names_every_working_day_once_with_its_hours(pattern):
             ends = [names.index(part) for part in label.split(" – ")]
             days += [(d, hours) for d in range(ends[0], ends[-1] + 1)]
         assert days == [(int(d), ", ".join(f"{a}-{b}" for a, b in pattern[d])) for d in sorted(pattern)]
+
+
+def _spring_change() -> datetime:
+    """The next last Sunday of March (the clocks go from 02:00 to 03:00), a day 02:30 does not exist in Paris."""
+    year = datetime.now(PARIS).year + 1
+    day = max(datetime(year, 3, d) for d in range(25, 32) if datetime(year, 3, d).weekday() == 6)
+    return day
+
+
+def test_an_absence_at_a_time_the_spring_clock_change_skips_is_refused_with_the_reason(app, client, auth):
+    """02:30–03:30 that day began as it ended (02:30 is taken an hour later): the database's check failed (a 500)."""
+    _planner(auth)
+    consultant = f.consultant()
+    absence = Absence(
+        consultant=consultant,
+        start_at=datetime.combine(working_days(1, 10)[0], time(9), PARIS),
+        end_at=datetime.combine(working_days(1, 10)[0], time(12), PARIS),
+    )
+    db.session.add(absence)
+    db.session.commit()
+    day = _spring_change().strftime("%Y-%m-%d")
+    gap = {"start": f"{day}T02:30", "end": f"{day}T03:30", "reason": "Nuit"}
+    declared = client.post("/planification/absences", data={"consultant": consultant.id, **gap})
+    seen = {"seen_start": absence.start_at.isoformat(), "seen_end": absence.end_at.isoformat()}
+    edited = client.post(f"/planification/consultants/{consultant.id}/absences/{absence.id}", data={**gap, **seen})
+    for answer in (declared, edited):
+        assert answer.status_code == 422
+        assert "02:30 n'existe pas le" in unescape(answer.get_data(as_text=True))
+    assert db.session.scalar(select(func.count()).select_from(Absence)) == 1
+    with pytest.raises(Invalid):  # the service compares instants, whatever the page sends
+        consultants.check_span(
+            datetime.fromisoformat(f"{day}T02:30").replace(tzinfo=PARIS),
+            datetime.fromisoformat(f"{day}T03:30").replace(tzinfo=PARIS),
+        )

@@ -4,7 +4,7 @@ active or not; and their absences, edited and deleted under the locks of the day
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -172,7 +172,8 @@ def conflicts(consultant_id: int, start: datetime, end: datetime, now: datetime)
 
 
 def check_span(start: datetime, end: datetime) -> None:
-    if end <= start:
+    # as instants: two datetimes of one zone compare by their wall time, which a clock change makes disagree
+    if end.astimezone(UTC) <= start.astimezone(UTC):
         raise Invalid(_("La fin de l'absence doit suivre son début."))
     if end - start > timedelta(days=MAX_ABSENCE_DAYS):
         raise Invalid(_("Une absence dure au plus %(days)d jours : saisissez-en plusieurs.", days=MAX_ABSENCE_DAYS))

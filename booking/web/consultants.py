@@ -32,7 +32,7 @@ from ..models import Absence, Consultant
 from ..models.types import utcnow
 from ..services import consultants, priority
 from ..services.errors import ServiceError
-from .forms import managed_day
+from .forms import managed_day, paris_wall_time
 from .listing import options, skill_options
 from .refusals import flash_refusal
 
@@ -145,10 +145,12 @@ class ConsultantForm(FlaskForm):
 
 class AbsenceForm(FlaskForm):
     start = DateTimeLocalField(
-        _l("Début (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day]
+        _l("Début (heure de Paris)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(), managed_day, paris_wall_time],
     )
     end = DateTimeLocalField(
-        _l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day]
+        _l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day, paris_wall_time]
     )
     reason = StringField(_l("Motif"), validators=[Length(max=120)])
     # the absence as the page showed it: a change made meanwhile by someone else is refused, not overwritten

@@ -4,12 +4,15 @@ the field it is about (or above the form), in the same words as the API's proble
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.validators import ValidationError
 
+from calendars.worktime import PARIS
+
+from ...date_format import format_date
 from ...inputs import FIRST_DAY, LAST_DAY
 from ...services.errors import ServiceError
 
@@ -20,6 +23,24 @@ def managed_day(_form, field) -> None:
     day = field.data.date() if isinstance(field.data, datetime) else field.data
     if day is not None and not FIRST_DAY <= day <= LAST_DAY:
         raise ValidationError(_l("Indiquez un jour entre 2000 et 2099."))
+
+
+def paris_wall_time(_form, field) -> None:
+    """A date and time typed in Paris wall time exists: on the spring clock change 02:00–02:59 does not (the clocks
+    go from 02:00 to 03:00), and taken as it is such a time is an instant an hour later that compares as earlier
+    (an absence from 02:30 to 03:30 that day began as it ended)."""
+    value = field.data
+    if isinstance(value, datetime) and value.tzinfo is None:
+        there = value.replace(tzinfo=PARIS)
+        if there.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != value:
+            raise ValidationError(
+                _l(
+                    "%(time)s n'existe pas le %(day)s à Paris : à 02:00, les horloges passent à 03:00 (heure d'été). "
+                    "Choisissez une autre heure.",
+                    time=value.strftime("%H:%M"),
+                    day=format_date(value.date(), "d MMMM yyyy"),
+                )
+            )
 
 
 def blank_is_empty(value):

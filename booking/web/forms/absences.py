@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from . import managed_day
+from . import managed_day, paris_wall_time
 
 
 class AbsenceForm(FlaskForm):
@@ -15,11 +15,11 @@ class AbsenceForm(FlaskForm):
     start = DateTimeLocalField(
         _l("Début (heure de Paris)"),
         format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired(_l("Indiquez le début de l'absence.")), managed_day],
+        validators=[InputRequired(_l("Indiquez le début de l'absence.")), managed_day, paris_wall_time],
     )
     end = DateTimeLocalField(
         _l("Fin (heure de Paris)"),
         format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired(_l("Indiquez la fin de l'absence.")), managed_day],
+        validators=[InputRequired(_l("Indiquez la fin de l'absence.")), managed_day, paris_wall_time],
     )
     reason = StringField(_l("Motif"), validators=[Length(max=120)])
