@@ -771,3 +771,13 @@ def test_an_absence_at_a_time_the_spring_clock_change_skips_is_refused_with_the_
             datetime.fromisoformat(f"{day}T02:30").replace(tzinfo=PARIS),
             datetime.fromisoformat(f"{day}T03:30").replace(tzinfo=PARIS),
         )
+
+
+def test_a_consultant_named_only_with_spaces_is_refused_and_a_name_is_kept_trimmed(app, client, auth):
+    _planner(auth)
+    form = {"email": "blank@erplib.example", "skills": ["paie"], "holiday_region": "", "daily_cap": "4", **PART_TIME}
+    refused = client.post("/planification/consultants/nouveau", data={**form, "name": "   "})
+    assert refused.status_code == 422 and "Indiquez le nom de la personne." in unescape(refused.get_data(as_text=True))
+    assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
+    assert client.post("/planification/consultants/nouveau", data={**form, "name": "  Inès  "}).status_code == 302
+    assert db.session.scalar(select(User.name).where(User.email == "blank@erplib.example")) == "Inès"

@@ -20,7 +20,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from calendars.worktime import PARIS
@@ -90,7 +90,11 @@ def week_summary(pattern: dict) -> list[tuple[str, str]]:
 
 
 class ConsultantForm(FlaskForm):
-    name = StringField(_l("Nom"), validators=[InputRequired(), Length(max=120)])
+    name = StringField(
+        _l("Nom"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[DataRequired(_l("Indiquez le nom de la personne.")), Length(max=120)],
+    )
     email = EmailField(
         _l("Adresse e-mail"),
         validators=[
