@@ -781,3 +781,18 @@ def test_a_consultant_named_only_with_spaces_is_refused_and_a_name_is_kept_trimm
     assert db.session.scalar(select(func.count()).select_from(Consultant)) == 0
     assert client.post("/planification/consultants/nouveau", data={**form, "name": "  Inès  "}).status_code == 302
     assert db.session.scalar(select(User.name).where(User.email == "blank@erplib.example")) == "Inès"
+
+
+def test_a_role_change_asks_once_more_then_closes_the_person_s_sessions(app, client, auth):
+    _planner(auth, "admin")
+    planner = f.user("planner", name="Paule Plan")
+    db.session.commit()
+    address = f"/admin/utilisateurs/{planner.id}/role"
+    asked = unescape(client.post(address, data={"role": "admin"}).get_data(as_text=True))
+    assert "Paule Plan devient administrateur ; ses sessions ouvertes sont fermées" in asked
+    assert 'name="confirmed" type="hidden" value="1"' in asked
+    db.session.refresh(planner)
+    assert planner.role == "planner"  # the question changes nothing
+    client.post(address, data={"role": "admin", "confirmed": "1"})
+    db.session.refresh(planner)
+    assert planner.role == "admin"

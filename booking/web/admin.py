@@ -31,6 +31,7 @@ from .forms.admin import (
     EditCompanyForm,
     EndSessionsForm,
     InviteForm,
+    RoleChangeForm,
     StaffInviteForm,
     WithdrawChangeForm,
 )
@@ -364,11 +365,29 @@ def main_contact(user_id: int):
 @bp.post("/utilisateurs/<int:user_id>/role")
 @role_required("admin")
 def set_role(user_id: int):
-    role = request.form.get("role", "")
-    return _user_action(
-        user_id,
-        lambda u: invitations.set_role(current_user, u, role),
-        _("Rôle de %(email)s changé ; ses sessions ouvertes sont fermées."),
+    """First POST: what the change does (their sessions close); the confirmed one changes the role."""
+    user, form = _user(user_id), RoleChangeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.confirmed.data == "1":
+        return _user_action(
+            user_id,
+            lambda u: invitations.set_role(current_user, u, form.role.data or ""),
+            _("Rôle de %(email)s changé ; ses sessions ouvertes sont fermées."),
+        )
+    form.confirmed.data = "1"
+    becomes = _("administrateur") if form.role.data == "admin" else _("planificateur")
+    return render_template(
+        "admin/confirm.html",
+        form=form,
+        title=_("Changer le rôle de %(email)s", email=user.email),
+        question=_(
+            "%(name)s devient %(role)s ; ses sessions ouvertes sont fermées : il devra se reconnecter.",
+            name=user.name,
+            role=becomes,
+        ),
+        button=_("Changer le rôle"),
+        back=_back(user),
     )
 
 

@@ -137,3 +137,10 @@ class WithdrawChangeForm(FlaskForm):
 
     period_id = HiddenField(validators=[Regexp(r"^\d{1,9}$")])
     confirmed = HiddenField()
+
+
+class RoleChangeForm(FlaskForm):
+    """A staff member's role: the question first (their sessions close), then the same POST with `confirmed=1`."""
+
+    role = HiddenField()
+    confirmed = HiddenField()
