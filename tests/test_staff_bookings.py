@@ -96,3 +96,16 @@ def test_clients_and_consultants_cannot_reach_the_planner_pages(client, auth, wo
         db.session.commit()
         auth.login(client_user.email)
         assert client.get(f"/planification/rendez-vous/{world['priority'].id}").status_code == 403
+
+
+def test_a_move_to_a_time_the_spring_clock_change_skips_is_refused_with_the_reason(client, auth, world):
+    """It asked « Déplacer ce rendez-vous ? » for 02:30 that day and showed 03:30."""
+    with time_machine.travel(NOW, tick=False):
+        auth.login(world["planner"].email)
+        booking = world["priority"]
+        spring = max(datetime(2027, 3, d) for d in range(25, 32) if datetime(2027, 3, d).weekday() == 6)
+        step = client.post(
+            f"/planification/rendez-vous/{booking.id}/deplacer",
+            data={"start": f"{spring.date().isoformat()}T02:30", "sequence": booking.sequence},
+        )
+        assert step.status_code == 422 and "02:30 n'existe pas le 28 mars 2027" in step.get_data(as_text=True)

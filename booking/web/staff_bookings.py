@@ -23,7 +23,7 @@ from ..models.types import utcnow
 from ..services import access, bookings, costs, priority_changes
 from ..services.errors import ServiceError
 from . import consent
-from .forms import managed_day
+from .forms import managed_day, paris_wall_time
 from .refusals import flash_refusal
 
 bp = Blueprint("staff_bookings", __name__, url_prefix="/planification/rendez-vous")
@@ -37,7 +37,7 @@ class MoveForm(FlaskForm):
     start = DateTimeLocalField(
         _l("Nouveau début (heure de Paris)"),
         format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired(_l("Choisissez une date et une heure.")), managed_day],
+        validators=[DataRequired(_l("Choisissez une date et une heure.")), managed_day, paris_wall_time],
     )
     sequence = IntegerField(widget=HiddenInput(), validators=[NumberRange(0, 2**31 - 1)])
 
