@@ -28,7 +28,7 @@ def world(app, frozen):
     me, stranger = f.user("client", serenite), f.user("client", other)
     keys = {"me": tokens.create(me), "stranger": tokens.create(stranger), "planner": tokens.create(f.user("planner"))}
     db.session.commit()
-    return {"company": serenite, "consultant": consultant, "keys": keys}
+    return {"company": serenite, "other": other, "consultant": consultant, "keys": keys}
 
 
 def call(client, method, path, key, **kw):
@@ -179,6 +179,30 @@ def test_staff_book_for_a_company(client, world):
         json={"service": "minor_update", "start": "2026-12-08T14:00:00+01:00", "company_id": world["company"].id},
     )
     assert r.status_code == 201 and r.json["company"]["id"] == world["company"].id
+
+
+def test_a_client_naming_another_company_is_refused_not_booked_for_their_own(client, world):
+    """company_id is for planners and admins: a client's request naming another company was answered for their own
+    (booked, 201), the field silently ignored. Refused (422 staff_only_field) and nothing booked; their own id is
+    accepted, as it names what the request does anyway."""
+    key, own, other = world["keys"]["me"], world["company"].id, world["other"].id
+    body = {"service": "erplib", "start": "2026-12-08T10:00:00+01:00"}
+    refused = call(client, "POST", "/api/v1/bookings", key, json={**body, "company_id": other})
+    assert refused.status_code == 422 and refused.json["code"] == "staff_only_field", refused.json
+    assert "company_id" in refused.json["detail"] and "planificateurs" in refused.json["detail"]
+    assert call(client, "GET", "/api/v1/bookings", key).json == []
+    english = call(
+        client, "POST", "/api/v1/bookings", key, json={**body, "company_id": other}, headers={"Accept-Language": "en"}
+    )
+    assert english.json["code"] == "staff_only_field" and "planners" in english.json["detail"]
+    for path in (
+        f"/api/v1/availability?service=erplib&start=2026-12-07&end=2026-12-08&company_id={other}",
+        f"/api/v1/availability/why?service=erplib&start=2026-12-08T10:00:00%2B01:00&company_id={other}",
+    ):
+        answer = call(client, "GET", path, key)
+        assert answer.status_code == 422 and answer.json["code"] == "staff_only_field", (path, answer.json)
+    booked = call(client, "POST", "/api/v1/bookings", key, json={**body, "company_id": own})
+    assert booked.status_code == 201 and booked.json["company"]["id"] == own
 
 
 def test_availability_is_cut_at_each_instants_notice_within_a_minute(client, world):

@@ -5,17 +5,19 @@ Schemas are given as instances: built once, not on every request."""
 from __future__ import annotations
 
 from flask import current_app, g
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from calendars.worktime import PARIS
 
 from .. import contract, labels
 from ..extensions import db, limiter
-from ..models import Booking
+from ..models import Booking, Company, User
 from ..models.types import utcnow
 from ..security import booking_limit, user_key
 from ..services import access, availability, bookings, hour_bank, interventions, why_not
 from ..services import callbacks as calls  # `callbacks` is the route listing them
+from ..services.errors import Invalid
 from . import schemas as s
 from .auth import token_required
 from .idempotency import idempotent
@@ -43,6 +45,22 @@ def errors(*codes):
         return view
 
     return decorator
+
+
+def _company(user: User, company_id: int | None) -> Company:
+    """The company a request acts for (`access.company_for`); a client naming another one is refused, where the
+    answer was their own company's, the field silently ignored."""
+    if user.role == "client" and company_id is not None and company_id != user.company_id:
+        # the same answer for any other id, existing or not: nothing is said about other companies
+        raise Invalid(
+            _l(
+                "company_id est réservé aux planificateurs et aux administrateurs : un client agit pour sa propre "
+                "société, omettez ce champ."
+            ),
+            code="staff_only_field",
+            field="company_id",
+        )
+    return access.company_for(user, company_id)
 
 
 @blp.route("/me")
@@ -95,7 +113,7 @@ def services():
 @blp.doc(security=SECURITY)
 def availability_view(query):
     """Free slots of a service between two local days (included), grouped by day."""
-    company = access.company_for(g.api_user, query.get("company_id"))
+    company = _company(g.api_user, query.get("company_id"))
     bookings.check_entitlement(company, query["service"])
     deadline = None
     if query["service"] == "callback" and "ticket_priority" in query and "ticket_opened_at" in query:
@@ -139,7 +157,7 @@ def availability_why(query):
     """Why an instant is not free: every rule that blocks it, per consultant (the same rules as a booking's
     refusal). Staff see names and what each rule found; clients see their words, no other client's names."""
     user = g.api_user
-    company = access.company_for(user, query.get("company_id"))
+    company = _company(user, query.get("company_id"))
     staff = user.role != "client"
     answer = why_not.explain(
         query["service"],
@@ -187,7 +205,7 @@ def availability_why(query):
 def create_booking(data):
     """Book a slot (or hold it with "hold": true)."""
     user = g.api_user
-    company = access.company_for(user, data.get("company_id"))
+    company = _company(user, data.get("company_id"))
     ticket = access.ticket_for(company, **data["ticket"]) if data.get("ticket") else None
     return bookings.book(
         user,

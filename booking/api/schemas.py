@@ -120,13 +120,21 @@ class ServiceSchema(Schema):
     duration_days = fields.Integer(allow_none=True)
 
 
+COMPANY_ID = {
+    "description": (
+        "planners and admins: the client company. A client omits it (or gives their own company's id): another "
+        "company's id is refused (422, code staff_only_field)"
+    )
+}
+
+
 class AvailabilityQuery(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = Day(required=True, metadata={"description": "first local day, YYYY-MM-DD"})
     end = Day(required=True, metadata={"description": "last local day (included), YYYY-MM-DD"})
     ticket_priority = fields.String(validate=validate.OneOf(PRIORITIES))
     ticket_opened_at = OpenedAt()
-    company_id = Id(strict=False, metadata={"description": "staff only: the client company"})
+    company_id = Id(strict=False, metadata=COMPANY_ID)
 
     @validates_schema
     def _range(self, data, **kwargs):
@@ -202,7 +210,7 @@ class WhyQuery(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = LocalDateTime(required=True)
     consultant_id = Id(strict=False, metadata={"description": "staff only: one consultant (default: the whole team)"})
-    company_id = Id(strict=False, metadata={"description": "staff only: the client company"})
+    company_id = Id(strict=False, metadata=COMPANY_ID)
 
 
 class RuleSchema(Schema):
@@ -235,7 +243,7 @@ class BookingInSchema(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = LocalDateTime(required=True)
     consultant_id = Id()
-    company_id = Id(metadata={"description": "staff only: the client company"})
+    company_id = Id(metadata=COMPANY_ID)
     ticket = fields.Nested(TicketInSchema)
     environment = fields.String(validate=validate.OneOf(("test", "production")))
     hold = JsonBoolean(load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"})

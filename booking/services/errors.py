@@ -151,6 +151,7 @@ CODES = (
     "idempotency_key_reused",
     "idempotency_in_progress",
     "idempotency_key_too_long",
+    "staff_only_field",
     "rate_limited",
     "method_not_allowed",
     "too_large",
