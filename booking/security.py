@@ -8,6 +8,7 @@ import time
 from flask import current_app, render_template, request
 from flask.logging import default_handler
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -56,7 +57,7 @@ def _too_many(error: RateLimitExceeded):
     seconds = _retry_after()
     message = _(
         "Trop de demandes en peu de temps (limite : %(limit)s). Réessayez dans %(seconds)s s.",
-        limit=error.description,
+        limit=_limit_said(error.limit.limit),
         seconds=seconds,
     )
     if request.path.startswith("/api/"):
@@ -65,6 +66,22 @@ def _too_many(error: RateLimitExceeded):
         response = current_app.make_response((render_template("errors/error.html", status=429, message=message), 429))
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def _limit_said(item) -> str:
+    """A `limits` item (« 10 per 1 minute ») in the reader's words: « 10 par minute », « 100 par 5 heures »."""
+    windows = {
+        "second": lambda n: ngettext("seconde", "%(num)d secondes", n),
+        "minute": lambda n: ngettext("minute", "%(num)d minutes", n),
+        "hour": lambda n: ngettext("heure", "%(num)d heures", n),
+        "day": lambda n: ngettext("jour", "%(num)d jours", n),
+        "month": lambda n: ngettext("mois", "%(num)d mois", n),
+        "year": lambda n: ngettext("an", "%(num)d ans", n),
+    }
+    said = windows.get(item.GRANULARITY.name)
+    if said is None:
+        return str(item)
+    return _("%(amount)s par %(window)s", amount=item.amount, window=said(item.multiples))
 
 
 def _retry_after() -> int:

@@ -128,7 +128,9 @@ def test_a_body_that_is_not_json_is_compared_by_its_bytes():
 # --- the rate limit, no such route, no such method -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang, words", [("fr", "Réessayez dans"), ("en", "Try again in")])
+@pytest.mark.parametrize(
+    "lang, words", [("fr", "(limite : 1 par minute). Réessayez dans"), ("en", "(limit: 1 per minute). Try again in")]
+)
 def test_the_rate_limit_is_refused_with_its_code_and_when_to_retry(app, client, key, lang, words):
     app.config["RATELIMIT_BOOKING"] = "1 per minute"
     bad = {"service": "erplib", "start": "not a date"}
