@@ -73,7 +73,7 @@ def test_planner_downloads_the_monthly_billable_csv(app, client, auth):
     csv = client.get(f"/planification/facturation/{company.id}/2026-12.csv")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).strip().splitlines()
-    assert lines[0].startswith("date;heure;prestation") and len(lines) == 1 + 14 + 1
+    assert lines[0].startswith("\ufeffdate;heure;prestation") and len(lines) == 1 + 14 + 1
     assert lines[-1] == "total;;;;;;600;30"  # the 14th session: 15 included + 30 billable
     assert client.get("/planification/facturation?mois=2026-12").status_code == 200
     assert client.get(f"/planification/banque-heures/{company.id}").status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import format_currency, format_percent
 from flask_babel import gettext as _
 
@@ -18,6 +18,7 @@ from ..models.types import utcnow
 from ..services import dashboard, dashboard_csv
 from . import dashboard_charts as charts
 from .forms.dashboard import PeriodForm
+from .util import csv_download
 
 bp = Blueprint("dashboard", __name__, url_prefix="/planification/tableau-de-bord")
 
@@ -94,8 +95,4 @@ def export(chart: str):
         "conseil-prioritaire": lambda: dashboard_csv.priority(period.first_month, period.months),
     }[chart]()
     first = period.first_monday if chart == "charge" else period.first_month if chart != "banques-heures" else today
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=tableau-de-bord-{chart}-{first.isoformat()}.csv"},
-    )
+    return csv_download(text, f"tableau-de-bord-{chart}-{first.isoformat()}.csv")

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from ..services import access, billing, booking_lists, callbacks, hour_bank, int
 from ..services.errors import ServiceError
 from . import listing
 from .refusals import flash_refusal
+from .util import csv_download
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -104,11 +105,7 @@ def billing_lines():
 def billing_csv(company_id: int, month: str):
     company = db.session.get(Company, company_id) or abort(404)
     when = _month(month)
-    return Response(
-        billing.monthly_csv(company, when),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=facturable-{company_id}-{when:%Y-%m}.csv"},
-    )
+    return csv_download(billing.monthly_csv(company, when), f"facturable-{company_id}-{when:%Y-%m}.csv")
 
 
 @bp.route("/banque-heures/<int:company_id>")

@@ -2,6 +2,8 @@
 
 from urllib.parse import urlsplit
 
+from flask import Response
+
 
 def safe_next(target: str | None, default: str) -> str:
     """A local path to go back to, never another site (no user-controlled redirects)."""
@@ -11,3 +13,13 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """A CSV file to download, starting with a byte-order mark: Excel, which the French users open it with, reads
+    UTF-8 only when the file says so (without it « Aciéries » reads « AciÃ©ries »); other spreadsheets skip it."""
+    return Response(
+        "\ufeff" + text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
