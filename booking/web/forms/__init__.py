@@ -30,7 +30,8 @@ def paris_wall_time(_form, field) -> None:
     go from 02:00 to 03:00), and taken as it is such a time is an instant an hour later that compares as earlier
     (an absence from 02:30 to 03:30 that day began as it ended)."""
     value = field.data
-    if isinstance(value, datetime) and value.tzinfo is None:
+    # outside the managed years `managed_day` says so (and year 1 cannot be moved to UTC)
+    if isinstance(value, datetime) and value.tzinfo is None and FIRST_DAY <= value.date() <= LAST_DAY:
         there = value.replace(tzinfo=PARIS)
         if there.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != value:
             raise ValidationError(
