@@ -258,18 +258,21 @@ def test_the_contract_rules_are_previewed_then_applied_audited_and_exported(app,
     [
         (
             lambda t: t.replace('erplib = "billable", callback', 'erplib = "gratuit", callback', 1),
-            "tiers.standard.services.erplib: 'gratuit' is not one of",
+            'tiers.standard.services.erplib : "gratuit" n\'est pas accepté ; valeurs possibles : no, yes, billable',
         ),
         (
             lambda t: t.replace('bloquante = { acknowledge = "2h"', 'bloquante = { acknowledge = "2 heures"', 1),
-            "is not a business duration",
+            'bloquante.acknowledge : "2 heures" n\'est pas accepté ; indiquez une durée ouvrée',
         ),
-        (lambda t: t.replace("erplib_hour = 120", "erplib_hour = -5", 1), "must be euros, at most two decimals"),
+        (
+            lambda t: t.replace("erplib_hour = 120", "erplib_hour = -5", 1),
+            "erplib_hour : -5 n'est pas accepté ; indiquez un prix en euros de 0 à 100000, avec au plus deux décimales",
+        ),
         (
             lambda t: t.replace("grid_minutes = 15          #", "grid_minutes = 0          #", 1),
-            "booking.grid_minutes: 0 must be a whole number from 5 to 240",
+            "booking.grid_minutes : 0 n'est pas accepté ; indiquez un nombre entier de 5 à 240.",
         ),
-        (lambda t: t + "\n[tiers.standard\n", "contract.toml:"),
+        (lambda t: t + "\n[tiers.standard\n", "le texte n'est pas du TOML lisible, ligne 137, colonne 16"),
     ],
 )
 def test_an_invalid_contract_gets_the_file_loader_s_error_and_changes_nothing(
@@ -299,9 +302,9 @@ def test_rules_out_of_bounds_are_shown_in_place(app, client, auth):
 
 
 GRID_REFUSED = {
-    "fr": "Contrat refusé, rien n'a changé : une grille de 7 minutes ne divise pas l'heure, et les débuts ne tomberaient "
+    "fr": "Contrat refusé, rien n'a changé : booking.grid_minutes : une grille de 7 minutes ne divise pas l'heure, et les débuts ne tomberaient "
     "plus tous sur les heures pleines (9 h 00, 14 h 00). Choisissez 5, 6, 10, 12, 15, 20, 30 ou 60 minutes.",
-    "en": "Contract refused, nothing changed: a 7-minute grid does not divide the hour, so starts would no longer all "
+    "en": "Contract refused, nothing changed: booking.grid_minutes: a 7-minute grid does not divide the hour, so starts would no longer all "
     "fall on the whole hours (9:00, 14:00). Choose 5, 6, 10, 12, 15, 20, 30 or 60 minutes.",
 }
 
@@ -341,7 +344,7 @@ def test_the_grid_refusal_carries_its_code_for_any_caller(app):
     assert refused.value.message == GRID_REFUSED["fr"]
     with pytest.raises(Invalid) as other:
         contract_store.check(contract_store.set_value(_packaged_text(), "booking", "notice_hours", -1))
-    assert other.value.code == "invalid" and other.value.field is None  # the other rules keep their plain refusal
+    assert (other.value.code, other.value.field) == ("invalid_contract", "notice_hours")  # beside its field too
 
 
 @pytest.mark.parametrize("minutes", [20, 30])

@@ -104,15 +104,27 @@ def test_an_admin_can_change_the_matrix_without_code(tmp_path):
 @pytest.mark.parametrize(
     "mutation, message",
     [
-        (('erplib = "billable"', 'erplib = "free"'), "is not one of"),
-        (("[services.callback]", "[services.callback]\nunknown_key = 1"), "unknown_key"),
-        (('basse = { acknowledge = "3j" }', 'basse = { acknowledge = "3 weeks" }'), "business duration"),
-        (('label = "Standard"', 'label = "Standard'), "contract.toml"),
+        (
+            ('erplib = "billable"', 'erplib = "free"'),
+            r'services\.erplib : "free" n\'est pas accepté ; valeurs possibles : no,',
+        ),
+        (
+            ("[services.callback]", "[services.callback]\nunknown_key = 1"),
+            r"services\.callback\.unknown_key n'est pas une clé connue",
+        ),
+        (
+            ('basse = { acknowledge = "3j" }', 'basse = { acknowledge = "3 weeks" }'),
+            r'acknowledge : "3 weeks" n\'est pas accepté ; indiquez une durée ouvrée',
+        ),
+        (('label = "Standard"', 'label = "Standard'), "le texte n'est pas du TOML lisible, ligne 85"),
         # no booking may outlast models.bookings.LONGEST, which the overlap queries look back
-        (("duration_days = 1", "duration_days = 11"), r"duration_days: 11 must be a whole number from 1 to 10"),
+        (
+            ("duration_days = 1", "duration_days = 11"),
+            r"services\.major_install\.duration_days : 11 n'est pas accepté ; indiquez un nombre entier de 1 à 10\.",
+        ),
         (
             ("duration_minutes = 45", "duration_minutes = 0"),
-            r"duration_minutes: 0 must be a whole number from 1 to 1440",
+            r"services\.erplib\.duration_minutes : 0 n'est pas accepté ; indiquez un nombre entier de 1 à 1440\.",
         ),
     ],
 )
@@ -143,10 +155,10 @@ def test_price_list_per_tier(tier, item, price):
 @pytest.mark.parametrize(
     "prices, message",
     [
-        ({"erplib_hour": -1}, "must be euros"),
-        ({"erplib_hour": 1.234}, "must be euros"),
-        ({"erplib_hour": "abc"}, "not an amount"),
-        ({"coffee": 2}, "unknown item"),
+        ({"erplib_hour": -1}, "erplib_hour : -1 n'est pas accepté ; indiquez un prix en euros de 0 à 100000"),
+        ({"erplib_hour": 1.234}, r"erplib_hour : 1\.234 n'est pas accepté ; indiquez un prix"),
+        ({"erplib_hour": "abc"}, 'erplib_hour : "abc" n\'est pas accepté ; indiquez un prix'),
+        ({"coffee": 2}, 'prices : "coffee" n\'est pas accepté ; valeurs possibles : erplib_hour'),
     ],
 )
 def test_a_bad_price_is_refused(prices, message):
@@ -175,25 +187,34 @@ def test_a_grid_that_divides_the_hour_is_accepted(tmp_path, minutes):
 @pytest.mark.parametrize("minutes", [7, 25, 45, 50])
 def test_a_grid_that_does_not_divide_the_hour_is_refused_with_its_code_and_field(tmp_path, minutes):
     """Starts are counted from each whole hour: 7 would put them at 09:06, 09:13…, never at the 09:00 opening."""
-    with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must divide the hour") as e:
+    with pytest.raises(
+        contract.ContractError, match=rf"booking\.grid_minutes : une grille de {minutes} minutes ne divise"
+    ) as e:
         _grid(tmp_path, policy=minutes)
     assert (e.value.code, e.value.field) == ("invalid_grid", "grid_minutes")
     assert f"une grille de {minutes} minutes ne divise pas l'heure" in str(e.value.sentence)
-    with pytest.raises(contract.ContractError, match=rf"services\.erplib\.grid_minutes: {minutes} must divide"):
+    with pytest.raises(
+        contract.ContractError, match=rf"services\.erplib\.grid_minutes : une grille de {minutes} minutes ne divise"
+    ):
         _grid(tmp_path, service=minutes)
 
 
 @pytest.mark.parametrize("minutes", [90, 120, 240])
 def test_a_grid_over_an_hour_is_refused_in_a_new_text(tmp_path, minutes):
     """Above an hour a grid would be counted from midnight (120: 10:00, 12:00, never the 09:00 opening)."""
-    with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must divide the hour"):
+    with pytest.raises(
+        contract.ContractError, match=rf"booking\.grid_minutes : une grille de {minutes} minutes ne divise"
+    ):
         _grid(tmp_path, policy=minutes)
     assert all(60 % step == 0 for step in contract.GRID_STEPS)
 
 
 @pytest.mark.parametrize("minutes", [0, 4, 241])
 def test_a_grid_outside_five_to_240_minutes_is_refused_even_in_a_stored_version(tmp_path, minutes):
-    with pytest.raises(contract.ContractError, match=rf"booking\.grid_minutes: {minutes} must be a whole number"):
+    with pytest.raises(
+        contract.ContractError,
+        match=rf"booking\.grid_minutes : {minutes} n'est pas accepté ; indiquez un nombre entier de 5 à 240",
+    ):
         _grid(tmp_path, policy=minutes)
 
 
@@ -203,7 +224,7 @@ def test_a_version_stored_before_the_grid_rule_is_still_read():
     text = contract.DEFAULT_FILE.read_text(encoding="utf-8").replace("grid_minutes = 15", "grid_minutes = 45", 1)
     assert "grid_minutes = 45" in text
     assert contract.parse_text(text, "contract_versions #1", strict=False).policy.grid_minutes == 45
-    with pytest.raises(contract.ContractError, match="must divide the hour"):
+    with pytest.raises(contract.ContractError, match="ne divise pas l'heure"):
         contract.parse_text(text, "contract.toml")
 
 

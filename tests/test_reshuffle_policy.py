@@ -53,11 +53,20 @@ def test_the_instance_carries_the_contract_in_force(app, tmp_path):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (without_reshuffle, "reshuffle: the table is missing"),
-        (lambda t: t.replace("callback = 0\n", "visio = 10\n", 1), "unknown service 'visio'"),
-        (lambda t: t.replace("[[2, 3.0], [5, 2.0], [10, 1.5]]", "[[5, 2.0], [2, 3.0]]"), "must increase"),
-        (lambda t: t.replace("[[2, 3.0], [5, 2.0], [10, 1.5]]", "[[2, 0.5]]"), "from 1 to 100"),
-        (lambda t: t.replace("displacement_hour = 1\n", "", 1), "exactly"),
+        (without_reshuffle, "reshuffle manque : cette clé est obligatoire"),
+        (
+            lambda t: t.replace("callback = 0\n", "visio = 10\n", 1),
+            r'reshuffle\.compensation_eur : "visio" n\'est pas accepté ; valeurs possibles : callback, erplib',
+        ),
+        (
+            lambda t: t.replace("[[2, 3.0], [5, 2.0], [10, 1.5]]", "[[5, 2.0], [2, 3.0]]"),
+            "les jours en ordre croissant",
+        ),
+        (
+            lambda t: t.replace("[[2, 3.0], [5, 2.0], [10, 1.5]]", "[[2, 0.5]]"),
+            r"short_notice_factor : 0\.5 n'est pas accepté ; indiquez un nombre de 1 à 100\.",
+        ),
+        (lambda t: t.replace("displacement_hour = 1\n", "", 1), r"reshuffle\.weights\.displacement_hour manque"),
         (lambda t: t.replace("freeze_hours = 48", "freeze_hours = true"), "freeze_hours"),
         (lambda t: t.replace("minor_update = 250", "minor_update = -250"), "compensation_eur.minor_update"),
     ],

@@ -92,6 +92,10 @@ CODES = (
     "same_tier",
     "invalid_contract_start",
     "invalid_grid",
+    "invalid_contract",  # a contract text's key: out of its range, of the wrong type, unknown or missing
+    "contract_syntax",
+    "service_required",
+    "tier_required",
     "change_in_past",
     "change_started",
     "change_too_far",
