@@ -566,6 +566,8 @@ def parse(raw: dict, strict: bool = True) -> Contract:
     _table(raw, "", SECTIONS, strict=strict)
     services_raw = _table(raw.get("services", {}), "services", KINDS, strict=False)
     tiers_raw = _table(raw.get("tiers", {}), "tiers", TIERS, strict=False)
+    if strict:
+        _check_catalogue(services_raw, tiers_raw)
     services = {kind: _service(kind, data, strict) for kind, data in services_raw.items()}
     for service in services.values():
         if strict and service.grid_minutes is not None:
@@ -579,6 +581,49 @@ def parse(raw: dict, strict: bool = True) -> Contract:
         reshuffle=_reshuffle(raw.get("reshuffle"), set(services), strict),
         policy=_policy(raw.get("booking", {}), strict),
     )
+
+
+def _check_catalogue(services: dict, tiers: dict) -> None:
+    """A new text serves the kinds and tiers the database knows, no fewer (bookings, companies and their periods
+    name them: pages would fail) and no more (nothing could book or hold them)."""
+    for kind in services:
+        if kind not in KINDS:
+            _refuse(
+                _l(
+                    "%(field)s : prestation inconnue ; le planning et sa base de données ne servent que %(choices)s.",
+                    field=f"services.{kind}",
+                    choices=", ".join(KINDS),
+                )
+            )
+    for name in tiers:
+        if name not in TIERS:
+            _refuse(
+                _l(
+                    "%(field)s : formule inconnue ; une entreprise ne peut avoir que %(choices)s.",
+                    field=f"tiers.{name}",
+                    choices=", ".join(TIERS),
+                )
+            )
+    for kind in KINDS:
+        if kind not in services:
+            _refuse(
+                _l(
+                    "[services.%(kind)s] manque : le planning sert cette prestation et des rendez-vous la nomment. "
+                    "Pour ne plus la proposer, gardez sa section et mettez « no » dans les services de chaque formule.",
+                    kind=kind,
+                ),
+                code="service_required",
+            )
+    for name in TIERS:
+        if name not in tiers:
+            _refuse(
+                _l(
+                    "[tiers.%(name)s] manque : des entreprises, leurs périodes de contrat et la fiche d'une entreprise "
+                    "nomment cette formule. Gardez sa section ; vous pouvez changer son libellé et ce qu'elle inclut.",
+                    name=name,
+                ),
+                code="tier_required",
+            )
 
 
 SYNTAX_AT = re.compile(r"\(at line (\d+), column (\d+)\)")

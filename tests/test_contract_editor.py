@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from booking import contract
 from booking.extensions import db
 from booking.models import ContractVersion
+from booking.models.bookings import KINDS
+from booking.models.companies import TIERS
 from booking.services import contract_store
 from booking.services.errors import Invalid
 
@@ -28,12 +30,34 @@ def _edit(old: str, new: str, text: str = FILE) -> str:
     return text.replace(old, new, 1)
 
 
+def _without_serenite() -> str:
+    return FILE[: FILE.index("[tiers.serenite]")]
+
+
+def _without_priority_consulting() -> str:
+    text = re.sub(r"\[services\.priority_consulting\]\n(?:.+\n)+\n", "", FILE)
+    text = re.sub(r', priority_consulting = "\w+"', "", text)
+    return _edit("priority_consulting = 900\n", "", text)
+
+
 def _nested(depth: int) -> str:
     return FILE + "\n[tiers.standard.nested]\nv = " + "[" * depth + "]" * depth + "\n"
 
 
 # (the text, its code, the French sentence's words, the English sentence's words)
 REFUSED = {
+    "tier removed": (
+        _without_serenite(),
+        "tier_required",
+        "[tiers.serenite] manque : des entreprises, leurs périodes de contrat et la fiche d'une entreprise nomment",
+        "[tiers.serenite] is missing: companies, their contract periods and a company's form name this plan",
+    ),
+    "service removed": (
+        _without_priority_consulting(),
+        "service_required",
+        "[services.priority_consulting] manque : le planning sert cette prestation",
+        "[services.priority_consulting] is missing: the planner serves this service",
+    ),
     "negative hour bank": (
         _edit("hour_bank_minutes = 600", "hour_bank_minutes = -600"),
         "invalid_contract",
@@ -105,6 +129,12 @@ REFUSED = {
         "evil n'est pas une clé connue ; clés acceptées ici : booking, reshuffle, services, tiers.",
         "evil is not a known key; keys accepted here: booking, reshuffle, services, tiers.",
     ),
+    "unknown service": (
+        FILE + '\n[services.teleportation]\nduration_minutes = 30\nspan = "block"\n',
+        "invalid_contract",
+        "services.teleportation : prestation inconnue ; le planning et sa base de données ne servent que erplib,",
+        "services.teleportation: unknown service; the planner and its database serve only erplib,",
+    ),
     "unknown service key": (
         _edit("needs_ticket = true", "needs_ticket = true\nprerequisites_x = 1"),
         "invalid_contract",
@@ -171,7 +201,7 @@ def test_a_text_that_breaks_or_makes_no_sense_is_refused_with_its_key_in_each_la
         assert not re.search(r"__init__|Error|\bmust\b" if locale == "fr" else r"__init__|Error", message), message
 
 
-@pytest.mark.parametrize("case", ["negative hour bank", "price 1e30", "nested 5000 deep"])
+@pytest.mark.parametrize("case", ["tier removed", "negative hour bank", "price 1e30", "nested 5000 deep"])
 @pytest.mark.parametrize("locale", ["fr", "en"])
 def test_the_page_refuses_it_at_preview_and_at_apply_and_pages_keep_working(app, client, auth, case, locale):
     text, _code, french, english = REFUSED[case]
@@ -214,6 +244,12 @@ def test_a_price_with_more_than_two_decimals_or_none_is_refused_and_a_round_one_
     with pytest.raises(contract.ContractError, match=r'prices\.erplib_hour : "abc" n\'est pas accepté'):
         contract._prices("standard", {"erplib_hour": "abc"})
     assert str(contract._prices("standard", {"erplib_hour": 100_000})["erplib_hour"]) == "100000.00"
+
+
+def test_the_catalogue_a_text_must_keep_is_the_database_s():
+    """The CHECK constraints of bookings.kind and companies.tier (and the admin's company form) name these."""
+    assert contract.KINDS == KINDS and contract.TIERS == TIERS
+    assert set(contract.load().services) == set(KINDS) and set(contract.load().tiers) == set(TIERS)
 
 
 def test_a_syntax_refusal_is_not_cut_by_a_deep_but_readable_text():
