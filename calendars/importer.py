@@ -9,8 +9,11 @@ The file is cut into its components by a line scan before any of it is parsed, s
   a 50,000-event feed costs its scan, not 50,000 parsed components.
 Recurrences are expanded by recurring-ical-events, lazily and only over the window, with a cap
 on instances; a rule without COUNT that starts long before the window is re-anchored close to
-it first (whole periods, so the same instances), because the library walks every instance
-from DTSTART (a rule every second since last year would otherwise take hours).
+it first (whole periods of its INTERVAL — fixed lengths up to a week, calendar months and years
+— so the same instances), because the library walks every instance from DTSTART and cannot be
+interrupted (a rule every second since last year, or one naming every day and minute of the
+year since 1900, would otherwise take minutes and gigabytes). A rule that would still make it
+walk too far (a counted one, a period holding too many instances) is skipped and named.
 
 Transparent and cancelled occurrences are not busy; VFREEBUSY periods of type BUSY are; an
 all-day event blocks its whole local day(s), even written with a TZID; a floating time, or one
@@ -23,6 +26,7 @@ is echoed except a sanitised zone name.
 
 from __future__ import annotations
 
+import math
 import re
 import time as clock
 from collections.abc import Iterator
@@ -32,8 +36,9 @@ from typing import cast
 
 import recurring_ical_events
 import x_wr_timezone
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
-from icalendar import Calendar, Component, vDDDTypes
+from icalendar import Calendar, Component, vDDDTypes, vRecur
 
 from .invite import PRODID
 from .worktime import PARIS, Interval
@@ -42,9 +47,15 @@ UTC = UTC
 MAX_BYTES = 10 * 1024 * 1024
 MAX_INSTANCES = 10_000  # occurrences expanded per calendar and window
 MAX_SPANS = 5_000  # busy rows stored per calendar, after merging
-MAX_COUNT = 100_000  # a sub-daily rule counted beyond this cannot be walked to the window in time
+# instances a rule may make the parser walk through before the window (it walks from DTSTART and
+# cannot be interrupted): about half a second
+MAX_WALK = 1_000_000
+# instances a counted rule may make it keep before the window (it keeps them, and reads them all
+# again for each slice of the window)
+MAX_COUNT = 100_000
 SUB_DAILY = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
 PERIOD = {**SUB_DAILY, "DAILY": 86400, "WEEKLY": 7 * 86400}
+LENGTH_DAYS = {"WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366, **{f: s / 86400 for f, s in SUB_DAILY.items()}}
 TIMING = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "FREEBUSY")
 BUSY_TYPES = ("BUSY", "BUSY-UNAVAILABLE", "BUSY-TENTATIVE")
 
@@ -343,46 +354,138 @@ def _zone_notes(piece: _Piece, component: Component) -> list[Note]:
     return notes
 
 
-def _rule_frequency(component: Component) -> str | None:
-    rule = component.get("RRULE")
-    if rule is None or isinstance(rule, list):
-        return None
-    return (rule.get("FREQ") or [None])[0]
-
-
 def _date_property(component: Component, name: str) -> vDDDTypes:
     """DTSTART or DTEND: a date or a date-time (icalendar types `component[name]` as any property class)."""
     return cast(vDDDTypes, component[name])
 
 
-def _anchored(component: Component, start: datetime) -> Component | None:
-    """The component with its DTSTART (and DTEND) moved forward by whole periods to shortly
-    before `start`, when that keeps the same instances in the window (a rule without COUNT,
-    stepping by a fixed length); None when it cannot be walked to the window in time."""
-    rule = component.get("RRULE")
-    frequency = _rule_frequency(component)
-    if frequency not in PERIOD:
+def _anchored(component: Component, start: datetime, end: datetime) -> Component | None:
+    """The component with its DTSTART (and DTEND) moved forward by whole periods of its rule to
+    shortly before `start`, when that keeps the same instances in the window (a rule without COUNT);
+    None when its rule would still make the parser walk more than MAX_WALK instances."""
+    rules = [rule for rule in _all(component, "RRULE") if rule]
+    if not rules:
         return component
-    if rule.get("COUNT"):
-        return None if frequency in SUB_DAILY and int(rule["COUNT"][0]) > MAX_COUNT else component
-    first = _date_property(component, "DTSTART").dt
+    if len(rules) > 1:  # several rules (deprecated) cannot move together: each is walked from DTSTART
+        since = _instant(_date_property(component, "DTSTART").dt, UTC)
+        return None if any(_walk(rule, since, end) > MAX_WALK for rule in rules) else component
+    rule = rules[0]
+    first = cast(date, _date_property(component, "DTSTART").dt)
     first_utc = _instant(first, UTC)
+    if rule.get("COUNT"):  # every instance from DTSTART counts: walked to the window's end or to COUNT
+        return None if min(int(rule["COUNT"][0]), _walk(rule, first_utc, end)) > MAX_COUNT else component
     length = timedelta(0)
     if "DTEND" in component:
         length = max(length, _instant(_date_property(component, "DTEND").dt, UTC) - first_utc)
-    step = timedelta(seconds=PERIOD[frequency] * int((rule.get("INTERVAL") or [1])[0]))
-    # one period, the event's length and two hours (a change of daylight saving time) before the
-    # window: the moved DTSTART, an instance of its own even off the rule, ends before the window
-    periods = (start - step - length - timedelta(hours=2) - first_utc) // step
-    if periods <= 0:
-        return component
-    for name in ("DTSTART", "DTEND"):
-        if name in component:
-            prop = _date_property(component, name)
-            moved = type(prop)(cast(date, prop.dt) + step * periods)
-            moved.params.update(prop.params)
-            component[name] = moved
-    return component
+    # the moved DTSTART, an instance of its own even off the rule, ends before the window (two
+    # hours: a change of daylight saving time)
+    target = start - length - timedelta(hours=2)
+    moved = _forward(rule, first, target)
+    if moved is not None and (closer := _within_period(component, rule, first + moved, target)) is not None:
+        moved += closer
+    if moved is not None:
+        for name in ("DTSTART", "DTEND"):
+            if name in component:
+                prop = _date_property(component, name)
+                shifted = type(prop)(cast(date, prop.dt) + moved)
+                shifted.params.update(prop.params)
+                component[name] = shifted
+        first_utc = _instant(_date_property(component, "DTSTART").dt, UTC)
+    return None if _walk(rule, first_utc, start) > MAX_WALK else component
+
+
+def _interval(rule) -> int:
+    return int((rule.get("INTERVAL") or [1])[0])
+
+
+def _forward(rule, first: date, target: datetime) -> timedelta | None:
+    """How far (wall time) DTSTART moves by whole periods of the rule — fixed lengths up to a
+    week, whole months and years by the calendar — to the latest start at least a period before
+    `target` (fixed) or at `target` at the latest (months and years keep DTSTART's day, which the
+    rule may take its own from: a day that month lacks is passed over); None: it stays."""
+    frequency = (rule.get("FREQ") or [None])[0]
+    first_utc = _instant(first, UTC)
+    if frequency in PERIOD:
+        step = timedelta(seconds=PERIOD[frequency] * _interval(rule))
+        # one period more: the moved DTSTART, off the rule, may start a period of its own
+        periods = (target - step - first_utc) // step
+        return step * periods if periods > 0 else None
+    months = {"MONTHLY": 1, "YEARLY": 12}.get(frequency)
+    if months is None or first_utc >= target:
+        return None
+    months *= _interval(rule)
+    local = target.astimezone(first.tzinfo) if isinstance(first, datetime) and first.tzinfo else target
+    count = ((local.year - first.year) * 12 + local.month - first.month) // months
+    for back in range(min(count, 60)):  # the 31st or a 29 February: a few periods back at most
+        moved = first + relativedelta(months=(count - back) * months)
+        if moved.day == first.day and _instant(moved, UTC) <= target:
+            return _naive(moved) - _naive(first)
+    return None
+
+
+def _naive(value: date) -> date:
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+
+
+def _within_period(component: Component, rule, moved: date, target: datetime) -> timedelta | None:
+    """For a monthly or yearly rule moved to its last period before `target`: how much further
+    DTSTART moves inside that period, up to `target` (the parser walks a period from its start, but
+    keeps only what follows DTSTART). The days and times the rule took from DTSTART are written in
+    it first, so that its instances stay the same."""
+    frequency = (rule.get("FREQ") or [None])[0]
+    if frequency not in ("MONTHLY", "YEARLY"):
+        return None
+    last_day = date(moved.year, 12, 31) if frequency == "YEARLY" else _month_end(moved)
+    if isinstance(moved, datetime):
+        local = target.astimezone(moved.tzinfo) if moved.tzinfo else target
+        until: date = min(local.replace(tzinfo=None, microsecond=0), datetime.combine(last_day, time(23, 59, 59)))
+    else:
+        until = min(target.date() - timedelta(days=1), last_day)
+    closer = until - _naive(moved)
+    if closer <= timedelta(0):
+        return None
+    explicit = vRecur(rule)
+    at = moved if isinstance(moved, datetime) else datetime.combine(moved, time())
+    for part, value in (("BYHOUR", at.hour), ("BYMINUTE", at.minute), ("BYSECOND", at.second)):
+        explicit.setdefault(part, [value])
+    if not any(rule.get(part) for part in ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")):
+        if frequency == "YEARLY":
+            explicit.setdefault("BYMONTH", [at.month])
+        explicit["BYMONTHDAY"] = [at.day]
+    component["RRULE"] = explicit
+    return closer
+
+
+def _month_end(day: date) -> date:
+    return (date(day.year, day.month, 1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _walk(rule, first: datetime, until: datetime) -> float:
+    """At most how many instances the parser walks through from `first` to `until` for this rule:
+    whole periods of its frequency, each with as many instances as its BY… parts can name."""
+    frequency = (rule.get("FREQ") or ["DAILY"])[0]
+    periods = max(math.ceil((until - first) / (timedelta(days=LENGTH_DAYS.get(frequency, 1)) * _interval(rule))), 1)
+
+    def many(part: str, default: int = 1) -> int:
+        return len(rule.get(part) or []) or default
+
+    within = {"SECONDLY": 1, "MINUTELY": many("BYSECOND"), "HOURLY": many("BYMINUTE") * many("BYSECOND")}
+    if frequency in within:
+        return periods * within[frequency]
+    days: float = 1  # no day given: DTSTART's own (and, yearly, one per BYMONTH)
+    if any(rule.get(part) for part in ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")):
+        bounds = [LENGTH_DAYS.get(frequency, 1)]
+        bounds += [many("BYMONTH", 12) * 31] if rule.get("BYMONTH") and frequency == "YEARLY" else []
+        bounds += [many("BYMONTHDAY") * (many("BYMONTH", 12) if frequency == "YEARLY" else 1)] * bool(
+            rule.get("BYMONTHDAY")
+        )
+        bounds += [many("BYYEARDAY")] * bool(rule.get("BYYEARDAY"))
+        bounds += [7 * many("BYWEEKNO")] * bool(rule.get("BYWEEKNO"))
+        bounds += [many("BYDAY") * LENGTH_DAYS.get(frequency, 1) / 7 + many("BYDAY")] * bool(rule.get("BYDAY"))
+        days = min(bounds)
+    elif frequency == "YEARLY":
+        days = many("BYMONTH")
+    return periods * math.ceil(days) * many("BYHOUR") * many("BYMINUTE") * many("BYSECOND")
 
 
 @dataclass
@@ -427,7 +530,9 @@ def _read(data: bytes, start: datetime, end: datetime, deadline: Deadline | None
     for piece, component in kept:
         if piece.name == "VTIMEZONE":
             continue
-        problem = _problem(piece, component, start, warnings)
+        if deadline is not None:
+            deadline.check()
+        problem = _problem(piece, component, start, end, warnings)
         if problem is None:
             lines[id(component)] = piece.line
             events += 1
@@ -438,7 +543,7 @@ def _read(data: bytes, start: datetime, end: datetime, deadline: Deadline | None
     return _Read([calendar], events, skipped, warnings, lines, complete)
 
 
-def _problem(piece: _Piece, component: Component, start: datetime, warnings: list[Note]) -> Note | None:
+def _problem(piece: _Piece, component: Component, start: datetime, end: datetime, warnings: list[Note]) -> Note | None:
     """Why a parsed component cannot be used (None: it can), adding the warnings it deserves."""
     if piece.name == "VEVENT" and component.get("DTSTART") is None:
         return Note("no_start", piece.line, piece.name)
@@ -450,7 +555,7 @@ def _problem(piece: _Piece, component: Component, start: datetime, warnings: lis
     if broken:
         return Note("bad_value", piece.line, piece.name, broken)
     if piece.name == "VEVENT":
-        if _anchored(component, start) is None:
+        if _anchored(component, start, end) is None:
             return Note("huge_count", piece.line, piece.name)
         warnings += [n for n in _zone_notes(piece, component) if n not in warnings]
     return None
