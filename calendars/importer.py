@@ -324,7 +324,11 @@ def _broken(component: Component) -> str | None:
 
 
 def _rule_words(text: str) -> None:
-    """Raises if dateutil cannot read the rule with either kind of DTSTART (UNTIL's form depends on it)."""
+    """Raises if dateutil cannot read the rule with either kind of DTSTART (UNTIL's form depends on it),
+    or if its INTERVAL is not a positive number (RFC 5545; dateutil takes 0 and loops on it)."""
+    interval = re.search(r"(?i)(?:^|;)INTERVAL=([^;]*)", text)
+    if interval and not (interval.group(1).strip().isdigit() and int(interval.group(1)) > 0):
+        raise ValueError("INTERVAL")
     try:
         rrulestr(text, dtstart=datetime(2026, 1, 1))
     except ValueError:

@@ -533,3 +533,14 @@ def test_a_yearly_or_monthly_rule_since_long_ago_has_exactly_its_instances_in_th
     got = importer.read(data, *window)
     assert expected and got.instances == len(expected)
     assert [a for a, _b in got.spans] == [e.astimezone(UTC) for e in expected]
+
+
+@pytest.mark.parametrize("interval", ["0", "-1"])
+def test_a_rule_with_an_interval_below_one_skips_its_event_and_names_it(interval):
+    data = with_defect(
+        event("z", "DTSTART:20261208T090000Z", "DTEND:20261208T100000Z", f"RRULE:FREQ=DAILY;INTERVAL={interval}")
+    )
+    result = importer.read(data, *WEEK)
+    assert local(result.spans) == GOOD_SPANS
+    assert [(n.code, n.detail) for n in result.skipped] == [("bad_value", "RRULE")]
+    assert "RRULE" in str(result.skipped[0])
