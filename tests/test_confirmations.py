@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from booking.extensions import db
-from booking.models import LedgerEntry
+from booking.models import Booking, LedgerEntry
 from booking.services import bookings, feeds, hour_bank, tokens
 from booking.services.access import ticket_for
 from booking.web import consent
@@ -190,6 +190,25 @@ def test_the_api_refuses_a_cancellation_of_a_booking_moved_since_it_was_seen(any
         assert bad.status_code == 422 and "seen" in bad.json["errors"]["query"]
         done = client.post(f"/api/v1/bookings/{booking.id}/cancel?seen={seen + 1}", headers=auth)
     assert done.status_code == 200 and done.json["status"] == "late_cancelled"
+
+
+def test_the_api_refuses_a_move_of_a_booking_moved_since_it_was_seen(any_app, client):
+    _company, contact = _contact("serenite")
+    booking = bookings.book(contact, "erplib", START, NOW)
+    raw = tokens.create(contact)
+    db.session.commit()
+    auth = {"Authorization": f"Bearer {raw}"}
+    with time_machine.travel(NOW, tick=False):
+        seen = client.get(f"/api/v1/bookings/{booking.id}", headers=auth).json["sequence"]
+        bookings.reschedule(f.user("planner"), booking, datetime(2026, 12, 9, 10, tzinfo=PARIS), NOW)
+        db.session.commit()
+        wanted = {"start": "2026-12-10T10:00:00+01:00", "seen": seen}
+        stale = client.patch(f"/api/v1/bookings/{booking.id}", json=wanted, headers=auth)
+        assert stale.status_code == 409 and stale.json["code"] == "moved_meanwhile", stale.json
+        f.reread()
+        assert db.session.get(Booking, booking.id).start_at == datetime(2026, 12, 9, 10, tzinfo=PARIS)
+        done = client.patch(f"/api/v1/bookings/{booking.id}", json={**wanted, "seen": seen + 1}, headers=auth)
+    assert done.status_code == 200 and done.json["start"].startswith("2026-12-10T10:00")
 
 
 def test_a_late_cancellation_says_beforehand_and_afterwards_that_the_session_is_consumed(any_app, client, auth):

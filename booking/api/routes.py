@@ -256,6 +256,7 @@ def reschedule_booking(data, booking_id: int):
         data["start"],
         utcnow(),
         acknowledged=data["acknowledged"],
+        seen=data["seen"],
         expected_billable=data["expected_billable_minutes"],
     )
 

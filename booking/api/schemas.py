@@ -276,6 +276,16 @@ class CancelArgsSchema(Schema):
 class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
     acknowledged = JsonBoolean(load_default=False, metadata=ACKNOWLEDGED)
+    seen = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=INT_MAX),
+        metadata={
+            "description": (
+                "the booking's sequence when the client chose the new start; if it has been moved since, the move "
+                "is refused (409, code moved_meanwhile) and nothing changes. Absent: no such check"
+            )
+        },
+    )
     expected_billable_minutes = fields.Integer(
         load_default=None,
         validate=validate.Range(min=0, max=100_000),
