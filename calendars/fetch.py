@@ -159,7 +159,8 @@ def _target(url: str) -> _Target:
         port = parts.port
     except ValueError:
         raise FetchError("Adresse invalide : le port ou le nom du serveur est mal écrit.") from None
-    if parts.scheme not in ("http", "https"):
+    scheme = {"webcal": "https"}.get(parts.scheme, parts.scheme)  # calendar apps' links to the same https URL
+    if scheme not in ("http", "https"):
         raise FetchError("Adresse invalide : elle doit commencer par http:// ou https://.")
     if not parts.hostname:
         raise FetchError("Adresse invalide : le nom du serveur manque.")
@@ -169,7 +170,7 @@ def _target(url: str) -> _Target:
             "utilisez l'adresse secrète de partage du calendrier."
         )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(parts.scheme == "https", parts.hostname, port or (443 if parts.scheme == "https" else 80), path)
+    return _Target(scheme == "https", parts.hostname, port or (443 if scheme == "https" else 80), path)
 
 
 def _literal(host: str) -> bool:

@@ -341,3 +341,15 @@ def test_a_host_name_of_this_machine_is_refused_by_the_job_without_a_request(app
     assert calendar_sync.import_queued(NOW) == 0
     stored = db.session.get(ExternalCalendar, calendar.id)
     assert stored.status == "error" and "boucle locale" in stored.error and served.hits == []
+
+
+def test_the_page_takes_a_webcal_address_and_says_so(app, client, auth):
+    consultant = f.consultant()
+    db.session.commit()
+    auth.login(consultant.user.email)
+    assert "webcal://" in client.get("/agenda").get_data(as_text=True)  # the form's hint
+    url = "webcal://p42-caldav.icloud.example.com/published/2/secret"
+    response = client.post("/agenda/calendriers", data={"label": "iCloud", "url": url})
+    assert response.status_code == 302 and calendar_row("iCloud").status == "pending"
+    response = client.post("/agenda/calendriers", data={"label": "Interne", "url": "webcal://10.0.0.1/cal.ics"})
+    assert response.status_code == 422 and "réseau privé" in response.get_data(as_text=True)

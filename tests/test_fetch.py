@@ -264,3 +264,24 @@ def test_a_name_that_takes_long_to_resolve_is_cut_at_the_deadline():
     with pytest.raises(FetchError, match="Délai dépassé"):
         fetch.fetch("http://slow.example.com/cal.ics", policy=Policy(deadline=0.5, resolve=slow))
     assert time.monotonic() - started < 2
+
+
+def test_a_webcal_address_is_fetched_as_https_with_the_same_checks():
+    """Google, iCloud and Outlook give out webcal:// links: the same calendar over https."""
+    made = []
+
+    def refuse(address: tuple[str, int], timeout: float) -> socket.socket:
+        made.append(address)
+        raise ConnectionRefusedError
+
+    public = stub(calendar_example_com=["93.184.216.34"])
+    with pytest.raises(FetchError, match="refuse la connexion"):
+        fetch.fetch("webcal://calendar.example.com/published/x.ics", policy=Policy(resolve=public, connect=refuse))
+    assert made == [("93.184.216.34", 443)]
+    fetch.check_url("WEBCAL://calendar.example.com/x.ics")
+    with pytest.raises(FetchError, match=FRENCH_REFUSAL):
+        fetch.check_url("webcal://10.0.0.1/x.ics")
+    private = stub(intranet_example_com=["192.168.1.20"])
+    with pytest.raises(FetchError, match=FRENCH_REFUSAL):
+        fetch.fetch("webcal://intranet.example.com/x.ics", policy=Policy(resolve=private, connect=refuse))
+    assert len(made) == 1
