@@ -353,3 +353,22 @@ def test_the_page_takes_a_webcal_address_and_says_so(app, client, auth):
     assert response.status_code == 302 and calendar_row("iCloud").status == "pending"
     response = client.post("/agenda/calendriers", data={"label": "Interne", "url": "webcal://10.0.0.1/cal.ics"})
     assert response.status_code == 422 and "réseau privé" in response.get_data(as_text=True)
+
+
+def test_removing_a_calendar_asks_once_more_and_says_its_hours_become_bookable(app, client, auth):
+    consultant = f.consultant()
+    db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        auth.login(consultant.user.email)
+        client.post(
+            "/agenda/calendriers",
+            data={"label": "Perso", "file": (io.BytesIO(DENTIST), "perso.ics")},
+            content_type="multipart/form-data",
+        )
+        calendar = calendar_row("Perso")
+        asked = client.post(f"/agenda/calendriers/{calendar.id}/supprimer")
+        text = asked.get_data(as_text=True)
+        assert asked.status_code == 200 and "ne bloquera plus" in text and 'name="confirmed" value="1"' in text
+        assert calendar_row("Perso") is not None and busy_count() == 1  # nothing removed yet
+        done = client.post(f"/agenda/calendriers/{calendar.id}/supprimer", data={"confirmed": "1"})
+        assert done.status_code == 302 and calendar_row("Perso") is None and busy_count() == 0

@@ -210,7 +210,10 @@ def refresh_calendar(calendar_id: int):
 @bp.post("/agenda/calendriers/<int:calendar_id>/supprimer")
 @role_required("consultant")
 def delete_calendar(calendar_id: int):
+    """First POST: what removing does (its busy time stops blocking slots); the confirmed one removes."""
     calendar = _mine(calendar_id)
+    if request.form.get("confirmed") != "1":
+        return render_template("calendars/remove_confirm.html", calendar=calendar)
     with locking.locked([]):
         db.session.delete(db.session.merge(calendar))
     flash(_("Calendrier retiré."), "success")
