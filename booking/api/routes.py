@@ -300,12 +300,13 @@ def confirm_booking(args, booking_id: int):
 
 @blp.route("/hour-bank")
 @token_required("client")
+@blp.arguments(s.HourBankQuery(), location="query")
 @blp.response(200, s.HourBankSchema())
-@errors(401, 403)
+@errors(401, 403, 422)
 @blp.doc(security=SECURITY)
-def hour_bank_view():
-    """This contract year's hour bank: balance, billable minutes and ledger."""
-    return hour_bank.summary(g.api_user.company, utcnow().astimezone(PARIS).date())
+def hour_bank_view(query):
+    """A contract year's hour bank (by default the current one): balance, billable minutes and ledger."""
+    return hour_bank.summary(g.api_user.company, utcnow().astimezone(PARIS).date(), query["year"])
 
 
 @blp.route("/callbacks")

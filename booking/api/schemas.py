@@ -399,9 +399,20 @@ class LedgerEntrySchema(Schema):
     )
 
 
+class HourBankQuery(Schema):
+    year = Day(
+        load_default=None,
+        metadata={"description": "any local day of the contract year wanted, YYYY-MM-DD; absent: the current year"},
+    )
+
+
 class HourBankSchema(Schema):
     contract_year_start = fields.Date()
     included_minutes = fields.Integer()
     balance_minutes = fields.Integer()
     billable_minutes = fields.Integer()
     entries = fields.List(fields.Nested(LedgerEntrySchema))
+    years = fields.List(
+        fields.Date(),
+        metadata={"description": "the contract years with ledger lines (and the current one), oldest first"},
+    )

@@ -240,17 +240,36 @@ def entries(company_id: int, year: date) -> list[LedgerEntry]:
     )
 
 
-def summary(company: Company, today: date) -> dict:
-    """The current contract year: included minutes, balance, billable minutes and the ledger."""
-    year = contract_year(company, today)
+def summary(company: Company, today: date, year: date | None = None) -> dict:
+    """A contract year (by default the current one): included minutes, balance, billable minutes and the ledger,
+    with the years that have lines (a session booked past the next anniversary counts in the next year)."""
+    current = contract_year(company, today)
+    year = contract_year(company, year) if year else current
     lines = entries(company.id, year)
+    granted = next((e.minutes for e in lines if e.kind == "grant"), None)
+    # another year's grant is its own tier's (a planned change may open or close the bank at the anniversary);
+    # the current year's is today's tier's, as a booking counts it (an upgrade opens the whole year)
+    tier = company.tier if year == current else periods.tier_on(company, year)
     return {
         "contract_year_start": year,
-        "included_minutes": contract.current().tier(company.tier).hour_bank_minutes,
-        "balance_minutes": balance(company, year),
+        "included_minutes": granted if granted is not None else contract.current().tier(tier).hour_bank_minutes,
+        "balance_minutes": balance(company, year, tier),
         "billable_minutes": sum(e.billable_minutes for e in lines),
         "entries": lines,
+        "years": sorted(set(years(company)) | {current, year}),
     }
+
+
+def years(company: Company) -> list[date]:
+    """The contract years in which the company's ledger has lines, oldest first."""
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.contract_year)
+            .where(LedgerEntry.company_id == company.id)
+            .distinct()
+            .order_by(LedgerEntry.contract_year)
+        )
+    )
 
 
 def roll_over(now: datetime) -> int:

@@ -19,7 +19,7 @@ from ..services import access, billing, booking_lists, callbacks, hour_bank, int
 from ..services.errors import ServiceError
 from . import listing
 from .refusals import flash_refusal
-from .util import csv_download
+from .util import csv_download, year_asked
 
 bp = Blueprint("planner", __name__, url_prefix="/planification")
 
@@ -113,7 +113,9 @@ def billing_csv(company_id: int, month: str):
 def hour_bank_page(company_id: int):
     company = db.session.get(Company, company_id) or abort(404)
     return render_template(
-        "portal/hour_bank.html", company=company, bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date())
+        "portal/hour_bank.html",
+        company=company,
+        bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date(), year_asked()),
     )
 
 

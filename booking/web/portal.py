@@ -9,6 +9,7 @@ from .. import contract
 from ..auth import role_required
 from ..models.types import utcnow
 from ..services import burn_down, hour_bank, schedule
+from . import util
 
 bp = Blueprint("portal", __name__, url_prefix="/portail")
 
@@ -43,5 +44,5 @@ def hour_bank_page():
         "portal/hour_bank.html",
         company=company,
         tier=tier,
-        bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date()),
+        bank=hour_bank.summary(company, utcnow().astimezone(PARIS).date(), util.year_asked()),
     )

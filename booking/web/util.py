@@ -1,8 +1,12 @@
 """Small helpers shared by the web views."""
 
+from datetime import date
 from urllib.parse import urlsplit
 
-from flask import Response
+from flask import Response, request
+from flask_babel import gettext as _
+
+from .. import inputs
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -23,3 +27,9 @@ def csv_download(text: str, filename: str) -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
+
+
+def year_asked() -> date | None:
+    """The contract year an hour-bank page is asked for (?annee=, any day in it), else None: the current one."""
+    text = request.args.get("annee")
+    return inputs.day(text, _("Année contractuelle")) if text else None
