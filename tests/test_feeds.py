@@ -263,3 +263,25 @@ def test_the_etag_follows_a_renamed_company(world, client):
     renamed = get(client, raw, **{"If-None-Match": etag})
     assert renamed.status_code == 200 and "Laboratoires Renommés" in renamed.data.decode()
     assert get(client, raw, **{"If-None-Match": renamed.headers["ETag"]}).status_code == 304
+
+
+def test_a_deactivated_contact_no_longer_reads_the_company_feed(app, client, auth):
+    """The company's address is shared by its contacts: one who leaves kept reading the whole schedule through it.
+    Deactivating a contact replaces it (the admin is told first); the others make a new one."""
+    import html
+
+    company = f.company("serenite")
+    staying, leaving = f.user("client", company), f.user("client", company, name="Marc Départ")
+    admin = f.user("admin")
+    db.session.commit()
+    raw = feeds.issue(staying, company)
+    db.session.commit()
+    auth.login(admin.email)
+    address = f"/admin/utilisateurs/{leaving.id}/desactiver"
+    asked = html.unescape(client.get(address).get_data(as_text=True))
+    assert f"L'adresse secrète du calendrier de {company.name}, qu'il connaît, est aussi remplacée" in asked
+    assert client.get(f"/calendars/{raw}.ics").status_code == 200  # the question changes nothing
+    client.post(address, data={})
+    assert client.get(f"/calendars/{raw}.ics").status_code == 404
+    f.reread()
+    assert feeds.active(company) is None

@@ -32,7 +32,7 @@ from ..models import (
     User,
 )
 from ..models.types import utcnow
-from . import accounts, audit, bookings, hour_bank, locking, logins, periods
+from . import accounts, audit, bookings, feeds, hour_bank, locking, logins, periods
 from .errors import Conflict, Invalid, NotFound
 
 ENVIRONMENTS = ("test", "production")
@@ -525,10 +525,14 @@ def reactivate(actor: User, company: Company) -> None:
 
 
 def stop_user(actor: User | None, user: User, now: datetime) -> None:
-    """Deactivate `user` in the caller's transaction: sessions and API tokens end at once."""
+    """Deactivate `user` in the caller's transaction: sessions and API tokens end at once, and a client contact's
+    company feed is replaced (its secret address is shared by the contacts: one who leaves would keep reading the
+    company's schedule through it; the others make a new one from their page)."""
     user.active = False
     logins.end_sessions(actor, user)
     db.session.execute(
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
     )
+    if user.role == "client" and user.company is not None:
+        feeds.revoke_here(actor, user.company)
     audit.record(actor, "user.deactivate", user)

@@ -73,10 +73,17 @@ def issue(actor, owner: Consultant | Company) -> str:
 
 def revoke(actor, owner: Consultant | Company) -> None:
     with locking.locked([]):
-        db.session.execute(
-            update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-        )
+        revoke_here(actor, owner)
+
+
+def revoke_here(actor, owner: Consultant | Company) -> bool:
+    """`revoke` in the caller's transaction; whether a feed was live."""
+    done = db.session.execute(
+        update(FeedToken).where(_owner_filter(owner), FeedToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    if done.rowcount:  # type: ignore[attr-defined]
         audit.record(actor, "feed.revoke", owner)
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def active(owner: Consultant | Company) -> FeedToken | None:

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..models import User
 from ..models.types import utcnow
-from ..services import invitations
+from ..services import feeds, invitations
 from ..services.errors import ServiceError
 from .forms import EmptyForm, refused
 
@@ -37,6 +37,16 @@ def deactivation_step(user: User, back: str):
                 "%(name)s ne pourra plus se connecter ; ses sessions et ses jetons d'API "
                 "s'arrêtent tout de suite. Vous pourrez le réactiver.",
                 name=user.name,
+            )
+            + (
+                " "
+                + _(
+                    "L'adresse secrète du calendrier de %(company)s, qu'il connaît, est aussi remplacée : les autres "
+                    "contacts s'abonnent à la nouvelle depuis leur page Agenda.",
+                    company=user.company.name,
+                )
+                if user.role == "client" and user.company is not None and feeds.active(user.company)
+                else ""
             ),
             button=_("Désactiver le compte"),
             back=back,
