@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
-from .importer import MAX_BYTES, CalendarImportError
+from .importer import MAX_BYTES, CalendarImportError, Note
 
 USER_AGENT = "ERP-Lib-Planner/1 (calendar import)"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -121,26 +121,26 @@ def _embedded_ipv4(ip: IPAddress) -> IPAddress:
 
 
 def refusal(address: str, allow_loopback: bool = False) -> str | None:
-    """Why an address may not be fetched from (in French), or None for a public address."""
+    """Why an address may not be fetched from (a kind of importer.ADDRESS_KINDS), or None for a public address."""
     ip = _embedded_ipv4(ipaddress.ip_address(address.split("%", 1)[0]))
     if ip in METADATA:
-        return "adresse de métadonnées d'hébergeur cloud"
+        return "metadata"
     if ip.is_loopback:
-        return None if allow_loopback else "adresse de boucle locale (le serveur lui-même)"
+        return None if allow_loopback else "loopback"
     if ip.is_link_local:
-        return "adresse lien-local"
+        return "link_local"
     if ip.is_multicast:
-        return "adresse de multidiffusion"
+        return "multicast"
     if ip in CGNAT:
-        return "adresse partagée d'opérateur (CGNAT)"
+        return "cgnat"
     if ip in ULA:
-        return "adresse locale unique (réseau privé IPv6)"
+        return "ula"
     if any(ip in network for network in SPECIAL):
-        return "adresse réservée, non publique"
+        return "reserved"
     if ip.is_private:
-        return "adresse de réseau privé"
+        return "private"
     if ip.is_reserved or not ip.is_global:
-        return "adresse réservée, non publique"
+        return "reserved"
     return None
 
 
@@ -158,17 +158,14 @@ def _target(url: str) -> _Target:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise FetchError("Adresse invalide : le port ou le nom du serveur est mal écrit.") from None
+        raise FetchError(Note("url_malformed")) from None
     scheme = {"webcal": "https"}.get(parts.scheme, parts.scheme)  # calendar apps' links to the same https URL
     if scheme not in ("http", "https"):
-        raise FetchError("Adresse invalide : elle doit commencer par http:// ou https://.")
+        raise FetchError(Note("url_scheme"))
     if not parts.hostname:
-        raise FetchError("Adresse invalide : le nom du serveur manque.")
+        raise FetchError(Note("url_no_host"))
     if parts.username is not None:
-        raise FetchError(
-            "Adresse refusée : les identifiants dans l'adresse ne sont pas pris en charge ; "
-            "utilisez l'adresse secrète de partage du calendrier."
-        )
+        raise FetchError(Note("url_credentials"))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _Target(scheme == "https", parts.hostname, port or (443 if scheme == "https" else 80), path)
 
@@ -185,10 +182,7 @@ def check_url(url: str, allow_loopback: bool = False) -> None:
     """The checks that need no network: scheme, host, and a literal address (refused at once)."""
     target = _target(url)
     if _literal(target.host) and (reason := refusal(target.host, allow_loopback)):
-        raise FetchError(
-            f"Adresse refusée : « {target.host} » est une {reason} ; seuls les serveurs publics "
-            "d'Internet sont acceptés."
-        )
+        raise FetchError(Note("address_refused", detail=target.host, component=reason))
 
 
 # Name resolution has no timeout of its own: it runs here, and the fetch waits for it only as long as its
@@ -206,17 +200,14 @@ def _addresses(target: _Target, policy: Policy, redirected: bool, clock: _Clock)
         except FutureTimeout:
             raise TimeoutError from None
         except (OSError, UnicodeError):
-            raise FetchError(f"Serveur introuvable : le nom « {target.host} » n'existe pas (DNS).") from None
+            raise FetchError(Note("dns_unknown", detail=target.host)) from None
     if not found:
-        raise FetchError(f"Serveur introuvable : le nom « {target.host} » n'a pas d'adresse (DNS).")
+        raise FetchError(Note("dns_empty", detail=target.host))
     for address in found:
         # One private answer is enough: a name that mixes them is either misconfigured or an attack.
         if reason := refusal(address, policy.allow_loopback):
-            what = "Redirection refusée" if redirected else "Adresse refusée"
-            raise FetchError(
-                f"{what} : « {target.host} » désigne une {reason} ; seuls les serveurs "
-                "publics d'Internet sont acceptés."
-            )
+            code = "redirect_refused" if redirected else "host_refused"
+            raise FetchError(Note(code, detail=target.host, component=reason))
     return found
 
 

@@ -107,6 +107,38 @@ MESSAGES = {
     ),
     "capped_spans": _l("Plus de %(count)s plages occupées : seules les %(count)s premières sont gardées."),
     "unclosed": _l("Fichier incomplet (END:VCALENDAR manquant) : les événements complets ont été lus."),
+    # an address refused before anything is fetched (calendars/fetch.py; webhooks' receivers too)
+    "url_malformed": _l("Adresse invalide : le port ou le nom du serveur est mal écrit."),
+    "url_scheme": _l("Adresse invalide : elle doit commencer par http:// ou https:// (ou webcal://)."),
+    "url_no_host": _l("Adresse invalide : le nom du serveur manque."),
+    "url_credentials": _l(
+        "Adresse refusée : les identifiants dans l'adresse ne sont pas pris en charge ; "
+        "utilisez l'adresse secrète de partage du calendrier."
+    ),
+    "address_refused": _l(
+        "Adresse refusée : « %(detail)s » est une %(component)s ; seuls les serveurs publics d'Internet sont acceptés."
+    ),
+    "host_refused": _l(
+        "Adresse refusée : « %(detail)s » désigne une %(component)s ; seuls les serveurs publics d'Internet sont "
+        "acceptés."
+    ),
+    "redirect_refused": _l(
+        "Redirection refusée : « %(detail)s » désigne une %(component)s ; seuls les serveurs publics d'Internet "
+        "sont acceptés."
+    ),
+    "dns_unknown": _l("Serveur introuvable : le nom « %(detail)s » n'existe pas (DNS)."),
+    "dns_empty": _l("Serveur introuvable : le nom « %(detail)s » n'a pas d'adresse (DNS)."),
+}
+# The kinds of address a refusal names (`fetch.refusal`), said inside the sentences above (their `component`).
+ADDRESS_KINDS = {
+    "metadata": _l("adresse de métadonnées d'hébergeur cloud"),
+    "loopback": _l("adresse de boucle locale (le serveur lui-même)"),
+    "link_local": _l("adresse lien-local"),
+    "multicast": _l("adresse de multidiffusion"),
+    "cgnat": _l("adresse partagée d'opérateur (CGNAT)"),
+    "ula": _l("adresse locale unique (réseau privé IPv6)"),
+    "reserved": _l("adresse réservée, non publique"),
+    "private": _l("adresse de réseau privé"),
 }
 
 
@@ -127,6 +159,8 @@ class Note:
         params = self.params()
         if isinstance(self.count, int):
             params["count"] = f"{self.count:,}".replace(",", "\u202f")  # French grouping
+        if self.component in ADDRESS_KINDS:
+            params["component"] = ADDRESS_KINDS[self.component]
         return MESSAGES[self.code] % params
 
     def to_json(self) -> dict:

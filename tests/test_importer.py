@@ -438,20 +438,21 @@ EVERY = {
     "BYSECOND": ",".join(str(s) for s in range(0, 60, 10)),
 }
 DENSE = ";".join(f"{part}={values}" for part, values in EVERY.items())  # 580,608 instances a year
-# Reads one file in a process of its own, under a memory cap: prints seconds, peak memory and what was read.
+# Reads one file in a process of its own, under a memory cap: prints its CPU seconds (not the wall clock's, which
+# a busy machine stretches), peak memory and what was read.
 READER = """
 import json, resource, sys, time
 from datetime import datetime, timedelta, UTC
 resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
 from calendars import importer
 data, start = sys.stdin.buffer.read(), datetime.fromisoformat(sys.argv[1]).replace(tzinfo=UTC)
-began = time.monotonic()
+began = time.process_time()
 try:
     result = importer.read(data, start, start + timedelta(days=97), deadline=importer.Deadline.after(20))
     codes = [n.code for n in result.skipped + result.warnings] or ["imported"]
 except importer.CalendarImportError as error:
     codes = [error.note.code, *(n.code for n in error.skipped)]
-print(json.dumps({"seconds": time.monotonic() - began, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"seconds": time.process_time() - began, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "codes": codes}))
 """
 
@@ -503,9 +504,9 @@ def read_apart(data: bytes, start: str) -> dict:
 def test_a_dense_rule_of_any_frequency_is_read_in_seconds_and_bounded_memory(rule, dtstart, handled, window):
     data = ics(event("a", f"DTSTART:{dtstart}", f"DTEND:{dtstart[:9]}100000Z", f"RRULE:{rule}"))
     read = read_apart(data, window)
-    # before: killed at the 30 s timeout (alone: 72–118 s and 4 GB); now about 1.5 s alone, the
+    # before: killed at the 30 s timeout (alone: 72–118 s and 4 GB); now about 1.5 s of CPU, the
     # memory mostly the 10,000 occurrences kept (the import's cap), whatever the day of the year
-    assert read["seconds"] < 8 and read["mb"] < 300, read
+    assert read["seconds"] < 10 and read["mb"] < 300, read
     assert set(handled.split()) & set(read["codes"]), read
 
 

@@ -77,6 +77,14 @@ def test_api_refuses_internal_addresses_and_unknown_events_and_changes_nothing(a
     )
     assert internal.status_code == 422 and internal.json["code"] == "webhook_url"
     assert "réseau privé" in internal.json["detail"]
+    english = client.post(
+        "/api/v1/webhooks",
+        headers={**headers, "Accept-Language": "en"},
+        json={"url": "https://10.0.0.1/hook", "events": ["booking.created"]},
+    )
+    assert english.json["detail"] == (
+        "Address refused: “10.0.0.1” is a private network address; only public Internet servers are accepted."
+    )
     unknown = client.post(
         "/api/v1/webhooks", headers=headers, json={"url": "https://hooks.example.com/", "events": ["booking.exploded"]}
     )

@@ -157,6 +157,8 @@ def sentence(note: dict | Note) -> str:
         params["count"] = format_number(note.count)
     if isinstance(note.line, int):
         params["line"] = format_number(note.line)
+    if note.component in importer.ADDRESS_KINDS:  # an address refused: the kind of address it is
+        params["component"] = gettext(importer.ADDRESS_KINDS[note.component])
     return gettext(importer.MESSAGES[note.code], **params)
 
 

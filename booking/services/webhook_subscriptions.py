@@ -20,7 +20,7 @@ from calendars import fetch
 
 from ..extensions import db
 from ..models import User, WebhookSubscription
-from . import audit, locking
+from . import audit, calendar_sync, locking
 from .errors import Invalid, NotFound
 from .webhooks import EVENTS
 
@@ -51,8 +51,8 @@ def check_url(url: str) -> str:
         )
     try:
         fetch.check_url(url, allow_loopback())
-    except fetch.FetchError as refusal:
-        raise Invalid(str(refusal), code="webhook_url") from None
+    except fetch.FetchError as refusal:  # in the reader's language
+        raise Invalid(calendar_sync.refusal(refusal), code="webhook_url") from None
     if not url.lower().startswith("https://") and not (allow_loopback() and _loopback(url)):
         raise Invalid(
             _(
