@@ -16,7 +16,8 @@ MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 
 def select_locale() -> str:
-    """The language chosen in the session, else the user's, else French (also outside requests)."""
+    """A page's language: the one chosen in the session, else the account's, else Accept-Language's, else French;
+    an API request's: Accept-Language's, else its token's account's, else French; outside requests, French."""
     if not has_request_context():
         return "fr"
     if request.path.startswith("/api/"):

@@ -623,6 +623,9 @@ def test_a_planned_change_with_bookings_accepted_under_it_is_neither_withdrawn_n
         with pytest.raises(Conflict) as refused:
             companies.change_tier(admin, company, "standard", date(2026, 12, 14), NOW)
         assert refused.value.code == "change_counted"
+        companies.change_tier(admin, company, "serenite", date(2026, 12, 14), NOW, "note revue")  # same tier again
+        with pytest.raises(Conflict):  # planned again, it still counts the session accepted under it
+            companies.change_tier(admin, company, "standard", date(2026, 12, 14), NOW)
         assert (
             "Le rendez-vous du 15 décembre 2026, confirmé depuis que ce changement est prévu" in refused.value.message
         )

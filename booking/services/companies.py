@@ -360,8 +360,11 @@ def change_tier(
         if period is None:
             period = ContractPeriod(company_id=company.id, starts_on=starts_on, tier=tier)
             db.session.add(period)
+        if period.tier != tier or period.created_at is None:
+            # planned anew: bookings are counted under it from now (the same tier planned again, its note edited,
+            # keeps its date: the bookings accepted under it since stay counted as such)
+            period.created_by_id, period.created_at = getattr(actor, "id", None), utcnow()
         period.tier, period.note = tier, (note or "").strip()[:500]
-        period.created_by_id, period.created_at = getattr(actor, "id", None), utcnow()
         db.session.flush()
         _apply(company, today)
         audit.record(actor, "contract.change", company, tier=tier, starts_on=starts_on.isoformat(), replaced=previous)

@@ -184,11 +184,12 @@ def check_shown(expected_billable: int | None, included: int, billable: int) -> 
 # Built once (it runs on every booking's answer): building a statement costs more than running it. The last
 # column sums the billable minutes of the lines with no amount (written before the amounts were): while they hold
 # some, the amounts' sum is not the price consented to.
+_UNPRICED = func.coalesce(func.sum(case((LedgerEntry.amount_eur.is_(None), LedgerEntry.billable_minutes), else_=0)), 0)
 _HELD = select(
     func.coalesce(func.sum(LedgerEntry.minutes), 0),
     func.coalesce(func.sum(LedgerEntry.billable_minutes), 0),
     func.coalesce(func.sum(LedgerEntry.amount_eur), 0),
-    func.coalesce(func.sum(case((LedgerEntry.amount_eur.is_(None), LedgerEntry.billable_minutes), else_=0)), 0),
+    _UNPRICED,
 ).where(LedgerEntry.booking_id == bindparam("booking_id"))
 
 
@@ -215,19 +216,22 @@ def refund(booking: Booking, note: str = "") -> None:
     labels.LEDGER_NOTES, said in the reader's language. Each contract year gets back what the booking holds in it:
     a session moved into another year and back holds its minutes in the first year again, whatever year its
     lines were last written in."""
-    for year, held, billable, amount in db.session.execute(
+    for year, held, billable, amount, unpriced in db.session.execute(
         select(
             LedgerEntry.contract_year,
             func.sum(LedgerEntry.minutes),
             func.sum(LedgerEntry.billable_minutes),
-            func.sum(LedgerEntry.amount_eur),  # NULL: its lines predate the amounts, and so does the refund's
+            func.sum(LedgerEntry.amount_eur),
+            _UNPRICED,
         )
         .where(LedgerEntry.booking_id == booking.id)
         .group_by(LedgerEntry.contract_year)
         .order_by(LedgerEntry.contract_year)
     ):
         if held or billable:
-            _write(booking, year, "refund", -held, -billable, note, None if amount is None else -Decimal(amount))
+            # minutes held by lines without an amount: the refund has none either (as `counted` reads them)
+            given_back = None if unpriced or amount is None else -Decimal(amount)
+            _write(booking, year, "refund", -held, -billable, note, given_back)
 
 
 def entries(company_id: int, year: date) -> list[LedgerEntry]:
