@@ -270,3 +270,8 @@ def test_an_api_request_speaks_its_own_language_not_the_page_session_beside_it(a
     assert unasked["detail"] != english["detail"]
     assert english["detail"] == _call(client, key, "en", "GET", "/api/v1/bookings/999999").json["detail"]
     assert unasked["detail"] == "Aucun rendez-vous n°999999 parmi les vôtres."
+    english_account = tokens.create(f.user("client", f.company("serenite"), locale="en"))
+    db.session.commit()
+    client.post("/langue/fr", data={"next": "/"})  # the page now French, the token's account English
+    answer = client.get("/api/v1/bookings/999999", headers={"Authorization": f"Bearer {english_account}"}).json
+    assert answer["detail"] == english["detail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from html import unescape
 from pathlib import Path
@@ -742,37 +742,32 @@ def test_a_week_summary_names_every_working_day_once_with_its_hours(pattern):
         assert days == [(int(d), ", ".join(f"{a}-{b}" for a, b in pattern[d])) for d in sorted(pattern)]
 
 
-def _spring_change() -> datetime:
-    """The next last Sunday of March (the clocks go from 02:00 to 03:00), a day 02:30 does not exist in Paris."""
-    year = datetime.now(PARIS).year + 1
-    day = max(datetime(year, 3, d) for d in range(25, 32) if datetime(year, 3, d).weekday() == 6)
-    return day
+SPRING_2027 = "2027-03-28"  # the last Sunday of March: the clocks go from 02:00 to 03:00, 02:30 does not exist
 
 
 def test_an_absence_at_a_time_the_spring_clock_change_skips_is_refused_with_the_reason(app, client, auth):
     """02:30–03:30 that day began as it ended (02:30 is taken an hour later): the database's check failed (a 500)."""
-    _planner(auth)
-    consultant = f.consultant()
-    absence = Absence(
-        consultant=consultant,
-        start_at=datetime.combine(working_days(1, 10)[0], time(9), PARIS),
-        end_at=datetime.combine(working_days(1, 10)[0], time(12), PARIS),
-    )
-    db.session.add(absence)
-    db.session.commit()
-    day = _spring_change().strftime("%Y-%m-%d")
-    gap = {"start": f"{day}T02:30", "end": f"{day}T03:30", "reason": "Nuit"}
-    declared = client.post("/planification/absences", data={"consultant": consultant.id, **gap})
-    seen = {"seen_start": absence.start_at.isoformat(), "seen_end": absence.end_at.isoformat()}
-    edited = client.post(f"/planification/consultants/{consultant.id}/absences/{absence.id}", data={**gap, **seen})
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 12, 2, 9, tzinfo=UTC), tick=False):
+        _planner(auth)
+        consultant = f.consultant()
+        start = datetime.combine(date(2026, 12, 9), time(9), PARIS)
+        absence = Absence(consultant=consultant, start_at=start, end_at=start.replace(hour=12))
+        db.session.add(absence)
+        db.session.commit()
+        gap = {"start": f"{SPRING_2027}T02:30", "end": f"{SPRING_2027}T03:30", "reason": "Nuit"}
+        declared = client.post("/planification/absences", data={"consultant": consultant.id, **gap})
+        seen = {"seen_start": absence.start_at.isoformat(), "seen_end": absence.end_at.isoformat()}
+        edited = client.post(f"/planification/consultants/{consultant.id}/absences/{absence.id}", data={**gap, **seen})
     for answer in (declared, edited):
         assert answer.status_code == 422
-        assert "02:30 n'existe pas le" in unescape(answer.get_data(as_text=True))
+        assert "02:30 n'existe pas le 28 mars 2027" in unescape(answer.get_data(as_text=True))
     assert db.session.scalar(select(func.count()).select_from(Absence)) == 1
     with pytest.raises(Invalid):  # the service compares instants, whatever the page sends
         consultants.check_span(
-            datetime.fromisoformat(f"{day}T02:30").replace(tzinfo=PARIS),
-            datetime.fromisoformat(f"{day}T03:30").replace(tzinfo=PARIS),
+            datetime.fromisoformat(f"{SPRING_2027}T02:30").replace(tzinfo=PARIS),
+            datetime.fromisoformat(f"{SPRING_2027}T03:30").replace(tzinfo=PARIS),
         )
 
 
@@ -797,5 +792,9 @@ def test_a_role_change_asks_once_more_then_closes_the_person_s_sessions(app, cli
     db.session.refresh(planner)
     assert planner.role == "planner"  # the question changes nothing
     client.post(address, data={"role": "admin", "confirmed": "1"})
+    db.session.refresh(planner)
+    assert planner.role == "admin"
+    odd = unescape(client.post(address, data={"role": "client"}, follow_redirects=True).get_data(as_text=True))
+    assert "devient" not in odd  # refused at once, with the service's reason, rather than asked
     db.session.refresh(planner)
     assert planner.role == "admin"

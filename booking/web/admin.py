@@ -39,6 +39,7 @@ from .refusals import flash_refusal
 from .token_revocation import revocation_step
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+STAFF = ("planner", "admin")
 
 
 def _company(company_id: int) -> Company:
@@ -369,7 +370,8 @@ def set_role(user_id: int):
     user, form = _user(user_id), RoleChangeForm()
     if not form.validate_on_submit():
         abort(400)
-    if form.confirmed.data == "1":
+    # a role the service refuses (an unknown one, a client's or a consultant's account) is refused at once, not asked
+    if form.confirmed.data == "1" or form.role.data not in STAFF or user.role not in STAFF:
         return _user_action(
             user_id,
             lambda u: invitations.set_role(current_user, u, form.role.data or ""),
