@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import inputs, read_commit, reads, sqlite  # noqa: F401  (sqlite: registers the SQLite connection settings)
 from .config import from_environment
@@ -23,15 +25,27 @@ def select_locale() -> str:
     if request.path.startswith("/api/"):
         # an API client says its language in Accept-Language, else its token's account does: not the page
         # session a browser may carry beside the token
-        asked = request.accept_languages.best_match(["fr", "en"])
-        user = g.get("api_user")
-        return asked or (user.locale if user is not None and user.locale else "fr")
+        return request.accept_languages.best_match(["fr", "en"]) or _known_locale(g.get("api_user")) or "fr"
     chosen = session.get("lang")
     if chosen:
         return chosen
     if current_user and current_user.is_authenticated:
-        return current_user.locale
+        return _known_locale(current_user._get_current_object()) or "fr"
     return request.accept_languages.best_match(["fr", "en"]) or "fr"
+
+
+def _known_locale(user) -> str | None:
+    """The account's language, or None when it cannot be read: the error page of a database gone away asks for the
+    language too, and reading an expired account there failed and turned its 503 into a 500."""
+    if user is None:
+        return None
+    known = sa_inspect(user).dict.get("locale")
+    if known is not None:
+        return known
+    try:
+        return user.locale
+    except SQLAlchemyError:
+        return None
 
 
 def create_app(config: dict | None = None) -> Flask:
