@@ -384,3 +384,24 @@ def test_replacing_a_feed_address_says_the_old_one_stopped_and_shows_the_new_one
 def test_a_limit_reads_as_the_readers_language_writes_hours(app, language, said):
     with app.test_request_context(headers={"Accept-Language": language}):
         assert consent.limit(datetime(2026, 12, 3, 8, 15, tzinfo=UTC)) == said  # 9:15 in Paris
+
+
+def test_the_cut_off_said_is_the_contract_s_not_a_fixed_24_hours(any_app, client, auth):
+    """The admin sets 48 business hours: a session within them is said to be inside « 48 heures ouvrées » on its
+    page, its cancellation's consent step and its result (they said 24 whatever the contract)."""
+    from booking import contract
+    from booking.services import contract_store
+
+    with time_machine.travel(NOW, tick=False):
+        packaged = contract_store.normalise(open(contract.DEFAULT_FILE).read())
+        text = contract_store.set_value(packaged, "booking", "cancel_cutoff_hours", 48)
+        contract_store.apply(f.user("admin"), text, None, NOW)
+        db.session.commit()
+        _company, contact = _contact("standard")
+        booking = bookings.book(contact, "erplib", datetime(2026, 12, 3, 14, tzinfo=PARIS), NOW)  # 13 h ahead
+        db.session.commit()
+        auth.login(contact.email)
+        page = html.unescape(client.get(f"/portail/rendez-vous/{booking.id}").get_data(as_text=True))
+        ask = html.unescape(client.get(f"/portail/rendez-vous/{booking.id}/annuler").get_data(as_text=True))
+    assert "Moins de 48 heures ouvrées avant le rendez-vous : une annulation sera décomptée." in page
+    assert "Moins de 48 heures ouvrées avant le rendez-vous : la séance est décomptée." in ask

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from calendars.invite import EventData, Person
 from calendars.worktime import PARIS
 
-from .. import labels
+from .. import contract, labels
 from ..date_format import format_date, in_french
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
@@ -226,9 +226,10 @@ def _cancel_limit(cost: Cost) -> str:
         if counted:
             return f"Annulation gratuite jusqu'au {until} ; après, la séance est décomptée."
         return f"Annulation possible jusqu'au {until} ; après, elle est enregistrée comme tardive."
+    hours = contract.current().policy.cancel_cutoff_hours  # editable on the contract page: never written here
     if counted:
-        return "Moins de 24 heures ouvrées avant le rendez-vous : une annulation sera décomptée."
-    return "Moins de 24 heures ouvrées avant le rendez-vous : une annulation sera enregistrée comme tardive."
+        return f"Moins de {hours} heures ouvrées avant le rendez-vous : une annulation sera décomptée."
+    return f"Moins de {hours} heures ouvrées avant le rendez-vous : une annulation sera enregistrée comme tardive."
 
 
 def _consumed(cost: Cost) -> str:
@@ -261,10 +262,11 @@ def _staff_link(booking: Booking) -> str:
 def prerequisites_reminder(booking_id: int) -> None:
     booking = db.session.get_one(Booking, booking_id)
     missing = "\n".join(f"- {label}" for _, label, done in checklist(booking) if not done)
+    hours = contract.current().service(booking.kind).prerequisites_gate_hours
     about_booking(
         booking_id,
         "prerequisites_reminder",
-        f"Confirmez dans votre portail, avant l'échéance de 24 heures ouvrées :\n{missing}",
+        f"Confirmez dans votre portail, au plus tard {hours} heures ouvrées avant l'intervention :\n{missing}",
     )
 
 

@@ -7,6 +7,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 
+from .. import contract
 from ..api.problems import http_problem, problem
 from ..date_format import format_date, format_datetime, span
 from ..extensions import db
@@ -74,6 +75,7 @@ def register(app) -> None:
     ):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.globals["contract_terms"] = contract.current  # the contract in force: its hours, said as they are
     app.jinja_env.globals.update(labels.helpers(), span=span)
     app.jinja_env.filters["when"] = lambda dt, fmt="EEE d MMM HH:mm": format_datetime(dt, fmt)
     app.jinja_env.filters["day"] = lambda d, fmt="EEEE d MMMM": format_date(d, fmt)

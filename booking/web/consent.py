@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask_babel import format_currency
 from flask_babel import gettext as _
 
+from .. import contract
 from ..date_format import format_datetime
 from ..labels import minutes_label
 from ..services.costs import Cancellation
@@ -22,6 +23,10 @@ def limit(instant) -> str:
     return format_datetime(instant, _("EEEE d MMMM 'à' H 'h' mm"))
 
 
+def _cutoff_hours() -> int:
+    return contract.current().policy.cancel_cutoff_hours  # editable on the contract page: never written here
+
+
 def will_happen(told: Cancellation, held: bool) -> list[str]:
     """What cancelling will do, said before the client agrees."""
     if held:
@@ -30,11 +35,19 @@ def will_happen(told: Cancellation, held: bool) -> list[str]:
     if told.late and not (told.included_minutes or told.billable_minutes):
         # an included service: nothing to consume or bill, as its page said before (`cancel_limit`)
         return [
-            _("Moins de 24 heures ouvrées avant le rendez-vous : l'annulation sera enregistrée comme tardive."),
+            _(
+                "Moins de %(hours)s heures ouvrées avant le rendez-vous : l'annulation sera enregistrée comme tardive.",
+                hours=_cutoff_hours(),
+            ),
             _("Rien ne vous sera décompté ni facturé."),
         ]
     if told.late:
-        lines.append(_("Moins de 24 heures ouvrées avant le rendez-vous : la séance est décomptée."))
+        lines.append(
+            _(
+                "Moins de %(hours)s heures ouvrées avant le rendez-vous : la séance est décomptée.",
+                hours=_cutoff_hours(),
+            )
+        )
         if told.included_minutes:
             lines.append(
                 _(
