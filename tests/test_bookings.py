@@ -230,6 +230,26 @@ def test_a_follow_up_is_proposed_once_the_session_has_started_and_begins_after_i
     assert proposal.status == "held" and balance(company) == 555
 
 
+def test_a_follow_up_of_a_session_cancelled_meanwhile_is_refused_under_its_locks(serenite):
+    """The page read the session confirmed; another request cancelled it before the proposal took its locks: the
+    session is read again under them and the proposal refused (it was held for a cancelled session)."""
+    from sqlalchemy import update
+
+    company, contact, consultant = serenite
+    session = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW)
+    db.session.commit()
+    assert session.status == "confirmed"  # what the proposal's page read
+    db.session.execute(  # then another request's cancellation, which the object read does not see
+        update(Booking).where(Booking.id == session.id).values(status="cancelled"),
+        execution_options={"synchronize_session": False},
+    )
+    assert session.__dict__["status"] == "confirmed"
+    with pytest.raises(Conflict) as refused:
+        bookings.propose_follow_up(consultant.user, session, paris("2026-12-08 10:00"), paris("2026-12-07 10:15"))
+    assert refused.value.code == "no_follow_up"
+    assert db.session.scalar(select(func.count()).where(Booking.follow_up_of_id == session.id)) == 0
+
+
 def test_no_show_consumes(serenite):
     company, contact, consultant = serenite
     session = bookings.book(contact, "erplib", paris("2026-12-07 10:00"), NOW)

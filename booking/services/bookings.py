@@ -203,6 +203,8 @@ def book(
     def place() -> Booking:
         # the slot is re-read under the locks by its own queries; actor and company need not be
         with locking.locked(_lock_keys(company, consultant_ids, start_at, service), reread=False):
+            if follow_up_of is not None:  # the session followed, as committed now (cancelled meanwhile: refused)
+                check_follow_up(current(follow_up_of), now)
             # read under the locks (absences as they are now), only those the locks cover
             consultants = [c for c in availability.eligible(service, only=only, reread=True) if c.id in consultant_ids]
             slot = availability.decide(kind, company, start_at, now, consultants=consultants)
