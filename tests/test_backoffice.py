@@ -647,3 +647,17 @@ def test_a_planned_change_with_bookings_accepted_under_it_is_neither_withdrawn_n
         client.post(address, data={"period_id": period, "confirmed": "1"})
         f.reread()
         assert db.session.get(ContractPeriod, period) is None  # nothing accepted under it any more
+
+
+def test_a_session_counted_by_the_bank_before_a_downgrade_planned_since_still_says_so(app):
+    """Booked under Sérénité (45 included minutes), then Confort planned from before its day: it keeps what it was
+    counted, and its cost says so (it read « billable » with 45 included minutes at 0.00 €)."""
+    from booking.services import costs
+
+    with time_machine.travel(NOW, tick=False):
+        admin, company, contact = f.client_with_consultant("serenite")
+        session = bookings.book(contact, "erplib", datetime(2026, 12, 15, 10, tzinfo=PARIS), NOW)
+        companies.change_tier(admin, company, "confort", date(2026, 12, 14), NOW)
+        db.session.commit()
+        cost = costs.for_booking(session)
+    assert (cost.basis, cost.included_minutes, cost.billable_minutes) == ("hour_bank", 45, 0)

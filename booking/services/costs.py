@@ -101,6 +101,10 @@ def for_booking(booking: Booking) -> Cost:
     tier = tier_of(company, booking.start_at)
     access = contract.current().tier(tier).access(booking.kind)
     included, billable, amount = hour_bank.counted(booking)
+    if included and access != "hour_bank":
+        # counted by the hour bank, under the tier of its booking; a change planned since puts its day under a tier
+        # without one: it keeps what it was counted (as it was told), which its lines say
+        access = "hour_bank"
     after = None
     if access == "hour_bank":
         after = hour_bank.balance(company, hour_bank.contract_year(company, booking.start_at.astimezone(PARIS).date()))
