@@ -13,7 +13,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -32,7 +31,7 @@ from ..models import Absence, Consultant
 from ..models.types import utcnow
 from ..services import consultants, priority
 from ..services.errors import ServiceError
-from .forms import managed_day, paris_wall_time
+from .forms.absences import AbsenceEditForm
 from .listing import options, skill_options
 from .refusals import flash_refusal
 
@@ -145,21 +144,6 @@ class ConsultantForm(FlaskForm):
         self.active.data = consultant.user.active
         for n, f in enumerate(self.days()):
             f.data = _show_blocks(consultant.working_pattern.get(str(n), []))
-
-
-class AbsenceForm(FlaskForm):
-    start = DateTimeLocalField(
-        _l("Début (heure de Paris)"),
-        format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired(), managed_day, paris_wall_time],
-    )
-    end = DateTimeLocalField(
-        _l("Fin (heure de Paris)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(), managed_day, paris_wall_time]
-    )
-    reason = StringField(_l("Motif"), validators=[Length(max=120)])
-    # the absence as the page showed it: a change made meanwhile by someone else is refused, not overwritten
-    seen_start = StringField(validators=[InputRequired()])
-    seen_end = StringField(validators=[InputRequired()])
 
 
 class ConfirmForm(FlaskForm):
@@ -287,7 +271,7 @@ def _local(instant: datetime) -> datetime:
 def absence(consultant_id: int, absence_id: int):
     consultant = _consultant(consultant_id)
     found = _absence(consultant, absence_id)
-    form = AbsenceForm()
+    form = AbsenceEditForm()
     status = 200
     if request.method == "GET":
         form.start.data, form.end.data, form.reason.data = _local(found.start_at), _local(found.end_at), found.reason

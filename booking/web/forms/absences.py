@@ -1,4 +1,4 @@
-"""A planner declares a consultant's absence."""
+"""A planner declares a consultant's absence, or edits one."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -8,10 +8,9 @@ from wtforms.validators import InputRequired, Length
 from . import managed_day, paris_wall_time
 
 
-class AbsenceForm(FlaskForm):
-    """A planner declares a consultant's absence (Paris wall time)."""
+class _AbsenceTimes(FlaskForm):
+    """When (Paris wall time) and why: what declaring and editing an absence share."""
 
-    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validators=[InputRequired()])
     start = DateTimeLocalField(
         _l("Début (heure de Paris)"),
         format="%Y-%m-%dT%H:%M",
@@ -23,3 +22,17 @@ class AbsenceForm(FlaskForm):
         validators=[InputRequired(_l("Indiquez la fin de l'absence.")), managed_day, paris_wall_time],
     )
     reason = StringField(_l("Motif"), validators=[Length(max=120)])
+
+
+class AbsenceForm(_AbsenceTimes):
+    """A planner declares a consultant's absence."""
+
+    consultant = SelectField(_l("Consultant"), coerce=int, choices=[], validators=[InputRequired()])
+
+
+class AbsenceEditForm(_AbsenceTimes):
+    """An absence changed from its consultant's page."""
+
+    # the absence as the page showed it: a change made meanwhile by someone else is refused, not overwritten
+    seen_start = StringField(validators=[InputRequired()])
+    seen_end = StringField(validators=[InputRequired()])
