@@ -173,16 +173,22 @@ def test_a_cancellation_page_left_open_while_a_planner_moved_the_booking_inside_
     assert bookings_status(booking) == "late_cancelled"
 
 
-def test_the_api_refuses_a_cancellation_of_a_booking_moved_since_it_was_seen(any_app, client):
+def _seen_then_moved(client, to: datetime):
+    """A Sérénité client's session read through the API (its sequence), then moved to `to` by a planner; call with the
+    clock on NOW. (company, booking, the client's API headers, the sequence seen)."""
     company, contact = _contact("serenite")
     booking = bookings.book(contact, "erplib", START, NOW)
-    raw = tokens.create(contact)
+    auth = {"Authorization": f"Bearer {tokens.create(contact)}"}
     db.session.commit()
-    auth = {"Authorization": f"Bearer {raw}"}
+    seen = client.get(f"/api/v1/bookings/{booking.id}", headers=auth).json["sequence"]
+    bookings.reschedule(f.user("planner"), booking, to, NOW)
+    db.session.commit()
+    return company, booking, auth, seen
+
+
+def test_the_api_refuses_a_cancellation_of_a_booking_moved_since_it_was_seen(any_app, client):
     with time_machine.travel(NOW, tick=False):
-        seen = client.get(f"/api/v1/bookings/{booking.id}", headers=auth).json["sequence"]
-        bookings.reschedule(f.user("planner"), booking, datetime(2026, 12, 3, 10, tzinfo=PARIS), NOW)
-        db.session.commit()
+        company, booking, auth, seen = _seen_then_moved(client, datetime(2026, 12, 3, 10, tzinfo=PARIS))
         stale = client.post(f"/api/v1/bookings/{booking.id}/cancel?seen={seen}", headers=auth)
         assert stale.status_code == 409 and stale.json["code"] == "moved_meanwhile", stale.json
         assert bookings_status(booking) == "confirmed" and hour_bank.balance(company, YEAR) == 555
@@ -193,15 +199,8 @@ def test_the_api_refuses_a_cancellation_of_a_booking_moved_since_it_was_seen(any
 
 
 def test_the_api_refuses_a_move_of_a_booking_moved_since_it_was_seen(any_app, client):
-    _company, contact = _contact("serenite")
-    booking = bookings.book(contact, "erplib", START, NOW)
-    raw = tokens.create(contact)
-    db.session.commit()
-    auth = {"Authorization": f"Bearer {raw}"}
     with time_machine.travel(NOW, tick=False):
-        seen = client.get(f"/api/v1/bookings/{booking.id}", headers=auth).json["sequence"]
-        bookings.reschedule(f.user("planner"), booking, datetime(2026, 12, 9, 10, tzinfo=PARIS), NOW)
-        db.session.commit()
+        _company, booking, auth, seen = _seen_then_moved(client, datetime(2026, 12, 9, 10, tzinfo=PARIS))
         wanted = {"start": "2026-12-10T10:00:00+01:00", "seen": seen}
         stale = client.patch(f"/api/v1/bookings/{booking.id}", json=wanted, headers=auth)
         assert stale.status_code == 409 and stale.json["code"] == "moved_meanwhile", stale.json

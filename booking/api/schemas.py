@@ -258,34 +258,32 @@ ACKNOWLEDGED = {
 }
 
 
-class CancelArgsSchema(Schema):
-    acknowledged = QueryBoolean(load_default=False, metadata=ACKNOWLEDGED)
-    seen = fields.Integer(
+def _seen(when: str, refused: str) -> fields.Integer:
+    """The booking's sequence the client saw (optional): moved since, the change is refused."""
+    return fields.Integer(
         load_default=None,
         validate=validate.Range(min=0, max=INT_MAX),
         metadata={
             "description": (
-                "the booking's sequence when the client saw the terms of the cancellation; if it has been moved "
-                "since (its terms may have changed: a session moved inside the cut-off is consumed), the "
-                "cancellation is refused (409, code moved_meanwhile) and nothing changes. Absent: no such check"
+                f"the booking's sequence when the client {when}; if it has been moved since{refused}, the change is "
+                "refused (409, code moved_meanwhile) and nothing changes. Absent: no such check"
             )
         },
+    )
+
+
+class CancelArgsSchema(Schema):
+    acknowledged = QueryBoolean(load_default=False, metadata=ACKNOWLEDGED)
+    seen = _seen(
+        "saw the terms of the cancellation",
+        " (its terms may have changed: a session moved inside the cut-off is consumed)",
     )
 
 
 class RescheduleSchema(Schema):
     start = LocalDateTime(required=True)
     acknowledged = JsonBoolean(load_default=False, metadata=ACKNOWLEDGED)
-    seen = fields.Integer(
-        load_default=None,
-        validate=validate.Range(min=0, max=INT_MAX),
-        metadata={
-            "description": (
-                "the booking's sequence when the client chose the new start; if it has been moved since, the move "
-                "is refused (409, code moved_meanwhile) and nothing changes. Absent: no such check"
-            )
-        },
-    )
+    seen = _seen("chose the new start", "")
     expected_billable_minutes = fields.Integer(
         load_default=None,
         validate=validate.Range(min=0, max=100_000),

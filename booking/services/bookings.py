@@ -96,8 +96,8 @@ def refused_days(company: Company, kind: str, first: date, last: date) -> dict[d
     refused: dict[date, str] = {}
     day, tier, sentence = first, None, None
     while day <= last:
-        if periods.tier_on(company, day) != tier:  # the tier changes only where a period starts
-            tier, sentence = periods.tier_on(company, day), None
+        if (today := periods.tier_on(company, day)) != tier:  # the tier changes only where a period starts
+            tier, sentence = today, None
             try:
                 check_tier_allows(company, kind, day)
             except (NotEntitled, Invalid) as refusal:

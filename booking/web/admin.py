@@ -20,6 +20,7 @@ from ..inputs import INT_MAX
 from ..models import ApiToken, Company, Consultant, User
 from ..models.types import utcnow
 from ..services import companies, invitations, logins, periods
+from ..services.bookings import STAFF
 from ..services.errors import ServiceError
 from ..text_order import by_name, name_key
 from .deactivation import deactivation_step
@@ -39,7 +40,6 @@ from .refusals import flash_refusal
 from .token_revocation import revocation_step
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-STAFF = ("planner", "admin")
 
 
 def _company(company_id: int) -> Company:

@@ -12,6 +12,7 @@ from booking.models import ACTIVE_STATUSES, Booking, Company, Consultant, User, 
 from booking.services import priority
 from calendars.worktime import PARIS, WorkCalendar
 
+from .. import factories as f
 from .conftest import write_lock_first
 from .test_login import SHOTS, login
 
@@ -83,17 +84,8 @@ def _accepted_request(app) -> int:
                     Booking.consultant_id == consultant.id, with_status(ACTIVE_STATUSES), overlapping(start, end)
                 )
                 if calendar.is_working_day(day) and db.session.scalar(taken.limit(1)) is None:
-                    db.session.add(
-                        Booking(
-                            kind="erplib",
-                            status="confirmed",
-                            start_at=start,
-                            end_at=end,
-                            consultant_id=consultant.id,
-                            company_id=other.id,
-                            contact_id=other.contacts[0].id,
-                            booked_at=now - timedelta(days=30),
-                        )
+                    f.booking(
+                        consultant, start, company=other, contact=other.contacts[0], booked_at=now - timedelta(days=30)
                     )
         db.session.commit()
         write_lock_first()
