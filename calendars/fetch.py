@@ -3,7 +3,9 @@
 The host is resolved once, every address is checked (no loopback, private, link-local, CGNAT,
 multicast, reserved or cloud-metadata address), and the connection goes to the address that was
 checked, so a second DNS answer cannot slip an internal address in (DNS rebinding). Each redirect
-is checked the same way. Errors name the cause in French and never repeat what the server sent.
+is checked the same way. Every failure is a `Note`: a stable code and its parameters (the host, the HTTP
+status, the limit in bytes, seconds or redirects), never what the server sent; the booking layer says it in the
+reader's language (importer.MESSAGES), and its French `str` serves logs and the command line.
 """
 
 from __future__ import annotations
@@ -293,14 +295,10 @@ class _Connection(http.client.HTTPConnection):
         self.sock = _BoundedSocket(sock, self.clock)
 
 
-def _size(n: int) -> str:
-    return f"{n // (1024 * 1024)} Mio" if n >= 1024 * 1024 else f"{n // 1024} Kio"
-
-
 def _body(response: http.client.HTTPResponse, policy: Policy) -> bytes:
     """The body up to the cap: a longer one is cut and refused."""
     declared = response.getheader("Content-Length")
-    too_big = FetchError(f"Calendrier trop volumineux : plus de {_size(policy.max_bytes)}.")
+    too_big = FetchError(Note("download_too_big", count=policy.max_bytes))
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise too_big
     chunks, total = [], 0
@@ -312,22 +310,18 @@ def _body(response: http.client.HTTPResponse, policy: Policy) -> bytes:
     return b"".join(chunks)
 
 
-HINTS = {
-    401: "le calendrier n'est pas public",
-    403: "le calendrier n'est pas public",
-    404: "vérifiez l'adresse",
-    410: "le calendrier a été supprimé",
-}
+# What a status asks of the person who gave the address (the code says it; the sentence is importer.MESSAGES').
+STATUS_CODES = {401: "http_not_public", 403: "http_not_public", 410: "http_gone"}
 
 
 def _status_error(status: int) -> FetchError:
-    """The status in standard words (the server's own reason phrase is not repeated)."""
+    """The status in standard words (its standard phrase, never the server's own reason phrase)."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
-        phrase = "code inconnu"
-    hint = HINTS.get(status, "réessayez plus tard" if status >= 500 else "vérifiez l'adresse")
-    return FetchError(f"Le serveur du calendrier a répondu {status} ({phrase}) : {hint}.")
+        phrase = ""
+    code = STATUS_CODES.get(status, "http_retry" if status >= 500 else "http_address")
+    return FetchError(Note(code, detail=phrase, count=status))  # no phrase: importer.UNKNOWN_STATUS
 
 
 def _headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
@@ -361,23 +355,32 @@ def _exchange(
         connection.close()
 
 
+# The codes of a network failure, for a calendar read and for a webhook's POST (whose sentences name a receiver).
+FAILURES = {
+    "fetch": {"timeout": "timeout", "refused": "connection_refused", "failed": "connection_failed"},
+    "post": {"timeout": "receiver_timeout", "refused": "receiver_refused", "failed": "receiver_failed"},
+}
+
+
 @contextmanager
-def _failures(host: Callable[[], str], deadline: float, what: str, awaited: str) -> Iterator[None]:
-    """Network failures as FetchError, in words that name the host but never repeat what it sent."""
+def _failures(host: Callable[[], str], deadline: float, kind: str) -> Iterator[None]:
+    """Network failures as FetchError, with codes that name the host but never repeat what it sent."""
+    codes = FAILURES[kind]
     try:
         yield
     except TimeoutError:
-        raise FetchError(f"Délai dépassé : le serveur « {host()} » n'a pas {awaited} en {deadline:g} s.") from None
+        raise FetchError(Note(codes["timeout"], detail=host(), count=_seconds(deadline))) from None
     except ssl.SSLError:
-        raise FetchError(
-            f"Connexion sécurisée impossible avec « {host()} » : certificat refusé ou chiffrement incompatible."
-        ) from None
+        raise FetchError(Note("tls_failed", detail=host())) from None
     except ConnectionRefusedError:
-        raise FetchError(f"{what} injoignable : « {host()} » refuse la connexion.") from None
+        raise FetchError(Note(codes["refused"], detail=host())) from None
     except (http.client.HTTPException, OSError):
-        raise FetchError(
-            f"{what} injoignable : la connexion avec « {host()} » a échoué ou sa réponse n'est pas du HTTP valide."
-        ) from None
+        raise FetchError(Note(codes["failed"], detail=host())) from None
+
+
+def _seconds(deadline: float) -> int | float:
+    """A deadline as said: whole seconds as an integer (15, not 15.0)."""
+    return int(deadline) if float(deadline).is_integer() else deadline
 
 
 def _calendar(policy: Policy) -> Callable[[http.client.HTTPResponse], tuple[str | None, Fetched | None]]:
@@ -399,7 +402,7 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
     """GET a calendar URL (conditionally when validators are given) under `policy`; raises FetchError."""
     clock, headers = _Clock(policy.deadline), _headers(etag, last_modified)
     current = [url]
-    with _failures(lambda: _target(current[0]).host, policy.deadline, "Calendrier", "envoyé le calendrier complet"):
+    with _failures(lambda: _target(current[0]).host, policy.deadline, "fetch"):
         _target(url)
         for hop in range(policy.max_redirects + 1):
             location, result = _exchange("GET", current[0], headers, None, clock, policy, hop > 0, _calendar(policy))
@@ -407,7 +410,7 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
                 return result
             current[0] = urljoin(current[0], location)
             _target(current[0])
-    raise FetchError(f"Trop de redirections : plus de {policy.max_redirects} à partir de l'adresse donnée.")
+    raise FetchError(Note("too_many_redirects", count=policy.max_redirects))
 
 
 def post(url: str, data: bytes, headers: dict[str, str], *, policy: Policy = Policy(), read_limit: int = 4096) -> int:
@@ -420,5 +423,5 @@ def post(url: str, data: bytes, headers: dict[str, str], *, policy: Policy = Pol
         response.read(read_limit)
         return response.status
 
-    with _failures(lambda: _target(url).host, policy.deadline, "Destinataire", "répondu"):
+    with _failures(lambda: _target(url).host, policy.deadline, "post"):
         return _exchange("POST", url, headers, data, clock, policy, False, read)

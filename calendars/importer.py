@@ -128,7 +128,34 @@ MESSAGES = {
     ),
     "dns_unknown": _l("Serveur introuvable : le nom « %(detail)s » n'existe pas (DNS)."),
     "dns_empty": _l("Serveur introuvable : le nom « %(detail)s » n'a pas d'adresse (DNS)."),
+    # the network failed or the server said no (calendars/fetch.py): the host and the limit, never its words
+    "timeout": _l("Délai dépassé : le serveur « %(detail)s » n'a pas envoyé le calendrier complet en %(count)s s."),
+    "tls_failed": _l(
+        "Connexion sécurisée impossible avec « %(detail)s » : certificat refusé ou chiffrement incompatible."
+    ),
+    "connection_refused": _l("Calendrier injoignable : « %(detail)s » refuse la connexion."),
+    "connection_failed": _l(
+        "Calendrier injoignable : la connexion avec « %(detail)s » a échoué ou sa réponse n'est pas du HTTP valide."
+    ),
+    "http_not_public": _l(
+        "Le serveur du calendrier a répondu %(count)s (%(detail)s) : le calendrier n'est pas public."
+    ),
+    "http_gone": _l("Le serveur du calendrier a répondu %(count)s (%(detail)s) : le calendrier a été supprimé."),
+    "http_retry": _l("Le serveur du calendrier a répondu %(count)s (%(detail)s) : réessayez plus tard."),
+    "http_address": _l("Le serveur du calendrier a répondu %(count)s (%(detail)s) : vérifiez l'adresse."),
+    "download_too_big": _l("Calendrier trop volumineux : plus de %(size)s."),
+    "too_many_redirects": _l("Trop de redirections : plus de %(count)s à partir de l'adresse donnée."),
+    # a webhook's POST (fetch.post): the same failures, said of the receiver
+    "receiver_timeout": _l("Délai dépassé : le serveur « %(detail)s » n'a pas répondu en %(count)s s."),
+    "receiver_refused": _l("Destinataire injoignable : « %(detail)s » refuse la connexion."),
+    "receiver_failed": _l(
+        "Destinataire injoignable : la connexion avec « %(detail)s » a échoué ou sa réponse n'est pas du HTTP valide."
+    ),
 }
+# A limit in bytes said in the larger unit that holds it whole (`size`), inside `%(size)s` above.
+UNITS = {"mib": _l("%(count)s Mio"), "kib": _l("%(count)s Kio")}
+# A status without a standard phrase (the server's own is never repeated), inside `%(detail)s` above.
+UNKNOWN_STATUS = _l("code inconnu")
 # The kinds of address a refusal names (`fetch.refusal`), said inside the sentences above (their `component`).
 ADDRESS_KINDS = {
     "metadata": _l("adresse de métadonnées d'hébergeur cloud"),
@@ -150,17 +177,32 @@ class Note:
     line: int | None = None
     component: str = ""
     detail: str = ""
-    count: int | None = None
+    count: int | float | None = None  # a number of things, a status, a limit (seconds may have decimals)
 
     def params(self) -> dict:
         return {"line": self.line, "component": self.component, "detail": self.detail, "count": self.count}
 
+    def size(self) -> tuple[str, int] | None:
+        """A limit in bytes (`download_too_big`) as (unit of UNITS, whole number of it); else None."""
+        if self.code != "download_too_big" or not isinstance(self.count, int):
+            return None
+        return ("mib", self.count // (1024 * 1024)) if self.count >= 1024 * 1024 else ("kib", self.count // 1024)
+
+    def status_unknown(self) -> bool:
+        """An HTTP status without a standard phrase: UNKNOWN_STATUS is said in its place."""
+        return self.code.startswith("http_") and not self.detail
+
     def __str__(self) -> str:
+        """In French (logs, the command line, a webhook delivery's log); pages translate (calendar_sync.sentence)."""
         params = self.params()
-        if isinstance(self.count, int):
-            params["count"] = f"{self.count:,}".replace(",", "\u202f")  # French grouping
+        if isinstance(self.count, (int, float)):
+            params["count"] = _french_number(self.count)
         if self.component in ADDRESS_KINDS:
             params["component"] = ADDRESS_KINDS[self.component]
+        if size := self.size():
+            params["size"] = UNITS[size[0]] % {"count": _french_number(size[1])}
+        if self.status_unknown():
+            params["detail"] = UNKNOWN_STATUS
         return MESSAGES[self.code] % params
 
     def to_json(self) -> dict:
@@ -169,6 +211,13 @@ class Note:
     @classmethod
     def from_json(cls, data: dict) -> Note:
         return cls(**{k: data[k] for k in ("code", "line", "component", "detail", "count") if k in data})
+
+
+def _french_number(number: int | float) -> str:
+    """12 345 and 2,5 (French grouping and decimal comma)."""
+    if isinstance(number, int):
+        return f"{number:,}".replace(",", "\u202f")
+    return f"{number:,g}".replace(",", "\u202f").replace(".", ",")
 
 
 @dataclass(frozen=True)

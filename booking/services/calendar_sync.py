@@ -153,12 +153,16 @@ def sentence(note: dict | Note) -> str:
     """A note (a refusal, a skipped component, a warning) in the reader's language."""
     note = note if isinstance(note, Note) else Note.from_json(note)
     params = note.params()
-    if isinstance(note.count, int):
+    if isinstance(note.count, (int, float)):  # a count, a status, seconds (2,5 s in French)
         params["count"] = format_number(note.count)
     if isinstance(note.line, int):
         params["line"] = format_number(note.line)
     if note.component in importer.ADDRESS_KINDS:  # an address refused: the kind of address it is
         params["component"] = gettext(importer.ADDRESS_KINDS[note.component])
+    if size := note.size():  # a limit in bytes: 10 Mio, 10 MiB
+        params["size"] = gettext(importer.UNITS[size[0]], count=format_number(size[1]))
+    if note.status_unknown():
+        params["detail"] = gettext(importer.UNKNOWN_STATUS)
     return gettext(importer.MESSAGES[note.code], **params)
 
 
