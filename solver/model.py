@@ -35,6 +35,7 @@ from ortools.sat.python import cp_model
 
 from .combos import cheapest_first
 from .greedy import State, complete, initial_state, job_options, misplaced, placement_bound, solve_greedy, to_plan
+from .homecoming import home_again
 from .instance import Instance, Plan
 from .timeline import Eviction, Occupancy, Option, Timeline
 
@@ -482,8 +483,10 @@ def solve(
     else:
         with ThreadPoolExecutor(1, thread_name_prefix="window-step") as pool:
             search.branches(strong, left, pool)
-    seconds = time.perf_counter() - started
     best = search.best
+    if best.status == "FEASIBLE":  # the search's last tenths: undo the moves a homecoming makes cheaper
+        best = home_again(instance, t, state, best, walks, started + time_limit - 0.1)
+    seconds = time.perf_counter() - started
     if best.status not in ("FEASIBLE", "OPTIMAL"):
         return Plan("UNKNOWN", "cp-sat", seconds=seconds, reason=f"{search.note}; no plan places every priority job")
     proven = search.proven or best.objective["value"] <= search.bound + 1e-6
