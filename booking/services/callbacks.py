@@ -166,6 +166,23 @@ def _window_before(company: Company, deadline: datetime, now: datetime) -> bool:
     return any(slot.start < deadline for slot in found)
 
 
+def as_known(company: Company, ticket: dict) -> tuple[dict, Ticket | None]:
+    """The ticket a callback week lists windows for: a reference the company already has is its ticket as
+    recorded, whatever priority or opening was typed (the click would refuse them: `access.as_recorded`, the
+    same rule). (the ticket's reference, priority and opening; the recorded ticket when what was typed differs,
+    for the page to say so, else None)."""
+    found = db.session.scalar(
+        select(Ticket).where(Ticket.company_id == company.id, Ticket.reference == ticket["reference"].strip())
+    )
+    if found is None:
+        return ticket, None
+    try:
+        access.as_recorded(found, ticket["priority"], ticket["opened_at"])
+    except Conflict:
+        return {**ticket, "priority": found.priority, "opened_at": found.opened_at}, found
+    return ticket, None
+
+
 def call_requested(company: Company, reference: str) -> datetime | None:
     """When the company's client asked to be called for this ticket, if the call is still to be made."""
     return db.session.scalar(

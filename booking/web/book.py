@@ -158,7 +158,13 @@ def week(kind: str):
             commitments=callbacks.commitments(current_user.company),
         ), 400 if ticket else 200
     envs = [e for e in contract.current().service(kind).environments if e in current_user.company.environments]
-    return _week_view(kind, _week(utcnow()), ticket=ticket, environments=envs)
+    recorded = query = None
+    if ticket:  # a ticket the company has: its windows as recorded, said on the page; the forms send those values
+        ticket, recorded = callbacks.as_known(current_user.company, ticket)
+        if recorded is not None:
+            ouvert = ticket["opened_at"].astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+            query = request.args.to_dict() | {"priorite": ticket["priority"], "ouvert": ouvert}
+    return _week_view(kind, _week(utcnow()), ticket=ticket, recorded=recorded, query=query, environments=envs)
 
 
 _SLOT_RULES = set(reasons.CODES) - {"not_entitled", "no_consultant"}  # refusals that are about the instant
