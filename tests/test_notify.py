@@ -100,3 +100,14 @@ def test_a_proposal_asks_to_be_confirmed_by_its_limit_with_its_cost_and_no_invit
     assert mail.event is None and "invitation" not in body  # nothing in a calendar until the client confirms
     bookings.confirm(contact, proposal, paris("2026-12-08 09:00"))
     assert last_mail(proposal, contact).event is not None  # the invitation comes with the confirmation
+
+
+def test_the_mail_says_the_cancellation_limit_at_the_change_s_time_not_the_clock_s(app, frozen):
+    """A change made at NOW (its page said « Annulation gratuite jusqu'au … ») whose mail is composed when the clock
+    already reads past that limit (a slow request, a job's batch): the mail says what the page did."""
+    contact = contact_of("standard")
+    frozen.move_to(LATE)
+    booking = bookings.book(contact, "erplib", paris("2026-12-08 14:00"), NOW)
+    body = words(last_mail(booking, contact))
+    assert "Annulation gratuite jusqu'au jeudi 3 décembre à 11 h 00 ; après, la séance est décomptée." in body
+    assert "Moins de" not in body

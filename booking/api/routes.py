@@ -218,6 +218,8 @@ def create_booking(data):
         hold=data["hold"],
         environment=data.get("environment"),
         notes=data["notes"],
+        expected_billable=data["expected_billable_minutes"],
+        expected_price=data["expected_price_eur"],
     )
 
 
@@ -258,6 +260,7 @@ def reschedule_booking(data, booking_id: int):
         acknowledged=data["acknowledged"],
         seen=data["seen"],
         expected_billable=data["expected_billable_minutes"],
+        expected_price=data["expected_price_eur"],
     )
 
 
@@ -289,12 +292,14 @@ def cancel_booking(args, booking_id: int):
 @errors(401, 403, 404, 409, 422)
 @blp.doc(security=SECURITY)
 def confirm_booking(args, booking_id: int):
-    """Confirm a held slot or a consultant's follow-up proposal (at the cost shown, with expected_billable_minutes)."""
+    """Confirm a held slot or a consultant's follow-up proposal (at the cost shown, with expected_billable_minutes and
+    expected_price_eur)."""
     return bookings.confirm(
         g.api_user,
         access.booking_for(g.api_user, booking_id),
         utcnow(),
         expected_billable=args["expected_billable_minutes"],
+        expected_price=args["expected_price_eur"],
     )
 
 

@@ -1,6 +1,7 @@
 """Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from flask_babel import gettext as _
@@ -239,6 +240,49 @@ class WhySchema(Schema):
     consultants = fields.List(fields.Nested(ConsultantRulesSchema))
 
 
+MAX_PRICE = Decimal(10_000_000)  # euros: far above any session's price, so that a typo is refused, not compared
+PRICE_REFUSED = _l(
+    'Prix en euros attendu : un nombre de 0 à 10000000 avec au plus deux décimales, par exemple "82.50".'
+)
+
+
+class Euros(fields.Decimal):
+    """A price in euros, as a decimal string ("82.50", exact) or a JSON number (82.5): at most two decimals, from 0 to
+    MAX_PRICE; anything else (text, true, NaN, 1e999, 82.505) is refused with one sentence, nothing is rounded."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        if isinstance(value, bool):
+            raise ValidationError(str(PRICE_REFUSED))
+        try:
+            price = Decimal(value if isinstance(value, str) else str(value))
+            if not price.is_finite() or not 0 <= price <= MAX_PRICE or price != price.quantize(CENT):
+                raise ValidationError(str(PRICE_REFUSED))
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValidationError(str(PRICE_REFUSED)) from None
+        return price
+
+
+CENT = Decimal("0.01")
+
+
+def _expected_price(shown: str, refused: str) -> Euros:
+    return Euros(
+        load_default=None,
+        metadata={
+            "type": "string",
+            "pattern": r"^\d{1,8}(\.\d{1,2})?$",
+            "example": "82.50",
+            "description": (
+                f"the price in euros, excluding VAT, of the billable minutes {shown} (cost.price_eur: a decimal "
+                "string, or a JSON number; at most two decimals); if the contract's rate changed since, so that the "
+                f"price about to be recorded differs, {refused} (409, code cost_changed) with the new price, and "
+                "nothing is recorded. Absent or null: no such check (the price recorded is the rate in force at "
+                "the click)"
+            ),
+        },
+    )
+
+
 class BookingInSchema(Schema):
     service = fields.String(required=True, validate=validate.OneOf(KINDS))
     start = LocalDateTime(required=True)
@@ -248,6 +292,20 @@ class BookingInSchema(Schema):
     environment = fields.String(validate=validate.OneOf(("test", "production")))
     hold = JsonBoolean(load_default=False, metadata={"description": "hold the slot for a few minutes; confirm later"})
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    expected_billable_minutes = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0, max=100_000),
+        metadata={
+            "description": (
+                "booked at once (no hold): the billable minutes shown to the client; if the company's hour bank "
+                "moved since, the booking is refused (409, code cost_changed) with the new split, and nothing is "
+                "booked. Ignored with hold: true (the confirmation checks what it records)"
+            )
+        },
+    )
+    expected_price_eur = _expected_price(
+        "shown to the client, booked at once (ignored with hold: true)", "the booking is refused"
+    )
 
 
 ACKNOWLEDGED = {
@@ -295,6 +353,7 @@ class RescheduleSchema(Schema):
             )
         },
     )
+    expected_price_eur = _expected_price("shown to the client for the booking once moved", "the move is refused")
 
 
 class ConfirmInSchema(Schema):
@@ -308,6 +367,7 @@ class ConfirmInSchema(Schema):
             )
         },
     )
+    expected_price_eur = _expected_price("the hold's cost showed the client", "the confirmation is refused")
 
 
 class PrerequisiteInSchema(Schema):

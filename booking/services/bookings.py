@@ -5,6 +5,7 @@ complete, no-show, follow-up proposal. Each change: lock, re-check, write, audit
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -177,8 +178,12 @@ def book(
     notes: str = "",
     follow_up_of: Booking | None = None,
     contact: User | None = None,
+    expected_billable: int | None = None,
+    expected_price: Decimal | None = None,
 ) -> Booking:
-    """Create a booking (confirmed, or held while the client confirms) if the slot is still free."""
+    """Create a booking (confirmed, or held while the client confirms) if the slot is still free. Confirmed at once:
+    with `expected_billable` and `expected_price`, only at the cost the client was shown (see `hour_bank.reserve`);
+    a hold records nothing, its confirmation checks them."""
     company = company or actor.company
     if company is None:
         raise Invalid(_l("Indiquez la société cliente pour laquelle réserver."), code="company_missing")
@@ -245,7 +250,7 @@ def book(
             db.session.flush()
             hour_bank.created(booking)  # its answer's cost then needs no second read of the lines just written
             if not hold:
-                hour_bank.reserve(booking)
+                hour_bank.reserve(booking, expected_billable, expected_price)
             audit.record(
                 actor,
                 "booking.hold" if hold else "booking.confirm",
@@ -255,7 +260,7 @@ def book(
                 consultant=slot.consultant_id,
             )
             if not hold or follow_up_of:
-                notify.booking_changed(booking, "proposed" if hold else "confirmed")
+                notify.booking_changed(booking, "proposed" if hold else "confirmed", now=now)
         return booking
 
     def place_or_choose_again() -> Booking:
@@ -369,9 +374,15 @@ def staff_only_for_priority(actor: User, booking: Booking) -> None:
         )
 
 
-def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int | None = None) -> Booking:
+def confirm(
+    actor: User,
+    booking: Booking,
+    now: datetime,
+    expected_billable: int | None = None,
+    expected_price: Decimal | None = None,
+) -> Booking:
     """The client confirms a held slot (or a consultant's follow-up proposal) in one click; with
-    `expected_billable`, only at the cost they were shown (see `hour_bank.reserve`)."""
+    `expected_billable` and `expected_price`, only at the cost they were shown (see `hour_bank.reserve`)."""
     seen = booking.sequence
     with locking.locked([locking.company(booking.company_id)]):
         recheck(booking, seen, ("held",), _l("la confirmation n'est plus possible"))
@@ -382,9 +393,9 @@ def confirm(actor: User, booking: Booking, now: datetime, expected_billable: int
         else:
             booking.status, booking.hold_expires_at = "confirmed", None
             booking.contact = booking.contact or actor
-            hour_bank.reserve(booking, expected_billable)
+            hour_bank.reserve(booking, expected_billable, expected_price)
             audit.record(actor, "booking.confirm", booking)
-            notify.booking_changed(booking, "confirmed")
+            notify.booking_changed(booking, "confirmed", now=now)
     if expired:
         raise Conflict(
             _l("La réservation provisoire a expiré : le créneau a été libéré, choisissez-en un autre."),
@@ -467,10 +478,11 @@ def reschedule(
     acknowledged: bool = False,
     seen: int | None = None,
     expected_billable: int | None = None,
+    expected_price: Decimal | None = None,
 ) -> Booking:
-    """Move a confirmed booking to another free slot, before the cut-off (staff: any time). `expected_billable`:
-    the billable minutes the move's consent showed (`costs.for_move`); refused with `cost_changed` if the move
-    would now record others."""
+    """Move a confirmed booking to another free slot, before the cut-off (staff: any time). `expected_billable`,
+    `expected_price`: the billable minutes and their price the move's consent showed (`costs.for_move`); refused
+    with `cost_changed` if the move would now record others."""
     _may_move(actor, booking, now)
     seen = booking.sequence if seen is None else seen
     service = contract.current().service(booking.kind)
@@ -492,13 +504,13 @@ def reschedule(
             if terms is not None:  # counted again as the new day's contract year and tier say (`costs.for_move`)
                 hour_bank.refund(booking, terms)
                 db.session.flush()
-                hour_bank.reserve(booking, expected_billable)
-            elif expected_billable is not None:  # it keeps its lines: they are what was shown, or it is refused
-                hour_bank.check_shown(expected_billable, *hour_bank.held(booking))
+                hour_bank.reserve(booking, expected_billable, expected_price)
+            elif expected_billable is not None or expected_price is not None:
+                hour_bank.check_kept(booking, expected_billable, expected_price)  # its lines are what was shown
             audit.record(
                 actor, "booking.reschedule", booking, before=before, after=(slot.start.isoformat(), slot.consultant_id)
             )
-            notify.booking_changed(booking, "rescheduled", before=previous)
+            notify.booking_changed(booking, "rescheduled", before=previous, now=now)
     except IntegrityError:
         raise Conflict(TAKEN, code="taken") from None
     return booking

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -133,12 +134,14 @@ def _write(
         db.session.info[_NEW][1][booking.id] = (sums[0] + minutes, sums[1] + billable, total)
 
 
-def reserve(booking: Booking, expected_billable: int | None = None) -> None:
+def reserve(booking: Booking, expected_billable: int | None = None, expected_price: Decimal | None = None) -> None:
     """Record a confirmed session: included minutes while the bank lasts, the rest billable.
 
     `expected_billable`: the billable minutes the client was shown before consenting; if the bank has
     moved since (another booking of the company confirmed meanwhile), nothing is recorded and the
-    refusal states the new split, so that nobody is billed for minutes they were told were included."""
+    refusal states the new split, so that nobody is billed for minutes they were told were included.
+    `expected_price`: the price of those minutes the client was shown; if the contract's rate changed since
+    (a new version applied from the contract page), nothing is recorded and the refusal states the new price."""
     # the tier of the booking's day: a session after a planned change is paid as the new tier says
     tier = periods.tier_on(booking.company, booking.start_at.astimezone(PARIS).date())
     access = contract.current().tier(tier).access(booking.kind)
@@ -151,7 +154,9 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
         ensure_grant(booking.company, year, tier)
         left = balance(booking.company, year)
         included = max(0, min(minutes, left))
-    check_shown(expected_billable, included, minutes - included)
+    billable = minutes - included
+    amount = price(tier, billable) if billable else Decimal(0)  # what the ledger records: checked before written
+    check_shown(expected_billable, included, billable, expected_price, amount)
     if access == "hour_bank" and included and included == left:  # this session takes the last included minutes
         audit.record(
             None,
@@ -161,13 +166,20 @@ def reserve(booking: Booking, expected_billable: int | None = None) -> None:
             balance_minutes=0,
             booking=booking.id,
         )
-    billable = minutes - included
-    _write(booking, year, "reserve", -included, billable, "", price(tier, billable) if billable else Decimal(0))
+    _write(booking, year, "reserve", -included, billable, "", amount)
 
 
-def check_shown(expected_billable: int | None, included: int, billable: int) -> None:
+def check_shown(
+    expected_billable: int | None,
+    included: int,
+    billable: int,
+    expected_price: Decimal | None = None,
+    amount: Decimal | None = None,
+) -> None:
     """Refuse (`cost_changed`, with the new split) when the billable minutes the client was shown before consenting
-    are not those about to be recorded: nobody is billed for minutes they were told were included."""
+    are not those about to be recorded: nobody is billed for minutes they were told were included; and (with the
+    new price) when the price shown is not the `amount` about to be recorded: nobody is billed at a rate they did
+    not see (`amount` None: the contract lists no rate, the page then says « au tarif convenu »)."""
     if expected_billable is not None and expected_billable != billable:
         raise Conflict(
             _(
@@ -179,6 +191,36 @@ def check_shown(expected_billable: int | None, included: int, billable: int) -> 
             ),
             code="cost_changed",
         )
+    if expected_price is not None and amount != expected_price:  # Decimal: 82.5 is 82.50
+        if amount is None:
+            raise Conflict(
+                _(
+                    "Le prix a changé depuis son affichage (le contrat ne fixe plus de tarif) : %(billable)s min "
+                    "facturables, au tarif convenu avec votre planificateur. Vérifiez-le, puis confirmez de nouveau.",
+                    billable=billable,
+                ),
+                code="cost_changed",
+            )
+        raise Conflict(
+            _(
+                "Le prix a changé depuis son affichage (le tarif du contrat a été modifié) : %(billable)s min "
+                "facturables, soit %(price)s HT. Vérifiez-le, puis confirmez de nouveau.",
+                billable=billable,
+                price=format_currency(amount, "EUR"),
+            ),
+            code="cost_changed",
+        )
+
+
+def check_kept(booking: Booking, expected_billable: int | None, expected_price: Decimal | None) -> None:
+    """A move that keeps the booking's lines records nothing: what it was shown is what those lines hold, their
+    price as `costs.consented` reads it (lines without an amount: at today's rate), or it is refused as `reserve`
+    refuses."""
+    included, billable, amount = counted(booking)
+    if amount is None or not billable:
+        tier = periods.tier_on(booking.company, booking.start_at.astimezone(PARIS).date())
+        amount = price(tier, billable) if billable else Decimal(0)
+    check_shown(expected_billable, included, billable, expected_price, amount)
 
 
 # Built once (it runs on every booking's answer): building a statement costs more than running it. The last

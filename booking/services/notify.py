@@ -102,13 +102,16 @@ def planners() -> list[User]:
     return list(db.session.scalars(select(User).where(User.role == "planner", User.active.is_(True))))
 
 
-def booking_changed(booking: Booking, what: str, before: tuple[datetime, int] | None = None) -> None:
+def booking_changed(
+    booking: Booking, what: str, before: tuple[datetime, int] | None = None, *, now: datetime | None = None
+) -> None:
     """Queue the updated invitation for every attendee: confirmed, rescheduled, cancelled; a proposal (a hold the
     client has yet to confirm) goes without one, its invitation comes with the confirmation. `before`: the
     booking's (start, consultant id) before this change. A consultant who no longer attends gets a CANCEL of the
     same UID at the new SEQUENCE, else their calendar would keep a ghost meeting (RFC 5546, 3.2.5: an attendee
-    removed is sent a CANCEL); the new one gets the REQUEST with the others."""
-    _queue(booking, what, None, with_invite=what != "proposed")
+    removed is sent a CANCEL); the new one gets the REQUEST with the others. `now`: the change's time, which the
+    mail's cancellation limit is said against, as the change's page said it (None: the clock's)."""
+    _queue(booking, what, None, with_invite=what != "proposed", now=now)
     if before is not None and before[1] != booking.consultant_id:
         _removed(booking, *before)
 
@@ -141,7 +144,13 @@ def about_booking(
 
 
 def _queue(
-    booking: Booking, what: str, text: str | None, *, to_planners: bool = False, with_invite: bool = False
+    booking: Booking,
+    what: str,
+    text: str | None,
+    *,
+    to_planners: bool = False,
+    with_invite: bool = False,
+    now: datetime | None = None,
 ) -> None:
     """To the booking's contact and consultant (the event's attendees), optionally to every planner;
     without `text`, the event's description and a word about the attached invitation. The contact's copy also
@@ -153,7 +162,7 @@ def _queue(
     if text is None:
         text = f"{data.description}{invite}"
     body = f"Bonjour,\n\n{subject}.\n\n{text}\n"
-    consent = _consent(booking, what)
+    consent = _consent(booking, what, now or utcnow())
     # planners() only when asked: a generator's first iterable is evaluated at once, query included
     people = [*data.attendees, *([Person(u.email, u.name) for u in planners()] if to_planners else [])]
     contact = booking.contact.email if booking.contact else None
@@ -169,19 +178,19 @@ def _queue(
     )
 
 
-def _consent(booking: Booking, what: str) -> str:
+def _consent(booking: Booking, what: str, now: datetime) -> str:
     """What the client consented to (a confirmation, a proposal) or consumed (a late cancellation), in the words of
     the pages (`book/_cost.html`, `web/consent.py`), French as every booking mail; empty for other changes."""
     if what == "confirmed":
         cost = _cost_of(booking)
-        lines = [*_cost_lines(cost), _cancel_limit(cost)]
+        lines = [*_cost_lines(cost), _cancel_limit(cost, now)]
     elif what == "proposed" and booking.hold_expires_at is not None:
         cost, until = _cost_of(booking), in_french(booking.hold_expires_at, _LIMIT, PARIS)
         lines = [
             f"C'est une proposition, à confirmer avant le {until} dans votre portail : "
             "sans confirmation, le créneau est libéré et rien n'est compté.",
             *_cost_lines(cost),
-            _cancel_limit(cost),
+            _cancel_limit(cost, now),
         ]
     elif what == "cancelled" and booking.status == "late_cancelled":
         lines = [_consumed(_cost_of(booking))]
@@ -218,10 +227,11 @@ def _cost_lines(cost: Cost) -> list[str]:
     return ["Coût : sur devis" if cost.basis == "quote" else "Coût : inclus dans votre contrat"]
 
 
-def _cancel_limit(cost: Cost) -> str:
-    """Until when cancelling is free, as the booking page says it (`cancel_limit`)."""
+def _cancel_limit(cost: Cost, now: datetime) -> str:
+    """Until when cancelling is free, as the booking page says it (`cancel_limit`), at the change's time `now`:
+    a mail composed for a change says what its page did, whenever the clock reads it."""
     counted = cost.basis in COUNTED
-    if cost.free_cancel_until is not None and cost.free_cancel_until > utcnow():
+    if cost.free_cancel_until is not None and cost.free_cancel_until > now:
         until = in_french(cost.free_cancel_until, _LIMIT, PARIS)
         if counted:
             return f"Annulation gratuite jusqu'au {until} ; après, la séance est décomptée."

@@ -246,7 +246,13 @@ def confirm(booking_id: int):
         if not form.validate_on_submit():
             abort(400)
         try:
-            bookings.confirm(current_user, booking, utcnow(), expected_billable=form.billable_minutes.data)
+            bookings.confirm(
+                current_user,
+                booking,
+                utcnow(),
+                expected_billable=form.billable_minutes.data,
+                expected_price=form.price.data,
+            )
         except ServiceError as error:
             flash_refusal(error)
             if error.code == "cost_changed":  # the same page again, with the new cost to consent to
@@ -415,7 +421,13 @@ def move(booking_id: int):
                 move = costs.for_move(current_user, booking, form.start.data, now)
                 return render_template("book/move_confirm.html", booking=booking, move=move, now=now)
             bookings.reschedule(
-                current_user, booking, form.start.data, now, seen=form.seen.data, expected_billable=form.billable.data
+                current_user,
+                booking,
+                form.start.data,
+                now,
+                seen=form.seen.data,
+                expected_billable=form.billable.data,
+                expected_price=form.price.data,
             )
         except ServiceError as error:
             flash_refusal(error)

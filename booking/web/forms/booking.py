@@ -3,6 +3,8 @@ follow-up; an external calendar. Slots come from buttons, so their only error is
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -29,10 +31,35 @@ class InstantField(Field):
                 raise ValueError(error.message) from None
 
 
+class PriceField(Field):
+    """A price in euros as the consent page wrote it ("82.50", exact: a Decimal's text, never a float's); absent or
+    empty: none was shown (the contract lists no rate), nothing to re-check."""
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = None
+        if valuelist and valuelist[0]:
+            try:
+                price = Decimal(valuelist[0])
+            except InvalidOperation:
+                price = None
+            if price is None or not price.is_finite() or not 0 <= price <= 10_000_000 or price != price.quantize(CENT):
+                raise ValueError(str(PRICE_GARBLED))
+            self.data = price
+
+
+CENT = Decimal("0.01")
+PRICE_GARBLED = _l("Prix affiché illisible : rouvrez la page, puis confirmez de nouveau.")
+
+
 class ConfirmForm(FlaskForm):
-    """The confirmation of a hold, at the billable minutes its page showed (absent: at the current cost)."""
+    """The confirmation of a hold, at the billable minutes and the price its page showed (absent: at the current
+    cost)."""
 
     billable_minutes = IntegerField(validators=[Optional(), NumberRange(0, 100_000)])
+    price = PriceField()
 
 
 class SlotForm(FlaskForm):
@@ -44,6 +71,7 @@ class MoveForm(SlotForm):
 
     seen = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])
     billable = IntegerField(validators=[Optional(), NumberRange(min=0, max=inputs.INT_MAX)])  # the cost shown
+    price = PriceField()  # and its price
 
 
 class CancelForm(FlaskForm):
