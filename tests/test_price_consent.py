@@ -98,6 +98,19 @@ def test_the_price_shown_unchanged_or_not_sent_is_confirmed_at_the_rate_in_force
     assert _ledger(one.id) == [(45, SHOWN)] and _ledger(other.id) == [(45, NEW)]
 
 
+def test_a_rate_removed_after_a_price_was_shown_is_refused_with_its_own_sentence(any_app):
+    """The contract no longer lists Confort's hourly rate: the page would now say « au tarif convenu »."""
+    admin, _, contact = _client()
+    held = _hold(contact)
+    text = contract_store.text_in_force()
+    contract_store.apply(admin, text.replace("erplib_hour = 110\n", "", 1), contract_store.newest_id(), utcnow())
+    db.session.commit()
+    with pytest.raises(Conflict, match="le contrat ne fixe plus de tarif") as refused:
+        bookings.confirm(contact, db.session.get_one(Booking, held.id), utcnow(), 45, SHOWN)
+    db.session.rollback()
+    assert refused.value.code == "cost_changed" and _ledger(held.id) == []
+
+
 def test_a_serenite_session_past_the_hour_bank_is_priced_and_checked_too(any_app):
     """Sérénité with its bank used up bills the session at 100 € an hour (75.00 €); a new rate of 120 € is caught."""
     from booking.services import hour_bank
