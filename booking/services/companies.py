@@ -24,6 +24,7 @@ from ..models import (
     ACTIVE_STATUSES,
     TIERS,
     ApiToken,
+    AuditEntry,
     Booking,
     Company,
     Consultant,
@@ -241,6 +242,28 @@ def check_change(company: Company, tier: str, starts_on: date, today: date) -> N
             code="same_tier",
             field="tier",
         )
+    _check_consents_kept(company, tier, starts_on, today)
+
+
+def _check_consents_kept(company: Company, tier: str, starts_on: date, today: date) -> None:
+    """A change on `starts_on` puts the days up to the next period's start under `tier`: refused while confirmed
+    bookings on them were accepted under another tier planned for them, whether this change replaces that planned
+    change on its day or cuts it from a later day (Sérénité planned from 1 March, Standard now from 1 April: the
+    April sessions booked as included since Sérénité was planned). A period already in force is cut as the sixth
+    session decided: the bookings made keep what they were counted, and the confirmation says how many."""
+    replaced = _planned_on(company, starts_on)
+    if replaced is not None:
+        if replaced.tier != tier:
+            _check_nothing_counted_under(company, replaced, today)
+        return
+    cut = db.session.scalar(
+        select(ContractPeriod)
+        .where(ContractPeriod.company_id == company.id, ContractPeriod.starts_on < starts_on)
+        .order_by(ContractPeriod.starts_on.desc())
+        .limit(1)
+    )
+    if cut is not None and cut.starts_on > today and cut.tier != tier:
+        _check_nothing_counted_under(company, cut, today, starts_on)
 
 
 def _planned_on(company: Company, day: date) -> ContractPeriod | None:
@@ -353,10 +376,8 @@ def change_tier(
                 ContractPeriod(company_id=company.id, starts_on=min(company.contract_start, today), tier=company.tier)
             )
             db.session.flush()
-        period = _planned_on(company, starts_on)
+        period = _planned_on(company, starts_on)  # check_change refused replacing it if bookings count under it
         previous = period.tier if period else None
-        if period is not None and period.tier != tier:
-            _check_nothing_counted_under(company, period)
         if period is None:
             period = ContractPeriod(company_id=company.id, starts_on=starts_on, tier=tier)
             db.session.add(period)
@@ -380,39 +401,68 @@ def planned_change(company: Company, period_id: int, today: date) -> ContractPer
         raise Conflict(
             _("Ce changement a déjà pris effet : prévoyez plutôt un nouveau changement."), code="change_started"
         )
-    _check_nothing_counted_under(company, period)
+    _check_nothing_counted_under(company, period, today)
     return period
 
 
-def _check_nothing_counted_under(company: Company, period: ContractPeriod) -> None:
+def _check_nothing_counted_under(
+    company: Company, period: ContractPeriod, today: date, cut_on: date | None = None
+) -> None:
     """A planned change stays once confirmed bookings were accepted under it (booked, or counted by a move, since it
     was planned, on its days): each client consented to its terms (a session included by a Sérénité planned, one
-    billed under a Standard one), which withdrawing or replacing it would change behind their back."""
-    start = datetime.combine(period.starts_on, datetime.min.time(), PARIS)
+    billed under a Standard one), which withdrawing or replacing it would change behind their back. With `cut_on`,
+    only its days from that one are asked about: another change planned inside it would take them."""
+    first_day = cut_on or period.starts_on
+    start = datetime.combine(first_day, datetime.min.time(), PARIS)
     following = db.session.scalar(
         select(func.min(ContractPeriod.starts_on)).where(
-            ContractPeriod.company_id == company.id, ContractPeriod.starts_on > period.starts_on
+            ContractPeriod.company_id == company.id, ContractPeriod.starts_on > first_day
         )
     )
+    # Since when these days' tier is a planned one: the first of the planned changes up to them (a session accepted
+    # under an earlier one may lie here now, moved without being counted again).
+    planned_since = db.session.scalar(
+        select(func.min(ContractPeriod.created_at)).where(
+            ContractPeriod.company_id == company.id,
+            ContractPeriod.starts_on > today,
+            ContractPeriod.starts_on <= first_day,
+        )
+    )
+    since = min(period.created_at, planned_since or period.created_at)
     counted_since = (
         select(LedgerEntry.id)
         .where(
             LedgerEntry.booking_id == Booking.id,
             LedgerEntry.kind == "reserve",
-            LedgerEntry.created_at >= period.created_at,
+            LedgerEntry.created_at >= since,
         )
         .exists()
     )
-    query = select(func.count(), func.min(Booking.start_at)).where(
+    # a move is a consent to its new day's terms even when it counts nothing again (the same tier: its lines kept,
+    # its booking time too); the audit log is the one record of when a booking was moved there
+    moved_since = (
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.object_type == "booking",
+            AuditEntry.object_id == Booking.id,
+            AuditEntry.action == "booking.reschedule",
+            AuditEntry.at >= since,
+        )
+        .exists()
+    )
+    query = select(func.count(), func.min(Booking.start_at), func.max(Booking.start_at)).where(
         Booking.company_id == company.id,
         Booking.status == "confirmed",
         Booking.start_at >= start,
-        (Booking.booked_at >= period.created_at) | counted_since,
+        (Booking.booked_at >= since) | counted_since | moved_since,
     )
     if following is not None:
         query = query.where(Booking.start_at < datetime.combine(following, datetime.min.time(), PARIS))
-    count, first = db.session.execute(query).one()
-    if count:
+    count, first, last = db.session.execute(query).one()
+    if not count:
+        return
+    tier = contract.current().tier(period.tier).label
+    if cut_on is None:
         raise Conflict(
             ngettext(
                 "Le rendez-vous du %(day)s, confirmé depuis que ce changement est prévu, a été accepté aux "
@@ -423,10 +473,31 @@ def _check_nothing_counted_under(company: Company, period: ContractPeriod) -> No
                 "de remplacer ce changement, ou prévoyez un autre changement après lui.",
                 count,
                 day=format_date(first, "d MMMM yyyy"),
-                tier=contract.current().tier(period.tier).label,
+                tier=tier,
             ),
             code="change_counted",
         )
+    # the day after the last of them: a change from then leaves them under the tier they were accepted under
+    after = last.astimezone(PARIS).date() + timedelta(days=1)
+    raise Conflict(
+        ngettext(
+            "Le rendez-vous du %(first)s, confirmé depuis que le passage en formule %(tier)s du %(planned)s est "
+            "prévu, a été accepté aux conditions de la formule %(tier)s, qu'un changement au %(day)s remplacerait "
+            "pour lui : annulez-le ou déplacez-le avant, ou choisissez une date à partir du %(after)s.",
+            "%(num)d rendez-vous confirmés depuis que le passage en formule %(tier)s du %(planned)s est prévu "
+            "(du %(first)s au %(last)s) ont été acceptés aux conditions de la formule %(tier)s, qu'un changement "
+            "au %(day)s remplacerait pour eux : annulez-les ou déplacez-les avant, ou choisissez une date à partir "
+            "du %(after)s.",
+            count,
+            first=format_date(first, "d MMMM yyyy"),
+            last=format_date(last, "d MMMM yyyy"),
+            tier=tier,
+            planned=format_date(period.starts_on, "d MMMM yyyy"),
+            day=format_date(cut_on, "d MMMM yyyy"),
+            after=format_date(after, "d MMMM yyyy"),
+        ),
+        code="change_counted",
+    )
 
 
 def cancel_change(actor: User, company: Company, period_id: int, now: datetime) -> None:
