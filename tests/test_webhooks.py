@@ -90,7 +90,8 @@ def test_receiver_gone_and_back_gets_everything_once_with_valid_signatures(world
         assert len(waiting) == 3
         # the first one was tried and refused; the others were not tried (released, not counted)
         assert [d.attempts for d in waiting] == [1, 0, 0]
-        assert "refuse la connexion" in waiting[0].error and waiting[0].response_code is None
+        assert json.loads(waiting[0].error)["code"] == "receiver_refused" and waiting[0].response_code is None
+        assert "refuse la connexion" in webhook_delivery.error_sentence(waiting[0])  # the reader's language
         assert all(d.next_attempt_at == t0 + timedelta(minutes=1) for d in waiting)
 
         assert webhook_delivery.deliver(t0 + timedelta(seconds=30)) == 0  # backing off: nothing tried
@@ -383,7 +384,9 @@ def test_a_receiver_that_hangs_is_cut_at_the_deadline_and_retried(world, any_app
         assert webhook_delivery.deliver(started) == 0
         assert (utcnow() - started).total_seconds() < 5  # bounded by the deadline, not by the receiver
         [late] = deliveries()
-        assert late.attempts == 1 and late.error.startswith("Délai dépassé") and late.delivered_at is None
+        assert late.attempts == 1 and late.delivered_at is None
+        assert json.loads(late.error) == {"code": "receiver_timeout", "detail": "127.0.0.1", "count": 1}
+        assert webhook_delivery.error_sentence(late).startswith("Délai dépassé")
     finally:
         receiver.delay = 0
         receiver.stop()

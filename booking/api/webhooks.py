@@ -97,7 +97,10 @@ class DeliverySchema(Schema):
     status = fields.Function(webhook_delivery.status_of, metadata={"enum": ["pending", "delivered", "failed"]})
     attempts = fields.Integer()
     response_code = fields.Integer(allow_none=True)
-    error = fields.String()
+    error = fields.Function(
+        webhook_delivery.error_sentence,
+        metadata={"type": "string", "description": "why the last attempt failed, in the reader's language"},
+    )
     created_at = fields.DateTime()
     last_attempt_at = fields.DateTime(allow_none=True)
     next_attempt_at = fields.DateTime(allow_none=True)

@@ -6,10 +6,15 @@ At least once, never lost: the attempt is counted when the row is claimed, so a 
 mid-send retries it after its back-off with the same body and `id` (receivers drop a repeated id).
 A 2xx answer is a delivery; anything else is retried after 1, 2, 4 … 256 minutes (about eight and a
 half hours in all), then the delivery is marked failed, logged, and listed for an admin to redeliver.
+
+An attempt the network cut off stores why as a note (calendars.importer.Note: a code and its parameters, as JSON in
+`error`), which pages and the API say in the reader's language (`error_sentence`); a row stored before as a French
+sentence is shown as it was written.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,11 +25,12 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select, update
 
 from calendars import fetch
+from calendars.importer import MESSAGES, Note
 
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
-from . import locking, webhook_subscriptions, webhooks
+from . import calendar_sync, locking, webhook_subscriptions, webhooks
 from .errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,7 @@ BATCH = 200
 PAGE_SIZE = 50
 USER_AGENT = "ERP-Lib-Planner/1 (webhooks)"
 INTERRUPTED = "interrupted"  # the last attempt was cut off (the scheduler stopped while sending)
+ERROR_LENGTH = 300  # webhook_deliveries.error's length
 
 _OPEN = and_(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.failed_at.is_(None))
 STATUSES = {
@@ -92,7 +99,7 @@ def _give_up(delivery: WebhookDelivery, now: datetime) -> None:
         delivery.event_id,
         delivery.subscription_id,
         delivery.attempts,
-        delivery.error,
+        _in_french(delivery.error),
     )
 
 
@@ -133,7 +140,48 @@ def _claim(now: datetime) -> list[_Claimed]:
     return claimed
 
 
-def _settle(item: _Claimed, now: datetime, status: int | None, error: str = "") -> None:
+def _stored(error: Note | str) -> str:
+    """What `error` keeps of a failure: a note's JSON, its host shortened (with « … ») when the whole would not fit
+    (a host may be as long as the subscription's address allows; the page's heading shows that address whole)."""
+    if isinstance(error, str):  # a failure without a note (none is raised today): its French sentence
+        return error[:ERROR_LENGTH]
+    data, detail = error.to_json(), error.detail
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    while len(text) > ERROR_LENGTH and detail:
+        detail = detail[: max(len(detail) - (len(text) - ERROR_LENGTH) - 1, 0)]
+        text = json.dumps({**data, "detail": detail + "…"}, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def _note(error: str) -> Note | None:
+    """The note a stored `error` holds; None for a French sentence stored before notes (or anything else)."""
+    if not error.startswith("{"):
+        return None
+    try:
+        note = Note.from_json(json.loads(error))
+    except (ValueError, TypeError):
+        return None
+    return note if note.code in MESSAGES else None
+
+
+def _in_french(error: str) -> str:
+    """For the log: a note in French (its `str`), anything else as stored."""
+    note = _note(error)
+    return str(note) if note else error
+
+
+def error_sentence(delivery: WebhookDelivery) -> str:
+    """Why the last attempt failed, in the reader's language (pages and the API): a note translated, an attempt cut
+    off said so, a French sentence stored before notes as it was written; empty when nothing failed."""
+    if not delivery.error:
+        return ""
+    if delivery.error == INTERRUPTED:
+        return _("Dernière tentative interrompue (planificateur arrêté pendant l'envoi).")
+    note = _note(delivery.error)
+    return calendar_sync.sentence(note) if note else delivery.error
+
+
+def _settle(item: _Claimed, now: datetime, status: int | None, error: Note | str = "") -> None:
     """Write one attempt's outcome in a transaction of its own, at once."""
     with locking.locked([], reread=False):
         delivery = db.session.get(WebhookDelivery, item.id, with_for_update=True)
@@ -143,7 +191,8 @@ def _settle(item: _Claimed, now: datetime, status: int | None, error: str = "") 
         if status is not None and 200 <= status < 300:
             delivery.delivered_at, delivery.next_attempt_at, delivery.error = now, None, ""
             return
-        delivery.error = error[:300]  # an answer that is not 2xx is its code alone (pages say it in their language)
+        # an answer that is not 2xx is its code alone; a failure, its note (pages say both in their language)
+        delivery.error = _stored(error) if error else ""
         if delivery.attempts >= MAX_ATTEMPTS:
             _give_up(delivery, now)
 
@@ -181,7 +230,7 @@ def deliver(now: datetime) -> int:
             try:
                 status = fetch.post(item.url, item.body, _headers(item), policy=policy)
             except fetch.FetchError as refusal:  # unreachable: the rest of this receiver's batch waits
-                _settle(item, now, None, str(refusal))
+                _settle(item, now, None, refusal.note or str(refusal))
                 _release(items[position + 1 :], item.next_attempt_at)
                 break
             _settle(item, now, status)

@@ -140,6 +140,7 @@ def show(subscription_id: int):
         filters=FILTERS,
         labels=LABELS,
         status_of=webhook_delivery.status_of,
+        error_of=webhook_delivery.error_sentence,
         counts=webhook_delivery.counts().get(subscription_id, {}),
         events=EVENTS,
         hint=subs.hint(subscription.secret),
