@@ -384,10 +384,11 @@ def _apply_locked(
             plan.request.status, plan.request.applied_at = "applied", now
             plan.request.consulting_eur = quotes.consulting_price(plan.request)[2]
         audit.record(actor, "reshuffle.apply", plan, moved=len(moves))
+        # the mails say the cancellation limit at the plan's application (the change's time), not the clock's
         for booking in moved:
-            notify.booking_changed(booking, "rescheduled", before=previous[booking.id])
+            notify.booking_changed(booking, "rescheduled", before=previous[booking.id], now=now)
         for booking in created:
-            notify.booking_changed(booking, "confirmed")
+            notify.booking_changed(booking, "confirmed", now=now)
     return "applied"
 
 
