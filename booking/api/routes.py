@@ -5,7 +5,6 @@ Schemas are given as instances: built once, not on every request."""
 from __future__ import annotations
 
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from calendars.worktime import PARIS
@@ -17,7 +16,6 @@ from ..models.types import utcnow
 from ..security import booking_limit, user_key
 from ..services import access, availability, bookings, hour_bank, interventions, why_not
 from ..services import callbacks as calls  # `callbacks` is the route listing them
-from ..services.errors import Invalid
 from . import schemas as s
 from .auth import token_required
 from .idempotency import idempotent
@@ -48,18 +46,7 @@ def errors(*codes):
 
 
 def _company(user: User, company_id: int | None) -> Company:
-    """The company a request acts for (`access.company_for`); a client naming another one is refused, where the
-    answer was their own company's, the field silently ignored."""
-    if user.role == "client" and company_id is not None and company_id != user.company_id:
-        # the same answer for any other id, existing or not: nothing is said about other companies
-        raise Invalid(
-            _l(
-                "company_id est réservé aux planificateurs et aux administrateurs : un client agit pour sa propre "
-                "société, omettez ce champ."
-            ),
-            code="staff_only_field",
-            field="company_id",
-        )
+    """The company a request acts for: `access.company_for`, which refuses a client naming another one."""
     return access.company_for(user, company_id)
 
 

@@ -37,8 +37,20 @@ def bookings_query(user: User):
 
 
 def company_for(user: User, company_id: int | None) -> Company:
-    """Clients act for their own company; staff name one."""
+    """Clients act for their own company; staff name one. A client naming another company is refused
+    (`staff_only_field`), where the answer was their own company's, the name silently ignored; their own id, or
+    none, is their company."""
     if user.role == "client":
+        if company_id is not None and company_id != user.company_id:
+            # the same answer for any other id, existing or not: nothing is said about other companies
+            raise Invalid(
+                _l(
+                    "company_id est réservé aux planificateurs et aux administrateurs : un client agit pour sa "
+                    "propre société, omettez ce champ."
+                ),
+                code="staff_only_field",
+                field="company_id",
+            )
         assert user.company is not None  # the database refuses a client without a company
         return user.company
     company = db.session.get(Company, company_id) if company_id else None
