@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
-from typing import Protocol
 
 from babel import numbers
 from flask import current_app
@@ -23,7 +21,8 @@ from ..date_format import format_date, in_french
 from ..extensions import db
 from ..models import Booking, Company, Consultant, PriorityRequest, ReshufflePlan, Ticket, User
 from ..models.types import utcnow
-from . import links, mail, quotes
+from . import consent_text, links, mail, quotes
+from .consent_text import Cost
 from .prerequisites import checklist
 
 SUBJECTS = {
@@ -38,17 +37,6 @@ SUBJECTS = {
     "callback_at_risk": "Rappel à risque : {kind} du {when} après le délai d'engagement",
 }
 CANCELLED = ("cancelled", "late_cancelled", "prerequisites_missing")
-COUNTED = ("hour_bank", "billable")  # the bases whose sessions a late cancellation consumes
-
-
-class Cost(Protocol):
-    """What a booking costs, as `costs.for_booking` answers (a held one: its preview; else its ledger lines)."""
-
-    basis: str
-    included_minutes: int
-    billable_minutes: int
-    price_eur: Decimal | None
-    free_cancel_until: datetime | None
 
 
 def _no_costs(booking: Booking) -> Cost:
@@ -180,79 +168,30 @@ def _queue(
 
 def _consent(booking: Booking, what: str, now: datetime) -> str:
     """What the client consented to (a confirmation, a proposal) or consumed (a late cancellation), in the words of
-    the pages (`book/_cost.html`, `web/consent.py`), French as every booking mail; empty for other changes."""
+    the pages (`consent_text`, said here in French as every booking mail); empty for other changes."""
     if what == "confirmed":
         cost = _cost_of(booking)
-        lines = [*_cost_lines(cost), _cancel_limit(cost, now)]
+        with force_locale("fr"):
+            lines = [*consent_text.cost_lines(cost), consent_text.cancel_limit(cost, now)]
     elif what == "proposed" and booking.hold_expires_at is not None:
         cost, until = _cost_of(booking), in_french(booking.hold_expires_at, _LIMIT, PARIS)
-        lines = [
-            f"C'est une proposition, à confirmer avant le {until} dans votre portail : "
-            "sans confirmation, le créneau est libéré et rien n'est compté.",
-            *_cost_lines(cost),
-            _cancel_limit(cost, now),
-        ]
+        with force_locale("fr"):
+            lines = [
+                f"C'est une proposition, à confirmer avant le {until} dans votre portail : "
+                "sans confirmation, le créneau est libéré et rien n'est compté.",
+                *consent_text.cost_lines(cost),
+                consent_text.cancel_limit(cost, now),
+            ]
     elif what == "cancelled" and booking.status == "late_cancelled":
-        lines = [_consumed(_cost_of(booking))]
+        cost = _cost_of(booking)
+        with force_locale("fr"):
+            lines = [consent_text.consumed(cost)]
     else:
         return ""
     return "\n" + "\n".join(lines) + "\n"
 
 
-_LIMIT = "EEEE d MMMM 'à' H 'h' mm"  # « jeudi 3 décembre à 11 h 00 », as the pages write a limit (`consent.limit`)
-
-
-def _money(amount: Decimal) -> str:
-    return numbers.format_currency(amount, "EUR", locale="fr_FR")
-
-
-def _minutes(minutes: int) -> str:
-    with force_locale("fr"):
-        return labels.minutes_label(minutes)
-
-
-def _billable(cost: Cost) -> str:
-    if cost.price_eur is not None:
-        return f"{_minutes(cost.billable_minutes)}, soit {_money(cost.price_eur)} HT"
-    return f"{_minutes(cost.billable_minutes)}, au tarif convenu avec votre planificateur"
-
-
-def _cost_lines(cost: Cost) -> list[str]:
-    """The cost as the booking page lists it (`cost_facts`)."""
-    if cost.basis == "hour_bank":
-        billable = _billable(cost) if cost.billable_minutes else "rien"
-        return [f"Banque d'heures : {_minutes(cost.included_minutes)} incluses", f"Facturable : {billable}"]
-    if cost.basis == "billable":
-        return [f"Facturable : {_billable(cost)}"]
-    return ["Coût : sur devis" if cost.basis == "quote" else "Coût : inclus dans votre contrat"]
-
-
-def _cancel_limit(cost: Cost, now: datetime) -> str:
-    """Until when cancelling is free, as the booking page says it (`cancel_limit`), at the change's time `now`:
-    a mail composed for a change says what its page did, whenever the clock reads it."""
-    counted = cost.basis in COUNTED
-    if cost.free_cancel_until is not None and cost.free_cancel_until > now:
-        until = in_french(cost.free_cancel_until, _LIMIT, PARIS)
-        if counted:
-            return f"Annulation gratuite jusqu'au {until} ; après, la séance est décomptée."
-        return f"Annulation possible jusqu'au {until} ; après, elle est enregistrée comme tardive."
-    hours = contract.current().policy.cancel_cutoff_hours  # editable on the contract page: never written here
-    if counted:
-        return f"Moins de {hours} heures ouvrées avant le rendez-vous : une annulation sera décomptée."
-    return f"Moins de {hours} heures ouvrées avant le rendez-vous : une annulation sera enregistrée comme tardive."
-
-
-def _consumed(cost: Cost) -> str:
-    """What a late cancellation consumed, as its result page says it (`consent.happened`)."""
-    consumed = []
-    if cost.included_minutes:
-        consumed.append(f"{_minutes(cost.included_minutes)} de votre banque d'heures")
-    if cost.billable_minutes:
-        price = f", {_money(cost.price_eur)} HT" if cost.price_eur is not None else ""
-        consumed.append(f"{_minutes(cost.billable_minutes)} facturées{price}")
-    if not consumed:
-        return "Rendez-vous annulé ; l'annulation est enregistrée comme tardive, rien ne vous est décompté ni facturé."
-    return f"Rendez-vous annulé tardivement : la séance est décomptée ({' ; '.join(consumed)})."
+_LIMIT = "EEEE d MMMM 'à' H 'h' mm"  # « jeudi 3 décembre à 11 h 00 », as the pages write a limit (`consent_text.limit`)
 
 
 def _client_links(booking: Booking) -> str:
