@@ -5,14 +5,18 @@ cheaper, and the bound is never the neighbourhood's."""
 
 import contextlib
 import dataclasses
+import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from solver import model
 from solver.check import violations
 from solver.generate import generate
-from solver.instance import read_instance
+from solver.instance import read_instance, read_plan
+
+STALLED_INSTALL = Path(__file__).resolve().parent / "data" / "solver" / "cascade-4-stalled-install.json"
 
 
 class _FirstStep(Exception):
@@ -187,3 +191,17 @@ def test_a_region_step_slower_than_twice_its_share_of_time_shrinks_the_next_regi
     assert search.lns_size < 10.0
     if found is not None:
         assert violations(instance, found) == [] and found.objective["value"] < plan.objective["value"]
+
+
+def test_a_window_s_weight_counts_the_moves_of_what_its_booking_pushed_out_in_turn(monkeypatch):
+    """A stalled plan of cascade seed 4 (+1.67 %): the install b00266 sits on b00441's day, which sits on the day
+    of six sessions owing 90 EUR each; the weight of b00266's window counts those six moves too."""
+    instance, search, _ = _a_search_and_its_plan(monkeypatch)
+    stalled = read_plan(json.loads(STALLED_INSTALL.read_text()))
+    assert not violations(instance, stalled)
+    where = search._read(stalled)[1]
+    pushed_by_b00441 = search._pushed("b00441", where)
+    assert pushed_by_b00441 >= 6 * 90_000
+    assert search._pushed("b00266", where) >= pushed_by_b00441 + search.t.move_cost(
+        search.bookings["b00441"], where["b00441"]
+    )
