@@ -195,7 +195,7 @@ def test_sessions_booked_before_the_planned_change_was_planned_do_not_hold_it(ap
         db.session.commit()
         traveller.shift(MINUTE)
         lines = companies.consequences(company, "standard", INSIDE, now())
-        assert any("1 rendez-vous déjà pris après cette date restent tels qu'ils ont été réservés" in x for x in lines)
+        assert any("Le rendez-vous déjà pris après cette date reste tel qu'il a été réservé" in x for x in lines)
         companies.change_tier(admin, company, "standard", INSIDE, now())
         db.session.commit()
         assert tier_of(company.id, SESSION) == "standard"

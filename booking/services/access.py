@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..date_format import format_date, format_datetime
 from ..extensions import db
@@ -96,17 +97,43 @@ def as_recorded(ticket: Ticket, priority: str, opened_at: datetime) -> Ticket:
     priority would be promised and watched against the wrong deadline."""
     if ticket.priority == priority and _minute(ticket.opened_at) == _minute(opened_at):
         return ticket
+    values = {
+        "reference": ticket.reference,
+        "priority": PRIORITY_LABELS.get(ticket.priority, ticket.priority),
+        "day": format_date(ticket.opened_at, "d MMMM yyyy"),
+        "time": format_datetime(ticket.opened_at, "HH:mm"),
+    }
     raise Conflict(
-        _l(
-            "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s : "
-            "indiquez ces valeurs, ou, si sa priorité a changé, contactez votre planificateur.",
-            reference=ticket.reference,
-            priority=PRIORITY_LABELS.get(ticket.priority, ticket.priority),
-            day=format_date(ticket.opened_at, "d MMMM yyyy"),
-            time=format_datetime(ticket.opened_at, "HH:mm"),
+        _BySurface(
+            # a page refused shows the week again, and that week lists the recorded ticket's windows
+            # (`callbacks.as_known`), its forms sending the recorded values: nothing is left to type
+            page=_l(
+                "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s. "
+                "La semaine ci-dessous liste les créneaux de rappel de ce ticket tel qu'il est enregistré : "
+                "choisissez-en un à nouveau. Si sa priorité a changé, contactez votre planificateur.",
+                **values,
+            ),
+            api=_l(
+                "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s : "
+                "indiquez ces valeurs, ou, si sa priorité a changé, contactez votre planificateur.",
+                **values,
+            ),
         ),
         code="ticket_differs",
     )
+
+
+class _BySurface:
+    """A refusal whose sentence depends on where it is read, rendered (like a lazy sentence) only when shown: what
+    a page does after it differs from what a program must send. One code either way; outside a request (jobs, the
+    command line), the API's."""
+
+    def __init__(self, page, api):
+        self.page, self.api = page, api
+
+    def __str__(self) -> str:
+        on_page = has_request_context() and not request.path.startswith("/api/")
+        return str(self.page if on_page else self.api)
 
 
 def _minute(instant: datetime) -> datetime:
@@ -114,5 +141,18 @@ def _minute(instant: datetime) -> datetime:
 
 
 def _ticket(company_id: int, reference: str) -> Ticket | None:
-    # References are unique per company: another company's ticket of the same reference is not looked at.
-    return db.session.scalar(select(Ticket).where(Ticket.company_id == company_id, Ticket.reference == reference))
+    return db.session.scalar(by_reference(company_id, reference))
+
+
+def by_reference(company_id: int, reference: str):
+    """The query of the company's ticket a reference names: whatever its case and surrounding spaces (« tck-1 » is
+    the ticket recorded as « TCK-1 », not a second one with its own priority); another company's is not looked at.
+    Both sides are lowered by the database, so that they are folded alike. Tickets are written under the company's
+    lock, after this lookup, so no two differ by case only; rows written before this rule may: the first recorded
+    is the one meant."""
+    return (
+        select(Ticket)
+        .where(Ticket.company_id == company_id, func.lower(Ticket.reference) == func.lower(reference.strip()))
+        .order_by(Ticket.id)
+        .limit(1)
+    )

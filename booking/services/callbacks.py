@@ -170,26 +170,21 @@ def as_known(company: Company, ticket: dict) -> tuple[dict, Ticket | None]:
     """The ticket a callback week lists windows for: a reference the company already has is its ticket as
     recorded, whatever priority or opening was typed (the click would refuse them: `access.as_recorded`, the
     same rule). (the ticket's reference, priority and opening; the recorded ticket when what was typed differs,
-    for the page to say so, else None)."""
-    found = db.session.scalar(
-        select(Ticket).where(Ticket.company_id == company.id, Ticket.reference == ticket["reference"].strip())
-    )
+    for the page to say so, else None). A known reference is said as first recorded, whatever its case typed."""
+    found = db.session.scalar(access.by_reference(company.id, ticket["reference"]))
     if found is None:
         return ticket, None
     try:
         access.as_recorded(found, ticket["priority"], ticket["opened_at"])
     except Conflict:
-        return {**ticket, "priority": found.priority, "opened_at": found.opened_at}, found
-    return ticket, None
+        return {**ticket, "reference": found.reference, "priority": found.priority, "opened_at": found.opened_at}, found
+    return {**ticket, "reference": found.reference}, None
 
 
 def call_requested(company: Company, reference: str) -> datetime | None:
     """When the company's client asked to be called for this ticket, if the call is still to be made."""
-    return db.session.scalar(
-        select(Ticket.call_requested_at).where(
-            Ticket.company_id == company.id, Ticket.reference == reference.strip(), Ticket.called_at.is_(None)
-        )
-    )
+    ticket = db.session.scalar(access.by_reference(company.id, reference))
+    return ticket.call_requested_at if ticket is not None and ticket.called_at is None else None
 
 
 def calls_to_make(now: datetime) -> list[tuple[Ticket, datetime | None]]:

@@ -337,24 +337,80 @@ def consequences(company: Company, tier: str, starts_on: date, now: datetime) ->
         )
     if old.privileged_consultant and not new.privileged_consultant and company.privileged_consultant_id:
         lines.append(_("Consultant privilégié : il n'est plus attribué à partir du %(day)s.", day=day))
+    # A change planned later ends this one's days: what is said and counted stops the day before it.
+    following = _following(company, starts_on)
     start = datetime.combine(starts_on, datetime.min.time(), PARIS)
-    later = db.session.scalar(
+    query = (
         select(func.count())
         .select_from(Booking)
         .where(
             Booking.company_id == company.id, Booking.status.in_(ACTIVE_STATUSES), Booking.start_at >= max(start, now)
         )
     )
+    if following is not None:
+        query = query.where(Booking.start_at < datetime.combine(following.starts_on, datetime.min.time(), PARIS))
+    later = db.session.scalar(query)
+    if following is None:
+        if later:
+            lines.append(
+                ngettext(
+                    "Le rendez-vous déjà pris après cette date reste tel qu'il a été réservé ; les nouveaux suivent "
+                    "la formule %(new)s.",
+                    "%(num)d rendez-vous déjà pris après cette date restent tels qu'ils ont été réservés ; les "
+                    "nouveaux suivent la formule %(new)s.",
+                    later,
+                    new=new.label,
+                )
+            )
+        return lines
+    until = format_date(following.starts_on - timedelta(days=1), "d MMMM yyyy")
+    planned = {"next": terms.tier(following.tier).label, "next_day": format_date(following.starts_on, "d MMMM yyyy")}
     if later:
         lines.append(
-            _(
-                "%(count)s rendez-vous déjà pris après cette date restent tels qu'ils ont été réservés ; "
-                "les nouveaux suivent la formule %(new)s.",
-                count=later,
+            ngettext(
+                "Le rendez-vous déjà pris du %(day)s au %(until)s reste tel qu'il a été réservé ; les nouveaux suivent "
+                "la formule %(new)s jusqu'au %(until)s, la formule %(next)s prévue prenant effet le %(next_day)s.",
+                "%(num)d rendez-vous déjà pris du %(day)s au %(until)s restent tels qu'ils ont été réservés ; les "
+                "nouveaux suivent la formule %(new)s jusqu'au %(until)s, la formule %(next)s prévue prenant effet le "
+                "%(next_day)s.",
+                later,
+                day=day,
+                until=until,
                 new=new.label,
+                **planned,
+            )
+        )
+    else:
+        lines.append(
+            _(
+                "La formule %(new)s s'applique jusqu'au %(until)s, la formule %(next)s prévue prenant effet le "
+                "%(next_day)s.",
+                new=new.label,
+                until=until,
+                **planned,
             )
         )
     return lines
+
+
+def _previous(company: Company, day: date) -> ContractPeriod | None:
+    """The last period started before `day`, if any."""
+    return db.session.scalar(
+        select(ContractPeriod)
+        .where(ContractPeriod.company_id == company.id, ContractPeriod.starts_on < day)
+        .order_by(ContractPeriod.starts_on.desc())
+        .limit(1)
+    )
+
+
+def _following(company: Company, day: date) -> ContractPeriod | None:
+    """The period that starts first after `day` (a change planned later), if any."""
+    return db.session.scalar(
+        select(ContractPeriod)
+        .where(ContractPeriod.company_id == company.id, ContractPeriod.starts_on > day)
+        .order_by(ContractPeriod.starts_on)
+        .limit(1)
+    )
 
 
 def change_tier(
@@ -401,7 +457,10 @@ def planned_change(company: Company, period_id: int, today: date) -> ContractPer
         raise Conflict(
             _("Ce changement a déjà pris effet : prévoyez plutôt un nouveau changement."), code="change_started"
         )
-    _check_nothing_counted_under(company, period, today)
+    # withdrawn, its days fall back to the tier before it: when that is its own tier, the sessions accepted under it
+    # keep the terms they were accepted at (Sérénité planned from 8 and again from 11 January)
+    if periods.tier_on(company, period.starts_on - timedelta(days=1)) != period.tier:
+        _check_nothing_counted_under(company, period, today)
     return period
 
 
@@ -412,6 +471,54 @@ def _check_nothing_counted_under(
     was planned, on its days): each client consented to its terms (a session included by a Sérénité planned, one
     billed under a Standard one), which withdrawing or replacing it would change behind their back. With `cut_on`,
     only its days from that one are asked about: another change planned inside it would take them."""
+    count, first, last = _counted_under(company, period, today, cut_on)
+    if not count:
+        return
+    assert first is not None and last is not None  # counted bookings have a first and a last start
+    tier = contract.current().tier(period.tier).label
+    if cut_on is None:
+        raise Conflict(
+            ngettext(
+                "Le rendez-vous du %(day)s, confirmé depuis que ce changement est prévu, a été accepté aux "
+                "conditions de la formule %(tier)s : annulez-le ou déplacez-le avant de retirer ou de remplacer "
+                "ce changement, ou prévoyez un autre changement après lui.",
+                "%(num)d rendez-vous confirmés depuis que ce changement est prévu (le premier le %(day)s) ont été "
+                "acceptés aux conditions de la formule %(tier)s : annulez-les ou déplacez-les avant de retirer ou "
+                "de remplacer ce changement, ou prévoyez un autre changement après lui.",
+                count,
+                day=format_date(first, "d MMMM yyyy"),
+                tier=tier,
+            ),
+            code="change_counted",
+        )
+    # the day after the last of them: a change from then leaves them under the tier they were accepted under
+    after = last.astimezone(PARIS).date() + timedelta(days=1)
+    raise Conflict(
+        ngettext(
+            "Le rendez-vous du %(first)s, confirmé depuis que le passage en formule %(tier)s du %(planned)s est "
+            "prévu, a été accepté aux conditions de la formule %(tier)s, qu'un changement au %(day)s remplacerait "
+            "pour lui : annulez-le ou déplacez-le avant, ou choisissez une date à partir du %(after)s.",
+            "%(num)d rendez-vous confirmés depuis que le passage en formule %(tier)s du %(planned)s est prévu "
+            "(du %(first)s au %(last)s) ont été acceptés aux conditions de la formule %(tier)s, qu'un changement "
+            "au %(day)s remplacerait pour eux : annulez-les ou déplacez-les avant, ou choisissez une date à partir "
+            "du %(after)s.",
+            count,
+            first=format_date(first, "d MMMM yyyy"),
+            last=format_date(last, "d MMMM yyyy"),
+            tier=tier,
+            planned=format_date(period.starts_on, "d MMMM yyyy"),
+            day=format_date(cut_on, "d MMMM yyyy"),
+            after=format_date(after, "d MMMM yyyy"),
+        ),
+        code="change_counted",
+    )
+
+
+def _counted_under(
+    company: Company, period: ContractPeriod, today: date, cut_on: date | None = None
+) -> tuple[int, datetime | None, datetime | None]:
+    """How many confirmed bookings were accepted under the planned `period` on its days (from `cut_on`), the first's
+    and the last's start."""
     first_day = cut_on or period.starts_on
     start = datetime.combine(first_day, datetime.min.time(), PARIS)
     following = db.session.scalar(
@@ -459,45 +566,7 @@ def _check_nothing_counted_under(
     if following is not None:
         query = query.where(Booking.start_at < datetime.combine(following, datetime.min.time(), PARIS))
     count, first, last = db.session.execute(query).one()
-    if not count:
-        return
-    tier = contract.current().tier(period.tier).label
-    if cut_on is None:
-        raise Conflict(
-            ngettext(
-                "Le rendez-vous du %(day)s, confirmé depuis que ce changement est prévu, a été accepté aux "
-                "conditions de la formule %(tier)s : annulez-le ou déplacez-le avant de retirer ou de remplacer "
-                "ce changement, ou prévoyez un autre changement après lui.",
-                "%(num)d rendez-vous confirmés depuis que ce changement est prévu (le premier le %(day)s) ont été "
-                "acceptés aux conditions de la formule %(tier)s : annulez-les ou déplacez-les avant de retirer ou "
-                "de remplacer ce changement, ou prévoyez un autre changement après lui.",
-                count,
-                day=format_date(first, "d MMMM yyyy"),
-                tier=tier,
-            ),
-            code="change_counted",
-        )
-    # the day after the last of them: a change from then leaves them under the tier they were accepted under
-    after = last.astimezone(PARIS).date() + timedelta(days=1)
-    raise Conflict(
-        ngettext(
-            "Le rendez-vous du %(first)s, confirmé depuis que le passage en formule %(tier)s du %(planned)s est "
-            "prévu, a été accepté aux conditions de la formule %(tier)s, qu'un changement au %(day)s remplacerait "
-            "pour lui : annulez-le ou déplacez-le avant, ou choisissez une date à partir du %(after)s.",
-            "%(num)d rendez-vous confirmés depuis que le passage en formule %(tier)s du %(planned)s est prévu "
-            "(du %(first)s au %(last)s) ont été acceptés aux conditions de la formule %(tier)s, qu'un changement "
-            "au %(day)s remplacerait pour eux : annulez-les ou déplacez-les avant, ou choisissez une date à partir "
-            "du %(after)s.",
-            count,
-            first=format_date(first, "d MMMM yyyy"),
-            last=format_date(last, "d MMMM yyyy"),
-            tier=tier,
-            planned=format_date(period.starts_on, "d MMMM yyyy"),
-            day=format_date(cut_on, "d MMMM yyyy"),
-            after=format_date(after, "d MMMM yyyy"),
-        ),
-        code="change_counted",
-    )
+    return count, first, last
 
 
 def cancel_change(actor: User, company: Company, period_id: int, now: datetime) -> None:
@@ -506,6 +575,18 @@ def cancel_change(actor: User, company: Company, period_id: int, now: datetime) 
     today = now.astimezone(PARIS).date()
     with locking.locked([locking.company(company.id)]):
         period = planned_change(company, period_id, today)
+        # Its days fall to the planned change before it, of the same tier (else `planned_change` refused while
+        # sessions were accepted under it): those sessions are now under that one, which counts them from its
+        # planning (`_counted_under`), so it takes this one's, earlier; without them it keeps its own date.
+        before = _previous(company, period.starts_on)
+        if (
+            before is not None
+            and before.starts_on > today
+            and before.tier == period.tier
+            and period.created_at < before.created_at
+            and _counted_under(company, period, today)[0]
+        ):
+            before.created_at = period.created_at
         db.session.delete(period)
         db.session.flush()
         audit.record(actor, "contract.change_cancel", company, tier=period.tier, starts_on=period.starts_on.isoformat())
