@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app, request
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
@@ -31,6 +34,13 @@ CLOCK_SKEW = timedelta(minutes=5)
 # Half of a UTF-16 pair, alone: JSON may escape one ("\ud800"), but it has no UTF-8 form, so neither database can
 # be sent it. A whole pair ("\ud83d\ude00") is decoded by the JSON parser into its one character: never matched.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# A price shown before consent and sent back with the click (the pages' hidden field, the API's expected_price_eur),
+# as the API documents it: ASCII digits, then at most two decimals after a point. Up to MAX_PRICE euros: far above
+# any session's price, so that a typo is refused, not compared.
+PRICE_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"
+MAX_PRICE = 10_000_000
+_PRICE = re.compile(PRICE_PATTERN.strip("^$"), re.ASCII)  # fullmatch: `$` would let "82.50\n" through
+_CENT = Decimal("0.01")
 
 
 class BadInput(ServiceError):
@@ -187,3 +197,28 @@ def instant(text: str | None) -> datetime:
             )
         )
     return value
+
+
+def euros(value: object) -> Decimal:
+    """A price in euros from 0 to MAX_PRICE, exact: a string as PRICE_PATTERN writes it ("82.50", "150"; not "82.500",
+    "1E+2", "-0", " 82.50", "٨٢"), or a JSON number that denotes one with at most two decimals (97.5; 1e2 is 100:
+    the parser keeps the number, not how it was written; a float's shortest decimal is read, so 82.505 is refused;
+    -0.0, NaN and infinities are refused). Anything else, true included: BadInput saying what is expected.
+    The one rule of the pages' hidden price and of the API's."""
+    price = None
+    if isinstance(value, str):
+        price = Decimal(value) if _PRICE.fullmatch(value) else None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        price = Decimal(value)
+    elif isinstance(value, float) and math.isfinite(value) and math.copysign(1, value) > 0:
+        price = Decimal(repr(value))  # its shortest decimal: what the client most likely wrote
+    # the range first: quantizing a number far beyond it would overflow the context's precision
+    if price is None or not 0 <= price <= MAX_PRICE or price != price.quantize(_CENT):
+        raise BadInput(
+            _(
+                "Prix en euros attendu : un nombre de 0 à %(max)s, avec au plus deux décimales après un point, "
+                'par exemple "82.50".',
+                max=format_number(MAX_PRICE),
+            )
+        )
+    return price

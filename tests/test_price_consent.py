@@ -9,7 +9,7 @@ Confort bills every ERP-Lib minute (110 € an hour: a 45-minute session is 82.5
 from __future__ import annotations
 
 import html
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -78,7 +78,7 @@ def test_a_confirmation_at_the_price_shown_is_refused_after_a_new_rate_and_recor
         bookings.confirm(contact, db.session.get_one(Booking, held.id), utcnow(), 45, SHOWN)
     db.session.rollback()  # as a request ends on a refusal
     assert refused.value.code == "cost_changed"
-    assert "Le prix a changé depuis son affichage" in refused.value.message
+    assert "Le prix a changé ou diffère de celui affiché" in refused.value.message
     assert "150,00" in refused.value.message and "HT" in refused.value.message
     assert db.session.get_one(Booking, held.id).status == "held" and _ledger(held.id) == []
     assert costs.for_booking(db.session.get_one(Booking, held.id)).price_eur == NEW  # what the page now shows
@@ -105,7 +105,9 @@ def test_a_rate_removed_after_a_price_was_shown_is_refused_with_its_own_sentence
     text = contract_store.text_in_force()
     contract_store.apply(admin, text.replace("erplib_hour = 110\n", "", 1), contract_store.newest_id(), utcnow())
     db.session.commit()
-    with pytest.raises(Conflict, match="le contrat ne fixe plus de tarif") as refused:
+    with pytest.raises(
+        Conflict, match="le contrat ne fixe pas de tarif, 45 min facturables au tarif convenu"
+    ) as refused:
         bookings.confirm(contact, db.session.get_one(Booking, held.id), utcnow(), 45, SHOWN)
     db.session.rollback()
     assert refused.value.code == "cost_changed" and _ledger(held.id) == []
@@ -138,12 +140,12 @@ def test_a_serenite_session_past_the_hour_bank_is_priced_and_checked_too(any_app
     [
         (
             "fr",
-            "Le prix a changé depuis son affichage (le tarif du contrat a été modifié) : 45 min facturables",
+            "Le prix a changé ou diffère de celui affiché : 45 min facturables",
             "150,00 €",
         ),
         (
             "en",
-            "The price has changed since it was shown (the contract's rate was changed): 45 min billable",
+            "The price has changed or differs from the one shown: 45 min billable",
             "€150.00",
         ),
     ],
@@ -168,22 +170,36 @@ def test_the_confirmation_page_refuses_a_price_changed_since_it_was_shown(app, c
     assert _ledger(held.id) == [(45, NEW)]
 
 
-def test_a_garbled_price_is_refused_by_the_page_and_records_nothing(app, client, auth):
-    _, _, contact = _client()
+@pytest.mark.parametrize(
+    "locale, said",
+    [
+        ("fr", "Prix affiché illisible : rouvrez la page, puis confirmez de nouveau."),
+        ("en", "The price shown cannot be read: open the page again, then confirm again."),
+    ],
+)
+def test_a_garbled_price_is_refused_by_the_confirmation_page_as_by_the_move_form(app, client, auth, locale, said):
+    """Not a bare 400: the same page again (422) with the move form's sentence; nothing is recorded."""
+    _, _, contact = _client(locale)
     held = _hold(contact)
     auth.login(contact.email)
-    for garbage in ("abc", "NaN", "82.505", "-1", "1e999999"):
+    for garbage in ("abc", "NaN", "82.505", "-1", "1e999999", "82.500", "1E+2", "-0", " 82.50"):
         answer = client.post(
             f"/portail/rendez-vous/{held.id}/confirmer", data={"billable_minutes": "45", "price": garbage}
         )
-        assert answer.status_code == 400, garbage
+        page = _text(answer)
+        assert answer.status_code == 422 and said in page, garbage
+        assert 'name="price" value="82.50"' in page, garbage  # the consent step again, its price to confirm
     assert db.session.get_one(Booking, held.id).status == "held" and _ledger(held.id) == []
+    assert client.post(
+        f"/portail/rendez-vous/{held.id}/confirmer", data={"billable_minutes": "45", "price": "82.50"}
+    ).location.endswith(f"/portail/rendez-vous/{held.id}")
+    assert _ledger(held.id) == [(45, SHOWN)]
 
 
-def _confort_then_standard():
+def _confort_then_standard(locale: str = "fr"):
     """Confort, then Standard (120 € an hour: 90.00 € for 45 minutes) from the second of three working days; a
     session confirmed on the first day, to be moved to the third (counted again under Standard)."""
-    admin, company, contact = _client()
+    admin, company, contact = _client(locale)
     first, change, third = dates.working_days(3)
     db.session.add(ContractPeriod(company_id=company.id, starts_on=change, tier="standard"))
     db.session.commit()
@@ -192,22 +208,60 @@ def _confort_then_standard():
     return admin, contact, session, _at(third, 14)
 
 
-def test_the_move_page_refuses_a_price_changed_since_it_was_shown(app, client, auth):
-    admin, contact, session, to = _confort_then_standard()
+@pytest.mark.parametrize(
+    "locale, said, price",
+    [
+        ("fr", "Le prix a changé ou diffère de celui affiché : 45 min facturables, soit 150,00 € HT.", "150,00 €"),
+        ("en", "The price has changed or differs from the one shown: 45 min billable, that is €150.00", "€150.00"),
+    ],
+)
+def test_the_move_page_refuses_a_price_changed_since_it_was_shown_and_asks_again_at_the_new_one(
+    app, client, auth, locale, said, price
+):
+    """« Vérifiez-le » has something to check: the move's consent step again, the same slot at the new price."""
+    admin, contact, session, to = _confort_then_standard(locale)
     auth.login(contact.email)
     shown = _text(client.post(f"/portail/rendez-vous/{session.id}/deplacer", data={"start": to.isoformat()}))
-    assert "45 minutes, soit 90,00 € HT" in shown and 'name="price" value="90.00"' in shown
+    assert 'name="price" value="90.00"' in shown
     _new_rate(admin, "standard", 200)
     data = {"start": to.isoformat(), "seen": session.sequence, "billable": 45, "price": "90.00"}
     refused = client.post(f"/portail/rendez-vous/{session.id}/deplacer", data=data)
-    text = _text(refused)
-    assert refused.status_code == 422 and "Le prix a changé depuis son affichage" in text and "150,00 € HT" in text
+    again = _text(refused)
+    assert refused.status_code == 422 and said in again
+    assert 'data-testid="new-slot"' in again and f'name="start" value="{to.astimezone(UTC).isoformat()}"' in again
+    assert 'name="price" value="150.00"' in again
+    assert price in again.split('data-testid="new-slot"')[1]  # in the facts, not only in the notice
     assert db.session.get_one(Booking, session.id).start_at != to  # nothing moved
     assert _ledger(session.id) == [(45, SHOWN)]  # nothing refunded, nothing recorded again
+    seen = db.session.get_one(Booking, session.id).sequence
+    assert f'name="seen" value="{seen}"' in again  # the refusal moved nothing: the same sequence
     assert (
         client.post(f"/portail/rendez-vous/{session.id}/deplacer", data=data | {"price": "150.00"}).status_code == 302
     )
     assert sorted(_ledger(session.id)) == sorted([(45, SHOWN), (-45, -SHOWN), (45, NEW)])
+
+
+def test_a_move_refused_for_its_price_whose_slot_goes_before_the_page_is_drawn_shows_the_week(
+    app, client, auth, monkeypatch
+):
+    """Between the refusal and the consent step drawn again, the slot may go (another client's commit): then the
+    week, with both sentences. The race is made by the preview refusing as it would, not by timing."""
+    from booking.web import book
+
+    admin, contact, session, to = _confort_then_standard()
+    _new_rate(admin, "standard", 200)
+    auth.login(contact.email)
+
+    def taken(*args, **kwargs):
+        raise Conflict(bookings.TAKEN, code="taken")
+
+    monkeypatch.setattr(book.costs, "for_move", taken)
+    data = {"start": to.isoformat(), "seen": session.sequence, "billable": 45, "price": "90.00"}
+    refused = client.post(f"/portail/rendez-vous/{session.id}/deplacer", data=data)
+    page = _text(refused)
+    assert refused.status_code == 422 and 'data-testid="new-slot"' not in page
+    assert "Le prix a changé ou diffère de celui affiché" in page and "Ce créneau n'est plus disponible" in page
+    assert db.session.get_one(Booking, session.id).start_at != to and _ledger(session.id) == [(45, SHOWN)]
 
 
 def test_a_move_that_keeps_its_lines_keeps_the_price_consented_whatever_the_new_rate(app, client, auth):
@@ -237,8 +291,8 @@ def _api(client, method: str, path: str, key: str, language: str = "fr", **kwarg
 @pytest.mark.parametrize(
     "language, said, price",
     [
-        ("fr", "Le prix a changé depuis son affichage", "150,00 € HT"),
-        ("en", "The price has changed since it was shown", "€150.00 excl. VAT"),
+        ("fr", "Le prix a changé ou diffère de celui affiché", "150,00 € HT"),
+        ("en", "The price has changed or differs from the one shown", "€150.00 excl. VAT"),
     ],
 )
 def test_the_api_confirmation_refuses_a_price_changed_since_it_was_shown(any_app, language, said, price):
@@ -304,7 +358,7 @@ def test_an_api_move_counted_again_is_refused_at_a_price_changed_and_moves_nothi
     client = any_app.test_client()
     refused = _api(client, "PATCH", f"/api/v1/bookings/{session.id}", key, "en", json=body)
     assert refused.status_code == 409 and refused.get_json()["code"] == "cost_changed"
-    assert "The price has changed" in refused.get_json()["detail"]
+    assert "The price has changed or differs from the one shown" in refused.get_json()["detail"]
     assert db.session.get_one(Booking, session.id).start_at != to and _ledger(session.id) == [(45, SHOWN)]
     moved = _api(client, "PATCH", f"/api/v1/bookings/{session.id}", key, json=body | {"expected_price_eur": "150.00"})
     assert moved.status_code == 200 and moved.get_json()["cost"]["price_eur"] == "150.00"

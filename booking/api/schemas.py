@@ -1,7 +1,7 @@
 """Request and response schemas of the API (marshmallow), documented in the OpenAPI file."""
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 from flask_babel import gettext as _
@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from calendars.worktime import PARIS
 
 from .. import labels
-from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY
+from ..inputs import CLOCK_SKEW, FIRST_DAY, INT_MAX, LAST_DAY, MAX_PRICE, PRICE_PATTERN, BadInput, euros
 from ..models import KINDS, PRIORITIES
 from ..models.types import utcnow
 from ..services import callbacks, costs
@@ -240,44 +240,36 @@ class WhySchema(Schema):
     consultants = fields.List(fields.Nested(ConsultantRulesSchema))
 
 
-MAX_PRICE = Decimal(10_000_000)  # euros: far above any session's price, so that a typo is refused, not compared
-PRICE_REFUSED = _l(
-    'Prix en euros attendu : un nombre de 0 à 10000000 avec au plus deux décimales, par exemple "82.50".'
-)
-
-
 class Euros(fields.Decimal):
-    """A price in euros, as a decimal string ("82.50", exact) or a JSON number (82.5): at most two decimals, from 0 to
-    MAX_PRICE; anything else (text, true, NaN, 1e999, 82.505) is refused with one sentence, nothing is rounded."""
+    """A price in euros, as a decimal string ("82.50", exact) or a JSON number (82.5), read by `inputs.euros` (the
+    pages' rule too): anything else (text, true, NaN, 1e999, 82.505, "82.500", "1E+2", "-0") is refused with its
+    sentence, nothing is rounded."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        if isinstance(value, bool):
-            raise ValidationError(str(PRICE_REFUSED))
         try:
-            price = Decimal(value if isinstance(value, str) else str(value))
-            if not price.is_finite() or not 0 <= price <= MAX_PRICE or price != price.quantize(CENT):
-                raise ValidationError(str(PRICE_REFUSED))
-        except (InvalidOperation, TypeError, ValueError):
-            raise ValidationError(str(PRICE_REFUSED)) from None
-        return price
-
-
-CENT = Decimal("0.01")
+            return euros(value)
+        except BadInput as error:
+            raise ValidationError(error.message) from None
 
 
 def _expected_price(shown: str, refused: str) -> Euros:
     return Euros(
         load_default=None,
         metadata={
-            "type": "string",
-            "pattern": r"^\d{1,8}(\.\d{1,2})?$",
+            # a string as the pattern writes it, or a JSON number read as the number it denotes (`inputs.euros`)
+            "type": ["string", "number", "null"],
+            "pattern": PRICE_PATTERN,
+            "minimum": 0,
+            "maximum": MAX_PRICE,
             "example": "82.50",
             "description": (
-                f"the price in euros, excluding VAT, of the billable minutes {shown} (cost.price_eur: a decimal "
-                "string, or a JSON number; at most two decimals); if the contract's rate changed since, so that the "
-                f"price about to be recorded differs, {refused} (409, code cost_changed) with the new price, and "
-                "nothing is recorded. Absent or null: no such check (the price recorded is the rate in force at "
-                "the click)"
+                f"the price in euros, excluding VAT, of the billable minutes {shown} (cost.price_eur): a decimal "
+                f"string matching the pattern, from 0 to {MAX_PRICE}, or a JSON number of that range with at most "
+                "two decimals, read as the number it denotes (97.5 is 97.50; 1e2 is 100; a string is exact); "
+                "anything else is refused (422). If the price about to be recorded differs (the contract's rate "
+                f"changed since, or another price was sent), {refused} (409, code cost_changed) with the price that "
+                "would be recorded, and nothing is recorded. Absent or null: no such check (the price recorded is "
+                "the rate in force at the click)"
             ),
         },
     )

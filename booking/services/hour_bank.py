@@ -195,16 +195,17 @@ def check_shown(
         if amount is None:
             raise Conflict(
                 _(
-                    "Le prix a changé depuis son affichage (le contrat ne fixe plus de tarif) : %(billable)s min "
-                    "facturables, au tarif convenu avec votre planificateur. Vérifiez-le, puis confirmez de nouveau.",
+                    "Le prix a changé ou diffère de celui affiché : le contrat ne fixe pas de tarif, %(billable)s "
+                    "min facturables au tarif convenu avec votre planificateur. Vérifiez-le, puis confirmez de "
+                    "nouveau.",
                     billable=billable,
                 ),
                 code="cost_changed",
             )
         raise Conflict(
             _(
-                "Le prix a changé depuis son affichage (le tarif du contrat a été modifié) : %(billable)s min "
-                "facturables, soit %(price)s HT. Vérifiez-le, puis confirmez de nouveau.",
+                "Le prix a changé ou diffère de celui affiché : %(billable)s min facturables, soit %(price)s HT. "
+                "Vérifiez-le, puis confirmez de nouveau.",
                 billable=billable,
                 price=format_currency(amount, "EUR"),
             ),

@@ -15,7 +15,7 @@ from .. import contract, inputs
 from ..auth import role_required
 from ..date_format import format_datetime
 from ..extensions import limiter
-from ..models import PRIORITIES
+from ..models import PRIORITIES, Booking
 from ..models.types import utcnow
 from ..security import booking_limit, user_key
 from ..services import (
@@ -243,9 +243,9 @@ def confirm(booking_id: int):
     booking = access.booking_for(current_user, booking_id)
     if request.method == "POST":
         form = ConfirmForm()
-        if not form.validate_on_submit():
-            abort(400)
         try:
+            if not form.validate_on_submit():  # a hidden field garbled by hand: said as the move form says it
+                raise inputs.BadInput(first_error(form))
             bookings.confirm(
                 current_user,
                 booking,
@@ -253,6 +253,11 @@ def confirm(booking_id: int):
                 expected_billable=form.billable_minutes.data,
                 expected_price=form.price.data,
             )
+        except inputs.BadInput as error:  # nothing was confirmed: the same page again, with the reason
+            flash_refusal(error)
+            if booking.status != "held":
+                return detail(booking_id), 422
+            return _confirm_page(booking), 422
         except ServiceError as error:
             flash_refusal(error)
             if error.code == "cost_changed":  # the same page again, with the new cost to consent to
@@ -262,6 +267,11 @@ def confirm(booking_id: int):
         return redirect(url_for("book.detail", booking_id=booking.id))
     if booking.status != "held":
         return redirect(url_for("book.detail", booking_id=booking.id))
+    return _confirm_page(booking)
+
+
+def _confirm_page(booking: Booking) -> str:
+    """A hold's consent step: its cost (minutes and price, sent back with the click), its promises."""
     ticket = booking.ticket
     return render_template(
         "book/confirm.html",
@@ -431,6 +441,15 @@ def move(booking_id: int):
             )
         except ServiceError as error:
             flash_refusal(error)
+            if error.code == "cost_changed":  # the consent step again, with the new cost to consent to
+                try:
+                    move = costs.for_move(current_user, booking, form.start.data, now)  # read after the rollback
+                except ServiceError as other:  # the slot went meanwhile too: the week, with both reasons
+                    flash_refusal(other)
+                else:
+                    page = make_response(render_template("book/move_confirm.html", booking=booking, move=move, now=now))
+                    page.status_code = 422  # nothing was moved
+                    return page
             page = make_response(
                 _week_view(booking.kind, _week(utcnow()), moving=booking, exclude_id=booking.id, environments=[])
             )

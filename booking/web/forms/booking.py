@@ -3,8 +3,6 @@ follow-up; an external calendar. Slots come from buttons, so their only error is
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -32,8 +30,9 @@ class InstantField(Field):
 
 
 class PriceField(Field):
-    """A price in euros as the consent page wrote it ("82.50", exact: a Decimal's text, never a float's); absent or
-    empty: none was shown (the contract lists no rate), nothing to re-check."""
+    """A price in euros as the consent page wrote it ("82.50", exact: a Decimal's text, never a float's), read by
+    `inputs.euros` (the API's rule too); absent or empty: none was shown (the contract lists no rate), nothing to
+    re-check."""
 
     def _value(self) -> str:
         return "" if self.data is None else str(self.data)
@@ -42,15 +41,11 @@ class PriceField(Field):
         self.data = None
         if valuelist and valuelist[0]:
             try:
-                price = Decimal(valuelist[0])
-            except InvalidOperation:
-                price = None
-            if price is None or not price.is_finite() or not 0 <= price <= 10_000_000 or price != price.quantize(CENT):
-                raise ValueError(str(PRICE_GARBLED))
-            self.data = price
+                self.data = inputs.euros(valuelist[0])
+            except inputs.BadInput:  # what the page wrote cannot be garbled but by hand: say to reload it
+                raise ValueError(str(PRICE_GARBLED)) from None
 
 
-CENT = Decimal("0.01")
 PRICE_GARBLED = _l("Prix affiché illisible : rouvrez la page, puis confirmez de nouveau.")
 
 
