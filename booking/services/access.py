@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -104,36 +103,21 @@ def as_recorded(ticket: Ticket, priority: str, opened_at: datetime) -> Ticket:
         "time": format_datetime(ticket.opened_at, "HH:mm"),
     }
     raise Conflict(
-        _BySurface(
-            # a page refused shows the week again, and that week lists the recorded ticket's windows
-            # (`callbacks.as_known`), its forms sending the recorded values: nothing is left to type
-            page=_l(
-                "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s. "
-                "La semaine ci-dessous liste les créneaux de rappel de ce ticket tel qu'il est enregistré : "
-                "choisissez-en un à nouveau. Si sa priorité a changé, contactez votre planificateur.",
-                **values,
-            ),
-            api=_l(
-                "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s : "
-                "indiquez ces valeurs, ou, si sa priorité a changé, contactez votre planificateur.",
-                **values,
-            ),
+        _l(
+            "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s : "
+            "indiquez ces valeurs, ou, si sa priorité a changé, contactez votre planificateur.",
+            **values,
         ),
         code="ticket_differs",
+        # a page refused shows the week again, and that week lists the recorded ticket's windows
+        # (`callbacks.as_known`), its forms sending the recorded values: nothing is left to type
+        on_page=_l(
+            "Le ticket %(reference)s est enregistré en priorité %(priority)s, ouvert le %(day)s à %(time)s. "
+            "La semaine ci-dessous liste les créneaux de rappel de ce ticket tel qu'il est enregistré : "
+            "choisissez-en un à nouveau. Si sa priorité a changé, contactez votre planificateur.",
+            **values,
+        ),
     )
-
-
-class _BySurface:
-    """A refusal whose sentence depends on where it is read, rendered (like a lazy sentence) only when shown: what
-    a page does after it differs from what a program must send. One code either way; outside a request (jobs, the
-    command line), the API's."""
-
-    def __init__(self, page, api):
-        self.page, self.api = page, api
-
-    def __str__(self) -> str:
-        on_page = has_request_context() and not request.path.startswith("/api/")
-        return str(self.page if on_page else self.api)
 
 
 def _minute(instant: datetime) -> datetime:

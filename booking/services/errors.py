@@ -11,9 +11,10 @@ class ServiceError(Exception):
     code = "refused"  # a stable name for programs (problem+json `code`); subclasses and raises narrow it
     field: str | None = None  # the input the refusal is about: a form shows it beside that field
 
-    def __init__(self, message, code: str | None = None, field: str | None = None):
+    def __init__(self, message, code: str | None = None, field: str | None = None, on_page=None):
         super().__init__(message)
         self._message = message  # str or flask_babel's LazyString: kept lazy until someone reads it
+        self._on_page = on_page  # what a page says instead, when it does for the reader what a program must do
         if code:
             self.code = code
         self.field = field
@@ -22,6 +23,12 @@ class ServiceError(Exception):
     def message(self) -> str:
         """The sentence in the current language (the request's; French outside requests)."""
         return str(self._message)
+
+    @property
+    def page_message(self) -> str:
+        """The sentence pages show: `message`, unless the refusal has its own for pages (a page refused shows the
+        reader what a program is asked to send: « choisissez-en un à nouveau » rather than « indiquez ces valeurs »)."""
+        return str(self._on_page) if self._on_page is not None else self.message
 
     def __str__(self) -> str:
         return self.message

@@ -92,7 +92,7 @@ def _refusal(error: ServiceError):
     """A rule said no: problem+json for the API, the reason on a page otherwise."""
     if request.path.startswith("/api/"):
         return problem(error.status, error.message, code=error.code)
-    return render_template("errors/error.html", status=error.status, message=error.message), error.status
+    return render_template("errors/error.html", status=error.status, message=error.page_message), error.status
 
 
 def _database_down(error):

@@ -9,5 +9,5 @@ from ..services.errors import ServiceError
 
 def flash_refusal(error: ServiceError) -> int:
     """Flash the refusal's sentence; returns its HTTP status, for a page shown again with the reason."""
-    flash(error.message, "error")
+    flash(error.page_message, "error")
     return error.status

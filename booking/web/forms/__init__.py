@@ -58,6 +58,6 @@ def refused(form: FlaskForm, error: ServiceError, fallback: str | None = None) -
     """Show a service's refusal on the field it names (else on `fallback`, else as the form's own error)."""
     name = error.field if error.field in form._fields else fallback
     if name in form._fields:
-        form._fields[name].errors = [*form._fields[name].errors, error.message]
+        form._fields[name].errors = [*form._fields[name].errors, error.page_message]
     else:
-        form.form_errors.append(error.message)
+        form.form_errors.append(error.page_message)
