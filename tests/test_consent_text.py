@@ -38,3 +38,17 @@ def test_the_result_page_and_the_mail_say_what_a_late_cancellation_consumed_alik
         assert consent.happened(told, was_held=False) == consent_text.consumed(told) == french
     with app.test_request_context(), force_locale("en"):
         assert consent.happened(told, was_held=False) == english
+
+
+@pytest.mark.parametrize("late", [True, False])
+def test_what_cancelling_will_do_says_billed_minutes_without_a_price_when_none_was_recorded(app, late):
+    """Before the client agrees to cancel: minutes billed at a rate agreed with the planner are said alone (the
+    page read « 45 minutes restent facturées ( HT) »); with a price, the price is said."""
+    unpriced = SimpleNamespace(late=late, included_minutes=0, billable_minutes=45, price_eur=None)
+    priced = SimpleNamespace(late=late, included_minutes=0, billable_minutes=45, price_eur=Decimal("90"))
+    for language in ("fr", "en"):
+        with app.test_request_context(), force_locale(language):
+            said = " ".join(consent_text.will_happen(unpriced, held=False))
+            assert "45 minutes" in said and "()" not in said and "( " not in said and "HT" not in said
+            assert "VAT" not in said
+            assert "90" in " ".join(consent_text.will_happen(priced, held=False))

@@ -1,6 +1,7 @@
-"""What a client is told they consent to or consumed, said in one place for pages and mails: the cost, until when
-cancelling is free, what cancelling will do and what it did. In the current language: pages in the reader's, mails
-in French (`notify` says them under `force_locale("fr")`, as every booking mail is written)."""
+"""What a client is told they consent to or consumed, as sentences: the cost lines and until when cancelling is free
+(the booking mails'; the pages' cost box `book/_cost.html` lays the same facts out as a table of its own), what
+cancelling will do and what it did (the cancellation's pages and its mail). In the current language: pages in the
+reader's, mails in French (`notify` says them under `force_locale("fr")`, as every booking mail is written)."""
 
 from __future__ import annotations
 
@@ -120,7 +121,9 @@ def will_happen(told: Consumed, held: bool) -> list[str]:
                     minutes=minutes_label(told.included_minutes),
                 )
             )
-        if told.billable_minutes:
+        if told.billable_minutes and told.price_eur is None:  # a rate agreed with the planner: the minutes alone
+            lines.append(_("%(minutes)s restent facturées.", minutes=minutes_label(told.billable_minutes)))
+        elif told.billable_minutes:
             lines.append(
                 _(
                     "%(minutes)s restent facturées (%(price)s HT).",
@@ -133,7 +136,11 @@ def will_happen(told: Consumed, held: bool) -> list[str]:
         lines.append(
             _("%(minutes)s seront rendues à votre banque d'heures.", minutes=minutes_label(told.included_minutes))
         )
-    if told.billable_minutes:
+    if told.billable_minutes and told.price_eur is None:
+        lines.append(
+            _("%(minutes)s facturables ne seront pas facturées.", minutes=minutes_label(told.billable_minutes))
+        )
+    elif told.billable_minutes:
         lines.append(
             _(
                 "%(minutes)s facturables (%(price)s HT) ne seront pas facturées.",
