@@ -47,7 +47,7 @@ def _one_home(instance, t: Timeline, home: State, plan: Plan, bookings, walks, u
     for stray in strays:
         if time.perf_counter() > until:
             return None
-        moved = _send_home(stray, home.where[stray.id], State(occupancy, dict(where), jobs), bookings, t, walks)
+        moved = _send_home(stray, home.where[stray.id], State(occupancy, dict(where), jobs), bookings, t, walks, until)
         if moved is None:
             continue
         found = to_plan(instance, t, jobs, where | moved, "FEASIBLE", plan.solver, plan.seconds)
@@ -56,9 +56,9 @@ def _one_home(instance, t: Timeline, home: State, plan: Plan, bookings, walks, u
     return None
 
 
-def _send_home(stray: Booking, place: Option, state: State, bookings, t: Timeline, walks) -> dict | None:
+def _send_home(stray: Booking, place: Option, state: State, bookings, t: Timeline, walks, until: float) -> dict | None:
     """The new positions when `stray` goes back to `place` and what is there moves on (None: something
-    there cannot move, or has nowhere to go). The occupancy is left as it was."""
+    there cannot move, has nowhere to go, or `until` passed). The occupancy is left as it was."""
     occupancy, journal = state.occupancy, []
 
     def move(item: str, to: Option | None) -> None:
@@ -81,6 +81,8 @@ def _send_home(stray: Booking, place: Option, state: State, bookings, t: Timelin
         protected = {*state.placements, stray.id}
         queue = sorted((bookings[i] for i in there), key=lambda b: (-b.duration_minutes, b.id))
         while queue:
+            if time.perf_counter() > until:
+                return None
             booking = queue.pop(0)
             found = _relocate(booking, state, bookings, t, walks, protected) if len(moved) < CASCADE else None
             if found is None:
