@@ -116,6 +116,11 @@ class Booking(db.Model):
     ical_uid: Mapped[str] = mapped_column(String(100), unique=True, default=new_uid)
     sequence: Mapped[int] = mapped_column(default=0)
     booked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the client (or staff for them) last accepted its terms on its day: written in the transaction that
+    # confirms it (`bookings.book`, `confirm`) or moves it (`reschedule`), never by a priority plan's moves (nobody
+    # of that company consented). The planned changes of formula read it (`companies._counted_under`). On the
+    # clock that dates the plans (`ContractPeriod.created_at`), so the two compare. NULL: never accepted (a hold).
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pinned: Mapped[bool] = mapped_column(default=False)

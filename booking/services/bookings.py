@@ -17,6 +17,7 @@ from .. import contract, labels
 from ..date_format import format_date, format_datetime
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Absence, Booking, Company, Ticket, User, overlapping, with_status
+from ..models.types import utcnow
 from . import access, audit, availability, holds, hour_bank, locking, notify, periods, priority_changes, reasons
 from .errors import Conflict, Invalid, NotEntitled
 
@@ -229,6 +230,8 @@ def book(
                 environment=environment,
                 notes=notes,
                 booked_at=now,
+                # confirmed at once: the client (or staff for them) accepts its day's terms now (a hold: at `confirm`)
+                terms_accepted_at=None if hold else utcnow(),
                 follow_up_of_id=follow_up_of.id if follow_up_of else None,
                 status="held" if hold else "confirmed",
                 target_version=company.erp_version if kind == "major_install" else None,
@@ -392,6 +395,7 @@ def confirm(
             booking.status = "expired"
         else:
             booking.status, booking.hold_expires_at = "confirmed", None
+            booking.terms_accepted_at = utcnow()  # its day's terms, accepted with this click
             booking.contact = booking.contact or actor
             hour_bank.reserve(booking, expected_billable, expected_price)
             audit.record(actor, "booking.confirm", booking)
@@ -501,6 +505,10 @@ def reschedule(
             terms = repriced(booking, slot.start)
             booking.start_at, booking.end_at, booking.consultant_id = slot.start, slot.end, slot.consultant_id
             booking.sequence += 1
+            # A move is a consent to the new day's terms, whether counted again or not (same tier: its lines kept),
+            # by a planner too: staff move a client's booking for them, through the same consent step (the cost
+            # shown, re-checked here); only a priority plan moves bookings nobody of their company agreed to.
+            booking.terms_accepted_at = utcnow()
             if terms is not None:  # counted again as the new day's contract year and tier say (`costs.for_move`)
                 hour_bank.refund(booking, terms)
                 db.session.flush()

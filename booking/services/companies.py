@@ -24,7 +24,6 @@ from ..models import (
     ACTIVE_STATUSES,
     TIERS,
     ApiToken,
-    AuditEntry,
     Booking,
     Company,
     Consultant,
@@ -491,8 +490,33 @@ def _check_nothing_counted_under(
             ),
             code="change_counted",
         )
-    # the day after the last of them: a change from then leaves them under the tier they were accepted under
+    # the day after the last of them: a change from then leaves them under the tier they were accepted under, unless
+    # that day is the next planned change's (the last of them on its eve): a change then would replace that one
     after = last.astimezone(PARIS).date() + timedelta(days=1)
+    following = _following(company, cut_on)
+    if following is not None and after >= following.starts_on:
+        raise Conflict(
+            ngettext(
+                "Le rendez-vous du %(first)s, confirmé depuis que le passage en formule %(tier)s du %(planned)s est "
+                "prévu, a été accepté aux conditions de la formule %(tier)s, qu'un changement au %(day)s remplacerait "
+                "pour lui : annulez-le ou déplacez-le avant. Le lendemain, le %(after)s, est le jour du changement "
+                "prévu en formule %(next)s : un changement ce jour-là le remplacerait.",
+                "%(num)d rendez-vous confirmés depuis que le passage en formule %(tier)s du %(planned)s est prévu "
+                "(du %(first)s au %(last)s) ont été acceptés aux conditions de la formule %(tier)s, qu'un changement "
+                "au %(day)s remplacerait pour eux : annulez-les ou déplacez-les avant. Le lendemain du dernier, le "
+                "%(after)s, est le jour du changement prévu en formule %(next)s : un changement ce jour-là le "
+                "remplacerait.",
+                count,
+                first=format_date(first, "d MMMM yyyy"),
+                last=format_date(last, "d MMMM yyyy"),
+                tier=tier,
+                planned=format_date(period.starts_on, "d MMMM yyyy"),
+                day=format_date(cut_on, "d MMMM yyyy"),
+                after=format_date(after, "d MMMM yyyy"),
+                next=contract.current().tier(following.tier).label,
+            ),
+            code="change_counted",
+        )
     raise Conflict(
         ngettext(
             "Le rendez-vous du %(first)s, confirmé depuis que le passage en formule %(tier)s du %(planned)s est "
@@ -517,56 +541,69 @@ def _check_nothing_counted_under(
 def _counted_under(
     company: Company, period: ContractPeriod, today: date, cut_on: date | None = None
 ) -> tuple[int, datetime | None, datetime | None]:
-    """How many confirmed bookings were accepted under the planned `period` on its days (from `cut_on`), the first's
-    and the last's start."""
+    """How many confirmed bookings were accepted under the planned `period`'s tier on its days (from `cut_on`), the
+    first's and the last's start.
+
+    Read on the bookings alone (`Booking.terms_accepted_at`, written by the confirmation or the move that accepted
+    their day's terms), not the audit log: a booking counts when, at the moment it was accepted, the change planned
+    for its day (the latest-starting change up to that day already planned then) was a planned one of this tier.
+    That is this period, or an earlier-starting one of the same tier it was accepted under before this one was
+    planned (a session booked under one Sérénité planned and moved, lines kept, under a later-planned Sérénité).
+    A booking whose ledger lines were kept from before (a move under the same tier) counts only if those lines were
+    written under this tier too: otherwise it was accepted at another tier's price and the refusal would say false."""
     first_day = cut_on or period.starts_on
-    start = datetime.combine(first_day, datetime.min.time(), PARIS)
     following = db.session.scalar(
         select(func.min(ContractPeriod.starts_on)).where(
             ContractPeriod.company_id == company.id, ContractPeriod.starts_on > first_day
         )
     )
-    # Since when these days' tier is a planned one: the first of the planned changes up to them (a session accepted
-    # under an earlier one may lie here now, moved without being counted again).
-    planned_since = db.session.scalar(
-        select(func.min(ContractPeriod.created_at)).where(
-            ContractPeriod.company_id == company.id,
-            ContractPeriod.starts_on > today,
-            ContractPeriod.starts_on <= first_day,
-        )
+    counted_at = (
+        select(func.max(LedgerEntry.created_at))
+        .where(LedgerEntry.booking_id == Booking.id, LedgerEntry.kind == "reserve")
+        .scalar_subquery()
     )
-    since = min(period.created_at, planned_since or period.created_at)
-    counted_since = (
-        select(LedgerEntry.id)
-        .where(
-            LedgerEntry.booking_id == Booking.id,
-            LedgerEntry.kind == "reserve",
-            LedgerEntry.created_at >= since,
-        )
-        .exists()
-    )
-    # a move is a consent to its new day's terms even when it counts nothing again (the same tier: its lines kept,
-    # its booking time too); the audit log is the one record of when a booking was moved there
-    moved_since = (
-        select(AuditEntry.id)
-        .where(
-            AuditEntry.object_type == "booking",
-            AuditEntry.object_id == Booking.id,
-            AuditEntry.action == "booking.reschedule",
-            AuditEntry.at >= since,
-        )
-        .exists()
-    )
-    query = select(func.count(), func.min(Booking.start_at), func.max(Booking.start_at)).where(
+    query = select(Booking.start_at, Booking.terms_accepted_at, counted_at).where(
         Booking.company_id == company.id,
         Booking.status == "confirmed",
-        Booking.start_at >= start,
-        (Booking.booked_at >= since) | counted_since | moved_since,
+        Booking.terms_accepted_at.is_not(None),
+        Booking.start_at >= datetime.combine(first_day, datetime.min.time(), PARIS),
     )
     if following is not None:
         query = query.where(Booking.start_at < datetime.combine(following, datetime.min.time(), PARIS))
-    count, first, last = db.session.execute(query).one()
-    return count, first, last
+    history = list(
+        db.session.scalars(
+            select(ContractPeriod)
+            .where(ContractPeriod.company_id == company.id, ContractPeriod.starts_on <= period.starts_on)
+            .order_by(ContractPeriod.starts_on.desc())
+        )
+    )
+
+    def planned_tier(day: date, at: datetime) -> str | None:
+        """The tier of a planned change (not in force today) that `day` fell under at `at`, if any."""
+        for planned in history:  # latest start first; the days from `first_day` hold no other start
+            if planned.starts_on <= day and (planned.created_at is None or planned.created_at <= at):
+                return planned.tier if planned.starts_on > today else None
+        return None
+
+    # since when the contract has had (or planned) this tier at all: lines written before cannot be this tier's
+    tier_known = [p.created_at for p in periods.history(company) if p.tier == period.tier]
+    tier_since = None if not tier_known or None in tier_known else min(t for t in tier_known if t is not None)
+
+    def accepted_here(start: datetime, accepted: datetime, lines: datetime | None) -> bool:
+        if planned_tier(start.astimezone(PARIS).date(), accepted) != period.tier:
+            return False
+        # Lines written before the acceptance were kept by a move under the same tier (their old day is not recorded
+        # on the booking): written before the contract had or planned this tier, they hold another tier's price.
+        if lines is None or lines >= accepted:
+            return True
+        return bool(tier_known) and (tier_since is None or lines >= tier_since)
+
+    starts = sorted(
+        start
+        for start, accepted, lines in db.session.execute(query)
+        if accepted and accepted_here(start, accepted, lines)
+    )
+    return len(starts), (starts[0] if starts else None), (starts[-1] if starts else None)
 
 
 def cancel_change(actor: User, company: Company, period_id: int, now: datetime) -> None:

@@ -347,6 +347,10 @@ def _apply_locked(
             booking.start_at = datetime.fromisoformat(move["to"]["start"])
             booking.end_at = datetime.fromisoformat(move["to"]["end"])
             booking.sequence += 1
+            # `terms_accepted_at` stays as it was: the requester paid for this plan, but nobody of the moved
+            # booking's company consented to its new day's terms, so a planned change of formula does not count it
+            # as accepted there (`companies._counted_under`); the placements below are priority consulting, priced
+            # once at the plan (`consulting_eur`), which no change of formula re-prices.
             moved.append(booking)
             audit.record(actor, "booking.reshuffle", booking, plan=plan.id, to=move["to"])
             if plan.request and move["compensation_eur"]:
