@@ -43,7 +43,9 @@ def _one_home(instance, t: Timeline, home: State, plan: Plan, bookings, walks, u
         for m in plan.moves
         if m.id not in t.misplaced and not any(_overlap(home.where[m.id], o) for o in jobs.values())
     ]
-    strays.sort(key=lambda b: (-t.move_cost(b, where[b.id]), b.id))
+    # those whose place is free first (a pure gain, nothing else moves), then the dearest: a cascade sent first
+    # could fill a free place and leave its booking away for good
+    strays.sort(key=lambda b: (_taken(occupancy, b.id, home.where[b.id]), -t.move_cost(b, where[b.id]), b.id))
     for stray in strays:
         if time.perf_counter() > until:
             return None
@@ -99,6 +101,10 @@ def _send_home(stray: Booking, place: Option, state: State, bookings, t: Timelin
     finally:
         for action, o, item in reversed(journal):
             (occupancy.remove if action == "added" else occupancy.add)(o.consultant, o.start, o.end, item)
+
+
+def _taken(occupancy: Occupancy, item: str, place: Option) -> bool:
+    return any(i != item for i in occupancy.overlapping(place.consultant, place.start, place.end))
 
 
 def _overlap(a: Option, b: Option) -> bool:

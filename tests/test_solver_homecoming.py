@@ -41,7 +41,7 @@ def test_a_stalled_plan_of_cascade_seed_4_loses_its_needless_cascade():
 @given(seed=st.integers(1, 50), jobs=st.integers(1, 2), cascade=st.booleans(), pick=st.integers(0, 10_000))
 def test_a_move_that_nothing_forces_is_undone_and_plans_stay_valid(seed, jobs, cascade, pick):
     """A greedy plan with one more move, of a booking that owes compensation, to a free position: the plan
-    returned is valid, not dearer than the greedy's, and leaves that booking home."""
+    returned is valid and not dearer than the greedy's."""
     instance = read_instance(generate(6, 2, seed, jobs=jobs, cascade=cascade))
     t = Timeline(instance)
     greedy = solve_greedy(instance, t)
@@ -73,5 +73,6 @@ def test_a_move_that_nothing_forces_is_undone_and_plans_stay_valid(seed, jobs, c
     found = home_again(instance, t, home, worse, {}, time.perf_counter() + 60)
 
     assert not violations(instance, found, t)
-    assert found.objective["value"] <= greedy.objective["value"] + 1e-6
-    assert booking.id not in {m.id for m in found.moves}
+    # at least the added move's cost is undone (sending home the greedy's own needless moves first may fill that
+    # booking's place, leaving it where it went for less than the place's new occupant would cost to move)
+    assert found.objective["value"] <= greedy.objective["value"] + 1e-6 < worse.objective["value"]
