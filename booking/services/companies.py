@@ -470,11 +470,27 @@ def _check_nothing_counted_under(
     was planned, on its days): each client consented to its terms (a session included by a Sérénité planned, one
     billed under a Standard one), which withdrawing or replacing it would change behind their back. With `cut_on`,
     only its days from that one are asked about: another change planned inside it would take them."""
-    count, first, last = _counted_under(company, period, today, cut_on)
+    counted = _counted_under(company, period, today, cut_on)
+    count, first, last = counted.count, counted.first, counted.last
     if not count:
         return
     assert first is not None and last is not None  # counted bookings have a first and a last start
     tier = contract.current().tier(period.tier).label
+    # moved there keeping the price they were booked at under another tier: said, not claimed to be this tier's
+    kept = (
+        " "
+        + ngettext(
+            "Le rendez-vous du %(day)s a été déplacé sous la formule %(tier)s en gardant le prix auquel il avait "
+            "été réservé avant qu'elle soit prévue.",
+            "%(num)d d'entre eux ont été déplacés sous la formule %(tier)s en gardant le prix auquel ils avaient été "
+            "réservés avant qu'elle soit prévue.",
+            counted.kept,
+            day=format_date(counted.first_kept, "d MMMM yyyy"),
+            tier=tier,
+        )
+        if counted.kept and counted.first_kept is not None
+        else ""
+    )
     if cut_on is None:
         raise Conflict(
             ngettext(
@@ -487,7 +503,8 @@ def _check_nothing_counted_under(
                 count,
                 day=format_date(first, "d MMMM yyyy"),
                 tier=tier,
-            ),
+            )
+            + kept,
             code="change_counted",
         )
     # the day after the last of them: a change from then leaves them under the tier they were accepted under, unless
@@ -514,7 +531,8 @@ def _check_nothing_counted_under(
                 day=format_date(cut_on, "d MMMM yyyy"),
                 after=format_date(after, "d MMMM yyyy"),
                 next=contract.current().tier(following.tier).label,
-            ),
+            )
+            + kept,
             code="change_counted",
         )
     raise Conflict(
@@ -533,14 +551,25 @@ def _check_nothing_counted_under(
             planned=format_date(period.starts_on, "d MMMM yyyy"),
             day=format_date(cut_on, "d MMMM yyyy"),
             after=format_date(after, "d MMMM yyyy"),
-        ),
+        )
+        + kept,
         code="change_counted",
     )
 
 
-def _counted_under(
-    company: Company, period: ContractPeriod, today: date, cut_on: date | None = None
-) -> tuple[int, datetime | None, datetime | None]:
+@dataclass(frozen=True)
+class Counted:
+    """The confirmed bookings accepted under a planned change's tier: how many, the first's and the last's start;
+    of them, how many were moved there keeping another tier's price (and the first of those)."""
+
+    count: int
+    first: datetime | None
+    last: datetime | None
+    kept: int = 0
+    first_kept: datetime | None = None
+
+
+def _counted_under(company: Company, period: ContractPeriod, today: date, cut_on: date | None = None) -> Counted:
     """How many confirmed bookings were accepted under the planned `period`'s tier on its days (from `cut_on`), the
     first's and the last's start.
 
@@ -549,8 +578,9 @@ def _counted_under(
     for its day (the latest-starting change up to that day already planned then) was a planned one of this tier.
     That is this period, or an earlier-starting one of the same tier it was accepted under before this one was
     planned (a session booked under one Sérénité planned and moved, lines kept, under a later-planned Sérénité).
-    A booking whose ledger lines were kept from before (a move under the same tier) counts only if those lines were
-    written under this tier too: otherwise it was accepted at another tier's price and the refusal would say false."""
+    A booking moved there with its ledger lines kept from before this tier was planned (a move under the same tier
+    counts nothing again) accepted the day's tier at another tier's price: it counts (its day keeps the tier it
+    consented to) and is told apart (`kept`), so that the refusal says so rather than claim that price was X's."""
     first_day = cut_on or period.starts_on
     following = db.session.scalar(
         select(func.min(ContractPeriod.starts_on)).where(
@@ -589,21 +619,22 @@ def _counted_under(
     tier_known = [p.created_at for p in periods.history(company) if p.tier == period.tier]
     tier_since = None if not tier_known or None in tier_known else min(t for t in tier_known if t is not None)
 
-    def accepted_here(start: datetime, accepted: datetime, lines: datetime | None) -> bool:
-        if planned_tier(start.astimezone(PARIS).date(), accepted) != period.tier:
-            return False
-        # Lines written before the acceptance were kept by a move under the same tier (their old day is not recorded
-        # on the booking): written before the contract had or planned this tier, they hold another tier's price.
+    def other_price(accepted: datetime, lines: datetime | None) -> bool:
+        """Lines written before the acceptance were kept by a move under the same tier (their old day is not on the
+        booking): written before the contract had or planned this tier, they hold another tier's price."""
         if lines is None or lines >= accepted:
-            return True
-        return bool(tier_known) and (tier_since is None or lines >= tier_since)
+            return False
+        return not tier_known or (tier_since is not None and lines < tier_since)
 
-    starts = sorted(
-        start
+    found = sorted(
+        (start, other_price(accepted, lines))
         for start, accepted, lines in db.session.execute(query)
-        if accepted and accepted_here(start, accepted, lines)
+        if accepted and planned_tier(start.astimezone(PARIS).date(), accepted) == period.tier
     )
-    return len(starts), (starts[0] if starts else None), (starts[-1] if starts else None)
+    kept = [start for start, other in found if other]
+    return Counted(
+        len(found), found[0][0] if found else None, found[-1][0] if found else None, len(kept), min(kept, default=None)
+    )
 
 
 def cancel_change(actor: User, company: Company, period_id: int, now: datetime) -> None:
@@ -621,7 +652,7 @@ def cancel_change(actor: User, company: Company, period_id: int, now: datetime) 
             and before.starts_on > today
             and before.tier == period.tier
             and period.created_at < before.created_at
-            and _counted_under(company, period, today)[0]
+            and _counted_under(company, period, today).count
         ):
             before.created_at = period.created_at
         db.session.delete(period)
