@@ -257,7 +257,7 @@ def _expected_price(shown: str, refused: str) -> Euros:
         load_default=None,
         metadata={
             # a string as the pattern writes it, or a JSON number read as the number it denotes (`inputs.euros`)
-            "type": ["string", "number", "null"],
+            "type": ["string", "number"],  # apispec adds "null" (load_default None: allow_none)
             "pattern": PRICE_PATTERN,
             "minimum": 0,
             "maximum": MAX_PRICE,
