@@ -26,6 +26,10 @@ from calendars.worktime import PARIS
 from . import dates
 from . import factories as f
 
+# Days this far ahead: a session 7 days ahead may be inside the 24 business hours of the cancellation cut-off (in a
+# week of two holidays, 5 May 2027 17:45 → 12 May 10:00 is 23.5 of them), where a move is refused before its price.
+AHEAD = 10
+
 SHOWN, NEW = Decimal("82.50"), Decimal("150.00")  # 45 minutes at 110 € an hour, then at 200 €
 
 
@@ -57,7 +61,7 @@ def _ledger(booking_id: int) -> list[tuple[int, Decimal | None]]:
 
 
 def _hold(contact, day=None) -> Booking:
-    held = bookings.book(contact, "erplib", _at(day or dates.working_day()), utcnow(), hold=True)
+    held = bookings.book(contact, "erplib", _at(day or dates.working_day(after=AHEAD)), utcnow(), hold=True)
     db.session.commit()
     return held
 
@@ -89,7 +93,7 @@ def test_a_confirmation_at_the_price_shown_is_refused_after_a_new_rate_and_recor
 
 def test_the_price_shown_unchanged_or_not_sent_is_confirmed_at_the_rate_in_force(any_app):
     admin, _, contact = _client()
-    one, other = _hold(contact), _hold(contact, dates.working_days(2)[1])
+    one, other = _hold(contact), _hold(contact, dates.working_days(2, after=AHEAD)[1])
     bookings.confirm(contact, one, utcnow(), 45, Decimal("82.5"))  # the rate has not moved: 82.5 is 82.50
     db.session.commit()
     _new_rate(admin)
@@ -118,7 +122,7 @@ def test_a_serenite_session_past_the_hour_bank_is_priced_and_checked_too(any_app
     from booking.services import hour_bank
 
     admin, company, contact = _client(tier="serenite")
-    year = hour_bank.contract_year(company, dates.working_day())
+    year = hour_bank.contract_year(company, dates.working_day(after=AHEAD))
     hour_bank.ensure_grant(company, year)
     db.session.add(LedgerEntry(company_id=company.id, contract_year=year, kind="adjust", minutes=-600, note="x"))
     db.session.commit()
@@ -200,7 +204,7 @@ def _confort_then_standard(locale: str = "fr"):
     """Confort, then Standard (120 € an hour: 90.00 € for 45 minutes) from the second of three working days; a
     session confirmed on the first day, to be moved to the third (counted again under Standard)."""
     admin, company, contact = _client(locale)
-    first, change, third = dates.working_days(3)
+    first, change, third = dates.working_days(3, after=AHEAD)
     db.session.add(ContractPeriod(company_id=company.id, starts_on=change, tier="standard"))
     db.session.commit()
     session = bookings.book(contact, "erplib", _at(first, 10), utcnow())
@@ -267,7 +271,7 @@ def test_a_move_refused_for_its_price_whose_slot_goes_before_the_page_is_drawn_s
 def test_a_move_that_keeps_its_lines_keeps_the_price_consented_whatever_the_new_rate(app, client, auth):
     """Within the same tier a moved session keeps its lines: the price it shows is the one recorded, and so it stays."""
     admin, _, contact = _client()
-    first, second = dates.working_days(2)
+    first, second = dates.working_days(2, after=AHEAD)
     session = bookings.book(contact, "erplib", _at(first, 10), utcnow())
     db.session.commit()
     _new_rate(admin)
@@ -336,7 +340,7 @@ def test_an_api_booking_made_at_once_is_refused_at_a_price_changed_and_books_not
     key = tokens.create(contact)
     db.session.commit()
     client = any_app.test_client()
-    start = _at(dates.working_day()).isoformat()
+    start = _at(dates.working_day(after=AHEAD)).isoformat()
     _new_rate(admin)
     body = {"service": "erplib", "start": start, "expected_billable_minutes": 45, "expected_price_eur": "82.50"}
     refused = _api(client, "POST", "/api/v1/bookings", key, json=body)
@@ -383,7 +387,7 @@ def test_a_garbled_expected_price_is_a_clear_422_that_changes_nothing(any_app, g
         "en",
         json={
             "service": "erplib",
-            "start": _at(dates.working_day()).isoformat(),
+            "start": _at(dates.working_day(after=AHEAD)).isoformat(),
             "expected_price_eur": True,
         },
     )

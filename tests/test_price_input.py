@@ -26,6 +26,10 @@ from calendars.worktime import PARIS
 from . import dates
 from . import factories as f
 
+# Days this far ahead: a session 7 days ahead may be inside the 24 business hours of the cancellation cut-off (in a
+# week of two holidays, 5 May 2027 17:45 → 12 May 10:00 is 23.5 of them), where a move is refused before its price.
+AHEAD = 10
+
 SHOWN = Decimal("82.50")
 
 # Refused by the documented pattern, or outside 0 to 10 000 000 (strings: the hidden field's and the API's)
@@ -118,7 +122,7 @@ def test_a_number_too_large_to_quantize_is_refused_not_an_error(app):
 @pytest.mark.parametrize("garbage", BAD_TEXT)
 def test_the_api_refuses_what_its_pattern_refuses(app, garbage):
     _, contact = _client()
-    held = bookings.book(contact, "erplib", _at(dates.working_day()), utcnow(), hold=True)
+    held = bookings.book(contact, "erplib", _at(dates.working_day(after=AHEAD)), utcnow(), hold=True)
     key = tokens.create(contact)
     db.session.commit()
     answer = _api(
@@ -147,7 +151,11 @@ def test_the_refusal_writes_the_limit_as_the_reader_writes_numbers(any_app, lang
     _, contact = _client()
     key = tokens.create(contact)
     db.session.commit()
-    body = {"service": "erplib", "start": _at(dates.working_day()).isoformat(), "expected_price_eur": "97.500"}
+    body = {
+        "service": "erplib",
+        "start": _at(dates.working_day(after=AHEAD)).isoformat(),
+        "expected_price_eur": "97.500",
+    }
     answer = _api(any_app.test_client(), "POST", "/api/v1/bookings", key, language, json=body)
     assert answer.status_code == 422 and said in answer.get_json()["detail"]
 
@@ -157,7 +165,7 @@ def test_the_api_refuses_a_json_number_out_of_the_rule_and_books_nothing(app, ra
     company, contact = _client()
     key = tokens.create(contact)
     db.session.commit()
-    start = json.dumps(_at(dates.working_day()).isoformat())
+    start = json.dumps(_at(dates.working_day(after=AHEAD)).isoformat())
     body = f'{{"service": "erplib", "start": {start}, "expected_price_eur": {raw}}}'
     answer = _api(app.test_client(), "POST", "/api/v1/bookings", key, data=body, content_type="application/json")
     assert answer.status_code == 422 and answer.get_json()["code"] == "invalid_request", raw
@@ -171,7 +179,7 @@ def test_the_api_reads_a_json_number_as_the_number_it_denotes(app, raw, status):
     _, contact = _client()
     key = tokens.create(contact)
     db.session.commit()
-    start = json.dumps(_at(dates.working_day()).isoformat())
+    start = json.dumps(_at(dates.working_day(after=AHEAD)).isoformat())
     body = f'{{"service": "erplib", "start": {start}, "expected_billable_minutes": 45, "expected_price_eur": {raw}}}'
     answer = _api(app.test_client(), "POST", "/api/v1/bookings", key, data=body, content_type="application/json")
     assert answer.status_code == status, answer.get_json()
@@ -201,7 +209,7 @@ def test_the_schema_documents_what_is_accepted(app):
 def test_another_price_sent_is_refused_without_blaming_the_contract(any_app, language, said):
     """No rate changed: a move keeping its lines (PATCH) and a booking made at once (POST) with 1.00 € sent."""
     company, contact = _client()
-    first, second = dates.working_days(2)
+    first, second = dates.working_days(2, after=AHEAD)
     session = bookings.book(contact, "erplib", _at(first, 10), utcnow())
     key = tokens.create(contact)
     db.session.commit()
@@ -234,7 +242,7 @@ def test_the_page_and_the_api_accept_and_refuse_the_same_prices(app, client, aut
     """One rule: for each value, the confirmation page refuses it (422, « Prix affiché illisible ») exactly when the
     API does (422, « Prix en euros attendu »); a readable price other than 82.50 is cost_changed on both."""
     _, contact = _client()
-    held = bookings.book(contact, "erplib", _at(dates.working_day()), utcnow(), hold=True)
+    held = bookings.book(contact, "erplib", _at(dates.working_day(after=AHEAD)), utcnow(), hold=True)
     key = tokens.create(contact)
     db.session.commit()
     api = app.test_client()
