@@ -16,8 +16,9 @@ def is_plain_working_day(day: date) -> bool:
 
 
 def working_days(count: int, after: int = 7, today: date | None = None) -> list[date]:
-    """The first `count` working days at least `after` calendar days from today: past the minimum notice
-    and the cancellation cut-off, well inside the booking horizon."""
+    """The first `count` working days at least `after` calendar days from today: past the minimum notice, well
+    inside the booking horizon. Past the cancellation cut-off (24 business hours) only from `after=10`: 7 days
+    ahead of 5 May 2027 17:45 (Ascension, 8 May) lie 23.5 of them, so a test that moves or cancels takes 10."""
     day, found = (today or date.today()) + timedelta(days=after), []
     while len(found) < count:
         if is_plain_working_day(day):
