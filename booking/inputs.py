@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from calendars.worktime import PARIS
 
+from .contract import CENT
 from .extensions import db
 from .services.errors import NotFound, ServiceError
 
@@ -40,7 +41,6 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 PRICE_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"
 MAX_PRICE = 10_000_000
 _PRICE = re.compile(PRICE_PATTERN.strip("^$"), re.ASCII)  # fullmatch: `$` would let "82.50\n" through
-_CENT = Decimal("0.01")
 
 
 class BadInput(ServiceError):
@@ -213,7 +213,7 @@ def euros(value: object) -> Decimal:
     elif isinstance(value, float) and math.isfinite(value) and math.copysign(1, value) > 0:
         price = Decimal(repr(value))  # its shortest decimal: what the client most likely wrote
     # the range first: quantizing a number far beyond it would overflow the context's precision
-    if price is None or not 0 <= price <= MAX_PRICE or price != price.quantize(_CENT):
+    if price is None or not 0 <= price <= MAX_PRICE or price != price.quantize(CENT):
         raise BadInput(
             _(
                 "Prix en euros attendu : un nombre de 0 à %(max)s, avec au plus deux décimales après un point, "

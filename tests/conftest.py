@@ -94,6 +94,19 @@ def pg_template(pg_cluster):
     return "erplib_template"
 
 
+@pytest.fixture
+def empty_app(pg_cluster):
+    """The app on a new PostgreSQL database with no schema yet (the migrations' tests: they upgrade it themselves)."""
+    name = f"empty{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_cluster.url(name)})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _sqlite_url(sqlite_template, tmp_path) -> str:
     path = tmp_path / "planner.db"
     shutil.copy(sqlite_template, path)

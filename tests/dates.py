@@ -3,9 +3,11 @@ calendar, so that a test passes on every day of the year (`make test-calendar` r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from calendars.worktime import WorkCalendar
+from babel.dates import format_date as babel_date
+
+from calendars.worktime import PARIS, WorkCalendar
 
 # A day is usable only if it is a working day everywhere: in Alsace-Moselle too (Good Friday, 26 December).
 _CALENDARS = (WorkCalendar(), WorkCalendar(holiday_region="57"))
@@ -34,3 +36,18 @@ def working_day(after: int = 7, today: date | None = None) -> date:
 def contract_start(today: date | None = None) -> date:
     """A contract start about six months ago: the contract year does not turn during a test's bookings."""
     return ((today or date.today()) - timedelta(days=182)).replace(day=1)
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    """`hour` o'clock in Paris on `day`."""
+    return datetime.combine(day, time(hour), PARIS)
+
+
+def now() -> datetime:
+    """The clock (frozen by the caller's time_machine.travel)."""
+    return datetime.now(UTC)
+
+
+def said(day: date, locale: str = "fr") -> str:
+    """A day as the refusals write it (« 1er » in French)."""
+    return babel_date(day, "d'er' MMMM yyyy" if day.day == 1 and locale == "fr" else "d MMMM yyyy", locale=locale)

@@ -9,11 +9,11 @@ from contextlib import closing, contextmanager
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from werkzeug.security import generate_password_hash
 
 from booking.extensions import db
-from booking.models import Booking, Company, Consultant, User
+from booking.models import Booking, Company, Consultant, ContractPeriod, User
 
 _n = itertools.count(1)
 PASSWORD = "secret-pass"
@@ -120,3 +120,14 @@ def another_writer_after(prefix: str = "SELECT users.", nth: int = 1) -> Iterato
         yield armed
     finally:
         event.remove(db.engine, "after_cursor_execute", write)
+
+
+def tier_of(company_id: int, day: date) -> str:
+    """The tier of the period `day` falls in, read straight from the table (not through the services' snapshot):
+    what a test checks the rules against."""
+    return db.session.scalar(
+        select(ContractPeriod.tier)
+        .where(ContractPeriod.company_id == company_id, ContractPeriod.starts_on <= day)
+        .order_by(ContractPeriod.starts_on.desc())
+        .limit(1)
+    )

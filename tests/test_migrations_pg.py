@@ -3,32 +3,12 @@ forth: upgrade to head, downgrade to base, upgrade again, on a throwaway databas
 
 from __future__ import annotations
 
-import itertools
-
-import psycopg
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from booking import create_app
 from booking.extensions import db
-
-_fresh = itertools.count()
-
-
-@pytest.fixture
-def empty_app(pg_cluster):
-    """The app on a new PostgreSQL database with no schema yet."""
-    name = f"migrations_{next(_fresh)}_{id(pg_cluster) % 10_000}"
-    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_cluster.url(name)})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _differences() -> list:

@@ -9,11 +9,10 @@ from a frozen clock."""
 from __future__ import annotations
 
 import html
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from babel.dates import format_date as babel_date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -25,7 +24,8 @@ from booking.services.errors import Conflict, ServiceError
 from calendars.worktime import PARIS
 
 from . import factories as f
-from .dates import contract_start, working_day, working_days
+from .dates import at, contract_start, now, said, working_day, working_days
+from .factories import tier_of
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 TODAY = NOW.astimezone(PARIS).date()
@@ -35,19 +35,6 @@ SESSION = working_day(after=30, today=TODAY)  # a session accepted under Sérén
 SECOND = working_day(after=36, today=TODAY)
 BEFORE = working_day(after=5, today=TODAY)  # a change planned before the planned one
 MINUTE = timedelta(minutes=1)
-
-
-def said(day: date, locale: str = "fr") -> str:
-    """A day as the refusals write it (« 1er » in French)."""
-    return babel_date(day, "d'er' MMMM yyyy" if day.day == 1 and locale == "fr" else "d MMMM yyyy", locale=locale)
-
-
-def at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), PARIS)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def refusal_fr(first: date, after: date) -> str:
@@ -86,17 +73,6 @@ def history(company: Company) -> list[tuple[date, str]]:
         .order_by(ContractPeriod.starts_on)
     )
     return [tuple(row) for row in rows]
-
-
-def tier_of(company_id: int, day: date) -> str:
-    """The tier on `day` read from the periods themselves (not the transaction's cached answer)."""
-    tier = db.session.scalar(
-        select(ContractPeriod.tier)
-        .where(ContractPeriod.company_id == company_id, ContractPeriod.starts_on <= day)
-        .order_by(ContractPeriod.starts_on.desc())
-        .limit(1)
-    )
-    return tier or db.session.get(Company, company_id).tier
 
 
 def test_the_dates_picked_keep_their_order():

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from babel.dates import format_date as babel_date
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
@@ -22,7 +21,8 @@ from booking.services.errors import Conflict
 from calendars.worktime import PARIS
 
 from . import factories as f
-from .dates import contract_start, working_day
+from .dates import at, contract_start, now, said, working_day
+from .factories import tier_of
 
 # --- tickets: one reference, whatever its case ------------------------------------------------------------------
 
@@ -212,27 +212,6 @@ LATER = working_day(after=20, today=TODAY)  # Sérénité already planned from h
 SESSION = working_day(after=30, today=TODAY)  # a session accepted under the Sérénité planned from LATER
 CUT = working_day(after=25, today=TODAY)  # between LATER and SESSION
 MINUTE = timedelta(minutes=1)
-
-
-def said(day: date, locale: str = "fr") -> str:
-    return babel_date(day, "d'er' MMMM yyyy" if day.day == 1 and locale == "fr" else "d MMMM yyyy", locale=locale)
-
-
-def at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), PARIS)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def tier_of(company_id: int, day: date) -> str:
-    return db.session.scalar(
-        select(ContractPeriod.tier)
-        .where(ContractPeriod.company_id == company_id, ContractPeriod.starts_on <= day)
-        .order_by(ContractPeriod.starts_on.desc())
-        .limit(1)
-    )
 
 
 def test_the_dates_picked_keep_their_order():

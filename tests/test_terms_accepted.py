@@ -5,17 +5,13 @@ calendar."""
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-import psycopg
 import pytest
 import time_machine
-from babel.dates import format_date as babel_date
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, select, text
 
-from booking import create_app
 from booking.extensions import db
 from booking.models import AuditEntry, Booking, ContractPeriod, LedgerEntry, ReshufflePlan
 from booking.services import bookings, companies, hour_bank, priority
@@ -23,7 +19,7 @@ from booking.services.errors import Conflict
 from calendars.worktime import PARIS
 
 from . import factories as f
-from .dates import contract_start, working_day
+from .dates import at, contract_start, now, said, working_day
 from .plans import computed
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -33,18 +29,6 @@ INSIDE = working_day(after=20, today=TODAY)
 SESSION = working_day(after=30, today=TODAY)
 SECOND = working_day(after=36, today=TODAY)
 MINUTE = timedelta(minutes=1)
-
-
-def said(day: date) -> str:
-    return babel_date(day, "d'er' MMMM yyyy" if day.day == 1 else "d MMMM yyyy", locale="fr")
-
-
-def at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), PARIS)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def accepted(booking_id: int) -> datetime | None:
@@ -239,21 +223,6 @@ def test_the_day_suggested_after_the_sessions_is_never_the_next_changes_day(app)
 
 
 # --- the backfill -------------------------------------------------------------------------------------------------
-
-_fresh = itertools.count()
-
-
-@pytest.fixture
-def empty_app(pg_cluster):
-    """The app on a new PostgreSQL database with no schema yet (as tests/test_migrations_pg.py)."""
-    name = f"terms_{next(_fresh)}_{id(pg_cluster) % 10_000}"
-    with psycopg.connect(pg_cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg_cluster.url(name)})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_the_upgrade_dates_past_bookings_from_their_booking_lines_and_moves(empty_app):
